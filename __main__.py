@@ -1,0 +1,33 @@
+"""Geo-proximity delivery: CloudFront in front of one S3 bucket per Region, each cache miss served
+by the bucket nearest the edge that asked, with origin failover when a Region is down."""
+
+import pulumi
+
+from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
+from components.regional_origin import RegionalOrigin, RegionalOriginArgs
+from settings import load_settings
+
+settings = load_settings()
+
+# Every bucket grants the identity the distribution signs with; with origin access control that
+# identity names the distribution, which itself needs the buckets, so the grant is promised here
+# and kept below once the distribution exists.
+read_grant, grant_read_access = pulumi.deferred_output()
+
+origins = {
+    region: RegionalOrigin(
+        f"origin-{region}",
+        RegionalOriginArgs(region=region, read_grant=read_grant, tags=settings.tags),
+    )
+    for region in settings.origins
+}
+
+cdn = GeoProximityDistribution("cdn", GeoProximityDistributionArgs(settings=settings, origins=origins))
+grant_read_access(cdn.read_grant)
+
+pulumi.export("distributionId", cdn.distribution_id)
+pulumi.export("distributionArn", cdn.arn)
+pulumi.export("distributionDomainName", cdn.domain_name)
+pulumi.export("edgeFunctionVersionArn", cdn.function_version_arn)
+pulumi.export("buckets", {region: origin.bucket_name for region, origin in origins.items()})
+pulumi.export("routing", settings.routing.summary())

@@ -1,0 +1,45 @@
+"""Benchmark the Pulumi program under mocks: how long it takes to declare a stack.
+
+    python -m benchmarks.program [--runs 7]
+
+Prints median and best wall time for the prod stack file and for a 20-origin stack. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+from routing.catalogue import load_catalogue
+from settings import PROJECT_ROOT
+from tests.pulumi_harness import deploy, project_config, stack_config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    options = parser.parse_args()
+    warnings.simplefilter("ignore", DeprecationWarning)
+    twenty = list(load_catalogue())[:20]
+    cases = {
+        "prod stack (3 origins)": (stack_config(PROJECT_ROOT / "Pulumi.prod.yaml"), "prod"),
+        "20 origins (oac)": (project_config(origins=twenty, originAccess="oac"), "twenty"),
+    }
+    deploy(*cases["prod stack (3 origins)"][:1])  # warm imports, so the first case pays no more than the second
+    for label, (config, stack) in cases.items():
+        times, resources = [], 0
+        for _ in range(options.runs):
+            started = time.perf_counter()
+            deployment = deploy(config, stack=stack)
+            times.append(time.perf_counter() - started)
+            resources = len(deployment.resources)
+        print(
+            f"{label:<24} {resources:4d} resources  median {statistics.median(times) * 1e3:7.1f} ms"
+            f"  best {min(times) * 1e3:7.1f} ms  ({options.runs} runs under mocks)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources of the geo-proximity delivery stack, and the pure pieces they use."""

@@ -1,0 +1,91 @@
+"""IAM and bucket policy documents, as plain functions over plain values (testable without Pulumi)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
+# The managed-policy-free minimum a Lambda@Edge function needs: both services assume its role.
+EDGE_FUNCTION_SERVICES = ("lambda.amazonaws.com", "edgelambda.amazonaws.com")
+# Replicas run, and log, in every Region with a Regional edge cache.
+EDGE_LOG_GROUP_PREFIX = "/aws/lambda/us-east-1."
+
+
+def oai_read_grant(oai_iam_arn: str) -> dict[str, Any]:
+    """Who may read the buckets when CloudFront signs with an origin access identity."""
+    return {"principal": {"AWS": oai_iam_arn}}
+
+
+def oac_read_grant(distribution_arn: str) -> dict[str, Any]:
+    """Who may read the buckets when CloudFront signs with origin access control: this distribution."""
+    return {
+        "principal": {"Service": CLOUDFRONT_SERVICE},
+        "condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
+def bucket_policy(bucket_arn: str, read_grant: dict[str, Any]) -> dict[str, Any]:
+    """Let the CloudFront identity read objects (and list, so a missing key is a 404, not a 403);
+    refuse every request that is not over TLS."""
+
+    def allow(sid: str, action: str, resource: str) -> dict[str, Any]:
+        statement = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": read_grant["principal"],
+            "Action": action,
+            "Resource": resource,
+        }
+        if read_grant.get("condition"):
+            statement["Condition"] = read_grant["condition"]
+        return statement
+
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow("CloudFrontReadObjects", "s3:GetObject", f"{bucket_arn}/*"),
+            allow("CloudFrontListBucket", "s3:ListBucket", bucket_arn),
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
+
+
+def edge_function_trust_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": list(EDGE_FUNCTION_SERVICES)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def edge_function_logging_policy(account_id: str, function_name: str) -> dict[str, Any]:
+    """Write this function's logs, and nothing else, in any Region where a replica runs."""
+    groups = [
+        f"arn:aws:logs:*:{account_id}:log-group:{EDGE_LOG_GROUP_PREFIX}{function_name}",
+        # Invocations in us-east-1 itself (a console test) log without the prefix.
+        f"arn:aws:logs:us-east-1:{account_id}:log-group:/aws/lambda/{function_name}",
+    ]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "CreateLogGroups", "Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": groups},
+            {
+                "Sid": "WriteLogEvents",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"{group}:*" for group in groups],
+            },
+        ],
+    }

@@ -1,0 +1,124 @@
+"""RegionalOrigin: one private, versioned, encrypted S3 bucket in one Region, readable by CloudFront only."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.policies import bucket_policy
+from components.providers import regional_provider
+from routing.artifact import regional_domain_name
+
+# S3 keeps bucket_prefix to 37 characters and appends a 26-character unique suffix.
+_MAX_BUCKET_PREFIX = 37
+
+
+def bucket_prefix(project: str, stack: str, region: str) -> str:
+    """A readable, valid bucket name prefix: ``<project>-<stack>-<region>-``, shortened to fit."""
+    room = _MAX_BUCKET_PREFIX - len(region) - 2
+    stem = re.sub(r"[^a-z0-9]+", "-", f"{project}-{stack}".lower()).strip("-")[:room].strip("-")
+    return f"{stem or 'geo'}-{region}-"
+
+
+@dataclass(frozen=True)
+class RegionalOriginArgs:
+    region: str
+    # The identity CloudFront signs with: {"principal": ..., "condition": ...} (components.policies).
+    read_grant: pulumi.Input[dict[str, Any]]
+    tags: Mapping[str, str]
+
+
+class RegionalOrigin(pulumi.ComponentResource):
+    region: str
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: RegionalOriginArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("geo-proximity:origins:RegionalOrigin", name, None, opts)
+        provider = regional_provider(f"{name}-provider", args.region, parent=self)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        tags = dict(args.tags)
+
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            aws.s3.BucketArgs(
+                bucket_prefix=bucket_prefix(pulumi.get_project(), pulumi.get_stack(), args.region),
+                tags=tags,
+            ),
+            opts=child,
+        )
+        # ACLs off: the bucket owner owns every object, whoever wrote it (replicas included).
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            aws.s3.BucketOwnershipControlsArgs(
+                bucket=bucket.id,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            ),
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            aws.s3.BucketPublicAccessBlockArgs(
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            ),
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            aws.s3.BucketVersioningInitArgs(
+                bucket=bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            ),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256",
+                        ),
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            aws.s3.BucketPolicyArgs(
+                bucket=bucket.id,
+                policy=pulumi.Output.all(bucket.arn, args.read_grant).apply(
+                    lambda values: json.dumps(bucket_policy(values[0], values[1]), sort_keys=True)
+                ),
+            ),
+            # With the public access block in place first, no window exists where a policy could be public.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[public_access, ownership])),
+        )
+
+        self.region = args.region
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.domain_name = bucket.bucket.apply(lambda name_: regional_domain_name(name_, args.region))
+        self.register_outputs(
+            {
+                "region": self.region,
+                "bucketName": self.bucket_name,
+                "bucketArn": self.bucket_arn,
+                "domainName": self.domain_name,
+            }
+        )

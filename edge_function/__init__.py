@@ -1,0 +1,1 @@
+"""The Lambda@Edge origin-request function (``origin_request``, shipped) and how it is packaged."""

@@ -1,0 +1,196 @@
+"""Derive where every edge Region sends a cache miss: the nearest origin, and where it fails over.
+
+Pure functions over the Region catalogue; nothing here knows about Pulumi or AWS APIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import Enum
+from types import MappingProxyType
+
+from routing.catalogue import Region, describe_unknown_region, great_circle_km, load_catalogue
+
+
+class FailoverMode(str, Enum):
+    # Failover requests go to the next-nearest origin of the edge Region, never back to the one that failed.
+    RANKED = "ranked"
+    # Failover requests are left alone and reach the origin group's secondary member (the seed post's intent).
+    FIXED = "fixed"
+    # No origin group: a failing origin is a failing request.
+    OFF = "off"
+
+
+class RoutingError(ValueError):
+    """Invalid routing input. ``field`` names the input so callers can map it to their own key names."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Route:
+    primary: str
+    failover: str | None
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    origins: tuple[str, ...]
+    default_origin: str
+    failover_mode: FailoverMode
+    # The origin group's secondary member; None when failover is off.
+    failover_origin: str | None
+    # One route for every Region in the catalogue, keyed by Region code in catalogue order.
+    routes: Mapping[str, Route]
+    # For Region codes the catalogue does not know (AWS adds Regions).
+    default_route: Route
+
+    def route_for(self, region_code: str) -> Route:
+        return self.routes.get(region_code, self.default_route)
+
+    def summary(self) -> dict[str, object]:
+        """Plain data for people: the mode, the default route and every edge Region's route."""
+        return {
+            "failover": self.failover_mode.value,
+            "default": asdict(self.default_route),
+            "routes": {edge: asdict(route) for edge, route in self.routes.items()},
+        }
+
+
+def derive_routing_table(
+    origins: Sequence[str],
+    *,
+    default_origin: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+    failover: FailoverMode | str | None = None,
+    failover_origin: str | None = None,
+) -> RoutingTable:
+    """Rank the origins for every catalogue Region.
+
+    ``origins`` are the Regions that hold a bucket, in preference order (it breaks distance ties).
+    ``default_origin`` (first origin if omitted) serves Region codes the catalogue does not know and is
+    the origin group's primary member. ``overrides`` pins an edge Region to an origin. ``failover``
+    defaults to ranked with two or more origins and off with one. ``failover_origin`` is the origin
+    group's secondary member, by default the origin nearest ``default_origin``; it is ignored when
+    failover is off, so switching failover off never needs a second config change.
+    """
+    catalogue = load_catalogue()
+    origin_codes = _validate_origins(origins, catalogue)
+    default = _validate_member("default_origin", default_origin, origin_codes) or origin_codes[0]
+    mode = _parse_failover_mode(failover, origin_codes)
+    pinned = _validate_overrides(overrides, origin_codes, catalogue)
+
+    def ranked_from(region_code: str) -> list[str]:
+        here = catalogue[region_code]
+        return sorted(
+            origin_codes,
+            key=lambda code: (great_circle_km(here, catalogue[code]), origin_codes.index(code)),
+        )
+
+    group_secondary: str | None = None
+    if mode is not FailoverMode.OFF:
+        group_secondary = _validate_member("failover_origin", failover_origin, origin_codes)
+        if group_secondary is None:
+            group_secondary = next(code for code in ranked_from(default) if code != default)
+        elif group_secondary == default:
+            raise RoutingError(
+                "failover_origin",
+                f"{group_secondary!r} is also the default origin; the origin group needs two different "
+                f"buckets: choose one of {', '.join(c for c in origin_codes if c != default)}",
+            )
+
+    def route(edge: str, pinned_primary: str | None = None) -> Route:
+        ranking = ranked_from(edge)
+        primary = pinned_primary or ranking[0]
+        if mode is FailoverMode.RANKED:
+            return Route(primary, next(code for code in ranking if code != primary))
+        return Route(primary, group_secondary)
+
+    routes = {code: route(code, pinned.get(code)) for code in catalogue}
+    return RoutingTable(
+        origins=origin_codes,
+        default_origin=default,
+        failover_mode=mode,
+        failover_origin=group_secondary,
+        routes=MappingProxyType(routes),
+        default_route=route(default, default),
+    )
+
+
+def _validate_origins(origins: object, catalogue: Mapping[str, Region]) -> tuple[str, ...]:
+    if isinstance(origins, str) or not isinstance(origins, Sequence) or not origins:
+        raise RoutingError(
+            "origins",
+            f"{origins!r} is not a non-empty list of Region codes; "
+            "expected for example ['us-east-1', 'eu-central-1']",
+        )
+    seen: set[str] = set()
+    for code in origins:
+        if not isinstance(code, str) or code not in catalogue:
+            raise RoutingError("origins", describe_unknown_region(code))
+        if code in seen:
+            raise RoutingError(
+                "origins", f"{code!r} is listed twice; each Region holds at most one bucket"
+            )
+        seen.add(code)
+    return tuple(origins)
+
+
+def _validate_member(field: str, code: str | None, origin_codes: tuple[str, ...]) -> str | None:
+    if code is None or code in origin_codes:
+        return code
+    raise _not_an_origin(field, code, origin_codes)
+
+
+def _not_an_origin(
+    field: str, code: object, origin_codes: tuple[str, ...], context: str = ""
+) -> RoutingError:
+    return RoutingError(
+        field,
+        f"{context}{code!r} has no bucket; expected one of the origins: {', '.join(origin_codes)}",
+    )
+
+
+def _parse_failover_mode(value: FailoverMode | str | None, origin_codes: tuple[str, ...]) -> FailoverMode:
+    if value is None:
+        return FailoverMode.RANKED if len(origin_codes) > 1 else FailoverMode.OFF
+    try:
+        mode = FailoverMode(value)
+    except ValueError:
+        raise RoutingError(
+            "failover",
+            f"{value!r} is not a failover mode; expected one of: "
+            + ", ".join(m.value for m in FailoverMode),
+        ) from None
+    if mode is not FailoverMode.OFF and len(origin_codes) < 2:
+        raise RoutingError(
+            "failover",
+            f"{mode.value!r} needs at least two origins to fail over between, and only "
+            f"{origin_codes[0]} has a bucket; use 'off' or add an origin",
+        )
+    return mode
+
+
+def _validate_overrides(
+    overrides: Mapping[str, str] | None,
+    origin_codes: tuple[str, ...],
+    catalogue: Mapping[str, Region],
+) -> Mapping[str, str]:
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise RoutingError(
+            "overrides",
+            f"{overrides!r} is not a map of edge Region to origin Region; "
+            "expected for example {'ap-south-1': 'eu-central-1'}",
+        )
+    for edge, target in overrides.items():
+        if not isinstance(edge, str) or edge not in catalogue:
+            raise RoutingError("overrides", f"edge Region {describe_unknown_region(edge)}")
+        if target not in origin_codes:
+            raise _not_an_origin("overrides", target, origin_codes, context=f"route for {edge}: ")
+    return overrides

@@ -1,0 +1,287 @@
+"""Stack settings: every config key parsed and validated in one place, into frozen typed objects.
+
+``parse_settings`` is pure: it takes the raw strings the Pulumi CLI hands the program (structured
+values as JSON text) and raises ``ConfigError`` naming the key, the bad value and what is accepted.
+``load_settings`` reads them from the running stack. The local tools read stack files through
+``read_stack_file`` and so report the same messages the program does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from routing.artifact import DEFAULT_MARKER_HEADER
+from routing.catalogue import load_catalogue
+from routing.table import RoutingError, RoutingTable, derive_routing_table
+
+PROJECT = "geo-proximity"
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+# Status codes an origin group can fail over on (CloudFront API, OriginGroupFailoverCriteria).
+FAILOVER_STATUS_CODES_ALLOWED = (400, 403, 404, 416, 500, 502, 503, 504)
+# 403 and 404 also cover objects a Region has not received yet (replication lag).
+DEFAULT_FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
+PRICE_CLASSES = ("PriceClass_All", "PriceClass_200", "PriceClass_100")
+DEFAULT_PRICE_CLASS = "PriceClass_All"
+# Tag keys every resource gets; user tags may not redefine them.
+RESERVED_TAG_KEYS = ("project", "stack")
+
+# Routing inputs are named for Python in routing.table; users know them by their config keys.
+_ROUTING_FIELD_KEYS = {
+    "origins": "origins",
+    "default_origin": "defaultOrigin",
+    "overrides": "routes",
+    "failover": "failover",
+    "failover_origin": "failoverOrigin",
+}
+KNOWN_KEYS = (
+    "origins", "defaultOrigin", "routes", "failover", "failoverOrigin", "failoverStatusCodes",
+    "originAccess", "priceClass", "aliases", "certificateArn", "tags",
+)
+_ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+_DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class ConfigError(ValueError):
+    """A stack config value that cannot be used. The message names the key as users type it."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{PROJECT}:{key}: {reason}")
+        self.key = key
+
+
+class OriginAccess(str, Enum):
+    # Origin access identity: one OAI that every bucket grants (the design card's choice).
+    OAI = "oai"
+    # Origin access control: every bucket grants CloudFront on condition of this distribution's ARN.
+    OAC = "oac"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: str
+    routing: RoutingTable
+    failover_status_codes: tuple[int, ...]
+    origin_access: OriginAccess
+    price_class: str
+    aliases: tuple[str, ...]
+    certificate_arn: str | None
+    tags: Mapping[str, str]
+    marker_header: str = DEFAULT_MARKER_HEADER
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        return self.routing.origins
+
+
+def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
+    """Validate the raw config ``values`` (key without namespace → CLI string) of ``stack``."""
+    unknown = sorted(set(values) - set(KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(
+            unknown[0], f"is not a setting of this project; known keys: {', '.join(KNOWN_KEYS)}"
+        )
+    origins = _structured(values, "origins", list, required=True)
+    overrides = _structured(values, "routes", dict)
+    try:
+        routing = derive_routing_table(
+            origins,
+            default_origin=_text(values, "defaultOrigin"),
+            overrides=overrides,
+            failover=_text(values, "failover"),
+            failover_origin=_text(values, "failoverOrigin"),
+        )
+    except RoutingError as error:
+        raise ConfigError(_ROUTING_FIELD_KEYS[error.field], error.reason) from None
+
+    origin_access = _origin_access(values, routing.origins)
+    aliases = tuple(_aliases(values))
+    certificate_arn = _certificate_arn(values, aliases)
+    return Settings(
+        stack=stack,
+        routing=routing,
+        failover_status_codes=_failover_status_codes(values),
+        origin_access=origin_access,
+        price_class=_choice(values, "priceClass", PRICE_CLASSES, DEFAULT_PRICE_CLASS),
+        aliases=aliases,
+        certificate_arn=certificate_arn,
+        tags=MappingProxyType(_tags(values, stack)),
+    )
+
+
+def load_settings() -> Settings:
+    """The running stack's settings; a bad value stops the program with its message, no traceback."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    # Every key of the project's namespace, not only the known ones, so a misspelt key is an error
+    # instead of a silently ignored setting.
+    every_key = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    config = pulumi.Config(PROJECT)
+    values = {
+        key: value
+        for namespaced in every_key
+        if namespaced.startswith(f"{PROJECT}:")
+        and (value := config.get(key := namespaced.partition(":")[2])) is not None
+    }
+    try:
+        return parse_settings(values, stack=pulumi.get_stack())
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
+def read_stack_file(path: Path) -> dict[str, str]:
+    """The project's values in a ``Pulumi.<stack>.yaml`` file, as the CLI hands them to the program.
+
+    Project-level defaults from ``Pulumi.yaml`` are applied first, as the CLI applies them.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no stack file at {path}")
+    values = {key: _cli_string(value) for key, value in project_config_defaults().items()}
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for namespaced, value in (document.get("config") or {}).items():
+        namespace, _, key = namespaced.partition(":")
+        if namespace != PROJECT:
+            continue
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raise ConfigError(key, "is a secret, which only the Pulumi CLI can decrypt")
+        values[key] = _cli_string(value)
+    return values
+
+
+def project_config_defaults() -> dict[str, Any]:
+    """The defaults ``Pulumi.yaml`` declares for this project's keys."""
+    document = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    return {
+        key: declaration["default"]
+        for key, declaration in (document.get("config") or {}).items()
+        if isinstance(declaration, dict) and "default" in declaration
+    }
+
+
+def _cli_string(value: Any) -> str:
+    # The CLI passes structured values as JSON and scalars as their text.
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _text(values: Mapping[str, str], key: str) -> str | None:
+    value = values.get(key)
+    return value if value else None
+
+
+def _structured(values: Mapping[str, str], key: str, kind: type, *, required: bool = False) -> Any:
+    shape = {
+        list: "a list, e.g. ['us-east-1', 'eu-central-1']",
+        dict: "a map, e.g. {'ap-south-1': 'eu-central-1'}",
+    }[kind]
+    raw = values.get(key)
+    if raw is None:
+        if required:
+            raise ConfigError(key, f"is required: {shape} (pulumi config set --path '{PROJECT}:{key}[0]' ...)")
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        # A scalar set with plain `pulumi config set` arrives as bare text.
+        value = raw
+    if not isinstance(value, kind):
+        raise ConfigError(key, f"{value!r} is not {shape}")
+    return value
+
+
+def _choice(values: Mapping[str, str], key: str, accepted: tuple[str, ...], default: str) -> str:
+    value = values.get(key, default)
+    if value not in accepted:
+        raise ConfigError(key, f"{value!r} is not one of: {', '.join(accepted)}")
+    return value
+
+
+def _origin_access(values: Mapping[str, str], origins: tuple[str, ...]) -> OriginAccess:
+    access = OriginAccess(_choice(values, "originAccess", tuple(a.value for a in OriginAccess), "oai"))
+    catalogue = load_catalogue()
+    too_new = [code for code in origins if not catalogue[code].supports_oai]
+    if access is OriginAccess.OAI and too_new:
+        raise ConfigError(
+            "originAccess",
+            f"'oai' cannot reach buckets in {', '.join(too_new)}: OAI does not work in Regions launched "
+            f"after December 2022; use 'oac' (pulumi config set {PROJECT}:originAccess oac)",
+        )
+    return access
+
+
+def _failover_status_codes(values: Mapping[str, str]) -> tuple[int, ...]:
+    raw = values.get("failoverStatusCodes")
+    if raw is None:
+        return DEFAULT_FAILOVER_STATUS_CODES
+    codes = _structured(values, "failoverStatusCodes", list)
+    accepted = ", ".join(map(str, FAILOVER_STATUS_CODES_ALLOWED))
+    if not codes:
+        raise ConfigError("failoverStatusCodes", f"is empty; expected one or more of {accepted}")
+    for code in codes:
+        # JSON gives 503 or 503.0 for a number; a string or a fraction is a mistake to report.
+        if isinstance(code, bool) or not isinstance(code, (int, float)) or code != int(code):
+            raise ConfigError("failoverStatusCodes", f"{code!r} is not an integer status code; expected {accepted}")
+        if int(code) not in FAILOVER_STATUS_CODES_ALLOWED:
+            raise ConfigError("failoverStatusCodes", f"{int(code)} cannot trigger failover; expected {accepted}")
+    return tuple(sorted({int(code) for code in codes}))
+
+
+def _aliases(values: Mapping[str, str]) -> list[str]:
+    aliases = _structured(values, "aliases", list) or []
+    for alias in aliases:
+        if not isinstance(alias, str) or not _DOMAIN_NAME.match(alias):
+            raise ConfigError("aliases", f"{alias!r} is not a lowercase domain name such as cdn.example.com")
+    if len(set(aliases)) != len(aliases):
+        raise ConfigError("aliases", f"{aliases!r} lists a domain name twice")
+    return aliases
+
+
+def _certificate_arn(values: Mapping[str, str], aliases: tuple[str, ...]) -> str | None:
+    arn = _text(values, "certificateArn")
+    if aliases and arn is None:
+        raise ConfigError(
+            "certificateArn",
+            f"is required with aliases {list(aliases)}: CloudFront serves custom domain names only with "
+            "an ACM certificate in us-east-1 that covers them",
+        )
+    if arn is None:
+        return None
+    match = _ACM_CERTIFICATE_ARN.match(arn)
+    if not match:
+        raise ConfigError(
+            "certificateArn",
+            f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:us-east-1:<account>:certificate/<id>)",
+        )
+    if match.group(1) != "us-east-1":
+        raise ConfigError(
+            "certificateArn",
+            f"{arn!r} is in {match.group(1)}; CloudFront only uses ACM certificates from us-east-1",
+        )
+    if not aliases:
+        raise ConfigError("certificateArn", "is set but aliases is empty; add the domain names it covers")
+    return arn
+
+
+def _tags(values: Mapping[str, str], stack: str) -> dict[str, str]:
+    tags = _structured(values, "tags", dict) or {}
+    for key, value in tags.items():
+        if not isinstance(value, str) or len(value) > 256:
+            raise ConfigError("tags", f"the value of {key!r}, {value!r}, is not text of at most 256 characters")
+        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+            raise ConfigError("tags", f"{key!r} is not a tag key: 1-128 characters, not starting with 'aws:'")
+        if key in RESERVED_TAG_KEYS:
+            raise ConfigError("tags", f"{key!r} is set by the program itself (to the {key} name); choose another key")
+    return {**tags, "project": PROJECT, "stack": stack}

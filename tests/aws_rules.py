@@ -1,0 +1,37 @@
+"""AWS's rules that Pulumi's mocks do not check, written out independently of the code under test.
+
+Sources: ../shared/reference/aws-facts.md (CloudFront and S3 developer guides, Lambda@Edge limits).
+"""
+
+import re
+
+LAMBDA_EDGE_HOME_REGION = "us-east-1"
+LAMBDA_EDGE_RUNTIMES = {"python3.12", "python3.13"}
+LAMBDA_EDGE_ARCHITECTURES = ["x86_64"]
+ORIGIN_REQUEST_MAX_TIMEOUT_SECONDS = 30
+ORIGIN_REQUEST_MAX_MEMORY_MB = 10_240
+LAMBDA_EDGE_TRUSTED_SERVICES = {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
+# A numbered version: CloudFront refuses $LATEST and aliases.
+QUALIFIED_FUNCTION_ARN = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:function:[A-Za-z0-9_-]+:\d+$")
+
+ORIGIN_GROUP_MEMBERS = 2
+FAILOVER_STATUS_CODES = {400, 403, 404, 416, 500, 502, 503, 504}
+ORIGIN_GROUP_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_ORIGIN_CUSTOM_HEADERS = 10
+RESERVED_ORIGIN_HEADERS = {
+    "cache-control", "connection", "content-length", "cookie", "host", "max-forwards", "pragma",
+    "range", "request-range", "te", "trailer", "transfer-encoding", "upgrade", "via", "x-real-ip",
+}
+RESERVED_ORIGIN_HEADER_PREFIXES = ("if-", "proxy-", "x-amz-", "x-edge-")
+
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+CLOUDFRONT_PRICE_CLASSES = {"PriceClass_All", "PriceClass_200", "PriceClass_100"}
+
+
+def is_reserved_origin_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in RESERVED_ORIGIN_HEADERS or lowered.startswith(RESERVED_ORIGIN_HEADER_PREFIXES)
+
+
+def is_valid_bucket_name(name: str) -> bool:
+    return bool(BUCKET_NAME.match(name)) and ".." not in name and not re.match(r"^\d+\.\d+\.\d+\.\d+$", name)

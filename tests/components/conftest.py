@@ -1,0 +1,44 @@
+import pytest
+
+from routing.catalogue import load_catalogue
+from settings import PROJECT_ROOT
+from tests.pulumi_harness import deploy, project_config, stack_config
+
+STACK_FILES = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
+TWENTY_ORIGINS = list(load_catalogue())[:20]
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+
+# Configurations beyond the shipped stacks, chosen to reach every branch of the program.
+SCENARIOS = {
+    "oac-custom-domain": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-southeast-4"],
+        originAccess="oac",
+        aliases=["cdn.example.com"],
+        certificateArn=CERTIFICATE_ARN,
+        tags={"team": "platform"},
+    ),
+    "fixed-failover": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-northeast-1"],
+        failover="fixed",
+        failoverOrigin="ap-northeast-1",
+        failoverStatusCodes=[500, 502, 503, 504],
+    ),
+    "single-origin": project_config(origins=["eu-west-1"]),
+    "twenty-origins": project_config(origins=TWENTY_ORIGINS, originAccess="oac"),
+}
+
+
+def _stack_name(path):
+    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
+@pytest.fixture(
+    scope="session",
+    params=[*(f"stack:{_stack_name(p)}" for p in STACK_FILES), *SCENARIOS],
+)
+def deployment(request):
+    """The program run under mocks for each stack file in the repository and each scenario."""
+    if request.param.startswith("stack:"):
+        name = request.param.removeprefix("stack:")
+        return deploy(stack_config(PROJECT_ROOT / f"Pulumi.{name}.yaml"), stack=name)
+    return deploy(SCENARIOS[request.param], stack=request.param)

@@ -1,0 +1,49 @@
+import json
+
+from components.policies import (
+    bucket_policy,
+    edge_function_logging_policy,
+    edge_function_trust_policy,
+    oac_read_grant,
+    oai_read_grant,
+)
+
+BUCKET_ARN = "arn:aws:s3:::geo-assets-eu-west-1"
+
+
+def test_oai_grant_reads_objects_and_lists_and_nothing_else():
+    document = bucket_policy(BUCKET_ARN, oai_read_grant("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1"))
+    allows = {s["Action"]: s for s in document["Statement"] if s["Effect"] == "Allow"}
+    assert allows["s3:GetObject"]["Resource"] == f"{BUCKET_ARN}/*"
+    assert allows["s3:ListBucket"]["Resource"] == BUCKET_ARN
+    assert all(s["Principal"] == {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1"} for s in allows.values())
+    assert all("Condition" not in s for s in allows.values())
+
+
+def test_oac_grant_is_bound_to_one_distribution():
+    arn = "arn:aws:cloudfront::123456789012:distribution/E1GEO"
+    document = bucket_policy(BUCKET_ARN, oac_read_grant(arn))
+    for statement in document["Statement"]:
+        if statement["Effect"] == "Allow":
+            assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+            assert statement["Condition"] == {"StringEquals": {"AWS:SourceArn": arn}}
+
+
+def test_every_bucket_policy_denies_requests_without_tls():
+    (deny,) = [s for s in bucket_policy(BUCKET_ARN, oai_read_grant("x"))["Statement"] if s["Effect"] == "Deny"]
+    assert deny == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def test_edge_function_role_documents():
+    trust = edge_function_trust_policy()
+    assert trust["Statement"][0]["Principal"]["Service"] == ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
+    logging = json.dumps(edge_function_logging_policy("123456789012", "cdn-edge-router-1a2b"))
+    assert "arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.cdn-edge-router-1a2b:*" in logging
+    assert '"Resource": "*"' not in logging

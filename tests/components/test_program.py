@@ -1,0 +1,231 @@
+"""The program under mocks, for every stack file and scenario: AWS's rules, asserted on what it declares."""
+
+import json
+
+import pytest
+
+from tests import aws_rules
+from tests.pulumi_harness import Deployment
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+FUNCTION = "aws:lambda/function:Function"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+ROLE = "aws:iam/role:Role"
+COMPONENT_TYPES = {"geo-proximity:origins:RegionalOrigin", "geo-proximity:cdn:GeoProximityDistribution"}
+
+
+def package_of(deployment: Deployment) -> dict[str, str]:
+    archive = deployment.one(FUNCTION).inputs["code"]
+    return {name: asset.text for name, asset in archive.assets.items()}
+
+
+def routing_artifact(deployment: Deployment) -> dict:
+    return json.loads(package_of(deployment)["routing.json"])
+
+
+def bucket_regions(deployment: Deployment) -> dict[str, str]:
+    return {bucket.outputs["bucket"]: bucket.region for bucket in deployment.all(BUCKET)}
+
+
+def distribution_inputs(deployment: Deployment) -> dict:
+    return deployment.one(DISTRIBUTION).inputs
+
+
+def test_edge_function_obeys_lambda_edge_restrictions(deployment):
+    function = deployment.one(FUNCTION)
+    inputs = function.inputs
+    assert function.region == aws_rules.LAMBDA_EDGE_HOME_REGION
+    assert inputs["publish"] is True
+    assert inputs["runtime"] in aws_rules.LAMBDA_EDGE_RUNTIMES
+    assert inputs["architectures"] == aws_rules.LAMBDA_EDGE_ARCHITECTURES
+    assert "environment" not in inputs
+    assert "layers" not in inputs and "vpcConfig" not in inputs
+    assert 1 <= inputs["timeout"] <= aws_rules.ORIGIN_REQUEST_MAX_TIMEOUT_SECONDS
+    assert 128 <= inputs["memorySize"] <= aws_rules.ORIGIN_REQUEST_MAX_MEMORY_MB
+    assert inputs["skipDestroy"] is True
+    module, _, function_name = inputs["handler"].partition(".")
+    source = package_of(deployment)[f"{module}.py"]
+    assert f"\n{function_name} = " in source or f"\ndef {function_name}(" in source
+
+
+def test_origin_request_association_uses_the_published_version(deployment):
+    behavior = distribution_inputs(deployment)["defaultCacheBehavior"]
+    (association,) = behavior["lambdaFunctionAssociations"]
+    assert association["eventType"] == "origin-request"
+    assert association["lambdaArn"] == deployment.one(FUNCTION).outputs["qualifiedArn"]
+    assert aws_rules.QUALIFIED_FUNCTION_ARN.match(association["lambdaArn"])
+    assert deployment.exports["edgeFunctionVersionArn"] == association["lambdaArn"]
+
+
+def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(deployment):
+    role = deployment.one(ROLE)
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Action"] == "sts:AssumeRole"
+    assert set(statement["Principal"]["Service"]) == aws_rules.LAMBDA_EDGE_TRUSTED_SERVICES
+    assert role.inputs.get("managedPolicyArns") is None
+    policy = json.loads(deployment.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    function_name = deployment.one(FUNCTION).outputs["name"]
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(action.startswith("logs:") and "*" not in action for action in actions)
+        assert all(function_name in resource for resource in statement["Resource"])
+        # Replicas log in every Region, under the us-east-1.<name> log group.
+        assert any(":logs:*:" in resource and f"/aws/lambda/us-east-1.{function_name}" in resource for resource in statement["Resource"])
+
+
+def test_origin_group_has_two_distinct_members_and_allowed_status_codes(deployment):
+    inputs = distribution_inputs(deployment)
+    routing = deployment.exports["routing"]
+    origins = {origin["originId"]: origin for origin in inputs["origins"]}
+    behavior = inputs["defaultCacheBehavior"]
+    assert set(behavior["allowedMethods"]) <= aws_rules.ORIGIN_GROUP_METHODS
+    if routing["failover"] == "off":
+        assert "originGroups" not in inputs
+        assert behavior["targetOriginId"] in origins
+        return
+    (group,) = inputs["originGroups"]
+    members = [member["originId"] for member in group["members"]]
+    assert len(members) == aws_rules.ORIGIN_GROUP_MEMBERS
+    assert len(set(members)) == 2 and set(members) <= set(origins)
+    assert behavior["targetOriginId"] == group["originId"]
+    codes = [int(code) for code in group["failoverCriteria"]["statusCodes"]]
+    assert codes and set(codes) <= aws_rules.FAILOVER_STATUS_CODES
+    primary, secondary = (origins[member] for member in members)
+    assert primary["domainName"] != secondary["domainName"]
+    assert routing["default"]["primary"] in primary["domainName"]
+
+
+def test_failover_member_carries_a_legal_marker_header_the_function_knows(deployment):
+    inputs = distribution_inputs(deployment)
+    artifact = routing_artifact(deployment)
+    if "originGroups" not in inputs:
+        assert all(not origin.get("customHeaders") for origin in inputs["origins"])
+        return
+    secondary_id = inputs["originGroups"][0]["members"][1]["originId"]
+    secondary = next(origin for origin in inputs["origins"] if origin["originId"] == secondary_id)
+    headers = secondary["customHeaders"]
+    assert 1 <= len(headers) <= aws_rules.MAX_ORIGIN_CUSTOM_HEADERS
+    (marker,) = [header for header in headers if header["name"].lower() == artifact["markerHeader"].lower()]
+    assert not aws_rules.is_reserved_origin_header(marker["name"])
+    primary = next(origin for origin in inputs["origins"] if origin["originId"] != secondary_id)
+    assert not primary.get("customHeaders")
+
+
+def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothing_public(deployment):
+    inputs = distribution_inputs(deployment)
+    distribution = deployment.one(DISTRIBUTION)
+    oais = deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity")
+    oacs = deployment.all("aws:cloudfront/originAccessControl:OriginAccessControl")
+    assert len(oais) + len(oacs) == 1, "one identity for every bucket"
+    if oais:
+        (oai,) = oais
+        assert {o["s3OriginConfig"]["originAccessIdentity"] for o in inputs["origins"]} == {
+            oai.outputs["cloudfrontAccessIdentityPath"]
+        }
+        expected_principal, expected_condition = {"AWS": oai.outputs["iamArn"]}, None
+    else:
+        (oac,) = oacs
+        assert {o["originAccessControlId"] for o in inputs["origins"]} == {oac.id}
+        expected_principal = {"Service": "cloudfront.amazonaws.com"}
+        expected_condition = {"StringEquals": {"AWS:SourceArn": distribution.outputs["arn"]}}
+
+    policies = deployment.all(BUCKET_POLICY)
+    buckets = bucket_regions(deployment)
+    assert len(policies) == len(buckets) == len(deployment.exports["buckets"])
+    for policy in policies:
+        document = json.loads(policy.inputs["policy"])
+        allows = [s for s in document["Statement"] if s["Effect"] == "Allow"]
+        assert allows and all(s["Principal"] == expected_principal for s in allows)
+        assert all(s.get("Condition") == expected_condition for s in allows)
+        assert {s["Action"] for s in allows} == {"s3:GetObject", "s3:ListBucket"}
+        assert policy.inputs["bucket"] in buckets
+        assert all(policy.inputs["bucket"] in str(s["Resource"]) for s in document["Statement"])
+        (deny,) = [s for s in document["Statement"] if s["Effect"] == "Deny"]
+        assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert policy.region == buckets[policy.inputs["bucket"]]
+
+
+def test_buckets_are_private_versioned_encrypted_and_owner_enforced(deployment):
+    buckets = bucket_regions(deployment)
+    blocks = {b.inputs["bucket"]: b.inputs for b in deployment.all("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")}
+    versioning = {v.inputs["bucket"]: v.inputs for v in deployment.all("aws:s3/bucketVersioning:BucketVersioning")}
+    encryption = {
+        e.inputs["bucket"]: e.inputs
+        for e in deployment.all("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    }
+    ownership = {o.inputs["bucket"]: o.inputs for o in deployment.all("aws:s3/bucketOwnershipControls:BucketOwnershipControls")}
+    for bucket in buckets:
+        assert all(blocks[bucket][flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        assert versioning[bucket]["versioningConfiguration"]["status"] == "Enabled"
+        (rule,) = encryption[bucket]["rules"]
+        assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+        assert ownership[bucket]["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    for resource in deployment.all(BUCKET):
+        assert "acl" not in resource.inputs and "policy" not in resource.inputs
+
+
+def test_bucket_names_are_valid_and_each_bucket_is_in_its_region(deployment):
+    exported = deployment.exports["buckets"]
+    regions = bucket_regions(deployment)
+    assert set(exported.values()) == set(regions)
+    for region, name in exported.items():
+        assert aws_rules.is_valid_bucket_name(name), name
+        assert regions[name] == region
+
+
+def test_the_function_routes_to_exactly_the_stacks_buckets(deployment):
+    artifact = routing_artifact(deployment)
+    expected = {
+        region: {"domainName": f"{name}.s3.{region}.amazonaws.com"}
+        for region, name in deployment.exports["buckets"].items()
+    }
+    assert artifact["origins"] == expected
+    routing = deployment.exports["routing"]
+    assert artifact["failover"] == routing["failover"]
+    assert artifact["routes"] == routing["routes"]
+    assert artifact["defaultRoute"] == routing["default"]
+    origins_by_domain = {origin["domainName"] for origin in distribution_inputs(deployment)["origins"]}
+    assert origins_by_domain <= {origin["domainName"] for origin in expected.values()}
+
+
+def test_distribution_serves_https_http3_ipv6_with_the_managed_cache_policy(deployment):
+    inputs = distribution_inputs(deployment)
+    behavior = inputs["defaultCacheBehavior"]
+    assert behavior["viewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["compress"] is True
+    assert behavior["cachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    assert inputs["httpVersion"] == "http2and3"
+    assert inputs["isIpv6Enabled"] is True
+    assert inputs["defaultRootObject"] == "index.html"
+    assert inputs["priceClass"] in aws_rules.CLOUDFRONT_PRICE_CLASSES
+    certificate = inputs["viewerCertificate"]
+    if inputs.get("aliases"):
+        assert certificate["acmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+        assert certificate["sslSupportMethod"] == "sni-only"
+        assert certificate["minimumProtocolVersion"].startswith("TLSv1.2")
+    else:
+        assert certificate["cloudfrontDefaultCertificate"] is True
+
+
+def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
+    components = {r.urn for r in deployment.resources if r.type in COMPONENT_TYPES}
+    assert len(components) == len(deployment.exports["buckets"]) + 1
+    for resource in deployment.resources:
+        if resource.type in COMPONENT_TYPES:
+            continue
+        assert resource.parent in components, f"{resource.name} has no component parent"
+        assert resource.name.startswith(deployment.by_urn(resource.parent).name), resource.name
+    for type_ in (BUCKET, FUNCTION, DISTRIBUTION, ROLE):
+        for resource in deployment.all(type_):
+            tags = resource.inputs["tags"]
+            assert tags["project"] == "geo-proximity"
+            assert tags["stack"] in {"prod", "dev", "oac-custom-domain", "fixed-failover", "single-origin", "twenty-origins"}
+
+
+@pytest.mark.parametrize("type_", [BUCKET, BUCKET_POLICY])
+def test_regional_resources_use_their_own_regions_provider(deployment, type_):
+    for resource in deployment.all(type_):
+        provider_parent = deployment.by_urn(resource.parent)
+        assert provider_parent.name == f"origin-{resource.region}"

@@ -1,0 +1,73 @@
+"""Each of the seed post's four defects, tested against our handler and, as an expected failure,
+against a model of the seed's behaviour: the xfail(strict) cases prove every test can fail."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from edge_function.package import RUNTIME_MODULES
+from routing.artifact import DEFAULT_MARKER_HEADER
+from routing.catalogue import great_circle_km, lambda_edge_execution_regions, load_catalogue
+from tests.edge_function.seed_model import seed_model_handler
+from tests.support import (
+    SEED_ORIGINS,
+    context_in,
+    domain_of,
+    failover_request_event,
+    origin_request_event,
+    request_of,
+    seed_artifact,
+)
+
+SEED_POST = Path(__file__).resolve().parents[3] / "shared" / "seed" / "aws-blog-geo-proximity.txt"
+seed_defect = pytest.mark.xfail(
+    strict=True, raises=(AssertionError, SyntaxError), reason="the seed post's behaviour has this defect"
+)
+
+
+@pytest.fixture(params=["ours", pytest.param("seed", marks=seed_defect)])
+def handler(request, make_handler):
+    if request.param == "seed":
+        return seed_model_handler(DEFAULT_MARKER_HEADER)
+    return make_handler(seed_artifact())
+
+
+def test_defect_1_failover_marker_is_recognised_in_cloudfronts_lowercase(handler):
+    # Frankfurt's primary is Frankfurt, and the origin group's failover member is Frankfurt too
+    # (nearest to the default, us-east-1): the retry must leave Frankfurt, which just failed.
+    event = failover_request_event(origin_region="eu-central-1")
+    assert DEFAULT_MARKER_HEADER not in request_of(event)["origin"]["s3"]["customHeaders"]
+    request = handler(event, context_in("eu-central-1"))
+    assert request["origin"]["s3"]["domainName"] == domain_of("us-east-1")
+
+
+def test_defect_2_region_is_the_target_buckets_region(handler):
+    request = handler(origin_request_event(), context_in("eu-west-2"))
+    assert request["origin"]["s3"]["domainName"] == domain_of("eu-central-1")
+    assert request["origin"]["s3"]["region"] == "eu-central-1"
+
+
+def test_defect_3_every_execution_region_reaches_its_nearest_bucket(handler):
+    catalogue = load_catalogue()
+    for edge in lambda_edge_execution_regions():
+        nearest = min(SEED_ORIGINS, key=lambda code: great_circle_km(catalogue[edge], catalogue[code]))
+        request = handler(origin_request_event(), context_in(edge))
+        assert request["origin"]["s3"]["domainName"] == domain_of(nearest), edge
+
+
+def seed_post_code() -> str:
+    if not SEED_POST.exists():
+        pytest.skip(f"the seed post is not at {SEED_POST}")
+    text = SEED_POST.read_text(encoding="utf-8")
+    return text[text.index('us_bucket = ""') : text.index("Let’s go over the key areas")]
+
+
+@pytest.mark.parametrize("source", ["ours", pytest.param("seed", marks=seed_defect)])
+def test_defect_4_the_function_parses(source):
+    if source == "ours":
+        codes = [module.read_text(encoding="utf-8") for module in RUNTIME_MODULES]
+    else:
+        codes = [seed_post_code()]
+    for code in codes:
+        ast.parse(code, feature_version=(3, 11))

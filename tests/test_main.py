@@ -1,0 +1,160 @@
+"""The program as `pulumi up` runs it: bad input stops it before any resource, routing changes
+reach the function's code, and large stacks build."""
+
+import json
+
+import pulumi
+import pytest
+
+from edge_function.package import zip_package
+from routing.catalogue import load_catalogue
+from tests.components.test_program import FUNCTION, package_of
+from tests.pulumi_harness import ProgramFailed, deploy, project_config
+
+SEED = ["us-east-1", "eu-central-1", "ap-northeast-1"]
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+
+BAD_INPUT = {
+    "unknown origin Region": (
+        {"origins": ["us-east-1", "eu-westt-1"]},
+        "geo-proximity:origins: 'eu-westt-1' is not a known AWS Region code; did you mean eu-west-1",
+    ),
+    "origins not a list": ({"origins": "us-east-1"}, "geo-proximity:origins: 'us-east-1' is not a list"),
+    "origins missing": ({}, "geo-proximity:origins: is required: a list"),
+    "duplicate origins": (
+        {"origins": ["us-east-1", "eu-west-1", "us-east-1"]},
+        "geo-proximity:origins: 'us-east-1' is listed twice",
+    ),
+    "default origin without a bucket": (
+        {"origins": SEED, "defaultOrigin": "eu-west-1"},
+        "geo-proximity:defaultOrigin: 'eu-west-1' has no bucket; expected one of the origins: us-east-1, eu-central-1, ap-northeast-1",
+    ),
+    "default origin not a Region": (
+        {"origins": SEED, "defaultOrigin": "europe"},
+        "geo-proximity:defaultOrigin: 'europe' has no bucket",
+    ),
+    "failover origin without a bucket": (
+        {"origins": SEED, "failoverOrigin": "sa-east-1"},
+        "geo-proximity:failoverOrigin: 'sa-east-1' has no bucket",
+    ),
+    "route target without a bucket": (
+        {"origins": SEED, "routes": {"ap-south-1": "ap-south-1"}},
+        "geo-proximity:routes: route for ap-south-1: 'ap-south-1' has no bucket",
+    ),
+    "route from an unknown Region": (
+        {"origins": SEED, "routes": {"ap-soutth-1": "ap-northeast-1"}},
+        "geo-proximity:routes: edge Region 'ap-soutth-1' is not a known AWS Region code; did you mean ap-south-1",
+    ),
+    "failover origin equal to default": (
+        {"origins": SEED, "defaultOrigin": "eu-central-1", "failoverOrigin": "eu-central-1"},
+        "geo-proximity:failoverOrigin: 'eu-central-1' is also the default origin",
+    ),
+    "status code failover cannot use": (
+        {"origins": SEED, "failoverStatusCodes": [503, 429]},
+        "geo-proximity:failoverStatusCodes: 429 cannot trigger failover; expected 400, 403, 404, 416, 500, 502, 503, 504",
+    ),
+    "status code not an integer": (
+        {"origins": SEED, "failoverStatusCodes": ["503"]},
+        "geo-proximity:failoverStatusCodes: '503' is not an integer status code",
+    ),
+    "status code a fraction": (
+        {"origins": SEED, "failoverStatusCodes": [503.5]},
+        "geo-proximity:failoverStatusCodes: 503.5 is not an integer status code",
+    ),
+    "unknown failover mode": (
+        {"origins": SEED, "failover": "always"},
+        "geo-proximity:failover: 'always' is not a failover mode; expected one of: ranked, fixed, off",
+    ),
+    "unknown origin access": (
+        {"origins": SEED, "originAccess": "public"},
+        "geo-proximity:originAccess: 'public' is not one of: oai, oac",
+    ),
+    "unknown price class": (
+        {"origins": SEED, "priceClass": "PriceClass_50"},
+        "geo-proximity:priceClass: 'PriceClass_50' is not one of: PriceClass_All, PriceClass_200, PriceClass_100",
+    ),
+    "failover with one origin": (
+        {"origins": ["eu-west-1"], "failover": "ranked"},
+        "geo-proximity:failover: 'ranked' needs at least two origins",
+    ),
+    "oai with a post-2022 Region": (
+        {"origins": ["us-east-1", "ca-west-1"]},
+        "geo-proximity:originAccess: 'oai' cannot reach buckets in ca-west-1",
+    ),
+    "aliases without certificate": (
+        {"origins": SEED, "aliases": ["cdn.example.com"]},
+        "geo-proximity:certificateArn: is required with aliases ['cdn.example.com']",
+    ),
+    "certificate outside us-east-1": (
+        {"origins": SEED, "aliases": ["cdn.example.com"], "certificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
+        "CloudFront only uses ACM certificates from us-east-1",
+    ),
+    "malformed routes": (
+        {"origins": SEED, "routes": ["ap-south-1=eu-central-1"]},
+        "geo-proximity:routes: ['ap-south-1=eu-central-1'] is not a map",
+    ),
+    "routes as text": ({"origins": SEED, "routes": "ap-south-1"}, "geo-proximity:routes: 'ap-south-1' is not a map"),
+    "malformed tags": ({"origins": SEED, "tags": ["team"]}, "geo-proximity:tags: ['team'] is not a map"),
+    "tag value not text": ({"origins": SEED, "tags": {"cost-center": 42}}, "geo-proximity:tags: the value of 'cost-center', 42"),
+    "misspelt key": ({"origins": SEED, "failOver": "off"}, "geo-proximity:failOver: is not a setting of this project"),
+}
+
+
+@pytest.mark.parametrize("values, message", list(BAD_INPUT.values()), ids=list(BAD_INPUT))
+def test_bad_input_stops_the_program_before_any_resource_with_one_clear_message(values, message):
+    with pytest.raises(ProgramFailed) as failed:
+        deploy(project_config(**values))
+    # RunError: Pulumi prints the message alone, without a Python traceback.
+    assert isinstance(failed.value.error, pulumi.RunError)
+    assert message in str(failed.value.error)
+    assert failed.value.declared == []
+
+
+def archive_bytes(config) -> bytes:
+    return zip_package(package_of(deploy(config)))
+
+
+def test_an_unchanged_config_gives_a_byte_identical_archive():
+    assert archive_bytes(project_config(origins=SEED)) == archive_bytes(project_config(origins=SEED))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"routes": {"ap-south-1": "ap-northeast-1"}},
+        {"origins": [*SEED, "sa-east-1"]},
+        {"origins": list(reversed(SEED))},
+        {"failover": "fixed"},
+        {"failover": "off"},
+    ],
+)
+def test_a_routing_change_changes_the_function_code(change):
+    before = package_of(deploy(project_config(origins=SEED)))
+    after = package_of(deploy(project_config(**{"origins": SEED, **change})))
+    assert after["routing.json"] != before["routing.json"]
+    assert {name: text for name, text in after.items() if name != "routing.json"} == {
+        name: text for name, text in before.items() if name != "routing.json"
+    }
+
+
+def test_a_change_outside_routing_leaves_the_function_code_alone():
+    before = archive_bytes(project_config(origins=SEED))
+    assert archive_bytes(project_config(origins=SEED, priceClass="PriceClass_100", tags={"team": "cdn"})) == before
+
+
+def test_twenty_origin_stack_builds_with_a_bucket_per_region():
+    regions = [code for code, region in load_catalogue().items() if region.supports_oai][:20]
+    deployment = deploy(project_config(origins=regions))
+    assert sorted(deployment.exports["buckets"]) == sorted(regions)
+    artifact = json.loads(package_of(deployment)["routing.json"])
+    assert len(artifact["origins"]) == 20 and len(artifact["routes"]) == len(load_catalogue())
+    assert deployment.one(FUNCTION).region == "us-east-1"
+
+
+def test_routing_output_tells_where_every_region_goes():
+    routing = deploy(project_config(origins=SEED, routes={"ap-south-1": "ap-northeast-1"})).exports["routing"]
+    assert routing["failover"] == "ranked"
+    assert routing["default"] == {"primary": "us-east-1", "failover": "eu-central-1"}
+    assert routing["routes"]["eu-west-1"] == {"primary": "eu-central-1", "failover": "us-east-1"}
+    assert routing["routes"]["ap-south-1"] == {"primary": "ap-northeast-1", "failover": "eu-central-1"}
+    assert set(routing["routes"]) == set(load_catalogue())

@@ -1,0 +1,119 @@
+import json
+
+import pytest
+
+from routing.table import FailoverMode
+from settings import (
+    DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_PRICE_CLASS,
+    PROJECT_ROOT,
+    ConfigError,
+    OriginAccess,
+    parse_settings,
+    project_config_defaults,
+    read_stack_file,
+)
+
+
+def parse(**values):
+    return parse_settings(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()},
+        stack="test",
+    )
+
+
+def test_defaults_for_a_multi_region_stack():
+    settings = parse(origins=["us-east-1", "eu-central-1", "ap-northeast-1"])
+    assert settings.routing.default_origin == "us-east-1"
+    assert settings.routing.failover_mode is FailoverMode.RANKED
+    assert settings.routing.failover_origin == "eu-central-1"  # nearest to us-east-1
+    assert settings.failover_status_codes == (403, 404, 500, 502, 503, 504)
+    assert settings.origin_access is OriginAccess.OAI
+    assert settings.price_class == "PriceClass_All"
+    assert settings.aliases == () and settings.certificate_arn is None
+    assert dict(settings.tags) == {"project": "geo-proximity", "stack": "test"}
+
+
+def test_a_single_origin_stack_has_failover_off():
+    settings = parse(origins=["eu-west-1"])
+    assert settings.routing.failover_mode is FailoverMode.OFF
+    assert settings.routing.failover_origin is None
+
+
+def test_every_key_is_read():
+    settings = parse(
+        origins=["us-east-1", "eu-central-1", "ap-southeast-4"],
+        defaultOrigin="eu-central-1",
+        routes={"ap-south-1": "ap-southeast-4"},
+        failover="fixed",
+        failoverOrigin="ap-southeast-4",
+        failoverStatusCodes=[503, 500, 503.0],
+        originAccess="oac",
+        priceClass="PriceClass_200",
+        aliases=["cdn.example.com", "*.assets.example.com"],
+        certificateArn="arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+        tags={"team": "platform"},
+    )
+    assert settings.routing.default_origin == "eu-central-1"
+    assert settings.routing.routes["ap-south-1"].primary == "ap-southeast-4"
+    assert settings.routing.failover_mode is FailoverMode.FIXED
+    assert settings.routing.failover_origin == "ap-southeast-4"
+    assert settings.failover_status_codes == (500, 503)
+    assert settings.origin_access is OriginAccess.OAC
+    assert settings.price_class == "PriceClass_200"
+    assert settings.aliases == ("cdn.example.com", "*.assets.example.com")
+    assert settings.tags["team"] == "platform"
+
+
+def test_settings_are_frozen():
+    settings = parse(origins=["us-east-1"])
+    with pytest.raises(AttributeError):
+        settings.price_class = "PriceClass_100"
+    with pytest.raises(TypeError):
+        settings.tags["stack"] = "other"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"origins": ["us-east-1"], "tags": {"stack": "x"}}, "geo-proximity:tags: 'stack' is set by the program itself"),
+        ({"origins": ["us-east-1"], "tags": {"aws:owner": "x"}}, "geo-proximity:tags: 'aws:owner' is not a tag key"),
+        ({"origins": ["us-east-1"], "aliases": ["CDN.Example.com"]}, "geo-proximity:aliases: 'CDN.Example.com' is not a lowercase domain name"),
+        ({"origins": ["us-east-1"], "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"}, "geo-proximity:certificateArn: is set but aliases is empty"),
+        ({"origins": ["us-east-1"], "aliases": ["a.example.com"], "certificateArn": "not-an-arn"}, "geo-proximity:certificateArn: 'not-an-arn' is not an ACM certificate ARN"),
+        ({"origins": ["us-east-1"], "failoverStatusCodes": []}, "geo-proximity:failoverStatusCodes: is empty"),
+        ({"origins": ["us-east-1"], "failoverStatusCodes": [True]}, "geo-proximity:failoverStatusCodes: True is not an integer status code"),
+        ({"origins": "[not json"}, "geo-proximity:origins: '[not json' is not a list"),
+    ],
+)
+def test_more_bad_input(values, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(**values)
+    assert message in str(raised.value)
+
+
+def test_pulumi_yaml_defaults_are_the_programs_defaults():
+    declared = project_config_defaults()
+    assert declared == {
+        "failoverStatusCodes": list(DEFAULT_FAILOVER_STATUS_CODES),
+        "originAccess": OriginAccess.OAI.value,
+        "priceClass": DEFAULT_PRICE_CLASS,
+    }
+
+
+def test_stack_files_read_as_the_cli_passes_them():
+    prod = read_stack_file(PROJECT_ROOT / "Pulumi.prod.yaml")
+    assert json.loads(prod["origins"]) == ["us-east-1", "eu-central-1", "ap-northeast-1"]
+    assert prod["originAccess"] == "oai"  # a Pulumi.yaml default
+    assert json.loads(prod["failoverStatusCodes"]) == [403, 404, 500, 502, 503, 504]
+    dev = parse_settings(read_stack_file(PROJECT_ROOT / "Pulumi.dev.yaml"), stack="dev")
+    assert len(dev.origins) == 2 and dev.price_class == "PriceClass_100"
+
+
+def test_secret_values_and_missing_stack_files_are_reported(tmp_path):
+    secret = tmp_path / "Pulumi.secret.yaml"
+    secret.write_text("config:\n  geo-proximity:tags:\n    secure: v1:abc\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="geo-proximity:tags: is a secret"):
+        read_stack_file(secret)
+    with pytest.raises(FileNotFoundError, match="no stack file at"):
+        read_stack_file(tmp_path / "Pulumi.missing.yaml")
