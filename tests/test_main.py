@@ -158,3 +158,10 @@ def test_routing_output_tells_where_every_region_goes():
     assert routing["routes"]["eu-west-1"] == {"primary": "eu-central-1", "failover": "us-east-1"}
     assert routing["routes"]["ap-south-1"] == {"primary": "ap-northeast-1", "failover": "eu-central-1"}
     assert set(routing["routes"]) == set(load_catalogue())
+
+
+def test_edge_function_lands_in_us_east_1_whatever_aws_region_says():
+    config = {**project_config(origins=SEED), "aws:region": "eu-west-1"}
+    deployment = deploy(config)
+    assert deployment.one(FUNCTION).region == "us-east-1"
+    assert deployment.one("aws:cloudfront/distribution:Distribution").region == "eu-west-1"  # global: any provider

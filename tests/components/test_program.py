@@ -145,6 +145,9 @@ def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothin
         assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         assert policy.region == buckets[policy.inputs["bucket"]]
+        # The public access block is in place before any policy exists.
+        assert any(deployment.by_urn(urn).type == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+                   and deployment.by_urn(urn).parent == policy.parent for urn in policy.dependencies)
 
 
 def test_buckets_are_private_versioned_encrypted_and_owner_enforced(deployment):

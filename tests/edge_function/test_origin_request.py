@@ -111,10 +111,16 @@ def test_single_origin_routes_everything_there_and_never_reroutes_failover(make_
     assert handler(marked, context_in("ap-southeast-2")) == request_of(failover_request_event(origin_region="eu-west-1"))
 
 
-def test_custom_origin_is_returned_untouched(seed_handler):
+def test_custom_origin_is_returned_untouched_and_not_logged(seed_handler, capsys):
     event = custom_origin_event()
     untouched = copy.deepcopy(request_of(event))
     assert seed_handler(event, context_in("eu-west-1")) == untouched
+    # The developer guide's example lists both origin kinds; the custom one wins, as it must.
+    both = origin_request_event()
+    request_of(both)["origin"].update(request_of(custom_origin_event())["origin"])
+    untouched = copy.deepcopy(request_of(both))
+    assert seed_handler(both, context_in("eu-west-1")) == untouched
+    assert capsys.readouterr().err == ""
 
 
 def test_region_unknown_to_the_artifact_takes_the_default_route(seed_handler):
@@ -132,6 +138,8 @@ def test_region_unknown_to_the_artifact_takes_the_default_route(seed_handler):
         "arn:aws:lambda::123456789012:function:us-east-1.geo-router:7",
         "arn:aws:lambda:EU-WEST-1:123456789012:function:x:1",
         "arn:aws:lambda:eu-west:123456789012:function:x:1",
+        "arn:aws:lambda:eur-west-1:123456789012:function:x:1",
+        "arn:aws:lambda:eu-west-x:123456789012:function:x:1",
         "",
     ],
 )
@@ -237,6 +245,11 @@ def test_runtime_imports_only_the_standard_library_and_nothing_that_talks_to_the
 
 def test_default_marker_header_name_is_configured_in_the_artifact(seed_table):
     assert json.loads(artifact_for(seed_table))["markerHeader"] == DEFAULT_MARKER_HEADER
+
+
+def test_parse_json_reads_the_constants_json_loads_reads():
+    parsed = origin_request.parse_json('[NaN, Infinity, -Infinity, 1.5e3, "x\\u00e9"]')
+    assert str(parsed[:3]) == "[nan, inf, -inf]" and parsed[3:] == [1500.0, "x\u00e9"]
 
 
 def test_parse_json_falls_back_to_the_json_package_without_the_c_scanner(monkeypatch):
