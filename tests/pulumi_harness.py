@@ -38,10 +38,19 @@ class Declared:
     dependencies: list[str]
 
 
+FUNCTION = "aws:lambda/function:Function"
+
+
 @dataclass
 class Deployment:
+    stack: str
     resources: list[Declared]
     exports: dict[str, Any]
+
+    def function_package(self) -> dict[str, str]:
+        """File name → text of the edge function's code archive."""
+        archive = self.one(FUNCTION).inputs["code"]
+        return {name: asset.text for name, asset in archive.assets.items()}
 
     def all(self, type_: str) -> list[Declared]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -180,7 +189,7 @@ def deploy(config: Mapping[str, str], *, stack: str = "test") -> Deployment:
         raise ProgramFailed(error, monitor.declared) from error
     finally:
         pulumi.runtime.set_all_config({})
-    return Deployment(monitor.declared, resolved)
+    return Deployment(stack, monitor.declared, resolved)
 
 
 class ProgramFailed(Exception):

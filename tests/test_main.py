@@ -8,8 +8,7 @@ import pytest
 
 from edge_function.package import zip_package
 from routing.catalogue import load_catalogue
-from tests.components.test_program import FUNCTION, package_of
-from tests.pulumi_harness import ProgramFailed, deploy, project_config
+from tests.pulumi_harness import FUNCTION, ProgramFailed, deploy, project_config
 
 SEED = ["us-east-1", "eu-central-1", "ap-northeast-1"]
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
@@ -111,7 +110,7 @@ def test_bad_input_stops_the_program_before_any_resource_with_one_clear_message(
 
 
 def archive_bytes(config) -> bytes:
-    return zip_package(package_of(deploy(config)))
+    return zip_package(deploy(config).function_package())
 
 
 def test_an_unchanged_config_gives_a_byte_identical_archive():
@@ -129,8 +128,8 @@ def test_an_unchanged_config_gives_a_byte_identical_archive():
     ],
 )
 def test_a_routing_change_changes_the_function_code(change):
-    before = package_of(deploy(project_config(origins=SEED)))
-    after = package_of(deploy(project_config(**{"origins": SEED, **change})))
+    before = deploy(project_config(origins=SEED)).function_package()
+    after = deploy(project_config(**{"origins": SEED, **change})).function_package()
     assert after["routing.json"] != before["routing.json"]
     assert {name: text for name, text in after.items() if name != "routing.json"} == {
         name: text for name, text in before.items() if name != "routing.json"
@@ -146,7 +145,7 @@ def test_twenty_origin_stack_builds_with_a_bucket_per_region():
     regions = [code for code, region in load_catalogue().items() if region.supports_oai][:20]
     deployment = deploy(project_config(origins=regions))
     assert sorted(deployment.exports["buckets"]) == sorted(regions)
-    artifact = json.loads(package_of(deployment)["routing.json"])
+    artifact = json.loads(deployment.function_package()["routing.json"])
     assert len(artifact["origins"]) == 20 and len(artifact["routes"]) == len(load_catalogue())
     assert deployment.one(FUNCTION).region == "us-east-1"
 

@@ -13,12 +13,13 @@ import argparse
 import json
 import sys
 
+from components.regional_origin import bucket_prefix
 from edge_function.package import package_files, zip_package
 from routing.artifact import render_artifact
 from routing.catalogue import great_circle_km, load_catalogue
-from settings import PROJECT_ROOT, ConfigError, Settings, parse_settings, read_stack_file
+from settings import PROJECT, PROJECT_ROOT, ConfigError, Settings, parse_settings, read_stack_file
 
-# Bucket names are chosen by S3 at deploy time; a placeholder of the real length sizes the package.
+# S3 completes bucket names at deploy time; a placeholder of the real length sizes the package.
 _PLACEHOLDER_SUFFIX = "0" * 26
 
 
@@ -53,7 +54,9 @@ def render_table(settings: Settings) -> str:
 
 
 def package_size(settings: Settings) -> int:
-    placeholder_names = {code: f"{settings.stack}-{code}-{_PLACEHOLDER_SUFFIX}"[:63] for code in settings.origins}
+    placeholder_names = {
+        code: bucket_prefix(PROJECT, settings.stack, code) + _PLACEHOLDER_SUFFIX for code in settings.origins
+    }
     return len(zip_package(package_files(render_artifact(settings.routing, placeholder_names))))
 
 
