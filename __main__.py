@@ -5,7 +5,8 @@ import pulumi
 
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
-from settings import load_settings
+from components.replication import ReplicationMesh, ReplicationMeshArgs
+from settings import Replication, load_settings
 
 settings = load_settings()
 
@@ -22,6 +23,20 @@ origins = {
     for region in settings.origins
 }
 
+# Nearest-bucket routing is only right if every bucket holds the same objects.
+replication = (
+    ReplicationMesh(
+        "replication",
+        ReplicationMeshArgs(
+            origins=origins,
+            replication_time_control=settings.replication_time_control,
+            tags=settings.tags,
+        ),
+    )
+    if settings.replication is Replication.MESH
+    else None
+)
+
 cdn = GeoProximityDistribution("cdn", GeoProximityDistributionArgs(settings=settings, origins=origins))
 grant_read_access(cdn.read_grant)
 
@@ -31,3 +46,4 @@ pulumi.export("distributionDomainName", cdn.domain_name)
 pulumi.export("edgeFunctionVersionArn", cdn.function_version_arn)
 pulumi.export("buckets", {region: origin.bucket_name for region, origin in origins.items()})
 pulumi.export("routing", settings.routing.summary())
+pulumi.export("replication", replication.destinations if replication else {})

@@ -45,7 +45,8 @@ _ROUTING_FIELD_KEYS = {
 }
 KNOWN_KEYS = (
     "origins", "defaultOrigin", "routes", "failover", "failoverOrigin", "failoverStatusCodes",
-    "originAccess", "priceClass", "aliases", "certificateArn", "tags",
+    "originAccess", "priceClass", "aliases", "certificateArn", "tags", "replication",
+    "replicationTimeControl",
 )
 _ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 _DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -66,6 +67,13 @@ class OriginAccess(str, Enum):
     OAC = "oac"
 
 
+class Replication(str, Enum):
+    # Every bucket replicates to every other one: a write to any Region reaches all.
+    MESH = "mesh"
+    # The buckets are filled by other means (the publish command with --all, a pipeline, ...).
+    OFF = "off"
+
+
 @dataclass(frozen=True)
 class Settings:
     stack: str
@@ -76,6 +84,8 @@ class Settings:
     aliases: tuple[str, ...]
     certificate_arn: str | None
     tags: Mapping[str, str]
+    replication: Replication
+    replication_time_control: bool
     marker_header: str = DEFAULT_MARKER_HEADER
 
     @property
@@ -106,6 +116,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
     origin_access = _origin_access(values, routing.origins)
     aliases = tuple(_aliases(values))
     certificate_arn = _certificate_arn(values, aliases)
+    replication = _replication(values, routing.origins)
     return Settings(
         stack=stack,
         routing=routing,
@@ -115,6 +126,8 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         aliases=aliases,
         certificate_arn=certificate_arn,
         tags=MappingProxyType(_tags(values, stack)),
+        replication=replication,
+        replication_time_control=_replication_time_control(values, replication),
     )
 
 
@@ -273,6 +286,31 @@ def _certificate_arn(values: Mapping[str, str], aliases: tuple[str, ...]) -> str
     if not aliases:
         raise ConfigError("certificateArn", "is set but aliases is empty; add the domain names it covers")
     return arn
+
+
+def _replication(values: Mapping[str, str], origins: tuple[str, ...]) -> Replication:
+    default = Replication.MESH if len(origins) > 1 else Replication.OFF
+    replication = Replication(
+        _choice(values, "replication", tuple(r.value for r in Replication), default.value)
+    )
+    if replication is Replication.MESH and len(origins) < 2:
+        raise ConfigError(
+            "replication",
+            f"'mesh' needs at least two origins, and only {origins[0]} has a bucket; use 'off' or add an origin",
+        )
+    return replication
+
+
+def _replication_time_control(values: Mapping[str, str], replication: Replication) -> bool:
+    raw = values.get("replicationTimeControl", "false")
+    if raw not in ("true", "false"):
+        raise ConfigError("replicationTimeControl", f"{raw!r} is not true or false")
+    enabled = raw == "true"
+    if enabled and replication is Replication.OFF:
+        raise ConfigError(
+            "replicationTimeControl", "is true but replication is 'off'; set replication to 'mesh' or this to false"
+        )
+    return enabled
 
 
 def _tags(values: Mapping[str, str], stack: str) -> dict[str, str]:

@@ -89,3 +89,45 @@ def edge_function_logging_policy(account_id: str, function_name: str) -> dict[st
             },
         ],
     }
+
+
+def replication_trust_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def replication_role_policy(bucket_arns: list[str]) -> dict[str, Any]:
+    """Exactly what S3 replication needs between these buckets, each both a source and a destination."""
+    buckets = sorted(bucket_arns)
+    objects = [f"{arn}/*" for arn in buckets]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadReplicationConfiguration",
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": buckets,
+            },
+            {
+                "Sid": "ReadSourceVersions",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionTagging",
+                ],
+                "Resource": objects,
+            },
+            {
+                "Sid": "WriteReplicas",
+                "Effect": "Allow",
+                "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                "Resource": objects,
+            },
+        ],
+    }

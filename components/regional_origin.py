@@ -39,6 +39,10 @@ class RegionalOrigin(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
     domain_name: pulumi.Output[str]
+    # For resources other components attach to this bucket: they must use its Region's provider
+    # and, for replication, wait until versioning is on.
+    provider: aws.Provider
+    versioning: aws.s3.BucketVersioning
 
     def __init__(
         self, name: str, args: RegionalOriginArgs, opts: pulumi.ResourceOptions | None = None
@@ -76,7 +80,7 @@ class RegionalOrigin(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.s3.BucketVersioning(
+        versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             aws.s3.BucketVersioningInitArgs(
                 bucket=bucket.id,
@@ -111,6 +115,8 @@ class RegionalOrigin(pulumi.ComponentResource):
         )
 
         self.region = args.region
+        self.provider = provider
+        self.versioning = versioning
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
         self.domain_name = bucket.bucket.apply(lambda name_: regional_domain_name(name_, args.region))

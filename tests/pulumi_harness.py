@@ -39,6 +39,9 @@ class Declared:
 
 
 FUNCTION = "aws:lambda/function:Function"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+REPLICATION_CONFIG = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 
 @dataclass
@@ -55,8 +58,8 @@ class Deployment:
     def all(self, type_: str) -> list[Declared]:
         return [resource for resource in self.resources if resource.type == type_]
 
-    def one(self, type_: str) -> Declared:
-        (resource,) = self.all(type_)
+    def one(self, type_: str, name: str | None = None) -> Declared:
+        (resource,) = [r for r in self.all(type_) if name is None or r.name == name]
         return resource
 
     def by_urn(self, urn: str) -> Declared:

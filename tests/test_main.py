@@ -95,6 +95,22 @@ BAD_INPUT = {
     "routes as text": ({"origins": SEED, "routes": "ap-south-1"}, "geo-proximity:routes: 'ap-south-1' is not a map"),
     "malformed tags": ({"origins": SEED, "tags": ["team"]}, "geo-proximity:tags: ['team'] is not a map"),
     "tag value not text": ({"origins": SEED, "tags": {"cost-center": 42}}, "geo-proximity:tags: the value of 'cost-center', 42"),
+    "unknown replication mode": (
+        {"origins": SEED, "replication": "both-ways"},
+        "geo-proximity:replication: 'both-ways' is not one of: mesh, off",
+    ),
+    "replication mesh with one origin": (
+        {"origins": ["eu-west-1"], "replication": "mesh"},
+        "geo-proximity:replication: 'mesh' needs at least two origins",
+    ),
+    "replication time control not a boolean": (
+        {"origins": SEED, "replicationTimeControl": "yes"},
+        "geo-proximity:replicationTimeControl: 'yes' is not true or false",
+    ),
+    "replication time control without replication": (
+        {"origins": SEED, "replication": "off", "replicationTimeControl": "true"},
+        "geo-proximity:replicationTimeControl: is true but replication is 'off'",
+    ),
     "misspelt key": ({"origins": SEED, "failOver": "off"}, "geo-proximity:failOver: is not a setting of this project"),
 }
 

@@ -98,6 +98,7 @@ def test_pulumi_yaml_defaults_are_the_programs_defaults():
         "failoverStatusCodes": list(DEFAULT_FAILOVER_STATUS_CODES),
         "originAccess": OriginAccess.OAI.value,
         "priceClass": DEFAULT_PRICE_CLASS,
+        "replicationTimeControl": False,
     }
 
 

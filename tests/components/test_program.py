@@ -5,13 +5,16 @@ import json
 import pytest
 
 from tests import aws_rules
-from tests.pulumi_harness import FUNCTION, Deployment
+from tests.pulumi_harness import FUNCTION, ROLE, ROLE_POLICY, Deployment
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-ROLE = "aws:iam/role:Role"
-COMPONENT_TYPES = {"geo-proximity:origins:RegionalOrigin", "geo-proximity:cdn:GeoProximityDistribution"}
+COMPONENT_TYPES = {
+    "geo-proximity:origins:RegionalOrigin",
+    "geo-proximity:cdn:GeoProximityDistribution",
+    "geo-proximity:replication:ReplicationMesh",
+}
 
 
 def routing_artifact(deployment: Deployment) -> dict:
@@ -53,12 +56,12 @@ def test_origin_request_association_uses_the_published_version(deployment):
 
 
 def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(deployment):
-    role = deployment.one(ROLE)
+    role = deployment.one(ROLE, "cdn-edge-role")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Action"] == "sts:AssumeRole"
     assert set(statement["Principal"]["Service"]) == aws_rules.LAMBDA_EDGE_TRUSTED_SERVICES
     assert role.inputs.get("managedPolicyArns") is None
-    policy = json.loads(deployment.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policy = json.loads(deployment.one(ROLE_POLICY, "cdn-edge-logs").inputs["policy"])
     function_name = deployment.one(FUNCTION).outputs["name"]
     for statement in policy["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -208,7 +211,8 @@ def test_distribution_serves_https_http3_ipv6_with_the_managed_cache_policy(depl
 
 def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
     components = {r.urn for r in deployment.resources if r.type in COMPONENT_TYPES}
-    assert len(components) == len(deployment.exports["buckets"]) + 1
+    replicated = 1 if deployment.exports["replication"] else 0
+    assert len(components) == len(deployment.exports["buckets"]) + 1 + replicated
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
             continue

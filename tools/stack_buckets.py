@@ -1,0 +1,144 @@
+"""What the content tools share: which buckets a stack has, S3 clients for them, and inventories.
+
+Bucket names come from the stack's outputs, as ``pulumi stack output --json`` prints them (a file,
+or ``-`` for standard input), or from ``--bucket REGION=NAME`` flags. Every failure a person can fix
+(no such bucket, no credentials, unreachable endpoint) becomes a ``ToolError`` with a plain message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from routing.catalogue import load_catalogue
+
+
+class ToolError(Exception):
+    """A problem the person running the tool can fix; printed as one line, exit status 2."""
+
+
+@dataclass(frozen=True)
+class StackBuckets:
+    buckets: dict[str, str]  # Region → bucket name, in the stack's order
+    replicated: bool  # the stack replicates every bucket to every other (replication mesh)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+def add_bucket_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--outputs", metavar="FILE", help="stack outputs as `pulumi stack output --json` prints them ('-' for stdin)"
+    )
+    source.add_argument(
+        "--bucket", metavar="REGION=NAME", action="append", help="a bucket and its Region (repeatable)"
+    )
+    parser.add_argument(
+        "--replication",
+        choices=["mesh", "off"],
+        help="with --bucket: whether the buckets replicate to each other (default off)",
+    )
+    parser.add_argument("--endpoint-url", help="S3 endpoint to use instead of AWS's (a local emulator)")
+
+
+def stack_buckets(options: argparse.Namespace) -> StackBuckets:
+    if options.bucket:
+        if options.replication is None:
+            options.replication = "off"
+        buckets = {}
+        for flag in options.bucket:
+            region, separator, name = flag.partition("=")
+            if not separator or not name:
+                raise ToolError(f"--bucket {flag!r} is not REGION=NAME, e.g. --bucket eu-west-1=my-assets")
+            buckets[_known_region(region, f"--bucket {flag}")] = name
+        return StackBuckets(buckets, replicated=options.replication == "mesh")
+    if options.replication is not None:
+        raise ToolError("--replication goes with --bucket; stack outputs already say whether buckets replicate")
+    return _from_outputs(options.outputs)
+
+
+def _from_outputs(source: str) -> StackBuckets:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ToolError(f"cannot read stack outputs from {source}: {error.strerror}") from None
+    try:
+        outputs = json.loads(text)
+    except ValueError:
+        raise ToolError(f"stack outputs in {source} are not JSON; produce them with `pulumi stack output --json`") from None
+    buckets = outputs.get("buckets") if isinstance(outputs, dict) else None
+    if not isinstance(buckets, dict) or not buckets or not all(isinstance(v, str) for v in buckets.values()):
+        raise ToolError(f"stack outputs in {source} have no 'buckets' map of Region to bucket name")
+    for region in buckets:
+        _known_region(region, f"stack outputs in {source}")
+    return StackBuckets(dict(buckets), replicated=bool(outputs.get("replication")))
+
+
+def _known_region(region: str, where: str) -> str:
+    if region not in load_catalogue():
+        raise ToolError(f"{where}: {region!r} is not an AWS Region code")
+    return region
+
+
+def s3_client(region: str, endpoint_url: str | None) -> Any:
+    # Few retries: a person waiting on a dead endpoint wants the error, not a minute of back-off.
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+    # A session of its own: credentials are looked up now, not reused from an earlier lookup.
+    return boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+@contextmanager
+def explained(bucket: str, region: str) -> Iterator[None]:
+    """Turn the S3 errors a person can fix into one-line ToolErrors naming the bucket and Region."""
+    try:
+        yield
+    except NoCredentialsError:
+        raise ToolError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ) from None
+    except EndpointConnectionError as error:
+        raise ToolError(f"cannot reach S3 for {bucket} ({region}) at {error.kwargs.get('endpoint_url')}") from None
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchBucket", "404", "NotFound"):
+            raise ToolError(f"bucket {bucket} ({region}) does not exist; check the stack outputs or --bucket") from None
+        if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            raise ToolError(f"access to bucket {bucket} ({region}) was denied ({code}); check the credentials") from None
+        raise ToolError(f"S3 refused a request on {bucket} ({region}): {code} {error}") from None
+    except BotoCoreError as error:
+        raise ToolError(f"S3 request on {bucket} ({region}) failed: {error}") from None
+
+
+def inventory(client: Any, bucket: str, region: str) -> dict[str, ObjectInfo]:
+    """Every object's size, ETag and modification time, read a page of up to 1,000 keys at a time."""
+    objects: dict[str, ObjectInfo] = {}
+    with explained(bucket, region):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                objects[item["Key"]] = ObjectInfo(item["Size"], item["ETag"].strip('"'), item["LastModified"])
+    return objects
+
+
+def run_tool(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    """Run a tool's main, printing a ToolError as one line with exit status 2."""
+    try:
+        return main(argv)
+    except ToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
