@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,20 +10,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import bucket_prefix
 from components.policies import bucket_policy
 from components.providers import regional_provider
 from routing.artifact import regional_domain_name
-
-# S3 keeps bucket_prefix to 37 characters and appends a 26-character unique suffix.
-_MAX_BUCKET_PREFIX = 37
-
-
-def bucket_prefix(project: str, stack: str, region: str) -> str:
-    """A readable, valid bucket name prefix: ``<project>-<stack>-<region>-``, shortened to fit."""
-    room = _MAX_BUCKET_PREFIX - len(region) - 2
-    stem = re.sub(r"[^a-z0-9]+", "-", f"{project}-{stack}".lower()).strip("-")[:room].strip("-")
-    return f"{stem or 'geo'}-{region}-"
-
 
 @dataclass(frozen=True)
 class RegionalOriginArgs:

@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from components.regional_origin import bucket_prefix
+from components.naming import bucket_prefix
 from edge_function.package import package_files, zip_package
 from routing.artifact import render_artifact
 from routing.catalogue import great_circle_km, load_catalogue

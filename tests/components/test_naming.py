@@ -1,6 +1,6 @@
 import pytest
 
-from components.regional_origin import bucket_prefix
+from components.naming import bucket_prefix
 from tests import aws_rules
 
 

@@ -1,0 +1,15 @@
+"""Physical names: pure functions, shared by the program and the local tools (no Pulumi import)."""
+
+from __future__ import annotations
+
+import re
+
+# S3 keeps bucket_prefix to 37 characters and appends a 26-character unique suffix.
+_MAX_BUCKET_PREFIX = 37
+
+
+def bucket_prefix(project: str, stack: str, region: str) -> str:
+    """A readable, valid bucket name prefix: ``<project>-<stack>-<region>-``, shortened to fit."""
+    room = _MAX_BUCKET_PREFIX - len(region) - 2
+    stem = re.sub(r"[^a-z0-9]+", "-", f"{project}-{stack}".lower()).strip("-")[:room].strip("-")
+    return f"{stem or 'geo'}-{region}-"

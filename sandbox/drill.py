@@ -1,0 +1,175 @@
+"""The failover drill: every execution Region asks for every sample object, healthy and under faults.
+
+Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); another answering 503;
+an object deleted in a third; and healthy again after every fault is restored. Each request must be
+answered 200 from the Region the routing table expects: the primary, or the failover origin when the
+fault hits the primary. Any other answer is a failure, and the drill exits non-zero.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from routing.catalogue import lambda_edge_execution_regions
+from routing.table import FailoverMode
+from sandbox.edge import EDGE_REGION_HEADER
+from sandbox.regional_s3 import Fault
+from sandbox.stack import Sandbox
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    served_by: str
+    failover: bool
+    cache: str
+    invocations: int
+    milliseconds: float
+    body: bytes
+
+
+def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> Answer:
+    """One viewer request through the edge's HTTP port."""
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=30)
+    started = time.perf_counter()
+    try:
+        connection.request(method, f"/{key}", headers={EDGE_REGION_HEADER: edge_region})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    return Answer(
+        status=response.status,
+        served_by=response.getheader("X-Served-By-Region", "none"),
+        failover=response.getheader("X-Failover") == "true",
+        cache=response.getheader("X-Cache", "").split(" ")[0],
+        invocations=int(response.getheader("X-Function-Invocations", "0")),
+        milliseconds=(time.perf_counter() - started) * 1e3,
+        body=body,
+    )
+
+
+@dataclass(frozen=True)
+class Phase:
+    title: str
+    # Which origin Region a request for this key cannot be served from during the phase.
+    broken: Callable[[str], str | None]
+    fault: Callable[[Sandbox], Iterator[None]]
+
+
+def _primary_counts(sandbox: Sandbox) -> list[str]:
+    """Origins ordered by how many execution Regions they serve: the drill breaks the busiest first."""
+    routes = sandbox.settings.routing.routes
+    counts = Counter(routes[edge].primary for edge in lambda_edge_execution_regions())
+    origins = list(sandbox.settings.origins)
+    return sorted(origins, key=lambda origin: (-counts[origin], origins.index(origin)))
+
+
+def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
+    busiest = _primary_counts(sandbox)
+    down, unavailable, deleted_in = (busiest[i % len(busiest)] for i in range(3))
+    deleted_key = keys[0]
+
+    @contextmanager
+    def healthy(_: Sandbox) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def region_down(box: Sandbox) -> Iterator[None]:
+        box.emulators.regions[down].stop()
+        try:
+            yield
+        finally:
+            box.emulators.regions[down].start()
+
+    @contextmanager
+    def region_unavailable(box: Sandbox) -> Iterator[None]:
+        box.emulators.regions[unavailable].fault = Fault.UNAVAILABLE
+        try:
+            yield
+        finally:
+            box.emulators.regions[unavailable].fault = None
+
+    @contextmanager
+    def object_deleted(box: Sandbox) -> Iterator[None]:
+        box.emulators.client(deleted_in).delete_object(Bucket=box.buckets[deleted_in], Key=deleted_key)
+        try:
+            yield
+        finally:
+            box.restore_object(deleted_in, deleted_key)
+
+    return [
+        Phase("all origins healthy", lambda key: None, healthy),
+        Phase(f"{down} down (its S3 endpoint stopped: connections refused)", lambda key: down, region_down),
+        Phase(f"{unavailable} answers 503 Service Unavailable", lambda key: unavailable, region_unavailable),
+        Phase(
+            f"{deleted_key} deleted in {deleted_in} (404)",
+            lambda key: deleted_in if key == deleted_key else None,
+            object_deleted,
+        ),
+        Phase("every fault restored", lambda key: None, healthy),
+    ]
+
+
+def expected_region(sandbox: Sandbox, edge: str, broken: str | None) -> str | None:
+    route = sandbox.settings.routing.route_for(edge)
+    if route.primary != broken:
+        return route.primary
+    return route.failover if route.failover != broken else None
+
+
+def run_drill(sandbox: Sandbox, keys: list[str], out: Callable[[str], None] = print) -> int:
+    edges = lambda_edge_execution_regions()
+    routing = sandbox.settings.routing
+    out(
+        f"drill: stack {sandbox.settings.stack}, origins {', '.join(sandbox.settings.origins)}, "
+        f"failover {routing.failover_mode.value}, {len(edges)} execution Regions x {len(keys)} objects"
+    )
+    all_phases = phases(sandbox, keys)
+    if routing.failover_mode is FailoverMode.OFF:
+        out("failover is off for this stack: a fault would fail requests by design, so only the healthy phase runs")
+        all_phases = all_phases[:1]
+
+    failures: list[str] = []  # one line per request not answered 200 from the expected Region
+    latencies: list[float] = []
+    requests = 0
+    for number, phase in enumerate(all_phases, start=1):
+        sandbox.edge.invalidate()  # each phase starts cold, as after a CloudFront invalidation
+        out(f"\n== phase {number}: {phase.title} ==")
+        out(f"{'edge Region':<16}{'object':<22}{'status':>6}  {'served by':<16}{'failover':<9}{'expected':<16}{'ms':>7}")
+        with phase.fault(sandbox):
+            for edge in edges:
+                for key in keys:
+                    answer = ask(sandbox, edge, key)
+                    expected = expected_region(sandbox, edge, phase.broken(key))
+                    requests += 1
+                    latencies.append(answer.milliseconds)
+                    ok = answer.status == 200 and answer.served_by == expected
+                    if not ok:
+                        failures.append(f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}, expected 200 from {expected}")
+                    out(
+                        f"{edge:<16}{key:<22}{answer.status:>6}  {answer.served_by:<16}"
+                        f"{'yes' if answer.failover else 'no':<9}{expected or '-':<16}{answer.milliseconds:>7.1f}"
+                        + ("" if ok else "  <-- FAILED")
+                    )
+
+    first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])
+    cache_ok = second.cache == "Hit" and second.invocations == 0 and first.body == second.body
+    latencies.sort()
+    out(
+        f"\nsummary: {requests} requests, {requests - len(failures)} answered 200 from the expected Region; "
+        f"median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; a repeated request was a "
+        f"cache {second.cache.lower()} with {second.invocations} function invocation(s)"
+    )
+    for failure in failures:
+        out(f"FAILED {failure}")
+    if not cache_ok:
+        failures.append("cache")
+        out("FAILED the repeated request was not served from the edge cache")
+    out("drill passed" if not failures else f"drill FAILED: {len(failures)} problem(s)")
+    return 0 if not failures else 1

@@ -1,0 +1,302 @@
+"""An edge that behaves like CloudFront for this distribution, on one machine.
+
+On a cache miss it builds the origin-request event as CloudFront does (the developer guide's shape:
+lowercase header keys, ``{key, value}`` lists, the group member's ``customHeaders``, ``authMethod``,
+``region``), invokes the packaged handler with a context whose ARN names the edge Region, and fetches
+from whatever origin the handler returned: it connects to the Region named by ``domainName``, asks for
+the bucket named by the ``Host`` header and signs for ``region``, so a wrong rewrite fails as on AWS.
+Origin-group failover follows the stack's settings: the configured status codes, refused connections
+and time-outs, for GET, HEAD and OPTIONS only, with the handler invoked again for the secondary member.
+
+Simplifications, on purpose: one cache per edge Region keyed by path (CachingOptimized ignores query
+strings, headers and cookies), only 200 responses to GET are cached, errors are not.
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import itertools
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from routing.table import FailoverMode
+from sandbox.regional_s3 import S3Emulators
+from settings import OriginAccess, Settings
+
+ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
+DEFAULT_ROOT_OBJECT = "/index.html"
+DEFAULT_TTL_SECONDS = 86_400  # CachingOptimized's default TTL
+# CloudFront's answer to a method the cache behavior does not allow.
+METHOD_NOT_ALLOWED = (
+    b"This distribution is not configured to allow the HTTP request method that was used for this request. "
+    b"The distribution supports only cachable requests."
+)
+_S3_DOMAIN = re.compile(r"^(?P<bucket>[a-z0-9.-]+)\.s3\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+_MAX_AGE = re.compile(r"(?:s-maxage|max-age)=(\d+)")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
+_SIGNING = Credentials("sandbox-origin-access-identity", "sandbox")
+
+
+@dataclass
+class OriginResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    region: str | None  # the Region that answered; None when nothing answered
+
+
+@dataclass
+class EdgeResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    served_by: str | None
+    failover: bool
+    cache: str  # "Hit", "Miss" or "Error"
+    invocations: int
+
+
+@dataclass
+class _Cached:
+    response: OriginResponse
+    failover: bool
+    expires: float
+
+
+@dataclass
+class EdgeStats:
+    invocations: int = 0
+    origin_requests: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+class EdgeEmulator:
+    def __init__(
+        self,
+        settings: Settings,
+        handler: Callable[[dict, Any], Any],
+        emulators: S3Emulators,
+        *,
+        function_name: str = "sandbox-edge-router",
+        connect_timeout: float = 1.0,
+        read_timeout: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.emulators = emulators
+        self.function_name = function_name
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.stats = EdgeStats()
+        self.distribution_domain = "d111111abcdef8.cloudfront.net"
+        self._cache: dict[tuple[str, str], _Cached] = {}
+        self._cache_lock = threading.Lock()
+        self._request_ids = itertools.count(1)
+
+    def invalidate(self) -> None:
+        """Empty every edge cache, as a CloudFront invalidation of /* does."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    # The origin group as the stack declares it: (Region, marker header or None) per member.
+    def _group_members(self) -> list[tuple[str, str | None]]:
+        routing = self.settings.routing
+        members = [(routing.default_origin, None)]
+        if routing.failover_mode is not FailoverMode.OFF:
+            members.append((routing.failover_origin, self.settings.marker_header))
+        return members
+
+    def handle(self, method: str, path: str, edge_region: str, client_ip: str = "203.0.113.10") -> EdgeResponse:
+        if method not in ALLOWED_METHODS:
+            return EdgeResponse(403, [("Content-Type", "text/plain")], METHOD_NOT_ALLOWED, None, False, "Error", 0)
+        uri = path.split("?", 1)[0] or "/"
+        if uri == "/":
+            uri = DEFAULT_ROOT_OBJECT
+        key = (edge_region, uri)
+        if method in ("GET", "HEAD"):
+            with self._cache_lock:
+                cached = self._cache.get(key)
+            if cached is not None and cached.expires > time.monotonic():
+                body = cached.response.body if method == "GET" else b""
+                return EdgeResponse(200, cached.response.headers, body, cached.response.region, cached.failover, "Hit", 0)
+
+        invocations = 0
+        failover = False
+        response = None
+        members = self._group_members()
+        for index, (member, marker) in enumerate(members):
+            invocations += 1
+            response = self._through_origin(method, uri, edge_region, member, marker, client_ip)
+            retry = (
+                index + 1 < len(members)
+                and (response.region is None or response.status in self.settings.failover_status_codes)
+            )
+            if not retry:
+                break
+            failover = True
+        if method == "GET" and response.status == 200:
+            ttl = self._ttl(response.headers)
+            if ttl:
+                with self._cache_lock:
+                    self._cache[key] = _Cached(response, failover, time.monotonic() + ttl)
+        cache = "Miss" if response.status < 400 else "Error"
+        return EdgeResponse(response.status, response.headers, response.body, response.region, failover, cache, invocations)
+
+    def _through_origin(
+        self, method: str, uri: str, edge_region: str, member: str, marker: str | None, client_ip: str
+    ) -> OriginResponse:
+        event = self.origin_request_event(method, uri, member, marker, client_ip)
+        self.stats.count("invocations")
+        request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
+        try:
+            s3 = request["origin"]["s3"]
+            host = request["headers"]["host"][0]["value"]
+            domain = _S3_DOMAIN.match(s3["domainName"])
+            bucket = _S3_DOMAIN.match(host).group("bucket")
+        except (TypeError, KeyError, IndexError, AttributeError):
+            return OriginResponse(502, [("Content-Type", "text/plain")], b"The origin-request function returned an unusable request.", None)
+        if domain is None or domain.group("region") not in self.emulators.regions:
+            return OriginResponse(502, [("Content-Type", "text/plain")], f"No origin at {s3['domainName']}".encode(), None)
+        return self._fetch(method, domain.group("region"), bucket, s3.get("region") or domain.group("region"), request["uri"])
+
+    def origin_request_event(self, method: str, uri: str, member: str, marker: str | None, client_ip: str) -> dict:
+        domain = f"{self.emulators.buckets[member]}.s3.{member}.amazonaws.com"
+        custom_headers = {marker.lower(): [{"key": marker, "value": "true"}]} if marker else {}
+        auth_method = "origin-access-identity" if self.settings.origin_access is OriginAccess.OAI else "none"
+        return {
+            "Records": [
+                {
+                    "cf": {
+                        "config": {
+                            "distributionDomainName": self.distribution_domain,
+                            "distributionId": "ESANDBOXEXAMPLE",
+                            "eventType": "origin-request",
+                            "requestId": f"sandbox-{next(self._request_ids)}-{uuid.uuid4().hex[:12]}",
+                        },
+                        "request": {
+                            "clientIp": client_ip,
+                            "headers": {
+                                "host": [{"key": "Host", "value": domain}],
+                                "user-agent": [{"key": "User-Agent", "value": "Amazon CloudFront"}],
+                                "via": [{"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}],
+                                "x-forwarded-for": [{"key": "X-Forwarded-For", "value": client_ip}],
+                            },
+                            "method": method,
+                            "origin": {
+                                "s3": {
+                                    "authMethod": auth_method,
+                                    "customHeaders": custom_headers,
+                                    "domainName": domain,
+                                    "path": "",
+                                    "region": member,
+                                }
+                            },
+                            # CachingOptimized forwards no query string to the origin.
+                            "querystring": "",
+                            "uri": uri,
+                        },
+                    }
+                }
+            ]
+        }
+
+    def _fetch(self, method: str, region: str, bucket: str, signing_region: str, uri: str) -> OriginResponse:
+        """Ask the Region's S3 endpoint for the object, signed like CloudFront's origin access."""
+        self.stats.count("origin_requests")
+        port = self.emulators.regions[region].port
+        path = f"/{bucket}{uri}"
+        signed = AWSRequest(method=method, url=f"http://127.0.0.1:{port}{path}", headers={})
+        S3SigV4Auth(_SIGNING, "s3", signing_region).add_auth(signed)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=self.connect_timeout)
+        try:
+            connection.connect()
+            connection.sock.settimeout(self.read_timeout)
+            connection.request(method, path, headers=dict(signed.headers))
+            answer = connection.getresponse()
+            body = answer.read()
+        except (ConnectionError, OSError) as error:
+            timed_out = isinstance(error, (TimeoutError, socket.timeout))
+            status, text = (504, "Origin timed out") if timed_out else (502, "Origin connection failed")
+            return OriginResponse(status, [("Content-Type", "text/plain")], text.encode(), None)
+        finally:
+            connection.close()
+        headers = [(name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP]
+        return OriginResponse(answer.status, headers, body, region)
+
+    @staticmethod
+    def _ttl(headers: list[tuple[str, str]]) -> int:
+        cache_control = next((value for name, value in headers if name.lower() == "cache-control"), "")
+        if "no-store" in cache_control or "private" in cache_control:
+            return 0
+        match = _MAX_AGE.search(cache_control)
+        return int(match.group(1)) if match else DEFAULT_TTL_SECONDS
+
+
+class _Context:
+    """What Lambda hands a replica: its ARN names the Region it executes in."""
+
+    def __init__(self, edge_region: str, function_name: str) -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:{edge_region}:000000000000:function:us-east-1.{function_name}:1"
+        self.function_name = f"us-east-1.{function_name}"
+        self.aws_request_id = uuid.uuid4().hex
+
+
+EDGE_REGION_HEADER = "X-Edge-Region"
+
+
+class EdgeServer(ThreadingHTTPServer):
+    """The emulator on a loopback HTTP port; the edge Region comes from a header or the default."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, edge: EdgeEmulator | None, default_edge_region: str) -> None:
+        # The edge may be attached after binding, so a busy port is known before anything starts.
+        self.edge = edge
+        self.default_edge_region = default_edge_region
+        super().__init__(("127.0.0.1", port), _EdgeRequestHandler)
+
+
+class _EdgeRequestHandler(BaseHTTPRequestHandler):
+    server: EdgeServer
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        edge_region = self.headers.get(EDGE_REGION_HEADER, self.server.default_edge_region)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)  # a refused request's body is read and dropped
+        response = self.server.edge.handle(self.command, self.path, edge_region, self.client_address[0])
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("X-Cache", f"{response.cache} from cloudfront")
+        self.send_header("X-Edge-Region", edge_region)
+        self.send_header("X-Served-By-Region", response.served_by or "none")
+        self.send_header("X-Failover", "true" if response.failover else "false")
+        self.send_header("X-Function-Invocations", str(response.invocations))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_HEAD = do_OPTIONS = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

@@ -1,0 +1,133 @@
+"""One S3 API per origin Region on loopback: moto's server, behind a switch for the faults drills need.
+
+All emulators serve one moto backend (moto keeps its state per process), but each answers only for
+the buckets of its own Region, as S3's Regional endpoints do: a request for another Region's bucket
+gets S3's 301 PermanentRedirect, and a request signed for the wrong Region gets S3's 400
+AuthorizationHeaderMalformed ("the region 'X' is wrong; expecting 'Y'"). That is how an origin-request
+function that rewrites ``domainName``, ``region`` and ``Host`` inconsistently fails here, as on AWS.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from enum import Enum
+from typing import Any
+
+import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request")
+
+
+class Fault(Enum):
+    # Answers 503 Slow Down / Service Unavailable, as a Region in trouble does.
+    UNAVAILABLE = "503"
+    # Answers only after the origin's read timeout has passed.
+    SLOW = "slow"
+
+
+def _s3_error(start_response: Callable, status: str, code: str, message: str) -> list[bytes]:
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
+    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body.encode()]
+
+
+class RegionalS3:
+    """The S3 endpoint of one Region: start, stop (connections refused) and faults on demand."""
+
+    def __init__(self, region: str, app: Any, buckets: dict[str, str], slow_seconds: float) -> None:
+        self.region = region
+        self.fault: Fault | None = None
+        self.requests = 0
+        self._app = app
+        self._buckets = buckets  # every emulated bucket → its Region
+        self._slow_seconds = slow_seconds
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        self.requests += 1
+        if self.fault is Fault.UNAVAILABLE:
+            return _s3_error(start_response, "503 Service Unavailable", "ServiceUnavailable", "Reduce your request rate.")
+        if self.fault is Fault.SLOW:
+            time.sleep(self._slow_seconds)
+        bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
+        home = self._buckets.get(bucket)
+        if home is not None and home != self.region:
+            return _s3_error(
+                start_response, "301 Moved Permanently", "PermanentRedirect",
+                f"The bucket {bucket} must be addressed using the endpoint of {home}.",
+            )
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope and scope.group(1) != self.region:
+            return _s3_error(
+                start_response, "400 Bad Request", "AuthorizationHeaderMalformed",
+                f"The authorization header is malformed; the region '{scope.group(1)}' is wrong; "
+                f"expecting '{self.region}'",
+            )
+        return self._app(environ, start_response)
+
+    def start(self) -> None:
+        # The same port on restart, so the edge finds the Region where it was.
+        self._server = make_server("127.0.0.1", self.port, self, threaded=True, request_handler=_QuietHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"s3-{self.region}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
+            self._server = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+
+class _QuietHandler(MotoRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class S3Emulators:
+    """An S3 endpoint per Region, each holding that Region's bucket."""
+
+    def __init__(self, buckets: dict[str, str], *, slow_seconds: float = 5.0) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        owners = {bucket: region for region, bucket in buckets.items()}
+        self.buckets = dict(buckets)
+        self.regions = {region: RegionalS3(region, app, owners, slow_seconds) for region in buckets}
+
+    def __enter__(self) -> S3Emulators:
+        try:
+            for emulator in self.regions.values():
+                emulator.start()
+            for region, bucket in self.buckets.items():
+                client = self.client(region)
+                if region == "us-east-1":
+                    client.create_bucket(Bucket=bucket)
+                else:
+                    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for emulator in self.regions.values():
+            emulator.stop()
+
+    def endpoint(self, region: str) -> str:
+        return f"http://127.0.0.1:{self.regions[region].port}"
+
+    def client(self, region: str) -> Any:
+        return boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox").client(
+            "s3", region_name=region, endpoint_url=self.endpoint(region)
+        )

@@ -1,0 +1,132 @@
+"""A stack on one machine: its settings, its function package as deployed, its buckets and its edge.
+
+The package is built by the same code the Pulumi program uses (``package_files`` over
+``render_artifact``), written to a folder and imported from there, so the handler that answers here
+reads its own ``routing.json`` exactly as a Lambda@Edge container does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import tempfile
+import threading
+from contextlib import ExitStack
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from components.naming import bucket_prefix
+from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, package_files
+from routing.artifact import render_artifact
+from sandbox.edge import EdgeEmulator, EdgeServer
+from sandbox.regional_s3 import S3Emulators
+from settings import PROJECT, PROJECT_ROOT, Settings, parse_settings, read_stack_file
+from tools.publish import scan_folder
+
+SAMPLE_OBJECTS = ("index.html", "assets/where.json")
+
+
+def load_settings(stack: str) -> Settings:
+    """The stack file's settings, with the program's own validation and messages."""
+    return parse_settings(read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml"), stack=stack)
+
+
+def sandbox_bucket_names(settings: Settings) -> dict[str, str]:
+    # Real deployments get a 26-character suffix from S3; this one is fixed and says where it is from.
+    return {region: bucket_prefix(PROJECT, settings.stack, region) + "sandbox" for region in settings.origins}
+
+
+def load_packaged_handler(directory: Path) -> Callable[[dict, Any], Any]:
+    """Import the package's entry module from ``directory``, as Lambda does, and return its handler."""
+    module_name, _, function_name = HANDLER_NAME.partition(".")
+    sys.path.insert(0, str(directory))
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, function_name)
+    finally:
+        sys.path.remove(str(directory))
+        # The next sandbox in this process must load its own package, not this one's.
+        for module_path in RUNTIME_MODULES:
+            sys.modules.pop(module_path.stem, None)
+
+
+class Sandbox:
+    """Start with ``with Sandbox(settings) as sandbox:``; everything stops on leaving the block."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        port: int = 0,
+        default_edge_region: str = "us-east-1",
+        assets: Path | None = None,
+        read_timeout: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.port = port
+        self.default_edge_region = default_edge_region
+        # Key → local file; read once, so a missing folder is reported before anything starts.
+        self.assets = {local.key: local for local in scan_folder(assets, prefix="")} if assets else None
+        self.read_timeout = read_timeout
+        self.buckets = sandbox_bucket_names(settings)
+        self.emulators = S3Emulators(self.buckets, slow_seconds=read_timeout * 2)
+        self.edge: EdgeEmulator | None = None
+        self._server: EdgeServer | None = None
+        self._running = ExitStack()
+
+    def __enter__(self) -> Sandbox:
+        with ExitStack() as undo:  # on any failure, whatever was started stops again
+            package = Path(undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-")))
+            artifact = render_artifact(self.settings.routing, self.buckets, marker_header=self.settings.marker_header)
+            for name, text in package_files(artifact).items():
+                (package / name).write_text(text, encoding="utf-8")
+            handler = load_packaged_handler(package)
+            # The edge's port first: a busy port is reported before anything else starts.
+            self._server = EdgeServer(self.port, None, self.default_edge_region)
+            undo.callback(self._server.server_close)
+            self.port = self._server.server_address[1]
+            undo.enter_context(self.emulators)
+            self._fill_buckets()
+            self.edge = EdgeEmulator(self.settings, handler, self.emulators, read_timeout=self.read_timeout)
+            self._server.edge = self.edge
+            thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
+            thread.start()
+            undo.callback(thread.join)
+            undo.callback(self._server.shutdown)
+            self._running = undo.pop_all()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._running.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def keys(self) -> list[str]:
+        """The objects every bucket starts with."""
+        return list(SAMPLE_OBJECTS) if self.assets is None else list(self.assets)
+
+    def restore_object(self, region: str, key: str) -> None:
+        """Put ``key`` into the Region's bucket as the sandbox first wrote it."""
+        if self.assets is None:
+            body = (
+                f'{{"region": "{region}", "bucket": "{self.buckets[region]}"}}\n'
+                if key.endswith(".json")
+                else f"<h1>geo-proximity sandbox</h1><p>served from {region}</p>\n"
+            )
+            content_type = "application/json" if key.endswith(".json") else "text/html"
+            data = body.encode()
+        else:
+            local = self.assets[key]
+            data, content_type = local.path.read_bytes(), local.content_type
+        self.emulators.client(region).put_object(
+            Bucket=self.buckets[region], Key=key, Body=data, ContentType=content_type, Metadata={"region": region}
+        )
+
+    def _fill_buckets(self) -> None:
+        for region in self.buckets:
+            for key in self.keys:
+                self.restore_object(region, key)

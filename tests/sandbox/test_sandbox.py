@@ -1,0 +1,231 @@
+"""End-to-end through the edge emulator's HTTP port, for the prod stack."""
+
+import http.client
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from routing.catalogue import lambda_edge_execution_regions
+from sandbox.__main__ import main as sandbox_main
+from sandbox.drill import ask, run_drill
+from sandbox.edge import METHOD_NOT_ALLOWED
+from sandbox.regional_s3 import Fault
+from sandbox.stack import Sandbox, load_settings
+from settings import PROJECT_ROOT, ConfigError, parse_settings
+from tests.support import origin_request_event, request_of
+from tests.tools.conftest import free_port
+
+
+@pytest.fixture(scope="module")
+def prod():
+    with Sandbox(load_settings("prod"), read_timeout=0.5) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def box(prod):
+    prod.edge.invalidate()
+    yield prod
+    for emulator in prod.emulators.regions.values():
+        emulator.fault = None
+        if not emulator.running:
+            emulator.start()
+
+
+def test_every_execution_region_is_served_by_its_primary(box):
+    routes = box.settings.routing.routes
+    for edge in lambda_edge_execution_regions():
+        answer = ask(box, edge, "assets/where.json")
+        assert answer.status == 200
+        assert answer.served_by == routes[edge].primary
+        assert json.loads(answer.body)["region"] == routes[edge].primary
+        assert not answer.failover and answer.cache == "Miss" and answer.invocations == 1
+
+
+def test_failover_on_connection_refused(box):
+    box.emulators.regions["eu-central-1"].stop()
+    answer = ask(box, "eu-west-2", "index.html")
+    assert (answer.status, answer.served_by, answer.failover, answer.invocations) == (200, "us-east-1", True, 2)
+    assert b"served from us-east-1" in answer.body
+
+
+def test_failover_on_503(box):
+    box.emulators.regions["ap-northeast-1"].fault = Fault.UNAVAILABLE
+    answer = ask(box, "ap-southeast-2", "index.html")
+    assert (answer.status, answer.served_by, answer.failover) == (200, "us-east-1", True)
+    answer = ask(box, "ap-northeast-2", "index.html")
+    assert (answer.status, answer.served_by, answer.failover) == (200, "eu-central-1", True)
+
+
+def test_failover_on_a_time_out(box):
+    box.emulators.regions["us-east-1"].fault = Fault.SLOW
+    answer = ask(box, "us-west-2", "index.html")
+    assert (answer.status, answer.served_by, answer.failover) == (200, "ap-northeast-1", True)
+
+
+def test_failover_on_a_missing_object(box):
+    region = "us-east-1"
+    box.emulators.client(region).delete_object(Bucket=box.buckets[region], Key="index.html")
+    try:
+        answer = ask(box, "sa-east-1", "index.html")
+        assert (answer.status, answer.served_by, answer.failover) == (200, "eu-central-1", True)
+        other = ask(box, "sa-east-1", "assets/where.json")
+        assert (other.served_by, other.failover) == ("us-east-1", False)
+    finally:
+        box.restore_object(region, "index.html")
+
+
+def test_a_cache_hit_does_not_invoke_the_function(box):
+    first = ask(box, "eu-west-1", "index.html")
+    invocations, origin_requests = box.edge.stats.invocations, box.edge.stats.origin_requests
+    second = ask(box, "eu-west-1", "index.html")
+    assert (first.cache, second.cache) == ("Miss", "Hit")
+    assert second.invocations == 0 and second.body == first.body and second.served_by == "eu-central-1"
+    assert (box.edge.stats.invocations, box.edge.stats.origin_requests) == (invocations, origin_requests)
+    # Each edge Region has its own cache.
+    assert ask(box, "eu-west-2", "index.html").cache == "Miss"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_a_method_the_behavior_does_not_allow_never_reaches_an_origin(box, method):
+    before = (box.edge.stats.invocations, box.edge.stats.origin_requests, [e.requests for e in box.emulators.regions.values()])
+    connection = http.client.HTTPConnection("127.0.0.1", box.port, timeout=5)
+    connection.request(method, "/index.html", body=b"x", headers={"X-Edge-Region": "eu-west-1"})
+    response = connection.getresponse()
+    assert response.status == 403
+    assert response.read() == METHOD_NOT_ALLOWED
+    connection.close()
+    after = (box.edge.stats.invocations, box.edge.stats.origin_requests, [e.requests for e in box.emulators.regions.values()])
+    assert after == before
+
+
+def test_head_options_and_the_default_root_object(box):
+    head = ask(box, "eu-west-1", "index.html", method="HEAD")
+    assert head.status == 200 and head.body == b"" and head.served_by == "eu-central-1"
+    assert ask(box, "eu-west-1", "index.html", method="OPTIONS").served_by == "eu-central-1"
+    root = ask(box, "ap-northeast-1", "")
+    assert root.status == 200 and b"served from ap-northeast-1" in root.body
+
+
+def test_the_event_has_the_developer_guides_shape(box):
+    event = box.edge.origin_request_event("GET", "/index.html", "eu-central-1", "X-Geo-Failover", "203.0.113.178")
+    reference = origin_request_event(origin_region="eu-central-1", custom_headers={"X-Geo-Failover": "true"})
+    ours, theirs = request_of(event), request_of(reference)
+    assert set(ours) == set(theirs)
+    assert set(ours["origin"]["s3"]) == set(theirs["origin"]["s3"])
+    assert ours["origin"]["s3"]["customHeaders"] == theirs["origin"]["s3"]["customHeaders"]
+    assert all(key == key.lower() and all(set(item) == {"key", "value"} for item in values) for key, values in ours["headers"].items())
+    assert set(event["Records"][0]["cf"]["config"]) == set(reference["Records"][0]["cf"]["config"])
+
+
+def test_the_emulated_regions_reject_a_rewrite_as_s3_does(box):
+    original = box.edge.handler
+
+    def wrong_region(event, context):  # the seed post's defect 2: region set to the executing Region
+        request = original(event, context)
+        request["origin"]["s3"]["region"] = context.invoked_function_arn.split(":")[3]
+        return request
+
+    def stale_host(event, context):
+        host = request_of(event)["headers"]["host"]
+        request = original(event, context)
+        request["headers"]["host"] = host
+        return request
+
+    try:
+        box.edge.handler = wrong_region
+        answer = ask(box, "eu-west-2", "index.html")
+        assert answer.status == 400 and b"the region 'eu-west-2' is wrong; expecting 'eu-central-1'" in answer.body
+        box.edge.handler = stale_host
+        assert ask(box, "eu-west-2", "index.html").status == 301
+    finally:
+        box.edge.handler = original
+
+
+def test_the_drill_loses_nothing(box):
+    lines = []
+    assert run_drill(box, box.keys, out=lines.append) == 0
+    text = "\n".join(lines)
+    assert "summary: 130 requests, 130 answered 200 from the expected Region" in text
+    assert "phase 2: us-east-1 down" in text and "phase 3: eu-central-1 answers 503" in text
+    assert "phase 4: index.html deleted in ap-northeast-1" in text
+    assert "FAILED" not in text
+
+
+def test_the_drill_fails_when_the_function_does_not_recognise_failover(box):
+    original = box.edge.handler
+
+    def ignores_marker(event, context):  # the seed post's defect 1
+        request_of(event)["origin"]["s3"]["customHeaders"] = {}
+        return original(event, context)
+
+    box.edge.handler = ignores_marker
+    try:
+        lines = []
+        assert run_drill(box, box.keys, out=lines.append) == 1
+        assert any("eu-central-1 index.html: 503 from eu-central-1, expected 200 from us-east-1" in line for line in lines)
+    finally:
+        box.edge.handler = original
+
+
+def test_a_single_origin_stack_runs_only_the_healthy_phase(capsys, tmp_path, monkeypatch):
+    settings = parse_settings({"origins": '["eu-west-1"]'}, stack="solo")
+    with Sandbox(settings) as sandbox:
+        lines = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0
+    assert "failover is off for this stack" in "\n".join(lines)
+    assert "phase 2" not in "\n".join(lines)
+
+
+def test_cli_errors_are_the_programs_messages(capsys, tmp_path):
+    assert sandbox_main(["drill", "--stack", "nope"]) == 2
+    assert f"error: no stack file at {PROJECT_ROOT / 'Pulumi.nope.yaml'}" in capsys.readouterr().err
+    bad = PROJECT_ROOT / "Pulumi.sandboxtest.yaml"
+    bad.write_text("config:\n  geo-proximity:origins: [us-east-1, ca-west-1]\n", encoding="utf-8")
+    try:
+        with pytest.raises(ConfigError) as expected:
+            load_settings("sandboxtest")
+        assert sandbox_main(["drill", "--stack", "sandboxtest"]) == 2
+        assert capsys.readouterr().err.strip() == f"error: {expected.value}"
+    finally:
+        bad.unlink()
+
+
+def test_cli_reports_a_busy_port(capsys, prod):
+    assert sandbox_main(["serve", "--port", str(prod.port)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: port {prod.port} is busy; choose another with --port"
+
+
+def test_serve_answers_and_stops_cleanly_on_ctrl_c():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout.readline().startswith(f"edge: http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/assets/where.json", headers={"X-Edge-Region": "ap-southeast-1"})
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+                break
+            except ConnectionRefusedError:
+                connection.close()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert response.status == 200 and response.getheader("X-Served-By-Region") == "ap-northeast-1"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "stopping: edge and S3 emulators shut down" in out
+    assert "Traceback" not in err
