@@ -55,6 +55,8 @@ class OriginResponse:
     headers: list[tuple[str, str]]
     body: bytes
     region: str | None  # the Region that answered; None when nothing answered
+    # A refused connection or a time-out makes the origin group fail over; a failed function does not.
+    unreachable: bool = False
 
 
 @dataclass
@@ -145,7 +147,10 @@ class EdgeEmulator:
             response = self._through_origin(method, uri, edge_region, member, marker, client_ip)
             retry = (
                 index + 1 < len(members)
-                and (response.region is None or response.status in self.settings.failover_status_codes)
+                and (
+                    response.unreachable
+                    or (response.region is not None and response.status in self.settings.failover_status_codes)
+                )
             )
             if not retry:
                 break
@@ -163,17 +168,20 @@ class EdgeEmulator:
     ) -> OriginResponse:
         event = self.origin_request_event(method, uri, member, marker, client_ip)
         self.stats.count("invocations")
-        request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
+        try:
+            request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
+        except Exception as error:  # CloudFront answers a failed function with 502, whatever the origin
+            return _bad_gateway(f"The Lambda function associated with the CloudFront distribution failed: {error!r}")
         try:
             s3 = request["origin"]["s3"]
-            host = request["headers"]["host"][0]["value"]
             domain = _S3_DOMAIN.match(s3["domainName"])
-            bucket = _S3_DOMAIN.match(host).group("bucket")
+            bucket = _S3_DOMAIN.match(request["headers"]["host"][0]["value"]).group("bucket")
+            target_uri = request["uri"]
         except (TypeError, KeyError, IndexError, AttributeError):
-            return OriginResponse(502, [("Content-Type", "text/plain")], b"The origin-request function returned an unusable request.", None)
+            return _bad_gateway("The Lambda function returned an invalid request to CloudFront.")
         if domain is None or domain.group("region") not in self.emulators.regions:
-            return OriginResponse(502, [("Content-Type", "text/plain")], f"No origin at {s3['domainName']}".encode(), None)
-        return self._fetch(method, domain.group("region"), bucket, s3.get("region") or domain.group("region"), request["uri"])
+            return _bad_gateway(f"No origin at {s3['domainName']}")
+        return self._fetch(method, domain.group("region"), bucket, s3.get("region") or domain.group("region"), target_uri)
 
     def origin_request_event(self, method: str, uri: str, member: str, marker: str | None, client_ip: str) -> dict:
         domain = f"{self.emulators.buckets[member]}.s3.{member}.amazonaws.com"
@@ -232,8 +240,9 @@ class EdgeEmulator:
             body = answer.read()
         except (ConnectionError, OSError) as error:
             timed_out = isinstance(error, (TimeoutError, socket.timeout))
-            status, text = (504, "Origin timed out") if timed_out else (502, "Origin connection failed")
-            return OriginResponse(status, [("Content-Type", "text/plain")], text.encode(), None)
+            if timed_out:
+                return OriginResponse(504, [("Content-Type", "text/plain")], b"Origin timed out", None, unreachable=True)
+            return OriginResponse(502, [("Content-Type", "text/plain")], b"Origin connection failed", None, unreachable=True)
         finally:
             connection.close()
         headers = [(name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP]
@@ -246,6 +255,10 @@ class EdgeEmulator:
             return 0
         match = _MAX_AGE.search(cache_control)
         return int(match.group(1)) if match else DEFAULT_TTL_SECONDS
+
+
+def _bad_gateway(message: str) -> OriginResponse:
+    return OriginResponse(502, [("Content-Type", "text/plain")], message.encode(), None)
 
 
 class _Context:

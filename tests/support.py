@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -145,3 +146,10 @@ def expected_reroute(event: Mapping[str, Any], target_region: str) -> dict[str, 
     request["origin"]["s3"]["region"] = target_region
     request["headers"]["host"] = [{"key": "Host", "value": domain_of(target_region)}]
     return request
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -17,7 +17,7 @@ from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox, load_settings
 from settings import PROJECT_ROOT, ConfigError, parse_settings
 from tests.support import origin_request_event, request_of
-from tests.tools.conftest import free_port
+from tests.support import free_port
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +229,18 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
     assert process.returncode == 0, err
     assert "stopping: edge and S3 emulators shut down" in out
     assert "Traceback" not in err
+
+
+def test_a_failing_function_is_a_502_as_cloudfront_answers_it(box):
+    original = box.edge.handler
+
+    def crashes(event, context):
+        raise RuntimeError("boom")
+
+    box.edge.handler = crashes
+    try:
+        answer = ask(box, "eu-west-1", "index.html")
+    finally:
+        box.edge.handler = original
+    assert answer.status == 502 and b"Lambda function associated with the CloudFront distribution failed" in answer.body
+    assert answer.served_by == "none" and not answer.failover and answer.invocations == 1

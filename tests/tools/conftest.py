@@ -1,7 +1,6 @@
 """An S3 API on loopback (moto's server) holding one bucket per Region, as a deployed stack would."""
 
 import json
-import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,13 +8,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.support import free_port
+
 REGIONS = ("us-east-1", "eu-central-1", "ap-northeast-1")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -106,7 +106,7 @@ def test_clear_errors(stack, site, capsys, tmp_path, argv, message):
 
 
 def test_unreachable_endpoint_and_missing_credentials(stack, site, capsys, monkeypatch):
-    from tests.tools.conftest import free_port
+    from tests.support import free_port
 
     code, _, err = run(capsys, site, "--outputs", stack.outputs, "--endpoint-url", f"http://127.0.0.1:{free_port()}")
     assert code == 2 and "error: cannot reach S3 for" in err
