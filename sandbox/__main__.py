@@ -51,12 +51,11 @@ def serve(sandbox) -> int:
     print(f"try:  curl -i -H 'X-Edge-Region: ap-southeast-2' {sandbox.url}/{sandbox.keys[0]}")
     print("Ctrl-C stops everything.")
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    print("\nstopping: edge and S3 emulators shut down")
+    # Explicit handlers: a shell that starts this in the background leaves SIGINT ignored otherwise.
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopped.set())
+    stopped.wait()
+    print("\nstopping: edge and S3 emulators shut down", flush=True)
     return 0
 
 
