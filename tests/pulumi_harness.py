@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import runpy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
