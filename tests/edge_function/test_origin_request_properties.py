@@ -4,7 +4,6 @@ import copy
 import json
 
 import pytest
-
 from hypothesis import given
 from hypothesis import strategies as st
 
