@@ -24,8 +24,7 @@ from components.policies import (
 )
 from components.providers import regional_provider
 from components.regional_origin import RegionalOrigin
-from edge_function.package import HANDLER_NAME, package_files
-from routing.artifact import render_artifact
+from edge_function.package import HANDLER_NAME, stack_package_files
 from routing.table import FailoverMode
 from settings import OriginAccess, Settings
 
@@ -160,9 +159,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             lambda names: pulumi.AssetArchive(
                 {
                     file_name: pulumi.StringAsset(text)
-                    for file_name, text in package_files(
-                        render_artifact(settings.routing, names, marker_header=settings.marker_header)
-                    ).items()
+                    for file_name, text in stack_package_files(settings, names).items()
                 }
             )
         )

@@ -11,7 +11,8 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from routing.artifact import ARTIFACT_FILE_NAME
+from routing.artifact import ARTIFACT_FILE_NAME, render_artifact
+from settings import Settings
 
 # The modules the function runs, shipped as they are in this folder.
 RUNTIME_MODULES = (
@@ -31,6 +32,11 @@ def package_files(artifact_json: str) -> dict[str, str]:
     files = {module.name: module.read_text(encoding="utf-8") for module in RUNTIME_MODULES}
     files[ARTIFACT_FILE_NAME] = artifact_json
     return files
+
+
+def stack_package_files(settings: Settings, bucket_names: Mapping[str, str]) -> dict[str, str]:
+    """The package a stack deploys: its routing table over its buckets (origin Region → bucket name)."""
+    return package_files(render_artifact(settings.routing, bucket_names, marker_header=settings.marker_header))
 
 
 def zip_package(files: Mapping[str, str]) -> bytes:

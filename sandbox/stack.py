@@ -1,8 +1,7 @@
 """A stack on one machine: its settings, its function package as deployed, its buckets and its edge.
 
-The package is built by the same code the Pulumi program uses (``package_files`` over
-``render_artifact``), written to a folder and imported from there, so the handler that answers here
-reads its own ``routing.json`` exactly as a Lambda@Edge container does.
+The package is built by the same code the Pulumi program uses (``stack_package_files``), written
+to a folder and imported from there, so the handler that answers here reads its own ``routing.json`` exactly as a Lambda@Edge container does.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from components.naming import bucket_prefix
-from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, package_files
-from routing.artifact import render_artifact
+from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, stack_package_files
 from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.regional_s3 import S3Emulators
 from settings import PROJECT, PROJECT_ROOT, Settings, parse_settings, read_stack_file
@@ -78,8 +76,7 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         with ExitStack() as undo:  # on any failure, whatever was started stops again
             package = Path(undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-")))
-            artifact = render_artifact(self.settings.routing, self.buckets, marker_header=self.settings.marker_header)
-            for name, text in package_files(artifact).items():
+            for name, text in stack_package_files(self.settings, self.buckets).items():
                 (package / name).write_text(text, encoding="utf-8")
             handler = load_packaged_handler(package)
             # The edge's port first: a busy port is reported before anything else starts.

@@ -14,8 +14,7 @@ import json
 import sys
 
 from components.naming import bucket_prefix
-from edge_function.package import package_files, zip_package
-from routing.artifact import render_artifact
+from edge_function.package import stack_package_files, zip_package
 from routing.catalogue import great_circle_km, load_catalogue
 from settings import PROJECT, PROJECT_ROOT, ConfigError, Settings, parse_settings, read_stack_file
 
@@ -57,7 +56,7 @@ def package_size(settings: Settings) -> int:
     placeholder_names = {
         code: bucket_prefix(PROJECT, settings.stack, code) + _PLACEHOLDER_SUFFIX for code in settings.origins
     }
-    return len(zip_package(package_files(render_artifact(settings.routing, placeholder_names))))
+    return len(zip_package(stack_package_files(settings, placeholder_names)))
 
 
 def main(argv: list[str] | None = None) -> int:
