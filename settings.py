@@ -171,6 +171,11 @@ def read_stack_file(path: Path) -> dict[str, str]:
     return values
 
 
+def settings_from_stack_file(stack: str) -> Settings:
+    """The settings of ``Pulumi.<stack>.yaml``, for the local tools: same validation, same messages."""
+    return parse_settings(read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml"), stack=stack)
+
+
 def project_config_defaults() -> dict[str, Any]:
     """The defaults ``Pulumi.yaml`` declares for this project's keys."""
     document = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.drill import ask
-from sandbox.stack import Sandbox, load_settings
+from sandbox.stack import Sandbox
+from settings import settings_from_stack_file
 
 
 def measure(sandbox: Sandbox, count: int, threads: int, *, cold: bool) -> tuple[float, list[float], int]:
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
     options = parser.parse_args()
-    with Sandbox(load_settings("prod")) as sandbox:
+    with Sandbox(settings_from_stack_file("prod")) as sandbox:
         ask(sandbox, "us-east-1", "index.html")  # warm up
         runs = {"cache misses": True, "cache hits": False}
         for label, cold in runs.items():

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from settings import ConfigError
+from settings import ConfigError, settings_from_stack_file
 from tools.stack_buckets import ToolError
 
 
@@ -24,11 +24,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported here so that --help answers at once.
     from sandbox.drill import run_drill
-    from sandbox.stack import Sandbox, load_settings
+    from sandbox.stack import Sandbox
 
     port = options.port if options.port is not None else (8080 if options.mode == "serve" else 0)
     try:
-        settings = load_settings(options.stack)
+        settings = settings_from_stack_file(options.stack)
         sandbox = Sandbox(settings, port=port, default_edge_region=options.edge_region, assets=options.assets)
         with sandbox:
             if options.mode == "drill":

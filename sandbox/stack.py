@@ -1,7 +1,8 @@
 """A stack on one machine: its settings, its function package as deployed, its buckets and its edge.
 
 The package is built by the same code the Pulumi program uses (``stack_package_files``), written
-to a folder and imported from there, so the handler that answers here reads its own ``routing.json`` exactly as a Lambda@Edge container does.
+to a folder and imported from there, so the handler that answers here reads its own ``routing.json``
+exactly as a Lambda@Edge container does.
 """
 
 from __future__ import annotations
@@ -19,15 +20,10 @@ from components.naming import bucket_prefix
 from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, stack_package_files
 from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.regional_s3 import S3Emulators
-from settings import PROJECT, PROJECT_ROOT, Settings, parse_settings, read_stack_file
+from settings import PROJECT, Settings
 from tools.publish import scan_folder
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
-
-
-def load_settings(stack: str) -> Settings:
-    """The stack file's settings, with the program's own validation and messages."""
-    return parse_settings(read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml"), stack=stack)
 
 
 def sandbox_bucket_names(settings: Settings) -> dict[str, str]:

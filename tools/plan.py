@@ -16,7 +16,7 @@ import sys
 from components.naming import bucket_prefix
 from edge_function.package import stack_package_files, zip_package
 from routing.catalogue import great_circle_km, load_catalogue
-from settings import PROJECT, PROJECT_ROOT, ConfigError, Settings, parse_settings, read_stack_file
+from settings import PROJECT, ConfigError, Settings, settings_from_stack_file
 
 # S3 completes bucket names at deploy time; a placeholder of the real length sizes the package.
 _PLACEHOLDER_SUFFIX = "0" * 26
@@ -64,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml (default: prod)")
     parser.add_argument("--json", action="store_true", help="print the routing table as JSON")
     options = parser.parse_args(argv)
-    path = PROJECT_ROOT / f"Pulumi.{options.stack}.yaml"
     try:
-        settings = parse_settings(read_stack_file(path), stack=options.stack)
+        settings = settings_from_stack_file(options.stack)
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -14,15 +14,15 @@ from sandbox.__main__ import main as sandbox_main
 from sandbox.drill import ask, run_drill
 from sandbox.edge import METHOD_NOT_ALLOWED
 from sandbox.regional_s3 import Fault
-from sandbox.stack import Sandbox, load_settings
-from settings import PROJECT_ROOT, ConfigError, parse_settings
+from sandbox.stack import Sandbox
+from settings import PROJECT_ROOT, ConfigError, parse_settings, settings_from_stack_file
 from tests.support import origin_request_event, request_of
 from tests.support import free_port
 
 
 @pytest.fixture(scope="module")
 def prod():
-    with Sandbox(load_settings("prod"), read_timeout=0.5) as sandbox:
+    with Sandbox(settings_from_stack_file("prod"), read_timeout=0.5) as sandbox:
         yield sandbox
 
 
@@ -188,7 +188,7 @@ def test_cli_errors_are_the_programs_messages(capsys, tmp_path):
     bad.write_text("config:\n  geo-proximity:origins: [us-east-1, ca-west-1]\n", encoding="utf-8")
     try:
         with pytest.raises(ConfigError) as expected:
-            load_settings("sandboxtest")
+            settings_from_stack_file("sandboxtest")
         assert sandbox_main(["drill", "--stack", "sandboxtest"]) == 2
         assert capsys.readouterr().err.strip() == f"error: {expected.value}"
     finally:

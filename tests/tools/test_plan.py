@@ -25,7 +25,6 @@ def test_plan_reports_a_missing_stack_and_bad_config(capsys, tmp_path, monkeypat
     assert "no stack file at" in capsys.readouterr().err
     (tmp_path / "Pulumi.yaml").write_text("name: geo-proximity\nruntime: python\n", encoding="utf-8")
     (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  geo-proximity:origins: [us-east-1, us-east-1]\n", encoding="utf-8")
-    monkeypatch.setattr(plan, "PROJECT_ROOT", tmp_path)
     monkeypatch.setattr("settings.PROJECT_ROOT", tmp_path)
     assert plan.main(["--stack", "bad"]) == 2
     assert capsys.readouterr().err.strip() == "error: geo-proximity:origins: 'us-east-1' is listed twice; each Region holds at most one bucket"
