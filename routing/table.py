@@ -84,18 +84,11 @@ def derive_routing_table(
     mode = _parse_failover_mode(failover, origin_codes)
     pinned = _validate_overrides(overrides, origin_codes, catalogue)
 
-    def ranked_from(region_code: str) -> list[str]:
-        here = catalogue[region_code]
-        return sorted(
-            origin_codes,
-            key=lambda code: (great_circle_km(here, catalogue[code]), origin_codes.index(code)),
-        )
-
     group_secondary: str | None = None
     if mode is not FailoverMode.OFF:
         group_secondary = _validate_member("failover_origin", failover_origin, origin_codes)
         if group_secondary is None:
-            group_secondary = next(code for code in ranked_from(default) if code != default)
+            group_secondary = next(code for code in rank_origins(default, origin_codes) if code != default)
         elif group_secondary == default:
             raise RoutingError(
                 "failover_origin",
@@ -104,7 +97,7 @@ def derive_routing_table(
             )
 
     def route(edge: str, pinned_primary: str | None = None) -> Route:
-        ranking = ranked_from(edge)
+        ranking = rank_origins(edge, origin_codes)
         primary = pinned_primary or ranking[0]
         if mode is FailoverMode.RANKED:
             return Route(primary, next(code for code in ranking if code != primary))
@@ -118,6 +111,15 @@ def derive_routing_table(
         failover_origin=group_secondary,
         routes=MappingProxyType(routes),
         default_route=route(default, default),
+    )
+
+
+def rank_origins(region_code: str, origins: Sequence[str]) -> list[str]:
+    """``origins`` nearest first from ``region_code`` (catalogue codes); ties keep the given order."""
+    catalogue = load_catalogue()
+    here = catalogue[region_code]
+    return sorted(
+        origins, key=lambda code: (great_circle_km(here, catalogue[code]), list(origins).index(code))
     )
 
 

@@ -26,7 +26,8 @@ from typing import Any, BinaryIO
 
 import boto3
 
-from routing.catalogue import great_circle_km, load_catalogue
+from routing.catalogue import load_catalogue
+from routing.table import rank_origins
 from tools.stack_buckets import (
     ToolError,
     add_bucket_arguments,
@@ -81,13 +82,12 @@ def choose_targets(buckets: dict[str, str], replicated: bool, options: argparse.
     if options.all or not replicated:
         return list(buckets)
     here = options.from_region or boto3.session.Session().region_name
-    catalogue = load_catalogue()
-    if here not in catalogue:
+    if here not in load_catalogue():
         raise ToolError(
             "with replication, publish writes to the bucket nearest you: give --from-region REGION "
             f"(your AWS Region is {here!r}), --to REGION, or --all"
         )
-    return [min(buckets, key=lambda region: great_circle_km(catalogue[here], catalogue[region]))]
+    return [rank_origins(here, list(buckets))[0]]
 
 
 class Progress:
