@@ -62,7 +62,7 @@ class Phase:
     fault: Callable[[Sandbox], Iterator[None]]
 
 
-def _primary_counts(sandbox: Sandbox) -> list[str]:
+def _busiest_origins(sandbox: Sandbox) -> list[str]:
     """Origins ordered by how many execution Regions they serve: the drill breaks the busiest first."""
     routes = sandbox.settings.routing.routes
     counts = Counter(routes[edge].primary for edge in lambda_edge_execution_regions())
@@ -71,7 +71,7 @@ def _primary_counts(sandbox: Sandbox) -> list[str]:
 
 
 def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
-    busiest = _primary_counts(sandbox)
+    busiest = _busiest_origins(sandbox)
     down, unavailable, deleted_in = (busiest[i % len(busiest)] for i in range(3))
     deleted_key = keys[0]
 

@@ -18,7 +18,6 @@ import copy
 import http.client
 import itertools
 import re
-import socket
 import threading
 import time
 import uuid
@@ -171,16 +170,16 @@ class EdgeEmulator:
         try:
             request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
         except Exception as error:  # CloudFront answers a failed function with 502, whatever the origin
-            return _bad_gateway(f"The Lambda function associated with the CloudFront distribution failed: {error!r}")
+            return _edge_error(502, f"The Lambda function associated with the CloudFront distribution failed: {error!r}")
         try:
             s3 = request["origin"]["s3"]
             domain = _S3_DOMAIN.match(s3["domainName"])
             bucket = _S3_DOMAIN.match(request["headers"]["host"][0]["value"]).group("bucket")
             target_uri = request["uri"]
         except (TypeError, KeyError, IndexError, AttributeError):
-            return _bad_gateway("The Lambda function returned an invalid request to CloudFront.")
+            return _edge_error(502, "The Lambda function returned an invalid request to CloudFront.")
         if domain is None or domain.group("region") not in self.emulators.regions:
-            return _bad_gateway(f"No origin at {s3['domainName']}")
+            return _edge_error(502, f"No origin at {s3['domainName']}")
         return self._fetch(method, domain.group("region"), bucket, s3.get("region") or domain.group("region"), target_uri)
 
     def origin_request_event(self, method: str, uri: str, member: str, marker: str | None, client_ip: str) -> dict:
@@ -238,11 +237,10 @@ class EdgeEmulator:
             connection.request(method, path, headers=dict(signed.headers))
             answer = connection.getresponse()
             body = answer.read()
-        except (ConnectionError, OSError) as error:
-            timed_out = isinstance(error, (TimeoutError, socket.timeout))
-            if timed_out:
-                return OriginResponse(504, [("Content-Type", "text/plain")], b"Origin timed out", None, unreachable=True)
-            return OriginResponse(502, [("Content-Type", "text/plain")], b"Origin connection failed", None, unreachable=True)
+        except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
+            return _edge_error(504, "Origin timed out", unreachable=True)
+        except OSError:
+            return _edge_error(502, "Origin connection failed", unreachable=True)
         finally:
             connection.close()
         headers = [(name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP]
@@ -257,8 +255,9 @@ class EdgeEmulator:
         return int(match.group(1)) if match else DEFAULT_TTL_SECONDS
 
 
-def _bad_gateway(message: str) -> OriginResponse:
-    return OriginResponse(502, [("Content-Type", "text/plain")], message.encode(), None)
+def _edge_error(status: int, message: str, *, unreachable: bool = False) -> OriginResponse:
+    """An answer CloudFront makes itself when no origin answered."""
+    return OriginResponse(status, [("Content-Type", "text/plain")], message.encode(), None, unreachable)
 
 
 class _Context:
