@@ -1,18 +1,25 @@
 """Geo-proximity delivery: CloudFront in front of one S3 bucket per Region, each cache miss served
 by the bucket nearest the edge that asked, with origin failover when a Region is down."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pulumi
 
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
+from components.edge_function import EdgeFunction, EdgeFunctionArgs
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.replication import ReplicationMesh, ReplicationMeshArgs
 from settings import Replication, load_settings
 
 settings = load_settings()
+routing = settings.routing
 
 # Every bucket grants the identity the distribution signs with; with origin access control that
 # identity names the distribution, which itself needs the buckets, so the grant is promised here
 # and kept below once the distribution exists.
+read_grant: pulumi.Output[dict[str, Any]]
+grant_read_access: Callable[[pulumi.Output[dict[str, Any]]], None]
 read_grant, grant_read_access = pulumi.deferred_output()
 
 origins = {
@@ -37,13 +44,38 @@ replication = (
     else None
 )
 
-cdn = GeoProximityDistribution("cdn", GeoProximityDistributionArgs(settings=settings, origins=origins))
+router = EdgeFunction(
+    "router",
+    EdgeFunctionArgs(
+        routing=routing,
+        bucket_names={region: origin.bucket_name for region, origin in origins.items()},
+        marker_header=settings.marker_header,
+        tags=settings.tags,
+    ),
+)
+
+cdn = GeoProximityDistribution(
+    "cdn",
+    GeoProximityDistributionArgs(
+        origin_domain_names={region: origin.domain_name for region, origin in origins.items()},
+        default_origin=routing.default_origin,
+        failover_origin=routing.failover_origin,
+        failover_status_codes=settings.failover_status_codes,
+        edge_function_arn=router.qualified_arn,
+        origin_access=settings.origin_access,
+        price_class=settings.price_class,
+        aliases=settings.aliases,
+        certificate_arn=settings.certificate_arn,
+        marker_header=settings.marker_header,
+        tags=settings.tags,
+    ),
+)
 grant_read_access(cdn.read_grant)
 
 pulumi.export("distributionId", cdn.distribution_id)
 pulumi.export("distributionArn", cdn.arn)
 pulumi.export("distributionDomainName", cdn.domain_name)
-pulumi.export("edgeFunctionVersionArn", cdn.function_version_arn)
+pulumi.export("edgeFunctionVersionArn", router.qualified_arn)
 pulumi.export("buckets", {region: origin.bucket_name for region, origin in origins.items()})
-pulumi.export("routing", settings.routing.summary())
+pulumi.export("routing", routing.summary())
 pulumi.export("replication", replication.destinations if replication else {})

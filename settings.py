@@ -2,8 +2,8 @@
 
 ``parse_settings`` is pure: it takes the raw strings the Pulumi CLI hands the program (structured
 values as JSON text) and raises ``ConfigError`` naming the key, the bad value and what is accepted.
-``load_settings`` reads them from the running stack. The local tools read stack files through
-``read_stack_file`` and so report the same messages the program does.
+``load_settings`` reads them from the running stack. The local tools read stack files with
+``tools.stack_file`` and pass them through ``parse_settings``, so they report the same messages.
 """
 
 from __future__ import annotations
@@ -12,26 +12,23 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
-from pathlib import Path
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
+from components.defaults import (
+    DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_PRICE_CLASS,
+    FAILOVER_STATUS_CODES_ALLOWED,
+    PRICE_CLASSES,
+)
+from components.policies import OriginAccess
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import load_catalogue
 from routing.table import RoutingError, RoutingTable, derive_routing_table
 
 PROJECT = "geo-proximity"
-PROJECT_ROOT = Path(__file__).resolve().parent
 
-# Status codes an origin group can fail over on (CloudFront API, OriginGroupFailoverCriteria).
-FAILOVER_STATUS_CODES_ALLOWED = (400, 403, 404, 416, 500, 502, 503, 504)
-# 403 and 404 also cover objects a Region has not received yet (replication lag).
-DEFAULT_FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
-PRICE_CLASSES = ("PriceClass_All", "PriceClass_200", "PriceClass_100")
-DEFAULT_PRICE_CLASS = "PriceClass_All"
 # Tag keys every resource gets; user tags may not redefine them.
 RESERVED_TAG_KEYS = ("project", "stack")
 
@@ -44,8 +41,18 @@ _ROUTING_FIELD_KEYS = {
     "failover_origin": "failoverOrigin",
 }
 KNOWN_KEYS = (
-    "origins", "defaultOrigin", "routes", "failover", "failoverOrigin", "failoverStatusCodes",
-    "originAccess", "priceClass", "aliases", "certificateArn", "tags", "replication",
+    "origins",
+    "defaultOrigin",
+    "routes",
+    "failover",
+    "failoverOrigin",
+    "failoverStatusCodes",
+    "originAccess",
+    "priceClass",
+    "aliases",
+    "certificateArn",
+    "tags",
+    "replication",
     "replicationTimeControl",
 )
 _ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
@@ -60,14 +67,7 @@ class ConfigError(ValueError):
         self.key = key
 
 
-class OriginAccess(str, Enum):
-    # Origin access identity: one OAI that every bucket grants (the design card's choice).
-    OAI = "oai"
-    # Origin access control: every bucket grants CloudFront on condition of this distribution's ARN.
-    OAC = "oac"
-
-
-class Replication(str, Enum):
+class Replication(StrEnum):
     # Every bucket replicates to every other one: a write to any Region reaches all.
     MESH = "mesh"
     # The buckets are filled by other means (the publish command with --all, a pipeline, ...).
@@ -152,63 +152,25 @@ def load_settings() -> Settings:
         raise pulumi.RunError(str(error)) from None
 
 
-def read_stack_file(path: Path) -> dict[str, str]:
-    """The project's values in a ``Pulumi.<stack>.yaml`` file, as the CLI hands them to the program.
-
-    Project-level defaults from ``Pulumi.yaml`` are applied first, as the CLI applies them.
-    """
-    if not path.is_file():
-        raise FileNotFoundError(f"no stack file at {path}")
-    values = {key: _cli_string(value) for key, value in project_config_defaults().items()}
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    for namespaced, value in (document.get("config") or {}).items():
-        namespace, _, key = namespaced.partition(":")
-        if namespace != PROJECT:
-            continue
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            raise ConfigError(key, "is a secret, which only the Pulumi CLI can decrypt")
-        values[key] = _cli_string(value)
-    return values
-
-
-def settings_from_stack_file(stack: str) -> Settings:
-    """The settings of ``Pulumi.<stack>.yaml``, for the local tools: same validation, same messages."""
-    return parse_settings(read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml"), stack=stack)
-
-
-def project_config_defaults() -> dict[str, Any]:
-    """The defaults ``Pulumi.yaml`` declares for this project's keys."""
-    document = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
-    return {
-        key: declaration["default"]
-        for key, declaration in (document.get("config") or {}).items()
-        if isinstance(declaration, dict) and "default" in declaration
-    }
-
-
-def _cli_string(value: Any) -> str:
-    # The CLI passes structured values as JSON and scalars as their text.
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _text(values: Mapping[str, str], key: str) -> str | None:
     value = values.get(key)
     return value if value else None
 
 
-def _structured(values: Mapping[str, str], key: str, kind: type, *, required: bool = False) -> Any:
-    shape = {
-        list: "a list, e.g. ['us-east-1', 'eu-central-1']",
-        dict: "a map, e.g. {'ap-south-1': 'eu-central-1'}",
-    }[kind]
+def _structured(
+    values: Mapping[str, str], key: str, kind: type[list[Any] | dict[str, Any]], *, required: bool = False
+) -> Any:
+    shape = (
+        "a list, e.g. ['us-east-1', 'eu-central-1']"
+        if kind is list
+        else "a map, e.g. {'ap-south-1': 'eu-central-1'}"
+    )
     raw = values.get(key)
     if raw is None:
         if required:
-            raise ConfigError(key, f"is required: {shape} (pulumi config set --path '{PROJECT}:{key}[0]' ...)")
+            raise ConfigError(
+                key, f"is required: {shape} (pulumi config set --path '{PROJECT}:{key}[0]' ...)"
+            )
         return None
     try:
         value = json.loads(raw)
@@ -251,9 +213,13 @@ def _failover_status_codes(values: Mapping[str, str]) -> tuple[int, ...]:
     for code in codes:
         # JSON gives 503 or 503.0 for a number; a string or a fraction is a mistake to report.
         if isinstance(code, bool) or not isinstance(code, (int, float)) or code != int(code):
-            raise ConfigError("failoverStatusCodes", f"{code!r} is not an integer status code; expected {accepted}")
+            raise ConfigError(
+                "failoverStatusCodes", f"{code!r} is not an integer status code; expected {accepted}"
+            )
         if int(code) not in FAILOVER_STATUS_CODES_ALLOWED:
-            raise ConfigError("failoverStatusCodes", f"{int(code)} cannot trigger failover; expected {accepted}")
+            raise ConfigError(
+                "failoverStatusCodes", f"{int(code)} cannot trigger failover; expected {accepted}"
+            )
     return tuple(sorted({int(code) for code in codes}))
 
 
@@ -313,7 +279,8 @@ def _replication_time_control(values: Mapping[str, str], replication: Replicatio
     enabled = raw == "true"
     if enabled and replication is Replication.OFF:
         raise ConfigError(
-            "replicationTimeControl", "is true but replication is 'off'; set replication to 'mesh' or this to false"
+            "replicationTimeControl",
+            "is true but replication is 'off'; set replication to 'mesh' or this to false",
         )
     return enabled
 
@@ -322,9 +289,13 @@ def _tags(values: Mapping[str, str], stack: str) -> dict[str, str]:
     tags = _structured(values, "tags", dict) or {}
     for key, value in tags.items():
         if not isinstance(value, str) or len(value) > 256:
-            raise ConfigError("tags", f"the value of {key!r}, {value!r}, is not text of at most 256 characters")
+            raise ConfigError(
+                "tags", f"the value of {key!r}, {value!r}, is not text of at most 256 characters"
+            )
         if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
             raise ConfigError("tags", f"{key!r} is not a tag key: 1-128 characters, not starting with 'aws:'")
         if key in RESERVED_TAG_KEYS:
-            raise ConfigError("tags", f"{key!r} is set by the program itself (to the {key} name); choose another key")
+            raise ConfigError(
+                "tags", f"{key!r} is set by the program itself (to the {key} name); choose another key"
+            )
     return {**tags, "project": PROJECT, "stack": stack}

@@ -1,6 +1,6 @@
 """Benchmark the origin-request handler: per-invocation time, cold start and package size.
 
-    python -m benchmarks.edge_function [--repeats 25] [--calls 20000] [--starts 30]
+    .venv/bin/python -m benchmarks.edge_function [--repeats 25] [--calls 20000] [--starts 30]  (./dev bench runs it)
 
 Prints figures; asserts nothing. Per-invocation times are medians over repeats, with the naive
 baseline timed in the same process, interleaved with the handler so drift hits both alike.
@@ -16,7 +16,9 @@ import sys
 import tempfile
 import time
 import timeit
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from edge_function import origin_request
 from edge_function.package import package_files, zip_package
@@ -26,6 +28,8 @@ from routing.table import derive_routing_table
 
 SEED_ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
 EDGE_REGION = "eu-west-2"
+# An origin-request handler: (event, context) → the request CloudFront sends on.
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 class Context:
@@ -33,35 +37,47 @@ class Context:
         self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:us-east-1.geo-router:7"
 
 
-def bucket_names(origins) -> dict[str, str]:
+def bucket_names(origins: Sequence[str]) -> dict[str, str]:
     return {code: f"geo-proximity-prod-{code}-0a1b2c3" for code in origins}
 
 
-def artifact(origins) -> str:
+def artifact(origins: Sequence[str]) -> str:
     return render_artifact(derive_routing_table(origins), bucket_names(origins))
 
 
-def event(custom_headers: dict) -> dict:
+def event(custom_headers: dict[str, Any]) -> dict[str, Any]:
     domain = regional_domain_name(bucket_names(SEED_ORIGINS)["us-east-1"], "us-east-1")
     return {
-        "Records": [{"cf": {
-            "config": {"distributionId": "EDFDVBD6EXAMPLE", "eventType": "origin-request"},
-            "request": {
-                "clientIp": "203.0.113.178", "method": "GET", "uri": "/picture.jpg", "querystring": "",
-                "headers": {
-                    "host": [{"key": "Host", "value": domain}],
-                    "user-agent": [{"key": "User-Agent", "value": "Amazon CloudFront"}],
-                },
-                "origin": {"s3": {
-                    "authMethod": "origin-access-identity", "customHeaders": custom_headers,
-                    "domainName": domain, "path": "", "region": "us-east-1",
-                }},
-            },
-        }}]
+        "Records": [
+            {
+                "cf": {
+                    "config": {"distributionId": "EDFDVBD6EXAMPLE", "eventType": "origin-request"},
+                    "request": {
+                        "clientIp": "203.0.113.178",
+                        "method": "GET",
+                        "uri": "/picture.jpg",
+                        "querystring": "",
+                        "headers": {
+                            "host": [{"key": "Host", "value": domain}],
+                            "user-agent": [{"key": "User-Agent", "value": "Amazon CloudFront"}],
+                        },
+                        "origin": {
+                            "s3": {
+                                "authMethod": "origin-access-identity",
+                                "customHeaders": custom_headers,
+                                "domainName": domain,
+                                "path": "",
+                                "region": "us-east-1",
+                            }
+                        },
+                    },
+                }
+            }
+        ]
     }
 
 
-def naive_handler(mapping: dict[str, str], default: str, *, parse_arn: bool):
+def naive_handler(mapping: dict[str, str], default: str, *, parse_arn: bool) -> Handler:
     """The seed's shape without its failover logic: find the Region, look up, assign three fields.
 
     With ``parse_arn`` it splits the ARN on every call, as the seed does: the baseline. Without, it
@@ -70,7 +86,7 @@ def naive_handler(mapping: dict[str, str], default: str, *, parse_arn: bool):
     """
     resolved_region = EDGE_REGION
 
-    def handler(event, context):
+    def handler(event: dict[str, Any], context: Context) -> Any:
         request = event["Records"][0]["cf"]["request"]
         region = context.invoked_function_arn.split(":")[3] if parse_arn else resolved_region
         domain = mapping.get(region, default)
@@ -82,12 +98,17 @@ def naive_handler(mapping: dict[str, str], default: str, *, parse_arn: bool):
     return handler
 
 
-def per_call_ns(functions: dict, repeats: int, calls: int) -> dict[str, float]:
+def per_call_ns(
+    functions: dict[str, tuple[Handler, tuple[Any, ...]]], repeats: int, calls: int
+) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(repeats):
         for name, (function, arguments) in functions.items():
             # A statement string, not a lambda: the loop then adds no call of its own to the figure.
-            timer = timeit.Timer("function(event, context)", globals={"function": function, "event": arguments[0], "context": arguments[1]})
+            timer = timeit.Timer(
+                "function(event, context)",
+                globals={"function": function, "event": arguments[0], "context": arguments[1]},
+            )
             seconds = timer.timeit(number=calls)
             samples[name].append(seconds / calls * 1e9)
     return {name: statistics.median(values) for name, values in samples.items()}
@@ -112,8 +133,11 @@ def main() -> None:
 
     seed_artifact = artifact(SEED_ORIGINS)
     document = json.loads(seed_artifact)
-    handler = origin_request.build_handler(document)
-    mapping = {edge: document["origins"][route["primary"]]["domainName"] for edge, route in document["routes"].items()}
+    handler: Handler = origin_request.build_handler(document)  # type: ignore[no-untyped-call]
+    mapping = {
+        edge: document["origins"][route["primary"]]["domainName"]
+        for edge, route in document["routes"].items()
+    }
     naive = naive_handler(mapping, mapping["us-east-1"], parse_arn=True)
     resolved_once = naive_handler(mapping, mapping["us-east-1"], parse_arn=False)
     context = Context(EDGE_REGION)
@@ -135,7 +159,9 @@ def main() -> None:
     )
     baseline = timings["naive baseline"]
     reference = timings["naive, Region resolved once"]
-    print(f"Python {sys.version.split()[0]}; median of {options.repeats} runs x {options.calls} calls; edge {EDGE_REGION}")
+    print(
+        f"Python {sys.version.split()[0]}; median of {options.repeats} runs x {options.calls} calls; edge {EDGE_REGION}"
+    )
     for name, ns in timings.items():
         print(
             f"  {name:<28} {ns:7.1f} ns/call  {ns / baseline:5.2f}x baseline"

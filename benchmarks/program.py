@@ -13,8 +13,8 @@ import time
 import warnings
 
 from routing.catalogue import load_catalogue
-from settings import PROJECT_ROOT
-from tests.pulumi_harness import deploy, project_config, stack_config
+from tools.mock_program import deploy, project_config, stack_config
+from tools.stack_file import stack_file_path
 
 
 def main() -> None:
@@ -24,10 +24,12 @@ def main() -> None:
     warnings.simplefilter("ignore", DeprecationWarning)
     twenty = list(load_catalogue())[:20]
     cases = {
-        "prod stack (3 origins)": (stack_config(PROJECT_ROOT / "Pulumi.prod.yaml"), "prod"),
+        "prod stack (3 origins)": (stack_config(stack_file_path("prod")), "prod"),
         "20 origins (oac)": (project_config(origins=twenty, originAccess="oac"), "twenty"),
     }
-    deploy(*cases["prod stack (3 origins)"][:1])  # warm imports, so the first case pays no more than the second
+    deploy(
+        *cases["prod stack (3 origins)"][:1]
+    )  # warm imports, so the first case pays no more than the second
     for label, (config, stack) in cases.items():
         times, resources = [], 0
         for _ in range(options.runs):

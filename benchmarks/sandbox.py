@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.drill import ask
 from sandbox.stack import Sandbox
-from settings import settings_from_stack_file
+from tools.stack_file import settings_from_stack_file
 
 
 def measure(sandbox: Sandbox, count: int, threads: int, *, cold: bool) -> tuple[float, list[float], int]:
@@ -48,7 +48,11 @@ def main() -> None:
             report(label, *measure(sandbox, options.requests, options.threads, cold=cold), options)
         sandbox.emulators.regions["us-east-1"].stop()
         try:
-            report("misses, us-east-1 down", *measure(sandbox, options.requests, options.threads, cold=True), options)
+            report(
+                "misses, us-east-1 down",
+                *measure(sandbox, options.requests, options.threads, cold=True),
+                options,
+            )
         finally:
             sandbox.emulators.regions["us-east-1"].start()
 

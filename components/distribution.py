@@ -1,44 +1,34 @@
-"""GeoProximityDistribution: the CloudFront distribution, its origin group and the routing function.
+"""GeoProximityDistribution: the CloudFront distribution, its origin group and the routing association.
 
-The origin-request function (Lambda@Edge) sends each cache miss to the bucket nearest the edge; the
-origin group retries a failed request on its failover member, which carries the marker header the
+The origin-request function (``EdgeFunction``) sends each cache miss to the bucket nearest the edge;
+the origin group retries a failed request on its failover member, which carries the marker header the
 function recognises. CloudFront signs a rerouted request with the identity of the origin it started
-from, so every bucket must grant the one identity this component exposes as ``read_grant``.
+from, so every bucket must grant the one identity this component creates and exposes as ``read_grant``:
+that is why the identity lives here and not in ``RegionalOrigin``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.policies import (
-    edge_function_logging_policy,
-    edge_function_trust_policy,
-    oac_read_grant,
-    oai_read_grant,
-)
-from components.providers import regional_provider
-from components.regional_origin import RegionalOrigin
-from edge_function.package import HANDLER_NAME, stack_package_files
-from routing.table import FailoverMode
-from settings import OriginAccess, Settings
+from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_PRICE_CLASS
+from components.policies import OriginAccess, oac_read_grant, oai_read_grant
+from routing.artifact import DEFAULT_MARKER_HEADER
 
-EDGE_FUNCTION_RUNTIME = "python3.13"
-# Origin-request functions may take up to 30 s; this one answers in microseconds, so 5 s is generous
-# and a hung replica fails fast into the origin group's failover instead of holding the viewer.
-EDGE_FUNCTION_TIMEOUT_SECONDS = 5
-EDGE_FUNCTION_MEMORY_MB = 128
 # AWS managed cache policy "Managed-CachingOptimized".
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 # Origin groups fail over only for these methods; a behavior that targets one may allow no others.
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 CACHED_METHODS = ["GET", "HEAD"]
 ORIGIN_GROUP_ID = "geo-proximity-group"
+# The component's type token before it moved to geo-proximity:index; the alias keeps deployed stacks'
+# resources (and their children) where they are instead of replacing them.
+_PREVIOUS_TYPE = "geo-proximity:cdn:GeoProximityDistribution"
 
 
 def origin_id(region: str) -> str:
@@ -47,16 +37,53 @@ def origin_id(region: str) -> str:
 
 @dataclass(frozen=True)
 class GeoProximityDistributionArgs:
-    settings: Settings
-    origins: Mapping[str, RegionalOrigin]
+    origin_domain_names: Mapping[str, pulumi.Input[str]]
+    """Origin Region → its bucket's Regional domain name (``<bucket>.s3.<region>.amazonaws.com``). Only
+    the origin group's members are declared as origins; the function reaches the others. Required."""
+
+    default_origin: str
+    """The Region whose bucket is the origin group's primary member (or the only origin). Required."""
+
+    edge_function_arn: pulumi.Input[str]
+    """Qualified ARN (numbered version) of the origin-request function (``EdgeFunction.qualified_arn``). Required."""
+
+    failover_origin: str | None = None
+    """The origin group's secondary member, which carries ``marker_header``. Default None: no origin group."""
+
+    failover_status_codes: Sequence[int] = DEFAULT_FAILOVER_STATUS_CODES
+    """Origin status codes that fail over. Default ``403, 404, 500, 502, 503, 504``."""
+
+    origin_access: OriginAccess = OriginAccess.OAI
+    """How CloudFront signs its origin requests: one origin access identity, or origin access control. Default OAI."""
+
+    price_class: str = DEFAULT_PRICE_CLASS
+    """CloudFront price class. Default ``PriceClass_All``."""
+
+    aliases: Sequence[str] = ()
+    """Custom domain names. Default none (the ``*.cloudfront.net`` name only)."""
+
+    certificate_arn: str | None = None
+    """ACM certificate in us-east-1 covering ``aliases``. Default None: CloudFront's default certificate."""
+
+    marker_header: str = DEFAULT_MARKER_HEADER
+    """The custom header the failover member carries, so the function knows a retry. Default ``X-Geo-Failover``."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the distribution. Default none."""
 
 
 class GeoProximityDistribution(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
+    """The distribution's id (``E...``), for invalidations."""
+
     arn: pulumi.Output[str]
+    """The distribution's ARN."""
+
     domain_name: pulumi.Output[str]
-    function_version_arn: pulumi.Output[str]
+    """The distribution's ``*.cloudfront.net`` domain name."""
+
     read_grant: pulumi.Output[dict[str, Any]]
+    """Who every bucket policy must let read: ``{"principal": ..., "condition": ...}`` (components.policies)."""
 
     def __init__(
         self,
@@ -64,25 +91,26 @@ class GeoProximityDistribution(pulumi.ComponentResource):
         args: GeoProximityDistributionArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("geo-proximity:cdn:GeoProximityDistribution", name, None, opts)
-        settings = args.settings
-        tags = dict(settings.tags)
-
-        function = self._edge_function(name, settings, args.origins, tags)
-        access = self._access_identity(name, settings.origin_access)
-        origins = self._group_origins(settings, args.origins, access)
+        super().__init__(
+            "geo-proximity:index:GeoProximityDistribution",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=_PREVIOUS_TYPE)])
+            ),
+        )
+        tags = dict(args.tags)
+        access = self._access_identity(name, args.origin_access)
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             aws.cloudfront.DistributionArgs(
                 enabled=True,
                 comment=f"{pulumi.get_project()}/{pulumi.get_stack()}: geo-proximity delivery",
-                origins=origins,
-                origin_groups=self._origin_groups(settings),
+                origins=self._group_origins(args, access),
+                origin_groups=self._origin_groups(args),
                 default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                     target_origin_id=(
-                        origin_id(settings.routing.default_origin)
-                        if settings.routing.failover_mode is FailoverMode.OFF
-                        else ORIGIN_GROUP_ID
+                        origin_id(args.default_origin) if args.failover_origin is None else ORIGIN_GROUP_ID
                     ),
                     allowed_methods=READ_METHODS,
                     cached_methods=CACHED_METHODS,
@@ -93,7 +121,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                         aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
                             event_type="origin-request",
                             # CloudFront accepts only a numbered version, never $LATEST or an alias.
-                            lambda_arn=function.qualified_arn,
+                            lambda_arn=args.edge_function_arn,
                             include_body=False,
                         )
                     ],
@@ -101,9 +129,9 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 http_version="http2and3",
                 is_ipv6_enabled=True,
                 default_root_object="index.html",
-                price_class=settings.price_class,
-                aliases=list(settings.aliases) or None,
-                viewer_certificate=self._viewer_certificate(settings),
+                price_class=args.price_class,
+                aliases=list(args.aliases) or None,
+                viewer_certificate=self._viewer_certificate(args.certificate_arn),
                 restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                     geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
                         restriction_type="none", locations=[]
@@ -117,7 +145,6 @@ class GeoProximityDistribution(pulumi.ComponentResource):
         self.distribution_id = distribution.id
         self.arn = distribution.arn
         self.domain_name = distribution.domain_name
-        self.function_version_arn = function.qualified_arn
         self.read_grant = (
             access.iam_arn.apply(oai_read_grant)
             if isinstance(access, aws.cloudfront.OriginAccessIdentity)
@@ -128,75 +155,9 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 "distributionId": self.distribution_id,
                 "arn": self.arn,
                 "domainName": self.domain_name,
-                "functionVersionArn": self.function_version_arn,
                 "readGrant": self.read_grant,
             }
         )
-
-    def _edge_function(
-        self,
-        name: str,
-        settings: Settings,
-        origins: Mapping[str, RegionalOrigin],
-        tags: dict[str, str],
-    ) -> aws.lambda_.Function:
-        # Lambda@Edge functions must live in us-east-1, whatever aws:region says.
-        us_east_1 = regional_provider(f"{name}-us-east-1", "us-east-1", parent=self)
-        edge = pulumi.ResourceOptions(parent=self, provider=us_east_1)
-        role = aws.iam.Role(
-            f"{name}-edge-role",
-            aws.iam.RoleArgs(
-                assume_role_policy=json.dumps(edge_function_trust_policy()),
-                description="Lambda@Edge origin-request router: writes its own logs, nothing else",
-                tags=tags,
-            ),
-            opts=edge,
-        )
-        bucket_names = pulumi.Output.all(
-            **{region: origin.bucket_name for region, origin in origins.items()}
-        )
-        code = bucket_names.apply(
-            lambda names: pulumi.AssetArchive(
-                {
-                    file_name: pulumi.StringAsset(text)
-                    for file_name, text in stack_package_files(settings, names).items()
-                }
-            )
-        )
-        function = aws.lambda_.Function(
-            f"{name}-edge-router",
-            aws.lambda_.FunctionArgs(
-                role=role.arn,
-                runtime=EDGE_FUNCTION_RUNTIME,
-                architectures=["x86_64"],
-                handler=HANDLER_NAME,
-                code=code,
-                memory_size=EDGE_FUNCTION_MEMORY_MB,
-                timeout=EDGE_FUNCTION_TIMEOUT_SECONDS,
-                # CloudFront needs a numbered version; every routing change publishes a new one.
-                publish=True,
-                # Replicas outlive the association by hours and block deletion until then: on
-                # destroy the function leaves the stack and stays in the account (see README).
-                skip_destroy=True,
-                description="Routes CloudFront cache misses to the nearest regional S3 origin",
-                tags=tags,
-            ),
-            opts=edge,
-        )
-        account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOptions(parent=self, provider=us_east_1)
-        ).account_id
-        aws.iam.RolePolicy(
-            f"{name}-edge-logs",
-            aws.iam.RolePolicyArgs(
-                role=role.id,
-                policy=pulumi.Output.all(account_id, function.name).apply(
-                    lambda values: json.dumps(edge_function_logging_policy(values[0], values[1]))
-                ),
-            ),
-            opts=edge,
-        )
-        return function
 
     def _access_identity(
         self, name: str, origin_access: OriginAccess
@@ -224,57 +185,61 @@ class GeoProximityDistribution(pulumi.ComponentResource):
 
     @staticmethod
     def _group_origins(
-        settings: Settings,
-        origins: Mapping[str, RegionalOrigin],
+        args: GeoProximityDistributionArgs,
         access: aws.cloudfront.OriginAccessIdentity | aws.cloudfront.OriginAccessControl,
     ) -> list[aws.cloudfront.DistributionOriginArgs]:
         # Only the origin group's members are declared: the function reaches every other bucket by
         # rewriting the request, which keeps large stacks under CloudFront's origins-per-distribution quota.
-        members = [(settings.routing.default_origin, [])]
-        if settings.routing.failover_origin is not None:
-            marker = aws.cloudfront.DistributionOriginCustomHeaderArgs(name=settings.marker_header, value="true")
-            members.append((settings.routing.failover_origin, [marker]))
-        if isinstance(access, aws.cloudfront.OriginAccessIdentity):
-            signing: dict[str, Any] = {
-                "s3_origin_config": aws.cloudfront.DistributionOriginS3OriginConfigArgs(
-                    origin_access_identity=access.cloudfront_access_identity_path
-                )
-            }
-        else:
-            signing = {"origin_access_control_id": access.id}
+        members: list[tuple[str, list[aws.cloudfront.DistributionOriginCustomHeaderArgs]]] = [
+            (args.default_origin, [])
+        ]
+        if args.failover_origin is not None:
+            marker = aws.cloudfront.DistributionOriginCustomHeaderArgs(name=args.marker_header, value="true")
+            members.append((args.failover_origin, [marker]))
+        oai_config = (
+            aws.cloudfront.DistributionOriginS3OriginConfigArgs(
+                origin_access_identity=access.cloudfront_access_identity_path
+            )
+            if isinstance(access, aws.cloudfront.OriginAccessIdentity)
+            else None
+        )
+        oac_id = access.id if isinstance(access, aws.cloudfront.OriginAccessControl) else None
         return [
             aws.cloudfront.DistributionOriginArgs(
                 origin_id=origin_id(region),
-                domain_name=origins[region].domain_name,
+                domain_name=args.origin_domain_names[region],
                 custom_headers=headers or None,
-                **signing,
+                s3_origin_config=oai_config,
+                origin_access_control_id=oac_id,
             )
             for region, headers in members
         ]
 
     @staticmethod
-    def _origin_groups(settings: Settings) -> list[aws.cloudfront.DistributionOriginGroupArgs] | None:
-        if settings.routing.failover_mode is FailoverMode.OFF:
+    def _origin_groups(
+        args: GeoProximityDistributionArgs,
+    ) -> list[aws.cloudfront.DistributionOriginGroupArgs] | None:
+        if args.failover_origin is None:
             return None
         return [
             aws.cloudfront.DistributionOriginGroupArgs(
                 origin_id=ORIGIN_GROUP_ID,
                 failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(
-                    status_codes=list(settings.failover_status_codes)
+                    status_codes=list(args.failover_status_codes)
                 ),
                 members=[
                     aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id=origin_id(region))
-                    for region in (settings.routing.default_origin, settings.routing.failover_origin)
+                    for region in (args.default_origin, args.failover_origin)
                 ],
             )
         ]
 
     @staticmethod
-    def _viewer_certificate(settings: Settings) -> aws.cloudfront.DistributionViewerCertificateArgs:
-        if settings.certificate_arn is None:
+    def _viewer_certificate(certificate_arn: str | None) -> aws.cloudfront.DistributionViewerCertificateArgs:
+        if certificate_arn is None:
             return aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
         return aws.cloudfront.DistributionViewerCertificateArgs(
-            acm_certificate_arn=settings.certificate_arn,
+            acm_certificate_arn=certificate_arn,
             ssl_support_method="sni-only",
             minimum_protocol_version="TLSv1.2_2021",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
@@ -9,6 +10,15 @@ CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
 EDGE_FUNCTION_SERVICES = ("lambda.amazonaws.com", "edgelambda.amazonaws.com")
 # Replicas run, and log, in every Region with a Regional edge cache.
 EDGE_LOG_GROUP_PREFIX = "/aws/lambda/us-east-1."
+
+
+class OriginAccess(StrEnum):
+    """How CloudFront signs its requests to the buckets, and so what every bucket policy grants."""
+
+    # Origin access identity: one OAI that every bucket grants (the design card's choice).
+    OAI = "oai"
+    # Origin access control: every bucket grants CloudFront on condition of this distribution's ARN.
+    OAC = "oac"
 
 
 def oai_read_grant(oai_iam_arn: str) -> dict[str, Any]:
@@ -80,7 +90,12 @@ def edge_function_logging_policy(account_id: str, function_name: str) -> dict[st
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "CreateLogGroups", "Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": groups},
+            {
+                "Sid": "CreateLogGroups",
+                "Effect": "Allow",
+                "Action": "logs:CreateLogGroup",
+                "Resource": groups,
+            },
             {
                 "Sid": "WriteLogEvents",
                 "Effect": "Allow",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -15,28 +15,53 @@ from components.policies import bucket_policy
 from components.providers import regional_provider
 from routing.artifact import regional_domain_name
 
+# The component's type token before it moved to geo-proximity:index; the alias keeps deployed buckets.
+_PREVIOUS_TYPE = "geo-proximity:origins:RegionalOrigin"
+
+
 @dataclass(frozen=True)
 class RegionalOriginArgs:
     region: str
-    # The identity CloudFront signs with: {"principal": ..., "condition": ...} (components.policies).
+    """The AWS Region code of the bucket, e.g. ``eu-central-1``. Required."""
+
     read_grant: pulumi.Input[dict[str, Any]]
-    tags: Mapping[str, str]
+    """Who may read the bucket: ``{"principal": ..., "condition": ...}`` as ``components.policies``
+    builds it for the identity the distribution signs with. Required."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the bucket. Default none."""
 
 
 class RegionalOrigin(pulumi.ComponentResource):
     region: str
+    """The bucket's Region code (the ``region`` argument)."""
+
     bucket_name: pulumi.Output[str]
+    """The bucket's name: ``<project>-<stack>-<region>-`` plus S3's unique suffix."""
+
     bucket_arn: pulumi.Output[str]
+    """The bucket's ARN."""
+
     domain_name: pulumi.Output[str]
-    # For resources other components attach to this bucket: they must use its Region's provider
-    # and, for replication, wait until versioning is on.
+    """The bucket's Regional domain name, ``<bucket>.s3.<region>.amazonaws.com``: the origin address."""
+
     provider: aws.Provider
+    """The provider of the bucket's Region: resources attached to this bucket must use it."""
+
     versioning: aws.s3.BucketVersioning
+    """The bucket's versioning: replication must wait for it (S3 refuses replication without it)."""
 
     def __init__(
         self, name: str, args: RegionalOriginArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("geo-proximity:origins:RegionalOrigin", name, None, opts)
+        super().__init__(
+            "geo-proximity:index:RegionalOrigin",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=_PREVIOUS_TYPE)])
+            ),
+        )
         provider = regional_provider(f"{name}-provider", args.region, parent=self)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         tags = dict(args.tags)
@@ -100,7 +125,9 @@ class RegionalOrigin(pulumi.ComponentResource):
                 ),
             ),
             # With the public access block in place first, no window exists where a policy could be public.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[public_access, ownership])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[public_access, ownership])
+            ),
         )
 
         self.region = args.region

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -25,19 +25,40 @@ def replication_destinations(regions: list[str]) -> dict[str, list[str]]:
     return {source: [target for target in regions if target != source] for source in regions}
 
 
+# The component's type token before it moved to geo-proximity:index; the alias keeps deployed rules.
+_PREVIOUS_TYPE = "geo-proximity:replication:ReplicationMesh"
+
+
 @dataclass(frozen=True)
 class ReplicationMeshArgs:
     origins: Mapping[str, RegionalOrigin]
-    replication_time_control: bool
-    tags: Mapping[str, str]
+    """Region → its ``RegionalOrigin``: every bucket replicates to every other one. Required, two or more."""
+
+    replication_time_control: bool = False
+    """S3 Replication Time Control (15-minute SLA, with metrics; extra cost) on every rule. Default False."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the replication role. Default none."""
 
 
 class ReplicationMesh(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
-    destinations: dict[str, list[str]]
+    """The role S3 assumes to replicate between these buckets, and only these."""
 
-    def __init__(self, name: str, args: ReplicationMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("geo-proximity:replication:ReplicationMesh", name, None, opts)
+    destinations: dict[str, list[str]]
+    """Source Region → the Regions it replicates to."""
+
+    def __init__(
+        self, name: str, args: ReplicationMeshArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(
+            "geo-proximity:index:ReplicationMesh",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=_PREVIOUS_TYPE)])
+            ),
+        )
         origins = args.origins
         role = aws.iam.Role(
             f"{name}-role",
@@ -85,28 +106,32 @@ class ReplicationMesh(pulumi.ComponentResource):
     def _rule(
         target: str, destination: RegionalOrigin, priority: int, replication_time_control: bool
     ) -> aws.s3.BucketReplicationConfigRuleArgs:
-        timing: dict[str, object] = {}
+        replication_time = metrics = None
         if replication_time_control:
-            timing = {
-                "replication_time": aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
-                    status="Enabled",
-                    time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(minutes=_RTC_MINUTES),
+            replication_time = aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
+                status="Enabled",
+                time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(
+                    minutes=_RTC_MINUTES
                 ),
-                "metrics": aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
-                    status="Enabled",
-                    event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
-                        minutes=_RTC_MINUTES
-                    ),
+            )
+            metrics = aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
+                status="Enabled",
+                event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
+                    minutes=_RTC_MINUTES
                 ),
-            }
+            )
         return aws.s3.BucketReplicationConfigRuleArgs(
             id=f"to-{target}",
             status="Enabled",
             priority=priority,
             # An empty prefix filter makes this a V2 rule for every object.
             filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
-            destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(bucket=destination.bucket_arn, **timing),
-            delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
+            destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                bucket=destination.bucket_arn, replication_time=replication_time, metrics=metrics
+            ),
+            delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                status="Enabled"
+            ),
             source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
                 replica_modifications=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaReplicaModificationsArgs(
                     status="Enabled"

@@ -19,7 +19,7 @@ SCHEMA_VERSION = 1
 # A container runs under one ARN; the bound only matters for callers that invent many.
 _MAX_CACHED_ARNS = 32
 
-_logged = set()
+_logged: set[str] = set()
 
 
 def _log_once(key, message):
@@ -83,7 +83,8 @@ def _c_scanner():
     try:
         from _json import make_scanner
 
-        return make_scanner(_ScannerSettings())
+        # The scanner only reads these attributes, so a plain object stands in for a JSONDecoder.
+        return make_scanner(_ScannerSettings())  # type: ignore[arg-type]
     except Exception:  # not CPython, or a CPython whose private scanner changed
         return None
 
@@ -111,7 +112,9 @@ def load_artifact(path=ARTIFACT_PATH):
         with open(path, encoding="utf-8") as handle:
             return parse_json(handle.read())
     except Exception as error:  # a function that cannot route must still serve, from the group's origins
-        _log_once("artifact", f"cannot read routing artifact {path} ({error!r}); requests pass through unchanged")
+        _log_once(
+            "artifact", f"cannot read routing artifact {path} ({error!r}); requests pass through unchanged"
+        )
         return None
 
 
@@ -140,7 +143,7 @@ def build_handler(document):
         _log_once("artifact", f"routing artifact unusable ({error!r}); requests pass through unchanged")
         return _pass_through
 
-    routes_by_arn = {}
+    routes_by_arn: dict[str, tuple[tuple[str, str], tuple[str, str] | None]] = {}
 
     def route_for(context):
         route = routes.get(_edge_region(context), default_route)
@@ -185,4 +188,3 @@ def build_handler(document):
             return request
 
     return handler
-

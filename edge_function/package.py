@@ -11,8 +11,8 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from routing.artifact import ARTIFACT_FILE_NAME, render_artifact
-from settings import Settings
+from routing.artifact import ARTIFACT_FILE_NAME, DEFAULT_MARKER_HEADER, render_artifact
+from routing.table import RoutingTable
 
 # The modules the function runs, shipped as they are in this folder.
 RUNTIME_MODULES = (
@@ -34,9 +34,11 @@ def package_files(artifact_json: str) -> dict[str, str]:
     return files
 
 
-def stack_package_files(settings: Settings, bucket_names: Mapping[str, str]) -> dict[str, str]:
+def routing_package_files(
+    routing: RoutingTable, bucket_names: Mapping[str, str], *, marker_header: str = DEFAULT_MARKER_HEADER
+) -> dict[str, str]:
     """The package a stack deploys: its routing table over its buckets (origin Region → bucket name)."""
-    return package_files(render_artifact(settings.routing, bucket_names, marker_header=settings.marker_header))
+    return package_files(render_artifact(routing, bucket_names, marker_header=marker_header))
 
 
 def zip_package(files: Mapping[str, str]) -> bytes:

@@ -28,9 +28,21 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 # Origin custom header names CloudFront refuses (CloudFront developer guide, add-origin-custom-headers).
 _RESERVED_HEADER_NAMES = frozenset(
     {
-        "cache-control", "connection", "content-length", "cookie", "host", "max-forwards",
-        "pragma", "range", "request-range", "te", "trailer", "transfer-encoding", "upgrade",
-        "via", "x-real-ip",
+        "cache-control",
+        "connection",
+        "content-length",
+        "cookie",
+        "host",
+        "max-forwards",
+        "pragma",
+        "range",
+        "request-range",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+        "x-real-ip",
     }
 )
 _RESERVED_HEADER_PREFIXES = ("if-", "proxy-", "x-amz-", "x-edge-")
@@ -94,8 +106,7 @@ def render_artifact(
         "failover": table.failover_mode.value,
         "markerHeader": marker_header,
         "origins": {
-            code: {"domainName": regional_domain_name(bucket_names[code], code)}
-            for code in table.origins
+            code: {"domainName": regional_domain_name(bucket_names[code], code)} for code in table.origins
         },
         "defaultRoute": _route_document(table.default_route),
         "routes": {code: _route_document(route) for code, route in table.routes.items()},
@@ -137,9 +148,7 @@ def validate_artifact(document: Any) -> None:
             or check_bucket_name(domain[: -len(suffix)]) is not None
             or len(domain) > _MAX_S3_DOMAIN_LENGTH
         ):
-            raise ArtifactError(
-                f"origin {code!r}: {origin!r} is not {{'domainName': '<bucket>{suffix}'}}"
-            )
+            raise ArtifactError(f"origin {code!r}: {origin!r} is not {{'domainName': '<bucket>{suffix}'}}")
 
     routes = document["routes"]
     if not isinstance(routes, dict) or not routes:
@@ -158,4 +167,6 @@ def validate_artifact(document: Any) -> None:
         if route["failover"] is not None and route["failover"] not in origins:
             raise ArtifactError(f"route {edge!r}: failover {route['failover']!r} is not an origin")
         if document["failover"] == FailoverMode.RANKED.value and route["failover"] == route["primary"]:
-            raise ArtifactError(f"route {edge!r}: ranked failover returns to the primary {route['primary']!r}")
+            raise ArtifactError(
+                f"route {edge!r}: ranked failover returns to the primary {route['primary']!r}"
+            )

@@ -71,10 +71,7 @@ def describe_unknown_region(value: object) -> str:
     catalogue = load_catalogue()
     close = difflib.get_close_matches(str(value), catalogue, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return (
-        f"{value!r} is not a known AWS Region code; {hint}"
-        f"known codes: {', '.join(sorted(catalogue))}"
-    )
+    return f"{value!r} is not a known AWS Region code; {hint}known codes: {', '.join(sorted(catalogue))}"
 
 
 def great_circle_km(a: Region, b: Region) -> float:

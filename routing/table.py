@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 
 from routing.catalogue import Region, describe_unknown_region, great_circle_km, load_catalogue
 
 
-class FailoverMode(str, Enum):
+class FailoverMode(StrEnum):
     # Failover requests go to the next-nearest origin of the edge Region, never back to the one that failed.
     RANKED = "ranked"
     # Failover requests are left alone and reach the origin group's secondary member (the seed post's intent).
@@ -48,6 +48,8 @@ class RoutingTable:
     routes: Mapping[str, Route]
     # For Region codes the catalogue does not know (AWS adds Regions).
     default_route: Route
+    # Edge Regions whose primary was pinned by an override rather than chosen by distance.
+    pinned: frozenset[str] = frozenset()
 
     def route_for(self, region_code: str) -> Route:
         return self.routes.get(region_code, self.default_route)
@@ -111,6 +113,7 @@ def derive_routing_table(
         failover_origin=group_secondary,
         routes=MappingProxyType(routes),
         default_route=route(default, default),
+        pinned=frozenset(pinned),
     )
 
 
@@ -135,9 +138,7 @@ def _validate_origins(origins: object, catalogue: Mapping[str, Region]) -> tuple
         if not isinstance(code, str) or code not in catalogue:
             raise RoutingError("origins", describe_unknown_region(code))
         if code in seen:
-            raise RoutingError(
-                "origins", f"{code!r} is listed twice; each Region holds at most one bucket"
-            )
+            raise RoutingError("origins", f"{code!r} is listed twice; each Region holds at most one bucket")
         seen.add(code)
     return tuple(origins)
 
@@ -165,8 +166,7 @@ def _parse_failover_mode(value: FailoverMode | str | None, origin_codes: tuple[s
     except ValueError:
         raise RoutingError(
             "failover",
-            f"{value!r} is not a failover mode; expected one of: "
-            + ", ".join(m.value for m in FailoverMode),
+            f"{value!r} is not a failover mode; expected one of: " + ", ".join(m.value for m in FailoverMode),
         ) from None
     if mode is not FailoverMode.OFF and len(origin_codes) < 2:
         raise RoutingError(

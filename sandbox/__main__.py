@@ -1,4 +1,4 @@
-"""python -m sandbox {drill,serve} [--stack prod] ...: the request flow of a stack on this machine."""
+"""./dev sandbox {drill,serve} [--stack prod] ...: the request flow of a stack on this machine."""
 
 from __future__ import annotations
 
@@ -7,19 +7,53 @@ import errno
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from settings import ConfigError, settings_from_stack_file
-from tools.stack_buckets import ToolError
+from routing.catalogue import describe_unknown_region, load_catalogue
+from tools.cli import ToolError, port_number, run_command
+from tools.stack_file import settings_from_stack_file
+
+if TYPE_CHECKING:
+    from sandbox.stack import Sandbox
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.split(":", 1)[1].strip())
-    parser.add_argument("mode", choices=["drill", "serve"], help="drill: run the failover drill and exit; serve: keep answering until Ctrl-C")
+def edge_region(text: str) -> str:
+    """An argparse type: a Region code of the catalogue."""
+    if text not in load_catalogue():
+        raise argparse.ArgumentTypeError(describe_unknown_region(text))
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev sandbox", description=__doc__.split(":", 1)[1].strip())
+    parser.add_argument(
+        "mode",
+        choices=["drill", "serve"],
+        help="drill: run the failover drill and exit; serve: keep answering until Ctrl-C",
+    )
     parser.add_argument("--stack", default="prod", help="reads Pulumi.<stack>.yaml (default: prod)")
-    parser.add_argument("--port", type=int, default=None, help="edge port on 127.0.0.1 (serve: 8080; drill: any free port)")
-    parser.add_argument("--edge-region", default="us-east-1", help="edge Region of requests without an X-Edge-Region header")
-    parser.add_argument("--assets", type=Path, help="a folder to put in every bucket instead of the sample objects")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=None,
+        help="edge port on 127.0.0.1 (serve: 8080; drill: any free port)",
+    )
+    parser.add_argument(
+        "--edge-region",
+        type=edge_region,
+        default="us-east-1",
+        help="edge Region of requests without an X-Edge-Region header (default us-east-1)",
+    )
+    parser.add_argument(
+        "--assets", type=Path, help="a folder to put in every bucket instead of the sample objects"
+    )
+    parser.add_argument(
+        "--failures-only",
+        action="store_true",
+        help="drill: print only the requests that failed, and the summary",
+    )
     options = parser.parse_args(argv)
 
     # Imported here so that --help answers at once.
@@ -27,29 +61,38 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.stack import Sandbox
 
     port = options.port if options.port is not None else (8080 if options.mode == "serve" else 0)
+    settings = settings_from_stack_file(options.stack)
+    sandbox = Sandbox(settings, port=port, default_edge_region=options.edge_region, assets=options.assets)
     try:
-        settings = settings_from_stack_file(options.stack)
-        sandbox = Sandbox(settings, port=port, default_edge_region=options.edge_region, assets=options.assets)
         with sandbox:
             if options.mode == "drill":
-                return run_drill(sandbox, sandbox.keys)
+                return run_drill(sandbox, sandbox.keys, failures_only=options.failures_only)
             return serve(sandbox)
-    except (ConfigError, FileNotFoundError, ToolError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            print(f"error: port {port} is busy; choose another with --port", file=sys.stderr)
-            return 2
+            raise ToolError(f"port {port} is busy; choose another with --port") from None
         raise
 
 
-def serve(sandbox) -> int:
-    print(f"edge: {sandbox.url}  (stack {sandbox.settings.stack}; default edge Region {sandbox.default_edge_region})")
+def serve(sandbox: Sandbox) -> int:
+    settings = sandbox.settings
+    print(f"edge: {sandbox.url}  (stack {settings.stack}; default edge Region {sandbox.default_edge_region})")
     for region, emulator in sandbox.emulators.regions.items():
         print(f"S3 {region}: http://127.0.0.1:{emulator.port}  bucket {sandbox.buckets[region]}")
     print(f"try:  curl -i -H 'X-Edge-Region: ap-southeast-2' {sandbox.url}/{sandbox.keys[0]}")
-    print("Ctrl-C stops everything.")
+    endpoints = " ".join(
+        f"--endpoint-url {region}=http://127.0.0.1:{emulator.port}"
+        for region, emulator in sandbox.emulators.regions.items()
+    )
+    buckets = " ".join(f"--bucket {region}={bucket}" for region, bucket in sandbox.buckets.items())
+    print(
+        "publish and drift against these buckets (any credentials do):\n"
+        f"  export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
+        f"  ./dev publish examples/site --all {buckets} {endpoints}\n"
+        f"  ./dev drift {buckets} {endpoints}"
+    )
+    print("Ctrl-C stops everything. One line per request follows.", flush=True)
+    sandbox.log_requests(print)
     stopped = threading.Event()
     # Explicit handlers: a shell that starts this in the background leaves SIGINT ignored otherwise.
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -60,4 +103,4 @@ def serve(sandbox) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

@@ -4,15 +4,21 @@ Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); a
 an object deleted in a third; and healthy again after every fault is restored. Each request must be
 answered 200 from the Region the routing table expects: the primary, or the failover origin when the
 fault hits the primary. Any other answer is a failure, and the drill exits non-zero.
+
+One outcome is expected to fail: with ``fixed`` failover every retry goes to the origin group's one
+secondary bucket, so an edge whose primary *is* that bucket has nowhere to go while it is down. Such a
+request must fail (an error, not a 200 from somewhere unexpected); the drill counts it as lost by
+design, explains why, and does not fail for it. ``ranked`` failover has no such case.
 """
 
 from __future__ import annotations
 
 import http.client
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from routing.catalogue import lambda_edge_execution_regions
@@ -38,7 +44,8 @@ def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> An
     connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=30)
     started = time.perf_counter()
     try:
-        connection.request(method, f"/{key}", headers={EDGE_REGION_HEADER: edge_region})
+        # Object keys may hold spaces, '?', '#' or non-ASCII letters: the path carries them encoded.
+        connection.request(method, "/" + urllib.parse.quote(key), headers={EDGE_REGION_HEADER: edge_region})
         response = connection.getresponse()
         body = response.read()
     finally:
@@ -59,7 +66,7 @@ class Phase:
     title: str
     # Which origin Region a request for this key cannot be served from during the phase.
     broken: Callable[[str], str | None]
-    fault: Callable[[Sandbox], Iterator[None]]
+    fault: Callable[[Sandbox], AbstractContextManager[None]]
 
 
 def _busiest_origins(sandbox: Sandbox) -> list[str]:
@@ -123,7 +130,9 @@ def expected_region(sandbox: Sandbox, edge: str, broken: str | None) -> str | No
     return route.failover if route.failover != broken else None
 
 
-def run_drill(sandbox: Sandbox, keys: list[str], out: Callable[[str], None] = print) -> int:
+def run_drill(
+    sandbox: Sandbox, keys: list[str], out: Callable[[str], None] = print, *, failures_only: bool = False
+) -> int:
     edges = lambda_edge_execution_regions()
     routing = sandbox.settings.routing
     out(
@@ -132,40 +141,76 @@ def run_drill(sandbox: Sandbox, keys: list[str], out: Callable[[str], None] = pr
     )
     all_phases = phases(sandbox, keys)
     if routing.failover_mode is FailoverMode.OFF:
-        out("failover is off for this stack: a fault would fail requests by design, so only the healthy phase runs")
+        out(
+            "failover is off for this stack: a fault would fail requests by design, so only the healthy phase runs"
+        )
         all_phases = all_phases[:1]
 
-    failures: list[str] = []  # one line per request not answered 200 from the expected Region
+    failures: list[str] = []  # one line per request not answered as expected
+    lost_by_design: list[str] = []  # fixed failover: requests whose only bucket was the broken one
     latencies: list[float] = []
     requests = 0
+    key_width = max(22, *(len(key) + 2 for key in keys))
     for number, phase in enumerate(all_phases, start=1):
         sandbox.edge.invalidate()  # each phase starts cold, as after a CloudFront invalidation
         out(f"\n== phase {number}: {phase.title} ==")
-        out(f"{'edge Region':<16}{'object':<22}{'status':>6}  {'served by':<16}{'failover':<9}{'expected':<16}{'ms':>7}")
+        out(
+            f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}{'failover':<9}"
+            f"{'expected':<16}{'ms':>7}"
+        )
         with phase.fault(sandbox):
             for edge in edges:
                 for key in keys:
                     answer = ask(sandbox, edge, key)
-                    expected = expected_region(sandbox, edge, phase.broken(key))
+                    broken = phase.broken(key)
+                    expected = expected_region(sandbox, edge, broken)
                     requests += 1
                     latencies.append(answer.milliseconds)
-                    ok = answer.status == 200 and answer.served_by == expected
-                    if not ok:
-                        failures.append(f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}, expected 200 from {expected}")
+                    if expected is None:
+                        # Lost by design: it must fail, and must not be served from anywhere else.
+                        ok = answer.status >= 400 and answer.served_by in ("none", broken)
+                        verdict = "lost by design" if ok else "FAILED"
+                        if ok:
+                            lost_by_design.append(f"phase {number}, {edge} {key}")
+                        else:
+                            failures.append(
+                                f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}, "
+                                f"expected an error (lost by design: {broken} is its primary and its failover)"
+                            )
+                    else:
+                        ok = answer.status == 200 and answer.served_by == expected
+                        verdict = "" if ok else "FAILED"
+                        if not ok:
+                            failures.append(
+                                f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}, "
+                                f"expected 200 from {expected}"
+                            )
+                    if failures_only and verdict != "FAILED":
+                        continue
                     out(
-                        f"{edge:<16}{key:<22}{answer.status:>6}  {answer.served_by:<16}"
-                        f"{'yes' if answer.failover else 'no':<9}{expected or '-':<16}{answer.milliseconds:>7.1f}"
-                        + ("" if ok else "  <-- FAILED")
+                        f"{edge:<16}{key:<{key_width}}{answer.status:>6}  {answer.served_by:<16}"
+                        f"{'yes' if answer.failover else 'no':<9}{expected or '(none)':<16}{answer.milliseconds:>7.1f}"
+                        + (f"  <-- {verdict}" if verdict else "")
                     )
 
     first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])
     cache_ok = second.cache == "Hit" and second.invocations == 0 and first.body == second.body
     latencies.sort()
+    answered = requests - len(failures) - len(lost_by_design)
     out(
-        f"\nsummary: {requests} requests, {requests - len(failures)} answered 200 from the expected Region; "
-        f"median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; a repeated request was a "
+        f"\nsummary: {requests} requests, {answered} answered 200 from the expected Region"
+        + (f", {len(lost_by_design)} lost by design" if lost_by_design else "")
+        + f"; median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; a repeated request was a "
         f"cache {second.cache.lower()} with {second.invocations} function invocation(s)"
     )
+    if lost_by_design:
+        secondary = routing.failover_origin
+        out(
+            f"lost by design: with 'fixed' failover every retry goes to {secondary}, the origin group's secondary, "
+            f"so edges whose primary is {secondary} have no other bucket while it is down. 'ranked' failover "
+            "retries on each edge's next-nearest bucket instead and loses none of these "
+            "(pulumi config set geo-proximity:failover ranked)."
+        )
     for failure in failures:
         out(f"FAILED {failure}")
     if not cache_ok:

@@ -8,8 +8,13 @@ the bucket named by the ``Host`` header and signs for ``region``, so a wrong rew
 Origin-group failover follows the stack's settings: the configured status codes, refused connections
 and time-outs, for GET, HEAD and OPTIONS only, with the handler invoked again for the secondary member.
 
+Range requests behave as CloudFront documents them ("How CloudFront processes partial requests for
+an object (range GETs)"): a cached object serves the range itself (206, or 416 when it lies past the
+end); on a miss the Range header goes to the origin, whose 206 or 416 comes back (416 fails over
+when it is one of the stack's failover status codes).
+
 Simplifications, on purpose: one cache per edge Region keyed by path (CachingOptimized ignores query
-strings, headers and cookies), only 200 responses to GET are cached, errors are not.
+strings, headers and cookies), only complete 200 responses to GET are cached, errors and ranges are not.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from routing.table import FailoverMode
+from components.policies import OriginAccess
+from routing.catalogue import describe_unknown_region, load_catalogue
 from sandbox.regional_s3 import S3Emulators
-from settings import OriginAccess, Settings
+from settings import Settings
 
 ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 DEFAULT_ROOT_OBJECT = "/index.html"
@@ -45,6 +51,7 @@ METHOD_NOT_ALLOWED = (
 _S3_DOMAIN = re.compile(r"^(?P<bucket>[a-z0-9.-]+)\.s3\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 _MAX_AGE = re.compile(r"(?:s-maxage|max-age)=(\d+)")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
+_BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _SIGNING = Credentials("sandbox-origin-access-identity", "sandbox")
 
 
@@ -91,7 +98,7 @@ class EdgeEmulator:
     def __init__(
         self,
         settings: Settings,
-        handler: Callable[[dict, Any], Any],
+        handler: Callable[[dict[str, Any], Any], Any],
         emulators: S3Emulators,
         *,
         function_name: str = "sandbox-edge-router",
@@ -118,14 +125,23 @@ class EdgeEmulator:
     # The origin group as the stack declares it: (Region, marker header or None) per member.
     def _group_members(self) -> list[tuple[str, str | None]]:
         routing = self.settings.routing
-        members = [(routing.default_origin, None)]
-        if routing.failover_mode is not FailoverMode.OFF:
+        members: list[tuple[str, str | None]] = [(routing.default_origin, None)]
+        if routing.failover_origin is not None:
             members.append((routing.failover_origin, self.settings.marker_header))
         return members
 
-    def handle(self, method: str, path: str, edge_region: str, client_ip: str = "203.0.113.10") -> EdgeResponse:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        edge_region: str,
+        client_ip: str = "203.0.113.10",
+        byte_range: str | None = None,
+    ) -> EdgeResponse:
         if method not in ALLOWED_METHODS:
-            return EdgeResponse(403, [("Content-Type", "text/plain")], METHOD_NOT_ALLOWED, None, False, "Error", 0)
+            return EdgeResponse(
+                403, [("Content-Type", "text/plain")], METHOD_NOT_ALLOWED, None, False, "Error", 0
+            )
         uri = path.split("?", 1)[0] or "/"
         if uri == "/":
             uri = DEFAULT_ROOT_OBJECT
@@ -134,22 +150,27 @@ class EdgeEmulator:
             with self._cache_lock:
                 cached = self._cache.get(key)
             if cached is not None and cached.expires > time.monotonic():
-                body = cached.response.body if method == "GET" else b""
-                return EdgeResponse(200, cached.response.headers, body, cached.response.region, cached.failover, "Hit", 0)
+                status, headers, body = serve_range(cached.response, byte_range)
+                return EdgeResponse(
+                    status,
+                    headers,
+                    body if method == "GET" else b"",
+                    cached.response.region,
+                    cached.failover,
+                    "Hit",
+                    0,
+                )
 
         invocations = 0
         failover = False
-        response = None
         members = self._group_members()
+        response = _edge_error(502, "No origin was tried")
         for index, (member, marker) in enumerate(members):
             invocations += 1
-            response = self._through_origin(method, uri, edge_region, member, marker, client_ip)
-            retry = (
-                index + 1 < len(members)
-                and (
-                    response.unreachable
-                    or (response.region is not None and response.status in self.settings.failover_status_codes)
-                )
+            response = self._through_origin(method, uri, edge_region, member, marker, client_ip, byte_range)
+            retry = index + 1 < len(members) and (
+                response.unreachable
+                or (response.region is not None and response.status in self.settings.failover_status_codes)
             )
             if not retry:
                 break
@@ -160,29 +181,47 @@ class EdgeEmulator:
                 with self._cache_lock:
                     self._cache[key] = _Cached(response, failover, time.monotonic() + ttl)
         cache = "Miss" if response.status < 400 else "Error"
-        return EdgeResponse(response.status, response.headers, response.body, response.region, failover, cache, invocations)
+        return EdgeResponse(
+            response.status, response.headers, response.body, response.region, failover, cache, invocations
+        )
 
     def _through_origin(
-        self, method: str, uri: str, edge_region: str, member: str, marker: str | None, client_ip: str
+        self,
+        method: str,
+        uri: str,
+        edge_region: str,
+        member: str,
+        marker: str | None,
+        client_ip: str,
+        byte_range: str | None,
     ) -> OriginResponse:
         event = self.origin_request_event(method, uri, member, marker, client_ip)
         self.stats.count("invocations")
         try:
             request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
-        except Exception as error:  # CloudFront answers a failed function with 502, whatever the origin
-            return _edge_error(502, f"The Lambda function associated with the CloudFront distribution failed: {error!r}")
+        except Exception as error:  # noqa: BLE001 - CloudFront answers any failed function with a 502
+            return _edge_error(
+                502, f"The Lambda function associated with the CloudFront distribution failed: {error!r}"
+            )
         try:
             s3 = request["origin"]["s3"]
             domain = _S3_DOMAIN.match(s3["domainName"])
-            bucket = _S3_DOMAIN.match(request["headers"]["host"][0]["value"]).group("bucket")
+            host = _S3_DOMAIN.match(request["headers"]["host"][0]["value"])
             target_uri = request["uri"]
         except (TypeError, KeyError, IndexError, AttributeError):
             return _edge_error(502, "The Lambda function returned an invalid request to CloudFront.")
+        if host is None:
+            return _edge_error(502, "The Lambda function returned an invalid request to CloudFront.")
         if domain is None or domain.group("region") not in self.emulators.regions:
             return _edge_error(502, f"No origin at {s3['domainName']}")
-        return self._fetch(method, domain.group("region"), bucket, s3.get("region") or domain.group("region"), target_uri)
+        signing_region = s3.get("region") or domain.group("region")
+        return self._fetch(
+            method, domain.group("region"), host.group("bucket"), signing_region, target_uri, byte_range
+        )
 
-    def origin_request_event(self, method: str, uri: str, member: str, marker: str | None, client_ip: str) -> dict:
+    def origin_request_event(
+        self, method: str, uri: str, member: str, marker: str | None, client_ip: str
+    ) -> dict[str, Any]:
         domain = f"{self.emulators.buckets[member]}.s3.{member}.amazonaws.com"
         custom_headers = {marker.lower(): [{"key": marker, "value": "true"}]} if marker else {}
         auth_method = "origin-access-identity" if self.settings.origin_access is OriginAccess.OAI else "none"
@@ -201,7 +240,12 @@ class EdgeEmulator:
                             "headers": {
                                 "host": [{"key": "Host", "value": domain}],
                                 "user-agent": [{"key": "User-Agent", "value": "Amazon CloudFront"}],
-                                "via": [{"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}],
+                                "via": [
+                                    {
+                                        "key": "Via",
+                                        "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)",
+                                    }
+                                ],
                                 "x-forwarded-for": [{"key": "X-Forwarded-For", "value": client_ip}],
                             },
                             "method": method,
@@ -223,16 +267,23 @@ class EdgeEmulator:
             ]
         }
 
-    def _fetch(self, method: str, region: str, bucket: str, signing_region: str, uri: str) -> OriginResponse:
+    def _fetch(
+        self, method: str, region: str, bucket: str, signing_region: str, uri: str, byte_range: str | None
+    ) -> OriginResponse:
         """Ask the Region's S3 endpoint for the object, signed like CloudFront's origin access."""
         self.stats.count("origin_requests")
         port = self.emulators.regions[region].port
         path = f"/{bucket}{uri}"
-        signed = AWSRequest(method=method, url=f"http://127.0.0.1:{port}{path}", headers={})
+        signed = AWSRequest(
+            method=method,
+            url=f"http://127.0.0.1:{port}{path}",
+            headers={"Range": byte_range} if byte_range else {},
+        )
         S3SigV4Auth(_SIGNING, "s3", signing_region).add_auth(signed)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=self.connect_timeout)
         try:
             connection.connect()
+            assert connection.sock is not None  # connect() either set it or raised
             connection.sock.settimeout(self.read_timeout)
             connection.request(method, path, headers=dict(signed.headers))
             answer = connection.getresponse()
@@ -255,6 +306,30 @@ class EdgeEmulator:
         return int(match.group(1)) if match else DEFAULT_TTL_SECONDS
 
 
+def serve_range(response: OriginResponse, byte_range: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A cached complete object answering a viewer's Range header: 206 with the bytes asked for, 416
+    when the range starts past the end, or the whole object (200) without a single valid byte range."""
+    match = _BYTE_RANGE.match(byte_range.strip()) if byte_range else None
+    if match is None or match.groups() == ("", ""):
+        return response.status, response.headers, response.body
+    size = len(response.body)
+    first, last = match.groups()
+    if first and last and int(last) < int(first):
+        return response.status, response.headers, response.body  # not a valid range: ignored (RFC 9110)
+    if first:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    else:  # a suffix: the last N bytes
+        start, end = max(size - int(last), 0), size - 1
+    others = [
+        (name, value)
+        for name, value in response.headers
+        if name.lower() not in ("content-length", "content-range")
+    ]
+    if start >= size or size == 0:
+        return 416, [*others, ("Content-Range", f"bytes */{size}")], b""
+    return 206, [*others, ("Content-Range", f"bytes {start}-{end}/{size}")], response.body[start : end + 1]
+
+
 def _edge_error(status: int, message: str, *, unreachable: bool = False) -> OriginResponse:
     """An answer CloudFront makes itself when no origin answered."""
     return OriginResponse(status, [("Content-Type", "text/plain")], message.encode(), None, unreachable)
@@ -264,12 +339,16 @@ class _Context:
     """What Lambda hands a replica: its ARN names the Region it executes in."""
 
     def __init__(self, edge_region: str, function_name: str) -> None:
-        self.invoked_function_arn = f"arn:aws:lambda:{edge_region}:000000000000:function:us-east-1.{function_name}:1"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{edge_region}:000000000000:function:us-east-1.{function_name}:1"
+        )
         self.function_name = f"us-east-1.{function_name}"
         self.aws_request_id = uuid.uuid4().hex
 
 
 EDGE_REGION_HEADER = "X-Edge-Region"
+# Set on answers for an edge Region where Lambda@Edge is not known to execute (see the catalogue).
+WARNING_HEADER = "X-Sandbox-Warning"
 
 
 class EdgeServer(ThreadingHTTPServer):
@@ -281,7 +360,23 @@ class EdgeServer(ThreadingHTTPServer):
         # The edge may be attached after binding, so a busy port is known before anything starts.
         self.edge = edge
         self.default_edge_region = default_edge_region
+        # Where `serve` writes one line per request; None keeps the drill and the tests quiet.
+        self.request_log: Callable[[str], None] | None = None
         super().__init__(("127.0.0.1", port), _EdgeRequestHandler)
+
+
+def check_edge_region(code: str) -> tuple[str | None, str | None]:
+    """(error, warning) for the edge Region a request names: an error for a code that is no Region,
+    a warning for a Region where Lambda@Edge is not known to execute (it is routed all the same)."""
+    catalogue = load_catalogue()
+    if code not in catalogue:
+        return f"{EDGE_REGION_HEADER}: {describe_unknown_region(code)}", None
+    if not catalogue[code].lambda_edge_execution:
+        return None, (
+            f"{code} is not a Regional edge cache Region: Lambda@Edge is not known to execute there today, "
+            "so real requests would not arrive from it (the executing Regions are marked * in ./dev plan)"
+        )
+    return None, None
 
 
 class _EdgeRequestHandler(BaseHTTPRequestHandler):
@@ -289,11 +384,22 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
-        edge_region = self.headers.get(EDGE_REGION_HEADER, self.server.default_edge_region)
+        started = time.perf_counter()
+        edge_region = self.headers.get(EDGE_REGION_HEADER, self.server.default_edge_region).strip()
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)  # a refused request's body is read and dropped
-        response = self.server.edge.handle(self.command, self.path, edge_region, self.client_address[0])
+        error, warning = check_edge_region(edge_region)
+        edge = self.server.edge
+        if error is not None or edge is None:
+            body = f"{error or 'the sandbox is starting'}\n".encode()
+            response = EdgeResponse(
+                400 if error else 503, [("Content-Type", "text/plain")], body, None, False, "Error", 0
+            )
+        else:
+            response = edge.handle(
+                self.command, self.path, edge_region, self.client_address[0], self.headers.get("Range")
+            )
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() != "content-length":
@@ -304,11 +410,21 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
         self.send_header("X-Served-By-Region", response.served_by or "none")
         self.send_header("X-Failover", "true" if response.failover else "false")
         self.send_header("X-Function-Invocations", str(response.invocations))
+        if warning:
+            self.send_header(WARNING_HEADER, warning)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+        if self.server.request_log is not None:
+            self.server.request_log(
+                f"{self.command} {self.path} edge {edge_region}: {response.status} from {response.served_by or '-'}"
+                f"{' after failover' if response.failover else ''}, {response.cache.lower()}, "
+                f"{response.invocations} invocation(s), {(time.perf_counter() - started) * 1e3:.1f} ms"
+                + (f" (warning: {edge_region} is not a Lambda@Edge execution Region)" if warning else "")
+            )
 
-    do_GET = do_HEAD = do_OPTIONS = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+    # http.server dispatches on these names.
+    do_GET = do_HEAD = do_OPTIONS = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -30,7 +30,12 @@ class Fault(Enum):
     SLOW = "slow"
 
 
-def _s3_error(start_response: Callable, status: str, code: str, message: str) -> list[bytes]:
+# WSGI's start_response(status, headers) and environ, as werkzeug passes them.
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+
+
+def _s3_error(start_response: StartResponse, status: str, code: str, message: str) -> list[bytes]:
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
     start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
     return [body.encode()]
@@ -50,41 +55,50 @@ class RegionalS3:
         self._thread: threading.Thread | None = None
         self.port = 0
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         self.requests += 1
         if self.fault is Fault.UNAVAILABLE:
-            return _s3_error(start_response, "503 Service Unavailable", "ServiceUnavailable", "Reduce your request rate.")
+            return _s3_error(
+                start_response, "503 Service Unavailable", "ServiceUnavailable", "Reduce your request rate."
+            )
         if self.fault is Fault.SLOW:
             time.sleep(self._slow_seconds)
         bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
         home = self._buckets.get(bucket)
         if home is not None and home != self.region:
             return _s3_error(
-                start_response, "301 Moved Permanently", "PermanentRedirect",
+                start_response,
+                "301 Moved Permanently",
+                "PermanentRedirect",
                 f"The bucket {bucket} must be addressed using the endpoint of {home}.",
             )
         scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if scope and scope.group(1) != self.region:
             return _s3_error(
-                start_response, "400 Bad Request", "AuthorizationHeaderMalformed",
+                start_response,
+                "400 Bad Request",
+                "AuthorizationHeaderMalformed",
                 f"The authorization header is malformed; the region '{scope.group(1)}' is wrong; "
                 f"expecting '{self.region}'",
             )
-        return self._app(environ, start_response)
+        answer: Iterable[bytes] = self._app(environ, start_response)
+        return answer
 
     def start(self) -> None:
         # The same port on restart, so the edge finds the Region where it was.
         self._server = make_server("127.0.0.1", self.port, self, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"s3-{self.region}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"s3-{self.region}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
-        if self._server is not None:
+        if self._server is not None and self._thread is not None:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join()
-            self._server = None
+            self._server = self._thread = None
 
     @property
     def running(self) -> bool:
@@ -114,7 +128,9 @@ class S3Emulators:
                 if region == "us-east-1":
                     client.create_bucket(Bucket=bucket)
                 else:
-                    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+                    client.create_bucket(
+                        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+                    )
         except BaseException:
             self.__exit__(None, None, None)
             raise

@@ -1,6 +1,6 @@
 """A stack on one machine: its settings, its function package as deployed, its buckets and its edge.
 
-The package is built by the same code the Pulumi program uses (``stack_package_files``), written
+The package is built by the same code the Pulumi program uses (``routing_package_files``), written
 to a folder and imported from there, so the handler that answers here reads its own ``routing.json``
 exactly as a Lambda@Edge container does.
 """
@@ -11,16 +11,17 @@ import importlib
 import sys
 import tempfile
 import threading
-from contextlib import ExitStack
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from components.naming import bucket_prefix
-from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, stack_package_files
+from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, routing_package_files
 from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.regional_s3 import S3Emulators
 from settings import PROJECT, Settings
+from tools.cli import ToolError
 from tools.publish import scan_folder
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
@@ -31,13 +32,14 @@ def sandbox_bucket_names(settings: Settings) -> dict[str, str]:
     return {region: bucket_prefix(PROJECT, settings.stack, region) + "sandbox" for region in settings.origins}
 
 
-def load_packaged_handler(directory: Path) -> Callable[[dict, Any], Any]:
+def load_packaged_handler(directory: Path) -> Callable[[dict[str, Any], Any], Any]:
     """Import the package's entry module from ``directory``, as Lambda does, and return its handler."""
     module_name, _, function_name = HANDLER_NAME.partition(".")
     sys.path.insert(0, str(directory))
     try:
         module = importlib.import_module(module_name)
-        return getattr(module, function_name)
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(module, function_name)
+        return handler
     finally:
         sys.path.remove(str(directory))
         # The next sandbox in this process must load its own package, not this one's.
@@ -60,19 +62,23 @@ class Sandbox:
         self.settings = settings
         self.port = port
         self.default_edge_region = default_edge_region
-        # Key → local file; read once, so a missing folder is reported before anything starts.
+        # Key → local file; read once, so a missing or empty folder is reported before anything starts.
         self.assets = {local.key: local for local in scan_folder(assets, prefix="")} if assets else None
+        if assets is not None and not self.assets:
+            raise ToolError(f"--assets {assets}: the folder holds no files to serve")
         self.read_timeout = read_timeout
         self.buckets = sandbox_bucket_names(settings)
         self.emulators = S3Emulators(self.buckets, slow_seconds=read_timeout * 2)
-        self.edge: EdgeEmulator | None = None
+        self._edge: EdgeEmulator | None = None
         self._server: EdgeServer | None = None
         self._running = ExitStack()
 
     def __enter__(self) -> Sandbox:
         with ExitStack() as undo:  # on any failure, whatever was started stops again
             package = Path(undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-")))
-            for name, text in stack_package_files(self.settings, self.buckets).items():
+            for name, text in routing_package_files(
+                self.settings.routing, self.buckets, marker_header=self.settings.marker_header
+            ).items():
                 (package / name).write_text(text, encoding="utf-8")
             handler = load_packaged_handler(package)
             # The edge's port first: a busy port is reported before anything else starts.
@@ -81,8 +87,8 @@ class Sandbox:
             self.port = self._server.server_address[1]
             undo.enter_context(self.emulators)
             self._fill_buckets()
-            self.edge = EdgeEmulator(self.settings, handler, self.emulators, read_timeout=self.read_timeout)
-            self._server.edge = self.edge
+            self._edge = EdgeEmulator(self.settings, handler, self.emulators, read_timeout=self.read_timeout)
+            self._server.edge = self._edge
             thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
             thread.start()
             undo.callback(thread.join)
@@ -92,6 +98,18 @@ class Sandbox:
 
     def __exit__(self, *exc_info: object) -> None:
         self._running.close()
+
+    @property
+    def edge(self) -> EdgeEmulator:
+        """The edge emulator; there is one only between entering and leaving the ``with`` block."""
+        if self._edge is None:
+            raise RuntimeError("the sandbox is not started: use it in a with block")
+        return self._edge
+
+    def log_requests(self, out: Callable[[str], None]) -> None:
+        """Write one line per request the edge answers to ``out``."""
+        if self._server is not None:
+            self._server.request_log = out
 
     @property
     def url(self) -> str:
@@ -116,7 +134,11 @@ class Sandbox:
             local = self.assets[key]
             data, content_type = local.path.read_bytes(), local.content_type
         self.emulators.client(region).put_object(
-            Bucket=self.buckets[region], Key=key, Body=data, ContentType=content_type, Metadata={"region": region}
+            Bucket=self.buckets[region],
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            Metadata={"region": region},
         )
 
     def _fill_buckets(self) -> None:

@@ -19,8 +19,21 @@ FAILOVER_STATUS_CODES = {400, 403, 404, 416, 500, 502, 503, 504}
 ORIGIN_GROUP_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_ORIGIN_CUSTOM_HEADERS = 10
 RESERVED_ORIGIN_HEADERS = {
-    "cache-control", "connection", "content-length", "cookie", "host", "max-forwards", "pragma",
-    "range", "request-range", "te", "trailer", "transfer-encoding", "upgrade", "via", "x-real-ip",
+    "cache-control",
+    "connection",
+    "content-length",
+    "cookie",
+    "host",
+    "max-forwards",
+    "pragma",
+    "range",
+    "request-range",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "via",
+    "x-real-ip",
 }
 RESERVED_ORIGIN_HEADER_PREFIXES = ("if-", "proxy-", "x-amz-", "x-edge-")
 

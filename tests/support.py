@@ -16,9 +16,19 @@ SEED_ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
 
 # The Regional edge cache Regions the CloudFront developer guide lists (lambda-edge-permissions.md).
 DOCUMENTED_EXECUTION_REGIONS = (
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-south-1", "ap-northeast-1",
-    "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1",
-    "eu-west-2", "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "sa-east-1",
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from edge_function.package import zip_package
 from routing.catalogue import load_catalogue
-from tests.pulumi_harness import FUNCTION, ProgramFailed, deploy, project_config
+from tools.mock_program import FUNCTION, ProgramError, deploy, project_config
 
 SEED = ["us-east-1", "eu-central-1", "ap-northeast-1"]
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
@@ -85,16 +85,26 @@ BAD_INPUT = {
         "geo-proximity:certificateArn: is required with aliases ['cdn.example.com']",
     ),
     "certificate outside us-east-1": (
-        {"origins": SEED, "aliases": ["cdn.example.com"], "certificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
+        {
+            "origins": SEED,
+            "aliases": ["cdn.example.com"],
+            "certificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1"),
+        },
         "CloudFront only uses ACM certificates from us-east-1",
     ),
     "malformed routes": (
         {"origins": SEED, "routes": ["ap-south-1=eu-central-1"]},
         "geo-proximity:routes: ['ap-south-1=eu-central-1'] is not a map",
     ),
-    "routes as text": ({"origins": SEED, "routes": "ap-south-1"}, "geo-proximity:routes: 'ap-south-1' is not a map"),
+    "routes as text": (
+        {"origins": SEED, "routes": "ap-south-1"},
+        "geo-proximity:routes: 'ap-south-1' is not a map",
+    ),
     "malformed tags": ({"origins": SEED, "tags": ["team"]}, "geo-proximity:tags: ['team'] is not a map"),
-    "tag value not text": ({"origins": SEED, "tags": {"cost-center": 42}}, "geo-proximity:tags: the value of 'cost-center', 42"),
+    "tag value not text": (
+        {"origins": SEED, "tags": {"cost-center": 42}},
+        "geo-proximity:tags: the value of 'cost-center', 42",
+    ),
     "unknown replication mode": (
         {"origins": SEED, "replication": "both-ways"},
         "geo-proximity:replication: 'both-ways' is not one of: mesh, off",
@@ -111,13 +121,16 @@ BAD_INPUT = {
         {"origins": SEED, "replication": "off", "replicationTimeControl": "true"},
         "geo-proximity:replicationTimeControl: is true but replication is 'off'",
     ),
-    "misspelt key": ({"origins": SEED, "failOver": "off"}, "geo-proximity:failOver: is not a setting of this project"),
+    "misspelt key": (
+        {"origins": SEED, "failOver": "off"},
+        "geo-proximity:failOver: is not a setting of this project",
+    ),
 }
 
 
 @pytest.mark.parametrize("values, message", list(BAD_INPUT.values()), ids=list(BAD_INPUT))
 def test_bad_input_stops_the_program_before_any_resource_with_one_clear_message(values, message):
-    with pytest.raises(ProgramFailed) as failed:
+    with pytest.raises(ProgramError) as failed:
         deploy(project_config(**values))
     # RunError: Pulumi prints the message alone, without a Python traceback.
     assert isinstance(failed.value.error, pulumi.RunError)
@@ -154,7 +167,10 @@ def test_a_routing_change_changes_the_function_code(change):
 
 def test_a_change_outside_routing_leaves_the_function_code_alone():
     before = archive_bytes(project_config(origins=SEED))
-    assert archive_bytes(project_config(origins=SEED, priceClass="PriceClass_100", tags={"team": "cdn"})) == before
+    assert (
+        archive_bytes(project_config(origins=SEED, priceClass="PriceClass_100", tags={"team": "cdn"}))
+        == before
+    )
 
 
 def test_twenty_origin_stack_builds_with_a_bucket_per_region():
@@ -179,4 +195,6 @@ def test_edge_function_lands_in_us_east_1_whatever_aws_region_says():
     config = {**project_config(origins=SEED), "aws:region": "eu-west-1"}
     deployment = deploy(config)
     assert deployment.one(FUNCTION).region == "us-east-1"
-    assert deployment.one("aws:cloudfront/distribution:Distribution").region == "eu-west-1"  # global: any provider
+    assert (
+        deployment.one("aws:cloudfront/distribution:Distribution").region == "eu-west-1"
+    )  # global: any provider

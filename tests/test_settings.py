@@ -3,16 +3,10 @@ import json
 import pytest
 
 from routing.table import FailoverMode
-from settings import (
-    DEFAULT_FAILOVER_STATUS_CODES,
-    DEFAULT_PRICE_CLASS,
-    PROJECT_ROOT,
-    ConfigError,
-    OriginAccess,
-    parse_settings,
-    project_config_defaults,
-    read_stack_file,
-)
+from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_PRICE_CLASS
+from components.policies import OriginAccess
+from settings import ConfigError, parse_settings
+from tools.stack_file import project_config_defaults, project_values, read_stack_config, stack_file_path
 
 
 def parse(**values):
@@ -76,13 +70,37 @@ def test_settings_are_frozen():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"origins": ["us-east-1"], "tags": {"stack": "x"}}, "geo-proximity:tags: 'stack' is set by the program itself"),
-        ({"origins": ["us-east-1"], "tags": {"aws:owner": "x"}}, "geo-proximity:tags: 'aws:owner' is not a tag key"),
-        ({"origins": ["us-east-1"], "aliases": ["CDN.Example.com"]}, "geo-proximity:aliases: 'CDN.Example.com' is not a lowercase domain name"),
-        ({"origins": ["us-east-1"], "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"}, "geo-proximity:certificateArn: is set but aliases is empty"),
-        ({"origins": ["us-east-1"], "aliases": ["a.example.com"], "certificateArn": "not-an-arn"}, "geo-proximity:certificateArn: 'not-an-arn' is not an ACM certificate ARN"),
-        ({"origins": ["us-east-1"], "failoverStatusCodes": []}, "geo-proximity:failoverStatusCodes: is empty"),
-        ({"origins": ["us-east-1"], "failoverStatusCodes": [True]}, "geo-proximity:failoverStatusCodes: True is not an integer status code"),
+        (
+            {"origins": ["us-east-1"], "tags": {"stack": "x"}},
+            "geo-proximity:tags: 'stack' is set by the program itself",
+        ),
+        (
+            {"origins": ["us-east-1"], "tags": {"aws:owner": "x"}},
+            "geo-proximity:tags: 'aws:owner' is not a tag key",
+        ),
+        (
+            {"origins": ["us-east-1"], "aliases": ["CDN.Example.com"]},
+            "geo-proximity:aliases: 'CDN.Example.com' is not a lowercase domain name",
+        ),
+        (
+            {
+                "origins": ["us-east-1"],
+                "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+            },
+            "geo-proximity:certificateArn: is set but aliases is empty",
+        ),
+        (
+            {"origins": ["us-east-1"], "aliases": ["a.example.com"], "certificateArn": "not-an-arn"},
+            "geo-proximity:certificateArn: 'not-an-arn' is not an ACM certificate ARN",
+        ),
+        (
+            {"origins": ["us-east-1"], "failoverStatusCodes": []},
+            "geo-proximity:failoverStatusCodes: is empty",
+        ),
+        (
+            {"origins": ["us-east-1"], "failoverStatusCodes": [True]},
+            "geo-proximity:failoverStatusCodes: True is not an integer status code",
+        ),
         ({"origins": "[not json"}, "geo-proximity:origins: '[not json' is not a list"),
     ],
 )
@@ -102,19 +120,14 @@ def test_pulumi_yaml_defaults_are_the_programs_defaults():
     }
 
 
+def read_stack_file(path):
+    return project_values(read_stack_config(path))
+
+
 def test_stack_files_read_as_the_cli_passes_them():
-    prod = read_stack_file(PROJECT_ROOT / "Pulumi.prod.yaml")
+    prod = read_stack_file(stack_file_path("prod"))
     assert json.loads(prod["origins"]) == ["us-east-1", "eu-central-1", "ap-northeast-1"]
     assert prod["originAccess"] == "oai"  # a Pulumi.yaml default
     assert json.loads(prod["failoverStatusCodes"]) == [403, 404, 500, 502, 503, 504]
-    dev = parse_settings(read_stack_file(PROJECT_ROOT / "Pulumi.dev.yaml"), stack="dev")
+    dev = parse_settings(read_stack_file(stack_file_path("dev")), stack="dev")
     assert len(dev.origins) == 2 and dev.price_class == "PriceClass_100"
-
-
-def test_secret_values_and_missing_stack_files_are_reported(tmp_path):
-    secret = tmp_path / "Pulumi.secret.yaml"
-    secret.write_text("config:\n  geo-proximity:tags:\n    secure: v1:abc\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="geo-proximity:tags: is a secret"):
-        read_stack_file(secret)
-    with pytest.raises(FileNotFoundError, match="no stack file at"):
-        read_stack_file(tmp_path / "Pulumi.missing.yaml")

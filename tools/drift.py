@@ -1,7 +1,7 @@
 """Compare the stack's buckets object by object and report, per Region, what is missing or differs.
 
-    python -m tools.drift --outputs outputs.json [--repair] [--details 20]
-    pulumi stack output --json | python -m tools.drift --outputs -
+    ./dev drift --outputs outputs.json [--repair] [--details 20]
+    pulumi stack output --json | ./dev drift --outputs -
 
 An object "differs" in a Region when its size or ETag is not that of the newest copy among all
 buckets; a Region "misses" it when the key is absent there. ``--repair`` copies the newest copy of
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tools.cli import positive_int, run_command
 from tools.stack_buckets import (
     ObjectInfo,
     StackBuckets,
     add_bucket_arguments,
     explained,
     inventory,
-    run_tool,
-    s3_client,
     stack_buckets,
 )
 
@@ -85,11 +85,11 @@ def render(stack: StackBuckets, drift: Drift, details: int) -> str:
     return "\n".join(lines)
 
 
-def repair(stack: StackBuckets, drift: Drift, endpoint_url: str | None) -> int:
+def repair(stack: StackBuckets, drift: Drift) -> int:
     """Copy the newest copy of every drifted object where it is missing or differs; count the copies."""
     copies = 0
     for region, bucket in stack.buckets.items():
-        client = s3_client(region, endpoint_url)
+        client = stack.client(region)
         for key in drift.missing[region] + drift.differs[region]:
             source = stack.buckets[drift.newest[key]]
             with explained(bucket, region):
@@ -106,7 +106,7 @@ def check(options: argparse.Namespace) -> int:
     def read_all() -> Drift:
         return compare(
             {
-                region: inventory(s3_client(region, options.endpoint_url), bucket, region)
+                region: inventory(stack.client(region), bucket, region)
                 for region, bucket in stack.buckets.items()
             }
         )
@@ -119,20 +119,28 @@ def check(options: argparse.Namespace) -> int:
     if not options.repair:
         print("drift found; --repair copies the newest copy of each object where it is missing or differs")
         return 1
-    print(f"repaired: {repair(stack, drift, options.endpoint_url)} objects copied; checking again")
+    print(f"repaired: {repair(stack, drift)} objects copied; checking again")
     drift = read_all()
     print(render(stack, drift, options.details))
     print("all buckets agree" if drift.clean else "drift remains (objects changed during the repair?)")
     return 0 if drift.clean else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev drift", description=__doc__.splitlines()[0])
     add_bucket_arguments(parser)
-    parser.add_argument("--repair", action="store_true", help="copy the newest copy where an object is missing or differs")
-    parser.add_argument("--details", type=int, default=20, metavar="N", help="list at most N drifted objects (default 20)")
+    parser.add_argument(
+        "--repair", action="store_true", help="copy the newest copy where an object is missing or differs"
+    )
+    parser.add_argument(
+        "--details",
+        type=positive_int,
+        default=20,
+        metavar="N",
+        help="list at most N drifted objects (default 20)",
+    )
     return check(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
-    sys.exit(run_tool(main))
+    sys.exit(run_command(main))

@@ -1,7 +1,7 @@
 """Upload a folder of assets to the stack's buckets.
 
-    python -m tools.publish FOLDER --outputs outputs.json [--cache-control "max-age=300"] [--dry-run]
-    pulumi stack output --json | python -m tools.publish site/ --outputs -
+    ./dev publish FOLDER --outputs outputs.json [--cache-control "max-age=300"] [--dry-run]
+    pulumi stack output --json | ./dev publish examples/site --outputs -
 
 With replication (the stack's default with two or more origins) it writes to one bucket, the one
 nearest the publisher (``--from-region``, else the AWS SDK's configured Region) or the one named by
@@ -20,6 +20,7 @@ import base64
 import hashlib
 import mimetypes
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,13 +29,11 @@ import boto3
 
 from routing.catalogue import load_catalogue
 from routing.table import rank_origins
+from tools.cli import ToolError, run_command
 from tools.stack_buckets import (
-    ToolError,
     add_bucket_arguments,
     explained,
     inventory,
-    run_tool,
-    s3_client,
     stack_buckets,
 )
 
@@ -157,19 +156,22 @@ def publish(options: argparse.Namespace) -> int:
     plans = []
     for region in targets:
         bucket = stack.buckets[region]
-        client = s3_client(region, options.endpoint_url)
+        client = stack.client(region)
         with explained(bucket, region):
             client.head_bucket(Bucket=bucket)
         existing = inventory(client, bucket, region)
         changed = [
-            f for f in files
+            f
+            for f in files
             if (found := existing.get(f.key)) is None or (found.size, found.etag) != (f.size, f.md5.hex())
         ]
         plans.append((region, bucket, client, changed))
 
     verb = "would upload" if options.dry_run else "uploading"
     for region, bucket, _, changed in plans:
-        print(f"{region} {bucket}: {verb} {len(changed)} of {len(files)} files ({sum(f.size for f in changed):,} bytes)")
+        print(
+            f"{region} {bucket}: {verb} {len(changed)} of {len(files)} files ({sum(f.size for f in changed):,} bytes)"
+        )
     if options.dry_run:
         for region, _, _, changed in plans:
             for local in changed:
@@ -190,18 +192,21 @@ def publish(options: argparse.Namespace) -> int:
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)
     uploaded = sum(len(changed) for *_, changed in plans) - len(failures)
-    print(f"done: {uploaded} uploaded, {len(failures)} failed" + (
-        "; replication copies them to the other Regions" if stack.replicated and len(targets) == 1 else ""
-    ))
+    print(
+        f"done: {uploaded} uploaded, {len(failures)} failed"
+        + ("; replication copies them to the other Regions" if stack.replicated and len(targets) == 1 else "")
+    )
     return 1 if failures else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev publish", description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="local folder whose files become objects (paths become keys)")
     add_bucket_arguments(parser)
     parser.add_argument("--to", metavar="REGION", help="write to this Region's bucket only")
-    parser.add_argument("--from-region", metavar="REGION", help="your Region: with replication, write to the nearest bucket")
+    parser.add_argument(
+        "--from-region", metavar="REGION", help="your Region: with replication, write to the nearest bucket"
+    )
     parser.add_argument("--all", action="store_true", help="write to every bucket, even when they replicate")
     parser.add_argument("--cache-control", metavar="VALUE", help="Cache-Control of every uploaded object")
     parser.add_argument("--prefix", default="", help="key prefix for every object (e.g. 'v2/')")
@@ -211,4 +216,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_tool(main))
+    sys.exit(run_command(main))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,16 +22,29 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from routing.catalogue import load_catalogue
+from tools.cli import ToolError
 
 
-class ToolError(Exception):
-    """A problem the person running the tool can fix; printed as one line, exit status 2."""
+@dataclass(frozen=True)
+class Endpoints:
+    """Where to reach S3: AWS's own endpoints (None), one URL for all Regions, or one per Region."""
+
+    default: str | None = None
+    by_region: dict[str, str] = field(default_factory=dict)
+
+    def for_region(self, region: str) -> str | None:
+        return self.by_region.get(region, self.default)
 
 
 @dataclass(frozen=True)
 class StackBuckets:
     buckets: dict[str, str]  # Region → bucket name, in the stack's order
     replicated: bool  # the stack replicates every bucket to every other (replication mesh)
+    endpoints: Endpoints = field(default_factory=Endpoints)
+
+    def client(self, region: str) -> Any:
+        """An S3 client for the bucket of ``region``."""
+        return s3_client(region, self.endpoints.for_region(region))
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,9 @@ class ObjectInfo:
 def add_bucket_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--outputs", metavar="FILE", help="stack outputs as `pulumi stack output --json` prints them ('-' for stdin)"
+        "--outputs",
+        metavar="FILE",
+        help="stack outputs as `pulumi stack output --json` prints them ('-' for stdin)",
     )
     source.add_argument(
         "--bucket", metavar="REGION=NAME", action="append", help="a bucket and its Region (repeatable)"
@@ -54,10 +69,23 @@ def add_bucket_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["mesh", "off"],
         help="with --bucket: whether the buckets replicate to each other (default off)",
     )
-    parser.add_argument("--endpoint-url", help="S3 endpoint to use instead of AWS's (a local emulator)")
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="[REGION=]URL",
+        action="append",
+        default=[],
+        help="S3 endpoint to use instead of AWS's (a local emulator): one URL for every Region, or "
+        "REGION=URL per Region (repeatable); `./dev sandbox serve` prints its own",
+    )
 
 
 def stack_buckets(options: argparse.Namespace) -> StackBuckets:
+    """The buckets named by --outputs or --bucket, with the S3 endpoints of --endpoint-url."""
+    found = _buckets(options)
+    return StackBuckets(found.buckets, found.replicated, endpoints(options, found.buckets))
+
+
+def _buckets(options: argparse.Namespace) -> StackBuckets:
     if options.bucket:
         if options.replication is None:
             options.replication = "off"
@@ -69,8 +97,38 @@ def stack_buckets(options: argparse.Namespace) -> StackBuckets:
             buckets[_known_region(region, f"--bucket {flag}")] = name
         return StackBuckets(buckets, replicated=options.replication == "mesh")
     if options.replication is not None:
-        raise ToolError("--replication goes with --bucket; stack outputs already say whether buckets replicate")
+        raise ToolError(
+            "--replication goes with --bucket; stack outputs already say whether buckets replicate"
+        )
     return _from_outputs(options.outputs)
+
+
+def endpoints(options: argparse.Namespace, buckets: dict[str, str]) -> Endpoints:
+    """The --endpoint-url flags: ``URL`` (every Region) and ``REGION=URL`` (that Region), checked."""
+    default: str | None = None
+    by_region: dict[str, str] = {}
+    for flag in options.endpoint_url:
+        region, separator, url = flag.partition("=")
+        if not separator or "://" in region:
+            region, url = "", flag
+        if not url.startswith(("http://", "https://")):
+            raise ToolError(
+                f"--endpoint-url {flag!r}: expected URL or REGION=URL, the URL starting http:// or https://"
+            )
+        if not region:
+            if default is not None:
+                raise ToolError(
+                    "--endpoint-url: give one URL for every Region, or REGION=URL for each, not two URLs"
+                )
+            default = url
+            continue
+        _known_region(region, f"--endpoint-url {flag}")
+        if region not in buckets:
+            raise ToolError(
+                f"--endpoint-url {flag}: the stack has no bucket in {region}; it has {', '.join(buckets)}"
+            )
+        by_region[region] = url
+    return Endpoints(default, by_region)
 
 
 def _from_outputs(source: str) -> StackBuckets:
@@ -81,7 +139,9 @@ def _from_outputs(source: str) -> StackBuckets:
     try:
         outputs = json.loads(text)
     except ValueError:
-        raise ToolError(f"stack outputs in {source} are not JSON; produce them with `pulumi stack output --json`") from None
+        raise ToolError(
+            f"stack outputs in {source} are not JSON; produce them with `pulumi stack output --json`"
+        ) from None
     buckets = outputs.get("buckets") if isinstance(outputs, dict) else None
     if not isinstance(buckets, dict) or not buckets or not all(isinstance(v, str) for v in buckets.values()):
         raise ToolError(f"stack outputs in {source} have no 'buckets' map of Region to bucket name")
@@ -97,6 +157,7 @@ def _known_region(region: str, where: str) -> str:
 
 
 def s3_client(region: str, endpoint_url: str | None) -> Any:
+    """An S3 client for one Region's bucket, at ``endpoint_url`` (None: AWS's endpoint)."""
     # Few retries: a person waiting on a dead endpoint wants the error, not a minute of back-off.
     config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60)
     # A session of its own: credentials are looked up now, not reused from an earlier lookup.
@@ -113,13 +174,26 @@ def explained(bucket: str, region: str) -> Iterator[None]:
             "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         ) from None
     except EndpointConnectionError as error:
-        raise ToolError(f"cannot reach S3 for {bucket} ({region}) at {error.kwargs.get('endpoint_url')}") from None
+        raise ToolError(
+            f"cannot reach S3 for {bucket} ({region}) at {error.kwargs.get('endpoint_url')}"
+        ) from None
+    except RecursionError:
+        # botocore follows S3's 301 "wrong Region" answers by retrying; an endpoint that serves one
+        # Region and keeps redirecting another Region's bucket makes it retry without end.
+        raise ToolError(
+            f"the S3 endpoint for {bucket} ({region}) keeps redirecting it to another Region; give each "
+            "Region its own endpoint with --endpoint-url REGION=URL"
+        ) from None
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchBucket", "404", "NotFound"):
-            raise ToolError(f"bucket {bucket} ({region}) does not exist; check the stack outputs or --bucket") from None
+            raise ToolError(
+                f"bucket {bucket} ({region}) does not exist; check the stack outputs or --bucket"
+            ) from None
         if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            raise ToolError(f"access to bucket {bucket} ({region}) was denied ({code}); check the credentials") from None
+            raise ToolError(
+                f"access to bucket {bucket} ({region}) was denied ({code}); check the credentials"
+            ) from None
         raise ToolError(f"S3 refused a request on {bucket} ({region}): {code} {error}") from None
     except BotoCoreError as error:
         raise ToolError(f"S3 request on {bucket} ({region}) failed: {error}") from None
@@ -133,12 +207,3 @@ def inventory(client: Any, bucket: str, region: str) -> dict[str, ObjectInfo]:
             for item in page.get("Contents", []):
                 objects[item["Key"]] = ObjectInfo(item["Size"], item["ETag"].strip('"'), item["LastModified"])
     return objects
-
-
-def run_tool(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
-    """Run a tool's main, printing a ToolError as one line with exit status 2."""
-    try:
-        return main(argv)
-    except ToolError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2

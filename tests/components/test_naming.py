@@ -9,7 +9,12 @@ from tests import aws_rules
     [
         ("geo-proximity", "prod", "us-east-1", "geo-proximity-prod-us-east-1-"),
         ("geo-proximity", "Team_A.Staging", "eu-west-1", "geo-proximity-team-a-stagi-eu-west-1-"),
-        ("geo-proximity", "a-very-long-stack-name-indeed", "ap-southeast-7", "geo-proximity-a-very-ap-southeast-7-"),
+        (
+            "geo-proximity",
+            "a-very-long-stack-name-indeed",
+            "ap-southeast-7",
+            "geo-proximity-a-very-ap-southeast-7-",
+        ),
         ("__", "__", "us-east-1", "geo-us-east-1-"),
     ],
 )

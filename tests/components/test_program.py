@@ -5,15 +5,16 @@ import json
 import pytest
 
 from tests import aws_rules
-from tests.pulumi_harness import FUNCTION, ROLE, ROLE_POLICY, Deployment
+from tools.mock_program import FUNCTION, ROLE, ROLE_POLICY, Deployment
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 COMPONENT_TYPES = {
-    "geo-proximity:origins:RegionalOrigin",
-    "geo-proximity:cdn:GeoProximityDistribution",
-    "geo-proximity:replication:ReplicationMesh",
+    "geo-proximity:index:RegionalOrigin",
+    "geo-proximity:index:GeoProximityDistribution",
+    "geo-proximity:index:ReplicationMesh",
+    "geo-proximity:index:EdgeFunction",
 }
 
 
@@ -56,19 +57,22 @@ def test_origin_request_association_uses_the_published_version(deployment):
 
 
 def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(deployment):
-    role = deployment.one(ROLE, "cdn-edge-role")
+    role = deployment.one(ROLE, "router-role")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Action"] == "sts:AssumeRole"
     assert set(statement["Principal"]["Service"]) == aws_rules.LAMBDA_EDGE_TRUSTED_SERVICES
     assert role.inputs.get("managedPolicyArns") is None
-    policy = json.loads(deployment.one(ROLE_POLICY, "cdn-edge-logs").inputs["policy"])
+    policy = json.loads(deployment.one(ROLE_POLICY, "router-logs").inputs["policy"])
     function_name = deployment.one(FUNCTION).outputs["name"]
     for statement in policy["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all(action.startswith("logs:") and "*" not in action for action in actions)
         assert all(function_name in resource for resource in statement["Resource"])
         # Replicas log in every Region, under the us-east-1.<name> log group.
-        assert any(":logs:*:" in resource and f"/aws/lambda/us-east-1.{function_name}" in resource for resource in statement["Resource"])
+        assert any(
+            ":logs:*:" in resource and f"/aws/lambda/us-east-1.{function_name}" in resource
+            for resource in statement["Resource"]
+        )
 
 
 def test_origin_group_has_two_distinct_members_and_allowed_status_codes(deployment):
@@ -143,21 +147,37 @@ def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothin
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         assert policy.region == buckets[policy.inputs["bucket"]]
         # The public access block is in place before any policy exists.
-        assert any(deployment.by_urn(urn).type == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-                   and deployment.by_urn(urn).parent == policy.parent for urn in policy.dependencies)
+        assert any(
+            deployment.by_urn(urn).type == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+            and deployment.by_urn(urn).parent == policy.parent
+            for urn in policy.dependencies
+        )
 
 
 def test_buckets_are_private_versioned_encrypted_and_owner_enforced(deployment):
     buckets = bucket_regions(deployment)
-    blocks = {b.inputs["bucket"]: b.inputs for b in deployment.all("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")}
-    versioning = {v.inputs["bucket"]: v.inputs for v in deployment.all("aws:s3/bucketVersioning:BucketVersioning")}
+    blocks = {
+        b.inputs["bucket"]: b.inputs
+        for b in deployment.all("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    }
+    versioning = {
+        v.inputs["bucket"]: v.inputs for v in deployment.all("aws:s3/bucketVersioning:BucketVersioning")
+    }
     encryption = {
         e.inputs["bucket"]: e.inputs
-        for e in deployment.all("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        for e in deployment.all(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )
     }
-    ownership = {o.inputs["bucket"]: o.inputs for o in deployment.all("aws:s3/bucketOwnershipControls:BucketOwnershipControls")}
+    ownership = {
+        o.inputs["bucket"]: o.inputs
+        for o in deployment.all("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    }
     for bucket in buckets:
-        assert all(blocks[bucket][flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        assert all(
+            blocks[bucket][flag] is True
+            for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        )
         assert versioning[bucket]["versioningConfiguration"]["status"] == "Enabled"
         (rule,) = encryption[bucket]["rules"]
         assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
@@ -212,7 +232,8 @@ def test_distribution_serves_https_http3_ipv6_with_the_managed_cache_policy(depl
 def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
     components = {r.urn for r in deployment.resources if r.type in COMPONENT_TYPES}
     replicated = 1 if deployment.exports["replication"] else 0
-    assert len(components) == len(deployment.exports["buckets"]) + 1 + replicated
+    # One RegionalOrigin per bucket, the EdgeFunction, the distribution and, with replication, the mesh.
+    assert len(components) == len(deployment.exports["buckets"]) + 2 + replicated
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
             continue

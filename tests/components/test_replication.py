@@ -3,12 +3,17 @@
 import json
 
 from components.replication import replication_destinations
-from tests.pulumi_harness import REPLICATION_CONFIG, ROLE, ROLE_POLICY, deploy, project_config
+from tools.mock_program import REPLICATION_CONFIG, ROLE, ROLE_POLICY, deploy, project_config
 
 REPLICATION_ACTIONS = {
-    "s3:GetReplicationConfiguration", "s3:ListBucket",
-    "s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
-    "s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags",
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionTagging",
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
 }
 
 
@@ -28,7 +33,9 @@ def test_every_bucket_replicates_to_every_other_with_unique_priorities(deploymen
     for region, name in buckets.items():
         rules = by_bucket[name].inputs["rules"]
         assert len(rules) == len(buckets) - 1
-        assert {rule["destination"]["bucket"] for rule in rules} == {arn for r, arn in arns.items() if r != region}
+        assert {rule["destination"]["bucket"] for rule in rules} == {
+            arn for r, arn in arns.items() if r != region
+        }
         assert len({rule["priority"] for rule in rules}) == len(rules)
         assert len({rule["id"] for rule in rules}) == len(rules)
         for rule in rules:
@@ -81,7 +88,10 @@ def test_replication_waits_for_versioning_at_both_ends(deployment):
 
 
 def test_replication_off_and_single_origin_declare_nothing():
-    for config in (project_config(origins=["us-east-1", "eu-west-1"], replication="off"), project_config(origins=["eu-west-1"])):
+    for config in (
+        project_config(origins=["us-east-1", "eu-west-1"], replication="off"),
+        project_config(origins=["eu-west-1"]),
+    ):
         deployment = deploy(config)
         assert deployment.all(REPLICATION_CONFIG) == []
         assert deployment.exports["replication"] == {}

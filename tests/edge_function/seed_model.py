@@ -8,9 +8,12 @@ never shipped or imported outside the tests.
 from tests.support import domain_of, request_of
 
 _HAND_MAPPING = {
-    "us-east-1": "us-east-1", "us-east-2": "us-east-1",
-    "eu-central-1": "eu-central-1", "eu-west-2": "eu-central-1",
-    "ap-northeast-1": "ap-northeast-1", "ap-northeast-2": "ap-northeast-1",
+    "us-east-1": "us-east-1",
+    "us-east-2": "us-east-1",
+    "eu-central-1": "eu-central-1",
+    "eu-west-2": "eu-central-1",
+    "ap-northeast-1": "ap-northeast-1",
+    "ap-northeast-2": "ap-northeast-1",
 }
 _DEFAULT = "us-east-1"
 

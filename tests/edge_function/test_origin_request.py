@@ -11,8 +11,8 @@ from edge_function.package import RUNTIME_MODULES, package_files
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.table import derive_routing_table
 from tests.support import (
-    LambdaContext,
     SEED_ORIGINS,
+    LambdaContext,
     artifact_for,
     context_in,
     custom_origin_event,
@@ -73,7 +73,9 @@ def test_failover_request_goes_to_the_regions_failover_origin(seed_handler, edge
     assert failover_request["origin"]["s3"]["domainName"] != primary_request["origin"]["s3"]["domainName"]
 
 
-@pytest.mark.parametrize("configured", ["X-Geo-Failover", "x-geo-failover", "X-GEO-FAILOVER", "originTypeFailover"])
+@pytest.mark.parametrize(
+    "configured", ["X-Geo-Failover", "x-geo-failover", "X-GEO-FAILOVER", "originTypeFailover"]
+)
 def test_marker_is_recognised_whatever_the_case_of_the_configured_name(make_handler, configured):
     handler = make_handler(artifact_for(derive_routing_table(SEED_ORIGINS), marker_header=configured))
     event = failover_request_event(origin_region="eu-central-1", marker_header=configured)
@@ -100,7 +102,9 @@ def test_fixed_and_off_modes_leave_failover_requests_untouched(make_handler, mod
     untouched = copy.deepcopy(request_of(event))
     assert handler(event, context_in("eu-west-1")) == untouched
     # Normal requests are still routed in both modes.
-    assert handler(origin_request_event(), context_in("eu-west-1"))["origin"]["s3"]["region"] == "eu-central-1"
+    assert (
+        handler(origin_request_event(), context_in("eu-west-1"))["origin"]["s3"]["region"] == "eu-central-1"
+    )
 
 
 def test_single_origin_routes_everything_there_and_never_reroutes_failover(make_handler):
@@ -108,7 +112,9 @@ def test_single_origin_routes_everything_there_and_never_reroutes_failover(make_
     event = origin_request_event(origin_region="eu-west-1")
     assert handler(event, context_in("ap-southeast-2")) == expected_reroute(event, "eu-west-1")
     marked = failover_request_event(origin_region="eu-west-1")
-    assert handler(marked, context_in("ap-southeast-2")) == request_of(failover_request_event(origin_region="eu-west-1"))
+    assert handler(marked, context_in("ap-southeast-2")) == request_of(
+        failover_request_event(origin_region="eu-west-1")
+    )
 
 
 def test_custom_origin_is_returned_untouched_and_not_logged(seed_handler, capsys):
@@ -148,7 +154,9 @@ def test_malformed_arn_falls_back_to_aws_region_then_to_the_default(seed_handler
     assert seed_handler(copy.deepcopy(event), LambdaContext(arn)) == expected_reroute(event, "us-east-1")
     monkeypatch.setenv("AWS_REGION", "ap-southeast-1")
     fresh_container = origin_request.build_handler(json.loads(seed_artifact()))
-    assert fresh_container(copy.deepcopy(event), LambdaContext(arn)) == expected_reroute(event, "ap-northeast-1")
+    assert fresh_container(copy.deepcopy(event), LambdaContext(arn)) == expected_reroute(
+        event, "ap-northeast-1"
+    )
 
 
 def test_context_without_an_arn_uses_aws_region(seed_handler, monkeypatch):
@@ -223,7 +231,11 @@ def test_packaged_function_reads_its_artifact_once_per_container(tmp_path):
     event = origin_request_event()
     completed = subprocess.run(
         [sys.executable, "-B", "-E", "-s", "-c", COLD_CONTAINER.format(edge="ap-southeast-2")],
-        input=json.dumps(event), capture_output=True, text=True, cwd=tmp_path, check=True,
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
     )
     first, second = json.loads(completed.stdout)
     assert first == second == expected_reroute(event, "ap-northeast-1")

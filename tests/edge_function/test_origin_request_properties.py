@@ -49,7 +49,9 @@ def handler_for(table, marker):
 
 
 @given(settings=routing_settings(), edge=edge_regions, group_member=st.sampled_from(REGION_CODES))
-def test_targets_are_configured_buckets_and_failover_never_returns_to_the_primary(settings, edge, group_member):
+def test_targets_are_configured_buckets_and_failover_never_returns_to_the_primary(
+    settings, edge, group_member
+):
     table, marker = settings
     handler = handler_for(table, marker)
     configured = {domain_of(code): code for code in table.origins}
@@ -97,7 +99,9 @@ def test_only_domain_region_and_host_ever_change(settings, arn, extra_headers, u
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -106,7 +110,11 @@ json_values = st.recursive(
 def damaged_events(draw):
     event = draw(
         st.sampled_from(
-            [origin_request_event, custom_origin_event, lambda: failover_request_event(origin_region="eu-central-1")]
+            [
+                origin_request_event,
+                custom_origin_event,
+                lambda: failover_request_event(origin_region="eu-central-1"),
+            ]
         )
     )()
     target = request_of(event)
@@ -145,7 +153,11 @@ json_documents = st.recursive(
 )
 
 
-@given(document=json_documents, indent=st.none() | st.integers(0, 2), padding=st.sampled_from(["", " ", "\n", " \t\n"]))
+@given(
+    document=json_documents,
+    indent=st.none() | st.integers(0, 2),
+    padding=st.sampled_from(["", " ", "\n", " \t\n"]),
+)
 def test_parse_json_agrees_with_json_loads(document, indent, padding):
     text = padding + json.dumps(document, indent=indent) + padding
     assert origin_request.parse_json(text) == json.loads(text)

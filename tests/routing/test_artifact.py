@@ -29,8 +29,12 @@ def test_artifact_holds_schema_origins_routes_mode_and_marker(seed_table):
 
 
 def test_rendering_is_byte_identical_for_the_same_settings():
-    reordered = derive_routing_table(SEED_ORIGINS, overrides={"ap-south-1": "ap-northeast-1", "sa-east-1": "eu-central-1"})
-    same = derive_routing_table(SEED_ORIGINS, overrides={"sa-east-1": "eu-central-1", "ap-south-1": "ap-northeast-1"})
+    reordered = derive_routing_table(
+        SEED_ORIGINS, overrides={"ap-south-1": "ap-northeast-1", "sa-east-1": "eu-central-1"}
+    )
+    same = derive_routing_table(
+        SEED_ORIGINS, overrides={"sa-east-1": "eu-central-1", "ap-south-1": "ap-northeast-1"}
+    )
     names = bucket_names(SEED_ORIGINS)
     assert render_artifact(reordered, names) == render_artifact(same, dict(reversed(list(names.items()))))
 
@@ -60,7 +64,18 @@ def test_regional_domain_name():
 
 @pytest.mark.parametrize(
     "name",
-    ["ab", "My-Assets", "my.assets", "-assets", "assets-", "a" * 64, "xn--assets", "assets-s3alias", "sthree-x", 42],
+    [
+        "ab",
+        "My-Assets",
+        "my.assets",
+        "-assets",
+        "assets-",
+        "a" * 64,
+        "xn--assets",
+        "assets-s3alias",
+        "sthree-x",
+        42,
+    ],
 )
 def test_invalid_bucket_names_are_rejected(seed_table, name):
     assert check_bucket_name(name) is not None
@@ -81,7 +96,9 @@ def test_bucket_names_must_cover_exactly_the_origins(seed_table):
         )
 
 
-@pytest.mark.parametrize("name", ["Host", "x-amz-failover", "X-Edge-Origin", "If-Match", "Proxy-Thing", "Via", "bad header", ""])
+@pytest.mark.parametrize(
+    "name", ["Host", "x-amz-failover", "X-Edge-Origin", "If-Match", "Proxy-Thing", "Via", "bad header", ""]
+)
 def test_reserved_or_malformed_marker_headers_are_rejected(seed_table, name):
     assert check_marker_header(name) is not None
     with pytest.raises(ArtifactError, match="markerHeader"):

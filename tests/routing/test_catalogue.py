@@ -10,8 +10,14 @@ from tests.support import DOCUMENTED_EXECUTION_REGIONS
 
 # Regions launched after December 2022, where OAI does not work (CloudFront developer guide).
 POST_2022_REGIONS = {
-    "ap-southeast-4", "il-central-1", "ca-west-1", "ap-southeast-5",
-    "mx-central-1", "ap-southeast-7", "ap-east-2", "ap-southeast-6",
+    "ap-southeast-4",
+    "il-central-1",
+    "ca-west-1",
+    "ap-southeast-5",
+    "mx-central-1",
+    "ap-southeast-7",
+    "ap-east-2",
+    "ap-southeast-6",
 }
 
 

@@ -44,9 +44,12 @@ def test_ranked_failover_is_the_nearest_other_origin(seed_table):
 def test_nearest_routing_beats_the_seed_mapping_on_mean_distance(seed_table):
     # The seed maps six Regions by hand and sends every other one to its default (us-east-1).
     seed_mapping = {
-        "us-east-1": "us-east-1", "us-east-2": "us-east-1",
-        "eu-central-1": "eu-central-1", "eu-west-2": "eu-central-1",
-        "ap-northeast-1": "ap-northeast-1", "ap-northeast-2": "ap-northeast-1",
+        "us-east-1": "us-east-1",
+        "us-east-2": "us-east-1",
+        "eu-central-1": "eu-central-1",
+        "eu-west-2": "eu-central-1",
+        "ap-northeast-1": "ap-northeast-1",
+        "ap-northeast-2": "ap-northeast-1",
     }
     regions = lambda_edge_execution_regions()
     seed_mean = sum(distance(r, seed_mapping.get(r, "us-east-1")) for r in regions) / len(regions)
@@ -77,7 +80,9 @@ def test_ties_are_broken_by_preference_order(monkeypatch):
 
 
 def test_overrides_pin_the_primary_and_keep_a_different_failover():
-    table = derive_routing_table(SEED_ORIGINS, overrides={"ap-south-1": "ap-northeast-1", "us-west-2": "ap-northeast-1"})
+    table = derive_routing_table(
+        SEED_ORIGINS, overrides={"ap-south-1": "ap-northeast-1", "us-west-2": "ap-northeast-1"}
+    )
     assert table.routes["ap-south-1"] == Route("ap-northeast-1", "eu-central-1")
     assert table.routes["us-west-2"] == Route("ap-northeast-1", "us-east-1")
     assert table.routes["eu-west-1"].primary == "eu-central-1"  # untouched
@@ -95,7 +100,7 @@ def test_off_mode_and_single_origin_have_no_failover():
     single = derive_routing_table(["eu-west-1"])
     assert single.failover_mode is FailoverMode.OFF
     assert single.failover_origin is None
-    assert {route for route in single.routes.values()} == {Route("eu-west-1", None)}
+    assert set(single.routes.values()) == {Route("eu-west-1", None)}
     off = derive_routing_table(SEED_ORIGINS, failover="off", failover_origin="ap-northeast-1")
     assert off.failover_origin is None
     assert all(route.failover is None for route in off.routes.values())
@@ -106,17 +111,53 @@ def test_off_mode_and_single_origin_have_no_failover():
     [
         ({"origins": []}, "origins", ["[] is not a non-empty list"]),
         ({"origins": "us-east-1"}, "origins", ["'us-east-1' is not a non-empty list"]),
-        ({"origins": ["us-east-1", "eu-centrl-1"]}, "origins", ["'eu-centrl-1' is not a known AWS Region code", "did you mean eu-central-1"]),
+        (
+            {"origins": ["us-east-1", "eu-centrl-1"]},
+            "origins",
+            ["'eu-centrl-1' is not a known AWS Region code", "did you mean eu-central-1"],
+        ),
         ({"origins": ["us-east-1", 7]}, "origins", ["7 is not a known AWS Region code"]),
         ({"origins": ["us-east-1", "eu-west-1", "us-east-1"]}, "origins", ["'us-east-1' is listed twice"]),
-        ({"origins": SEED_ORIGINS, "default_origin": "eu-west-1"}, "default_origin", ["'eu-west-1' has no bucket", "us-east-1, eu-central-1, ap-northeast-1"]),
-        ({"origins": SEED_ORIGINS, "overrides": {"ap-south-1": "ap-south-1"}}, "overrides", ["route for ap-south-1: 'ap-south-1' has no bucket"]),
-        ({"origins": SEED_ORIGINS, "overrides": {"ap-mars-1": "us-east-1"}}, "overrides", ["edge Region 'ap-mars-1' is not a known AWS Region code"]),
-        ({"origins": SEED_ORIGINS, "overrides": ["ap-south-1"]}, "overrides", ["is not a map of edge Region to origin Region"]),
-        ({"origins": SEED_ORIGINS, "failover": "sometimes"}, "failover", ["'sometimes' is not a failover mode", "ranked, fixed, off"]),
-        ({"origins": ["us-east-1"], "failover": "ranked"}, "failover", ["'ranked' needs at least two origins", "use 'off'"]),
-        ({"origins": SEED_ORIGINS, "failover_origin": "sa-east-1"}, "failover_origin", ["'sa-east-1' has no bucket"]),
-        ({"origins": SEED_ORIGINS, "failover_origin": "us-east-1"}, "failover_origin", ["'us-east-1' is also the default origin", "eu-central-1, ap-northeast-1"]),
+        (
+            {"origins": SEED_ORIGINS, "default_origin": "eu-west-1"},
+            "default_origin",
+            ["'eu-west-1' has no bucket", "us-east-1, eu-central-1, ap-northeast-1"],
+        ),
+        (
+            {"origins": SEED_ORIGINS, "overrides": {"ap-south-1": "ap-south-1"}},
+            "overrides",
+            ["route for ap-south-1: 'ap-south-1' has no bucket"],
+        ),
+        (
+            {"origins": SEED_ORIGINS, "overrides": {"ap-mars-1": "us-east-1"}},
+            "overrides",
+            ["edge Region 'ap-mars-1' is not a known AWS Region code"],
+        ),
+        (
+            {"origins": SEED_ORIGINS, "overrides": ["ap-south-1"]},
+            "overrides",
+            ["is not a map of edge Region to origin Region"],
+        ),
+        (
+            {"origins": SEED_ORIGINS, "failover": "sometimes"},
+            "failover",
+            ["'sometimes' is not a failover mode", "ranked, fixed, off"],
+        ),
+        (
+            {"origins": ["us-east-1"], "failover": "ranked"},
+            "failover",
+            ["'ranked' needs at least two origins", "use 'off'"],
+        ),
+        (
+            {"origins": SEED_ORIGINS, "failover_origin": "sa-east-1"},
+            "failover_origin",
+            ["'sa-east-1' has no bucket"],
+        ),
+        (
+            {"origins": SEED_ORIGINS, "failover_origin": "us-east-1"},
+            "failover_origin",
+            ["'us-east-1' is also the default origin", "eu-central-1, ap-northeast-1"],
+        ),
     ],
 )
 def test_invalid_input_raises_one_clear_error(arguments, field, fragments):

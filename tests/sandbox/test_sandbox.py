@@ -15,9 +15,11 @@ from sandbox.drill import ask, run_drill
 from sandbox.edge import METHOD_NOT_ALLOWED
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
-from settings import PROJECT_ROOT, ConfigError, parse_settings, settings_from_stack_file
-from tests.support import origin_request_event, request_of
-from tests.support import free_port
+from settings import ConfigError, parse_settings
+from tools import stack_file
+from tools.cli import run_command
+from tools.stack_file import PROJECT_ROOT, settings_from_stack_file
+from tests.support import free_port, origin_request_event, request_of
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,12 @@ def test_every_execution_region_is_served_by_its_primary(box):
 def test_failover_on_connection_refused(box):
     box.emulators.regions["eu-central-1"].stop()
     answer = ask(box, "eu-west-2", "index.html")
-    assert (answer.status, answer.served_by, answer.failover, answer.invocations) == (200, "us-east-1", True, 2)
+    assert (answer.status, answer.served_by, answer.failover, answer.invocations) == (
+        200,
+        "us-east-1",
+        True,
+        2,
+    )
     assert b"served from us-east-1" in answer.body
 
 
@@ -92,14 +99,22 @@ def test_a_cache_hit_does_not_invoke_the_function(box):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_a_method_the_behavior_does_not_allow_never_reaches_an_origin(box, method):
-    before = (box.edge.stats.invocations, box.edge.stats.origin_requests, [e.requests for e in box.emulators.regions.values()])
+    before = (
+        box.edge.stats.invocations,
+        box.edge.stats.origin_requests,
+        [e.requests for e in box.emulators.regions.values()],
+    )
     connection = http.client.HTTPConnection("127.0.0.1", box.port, timeout=5)
     connection.request(method, "/index.html", body=b"x", headers={"X-Edge-Region": "eu-west-1"})
     response = connection.getresponse()
     assert response.status == 403
     assert response.read() == METHOD_NOT_ALLOWED
     connection.close()
-    after = (box.edge.stats.invocations, box.edge.stats.origin_requests, [e.requests for e in box.emulators.regions.values()])
+    after = (
+        box.edge.stats.invocations,
+        box.edge.stats.origin_requests,
+        [e.requests for e in box.emulators.regions.values()],
+    )
     assert after == before
 
 
@@ -112,13 +127,18 @@ def test_head_options_and_the_default_root_object(box):
 
 
 def test_the_event_has_the_developer_guides_shape(box):
-    event = box.edge.origin_request_event("GET", "/index.html", "eu-central-1", "X-Geo-Failover", "203.0.113.178")
+    event = box.edge.origin_request_event(
+        "GET", "/index.html", "eu-central-1", "X-Geo-Failover", "203.0.113.178"
+    )
     reference = origin_request_event(origin_region="eu-central-1", custom_headers={"X-Geo-Failover": "true"})
     ours, theirs = request_of(event), request_of(reference)
     assert set(ours) == set(theirs)
     assert set(ours["origin"]["s3"]) == set(theirs["origin"]["s3"])
     assert ours["origin"]["s3"]["customHeaders"] == theirs["origin"]["s3"]["customHeaders"]
-    assert all(key == key.lower() and all(set(item) == {"key", "value"} for item in values) for key, values in ours["headers"].items())
+    assert all(
+        key == key.lower() and all(set(item) == {"key", "value"} for item in values)
+        for key, values in ours["headers"].items()
+    )
     assert set(event["Records"][0]["cf"]["config"]) == set(reference["Records"][0]["cf"]["config"])
 
 
@@ -139,7 +159,10 @@ def test_the_emulated_regions_reject_a_rewrite_as_s3_does(box):
     try:
         box.edge.handler = wrong_region
         answer = ask(box, "eu-west-2", "index.html")
-        assert answer.status == 400 and b"the region 'eu-west-2' is wrong; expecting 'eu-central-1'" in answer.body
+        assert (
+            answer.status == 400
+            and b"the region 'eu-west-2' is wrong; expecting 'eu-central-1'" in answer.body
+        )
         box.edge.handler = stale_host
         assert ask(box, "eu-west-2", "index.html").status == 301
     finally:
@@ -167,7 +190,10 @@ def test_the_drill_fails_when_the_function_does_not_recognise_failover(box):
     try:
         lines = []
         assert run_drill(box, box.keys, out=lines.append) == 1
-        assert any("eu-central-1 index.html: 503 from eu-central-1, expected 200 from us-east-1" in line for line in lines)
+        assert any(
+            "eu-central-1 index.html: 503 from eu-central-1, expected 200 from us-east-1" in line
+            for line in lines
+        )
     finally:
         box.edge.handler = original
 
@@ -181,30 +207,48 @@ def test_a_single_origin_stack_runs_only_the_healthy_phase(capsys, tmp_path, mon
     assert "phase 2" not in "\n".join(lines)
 
 
-def test_cli_errors_are_the_programs_messages(capsys, tmp_path):
-    assert sandbox_main(["drill", "--stack", "nope"]) == 2
+def test_cli_errors_are_the_programs_messages(capsys, tmp_path, monkeypatch):
+    assert run_command(sandbox_main, ["drill", "--stack", "nope"]) == 2
     assert f"error: no stack file at {PROJECT_ROOT / 'Pulumi.nope.yaml'}" in capsys.readouterr().err
-    bad = PROJECT_ROOT / "Pulumi.sandboxtest.yaml"
-    bad.write_text("config:\n  geo-proximity:origins: [us-east-1, ca-west-1]\n", encoding="utf-8")
-    try:
-        with pytest.raises(ConfigError) as expected:
-            settings_from_stack_file("sandboxtest")
-        assert sandbox_main(["drill", "--stack", "sandboxtest"]) == 2
-        assert capsys.readouterr().err.strip() == f"error: {expected.value}"
-    finally:
-        bad.unlink()
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "Pulumi.sandboxtest.yaml").write_text(
+        "config:\n  geo-proximity:origins: [us-east-1, ca-west-1]\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as expected:
+        settings_from_stack_file("sandboxtest")
+    assert run_command(sandbox_main, ["drill", "--stack", "sandboxtest"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {expected.value}"
 
 
 def test_cli_reports_a_busy_port(capsys, prod):
-    assert sandbox_main(["serve", "--port", str(prod.port)]) == 2
+    assert run_command(sandbox_main, ["serve", "--port", str(prod.port)]) == 2
     assert capsys.readouterr().err.strip() == f"error: port {prod.port} is busy; choose another with --port"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["serve", "--port", "99999"], "argument --port: 99999 is not a port number (0-65535)"),
+        (["serve", "--port", "http"], "argument --port: 'http' is not a port number (0-65535)"),
+        (["drill", "--edge-region", "mars-1"], "argument --edge-region: 'mars-1' is not a known AWS Region code"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(capsys, arguments, message):
+    with pytest.raises(SystemExit) as exited:
+        sandbox_main(arguments)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 def test_serve_answers_and_stops_cleanly_on_ctrl_c():
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout.readline().startswith(f"edge: http://127.0.0.1:{port}")
@@ -242,5 +286,114 @@ def test_a_failing_function_is_a_502_as_cloudfront_answers_it(box):
         answer = ask(box, "eu-west-1", "index.html")
     finally:
         box.edge.handler = original
-    assert answer.status == 502 and b"Lambda function associated with the CloudFront distribution failed" in answer.body
+    assert (
+        answer.status == 502
+        and b"Lambda function associated with the CloudFront distribution failed" in answer.body
+    )
     assert answer.served_by == "none" and not answer.failover and answer.invocations == 1
+
+
+def get(box, path, edge_region="eu-west-2", headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", box.port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"X-Edge-Region": edge_region, **(headers or {})})
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
+def test_an_edge_region_that_is_no_region_is_a_400_naming_the_known_codes(box):
+    invocations = box.edge.stats.invocations
+    response, body = get(box, "/index.html", edge_region="europe")
+    assert response.status == 400
+    assert body.startswith(b"X-Edge-Region: 'europe' is not a known AWS Region code")
+    assert b"eu-west-2" in body and b"us-east-1" in body
+    assert box.edge.stats.invocations == invocations  # never reached the function
+
+
+def test_a_region_where_lambda_edge_does_not_run_is_served_with_a_warning(box):
+    response, _ = get(box, "/index.html", edge_region="ca-central-1")
+    assert response.status == 200 and response.getheader("X-Served-By-Region") == "us-east-1"
+    assert "ca-central-1 is not a Regional edge cache Region" in response.getheader("X-Sandbox-Warning")
+    response, _ = get(box, "/index.html", edge_region="eu-west-2")
+    assert response.getheader("X-Sandbox-Warning") is None
+
+
+def test_range_requests_answer_206_and_416_on_a_miss_and_from_the_cache(box):
+    _, whole = get(box, "/assets/where.json", headers={})
+    box.edge.invalidate()
+    for cache in ("Miss", "Hit"):
+        response, body = get(box, "/assets/where.json", headers={"Range": "bytes=2-9"})
+        if cache == "Hit":
+            get(box, "/assets/where.json")  # a full GET fills the cache; the range is then cut from it
+            response, body = get(box, "/assets/where.json", headers={"Range": "bytes=2-9"})
+        assert response.status == 206, cache
+        assert response.getheader("X-Cache").startswith(cache)
+        assert body == whole[2:10]
+        assert response.getheader("Content-Range") == f"bytes 2-9/{len(whole)}"
+    response, body = get(box, "/assets/where.json", headers={"Range": "bytes=-4"})
+    assert (response.status, body) == (206, whole[-4:])
+    response, _ = get(box, "/assets/where.json", headers={"Range": f"bytes={len(whole) + 10}-"})
+    assert response.status == 416 and response.getheader("Content-Range") == f"bytes */{len(whole)}"
+
+
+def test_a_416_from_the_origin_fails_over_when_416_is_a_failover_code():
+    settings = parse_settings(
+        {"origins": '["us-east-1", "eu-central-1"]', "failoverStatusCodes": "[416, 503]"}, stack="range"
+    )
+    with Sandbox(settings) as sandbox:
+        response, _ = get(sandbox, "/index.html", edge_region="eu-west-2", headers={"Range": "bytes=100000-"})
+    # S3 answers 416 in eu-central-1; the origin group retries on the failover member (us-east-1),
+    # whose 416 is the answer.
+    assert response.status == 416
+    assert response.getheader("X-Failover") == "true" and response.getheader("X-Function-Invocations") == "2"
+
+
+def test_fixed_failover_drill_reports_lost_by_design_and_passes():
+    settings = parse_settings(
+        {"origins": '["us-east-1", "eu-central-1", "ap-northeast-1"]', "failover": "fixed"}, stack="fixed"
+    )
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        lines: list[str] = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0
+    text = "\n".join(lines)
+    assert "expected 200 from None" not in text and "FAILED" not in text
+    lost = [line for line in lines if line.endswith("<-- lost by design")]
+    # Phase 2 stops the busiest origin; the group's secondary (eu-central-1) is the busiest in fixed
+    # mode, so every object from every edge whose primary is eu-central-1 is lost by design.
+    europe = [e for e in lambda_edge_execution_regions() if settings.routing.routes[e].primary == "eu-central-1"]
+    assert len(lost) >= len(europe) * len(sandbox.keys) > 0
+    summary = next(line for line in lines if line.strip().startswith("summary:"))
+    assert f"{len(lost)} lost by design" in summary
+    assert any(line.startswith("lost by design: with 'fixed' failover every retry goes to eu-central-1") for line in lines)
+
+
+def test_failures_only_prints_no_passing_request(box):
+    lines: list[str] = []
+    assert run_drill(box, box.keys, out=lines.append, failures_only=True) == 0
+    assert not any(line.startswith(("us-east-1 ", "eu-west-2 ")) for line in lines)
+    assert lines[-1] == "drill passed"
+
+
+def test_assets_with_spaces_queries_and_accents_are_drilled(tmp_path):
+    site = tmp_path / "site"
+    (site / "a dir").mkdir(parents=True)
+    for name in ("index.html", "a dir/space name.txt", "café.html", "q?a=1.txt", "hash#frag.txt", "100%.txt"):
+        (site / name).write_text(f"content of {name}\n", encoding="utf-8")
+    settings = parse_settings({"origins": '["us-east-1", "eu-central-1"]'}, stack="assets")
+    with Sandbox(settings, assets=site, read_timeout=0.5) as sandbox:
+        lines: list[str] = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
+        answer = ask(sandbox, "eu-west-2", "café.html")
+        assert answer.status == 200 and answer.body == "content of café.html\n".encode()
+        answer = ask(sandbox, "eu-west-2", "q?a=1.txt")
+        assert answer.body == b"content of q?a=1.txt\n"
+
+
+def test_an_empty_or_missing_assets_folder_is_one_line(capsys, tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert run_command(sandbox_main, ["drill", "--assets", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --assets {tmp_path / 'empty'}: the folder holds no files to serve"
+    assert run_command(sandbox_main, ["drill", "--assets", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: no folder at {tmp_path / 'nowhere'}"

@@ -1,7 +1,7 @@
 import time
 
 from tools import drift, publish
-from tools.stack_buckets import run_tool
+from tools.cli import run_command as run_tool
 
 
 def run(capsys, *argv):
@@ -12,11 +12,18 @@ def run(capsys, *argv):
 
 def rows(out: str) -> dict[str, list[str]]:
     """The summary table: Region → [bucket, objects, missing, differs]."""
-    return {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:1].isalpha() and line.split()[0].count("-") == 2}
+    return {
+        line.split()[0]: line.split()[1:]
+        for line in out.splitlines()
+        if line[:1].isalpha() and line.split()[0].count("-") == 2
+    }
 
 
 def published(stack, site, capsys):
-    assert run_tool(publish.main, [str(site), "--outputs", str(stack.outputs), "--endpoint-url", stack.endpoint]) == 0
+    assert (
+        run_tool(publish.main, [str(site), "--outputs", str(stack.outputs), "--endpoint-url", stack.endpoint])
+        == 0
+    )
     capsys.readouterr()
 
 
@@ -25,14 +32,18 @@ def test_buckets_that_agree(stack, site, capsys):
     code, out, _ = run(capsys, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint)
     assert code == 0
     assert "all buckets agree" in out
-    assert {region: row[1:] for region, row in rows(out).items()} == {region: ["4", "0", "0"] for region in stack.buckets}
+    assert {region: row[1:] for region, row in rows(out).items()} == {
+        region: ["4", "0", "0"] for region in stack.buckets
+    }
 
 
 def test_a_deleted_and_a_changed_object_are_reported_per_region_then_repaired(stack, site, capsys):
     published(stack, site, capsys)
     stack.client("eu-central-1").delete_object(Bucket=stack.buckets["eu-central-1"], Key="images/logo.png")
     time.sleep(1.1)  # S3 timestamps have one-second resolution: the change must be the newest copy
-    stack.client("ap-northeast-1").put_object(Bucket=stack.buckets["ap-northeast-1"], Key="app.js", Body=b"changed\n")
+    stack.client("ap-northeast-1").put_object(
+        Bucket=stack.buckets["ap-northeast-1"], Key="app.js", Body=b"changed\n"
+    )
 
     code, out, _ = run(capsys, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint)
     assert code == 1
@@ -48,7 +59,9 @@ def test_a_deleted_and_a_changed_object_are_reported_per_region_then_repaired(st
     assert "repaired: 3 objects copied" in out and out.rstrip().endswith("all buckets agree")
     etags = {region: stack.keys(region) for region in stack.buckets}
     assert etags["us-east-1"] == etags["eu-central-1"] == etags["ap-northeast-1"]
-    body = stack.client("us-east-1").get_object(Bucket=stack.buckets["us-east-1"], Key="app.js")["Body"].read()
+    body = (
+        stack.client("us-east-1").get_object(Bucket=stack.buckets["us-east-1"], Key="app.js")["Body"].read()
+    )
     assert body == b"changed\n"
 
 
@@ -66,10 +79,19 @@ def test_thousands_of_keys_are_paged(stack, capsys):
 
 def test_a_missing_bucket_is_a_clear_error(stack, capsys):
     code, _, err = run(
-        capsys, "--bucket", f"us-east-1={stack.buckets['us-east-1']}", "--bucket", "eu-west-1=geo-not-there", "--endpoint-url", stack.endpoint
+        capsys,
+        "--bucket",
+        f"us-east-1={stack.buckets['us-east-1']}",
+        "--bucket",
+        "eu-west-1=geo-not-there",
+        "--endpoint-url",
+        stack.endpoint,
     )
     assert code == 2
-    assert err.strip() == "error: bucket geo-not-there (eu-west-1) does not exist; check the stack outputs or --bucket"
+    assert (
+        err.strip()
+        == "error: bucket geo-not-there (eu-west-1) does not exist; check the stack outputs or --bucket"
+    )
 
 
 def test_outputs_from_standard_input(stack, capsys, monkeypatch):

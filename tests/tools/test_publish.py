@@ -3,7 +3,7 @@ import hashlib
 import pytest
 
 from tools import publish
-from tools.stack_buckets import run_tool
+from tools.cli import run_command as run_tool
 
 FILES = {"index.html", "app.js", "images/logo.png", "data.unknownext"}
 
@@ -15,7 +15,16 @@ def run(capsys, *argv):
 
 
 def test_publish_to_every_bucket_sets_types_and_cache_control(stack, site, capsys):
-    code, out, _ = run(capsys, site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--cache-control", "public, max-age=300")
+    code, out, _ = run(
+        capsys,
+        site,
+        "--outputs",
+        stack.outputs,
+        "--endpoint-url",
+        stack.endpoint,
+        "--cache-control",
+        "public, max-age=300",
+    )
     assert code == 0, out
     assert "done: 12 uploaded, 0 failed" in out
     logo_md5 = hashlib.md5((site / "images" / "logo.png").read_bytes()).hexdigest()
@@ -26,7 +35,10 @@ def test_publish_to_every_bucket_sets_types_and_cache_control(stack, site, capsy
         head = stack.head(region, "index.html")
         assert head["ContentType"] == "text/html"
         assert head["CacheControl"] == "public, max-age=300"
-    assert stack.head("eu-central-1", "app.js")["ContentType"] in ("text/javascript", "application/javascript")
+    assert stack.head("eu-central-1", "app.js")["ContentType"] in (
+        "text/javascript",
+        "application/javascript",
+    )
     assert stack.head("eu-central-1", "data.unknownext")["ContentType"] == "application/octet-stream"
 
 
@@ -43,7 +55,16 @@ def test_a_second_publish_uploads_nothing_and_a_changed_file_is_uploaded_alone(s
 
 
 def test_with_replication_publish_writes_only_the_nearest_bucket(replicated_stack, site, capsys):
-    code, out, _ = run(capsys, site, "--outputs", replicated_stack.outputs, "--endpoint-url", replicated_stack.endpoint, "--from-region", "eu-west-2")
+    code, out, _ = run(
+        capsys,
+        site,
+        "--outputs",
+        replicated_stack.outputs,
+        "--endpoint-url",
+        replicated_stack.endpoint,
+        "--from-region",
+        "eu-west-2",
+    )
     assert code == 0
     assert set(replicated_stack.keys("eu-central-1")) == FILES
     assert replicated_stack.keys("us-east-1") == {} and replicated_stack.keys("ap-northeast-1") == {}
@@ -59,13 +80,17 @@ def test_with_replication_to_and_all_choose_the_buckets(replicated_stack, site, 
 
 
 def test_replication_without_a_known_region_asks_for_one(replicated_stack, site, capsys):
-    code, _, err = run(capsys, site, "--outputs", replicated_stack.outputs, "--endpoint-url", replicated_stack.endpoint)
+    code, _, err = run(
+        capsys, site, "--outputs", replicated_stack.outputs, "--endpoint-url", replicated_stack.endpoint
+    )
     assert code == 2
     assert "give --from-region REGION" in err
 
 
 def test_dry_run_writes_nothing(stack, site, capsys):
-    code, out, _ = run(capsys, site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--dry-run")
+    code, out, _ = run(
+        capsys, site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--dry-run"
+    )
     assert code == 0
     assert out.count("would upload 4 of 4 files") == 3
     assert "  eu-central-1 index.html (text/html, 13 bytes)" in out
@@ -81,7 +106,9 @@ def test_explicit_bucket_flags(stack, site, capsys):
 
 def test_progress_bar_reaches_every_byte(stack, site, capsys, monkeypatch):
     monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
-    code, _, err = run(capsys, site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    code, _, err = run(
+        capsys, site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1"
+    )
     assert code == 0
     assert "100.0%" in err.split("\r")[-1]
 
@@ -90,11 +117,23 @@ def test_progress_bar_reaches_every_byte(stack, site, capsys, monkeypatch):
     ("argv", "message"),
     [
         (["{missing}", "--outputs", "{outputs}"], "error: no folder at"),
-        (["{site}", "--bucket", "eu-central-1=no-such-bucket-geo"], "error: bucket no-such-bucket-geo (eu-central-1) does not exist"),
-        (["{site}", "--bucket", "eu-central-9=x"], "error: --bucket eu-central-9=x: 'eu-central-9' is not an AWS Region code"),
+        (
+            ["{site}", "--bucket", "eu-central-1=no-such-bucket-geo"],
+            "error: bucket no-such-bucket-geo (eu-central-1) does not exist",
+        ),
+        (
+            ["{site}", "--bucket", "eu-central-9=x"],
+            "error: --bucket eu-central-9=x: 'eu-central-9' is not an AWS Region code",
+        ),
         (["{site}", "--bucket", "eu-central-1"], "is not REGION=NAME"),
-        (["{site}", "--outputs", "{site}/index.html"], "are not JSON; produce them with `pulumi stack output --json`"),
-        (["{site}", "--outputs", "{outputs}", "--to", "sa-east-1"], "--to sa-east-1: the stack has no bucket there"),
+        (
+            ["{site}", "--outputs", "{site}/index.html"],
+            "are not JSON; produce them with `pulumi stack output --json`",
+        ),
+        (
+            ["{site}", "--outputs", "{outputs}", "--to", "sa-east-1"],
+            "--to sa-east-1: the stack has no bucket there",
+        ),
     ],
 )
 def test_clear_errors(stack, site, capsys, tmp_path, argv, message):
@@ -108,7 +147,9 @@ def test_clear_errors(stack, site, capsys, tmp_path, argv, message):
 def test_unreachable_endpoint_and_missing_credentials(stack, site, capsys, monkeypatch):
     from tests.support import free_port
 
-    code, _, err = run(capsys, site, "--outputs", stack.outputs, "--endpoint-url", f"http://127.0.0.1:{free_port()}")
+    code, _, err = run(
+        capsys, site, "--outputs", stack.outputs, "--endpoint-url", f"http://127.0.0.1:{free_port()}"
+    )
     assert code == 2 and "error: cannot reach S3 for" in err
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")

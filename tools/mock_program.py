@@ -1,42 +1,30 @@
-"""Run ``__main__.py`` under Pulumi's mocks and record every resource it declares.
+"""Run the Pulumi program, or one component, under Pulumi's mocks and record what it declares.
 
-The mocks compute only what AWS would (names, ARNs, ids); they check nothing, so the tests assert
-AWS's rules themselves. A stack file drives the program the way the CLI does: project defaults from
-``Pulumi.yaml``, then the stack's values as strings (structured values as JSON).
+Used by the tests and by ``./dev bench``. The mocks compute only what AWS would (names, ARNs, ids);
+they check nothing, so the tests assert AWS's rules themselves. A stack file drives the program the
+way the CLI does (``tools.stack_file``): project defaults from ``Pulumi.yaml``, then the stack's
+values as strings, structured values as JSON.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import runpy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pulumi
-import yaml
-from pulumi.runtime.mocks import MockMonitor
 
-from settings import PROJECT, PROJECT_ROOT, read_stack_file
+from settings import PROJECT
+from tools.mock_monitor import Declared, RecordingMonitor
+from tools.stack_file import PROJECT_ROOT, read_stack_config
 
 ACCOUNT_ID = "123456789012"
 MAIN = PROJECT_ROOT / "__main__.py"
-
-
-@dataclass
-class Declared:
-    type: str
-    name: str
-    id: str
-    urn: str
-    parent: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    region: str | None
-    dependencies: list[str]
-
 
 FUNCTION = "aws:lambda/function:Function"
 ROLE = "aws:iam/role:Role"
@@ -83,7 +71,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return self.home_region
         return self.provider_regions.get(provider_reference.rsplit("::", 1)[-1], self.home_region)
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         inputs = dict(args.inputs)
         outputs = dict(inputs)
         resource_id = f"{args.name}-{_suffix(args.name, 8)}"
@@ -108,9 +96,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             )
         elif args.typ == "aws:cloudfront/originAccessControl:OriginAccessControl":
             resource_id = "E3OACEXAMPLE12"
-        elif args.typ == "aws:iam/role:Role":
+        elif args.typ == ROLE:
             outputs.update(arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{resource_id}", name=resource_id)
-        elif args.typ == "aws:lambda/function:Function":
+        elif args.typ == FUNCTION:
             name = inputs.get("name") or resource_id
             arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
             outputs.update(name=name, arn=arn, version="1", qualifiedArn=f"{arn}:1")
@@ -122,80 +110,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             )
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.calls.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci", "userId": "AIDA"}, []
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
+                "userId": "AIDA",
+            }, []
         raise NotImplementedError(f"the mocks do not answer {args.token}")
 
 
-class RecordingMonitor(MockMonitor):
-    """The mock monitor, also keeping what a plain Mocks object is not shown: URNs, parents, dependencies."""
-
-    def __init__(self, mocks: RecordingMocks) -> None:
-        super().__init__(mocks)
-        self.declared: list[Declared] = []
-
-    def RegisterResource(self, request):  # noqa: N802 - the gRPC method name
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            registration = self.resources[response.urn]
-            self.declared.append(
-                Declared(
-                    type=request.type,
-                    name=request.name,
-                    id=response.id,
-                    urn=response.urn,
-                    parent=request.parent,
-                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
-                    outputs=dict(registration.state),
-                    region=self._region(request, registration.state),
-                    dependencies=list(request.dependencies),
-                )
-            )
-        return response
-
-    def _region(self, request, state: dict) -> str | None:
-        if request.type == "pulumi:providers:aws":
-            return state["region"]
-        return self.mocks.region_of(request.provider) if request.custom else None
-
-
-def stack_config(stack_file: Path) -> dict[str, str]:
-    """The namespaced config the CLI would hand the program for ``stack_file``."""
-    config = {f"{PROJECT}:{key}": value for key, value in read_stack_file(stack_file).items()}
-    document = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
-    for key, value in (document.get("config") or {}).items():
-        if key.startswith("aws:"):
-            config[key] = str(value)
-    return config
-
-
-def deploy(config: Mapping[str, str], *, stack: str = "test") -> Deployment:
-    """Run the program with ``config`` (namespaced keys → CLI strings) and return what it declared."""
-    mocks = RecordingMocks(home_region=config.get("aws:region", "us-east-1"))
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(dict(config))
-    exports: dict[str, Any] = {}
-    resolved: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def run():
-        with mock.patch.object(pulumi, "export", exports.__setitem__):
-            runpy.run_path(str(MAIN), run_name="__main__")
-        return pulumi.Output.from_input(exports).apply(resolved.update)
-
-    try:
-        run()
-    except Exception as error:
-        raise ProgramFailed(error, monitor.declared) from error
-    finally:
-        pulumi.runtime.set_all_config({})
-    return Deployment(stack, monitor.declared, resolved)
-
-
-class ProgramFailed(Exception):
+class ProgramError(Exception):
     """The program raised; ``declared`` is what it had declared by then."""
 
     def __init__(self, error: Exception, declared: list[Declared]) -> None:
@@ -204,10 +130,48 @@ class ProgramFailed(Exception):
         self.declared = declared
 
 
+def run_under_mocks(
+    program: Callable[[], Mapping[str, Any]], config: Mapping[str, str], *, stack: str = "test"
+) -> Deployment:
+    """Run ``program`` (which declares resources and returns its outputs) with ``config``."""
+    mocks = RecordingMocks(home_region=config.get("aws:region", "us-east-1"))
+    monitor = RecordingMonitor(mocks, mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config))
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> pulumi.Output[None]:
+        return pulumi.Output.from_input(dict(program())).apply(resolved.update)
+
+    try:
+        run()
+    except Exception as error:
+        raise ProgramError(error, monitor.declared) from error
+    finally:
+        pulumi.runtime.set_all_config({})
+    return Deployment(stack, monitor.declared, resolved)
+
+
+def deploy(config: Mapping[str, str], *, stack: str = "test") -> Deployment:
+    """Run ``__main__.py`` with ``config`` (namespaced keys → CLI strings); its exports are the outputs."""
+
+    def program() -> dict[str, Any]:
+        exports: dict[str, Any] = {}
+        with mock.patch.object(pulumi, "export", exports.__setitem__):
+            runpy.run_path(str(MAIN), run_name="__main__")
+        return exports
+
+    return run_under_mocks(program, config, stack=stack)
+
+
+def stack_config(stack_file: Path) -> dict[str, str]:
+    """The namespaced config the CLI would hand the program for ``stack_file``."""
+    return read_stack_config(stack_file)
+
+
 def project_config(**values: Any) -> dict[str, str]:
     """Namespaced config from keyword values, encoded as the CLI encodes them."""
-    import json
-
     config = {"aws:region": "us-east-1"}
     for key, value in values.items():
         config[f"{PROJECT}:{key}"] = value if isinstance(value, str) else json.dumps(value)

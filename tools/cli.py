@@ -1,0 +1,60 @@
+"""What every ``./dev`` command shares: one-line errors, a quiet exit when the reader of its output
+goes away, and argument types that refuse bad values with a message instead of a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from settings import ConfigError
+from tools.stack_file import StackFileError
+
+
+class ToolError(Exception):
+    """A problem the person running the tool can fix; printed as one line, exit status 2."""
+
+
+# `./dev plan | head -1`: the shell's usual status for a writer whose reader left (128 + SIGPIPE).
+EXIT_READER_GONE = 141
+
+
+def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run a command's ``main``: a problem a person can fix is one line on standard error, exit 2."""
+    try:
+        return main(argv)
+    except (ToolError, ConfigError, StackFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader closed the pipe: stop without a traceback, and keep Python's own flush at exit
+        # from failing again on the closed descriptor (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_READER_GONE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value

@@ -1,0 +1,71 @@
+"""The one place that touches Pulumi's mock internals: a monitor that records every registration.
+
+``pulumi.runtime.Mocks`` is shown a resource's type, name and inputs, but not its URN, parent or
+dependencies, which the tests need to check parenting and ordering. ``MockMonitor`` sees the whole
+gRPC request; this adapter keeps what it saw as plain ``Declared`` records. If a Pulumi release changes
+these internals, this file is the only one to follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.rpc import deserialize_properties
+
+
+@dataclass
+class Declared:
+    """One resource as the program declared it and as the mocks completed it."""
+
+    type: str
+    name: str
+    id: str
+    urn: str
+    parent: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    # The Region the mocks placed it in (its provider's); None for components.
+    region: str | None
+    dependencies: list[str]
+
+
+class RegionAware(Protocol):
+    """What the monitor needs of the mocks: the Region behind a provider reference."""
+
+    def region_of(self, provider_reference: str | None) -> str: ...
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping what a plain Mocks object is not shown."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, regions: RegionAware) -> None:
+        super().__init__(mocks)
+        self.regions = regions
+        self.declared: list[Declared] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        state = dict(self.resources[response.urn].state)
+        if request.type.startswith("pulumi:providers:"):
+            region = state.get("region")
+        else:
+            region = self.regions.region_of(request.provider) if request.custom else None
+        self.declared.append(
+            Declared(
+                type=request.type,
+                name=request.name,
+                id=response.id,
+                urn=response.urn,
+                parent=request.parent,
+                inputs=deserialize_properties(request.object),
+                outputs=state,
+                region=region,
+                dependencies=list(request.dependencies),
+            )
+        )
+        return response

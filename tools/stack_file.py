@@ -1,0 +1,128 @@
+"""Read ``Pulumi.<stack>.yaml`` and ``Pulumi.yaml`` the way the Pulumi CLI hands them to the program.
+
+The CLI parses these files with gopkg.in/yaml.v3, which follows YAML 1.2 for untyped values: only
+``true``/``false`` are booleans, so an unquoted ``off`` or ``yes`` stays the string it looks like
+(yaml.v3's package description: "Booleans in YAML 1.2 are true/false only"). PyYAML implements
+YAML 1.1 and would turn ``failover: off`` into ``False``; ruamel.yaml's safe loader reads YAML 1.2.
+The program then receives every scalar as its text and every list or map as JSON.
+
+Only the local tools (plan, sandbox, the mocks runner) read stack files; the program itself gets its
+configuration from the CLI through ``settings.load_settings``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from settings import PROJECT, Settings, parse_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILE = PROJECT_ROOT / "Pulumi.yaml"
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+class StackFileError(ValueError):
+    """A stack or project file that cannot be read; the message names the file (and line, column)."""
+
+
+def stack_file_path(stack: str) -> Path:
+    """Where the stack's settings live; a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)."""
+    if not _STACK_NAME.match(stack):
+        raise StackFileError(f"{stack!r} is not a stack name: letters, digits, '-', '_' and '.' only")
+    return PROJECT_ROOT / f"Pulumi.{stack}.yaml"
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """The YAML 1.2 mapping in ``path``; a clear one-line StackFileError when it is not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StackFileError(f"no stack file at {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StackFileError(f"cannot read {path}: {error}") from None
+    try:
+        document = YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
+        problem = error.problem or error.context or "not valid YAML"
+        raise StackFileError(f"{where}: {problem} (not valid YAML)") from None
+    except YAMLError as error:
+        raise StackFileError(f"{path.name}: not valid YAML ({error})") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(
+            f"{path.name}: the file holds a {type(document).__name__}, not a mapping of keys"
+        )
+    return document
+
+
+def cli_string(value: Any) -> str:
+    """The text the CLI hands the program for a config value: lists and maps as JSON, scalars as text."""
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def project_config_defaults() -> dict[str, Any]:
+    """The defaults ``Pulumi.yaml`` declares for this project's keys."""
+    config = load_yaml(PROJECT_FILE).get("config") or {}
+    return {
+        key: declaration["default"]
+        for key, declaration in config.items()
+        if isinstance(declaration, dict) and "default" in declaration
+    }
+
+
+def read_stack_config(path: Path) -> dict[str, str]:
+    """Every config value of a stack file, namespaced (``aws:region``, ``geo-proximity:origins``), as
+    the CLI hands them to the program: project defaults first, then the stack's own values."""
+    values = {f"{PROJECT}:{key}": cli_string(value) for key, value in project_config_defaults().items()}
+    config = load_yaml(path).get("config") or {}
+    if not isinstance(config, dict):
+        raise StackFileError(f"{path.name}: 'config' is not a mapping of keys to values")
+    for namespaced, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raise StackFileError(
+                f"{path.name}: {namespaced} is a secret, which only the Pulumi CLI can decrypt"
+            )
+        values[str(namespaced)] = cli_string(value)
+    return values
+
+
+def project_values(config: dict[str, str]) -> dict[str, str]:
+    """This project's keys (without the namespace) from namespaced config."""
+    prefix = f"{PROJECT}:"
+    return {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+
+
+def settings_from_stack_file(stack: str) -> Settings:
+    """The settings of ``Pulumi.<stack>.yaml``: same validation and messages as the program's."""
+    path = stack_file_path(stack)
+    return parse_settings(project_values(read_stack_config(path)), stack=stack)
+
+
+def shipped_stacks() -> list[str]:
+    """The stacks whose files git tracks (a personal, untracked ``Pulumi.me.yaml`` is not one)."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--", "Pulumi.*.yaml"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        # Not a git checkout (an unpacked archive): every stack file there was shipped with it.
+        listed = [path.name for path in PROJECT_ROOT.glob("Pulumi.*.yaml")]
+    return sorted(name.removeprefix("Pulumi.").removesuffix(".yaml") for name in listed)
