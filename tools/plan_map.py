@@ -47,19 +47,34 @@ def land_path() -> str:
             points.append(project(x * scale_x + shift_x, y * scale_y + shift_y))
         arcs.append(points)
 
-    def ring(indices: list[int]) -> str:
+    def rings(indices: list[int]) -> list[str]:
         points: list[tuple[float, float]] = []
         for index in indices:
             # A negative index is the one's complement of an arc walked backwards.
             arc = arcs[index] if index >= 0 else arcs[~index][::-1]
             points.extend(arc[1:] if points else arc)
-        return "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points) + "Z"
+        # A ring that crosses the antimeridian (Russia, Fiji) jumps across the whole map: unwrap it
+        # into one continuous shape, then draw it once more a map's width over; the view clips both.
+        unwrapped, offset = [points[0]], 0.0
+        for (previous_x, _), (x, y) in zip(points, points[1:], strict=False):
+            if x - previous_x > WIDTH / 2:
+                offset -= WIDTH
+            elif previous_x - x > WIDTH / 2:
+                offset += WIDTH
+            unwrapped.append((x + offset, y))
+        shifts = [0.0]
+        if min(x for x, _ in unwrapped) < 0:
+            shifts.append(WIDTH)
+        if max(x for x, _ in unwrapped) > WIDTH:
+            shifts.append(-WIDTH)
+        return ["M" + "L".join(f"{x + shift:.1f},{y:.1f}" for x, y in unwrapped) + "Z" for shift in shifts]
 
     commands: list[str] = []
     for geometry in topology["objects"]["land"]["geometries"]:
         polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
         for polygon in polygons:
-            commands.extend(ring(indices) for indices in polygon)
+            for indices in polygon:
+                commands.extend(rings(indices))
     return "".join(commands)
 
 
@@ -106,10 +121,12 @@ def render_page(plan: dict[str, Any]) -> str:
         title = f"{code}: primary {route['primary']} ({route['primaryKm']:,.0f} km)" + (
             f", failover {route['failover']}" if route["failover"] else ""
         )
+        # Labels sit right of the marker, or left of it near the map's eastern edge.
+        label_x, anchor = (x + radius + 2, "start") if x < WIDTH - 90 else (x - radius - 2, "end")
         markers.append(
             f'<g class="{" ".join(kinds)}" data-region="{code}"><title>{html.escape(title)}</title>'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}"/>'
-            f'<text x="{x + radius + 2:.1f}" y="{y + 3:.1f}">{code}</text></g>'
+            f'<text x="{label_x:.1f}" y="{y + 3:.1f}" text-anchor="{anchor}">{code}</text></g>'
         )
 
     rows = []
