@@ -35,9 +35,17 @@ StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 
 
-def _s3_error(start_response: StartResponse, status: str, code: str, message: str) -> list[bytes]:
+def _s3_error(
+    start_response: StartResponse,
+    status: str,
+    code: str,
+    message: str,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> list[bytes]:
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
-    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    start_response(
+        status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body))), *headers]
+    )
     return [body.encode()]
 
 
@@ -71,6 +79,9 @@ class RegionalS3:
                 "301 Moved Permanently",
                 "PermanentRedirect",
                 f"The bucket {bucket} must be addressed using the endpoint of {home}.",
+                # S3 names the bucket's Region in this header (the AWS SDK for Ruby reads it into its
+                # PermanentRedirect error); SDKs redirect once by it, then give up.
+                headers=(("x-amz-bucket-region", home),),
             )
         scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if scope and scope.group(1) != self.region:

@@ -30,6 +30,8 @@ class Declared:
     # The Region the mocks placed it in (its provider's); None for components.
     region: str | None
     dependencies: list[str]
+    # The URNs or alias specifications the resource declares it was known by before.
+    aliases: list[str]
 
 
 class RegionAware(Protocol):
@@ -66,6 +68,17 @@ class RecordingMonitor(MockMonitor):
                 outputs=state,
                 region=region,
                 dependencies=list(request.dependencies),
+                aliases=[*request.aliasURNs, *(_alias_text(alias) for alias in request.aliases)],
             )
         )
         return response
+
+
+def _alias_text(alias: Any) -> str:
+    """An alias as text: its URN, or the fields its specification changes (type, name, ...)."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    return ",".join(
+        f"{field.name}={value}" for field, value in spec.ListFields() if field.name != "parentUrn"
+    )

@@ -177,18 +177,16 @@ def explained(bucket: str, region: str) -> Iterator[None]:
         raise ToolError(
             f"cannot reach S3 for {bucket} ({region}) at {error.kwargs.get('endpoint_url')}"
         ) from None
-    except RecursionError:
-        # botocore follows S3's 301 "wrong Region" answers by retrying; an endpoint that serves one
-        # Region and keeps redirecting another Region's bucket makes it retry without end.
-        raise ToolError(
-            f"the S3 endpoint for {bucket} ({region}) keeps redirecting it to another Region; give each "
-            "Region its own endpoint with --endpoint-url REGION=URL"
-        ) from None
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchBucket", "404", "NotFound"):
             raise ToolError(
                 f"bucket {bucket} ({region}) does not exist; check the stack outputs or --bucket"
+            ) from None
+        if code in ("PermanentRedirect", "301"):
+            raise ToolError(
+                f"the S3 endpoint for {bucket} ({region}) serves another Region; with --endpoint-url, give each "
+                "Region its own endpoint (--endpoint-url REGION=URL, repeatable)"
             ) from None
         if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             raise ToolError(

@@ -230,7 +230,10 @@ def test_cli_reports_a_busy_port(capsys, prod):
     [
         (["serve", "--port", "99999"], "argument --port: 99999 is not a port number (0-65535)"),
         (["serve", "--port", "http"], "argument --port: 'http' is not a port number (0-65535)"),
-        (["drill", "--edge-region", "mars-1"], "argument --edge-region: 'mars-1' is not a known AWS Region code"),
+        (
+            ["drill", "--edge-region", "mars-1"],
+            "argument --edge-region: 'mars-1' is not a known AWS Region code",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_errors(capsys, arguments, message):
@@ -272,6 +275,10 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
         process.kill()
     assert process.returncode == 0, err
     assert "stopping: edge and S3 emulators shut down" in out
+    # The commands to publish to and check these buckets, and one line per request answered.
+    assert "./dev publish examples/site --all --bucket us-east-1=" in out
+    assert "--endpoint-url eu-central-1=http://127.0.0.1:" in out
+    assert "GET /assets/where.json edge ap-southeast-1: 200 from ap-northeast-1, miss, 1 invocation(s)" in out
     assert "Traceback" not in err
 
 
@@ -362,11 +369,16 @@ def test_fixed_failover_drill_reports_lost_by_design_and_passes():
     lost = [line for line in lines if line.endswith("<-- lost by design")]
     # Phase 2 stops the busiest origin; the group's secondary (eu-central-1) is the busiest in fixed
     # mode, so every object from every edge whose primary is eu-central-1 is lost by design.
-    europe = [e for e in lambda_edge_execution_regions() if settings.routing.routes[e].primary == "eu-central-1"]
+    europe = [
+        e for e in lambda_edge_execution_regions() if settings.routing.routes[e].primary == "eu-central-1"
+    ]
     assert len(lost) >= len(europe) * len(sandbox.keys) > 0
     summary = next(line for line in lines if line.strip().startswith("summary:"))
     assert f"{len(lost)} lost by design" in summary
-    assert any(line.startswith("lost by design: with 'fixed' failover every retry goes to eu-central-1") for line in lines)
+    assert any(
+        line.startswith("lost by design: with 'fixed' failover every retry goes to eu-central-1")
+        for line in lines
+    )
 
 
 def test_failures_only_prints_no_passing_request(box):
@@ -394,6 +406,9 @@ def test_assets_with_spaces_queries_and_accents_are_drilled(tmp_path):
 def test_an_empty_or_missing_assets_folder_is_one_line(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
     assert run_command(sandbox_main, ["drill", "--assets", str(tmp_path / "empty")]) == 2
-    assert capsys.readouterr().err.strip() == f"error: --assets {tmp_path / 'empty'}: the folder holds no files to serve"
+    assert (
+        capsys.readouterr().err.strip()
+        == f"error: --assets {tmp_path / 'empty'}: the folder holds no files to serve"
+    )
     assert run_command(sandbox_main, ["drill", "--assets", str(tmp_path / "nowhere")]) == 2
     assert capsys.readouterr().err.strip() == f"error: no folder at {tmp_path / 'nowhere'}"

@@ -10,7 +10,9 @@ from tools.stack_file import PROJECT_ROOT
 
 
 def rows_of(out):
-    return {line.split()[0].lstrip("*"): line for line in out.splitlines() if line[:1] in "* " and line.strip()}
+    return {
+        line.split()[0].lstrip("*"): line for line in out.splitlines() if line[:1] in "* " and line.strip()
+    }
 
 
 def test_plan_prints_every_region_with_distances(capsys):
@@ -75,7 +77,9 @@ def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path
     assert document["originGroup"] == {"primary": "us-east-1", "secondary": "eu-west-1"}
     pinned = document["routes"]["eu-central-1"]
     assert pinned["primary"] == "us-east-1" and pinned["pinned"] is True and pinned["nearest"] == "eu-west-1"
-    assert pinned["primaryKm"] > 6000 and pinned["failover"] == "eu-west-1" and 0 < pinned["failoverKm"] < 1500
+    assert (
+        pinned["primaryKm"] > 6000 and pinned["failover"] == "eu-west-1" and 0 < pinned["failoverKm"] < 1500
+    )
     assert document["routes"]["eu-west-2"]["pinned"] is False
     assert document["warnings"] == []
     assert document["packageBytes"] == plan.package_size(stack_file.settings_from_stack_file("t"))
@@ -94,7 +98,11 @@ def test_plan_reports_a_missing_stack_and_bad_config(capsys, tmp_path, monkeypat
 
 
 def test_yaml_1_2_failover_off_is_read_as_the_cli_reads_it(capsys, tmp_path, monkeypatch):
-    write_stack(tmp_path, monkeypatch, "config:\n  geo-proximity:origins: [us-east-1, eu-west-1]\n  geo-proximity:failover: off\n")
+    write_stack(
+        tmp_path,
+        monkeypatch,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-west-1]\n  geo-proximity:failover: off\n",
+    )
     assert plan.run_command(plan.main, ["--stack", "t"]) == 0
     assert "failover off" in capsys.readouterr().out
 
@@ -129,6 +137,8 @@ def test_dev_says_unknown_commands_and_answers_help():
 
 @pytest.mark.parametrize("module", ["tools.plan", "tools.publish", "tools.drift", "sandbox"])
 def test_usage_lines_name_the_dev_command(module):
-    helped = subprocess.run([sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    helped = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
     assert helped.returncode == 0
     assert helped.stdout.startswith("usage: ./dev ")

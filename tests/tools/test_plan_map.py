@@ -72,7 +72,13 @@ def render(browser, tmp_path, page: str) -> dict:
     measured = tmp_path / "measured.html"
     measured.write_text(page.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     dom = subprocess.run(
-        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", measured.as_uri()],
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            measured.as_uri(),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -93,7 +99,9 @@ def test_the_map_draws_the_land_every_region_and_every_route(browser, tmp_path, 
     settings = stack_file.settings_from_stack_file("t")
     document = plan.plan_document(settings, plan.plan_rows(settings))
     page = plan_map.render_page(document)
-    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page  # loads nothing
+    assert (
+        "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
+    )  # loads nothing
     report = render(browser, tmp_path, page)
 
     width, height = report["svg"]
@@ -131,5 +139,8 @@ def test_plan_html_writes_the_page_and_names_its_data_source(capsys, tmp_path):
 
 
 def test_plan_html_to_an_unwritable_place_is_one_line(capsys, tmp_path):
-    assert plan.run_command(plan.main, ["--stack", "prod", "--html", str(tmp_path / "no" / "such" / "x.html")]) == 2
+    assert (
+        plan.run_command(plan.main, ["--stack", "prod", "--html", str(tmp_path / "no" / "such" / "x.html")])
+        == 2
+    )
     assert capsys.readouterr().err.startswith("error: cannot write ")

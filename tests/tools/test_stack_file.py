@@ -44,7 +44,9 @@ def test_invalid_yaml_is_one_line_naming_file_line_and_column(tmp_path, text, wh
 
 
 def test_a_file_that_is_not_a_mapping_and_a_missing_file_are_reported(tmp_path):
-    with pytest.raises(StackFileError, match=r"^Pulumi.t.yaml: the file holds a list, not a mapping of keys$"):
+    with pytest.raises(
+        StackFileError, match=r"^Pulumi.t.yaml: the file holds a list, not a mapping of keys$"
+    ):
         load_yaml(write(tmp_path, "- a\n- b\n"))
     with pytest.raises(StackFileError, match="no stack file at"):
         load_yaml(tmp_path / "Pulumi.missing.yaml")
@@ -52,7 +54,9 @@ def test_a_file_that_is_not_a_mapping_and_a_missing_file_are_reported(tmp_path):
 
 def test_secret_values_are_refused_with_the_key(tmp_path):
     path = write(tmp_path, "config:\n  geo-proximity:tags:\n    secure: v1:abc\n")
-    with pytest.raises(StackFileError, match="geo-proximity:tags is a secret, which only the Pulumi CLI can decrypt"):
+    with pytest.raises(
+        StackFileError, match="geo-proximity:tags is a secret, which only the Pulumi CLI can decrypt"
+    ):
         read_stack_config(path)
 
 
