@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from routing.table import FailoverMode
 from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_PRICE_CLASS
 from components.policies import OriginAccess
+from routing.table import FailoverMode
 from settings import ConfigError, parse_settings
 from tools.stack_file import project_config_defaults, project_values, read_stack_config, stack_file_path
 

@@ -9,6 +9,7 @@ opens anywhere, offline included.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from functools import cache
 from pathlib import Path
@@ -56,7 +57,7 @@ def land_path() -> str:
         # A ring that crosses the antimeridian (Russia, Fiji) jumps across the whole map: unwrap it
         # into one continuous shape, then draw it once more a map's width over; the view clips both.
         unwrapped, offset = [points[0]], 0.0
-        for (previous_x, _), (x, y) in zip(points, points[1:], strict=False):
+        for (previous_x, _), (x, y) in itertools.pairwise(points):
             if x - previous_x > WIDTH / 2:
                 offset -= WIDTH
             elif previous_x - x > WIDTH / 2:

@@ -16,10 +16,10 @@ from sandbox.edge import METHOD_NOT_ALLOWED
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
 from settings import ConfigError, parse_settings
+from tests.support import free_port, origin_request_event, request_of
 from tools import stack_file
 from tools.cli import run_command
 from tools.stack_file import PROJECT_ROOT, settings_from_stack_file
-from tests.support import free_port, origin_request_event, request_of
 
 
 @pytest.fixture(scope="module")

@@ -127,18 +127,26 @@ def test_a_reader_that_goes_away_is_no_traceback(command):
 
 
 def test_dev_says_unknown_commands_and_answers_help():
-    unknown = subprocess.run(["./dev", "nonsense"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    unknown = subprocess.run(
+        ["./dev", "nonsense"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("dev: unknown command 'nonsense'")
     for flag in ("help", "--help", "-h"):
-        helped = subprocess.run(["./dev", flag], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        helped = subprocess.run(
+            ["./dev", flag], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+        )
         assert helped.returncode == 0 and "./dev run" in helped.stdout and helped.stderr == ""
 
 
 @pytest.mark.parametrize("module", ["tools.plan", "tools.publish", "tools.drift", "sandbox"])
 def test_usage_lines_name_the_dev_command(module):
     helped = subprocess.run(
-        [sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", module, "--help"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert helped.returncode == 0
     assert helped.stdout.startswith("usage: ./dev ")
