@@ -154,10 +154,11 @@ def run_drill(
     for number, phase in enumerate(all_phases, start=1):
         sandbox.edge.invalidate()  # each phase starts cold, as after a CloudFront invalidation
         out(f"\n== phase {number}: {phase.title} ==")
-        out(
-            f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}{'failover':<9}"
-            f"{'expected':<16}{'ms':>7}"
-        )
+        if not failures_only:
+            out(
+                f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}{'failover':<9}"
+                f"{'expected':<16}{'ms':>7}"
+            )
         with phase.fault(sandbox):
             for edge in edges:
                 for key in keys:
