@@ -1,6 +1,6 @@
 """Benchmark the Pulumi program under mocks: how long it takes to declare a stack.
 
-    python -m benchmarks.program [--runs 7]
+    .venv/bin/python -m benchmarks.program [--runs 7]  (./dev bench runs it)
 
 Prints median and best wall time for the prod stack file and for a 20-origin stack. Asserts nothing.
 """

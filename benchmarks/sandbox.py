@@ -1,6 +1,6 @@
 """Benchmark the local sandbox: requests per second and latency through the edge emulator's HTTP port.
 
-    python -m benchmarks.sandbox [--requests 2000] [--threads 4]
+    .venv/bin/python -m benchmarks.sandbox [--requests 2000] [--threads 4]  (./dev bench runs it)
 
 Three runs over the prod stack, each spread over the 13 execution Regions: cache misses (the cache is
 emptied before every request, so each one invokes the handler and fetches from an S3 emulator), cache
