@@ -254,7 +254,13 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
         text=True,
     )
     try:
-        assert process.stdout.readline().startswith(f"edge: http://127.0.0.1:{port}")
+        startup = [process.stdout.readline()]
+        assert startup[0].startswith(f"edge: http://127.0.0.1:{port}")
+        # Read the start-up text up to its last line here: communicate() below reads the pipe itself
+        # and would miss what this file object has already buffered.
+        while not startup[-1].startswith("Ctrl-C stops everything"):
+            startup.append(process.stdout.readline())
+            assert startup[-1], "serve stopped before its start-up text was complete"
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -276,8 +282,8 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
     assert process.returncode == 0, err
     assert "stopping: edge and S3 emulators shut down" in out
     # The commands to publish to and check these buckets, and one line per request answered.
-    assert "./dev publish examples/site --all --bucket us-east-1=" in out
-    assert "--endpoint-url eu-central-1=http://127.0.0.1:" in out
+    assert "./dev publish examples/site --all --bucket us-east-1=" in "".join(startup)
+    assert "--endpoint-url eu-central-1=http://127.0.0.1:" in "".join(startup)
     assert "GET /assets/where.json edge ap-southeast-1: 200 from ap-northeast-1, miss, 1 invocation(s)" in out
     assert "Traceback" not in err
 
