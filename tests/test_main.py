@@ -26,7 +26,8 @@ BAD_INPUT = {
     ),
     "default origin without a bucket": (
         {"origins": SEED, "defaultOrigin": "eu-west-1"},
-        "geo-proximity:defaultOrigin: 'eu-west-1' has no bucket; expected one of the origins: us-east-1, eu-central-1, ap-northeast-1",
+        "geo-proximity:defaultOrigin: 'eu-west-1' has no bucket; "
+        "expected one of the origins: us-east-1, eu-central-1, ap-northeast-1",
     ),
     "default origin not a Region": (
         {"origins": SEED, "defaultOrigin": "europe"},
@@ -50,7 +51,8 @@ BAD_INPUT = {
     ),
     "status code failover cannot use": (
         {"origins": SEED, "failoverStatusCodes": [503, 429]},
-        "geo-proximity:failoverStatusCodes: 429 cannot trigger failover; expected 400, 403, 404, 416, 500, 502, 503, 504",
+        "geo-proximity:failoverStatusCodes: 429 cannot trigger failover; "
+        "expected 400, 403, 404, 416, 500, 502, 503, 504",
     ),
     "status code not an integer": (
         {"origins": SEED, "failoverStatusCodes": ["503"]},

@@ -210,7 +210,8 @@ footer {{ margin-top: 1.5em; font-size: 12px; color: #5b6b7b; }}
 </g>
 </svg>
 <table>
-<thead><tr><th>edge Region (* Lambda@Edge)</th><th>primary</th><th>km</th><th>failover</th><th>km</th><th>note</th></tr></thead>
+<thead><tr><th>edge Region (* Lambda@Edge)</th><th>primary</th><th>km</th><th>failover</th><th>km</th>
+<th>note</th></tr></thead>
 <tbody>
 {rows}
 </tbody>

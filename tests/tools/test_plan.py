@@ -69,7 +69,8 @@ def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path
     write_stack(
         tmp_path,
         monkeypatch,
-        "config:\n  geo-proximity:origins: [us-east-1, eu-west-1]\n  geo-proximity:routes:\n    eu-central-1: us-east-1\n",
+        "config:\n  geo-proximity:origins: [us-east-1, eu-west-1]\n"
+        "  geo-proximity:routes:\n    eu-central-1: us-east-1\n",
     )
     assert plan.main(["--stack", "t", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
