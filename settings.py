@@ -132,7 +132,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
 
 
 def load_settings() -> Settings:
-    """The running stack's settings; a bad value stops the program with its message, no traceback."""
+    """The running stack's settings; a bad value stops the program with one line, no traceback."""
     import pulumi
     from pulumi.runtime import config as runtime_config
 
@@ -158,7 +158,11 @@ def _text(values: Mapping[str, str], key: str) -> str | None:
 
 
 def _structured(
-    values: Mapping[str, str], key: str, kind: type[list[Any] | dict[str, Any]], *, required: bool = False
+    values: Mapping[str, str],
+    key: str,
+    kind: type[list[Any] | dict[str, Any]],
+    *,
+    required: bool = False,
 ) -> Any:
     shape = (
         "a list, e.g. ['us-east-1', 'eu-central-1']"
@@ -190,14 +194,17 @@ def _choice(values: Mapping[str, str], key: str, accepted: tuple[str, ...], defa
 
 
 def _origin_access(values: Mapping[str, str], origins: tuple[str, ...]) -> OriginAccess:
-    access = OriginAccess(_choice(values, "originAccess", tuple(a.value for a in OriginAccess), "oai"))
+    access = OriginAccess(
+        _choice(values, "originAccess", tuple(a.value for a in OriginAccess), "oai")
+    )
     catalogue = load_catalogue()
     too_new = [code for code in origins if not catalogue[code].supports_oai]
     if access is OriginAccess.OAI and too_new:
         raise ConfigError(
             "originAccess",
-            f"'oai' cannot reach buckets in {', '.join(too_new)}: OAI does not work in Regions launched "
-            f"after December 2022; use 'oac' (pulumi config set {PROJECT}:originAccess oac)",
+            f"'oai' cannot reach buckets in {', '.join(too_new)}: OAI does not work in Regions "
+            "launched after December 2022; "
+            f"use 'oac' (pulumi config set {PROJECT}:originAccess oac)",
         )
     return access
 
@@ -214,7 +221,8 @@ def _failover_status_codes(values: Mapping[str, str]) -> tuple[int, ...]:
         # JSON gives 503 or 503.0 for a number; a string or a fraction is a mistake to report.
         if isinstance(code, bool) or not isinstance(code, (int, float)) or code != int(code):
             raise ConfigError(
-                "failoverStatusCodes", f"{code!r} is not an integer status code; expected {accepted}"
+                "failoverStatusCodes",
+                f"{code!r} is not an integer status code; expected {accepted}",
             )
         if int(code) not in FAILOVER_STATUS_CODES_ALLOWED:
             raise ConfigError(
@@ -227,7 +235,9 @@ def _aliases(values: Mapping[str, str]) -> list[str]:
     aliases = _structured(values, "aliases", list) or []
     for alias in aliases:
         if not isinstance(alias, str) or not _DOMAIN_NAME.match(alias):
-            raise ConfigError("aliases", f"{alias!r} is not a lowercase domain name such as cdn.example.com")
+            raise ConfigError(
+                "aliases", f"{alias!r} is not a lowercase domain name such as cdn.example.com"
+            )
     if len(set(aliases)) != len(aliases):
         raise ConfigError("aliases", f"{aliases!r} lists a domain name twice")
     return aliases
@@ -238,8 +248,8 @@ def _certificate_arn(values: Mapping[str, str], aliases: tuple[str, ...]) -> str
     if aliases and arn is None:
         raise ConfigError(
             "certificateArn",
-            f"is required with aliases {list(aliases)}: CloudFront serves custom domain names only with "
-            "an ACM certificate in us-east-1 that covers them",
+            f"is required with aliases {list(aliases)}: CloudFront serves custom domain names "
+            "only with an ACM certificate in us-east-1 that covers them",
         )
     if arn is None:
         return None
@@ -247,7 +257,8 @@ def _certificate_arn(values: Mapping[str, str], aliases: tuple[str, ...]) -> str
     if not match:
         raise ConfigError(
             "certificateArn",
-            f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:us-east-1:<account>:certificate/<id>)",
+            f"{arn!r} is not an ACM certificate ARN "
+            "(arn:aws:acm:us-east-1:<account>:certificate/<id>)",
         )
     if match.group(1) != "us-east-1":
         raise ConfigError(
@@ -255,7 +266,9 @@ def _certificate_arn(values: Mapping[str, str], aliases: tuple[str, ...]) -> str
             f"{arn!r} is in {match.group(1)}; CloudFront only uses ACM certificates from us-east-1",
         )
     if not aliases:
-        raise ConfigError("certificateArn", "is set but aliases is empty; add the domain names it covers")
+        raise ConfigError(
+            "certificateArn", "is set but aliases is empty; add the domain names it covers"
+        )
     return arn
 
 
@@ -267,7 +280,8 @@ def _replication(values: Mapping[str, str], origins: tuple[str, ...]) -> Replica
     if replication is Replication.MESH and len(origins) < 2:
         raise ConfigError(
             "replication",
-            f"'mesh' needs at least two origins, and only {origins[0]} has a bucket; use 'off' or add an origin",
+            f"'mesh' needs at least two origins, and only {origins[0]} has a bucket; "
+            "use 'off' or add an origin",
         )
     return replication
 
@@ -293,9 +307,12 @@ def _tags(values: Mapping[str, str], stack: str) -> dict[str, str]:
                 "tags", f"the value of {key!r}, {value!r}, is not text of at most 256 characters"
             )
         if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            raise ConfigError("tags", f"{key!r} is not a tag key: 1-128 characters, not starting with 'aws:'")
+            raise ConfigError(
+                "tags", f"{key!r} is not a tag key: 1-128 characters, not starting with 'aws:'"
+            )
         if key in RESERVED_TAG_KEYS:
             raise ConfigError(
-                "tags", f"{key!r} is set by the program itself (to the {key} name); choose another key"
+                "tags",
+                f"{key!r} is set by the program itself (to the {key} name); choose another key",
             )
     return {**tags, "project": PROJECT, "stack": stack}

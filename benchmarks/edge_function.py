@@ -1,6 +1,7 @@
 """Benchmark the origin-request handler: per-invocation time, cold start and package size.
 
-    .venv/bin/python -m benchmarks.edge_function [--repeats 25] [--calls 20000] [--starts 30]  (./dev bench runs it)
+    .venv/bin/python -m benchmarks.edge_function [--repeats 25] [--calls 20000] [--starts 30]
+    (./dev bench runs it)
 
 Prints figures; asserts nothing. Per-invocation times are medians over repeats, with the naive
 baseline timed in the same process, interleaved with the handler so drift hits both alike.
@@ -34,7 +35,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 class Context:
     def __init__(self, region: str) -> None:
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:us-east-1.geo-router:7"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{region}:123456789012:function:us-east-1.geo-router:7"
+        )
 
 
 def bucket_names(origins: Sequence[str]) -> dict[str, str]:
@@ -160,7 +163,8 @@ def main() -> None:
     baseline = timings["naive baseline"]
     reference = timings["naive, Region resolved once"]
     print(
-        f"Python {sys.version.split()[0]}; median of {options.repeats} runs x {options.calls} calls; edge {EDGE_REGION}"
+        f"Python {sys.version.split()[0]}; median of {options.repeats} runs x {options.calls} "
+        f"calls; edge {EDGE_REGION}"
     )
     for name, ns in timings.items():
         print(

@@ -1,10 +1,12 @@
-"""Benchmark the local sandbox: requests per second and latency through the edge emulator's HTTP port.
+"""Benchmark the local sandbox: requests per second and latency through the edge emulator's HTTP
+port.
 
     .venv/bin/python -m benchmarks.sandbox [--requests 2000] [--threads 4]  (./dev bench runs it)
 
-Three runs over the prod stack, each spread over the 13 execution Regions: cache misses (the cache is
-emptied before every request, so each one invokes the handler and fetches from an S3 emulator), cache
-hits, and misses with one Region down (every request to it fails over). Prints figures; asserts nothing.
+Three runs over the prod stack, each spread over the 13 execution Regions: cache misses (the cache
+is emptied before every request, so each one invokes the handler and fetches from an S3 emulator),
+cache hits, and misses with one Region down (every request to it fails over). Prints figures;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from sandbox.stack import Sandbox
 from tools.stack_file import settings_from_stack_file
 
 
-def measure(sandbox: Sandbox, count: int, threads: int, *, cold: bool) -> tuple[float, list[float], int]:
+def measure(
+    sandbox: Sandbox, count: int, threads: int, *, cold: bool
+) -> tuple[float, list[float], int]:
     edges = lambda_edge_execution_regions()
 
     def one(index: int) -> tuple[float, int]:
@@ -33,7 +37,11 @@ def measure(sandbox: Sandbox, count: int, threads: int, *, cold: bool) -> tuple[
     with ThreadPoolExecutor(threads) as pool:
         results = list(pool.map(one, range(count)))
     elapsed = time.perf_counter() - started
-    return count / elapsed, sorted(ms for ms, _ in results), sum(status != 200 for _, status in results)
+    return (
+        count / elapsed,
+        sorted(ms for ms, _ in results),
+        sum(status != 200 for _, status in results),
+    )
 
 
 def main() -> None:
@@ -57,10 +65,13 @@ def main() -> None:
             sandbox.emulators.regions["us-east-1"].start()
 
 
-def report(label: str, rate: float, latencies: list[float], errors: int, options: argparse.Namespace) -> None:
+def report(
+    label: str, rate: float, latencies: list[float], errors: int, options: argparse.Namespace
+) -> None:
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
-        f"{label:<24} {rate:7.0f} req/s  p50 {statistics.median(latencies):6.2f} ms  p99 {p99:6.2f} ms"
+        f"{label:<24} {rate:7.0f} req/s  p50 {statistics.median(latencies):6.2f} ms  "
+        f"p99 {p99:6.2f} ms"
         f"  non-200: {errors}  ({options.requests} requests, {options.threads} client threads)"
     )
 

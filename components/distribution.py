@@ -1,10 +1,11 @@
-"""GeoProximityDistribution: the CloudFront distribution, its origin group and the routing association.
+"""GeoProximityDistribution: the CloudFront distribution, its origin group and the routing
+association.
 
 The origin-request function (``EdgeFunction``) sends each cache miss to the bucket nearest the edge;
-the origin group retries a failed request on its failover member, which carries the marker header the
-function recognises. CloudFront signs a rerouted request with the identity of the origin it started
-from, so every bucket must grant the one identity this component creates and exposes as ``read_grant``:
-that is why the identity lives here and not in ``RegionalOrigin``.
+the origin group retries a failed request on its failover member, which carries the marker header
+the function recognises. CloudFront signs a rerouted request with the identity of the origin it
+started from, so every bucket must grant the one identity this component creates and exposes as
+``read_grant``: that is why the identity lives here and not in ``RegionalOrigin``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 CACHED_METHODS = ["GET", "HEAD"]
 ORIGIN_GROUP_ID = "geo-proximity-group"
-# The component's type token before it moved to geo-proximity:index; the alias keeps deployed stacks'
-# resources (and their children) where they are instead of replacing them.
+# The component's type token before it moved to geo-proximity:index; the alias keeps deployed
+# stacks' resources (and their children) where they are instead of replacing them.
 _PREVIOUS_TYPE = "geo-proximity:cdn:GeoProximityDistribution"
+
+
+def stack_label() -> str:
+    """``<project>/<stack>``: what the comments of CloudFront's resources begin with."""
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
 def origin_id(region: str) -> str:
@@ -38,23 +44,28 @@ def origin_id(region: str) -> str:
 @dataclass(frozen=True)
 class GeoProximityDistributionArgs:
     origin_domain_names: Mapping[str, pulumi.Input[str]]
-    """Origin Region → its bucket's Regional domain name (``<bucket>.s3.<region>.amazonaws.com``). Only
-    the origin group's members are declared as origins; the function reaches the others. Required."""
+    """Origin Region → its bucket's Regional domain name (``<bucket>.s3.<region>.amazonaws.com``).
+    Only
+    the origin group's members are declared as origins; the function reaches the others. Required.
+    """
 
     default_origin: str
-    """The Region whose bucket is the origin group's primary member (or the only origin). Required."""
+    """Required. The Region whose bucket is the origin group's primary member, or the one origin."""
 
     edge_function_arn: pulumi.Input[str]
-    """Qualified ARN (numbered version) of the origin-request function (``EdgeFunction.qualified_arn``). Required."""
+    """Qualified ARN (numbered version) of the origin-request function
+    (``EdgeFunction.qualified_arn``). Required."""
 
     failover_origin: str | None = None
-    """The origin group's secondary member, which carries ``marker_header``. Default None: no origin group."""
+    """The origin group's secondary member, which carries ``marker_header``.
+    Default None: no origin group."""
 
     failover_status_codes: Sequence[int] = DEFAULT_FAILOVER_STATUS_CODES
     """Origin status codes that fail over. Default ``403, 404, 500, 502, 503, 504``."""
 
     origin_access: OriginAccess = OriginAccess.OAI
-    """How CloudFront signs its origin requests: one origin access identity, or origin access control. Default OAI."""
+    """How CloudFront signs origin requests: an origin access identity or origin access control.
+    Default OAI."""
 
     price_class: str = DEFAULT_PRICE_CLASS
     """CloudFront price class. Default ``PriceClass_All``."""
@@ -63,10 +74,12 @@ class GeoProximityDistributionArgs:
     """Custom domain names. Default none (the ``*.cloudfront.net`` name only)."""
 
     certificate_arn: str | None = None
-    """ACM certificate in us-east-1 covering ``aliases``. Default None: CloudFront's default certificate."""
+    """ACM certificate in us-east-1 covering ``aliases``.
+    Default None: CloudFront's default certificate."""
 
     marker_header: str = DEFAULT_MARKER_HEADER
-    """The custom header the failover member carries, so the function knows a retry. Default ``X-Geo-Failover``."""
+    """The custom header the failover member carries, so the function knows a retry.
+    Default ``X-Geo-Failover``."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the distribution. Default none."""
@@ -83,7 +96,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
     """The distribution's ``*.cloudfront.net`` domain name."""
 
     read_grant: pulumi.Output[dict[str, Any]]
-    """Who every bucket policy must let read: ``{"principal": ..., "condition": ...}`` (components.policies)."""
+    """Who every bucket policy must let read, as ``components.policies`` builds it."""
 
     def __init__(
         self,
@@ -105,12 +118,14 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             f"{name}-distribution",
             aws.cloudfront.DistributionArgs(
                 enabled=True,
-                comment=f"{pulumi.get_project()}/{pulumi.get_stack()}: geo-proximity delivery",
+                comment=f"{stack_label()}: geo-proximity delivery",
                 origins=self._group_origins(args, access),
                 origin_groups=self._origin_groups(args),
                 default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                     target_origin_id=(
-                        origin_id(args.default_origin) if args.failover_origin is None else ORIGIN_GROUP_ID
+                        origin_id(args.default_origin)
+                        if args.failover_origin is None
+                        else ORIGIN_GROUP_ID
                     ),
                     allowed_methods=READ_METHODS,
                     cached_methods=CACHED_METHODS,
@@ -168,7 +183,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             return aws.cloudfront.OriginAccessIdentity(
                 f"{name}-oai",
                 aws.cloudfront.OriginAccessIdentityArgs(
-                    comment=f"{pulumi.get_project()}/{pulumi.get_stack()}: granted by every origin bucket"
+                    comment=f"{stack_label()}: granted by every origin bucket"
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -178,7 +193,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 origin_access_control_origin_type="s3",
                 signing_behavior="always",
                 signing_protocol="sigv4",
-                description=f"{pulumi.get_project()}/{pulumi.get_stack()}: granted by every origin bucket",
+                description=f"{stack_label()}: granted by every origin bucket",
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -189,12 +204,15 @@ class GeoProximityDistribution(pulumi.ComponentResource):
         access: aws.cloudfront.OriginAccessIdentity | aws.cloudfront.OriginAccessControl,
     ) -> list[aws.cloudfront.DistributionOriginArgs]:
         # Only the origin group's members are declared: the function reaches every other bucket by
-        # rewriting the request, which keeps large stacks under CloudFront's origins-per-distribution quota.
+        # rewriting the request, which keeps large stacks under CloudFront's
+        # origins-per-distribution quota.
         members: list[tuple[str, list[aws.cloudfront.DistributionOriginCustomHeaderArgs]]] = [
             (args.default_origin, [])
         ]
         if args.failover_origin is not None:
-            marker = aws.cloudfront.DistributionOriginCustomHeaderArgs(name=args.marker_header, value="true")
+            marker = aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                name=args.marker_header, value="true"
+            )
             members.append((args.failover_origin, [marker]))
         oai_config = (
             aws.cloudfront.DistributionOriginS3OriginConfigArgs(
@@ -235,9 +253,13 @@ class GeoProximityDistribution(pulumi.ComponentResource):
         ]
 
     @staticmethod
-    def _viewer_certificate(certificate_arn: str | None) -> aws.cloudfront.DistributionViewerCertificateArgs:
+    def _viewer_certificate(
+        certificate_arn: str | None,
+    ) -> aws.cloudfront.DistributionViewerCertificateArgs:
         if certificate_arn is None:
-            return aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+            return aws.cloudfront.DistributionViewerCertificateArgs(
+                cloudfront_default_certificate=True
+            )
         return aws.cloudfront.DistributionViewerCertificateArgs(
             acm_certificate_arn=certificate_arn,
             ssl_support_method="sni-only",

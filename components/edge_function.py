@@ -34,7 +34,7 @@ EDGE_FUNCTION_MEMORY_MB = 128
 @dataclass(frozen=True)
 class EdgeFunctionArgs:
     routing: RoutingTable
-    """Where every edge Region sends a cache miss (``routing.table.derive_routing_table``). Required."""
+    """Required. Where every edge Region sends a cache miss (``derive_routing_table``)."""
 
     bucket_names: Mapping[str, pulumi.Input[str]]
     """Origin Region → the name of its bucket, for every origin of ``routing``. Required."""
@@ -48,19 +48,23 @@ class EdgeFunctionArgs:
 
 class EdgeFunction(pulumi.ComponentResource):
     qualified_arn: pulumi.Output[str]
-    """The published version's ARN (``...:function:<name>:<version>``), what CloudFront associates."""
+    """The published version's ARN (``...:function:<name>:<version>``): what CloudFront uses."""
 
     function_name: pulumi.Output[str]
     """The function's name; its replicas log to ``/aws/lambda/us-east-1.<name>`` where they run."""
 
     role_arn: pulumi.Output[str]
-    """The execution role: trusted by Lambda and Lambda@Edge, allowed to write this function's logs only."""
+    """The execution role: trusted by Lambda and Lambda@Edge, allowed to write its own logs only."""
 
-    def __init__(self, name: str, args: EdgeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: EdgeFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("geo-proximity:index:EdgeFunction", name, None, opts)
         tags = dict(args.tags)
         # Lambda@Edge functions must live in us-east-1, whatever aws:region says.
-        us_east_1 = regional_provider(f"{name}-{LAMBDA_EDGE_REGION}", LAMBDA_EDGE_REGION, parent=self)
+        us_east_1 = regional_provider(
+            f"{name}-{LAMBDA_EDGE_REGION}", LAMBDA_EDGE_REGION, parent=self
+        )
         edge = pulumi.ResourceOptions(parent=self, provider=us_east_1)
         role = aws.iam.Role(
             f"{name}-role",
@@ -120,5 +124,9 @@ class EdgeFunction(pulumi.ComponentResource):
         self.function_name = function.name
         self.role_arn = role.arn
         self.register_outputs(
-            {"qualifiedArn": self.qualified_arn, "functionName": self.function_name, "roleArn": self.role_arn}
+            {
+                "qualifiedArn": self.qualified_arn,
+                "functionName": self.function_name,
+                "roleArn": self.role_arn,
+            }
         )

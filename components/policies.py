@@ -1,4 +1,5 @@
-"""IAM and bucket policy documents, as plain functions over plain values (testable without Pulumi)."""
+"""IAM and bucket policy documents, as plain functions over plain values (testable without
+Pulumi)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def oai_read_grant(oai_iam_arn: str) -> dict[str, Any]:
 
 
 def oac_read_grant(distribution_arn: str) -> dict[str, Any]:
-    """Who may read the buckets when CloudFront signs with origin access control: this distribution."""
+    """Who may read the buckets when CloudFront signs with origin access control."""
     return {
         "principal": {"Service": CLOUDFRONT_SERVICE},
         "condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
@@ -110,13 +111,17 @@ def replication_trust_policy() -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
         ],
     }
 
 
 def replication_role_policy(bucket_arns: list[str]) -> dict[str, Any]:
-    """Exactly what S3 replication needs between these buckets, each both a source and a destination."""
+    """Exactly what S3 replication needs between these buckets, each a source and a destination."""
     buckets = sorted(bucket_arns)
     objects = [f"{arn}/*" for arn in buckets]
     return {

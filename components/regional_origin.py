@@ -1,4 +1,5 @@
-"""RegionalOrigin: one private, versioned, encrypted S3 bucket in one Region, readable by CloudFront only."""
+"""RegionalOrigin: one private, versioned, encrypted S3 bucket in one Region, readable by CloudFront
+only."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from components.policies import bucket_policy
 from components.providers import regional_provider
 from routing.artifact import regional_domain_name
 
-# The component's type token before it moved to geo-proximity:index; the alias keeps deployed buckets.
+# The component's type token before it moved to geo-proximity:index; the alias keeps deployed
+# buckets.
 _PREVIOUS_TYPE = "geo-proximity:origins:RegionalOrigin"
 
 
@@ -43,7 +45,7 @@ class RegionalOrigin(pulumi.ComponentResource):
     """The bucket's ARN."""
 
     domain_name: pulumi.Output[str]
-    """The bucket's Regional domain name, ``<bucket>.s3.<region>.amazonaws.com``: the origin address."""
+    """The bucket's Regional domain name, ``<bucket>.s3.<region>.amazonaws.com``."""
 
     provider: aws.Provider
     """The provider of the bucket's Region: resources attached to this bucket must use it."""
@@ -98,7 +100,9 @@ class RegionalOrigin(pulumi.ComponentResource):
             f"{name}-versioning",
             aws.s3.BucketVersioningInitArgs(
                 bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                    status="Enabled"
+                ),
             ),
             opts=child,
         )
@@ -124,7 +128,8 @@ class RegionalOrigin(pulumi.ComponentResource):
                     lambda values: json.dumps(bucket_policy(values[0], values[1]), sort_keys=True)
                 ),
             ),
-            # With the public access block in place first, no window exists where a policy could be public.
+            # With the public access block in place first, no window exists where a policy could be
+            # public.
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[public_access, ownership])
             ),
@@ -135,7 +140,9 @@ class RegionalOrigin(pulumi.ComponentResource):
         self.versioning = versioning
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
-        self.domain_name = bucket.bucket.apply(lambda name_: regional_domain_name(name_, args.region))
+        self.domain_name = bucket.bucket.apply(
+            lambda name_: regional_domain_name(name_, args.region)
+        )
         self.register_outputs(
             {
                 "region": self.region,

@@ -32,10 +32,11 @@ _PREVIOUS_TYPE = "geo-proximity:replication:ReplicationMesh"
 @dataclass(frozen=True)
 class ReplicationMeshArgs:
     origins: Mapping[str, RegionalOrigin]
-    """Region → its ``RegionalOrigin``: every bucket replicates to every other one. Required, two or more."""
+    """Required, two or more. Region → its ``RegionalOrigin``; each replicates to all others."""
 
     replication_time_control: bool = False
-    """S3 Replication Time Control (15-minute SLA, with metrics; extra cost) on every rule. Default False."""
+    """S3 Replication Time Control (15-minute SLA, metrics, extra cost) on every rule.
+    Default False."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the replication role. Default none."""
@@ -64,7 +65,7 @@ class ReplicationMesh(pulumi.ComponentResource):
             f"{name}-role",
             aws.iam.RoleArgs(
                 assume_role_policy=json.dumps(replication_trust_policy()),
-                description="S3 replication between this stack's regional buckets, and nothing else",
+                description="S3 replication between this stack's buckets, and nothing else",
                 tags=dict(args.tags),
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -96,7 +97,10 @@ class ReplicationMesh(pulumi.ComponentResource):
                     provider=origins[source].provider,
                     # S3 rejects replication unless versioning is on at both ends, and the role must
                     # be able to act before the first object moves.
-                    depends_on=[policy, *(origins[region].versioning for region in [source, *targets])],
+                    depends_on=[
+                        policy,
+                        *(origins[region].versioning for region in [source, *targets]),
+                    ],
                 ),
             )
         self.role_arn = role.arn

@@ -1,4 +1,5 @@
-"""The function's entry point (handler ``lambda_function.handler``): routes by the packaged artifact.
+"""The function's entry point (handler ``lambda_function.handler``): routes by the packaged
+artifact.
 
 Loading happens here, at import, so each container reads ``routing.json`` once, during its init.
 """

@@ -23,7 +23,8 @@ _logged: set[str] = set()
 
 
 def _log_once(key, message):
-    # CloudWatch Logs bills per byte and this runs for every cache miss: one line per cause and container.
+    # CloudWatch Logs bills per byte and this runs for every cache miss: one line per cause and
+    # container.
     if key not in _logged:
         _logged.add(key)
         print("geo-proximity origin-request: " + message, file=sys.stderr, flush=True)
@@ -78,8 +79,8 @@ class _ScannerSettings:
 
 
 def _c_scanner():
-    # The json package imports re and enum: about 9 ms of a fresh interpreter's cold start. CPython's
-    # C scanner, which json.loads uses underneath, parses the same documents without them.
+    # The json package imports re and enum: about 9 ms of a fresh interpreter's cold start.
+    # CPython's C scanner, which json.loads uses underneath, parses the same documents without them.
     try:
         from _json import make_scanner
 
@@ -111,9 +112,11 @@ def load_artifact(path=ARTIFACT_PATH):
     try:
         with open(path, encoding="utf-8") as handle:
             return parse_json(handle.read())
-    except Exception as error:  # a function that cannot route must still serve, from the group's origins
+    # a function that cannot route must still serve, from the group's origins
+    except Exception as error:
         _log_once(
-            "artifact", f"cannot read routing artifact {path} ({error!r}); requests pass through unchanged"
+            "artifact",
+            f"cannot read routing artifact {path} ({error!r}); requests pass through unchanged",
         )
         return None
 
@@ -140,7 +143,9 @@ def build_handler(document):
         default_route = targets(document["defaultRoute"])
         marker = document["markerHeader"].lower()
     except Exception as error:
-        _log_once("artifact", f"routing artifact unusable ({error!r}); requests pass through unchanged")
+        _log_once(
+            "artifact", f"routing artifact unusable ({error!r}); requests pass through unchanged"
+        )
         return _pass_through
 
     routes_by_arn: dict[str, tuple[tuple[str, str], tuple[str, str] | None]] = {}

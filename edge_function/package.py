@@ -35,9 +35,12 @@ def package_files(artifact_json: str) -> dict[str, str]:
 
 
 def routing_package_files(
-    routing: RoutingTable, bucket_names: Mapping[str, str], *, marker_header: str = DEFAULT_MARKER_HEADER
+    routing: RoutingTable,
+    bucket_names: Mapping[str, str],
+    *,
+    marker_header: str = DEFAULT_MARKER_HEADER,
 ) -> dict[str, str]:
-    """The package a stack deploys: its routing table over its buckets (origin Region → bucket name)."""
+    """The package a stack deploys: its routing table over ``bucket_names`` (Region → bucket)."""
     return package_files(render_artifact(routing, bucket_names, marker_header=marker_header))
 
 

@@ -1,9 +1,9 @@
 """The routing artifact: the JSON document baked into the edge function's package.
 
 Lambda@Edge has no environment variables, so the routing table travels inside the code archive.
-Rendering is deterministic (sorted keys, fixed layout): the same table and bucket names give the same
-bytes, so an unchanged stack publishes no new function version. Every document is validated before
-it is returned, with the same checks the function would need to trust it.
+Rendering is deterministic (sorted keys, fixed layout): the same table and bucket names give the
+same bytes, so an unchanged stack publishes no new function version. Every document is validated
+before it is returned, with the same checks the function would need to trust it.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ DEFAULT_MARKER_HEADER = "X-Geo-Failover"
 # S3 bucket naming rules, minus dots: a dotted name breaks the TLS certificate match of the
 # virtual-hosted Regional endpoint CloudFront connects to.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_BUCKET_NAME_FORBIDDEN_AFFIXES = (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", "--x-s3"))
+_BUCKET_NAME_FORBIDDEN_AFFIXES = (
+    ("xn--", "sthree-", "amzn-s3-demo-"),
+    ("-s3alias", "--ol-s3", "--x-s3"),
+)
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,128}$")
-# Origin custom header names CloudFront refuses (CloudFront developer guide, add-origin-custom-headers).
+# Origin custom header names CloudFront refuses (CloudFront developer guide,
+# add-origin-custom-headers).
 _RESERVED_HEADER_NAMES = frozenset(
     {
         "cache-control",
@@ -88,7 +92,7 @@ def render_artifact(
     *,
     marker_header: str = DEFAULT_MARKER_HEADER,
 ) -> str:
-    """Render and validate the artifact for ``table``; ``bucket_names`` maps origin Region → bucket."""
+    """Render and validate the artifact for ``table`` over ``bucket_names`` (Region → bucket)."""
     missing = [code for code in table.origins if code not in bucket_names]
     extra = [code for code in bucket_names if code not in table.origins]
     if missing or extra:
@@ -106,7 +110,8 @@ def render_artifact(
         "failover": table.failover_mode.value,
         "markerHeader": marker_header,
         "origins": {
-            code: {"domainName": regional_domain_name(bucket_names[code], code)} for code in table.origins
+            code: {"domainName": regional_domain_name(bucket_names[code], code)}
+            for code in table.origins
         },
         "defaultRoute": _route_document(table.default_route),
         "routes": {code: _route_document(route) for code, route in table.routes.items()},
@@ -148,7 +153,9 @@ def validate_artifact(document: Any) -> None:
             or check_bucket_name(domain[: -len(suffix)]) is not None
             or len(domain) > _MAX_S3_DOMAIN_LENGTH
         ):
-            raise ArtifactError(f"origin {code!r}: {origin!r} is not {{'domainName': '<bucket>{suffix}'}}")
+            raise ArtifactError(
+                f"origin {code!r}: {origin!r} is not {{'domainName': '<bucket>{suffix}'}}"
+            )
 
     routes = document["routes"]
     if not isinstance(routes, dict) or not routes:
@@ -166,7 +173,10 @@ def validate_artifact(document: Any) -> None:
             )
         if route["failover"] is not None and route["failover"] not in origins:
             raise ArtifactError(f"route {edge!r}: failover {route['failover']!r} is not an origin")
-        if document["failover"] == FailoverMode.RANKED.value and route["failover"] == route["primary"]:
+        if (
+            document["failover"] == FailoverMode.RANKED.value
+            and route["failover"] == route["primary"]
+        ):
             raise ArtifactError(
                 f"route {edge!r}: ranked failover returns to the primary {route['primary']!r}"
             )

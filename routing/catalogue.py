@@ -19,8 +19,8 @@ from pathlib import Path
 
 CATALOGUE_PATH = Path(__file__).with_name("regions.csv")
 
-# Commercial, GovCloud and China Region codes all have this shape; it is how an unknown but plausible
-# Region (one AWS launched after this catalogue was written) is told apart from garbage.
+# Commercial, GovCloud and China Region codes all have this shape; it is how an unknown but
+# plausible Region (one AWS launched after this catalogue was written) is told apart from garbage.
 REGION_CODE_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 _EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
@@ -71,7 +71,8 @@ def describe_unknown_region(value: object) -> str:
     catalogue = load_catalogue()
     close = difflib.get_close_matches(str(value), catalogue, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return f"{value!r} is not a known AWS Region code; {hint}known codes: {', '.join(sorted(catalogue))}"
+    known = ", ".join(sorted(catalogue))
+    return f"{value!r} is not a known AWS Region code; {hint}known codes: {known}"
 
 
 def great_circle_km(a: Region, b: Region) -> float:

@@ -14,16 +14,18 @@ from routing.catalogue import Region, describe_unknown_region, great_circle_km, 
 
 
 class FailoverMode(StrEnum):
-    # Failover requests go to the next-nearest origin of the edge Region, never back to the one that failed.
+    # Failover requests go to the next-nearest origin of the edge Region, never back to the one that
+    # failed.
     RANKED = "ranked"
-    # Failover requests are left alone and reach the origin group's secondary member (the seed post's intent).
+    # Failover requests are left alone and reach the origin group's secondary member (the seed
+    # post's intent).
     FIXED = "fixed"
     # No origin group: a failing origin is a failing request.
     OFF = "off"
 
 
 class RoutingError(ValueError):
-    """Invalid routing input. ``field`` names the input so callers can map it to their own key names."""
+    """Invalid routing input; ``field`` names the input, for callers to map to their key names."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -74,11 +76,11 @@ def derive_routing_table(
     """Rank the origins for every catalogue Region.
 
     ``origins`` are the Regions that hold a bucket, in preference order (it breaks distance ties).
-    ``default_origin`` (first origin if omitted) serves Region codes the catalogue does not know and is
-    the origin group's primary member. ``overrides`` pins an edge Region to an origin. ``failover``
-    defaults to ranked with two or more origins and off with one. ``failover_origin`` is the origin
-    group's secondary member, by default the origin nearest ``default_origin``; it is ignored when
-    failover is off, so switching failover off never needs a second config change.
+    ``default_origin`` (first origin if omitted) serves Region codes the catalogue does not know and
+    is the origin group's primary member. ``overrides`` pins an edge Region to an origin.
+    ``failover`` defaults to ranked with two or more origins and off with one. ``failover_origin``
+    is the origin group's secondary member, by default the origin nearest ``default_origin``; it is
+    ignored when failover is off, so switching failover off never needs a second config change.
     """
     catalogue = load_catalogue()
     origin_codes = _validate_origins(origins, catalogue)
@@ -90,12 +92,15 @@ def derive_routing_table(
     if mode is not FailoverMode.OFF:
         group_secondary = _validate_member("failover_origin", failover_origin, origin_codes)
         if group_secondary is None:
-            group_secondary = next(code for code in rank_origins(default, origin_codes) if code != default)
+            group_secondary = next(
+                code for code in rank_origins(default, origin_codes) if code != default
+            )
         elif group_secondary == default:
             raise RoutingError(
                 "failover_origin",
-                f"{group_secondary!r} is also the default origin; the origin group needs two different "
-                f"buckets: choose one of {', '.join(c for c in origin_codes if c != default)}",
+                f"{group_secondary!r} is also the default origin; the origin group needs two "
+                "different buckets: choose one of "
+                + ", ".join(c for c in origin_codes if c != default),
             )
 
     def route(edge: str, pinned_primary: str | None = None) -> Route:
@@ -118,11 +123,12 @@ def derive_routing_table(
 
 
 def rank_origins(region_code: str, origins: Sequence[str]) -> list[str]:
-    """``origins`` nearest first from ``region_code`` (catalogue codes); ties keep the given order."""
+    """``origins`` nearest first from ``region_code``; ties keep the given order."""
     catalogue = load_catalogue()
     here = catalogue[region_code]
     return sorted(
-        origins, key=lambda code: (great_circle_km(here, catalogue[code]), list(origins).index(code))
+        origins,
+        key=lambda code: (great_circle_km(here, catalogue[code]), list(origins).index(code)),
     )
 
 
@@ -138,7 +144,9 @@ def _validate_origins(origins: object, catalogue: Mapping[str, Region]) -> tuple
         if not isinstance(code, str) or code not in catalogue:
             raise RoutingError("origins", describe_unknown_region(code))
         if code in seen:
-            raise RoutingError("origins", f"{code!r} is listed twice; each Region holds at most one bucket")
+            raise RoutingError(
+                "origins", f"{code!r} is listed twice; each Region holds at most one bucket"
+            )
         seen.add(code)
     return tuple(origins)
 
@@ -158,7 +166,9 @@ def _not_an_origin(
     )
 
 
-def _parse_failover_mode(value: FailoverMode | str | None, origin_codes: tuple[str, ...]) -> FailoverMode:
+def _parse_failover_mode(
+    value: FailoverMode | str | None, origin_codes: tuple[str, ...]
+) -> FailoverMode:
     if value is None:
         return FailoverMode.RANKED if len(origin_codes) > 1 else FailoverMode.OFF
     try:
@@ -166,7 +176,8 @@ def _parse_failover_mode(value: FailoverMode | str | None, origin_codes: tuple[s
     except ValueError:
         raise RoutingError(
             "failover",
-            f"{value!r} is not a failover mode; expected one of: " + ", ".join(m.value for m in FailoverMode),
+            f"{value!r} is not a failover mode; expected one of: "
+            + ", ".join(m.value for m in FailoverMode),
         ) from None
     if mode is not FailoverMode.OFF and len(origin_codes) < 2:
         raise RoutingError(

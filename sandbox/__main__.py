@@ -27,7 +27,9 @@ def edge_region(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev sandbox", description=__doc__.split(":", 1)[1].strip())
+    parser = argparse.ArgumentParser(
+        prog="./dev sandbox", description=__doc__.split(":", 1)[1].strip()
+    )
     parser.add_argument(
         "mode",
         choices=["drill", "serve"],
@@ -62,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     port = options.port if options.port is not None else (8080 if options.mode == "serve" else 0)
     settings = settings_from_stack_file(options.stack)
-    sandbox = Sandbox(settings, port=port, default_edge_region=options.edge_region, assets=options.assets)
+    sandbox = Sandbox(
+        settings, port=port, default_edge_region=options.edge_region, assets=options.assets
+    )
     try:
         with sandbox:
             if options.mode == "drill":
@@ -76,7 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(sandbox: Sandbox) -> int:
     settings = sandbox.settings
-    print(f"edge: {sandbox.url}  (stack {settings.stack}; default edge Region {sandbox.default_edge_region})")
+    print(
+        f"edge: {sandbox.url}  (stack {settings.stack}; default edge Region "
+        f"{sandbox.default_edge_region})"
+    )
     for region, emulator in sandbox.emulators.regions.items():
         print(f"S3 {region}: http://127.0.0.1:{emulator.port}  bucket {sandbox.buckets[region]}")
     print(f"try:  curl -i -H 'X-Edge-Region: ap-southeast-2' {sandbox.url}/{sandbox.keys[0]}")

@@ -1,13 +1,14 @@
-"""The failover drill: every execution Region asks for every sample object, healthy and under faults.
+"""The failover drill: every execution Region asks for every sample object, healthy and under
+faults.
 
-Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); another answering 503;
-an object deleted in a third; and healthy again after every fault is restored. Each request must be
-answered 200 from the Region the routing table expects: the primary, or the failover origin when the
-fault hits the primary. Any other answer is a failure, and the drill exits non-zero.
+Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); another answering
+503; an object deleted in a third; and healthy again after every fault is restored. Each request
+must be answered 200 from the Region the routing table expects: the primary, or the failover origin
+when the fault hits the primary. Any other answer is a failure, and the drill exits non-zero.
 
 One outcome is expected to fail: with ``fixed`` failover every retry goes to the origin group's one
-secondary bucket, so an edge whose primary *is* that bucket has nowhere to go while it is down. Such a
-request must fail (an error, not a 200 from somewhere unexpected); the drill counts it as lost by
+secondary bucket, so an edge whose primary *is* that bucket has nowhere to go while it is down. Such
+a request must fail (an error, not a 200 from somewhere unexpected); the drill counts it as lost by
 design, explains why, and does not fail for it. ``ranked`` failover has no such case.
 """
 
@@ -45,7 +46,9 @@ def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> An
     started = time.perf_counter()
     try:
         # Object keys may hold spaces, '?', '#' or non-ASCII letters: the path carries them encoded.
-        connection.request(method, "/" + urllib.parse.quote(key), headers={EDGE_REGION_HEADER: edge_region})
+        connection.request(
+            method, "/" + urllib.parse.quote(key), headers={EDGE_REGION_HEADER: edge_region}
+        )
         response = connection.getresponse()
         body = response.read()
     finally:
@@ -70,7 +73,7 @@ class Phase:
 
 
 def _busiest_origins(sandbox: Sandbox) -> list[str]:
-    """Origins ordered by how many execution Regions they serve: the drill breaks the busiest first."""
+    """Origins by how many execution Regions they serve, most first: the drill breaks them so."""
     routes = sandbox.settings.routing.routes
     counts = Counter(routes[edge].primary for edge in lambda_edge_execution_regions())
     origins = list(sandbox.settings.origins)
@@ -104,7 +107,9 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
 
     @contextmanager
     def object_deleted(box: Sandbox) -> Iterator[None]:
-        box.emulators.client(deleted_in).delete_object(Bucket=box.buckets[deleted_in], Key=deleted_key)
+        box.emulators.client(deleted_in).delete_object(
+            Bucket=box.buckets[deleted_in], Key=deleted_key
+        )
         try:
             yield
         finally:
@@ -112,8 +117,16 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
 
     return [
         Phase("all origins healthy", lambda key: None, healthy),
-        Phase(f"{down} down (its S3 endpoint stopped: connections refused)", lambda key: down, region_down),
-        Phase(f"{unavailable} answers 503 Service Unavailable", lambda key: unavailable, region_unavailable),
+        Phase(
+            f"{down} down (its S3 endpoint stopped: connections refused)",
+            lambda key: down,
+            region_down,
+        ),
+        Phase(
+            f"{unavailable} answers 503 Service Unavailable",
+            lambda key: unavailable,
+            region_unavailable,
+        ),
         Phase(
             f"{deleted_key} deleted in {deleted_in} (404)",
             lambda key: deleted_in if key == deleted_key else None,
@@ -131,18 +144,24 @@ def expected_region(sandbox: Sandbox, edge: str, broken: str | None) -> str | No
 
 
 def run_drill(
-    sandbox: Sandbox, keys: list[str], out: Callable[[str], None] = print, *, failures_only: bool = False
+    sandbox: Sandbox,
+    keys: list[str],
+    out: Callable[[str], None] = print,
+    *,
+    failures_only: bool = False,
 ) -> int:
     edges = lambda_edge_execution_regions()
     routing = sandbox.settings.routing
     out(
         f"drill: stack {sandbox.settings.stack}, origins {', '.join(sandbox.settings.origins)}, "
-        f"failover {routing.failover_mode.value}, {len(edges)} execution Regions x {len(keys)} objects"
+        f"failover {routing.failover_mode.value}, "
+        f"{len(edges)} execution Regions x {len(keys)} objects"
     )
     all_phases = phases(sandbox, keys)
     if routing.failover_mode is FailoverMode.OFF:
         out(
-            "failover is off for this stack: a fault would fail requests by design, so only the healthy phase runs"
+            "failover is off for this stack: a fault would fail requests by design, so only the "
+            "healthy phase runs"
         )
         all_phases = all_phases[:1]
 
@@ -156,7 +175,8 @@ def run_drill(
         out(f"\n== phase {number}: {phase.title} ==")
         if not failures_only:
             out(
-                f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}{'failover':<9}"
+                f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  "
+                f"{'served by':<16}{'failover':<9}"
                 f"{'expected':<16}{'ms':>7}"
             )
         with phase.fault(sandbox):
@@ -175,23 +195,26 @@ def run_drill(
                             lost_by_design.append(f"phase {number}, {edge} {key}")
                         else:
                             failures.append(
-                                f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}, "
-                                f"expected an error (lost by design: {broken} is its primary and its failover)"
+                                f"phase {number}, {edge} {key}: {answer.status} from "
+                                f"{answer.served_by}, "
+                                "expected an error (lost by design: "
+                                f"{broken} is its primary and its failover)"
                             )
                     else:
                         ok = answer.status == 200 and answer.served_by == expected
                         verdict = "" if ok else "FAILED"
                         if not ok:
                             failures.append(
-                                f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}, "
+                                f"phase {number}, {edge} {key}: {answer.status} from "
+                                f"{answer.served_by}, "
                                 f"expected 200 from {expected}"
                             )
                     if failures_only and verdict != "FAILED":
                         continue
                     out(
                         f"{edge:<16}{key:<{key_width}}{answer.status:>6}  {answer.served_by:<16}"
-                        f"{'yes' if answer.failover else 'no':<9}{expected or '(none)':<16}{answer.milliseconds:>7.1f}"
-                        + (f"  <-- {verdict}" if verdict else "")
+                        f"{'yes' if answer.failover else 'no':<9}{expected or '(none)':<16}"
+                        f"{answer.milliseconds:>7.1f}" + (f"  <-- {verdict}" if verdict else "")
                     )
 
     first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])
@@ -201,14 +224,17 @@ def run_drill(
     out(
         f"\nsummary: {requests} requests, {answered} answered 200 from the expected Region"
         + (f", {len(lost_by_design)} lost by design" if lost_by_design else "")
-        + f"; median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; a repeated request was a "
+        + f"; median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; a "
+        "repeated request was a "
         f"cache {second.cache.lower()} with {second.invocations} function invocation(s)"
     )
     if lost_by_design:
         secondary = routing.failover_origin
         out(
-            f"lost by design: with 'fixed' failover every retry goes to {secondary}, the origin group's secondary, "
-            f"so edges whose primary is {secondary} have no other bucket while it is down. 'ranked' failover "
+            f"lost by design: with 'fixed' failover every retry goes to {secondary}, the origin "
+            "group's secondary, "
+            f"so edges whose primary is {secondary} have no other bucket while it is down. "
+            "'ranked' failover "
             "retries on each edge's next-nearest bucket instead and loses none of these "
             "(pulumi config set geo-proximity:failover ranked)."
         )

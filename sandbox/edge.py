@@ -2,11 +2,12 @@
 
 On a cache miss it builds the origin-request event as CloudFront does (the developer guide's shape:
 lowercase header keys, ``{key, value}`` lists, the group member's ``customHeaders``, ``authMethod``,
-``region``), invokes the packaged handler with a context whose ARN names the edge Region, and fetches
-from whatever origin the handler returned: it connects to the Region named by ``domainName``, asks for
-the bucket named by the ``Host`` header and signs for ``region``, so a wrong rewrite fails as on AWS.
-Origin-group failover follows the stack's settings: the configured status codes, refused connections
-and time-outs, for GET, HEAD and OPTIONS only, with the handler invoked again for the secondary member.
+``region``), invokes the packaged handler with a context whose ARN names the edge Region, and
+fetches from whatever origin the handler returned: it connects to the Region named by
+``domainName``, asks for the bucket named by the ``Host`` header and signs for ``region``, so a
+wrong rewrite fails as on AWS. Origin-group failover follows the stack's settings: the configured
+status codes, refused connections and time-outs, for GET, HEAD and OPTIONS only, with the handler
+invoked again for the secondary member.
 
 Range requests behave as CloudFront documents them ("How CloudFront processes partial requests for
 an object (range GETs)"): a cached object serves the range itself (206, or 416 when it lies past the
@@ -14,7 +15,8 @@ end); on a miss the Range header goes to the origin, whose 206 or 416 comes back
 when it is one of the stack's failover status codes).
 
 Simplifications, on purpose: one cache per edge Region keyed by path (CachingOptimized ignores query
-strings, headers and cookies), only complete 200 responses to GET are cached, errors and ranges are not.
+strings, headers and cookies), only complete 200 responses to GET are cached, errors and ranges are
+not.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ DEFAULT_ROOT_OBJECT = "/index.html"
 DEFAULT_TTL_SECONDS = 86_400  # CachingOptimized's default TTL
 # CloudFront's answer to a method the cache behavior does not allow.
 METHOD_NOT_ALLOWED = (
-    b"This distribution is not configured to allow the HTTP request method that was used for this request. "
+    b"This distribution is not configured to allow the HTTP request method that was used for this "
+    b"request. "
     b"The distribution supports only cachable requests."
 )
 _S3_DOMAIN = re.compile(r"^(?P<bucket>[a-z0-9.-]+)\.s3\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
@@ -61,7 +64,8 @@ class OriginResponse:
     headers: list[tuple[str, str]]
     body: bytes
     region: str | None  # the Region that answered; None when nothing answered
-    # A refused connection or a time-out makes the origin group fail over; a failed function does not.
+    # A refused connection or a time-out makes the origin group fail over; a failed function does
+    # not.
     unreachable: bool = False
 
 
@@ -167,10 +171,15 @@ class EdgeEmulator:
         response = _edge_error(502, "No origin was tried")
         for index, (member, marker) in enumerate(members):
             invocations += 1
-            response = self._through_origin(method, uri, edge_region, member, marker, client_ip, byte_range)
+            response = self._through_origin(
+                method, uri, edge_region, member, marker, client_ip, byte_range
+            )
             retry = index + 1 < len(members) and (
                 response.unreachable
-                or (response.region is not None and response.status in self.settings.failover_status_codes)
+                or (
+                    response.region is not None
+                    and response.status in self.settings.failover_status_codes
+                )
             )
             if not retry:
                 break
@@ -182,7 +191,13 @@ class EdgeEmulator:
                     self._cache[key] = _Cached(response, failover, time.monotonic() + ttl)
         cache = "Miss" if response.status < 400 else "Error"
         return EdgeResponse(
-            response.status, response.headers, response.body, response.region, failover, cache, invocations
+            response.status,
+            response.headers,
+            response.body,
+            response.region,
+            failover,
+            cache,
+            invocations,
         )
 
     def _through_origin(
@@ -201,7 +216,9 @@ class EdgeEmulator:
             request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
         except Exception as error:  # noqa: BLE001 - CloudFront answers any failed function with a 502
             return _edge_error(
-                502, f"The Lambda function associated with the CloudFront distribution failed: {error!r}"
+                502,
+                "The Lambda function associated with the CloudFront distribution failed: "
+                f"{error!r}",
             )
         try:
             s3 = request["origin"]["s3"]
@@ -209,14 +226,23 @@ class EdgeEmulator:
             host = _S3_DOMAIN.match(request["headers"]["host"][0]["value"])
             target_uri = request["uri"]
         except (TypeError, KeyError, IndexError, AttributeError):
-            return _edge_error(502, "The Lambda function returned an invalid request to CloudFront.")
+            return _edge_error(
+                502, "The Lambda function returned an invalid request to CloudFront."
+            )
         if host is None:
-            return _edge_error(502, "The Lambda function returned an invalid request to CloudFront.")
+            return _edge_error(
+                502, "The Lambda function returned an invalid request to CloudFront."
+            )
         if domain is None or domain.group("region") not in self.emulators.regions:
             return _edge_error(502, f"No origin at {s3['domainName']}")
         signing_region = s3.get("region") or domain.group("region")
         return self._fetch(
-            method, domain.group("region"), host.group("bucket"), signing_region, target_uri, byte_range
+            method,
+            domain.group("region"),
+            host.group("bucket"),
+            signing_region,
+            target_uri,
+            byte_range,
         )
 
     def origin_request_event(
@@ -224,7 +250,10 @@ class EdgeEmulator:
     ) -> dict[str, Any]:
         domain = f"{self.emulators.buckets[member]}.s3.{member}.amazonaws.com"
         custom_headers = {marker.lower(): [{"key": marker, "value": "true"}]} if marker else {}
-        auth_method = "origin-access-identity" if self.settings.origin_access is OriginAccess.OAI else "none"
+        auth_method = (
+            "origin-access-identity" if self.settings.origin_access is OriginAccess.OAI else "none"
+        )
+        request_id = uuid.uuid4().hex
         return {
             "Records": [
                 {
@@ -233,7 +262,7 @@ class EdgeEmulator:
                             "distributionDomainName": self.distribution_domain,
                             "distributionId": "ESANDBOXEXAMPLE",
                             "eventType": "origin-request",
-                            "requestId": f"sandbox-{next(self._request_ids)}-{uuid.uuid4().hex[:12]}",
+                            "requestId": f"sandbox-{next(self._request_ids)}-{request_id[:12]}",
                         },
                         "request": {
                             "clientIp": client_ip,
@@ -243,7 +272,7 @@ class EdgeEmulator:
                                 "via": [
                                     {
                                         "key": "Via",
-                                        "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)",
+                                        "value": f"2.0 {request_id}.cloudfront.net (CloudFront)",
                                     }
                                 ],
                                 "x-forwarded-for": [{"key": "X-Forwarded-For", "value": client_ip}],
@@ -268,7 +297,13 @@ class EdgeEmulator:
         }
 
     def _fetch(
-        self, method: str, region: str, bucket: str, signing_region: str, uri: str, byte_range: str | None
+        self,
+        method: str,
+        region: str,
+        bucket: str,
+        signing_region: str,
+        uri: str,
+        byte_range: str | None,
     ) -> OriginResponse:
         """Ask the Region's S3 endpoint for the object, signed like CloudFront's origin access."""
         self.stats.count("origin_requests")
@@ -294,28 +329,36 @@ class EdgeEmulator:
             return _edge_error(502, "Origin connection failed", unreachable=True)
         finally:
             connection.close()
-        headers = [(name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP]
+        headers = [
+            (name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP
+        ]
         return OriginResponse(answer.status, headers, body, region)
 
     @staticmethod
     def _ttl(headers: list[tuple[str, str]]) -> int:
-        cache_control = next((value for name, value in headers if name.lower() == "cache-control"), "")
+        cache_control = next(
+            (value for name, value in headers if name.lower() == "cache-control"), ""
+        )
         if "no-store" in cache_control or "private" in cache_control:
             return 0
         match = _MAX_AGE.search(cache_control)
         return int(match.group(1)) if match else DEFAULT_TTL_SECONDS
 
 
-def serve_range(response: OriginResponse, byte_range: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+def serve_range(
+    response: OriginResponse, byte_range: str | None
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """A cached complete object answering a viewer's Range header: 206 with the bytes asked for, 416
-    when the range starts past the end, or the whole object (200) without a single valid byte range."""
+    when the range starts past the end, or the whole object (200) without a single valid byte range.
+    """
     match = _BYTE_RANGE.match(byte_range.strip()) if byte_range else None
     if match is None or match.groups() == ("", ""):
         return response.status, response.headers, response.body
     size = len(response.body)
     first, last = match.groups()
     if first and last and int(last) < int(first):
-        return response.status, response.headers, response.body  # not a valid range: ignored (RFC 9110)
+        # not a valid range: ignored (RFC 9110)
+        return response.status, response.headers, response.body
     if first:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
     else:  # a suffix: the last N bytes
@@ -327,12 +370,18 @@ def serve_range(response: OriginResponse, byte_range: str | None) -> tuple[int, 
     ]
     if start >= size or size == 0:
         return 416, [*others, ("Content-Range", f"bytes */{size}")], b""
-    return 206, [*others, ("Content-Range", f"bytes {start}-{end}/{size}")], response.body[start : end + 1]
+    return (
+        206,
+        [*others, ("Content-Range", f"bytes {start}-{end}/{size}")],
+        response.body[start : end + 1],
+    )
 
 
 def _edge_error(status: int, message: str, *, unreachable: bool = False) -> OriginResponse:
     """An answer CloudFront makes itself when no origin answered."""
-    return OriginResponse(status, [("Content-Type", "text/plain")], message.encode(), None, unreachable)
+    return OriginResponse(
+        status, [("Content-Type", "text/plain")], message.encode(), None, unreachable
+    )
 
 
 class _Context:
@@ -373,8 +422,9 @@ def check_edge_region(code: str) -> tuple[str | None, str | None]:
         return f"{EDGE_REGION_HEADER}: {describe_unknown_region(code)}", None
     if not catalogue[code].lambda_edge_execution:
         return None, (
-            f"{code} is not a Regional edge cache Region: Lambda@Edge is not known to execute there today, "
-            "so real requests would not arrive from it (the executing Regions are marked * in ./dev plan)"
+            f"{code} is not a Regional edge cache Region: Lambda@Edge is not known to execute "
+            "there today, so real requests would not arrive from it "
+            "(the executing Regions are marked * in ./dev plan)"
         )
     return None, None
 
@@ -394,11 +444,21 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
         if error is not None or edge is None:
             body = f"{error or 'the sandbox is starting'}\n".encode()
             response = EdgeResponse(
-                400 if error else 503, [("Content-Type", "text/plain")], body, None, False, "Error", 0
+                400 if error else 503,
+                [("Content-Type", "text/plain")],
+                body,
+                None,
+                False,
+                "Error",
+                0,
             )
         else:
             response = edge.handle(
-                self.command, self.path, edge_region, self.client_address[0], self.headers.get("Range")
+                self.command,
+                self.path,
+                edge_region,
+                self.client_address[0],
+                self.headers.get("Range"),
             )
         self.send_response(response.status)
         for name, value in response.headers:
@@ -417,10 +477,16 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         if self.server.request_log is not None:
             self.server.request_log(
-                f"{self.command} {self.path} edge {edge_region}: {response.status} from {response.served_by or '-'}"
+                f"{self.command} {self.path} edge {edge_region}: {response.status} from "
+                f"{response.served_by or '-'}"
                 f"{' after failover' if response.failover else ''}, {response.cache.lower()}, "
-                f"{response.invocations} invocation(s), {(time.perf_counter() - started) * 1e3:.1f} ms"
-                + (f" (warning: {edge_region} is not a Lambda@Edge execution Region)" if warning else "")
+                f"{response.invocations} invocation(s), "
+                f"{(time.perf_counter() - started) * 1e3:.1f} ms"
+                + (
+                    f" (warning: {edge_region} is not a Lambda@Edge execution Region)"
+                    if warning
+                    else ""
+                )
             )
 
     # http.server dispatches on these names.

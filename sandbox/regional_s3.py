@@ -1,10 +1,12 @@
-"""One S3 API per origin Region on loopback: moto's server, behind a switch for the faults drills need.
+"""One S3 API per origin Region on loopback: moto's server, behind a switch for the faults drills
+need.
 
 All emulators serve one moto backend (moto keeps its state per process), but each answers only for
 the buckets of its own Region, as S3's Regional endpoints do: a request for another Region's bucket
 gets S3's 301 PermanentRedirect, and a request signed for the wrong Region gets S3's 400
-AuthorizationHeaderMalformed ("the region 'X' is wrong; expecting 'Y'"). That is how an origin-request
-function that rewrites ``domainName``, ``region`` and ``Host`` inconsistently fails here, as on AWS.
+AuthorizationHeaderMalformed ("the region 'X' is wrong; expecting 'Y'"). That is how an
+origin-request function that rewrites ``domainName``, ``region`` and ``Host`` inconsistently fails
+here, as on AWS.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from enum import Enum
 from typing import Any
 
 import boto3
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from werkzeug.serving import BaseWSGIServer, make_server
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request")
@@ -42,7 +48,10 @@ def _s3_error(
     message: str,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> list[bytes]:
-    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
     start_response(
         status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body))), *headers]
     )
@@ -67,7 +76,10 @@ class RegionalS3:
         self.requests += 1
         if self.fault is Fault.UNAVAILABLE:
             return _s3_error(
-                start_response, "503 Service Unavailable", "ServiceUnavailable", "Reduce your request rate."
+                start_response,
+                "503 Service Unavailable",
+                "ServiceUnavailable",
+                "Reduce your request rate.",
             )
         if self.fault is Fault.SLOW:
             time.sleep(self._slow_seconds)
@@ -79,8 +91,8 @@ class RegionalS3:
                 "301 Moved Permanently",
                 "PermanentRedirect",
                 f"The bucket {bucket} must be addressed using the endpoint of {home}.",
-                # S3 names the bucket's Region in this header (the AWS SDK for Ruby reads it into its
-                # PermanentRedirect error); SDKs redirect once by it, then give up.
+                # S3 names the bucket's Region in this header (the AWS SDK for Ruby reads it into
+                # its PermanentRedirect error); SDKs redirect once by it, then give up.
                 headers=(("x-amz-bucket-region", home),),
             )
         scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -97,7 +109,9 @@ class RegionalS3:
 
     def start(self) -> None:
         # The same port on restart, so the edge finds the Region where it was.
-        self._server = make_server("127.0.0.1", self.port, self, threaded=True, request_handler=_QuietHandler)
+        self._server = make_server(
+            "127.0.0.1", self.port, self, threaded=True, request_handler=_QuietHandler
+        )
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"s3-{self.region}", daemon=True
@@ -155,6 +169,6 @@ class S3Emulators:
         return f"http://127.0.0.1:{self.regions[region].port}"
 
     def client(self, region: str) -> Any:
-        return boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox").client(
-            "s3", region_name=region, endpoint_url=self.endpoint(region)
-        )
+        return boto3.session.Session(
+            aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
+        ).client("s3", region_name=region, endpoint_url=self.endpoint(region))

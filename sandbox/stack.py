@@ -28,12 +28,16 @@ SAMPLE_OBJECTS = ("index.html", "assets/where.json")
 
 
 def sandbox_bucket_names(settings: Settings) -> dict[str, str]:
-    # Real deployments get a 26-character suffix from S3; this one is fixed and says where it is from.
-    return {region: bucket_prefix(PROJECT, settings.stack, region) + "sandbox" for region in settings.origins}
+    # Real deployments get a 26-character suffix from S3; this one is fixed and says where it is
+    # from.
+    return {
+        region: bucket_prefix(PROJECT, settings.stack, region) + "sandbox"
+        for region in settings.origins
+    }
 
 
 def load_packaged_handler(directory: Path) -> Callable[[dict[str, Any], Any], Any]:
-    """Import the package's entry module from ``directory``, as Lambda does, and return its handler."""
+    """Import the package's entry module from ``directory``, as Lambda does; return its handler."""
     module_name, _, function_name = HANDLER_NAME.partition(".")
     sys.path.insert(0, str(directory))
     try:
@@ -62,8 +66,11 @@ class Sandbox:
         self.settings = settings
         self.port = port
         self.default_edge_region = default_edge_region
-        # Key → local file; read once, so a missing or empty folder is reported before anything starts.
-        self.assets = {local.key: local for local in scan_folder(assets, prefix="")} if assets else None
+        # Key → local file; read once, so a missing or empty folder is reported before anything
+        # starts.
+        self.assets = (
+            {local.key: local for local in scan_folder(assets, prefix="")} if assets else None
+        )
         if assets is not None and not self.assets:
             raise ToolError(f"--assets {assets}: the folder holds no files to serve")
         self.read_timeout = read_timeout
@@ -75,7 +82,9 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         with ExitStack() as undo:  # on any failure, whatever was started stops again
-            package = Path(undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-")))
+            package = Path(
+                undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
+            )
             for name, text in routing_package_files(
                 self.settings.routing, self.buckets, marker_header=self.settings.marker_header
             ).items():
@@ -87,7 +96,9 @@ class Sandbox:
             self.port = self._server.server_address[1]
             undo.enter_context(self.emulators)
             self._fill_buckets()
-            self._edge = EdgeEmulator(self.settings, handler, self.emulators, read_timeout=self.read_timeout)
+            self._edge = EdgeEmulator(
+                self.settings, handler, self.emulators, read_timeout=self.read_timeout
+            )
             self._server.edge = self._edge
             thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
             thread.start()

@@ -12,7 +12,9 @@ ORIGIN_REQUEST_MAX_TIMEOUT_SECONDS = 30
 ORIGIN_REQUEST_MAX_MEMORY_MB = 10_240
 LAMBDA_EDGE_TRUSTED_SERVICES = {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
 # A numbered version: CloudFront refuses $LATEST and aliases.
-QUALIFIED_FUNCTION_ARN = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:function:[A-Za-z0-9_-]+:\d+$")
+QUALIFIED_FUNCTION_ARN = re.compile(
+    r"^arn:aws:lambda:us-east-1:\d{12}:function:[A-Za-z0-9_-]+:\d+$"
+)
 
 ORIGIN_GROUP_MEMBERS = 2
 FAILOVER_STATUS_CODES = {400, 403, 404, 416, 500, 502, 503, 504}
@@ -47,4 +49,8 @@ def is_reserved_origin_header(name: str) -> bool:
 
 
 def is_valid_bucket_name(name: str) -> bool:
-    return bool(BUCKET_NAME.match(name)) and ".." not in name and not re.match(r"^\d+\.\d+\.\d+\.\d+$", name)
+    return (
+        bool(BUCKET_NAME.match(name))
+        and ".." not in name
+        and not re.match(r"^\d+\.\d+\.\d+\.\d+$", name)
+    )

@@ -1,4 +1,5 @@
-"""Builders shared by the tests: CloudFront origin-request events, Lambda contexts, routing artifacts."""
+"""Builders shared by the tests: CloudFront origin-request events, Lambda contexts, routing
+artifacts."""
 
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ class LambdaContext:
 
 def context_in(region_code: str) -> LambdaContext:
     """The context of a replica executing in ``region_code`` (the ARN shape Lambda@Edge uses)."""
-    return LambdaContext(f"arn:aws:lambda:{region_code}:123456789012:function:us-east-1.geo-router:7")
+    return LambdaContext(
+        f"arn:aws:lambda:{region_code}:123456789012:function:us-east-1.geo-router:7"
+    )
 
 
 def origin_request_event(
@@ -87,12 +90,15 @@ def origin_request_event(
                     "request": {
                         "clientIp": "203.0.113.178",
                         "headers": {
-                            "x-forwarded-for": [{"key": "X-Forwarded-For", "value": "203.0.113.178"}],
+                            "x-forwarded-for": [
+                                {"key": "X-Forwarded-For", "value": "203.0.113.178"}
+                            ],
                             "user-agent": [{"key": "User-Agent", "value": "Amazon CloudFront"}],
                             "via": [
                                 {
                                     "key": "Via",
-                                    "value": "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)",
+                                    "value": "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net"
+                                    " (CloudFront)",
                                 }
                             ],
                             "host": [{"key": "Host", "value": domain_of(origin_region)}],
@@ -150,7 +156,8 @@ def request_of(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def expected_reroute(event: Mapping[str, Any], target_region: str) -> dict[str, Any]:
-    """The request of ``event`` with exactly the three changes a reroute to ``target_region`` makes."""
+    """The request of ``event`` with exactly the three changes a reroute to
+    ``target_region`` makes."""
     request = copy.deepcopy(request_of(event))
     request["origin"]["s3"]["domainName"] = domain_of(target_region)
     request["origin"]["s3"]["region"] = target_region

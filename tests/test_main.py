@@ -16,9 +16,13 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b
 BAD_INPUT = {
     "unknown origin Region": (
         {"origins": ["us-east-1", "eu-westt-1"]},
-        "geo-proximity:origins: 'eu-westt-1' is not a known AWS Region code; did you mean eu-west-1",
+        "geo-proximity:origins: 'eu-westt-1' is not a known AWS Region code; did you mean "
+        "eu-west-1",
     ),
-    "origins not a list": ({"origins": "us-east-1"}, "geo-proximity:origins: 'us-east-1' is not a list"),
+    "origins not a list": (
+        {"origins": "us-east-1"},
+        "geo-proximity:origins: 'us-east-1' is not a list",
+    ),
     "origins missing": ({}, "geo-proximity:origins: is required: a list"),
     "duplicate origins": (
         {"origins": ["us-east-1", "eu-west-1", "us-east-1"]},
@@ -43,7 +47,8 @@ BAD_INPUT = {
     ),
     "route from an unknown Region": (
         {"origins": SEED, "routes": {"ap-soutth-1": "ap-northeast-1"}},
-        "geo-proximity:routes: edge Region 'ap-soutth-1' is not a known AWS Region code; did you mean ap-south-1",
+        "geo-proximity:routes: edge Region 'ap-soutth-1' is not a known AWS Region code; did you "
+        "mean ap-south-1",
     ),
     "failover origin equal to default": (
         {"origins": SEED, "defaultOrigin": "eu-central-1", "failoverOrigin": "eu-central-1"},
@@ -64,7 +69,8 @@ BAD_INPUT = {
     ),
     "unknown failover mode": (
         {"origins": SEED, "failover": "always"},
-        "geo-proximity:failover: 'always' is not a failover mode; expected one of: ranked, fixed, off",
+        "geo-proximity:failover: 'always' is not a failover mode; expected one of: ranked, fixed, "
+        "off",
     ),
     "unknown origin access": (
         {"origins": SEED, "originAccess": "public"},
@@ -72,7 +78,8 @@ BAD_INPUT = {
     ),
     "unknown price class": (
         {"origins": SEED, "priceClass": "PriceClass_50"},
-        "geo-proximity:priceClass: 'PriceClass_50' is not one of: PriceClass_All, PriceClass_200, PriceClass_100",
+        "geo-proximity:priceClass: 'PriceClass_50' is not one of: PriceClass_All, PriceClass_200, "
+        "PriceClass_100",
     ),
     "failover with one origin": (
         {"origins": ["eu-west-1"], "failover": "ranked"},
@@ -102,7 +109,10 @@ BAD_INPUT = {
         {"origins": SEED, "routes": "ap-south-1"},
         "geo-proximity:routes: 'ap-south-1' is not a map",
     ),
-    "malformed tags": ({"origins": SEED, "tags": ["team"]}, "geo-proximity:tags: ['team'] is not a map"),
+    "malformed tags": (
+        {"origins": SEED, "tags": ["team"]},
+        "geo-proximity:tags: ['team'] is not a map",
+    ),
     "tag value not text": (
         {"origins": SEED, "tags": {"cost-center": 42}},
         "geo-proximity:tags: the value of 'cost-center', 42",
@@ -145,7 +155,9 @@ def archive_bytes(config) -> bytes:
 
 
 def test_an_unchanged_config_gives_a_byte_identical_archive():
-    assert archive_bytes(project_config(origins=SEED)) == archive_bytes(project_config(origins=SEED))
+    assert archive_bytes(project_config(origins=SEED)) == archive_bytes(
+        project_config(origins=SEED)
+    )
 
 
 @pytest.mark.parametrize(
@@ -170,7 +182,9 @@ def test_a_routing_change_changes_the_function_code(change):
 def test_a_change_outside_routing_leaves_the_function_code_alone():
     before = archive_bytes(project_config(origins=SEED))
     assert (
-        archive_bytes(project_config(origins=SEED, priceClass="PriceClass_100", tags={"team": "cdn"}))
+        archive_bytes(
+            project_config(origins=SEED, priceClass="PriceClass_100", tags={"team": "cdn"})
+        )
         == before
     )
 
@@ -185,11 +199,16 @@ def test_twenty_origin_stack_builds_with_a_bucket_per_region():
 
 
 def test_routing_output_tells_where_every_region_goes():
-    routing = deploy(project_config(origins=SEED, routes={"ap-south-1": "ap-northeast-1"})).exports["routing"]
+    routing = deploy(project_config(origins=SEED, routes={"ap-south-1": "ap-northeast-1"})).exports[
+        "routing"
+    ]
     assert routing["failover"] == "ranked"
     assert routing["default"] == {"primary": "us-east-1", "failover": "eu-central-1"}
     assert routing["routes"]["eu-west-1"] == {"primary": "eu-central-1", "failover": "us-east-1"}
-    assert routing["routes"]["ap-south-1"] == {"primary": "ap-northeast-1", "failover": "eu-central-1"}
+    assert routing["routes"]["ap-south-1"] == {
+        "primary": "ap-northeast-1",
+        "failover": "eu-central-1",
+    }
     assert set(routing["routes"]) == set(load_catalogue())
 
 

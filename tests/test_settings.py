@@ -6,12 +6,20 @@ from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_PRICE_CLA
 from components.policies import OriginAccess
 from routing.table import FailoverMode
 from settings import ConfigError, parse_settings
-from tools.stack_file import project_config_defaults, project_values, read_stack_config, stack_file_path
+from tools.stack_file import (
+    project_config_defaults,
+    project_values,
+    read_stack_config,
+    stack_file_path,
+)
 
 
 def parse(**values):
     return parse_settings(
-        {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()},
+        {
+            key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in values.items()
+        },
         stack="test",
     )
 
@@ -85,12 +93,17 @@ def test_settings_are_frozen():
         (
             {
                 "origins": ["us-east-1"],
-                "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+                "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+                "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
             },
             "geo-proximity:certificateArn: is set but aliases is empty",
         ),
         (
-            {"origins": ["us-east-1"], "aliases": ["a.example.com"], "certificateArn": "not-an-arn"},
+            {
+                "origins": ["us-east-1"],
+                "aliases": ["a.example.com"],
+                "certificateArn": "not-an-arn",
+            },
             "geo-proximity:certificateArn: 'not-an-arn' is not an ACM certificate ARN",
         ),
         (

@@ -20,8 +20,10 @@ class ToolError(Exception):
 EXIT_READER_GONE = 141
 
 
-def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a command's ``main``: a problem a person can fix is one line on standard error, exit 2."""
+def run_command(
+    main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None
+) -> int:
+    """Run a command's ``main``; a problem a person can fix is one line on stderr, exit 2."""
     try:
         return main(argv)
     except (ToolError, ConfigError, StackFileError) as error:

@@ -5,9 +5,9 @@
 
 An object "differs" in a Region when its size or ETag is not that of the newest copy among all
 buckets; a Region "misses" it when the key is absent there. ``--repair`` copies the newest copy of
-each drifted object to the buckets that lack it or hold another, then checks again.
-Exit status: 0 when all buckets agree (after repair, if asked), 1 on drift, 2 when a bucket cannot be
-read (missing, denied, unreachable) or the input is wrong.
+each drifted object to the buckets that lack it or hold another, then checks again. Exit status: 0
+when all buckets agree (after repair, if asked), 1 on drift, 2 when a bucket cannot be read
+(missing, denied, unreachable) or the input is wrong.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def compare(inventories: dict[str, dict[str, ObjectInfo]]) -> Drift:
         differs={region: [] for region in inventories},
     )
     for key in sorted(set().union(*inventories.values())):
-        holders = {region: objects[key] for region, objects in inventories.items() if key in objects}
+        holders = {
+            region: objects[key] for region, objects in inventories.items() if key in objects
+        }
         # The newest copy is the reference; on a tie, the stack's first Region holding it.
         newest_region = max(holders, key=lambda region: holders[region].last_modified)
         reference = holders[newest_region]
@@ -86,7 +88,7 @@ def render(stack: StackBuckets, drift: Drift, details: int) -> str:
 
 
 def repair(stack: StackBuckets, drift: Drift) -> int:
-    """Copy the newest copy of every drifted object where it is missing or differs; count the copies."""
+    """Copy the newest copy of each drifted object where it is missing or differs; count them."""
     copies = 0
     for region, bucket in stack.buckets.items():
         client = stack.client(region)
@@ -95,7 +97,9 @@ def repair(stack: StackBuckets, drift: Drift) -> int:
             with explained(bucket, region):
                 # A server-side copy keeps the metadata and Content-Type; objects over 5 GiB are not
                 # written by the publish command and would need a multipart copy.
-                client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": source, "Key": key})
+                client.copy_object(
+                    Bucket=bucket, Key=key, CopySource={"Bucket": source, "Key": key}
+                )
             copies += 1
     return copies
 
@@ -117,12 +121,17 @@ def check(options: argparse.Namespace) -> int:
         print("all buckets agree")
         return 0
     if not options.repair:
-        print("drift found; --repair copies the newest copy of each object where it is missing or differs")
+        print(
+            "drift found; --repair copies the newest copy of each object "
+            "where it is missing or differs"
+        )
         return 1
     print(f"repaired: {repair(stack, drift)} objects copied; checking again")
     drift = read_all()
     print(render(stack, drift, options.details))
-    print("all buckets agree" if drift.clean else "drift remains (objects changed during the repair?)")
+    print(
+        "all buckets agree" if drift.clean else "drift remains (objects changed during the repair?)"
+    )
     return 0 if drift.clean else 1
 
 
@@ -130,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev drift", description=__doc__.splitlines()[0])
     add_bucket_arguments(parser)
     parser.add_argument(
-        "--repair", action="store_true", help="copy the newest copy where an object is missing or differs"
+        "--repair",
+        action="store_true",
+        help="copy the newest copy where an object is missing or differs",
     )
     parser.add_argument(
         "--details",

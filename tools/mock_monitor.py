@@ -2,8 +2,8 @@
 
 ``pulumi.runtime.Mocks`` is shown a resource's type, name and inputs, but not its URN, parent or
 dependencies, which the tests need to check parenting and ordering. ``MockMonitor`` sees the whole
-gRPC request; this adapter keeps what it saw as plain ``Declared`` records. If a Pulumi release changes
-these internals, this file is the only one to follow it.
+gRPC request; this adapter keeps what it saw as plain ``Declared`` records. If a Pulumi release
+changes these internals, this file is the only one to follow it.
 """
 
 from __future__ import annotations

@@ -71,7 +71,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return self.home_region
         return self.provider_regions.get(provider_reference.rsplit("::", 1)[-1], self.home_region)
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[Any, Any]]:
         inputs = dict(args.inputs)
         outputs = dict(inputs)
         resource_id = f"{args.name}-{_suffix(args.name, 8)}"
@@ -91,7 +93,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif args.typ == "aws:cloudfront/originAccessIdentity:OriginAccessIdentity":
             resource_id = "E2QWRUHEXAMPLE"
             outputs.update(
-                iamArn=f"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity {resource_id}",
+                iamArn="arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity "
+                + resource_id,
                 cloudfrontAccessIdentityPath=f"origin-access-identity/cloudfront/{resource_id}",
             )
         elif args.typ == "aws:cloudfront/originAccessControl:OriginAccessControl":
@@ -110,7 +113,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             )
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.calls.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -154,7 +159,7 @@ def run_under_mocks(
 
 
 def deploy(config: Mapping[str, str], *, stack: str = "test") -> Deployment:
-    """Run ``__main__.py`` with ``config`` (namespaced keys → CLI strings); its exports are the outputs."""
+    """Run ``__main__.py`` with ``config`` (namespaced keys → CLI strings); outputs: its exports."""
 
     def program() -> dict[str, Any]:
         exports: dict[str, Any] = {}

@@ -44,7 +44,8 @@ class PlanRow:
     pinned: bool
     # Lambda@Edge executes there today (a Regional edge cache Region).
     execution: bool
-    # Fixed failover whose secondary is this Region's own primary: a failure there has nowhere to go.
+    # Fixed failover whose secondary is this Region's own primary: a failure there has nowhere to
+    # go.
     failover_is_primary: bool
 
 
@@ -81,27 +82,34 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
         return []
     secondary = settings.routing.failover_origin
     return [
-        f"failover {settings.routing.failover_mode.value}: {secondary} is both the primary and the failover of "
-        f"{', '.join(lost)}; while {secondary} is down their cache misses fail (no other bucket is tried). "
-        f"'ranked' failover never does this (pulumi config set {PROJECT}:failover ranked)."
+        f"failover {settings.routing.failover_mode.value}: {secondary} is both the primary and "
+        f"the failover of {', '.join(lost)}; while {secondary} is down their cache misses fail "
+        "(no other bucket is tried). 'ranked' failover never does this "
+        f"(pulumi config set {PROJECT}:failover ranked)."
     ]
 
 
 def package_size(settings: Settings) -> int:
     placeholder_names = {
-        code: bucket_prefix(PROJECT, settings.stack, code) + _PLACEHOLDER_SUFFIX for code in settings.origins
+        code: bucket_prefix(PROJECT, settings.stack, code) + _PLACEHOLDER_SUFFIX
+        for code in settings.origins
     }
-    files = routing_package_files(settings.routing, placeholder_names, marker_header=settings.marker_header)
+    files = routing_package_files(
+        settings.routing, placeholder_names, marker_header=settings.marker_header
+    )
     return len(zip_package(files))
 
 
 def render_table(settings: Settings, rows: list[PlanRow]) -> str:
     table = settings.routing
     group = (
-        f" (origin group: {table.default_origin} -> {table.failover_origin})" if table.failover_origin else ""
+        f" (origin group: {table.default_origin} -> {table.failover_origin})"
+        if table.failover_origin
+        else ""
     )
     lines = [
-        f"stack {settings.stack}: origins {', '.join(table.origins)}; default {table.default_origin}; "
+        f"stack {settings.stack}: origins {', '.join(table.origins)}; default "
+        f"{table.default_origin}; "
         f"failover {table.failover_mode.value}{group}",
         "",
         f" {'edge Region':<16}{'primary':<16}{'km':>7}  {'failover':<16}{'km':>7}  note",
@@ -114,13 +122,16 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
             notes.append("failover = primary: lost while it is down")
         failover_km = f"{row.failover_km:>7,.0f}" if row.failover_km is not None else f"{'-':>7}"
         lines.append(
-            f"{'*' if row.execution else ' '}{row.edge:<16}{row.primary:<16}{row.primary_km:>7,.0f}  "
+            f"{'*' if row.execution else ' '}{row.edge:<16}"
+            f"{row.primary:<16}{row.primary_km:>7,.0f}  "
             f"{row.failover or '-':<16}{failover_km}  {'; '.join(notes)}".rstrip()
         )
     default = table.default_route
     lines.append(f" {'(unknown)':<16}{default.primary:<16}{'':>7}  {default.failover or '-':<16}")
     lines.append("")
-    lines.append("* Lambda@Edge executes there today (Regional edge cache); others are routed in advance.")
+    lines.append(
+        "* Lambda@Edge executes there today (Regional edge cache); others are routed in advance."
+    )
     return "\n".join(lines)
 
 
@@ -180,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as error:
             raise ToolError(f"cannot write {options.html}: {error.strerror}") from None
         print(
-            f"wrote {options.html}: the routing of stack {settings.stack} on a world map; open it in a browser"
+            f"wrote {options.html}: the routing of stack {settings.stack} on a world map; "
+            "open it in a browser"
         )
         return 0
     print(render_table(settings, rows))

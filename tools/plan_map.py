@@ -2,8 +2,8 @@
 to its primary bucket (dashed: to its failover), pinned Regions marked, and the table beneath.
 
 Land outlines: Natural Earth 1:110m via world-atlas (``tools/map/ATTRIBUTION.md``), decoded from
-TopoJSON here and drawn as inline SVG in an equirectangular projection: the page loads nothing, so it
-opens anywhere, offline included.
+TopoJSON here and drawn as inline SVG in an equirectangular projection: the page loads nothing, so
+it opens anywhere, offline included.
 """
 
 from __future__ import annotations
@@ -68,7 +68,10 @@ def land_path() -> str:
             shifts.append(WIDTH)
         if max(x for x, _ in unwrapped) > WIDTH:
             shifts.append(-WIDTH)
-        return ["M" + "L".join(f"{x + shift:.1f},{y:.1f}" for x, y in unwrapped) + "Z" for shift in shifts]
+        return [
+            "M" + "L".join(f"{x + shift:.1f},{y:.1f}" for x, y in unwrapped) + "Z"
+            for shift in shifts
+        ]
 
     commands: list[str] = []
     for geometry in topology["objects"]["land"]["geometries"]:
@@ -100,12 +103,14 @@ def render_page(plan: dict[str, Any]) -> str:
     for edge, route in plan["routes"].items():
         if route["primary"] != edge:
             arrows.append(
-                f'<path class="primary" data-edge="{edge}" d="{_curve(at(edge), at(route["primary"]))}" '
+                f'<path class="primary" data-edge="{edge}" '
+                f'd="{_curve(at(edge), at(route["primary"]))}" '
                 'marker-end="url(#head)"/>'
             )
         if route["failover"] and route["failover"] != edge:
             arrows.append(
-                f'<path class="failover" data-edge="{edge}" d="{_curve(at(edge), at(route["failover"]))}" '
+                f'<path class="failover" data-edge="{edge}" '
+                f'd="{_curve(at(edge), at(route["failover"]))}" '
                 'marker-end="url(#head-failover)"/>'
             )
     for code in catalogue:
@@ -139,14 +144,18 @@ def render_page(plan: dict[str, Any]) -> str:
             notes.append("failover = primary: lost while it is down")
         failover_km = f"{route['failoverKm']:,.0f}" if route["failoverKm"] is not None else "-"
         rows.append(
-            f"<tr><td>{edge}{' *' if route['lambdaEdgeExecution'] else ''}</td><td>{route['primary']}</td>"
+            f"<tr><td>{edge}{' *' if route['lambdaEdgeExecution'] else ''}</td>"
+            f"<td>{route['primary']}</td>"
             f"<td class=num>{route['primaryKm']:,.0f}</td><td>{route['failover'] or '-'}</td>"
             f"<td class=num>{failover_km}</td><td>{html.escape('; '.join(notes))}</td></tr>"
         )
-    warnings = "".join(f'<p class="warning">warning: {html.escape(text)}</p>' for text in plan["warnings"])
+    warnings = "".join(
+        f'<p class="warning">warning: {html.escape(text)}</p>' for text in plan["warnings"]
+    )
     group = plan["originGroup"]
     summary = (
-        f"origins {', '.join(plan['origins'])}; default {plan['defaultOrigin']}; failover {plan['failover']}"
+        f"origins {', '.join(plan['origins'])}; default {plan['defaultOrigin']}; failover "
+        f"{plan['failover']}"
         + (f" (origin group: {group['primary']} → {group['secondary']})" if group else "")
         + f"; function package {plan['packageBytes']:,} bytes"
     )
@@ -170,15 +179,18 @@ _PAGE = """<!DOCTYPE html>
 <title>geo-proximity routing: stack {stack}</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d2733; }}
-svg {{ width: 100%; max-width: {width}px; height: auto; background: #eaf2fa; border: 1px solid #c9d6e3; }}
+svg {{ width: 100%; max-width: {width}px; height: auto; background: #eaf2fa;
+  border: 1px solid #c9d6e3; }}
 .land {{ fill: #d9dfd3; stroke: #a9b3a0; stroke-width: 0.5; }}
 path.primary {{ fill: none; stroke: #1f6fb2; stroke-width: 1.4; opacity: 0.8; }}
-path.failover {{ fill: none; stroke: #c2571a; stroke-width: 1; stroke-dasharray: 5 4; opacity: 0.6; }}
+path.failover {{ fill: none; stroke: #c2571a; stroke-width: 1; stroke-dasharray: 5 4;
+  opacity: 0.6; }}
 .region circle {{ fill: #ffffff; stroke: #1d2733; stroke-width: 1; }}
 .region.execution circle {{ fill: #9cc3e6; }}
 .region.origin circle {{ fill: #1f6fb2; stroke: #0c2f4d; stroke-width: 2; }}
 .region.pinned circle {{ stroke: #b0006a; stroke-width: 2.5; }}
-.region text {{ font-size: 9px; fill: #1d2733; paint-order: stroke; stroke: #eaf2fa; stroke-width: 2px; }}
+.region text {{ font-size: 9px; fill: #1d2733; paint-order: stroke; stroke: #eaf2fa;
+  stroke-width: 2px; }}
 .legend span {{ margin-right: 1.5em; }}
 .warning {{ color: #8a1c00; font-weight: 600; }}
 table {{ border-collapse: collapse; margin-top: 1em; }}
@@ -191,12 +203,14 @@ footer {{ margin-top: 1.5em; font-size: 12px; color: #5b6b7b; }}
 <h1>Routing of stack {stack}</h1>
 <p>{summary}</p>
 {warnings}
-<p class="legend"><span>● filled dark: origin bucket</span><span>● light blue: Lambda@Edge executes there</span>
-<span>ring magenta: pinned route</span><span>solid arrow: primary</span><span>dashed arrow: failover</span></p>
+<p class="legend"><span>● filled dark: origin bucket</span>
+<span>● light blue: Lambda@Edge executes there</span><span>ring magenta: pinned route</span>
+<span>solid arrow: primary</span><span>dashed arrow: failover</span></p>
 <svg id="map" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img"
  aria-label="World map: each edge Region's arrow to its primary and failover bucket">
 <defs>
-<marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+<marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6"
+ orient="auto-start-reverse">
 <path d="M0,0L10,5L0,10z" fill="#1f6fb2"/></marker>
 <marker id="head-failover" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6"
  orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#c2571a"/></marker>
@@ -210,14 +224,15 @@ footer {{ margin-top: 1.5em; font-size: 12px; color: #5b6b7b; }}
 </g>
 </svg>
 <table>
-<thead><tr><th>edge Region (* Lambda@Edge)</th><th>primary</th><th>km</th><th>failover</th><th>km</th>
-<th>note</th></tr></thead>
+<thead><tr><th>edge Region (* Lambda@Edge)</th><th>primary</th><th>km</th>
+<th>failover</th><th>km</th><th>note</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
 </table>
-<footer>Map: Natural Earth 1:110m land (public domain), via world-atlas 2.0.2 (ISC). Distances are great-circle
-kilometres between metro areas. Generated by <code>./dev plan --html</code>; nothing was deployed.</footer>
+<footer>Map: Natural Earth 1:110m land (public domain), via world-atlas 2.0.2 (ISC).
+Distances are great-circle kilometres between metro areas.
+Generated by <code>./dev plan --html</code>; nothing was deployed.</footer>
 </body>
 </html>
 """

@@ -68,15 +68,21 @@ def scan_folder(folder: Path, prefix: str) -> list[LocalFile]:
         with path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
-        files.append(LocalFile(path, prefix + path.relative_to(folder).as_posix(), size, digest.digest()))
+        files.append(
+            LocalFile(path, prefix + path.relative_to(folder).as_posix(), size, digest.digest())
+        )
     return files
 
 
-def choose_targets(buckets: dict[str, str], replicated: bool, options: argparse.Namespace) -> list[str]:
+def choose_targets(
+    buckets: dict[str, str], replicated: bool, options: argparse.Namespace
+) -> list[str]:
     """The Regions to write to."""
     if options.to is not None:
         if options.to not in buckets:
-            raise ToolError(f"--to {options.to}: the stack has no bucket there; it has {', '.join(buckets)}")
+            raise ToolError(
+                f"--to {options.to}: the stack has no bucket there; it has {', '.join(buckets)}"
+            )
         return [options.to]
     if options.all or not replicated:
         return list(buckets)
@@ -135,7 +141,9 @@ class _CountingReader:
         return self._handle.tell()
 
 
-def upload(client: Any, bucket: str, local: LocalFile, cache_control: str | None, progress: Progress) -> None:
+def upload(
+    client: Any, bucket: str, local: LocalFile, cache_control: str | None, progress: Progress
+) -> None:
     extra = {"CacheControl": cache_control} if cache_control else {}
     with local.path.open("rb") as handle:
         client.put_object(
@@ -163,14 +171,16 @@ def publish(options: argparse.Namespace) -> int:
         changed = [
             f
             for f in files
-            if (found := existing.get(f.key)) is None or (found.size, found.etag) != (f.size, f.md5.hex())
+            if (found := existing.get(f.key)) is None
+            or (found.size, found.etag) != (f.size, f.md5.hex())
         ]
         plans.append((region, bucket, client, changed))
 
     verb = "would upload" if options.dry_run else "uploading"
     for region, bucket, _, changed in plans:
         print(
-            f"{region} {bucket}: {verb} {len(changed)} of {len(files)} files ({sum(f.size for f in changed):,} bytes)"
+            f"{region} {bucket}: {verb} {len(changed)} of {len(files)} files "
+            f"({sum(f.size for f in changed):,} bytes)"
         )
     if options.dry_run:
         for region, _, _, changed in plans:
@@ -194,24 +204,40 @@ def publish(options: argparse.Namespace) -> int:
     uploaded = sum(len(changed) for *_, changed in plans) - len(failures)
     print(
         f"done: {uploaded} uploaded, {len(failures)} failed"
-        + ("; replication copies them to the other Regions" if stack.replicated and len(targets) == 1 else "")
+        + (
+            "; replication copies them to the other Regions"
+            if stack.replicated and len(targets) == 1
+            else ""
+        )
     )
     return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev publish", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", help="local folder whose files become objects (paths become keys)")
+    parser.add_argument(
+        "folder", help="local folder whose files become objects (paths become keys)"
+    )
     add_bucket_arguments(parser)
     parser.add_argument("--to", metavar="REGION", help="write to this Region's bucket only")
     parser.add_argument(
-        "--from-region", metavar="REGION", help="your Region: with replication, write to the nearest bucket"
+        "--from-region",
+        metavar="REGION",
+        help="your Region: with replication, write to the nearest bucket",
     )
-    parser.add_argument("--all", action="store_true", help="write to every bucket, even when they replicate")
-    parser.add_argument("--cache-control", metavar="VALUE", help="Cache-Control of every uploaded object")
+    parser.add_argument(
+        "--all", action="store_true", help="write to every bucket, even when they replicate"
+    )
+    parser.add_argument(
+        "--cache-control", metavar="VALUE", help="Cache-Control of every uploaded object"
+    )
     parser.add_argument("--prefix", default="", help="key prefix for every object (e.g. 'v2/')")
-    parser.add_argument("--dry-run", action="store_true", help="show what would be uploaded, write nothing")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would be uploaded, write nothing"
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
     return publish(parser.parse_args(argv))
 
 

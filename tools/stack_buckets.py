@@ -19,7 +19,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
 
 from routing.catalogue import load_catalogue
 from tools.cli import ToolError
@@ -62,7 +67,10 @@ def add_bucket_arguments(parser: argparse.ArgumentParser) -> None:
         help="stack outputs as `pulumi stack output --json` prints them ('-' for stdin)",
     )
     source.add_argument(
-        "--bucket", metavar="REGION=NAME", action="append", help="a bucket and its Region (repeatable)"
+        "--bucket",
+        metavar="REGION=NAME",
+        action="append",
+        help="a bucket and its Region (repeatable)",
     )
     parser.add_argument(
         "--replication",
@@ -93,7 +101,9 @@ def _buckets(options: argparse.Namespace) -> StackBuckets:
         for flag in options.bucket:
             region, separator, name = flag.partition("=")
             if not separator or not name:
-                raise ToolError(f"--bucket {flag!r} is not REGION=NAME, e.g. --bucket eu-west-1=my-assets")
+                raise ToolError(
+                    f"--bucket {flag!r} is not REGION=NAME, e.g. --bucket eu-west-1=my-assets"
+                )
             buckets[_known_region(region, f"--bucket {flag}")] = name
         return StackBuckets(buckets, replicated=options.replication == "mesh")
     if options.replication is not None:
@@ -104,7 +114,7 @@ def _buckets(options: argparse.Namespace) -> StackBuckets:
 
 
 def endpoints(options: argparse.Namespace, buckets: dict[str, str]) -> Endpoints:
-    """The --endpoint-url flags: ``URL`` (every Region) and ``REGION=URL`` (that Region), checked."""
+    """The checked --endpoint-url flags: ``URL`` (every Region), ``REGION=URL`` (that Region)."""
     default: str | None = None
     by_region: dict[str, str] = {}
     for flag in options.endpoint_url:
@@ -113,19 +123,22 @@ def endpoints(options: argparse.Namespace, buckets: dict[str, str]) -> Endpoints
             region, url = "", flag
         if not url.startswith(("http://", "https://")):
             raise ToolError(
-                f"--endpoint-url {flag!r}: expected URL or REGION=URL, the URL starting http:// or https://"
+                f"--endpoint-url {flag!r}: expected URL or REGION=URL, "
+                "the URL starting http:// or https://"
             )
         if not region:
             if default is not None:
                 raise ToolError(
-                    "--endpoint-url: give one URL for every Region, or REGION=URL for each, not two URLs"
+                    "--endpoint-url: give one URL for every Region, or REGION=URL for each, "
+                    "not two URLs"
                 )
             default = url
             continue
         _known_region(region, f"--endpoint-url {flag}")
         if region not in buckets:
             raise ToolError(
-                f"--endpoint-url {flag}: the stack has no bucket in {region}; it has {', '.join(buckets)}"
+                f"--endpoint-url {flag}: the stack has no bucket in {region}; it has "
+                f"{', '.join(buckets)}"
             )
         by_region[region] = url
     return Endpoints(default, by_region)
@@ -140,10 +153,15 @@ def _from_outputs(source: str) -> StackBuckets:
         outputs = json.loads(text)
     except ValueError:
         raise ToolError(
-            f"stack outputs in {source} are not JSON; produce them with `pulumi stack output --json`"
+            f"stack outputs in {source} are not JSON; "
+            "produce them with `pulumi stack output --json`"
         ) from None
     buckets = outputs.get("buckets") if isinstance(outputs, dict) else None
-    if not isinstance(buckets, dict) or not buckets or not all(isinstance(v, str) for v in buckets.values()):
+    if (
+        not isinstance(buckets, dict)
+        or not buckets
+        or not all(isinstance(v, str) for v in buckets.values())
+    ):
         raise ToolError(f"stack outputs in {source} have no 'buckets' map of Region to bucket name")
     for region in buckets:
         _known_region(region, f"stack outputs in {source}")
@@ -159,9 +177,13 @@ def _known_region(region: str, where: str) -> str:
 def s3_client(region: str, endpoint_url: str | None) -> Any:
     """An S3 client for one Region's bucket, at ``endpoint_url`` (None: AWS's endpoint)."""
     # Few retries: a person waiting on a dead endpoint wants the error, not a minute of back-off.
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+    config = Config(
+        retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60
+    )
     # A session of its own: credentials are looked up now, not reused from an earlier lookup.
-    return boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+    return boto3.session.Session().client(
+        "s3", region_name=region, endpoint_url=endpoint_url, config=config
+    )
 
 
 @contextmanager
@@ -171,7 +193,8 @@ def explained(bucket: str, region: str) -> Iterator[None]:
         yield
     except NoCredentialsError:
         raise ToolError(
-            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY"
         ) from None
     except EndpointConnectionError as error:
         raise ToolError(
@@ -185,10 +208,17 @@ def explained(bucket: str, region: str) -> Iterator[None]:
             ) from None
         if code in ("PermanentRedirect", "301"):
             raise ToolError(
-                f"the S3 endpoint for {bucket} ({region}) serves another Region; with --endpoint-url, give each "
+                f"the S3 endpoint for {bucket} ({region}) serves another Region; with "
+                "--endpoint-url, give each "
                 "Region its own endpoint (--endpoint-url REGION=URL, repeatable)"
             ) from None
-        if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        if code in (
+            "AccessDenied",
+            "403",
+            "Forbidden",
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+        ):
             raise ToolError(
                 f"access to bucket {bucket} ({region}) was denied ({code}); check the credentials"
             ) from None
@@ -198,10 +228,12 @@ def explained(bucket: str, region: str) -> Iterator[None]:
 
 
 def inventory(client: Any, bucket: str, region: str) -> dict[str, ObjectInfo]:
-    """Every object's size, ETag and modification time, read a page of up to 1,000 keys at a time."""
+    """Every object's size, ETag and modification time, read 1,000 keys a page."""
     objects: dict[str, ObjectInfo] = {}
     with explained(bucket, region):
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
-                objects[item["Key"]] = ObjectInfo(item["Size"], item["ETag"].strip('"'), item["LastModified"])
+                objects[item["Key"]] = ObjectInfo(
+                    item["Size"], item["ETag"].strip('"'), item["LastModified"]
+                )
     return objects

@@ -1,4 +1,5 @@
-"""Read ``Pulumi.<stack>.yaml`` and ``Pulumi.yaml`` the way the Pulumi CLI hands them to the program.
+"""Read ``Pulumi.<stack>.yaml`` and ``Pulumi.yaml`` the way the Pulumi CLI hands them to the
+program.
 
 The CLI parses these files with gopkg.in/yaml.v3, which follows YAML 1.2 for untyped values: only
 ``true``/``false`` are booleans, so an unquoted ``off`` or ``yes`` stays the string it looks like
@@ -29,13 +30,15 @@ _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class StackFileError(ValueError):
-    """A stack or project file that cannot be read; the message names the file (and line, column)."""
+    """A stack or project file that cannot be read; the message names the file, line and column."""
 
 
 def stack_file_path(stack: str) -> Path:
-    """Where the stack's settings live; a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)."""
+    """Where the stack's settings live; a stack name is letters, digits, '-', '_' and '.'."""
     if not _STACK_NAME.match(stack):
-        raise StackFileError(f"{stack!r} is not a stack name: letters, digits, '-', '_' and '.' only")
+        raise StackFileError(
+            f"{stack!r} is not a stack name: letters, digits, '-', '_' and '.' only"
+        )
     return PROJECT_ROOT / f"Pulumi.{stack}.yaml"
 
 
@@ -66,7 +69,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 def cli_string(value: Any) -> str:
-    """The text the CLI hands the program for a config value: lists and maps as JSON, scalars as text."""
+    """The text the CLI hands the program for a value: lists and maps as JSON, scalars as text."""
     if isinstance(value, list | dict):
         return json.dumps(value)
     if isinstance(value, bool):
@@ -85,9 +88,12 @@ def project_config_defaults() -> dict[str, Any]:
 
 
 def read_stack_config(path: Path) -> dict[str, str]:
-    """Every config value of a stack file, namespaced (``aws:region``, ``geo-proximity:origins``), as
+    """Every config value of a stack file, namespaced (``aws:region``, ``geo-proximity:origins``),
+    as
     the CLI hands them to the program: project defaults first, then the stack's own values."""
-    values = {f"{PROJECT}:{key}": cli_string(value) for key, value in project_config_defaults().items()}
+    values = {
+        f"{PROJECT}:{key}": cli_string(value) for key, value in project_config_defaults().items()
+    }
     config = load_yaml(path).get("config") or {}
     if not isinstance(config, dict):
         raise StackFileError(f"{path.name}: 'config' is not a mapping of keys to values")
@@ -103,7 +109,9 @@ def read_stack_config(path: Path) -> dict[str, str]:
 def project_values(config: dict[str, str]) -> dict[str, str]:
     """This project's keys (without the namespace) from namespaced config."""
     prefix = f"{PROJECT}:"
-    return {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    return {
+        key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)
+    }
 
 
 def settings_from_stack_file(stack: str) -> Settings:

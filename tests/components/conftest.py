@@ -7,7 +7,9 @@ from tools.stack_file import shipped_stacks, stack_file_path
 # The stack files git tracks: a personal, untracked Pulumi.<name>.yaml never turns the suite red.
 SHIPPED_STACKS = shipped_stacks()
 TWENTY_ORIGINS = list(load_catalogue())[:20]
-CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+CERTIFICATE_ARN = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+)
 
 # Configurations beyond the shipped stacks, chosen to reach every branch of the program.
 SCENARIOS = {

@@ -1,10 +1,15 @@
-"""Each component built alone under mocks, from its flat arguments, as another program would use it."""
+"""Each component built alone under mocks, from its flat arguments, as another program
+would use it."""
 
 import json
 
 import pytest
 
-from components.distribution import ORIGIN_GROUP_ID, GeoProximityDistribution, GeoProximityDistributionArgs
+from components.distribution import (
+    ORIGIN_GROUP_ID,
+    GeoProximityDistribution,
+    GeoProximityDistributionArgs,
+)
 from components.edge_function import EdgeFunction, EdgeFunctionArgs
 from components.policies import OriginAccess, oai_read_grant
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
@@ -40,11 +45,18 @@ def build_distribution(**overrides):
 
 
 def test_distribution_with_oai_and_an_origin_group():
-    deployment = build_distribution(failover_origin="eu-central-1", failover_status_codes=(500, 503))
+    deployment = build_distribution(
+        failover_origin="eu-central-1", failover_status_codes=(500, 503)
+    )
     inputs = deployment.one(DISTRIBUTION).inputs
-    assert [origin["originId"] for origin in inputs["origins"]] == ["s3-us-east-1", "s3-eu-central-1"]
+    assert [origin["originId"] for origin in inputs["origins"]] == [
+        "s3-us-east-1",
+        "s3-eu-central-1",
+    ]
     identity = deployment.one(OAI).outputs["cloudfrontAccessIdentityPath"]
-    assert all(origin["s3OriginConfig"]["originAccessIdentity"] == identity for origin in inputs["origins"])
+    assert all(
+        origin["s3OriginConfig"]["originAccessIdentity"] == identity for origin in inputs["origins"]
+    )
     assert "originAccessControlId" not in inputs["origins"][0]
     (group,) = inputs["originGroups"]
     assert group["failoverCriteria"]["statusCodes"] == [500, 503]
@@ -75,20 +87,29 @@ def test_distribution_defaults_are_the_documented_ones():
     inputs = build_distribution().one(DISTRIBUTION).inputs
     assert inputs["priceClass"] == "PriceClass_All"
     assert inputs["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
-    assert inputs["defaultCacheBehavior"]["lambdaFunctionAssociations"][0]["lambdaArn"] == FUNCTION_ARN
+    assert (
+        inputs["defaultCacheBehavior"]["lambdaFunctionAssociations"][0]["lambdaArn"] == FUNCTION_ARN
+    )
 
 
 def test_regional_origin_alone_grants_what_it_is_given():
-    grant = oai_read_grant("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2EXAMPLE")
+    grant = oai_read_grant(
+        "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2EXAMPLE"
+    )
 
     def program():
-        origin = RegionalOrigin("origin-eu", RegionalOriginArgs(region="eu-central-1", read_grant=grant))
+        origin = RegionalOrigin(
+            "origin-eu", RegionalOriginArgs(region="eu-central-1", read_grant=grant)
+        )
         return {"domain": origin.domain_name, "bucket": origin.bucket_name}
 
     deployment = run_under_mocks(program, CONFIG, stack="alone")
     bucket = deployment.one("aws:s3/bucket:Bucket")
     assert bucket.region == "eu-central-1" and bucket.inputs["tags"] == {}
-    assert deployment.exports["domain"] == f"{deployment.exports['bucket']}.s3.eu-central-1.amazonaws.com"
+    assert (
+        deployment.exports["domain"]
+        == f"{deployment.exports['bucket']}.s3.eu-central-1.amazonaws.com"
+    )
     policy = json.loads(deployment.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     readers = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert all(s["Principal"] == grant["principal"] for s in readers)
@@ -115,7 +136,10 @@ def test_edge_function_alone_packages_its_routing_table(failover):
     assert aws_rules.QUALIFIED_FUNCTION_ARN.match(deployment.exports["arn"])
     artifact = json.loads(deployment.function_package()["routing.json"])
     assert artifact["failover"] == failover and artifact["markerHeader"] == "X-Retry-Marker"
-    assert artifact["origins"]["eu-central-1"]["domainName"] == "bucket-b-0001.s3.eu-central-1.amazonaws.com"
+    assert (
+        artifact["origins"]["eu-central-1"]["domainName"]
+        == "bucket-b-0001.s3.eu-central-1.amazonaws.com"
+    )
     assert {r.name for r in deployment.resources if r.type != "pulumi:providers:aws"} == {
         "router",
         "router-role",

@@ -13,13 +13,15 @@ BUCKET_ARN = "arn:aws:s3:::geo-assets-eu-west-1"
 
 def test_oai_grant_reads_objects_and_lists_and_nothing_else():
     document = bucket_policy(
-        BUCKET_ARN, oai_read_grant("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1")
+        BUCKET_ARN,
+        oai_read_grant("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1"),
     )
     allows = {s["Action"]: s for s in document["Statement"] if s["Effect"] == "Allow"}
     assert allows["s3:GetObject"]["Resource"] == f"{BUCKET_ARN}/*"
     assert allows["s3:ListBucket"]["Resource"] == BUCKET_ARN
     assert all(
-        s["Principal"] == {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1"}
+        s["Principal"]
+        == {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1"}
         for s in allows.values()
     )
     assert all("Condition" not in s for s in allows.values())
@@ -36,7 +38,9 @@ def test_oac_grant_is_bound_to_one_distribution():
 
 def test_every_bucket_policy_denies_requests_without_tls():
     (deny,) = [
-        s for s in bucket_policy(BUCKET_ARN, oai_read_grant("x"))["Statement"] if s["Effect"] == "Deny"
+        s
+        for s in bucket_policy(BUCKET_ARN, oai_read_grant("x"))["Statement"]
+        if s["Effect"] == "Deny"
     ]
     assert deny == {
         "Sid": "DenyInsecureTransport",
@@ -55,5 +59,8 @@ def test_edge_function_role_documents():
         "edgelambda.amazonaws.com",
     ]
     logging = json.dumps(edge_function_logging_policy("123456789012", "cdn-edge-router-1a2b"))
-    assert "arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.cdn-edge-router-1a2b:*" in logging
+    assert (
+        "arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.cdn-edge-router-1a2b:*"
+        in logging
+    )
     assert '"Resource": "*"' not in logging

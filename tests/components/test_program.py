@@ -1,4 +1,5 @@
-"""The program under mocks, for every stack file and scenario: AWS's rules, asserted on what it declares."""
+"""The program under mocks, for every stack file and scenario: AWS's rules, asserted on what it
+declares."""
 
 import json
 
@@ -65,7 +66,9 @@ def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(deployme
     policy = json.loads(deployment.one(ROLE_POLICY, "router-logs").inputs["policy"])
     function_name = deployment.one(FUNCTION).outputs["name"]
     for statement in policy["Statement"]:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
         assert all(action.startswith("logs:") and "*" not in action for action in actions)
         assert all(function_name in resource for resource in statement["Resource"])
         # Replicas log in every Region, under the us-east-1.<name> log group.
@@ -107,13 +110,17 @@ def test_failover_member_carries_a_legal_marker_header_the_function_knows(deploy
     secondary = next(origin for origin in inputs["origins"] if origin["originId"] == secondary_id)
     headers = secondary["customHeaders"]
     assert 1 <= len(headers) <= aws_rules.MAX_ORIGIN_CUSTOM_HEADERS
-    (marker,) = [header for header in headers if header["name"].lower() == artifact["markerHeader"].lower()]
+    (marker,) = [
+        header for header in headers if header["name"].lower() == artifact["markerHeader"].lower()
+    ]
     assert not aws_rules.is_reserved_origin_header(marker["name"])
     primary = next(origin for origin in inputs["origins"] if origin["originId"] != secondary_id)
     assert not primary.get("customHeaders")
 
 
-def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothing_public(deployment):
+def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothing_public(
+    deployment,
+):
     inputs = distribution_inputs(deployment)
     distribution = deployment.one(DISTRIBUTION)
     oais = deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity")
@@ -161,7 +168,8 @@ def test_buckets_are_private_versioned_encrypted_and_owner_enforced(deployment):
         for b in deployment.all("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     }
     versioning = {
-        v.inputs["bucket"]: v.inputs for v in deployment.all("aws:s3/bucketVersioning:BucketVersioning")
+        v.inputs["bucket"]: v.inputs
+        for v in deployment.all("aws:s3/bucketVersioning:BucketVersioning")
     }
     encryption = {
         e.inputs["bucket"]: e.inputs
@@ -176,7 +184,12 @@ def test_buckets_are_private_versioned_encrypted_and_owner_enforced(deployment):
     for bucket in buckets:
         assert all(
             blocks[bucket][flag] is True
-            for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+            for flag in (
+                "blockPublicAcls",
+                "blockPublicPolicy",
+                "ignorePublicAcls",
+                "restrictPublicBuckets",
+            )
         )
         assert versioning[bucket]["versioningConfiguration"]["status"] == "Enabled"
         (rule,) = encryption[bucket]["rules"]
@@ -206,7 +219,9 @@ def test_the_function_routes_to_exactly_the_stacks_buckets(deployment):
     assert artifact["failover"] == routing["failover"]
     assert artifact["routes"] == routing["routes"]
     assert artifact["defaultRoute"] == routing["default"]
-    origins_by_domain = {origin["domainName"] for origin in distribution_inputs(deployment)["origins"]}
+    origins_by_domain = {
+        origin["domainName"] for origin in distribution_inputs(deployment)["origins"]
+    }
     assert origins_by_domain <= {origin["domainName"] for origin in expected.values()}
 
 
@@ -232,7 +247,8 @@ def test_distribution_serves_https_http3_ipv6_with_the_managed_cache_policy(depl
 def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
     components = {r.urn for r in deployment.resources if r.type in COMPONENT_TYPES}
     replicated = 1 if deployment.exports["replication"] else 0
-    # One RegionalOrigin per bucket, the EdgeFunction, the distribution and, with replication, the mesh.
+    # One RegionalOrigin per bucket, the EdgeFunction, the distribution and, with replication, the
+    # mesh.
     assert len(components) == len(deployment.exports["buckets"]) + 2 + replicated
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:

@@ -1,4 +1,5 @@
-"""Replication between the regional buckets, under mocks: S3's rules asserted on what is declared."""
+"""Replication between the regional buckets, under mocks: S3's rules asserted on what is
+declared."""
 
 import json
 
@@ -18,14 +19,18 @@ REPLICATION_ACTIONS = {
 
 
 def bucket_arns(deployment):
-    return {region: f"arn:aws:s3:::{name}" for region, name in deployment.exports["buckets"].items()}
+    return {
+        region: f"arn:aws:s3:::{name}" for region, name in deployment.exports["buckets"].items()
+    }
 
 
 def test_every_bucket_replicates_to_every_other_with_unique_priorities(deployment):
     configs = deployment.all(REPLICATION_CONFIG)
     buckets = deployment.exports["buckets"]
     if not deployment.exports["replication"]:
-        assert configs == [] and not [r for r in deployment.all(ROLE) if r.name == "replication-role"]
+        assert configs == [] and not [
+            r for r in deployment.all(ROLE) if r.name == "replication-role"
+        ]
         return
     arns = bucket_arns(deployment)
     assert len(configs) == len(buckets)
@@ -53,8 +58,14 @@ def test_replication_time_control_only_when_asked(deployment):
         for rule in config.inputs["rules"]:
             destination = rule["destination"]
             if deployment.stack == "oac-custom-domain":
-                assert destination["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
-                assert destination["metrics"] == {"status": "Enabled", "eventThreshold": {"minutes": 15}}
+                assert destination["replicationTime"] == {
+                    "status": "Enabled",
+                    "time": {"minutes": 15},
+                }
+                assert destination["metrics"] == {
+                    "status": "Enabled",
+                    "eventThreshold": {"minutes": 15},
+                }
             else:
                 assert "replicationTime" not in destination and "metrics" not in destination
 
@@ -98,4 +109,8 @@ def test_replication_off_and_single_origin_declare_nothing():
 
 
 def test_destinations_of_a_mesh():
-    assert replication_destinations(["a", "b", "c"]) == {"a": ["b", "c"], "b": ["a", "c"], "c": ["a", "b"]}
+    assert replication_destinations(["a", "b", "c"]) == {
+        "a": ["b", "c"],
+        "b": ["a", "c"],
+        "c": ["a", "b"],
+    }

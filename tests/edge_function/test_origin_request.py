@@ -58,26 +58,34 @@ def test_normal_request_goes_to_the_primary_and_changes_only_the_origin(seed_han
 @pytest.mark.parametrize(
     ("edge", "group_member", "target"),
     [
-        ("eu-central-1", "eu-central-1", "us-east-1"),  # group's failover member is the bucket that failed
+        # group's failover member is the bucket that failed
+        ("eu-central-1", "eu-central-1", "us-east-1"),
         ("eu-west-1", "eu-central-1", "us-east-1"),
         ("us-east-1", "eu-central-1", "eu-central-1"),
         ("ap-northeast-1", "eu-central-1", "eu-central-1"),
         ("ap-southeast-2", "eu-central-1", "us-east-1"),
     ],
 )
-def test_failover_request_goes_to_the_regions_failover_origin(seed_handler, edge, group_member, target):
+def test_failover_request_goes_to_the_regions_failover_origin(
+    seed_handler, edge, group_member, target
+):
     event = failover_request_event(origin_region=group_member)
     primary_request = seed_handler(origin_request_event(), context_in(edge))
     failover_request = seed_handler(event, context_in(edge))
     assert failover_request == expected_reroute(event, target)
-    assert failover_request["origin"]["s3"]["domainName"] != primary_request["origin"]["s3"]["domainName"]
+    assert (
+        failover_request["origin"]["s3"]["domainName"]
+        != primary_request["origin"]["s3"]["domainName"]
+    )
 
 
 @pytest.mark.parametrize(
     "configured", ["X-Geo-Failover", "x-geo-failover", "X-GEO-FAILOVER", "originTypeFailover"]
 )
 def test_marker_is_recognised_whatever_the_case_of_the_configured_name(make_handler, configured):
-    handler = make_handler(artifact_for(derive_routing_table(SEED_ORIGINS), marker_header=configured))
+    handler = make_handler(
+        artifact_for(derive_routing_table(SEED_ORIGINS), marker_header=configured)
+    )
     event = failover_request_event(origin_region="eu-central-1", marker_header=configured)
     assert list(request_of(event)["origin"]["s3"]["customHeaders"]) == [configured.lower()]
     assert handler(event, context_in("eu-central-1"))["origin"]["s3"]["region"] == "us-east-1"
@@ -91,7 +99,9 @@ def test_marker_under_a_non_lowercase_key_is_still_recognised(seed_handler):
 
 
 def test_other_custom_headers_do_not_look_like_failover(seed_handler):
-    event = origin_request_event(origin_region="us-east-1", custom_headers={"X-Origin-Verify": "s3cr3t"})
+    event = origin_request_event(
+        origin_region="us-east-1", custom_headers={"X-Origin-Verify": "s3cr3t"}
+    )
     assert seed_handler(event, context_in("eu-west-1")) == expected_reroute(event, "eu-central-1")
 
 
@@ -103,7 +113,8 @@ def test_fixed_and_off_modes_leave_failover_requests_untouched(make_handler, mod
     assert handler(event, context_in("eu-west-1")) == untouched
     # Normal requests are still routed in both modes.
     assert (
-        handler(origin_request_event(), context_in("eu-west-1"))["origin"]["s3"]["region"] == "eu-central-1"
+        handler(origin_request_event(), context_in("eu-west-1"))["origin"]["s3"]["region"]
+        == "eu-central-1"
     )
 
 
@@ -133,7 +144,9 @@ def test_region_unknown_to_the_artifact_takes_the_default_route(seed_handler):
     event = origin_request_event(origin_region="eu-central-1")
     assert seed_handler(event, context_in("xx-future-1")) == expected_reroute(event, "us-east-1")
     failover = failover_request_event(origin_region="eu-central-1")
-    assert seed_handler(failover, context_in("xx-future-1")) == expected_reroute(failover, "eu-central-1")
+    assert seed_handler(failover, context_in("xx-future-1")) == expected_reroute(
+        failover, "eu-central-1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -151,7 +164,9 @@ def test_region_unknown_to_the_artifact_takes_the_default_route(seed_handler):
 )
 def test_malformed_arn_falls_back_to_aws_region_then_to_the_default(seed_handler, monkeypatch, arn):
     event = origin_request_event()
-    assert seed_handler(copy.deepcopy(event), LambdaContext(arn)) == expected_reroute(event, "us-east-1")
+    assert seed_handler(copy.deepcopy(event), LambdaContext(arn)) == expected_reroute(
+        event, "us-east-1"
+    )
     monkeypatch.setenv("AWS_REGION", "ap-southeast-1")
     fresh_container = origin_request.build_handler(json.loads(seed_artifact()))
     assert fresh_container(copy.deepcopy(event), LambdaContext(arn)) == expected_reroute(
@@ -166,7 +181,9 @@ def test_context_without_an_arn_uses_aws_region(seed_handler, monkeypatch):
 
 
 def test_missing_artifact_passes_requests_through_and_logs_once(tmp_path, capsys):
-    handler = origin_request.build_handler(origin_request.load_artifact(str(tmp_path / "routing.json")))
+    handler = origin_request.build_handler(
+        origin_request.load_artifact(str(tmp_path / "routing.json"))
+    )
     for _ in range(3):
         event = origin_request_event()
         untouched = copy.deepcopy(request_of(event))

@@ -31,15 +31,23 @@ def routing_settings(draw):
     mode = draw(st.sampled_from(list(FailoverMode))) if len(origins) > 1 else FailoverMode.OFF
     others = [code for code in origins if code != default]
     failover_origin = draw(st.none() | st.sampled_from(others)) if others else None
-    overrides = draw(st.dictionaries(st.sampled_from(REGION_CODES), st.sampled_from(origins), max_size=5))
+    overrides = draw(
+        st.dictionaries(st.sampled_from(REGION_CODES), st.sampled_from(origins), max_size=5)
+    )
     marker = draw(st.sampled_from(["X-Geo-Failover", "originTypeFailover", "x-FAILOVER-marker"]))
     table = derive_routing_table(
-        origins, default_origin=default, overrides=overrides, failover=mode, failover_origin=failover_origin
+        origins,
+        default_origin=default,
+        overrides=overrides,
+        failover=mode,
+        failover_origin=failover_origin,
     )
     return table, marker
 
 
-edge_regions = st.sampled_from(REGION_CODES) | st.from_regex(r"[a-z]{2}-[a-z]{4,9}-[1-9]", fullmatch=True)
+edge_regions = st.sampled_from(REGION_CODES) | st.from_regex(
+    r"[a-z]{2}-[a-z]{4,9}-[1-9]", fullmatch=True
+)
 arns = edge_regions.map(lambda code: context_in(code).invoked_function_arn) | st.text(max_size=40)
 header_names = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True)
 
@@ -58,13 +66,17 @@ def test_targets_are_configured_buckets_and_failover_never_returns_to_the_primar
 
     normal = handler(origin_request_event(origin_region=group_member), context_in(edge))
     assert configured[normal["origin"]["s3"]["domainName"]] == normal["origin"]["s3"]["region"]
-    assert normal["headers"]["host"] == [{"key": "Host", "value": normal["origin"]["s3"]["domainName"]}]
+    assert normal["headers"]["host"] == [
+        {"key": "Host", "value": normal["origin"]["s3"]["domainName"]}
+    ]
 
     event = failover_request_event(origin_region=group_member, marker_header=marker)
     untouched = copy.deepcopy(request_of(event))
     retried = handler(event, context_in(edge))
     if table.failover_mode is FailoverMode.RANKED:
-        assert configured[retried["origin"]["s3"]["domainName"]] == retried["origin"]["s3"]["region"]
+        assert (
+            configured[retried["origin"]["s3"]["domainName"]] == retried["origin"]["s3"]["region"]
+        )
         assert retried["origin"]["s3"]["domainName"] != normal["origin"]["s3"]["domainName"]
     else:
         assert retried == untouched
@@ -126,7 +138,9 @@ def damaged_events(draw):
     return event
 
 
-@given(event=damaged_events() | json_values, context=st.none() | arns.map(LambdaContext) | json_values)
+@given(
+    event=damaged_events() | json_values, context=st.none() | arns.map(LambdaContext) | json_values
+)
 def test_the_handler_never_raises(event, context):
     handler = handler_for(derive_routing_table(["us-east-1", "eu-west-1"]), "X-Geo-Failover")
     handler(event, context)
@@ -148,7 +162,9 @@ def test_every_route_targets_an_origin_and_ranked_failover_differs(settings):
 
 json_documents = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=30,
 )
 

@@ -22,7 +22,9 @@ from tests.support import (
 
 SEED_POST = Path(__file__).resolve().parents[3] / "shared" / "seed" / "aws-blog-geo-proximity.txt"
 seed_defect = pytest.mark.xfail(
-    strict=True, raises=(AssertionError, SyntaxError), reason="the seed post's behaviour has this defect"
+    strict=True,
+    raises=(AssertionError, SyntaxError),
+    reason="the seed post's behaviour has this defect",
 )
 
 
@@ -51,7 +53,9 @@ def test_defect_2_region_is_the_target_buckets_region(handler):
 def test_defect_3_every_execution_region_reaches_its_nearest_bucket(handler):
     catalogue = load_catalogue()
     for edge in lambda_edge_execution_regions():
-        nearest = min(SEED_ORIGINS, key=lambda code: great_circle_km(catalogue[edge], catalogue[code]))
+        nearest = min(
+            SEED_ORIGINS, key=lambda code: great_circle_km(catalogue[edge], catalogue[code])
+        )
         request = handler(origin_request_event(), context_in(edge))
         assert request["origin"]["s3"]["domainName"] == domain_of(nearest), edge
 

@@ -23,7 +23,10 @@ def test_artifact_holds_schema_origins_routes_mode_and_marker(seed_table):
         "domainName": "geo-assets-eu-central-1-7f3a9c1.s3.eu-central-1.amazonaws.com"
     }
     assert set(document["origins"]) == set(SEED_ORIGINS)
-    assert document["routes"]["ap-southeast-2"] == {"primary": "ap-northeast-1", "failover": "us-east-1"}
+    assert document["routes"]["ap-southeast-2"] == {
+        "primary": "ap-northeast-1",
+        "failover": "us-east-1",
+    }
     assert document["defaultRoute"] == {"primary": "us-east-1", "failover": "eu-central-1"}
     assert len(document["routes"]) == 34
 
@@ -36,7 +39,9 @@ def test_rendering_is_byte_identical_for_the_same_settings():
         SEED_ORIGINS, overrides={"sa-east-1": "eu-central-1", "ap-south-1": "ap-northeast-1"}
     )
     names = bucket_names(SEED_ORIGINS)
-    assert render_artifact(reordered, names) == render_artifact(same, dict(reversed(list(names.items()))))
+    assert render_artifact(reordered, names) == render_artifact(
+        same, dict(reversed(list(names.items())))
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,7 +64,9 @@ def test_different_bucket_names_change_the_artifact(seed_table):
 
 
 def test_regional_domain_name():
-    assert regional_domain_name("my-assets", "ap-south-1") == "my-assets.s3.ap-south-1.amazonaws.com"
+    assert (
+        regional_domain_name("my-assets", "ap-south-1") == "my-assets.s3.ap-south-1.amazonaws.com"
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,7 +96,9 @@ def test_valid_bucket_names_pass():
 
 
 def test_bucket_names_must_cover_exactly_the_origins(seed_table):
-    with pytest.raises(ArtifactError, match=r"missing \['ap-northeast-1'\], not an origin \['sa-east-1'\]"):
+    with pytest.raises(
+        ArtifactError, match=r"missing \['ap-northeast-1'\], not an origin \['sa-east-1'\]"
+    ):
         render_artifact(
             seed_table,
             {"us-east-1": "a-us", "eu-central-1": "a-eu", "sa-east-1": "a-sa"},
@@ -97,7 +106,8 @@ def test_bucket_names_must_cover_exactly_the_origins(seed_table):
 
 
 @pytest.mark.parametrize(
-    "name", ["Host", "x-amz-failover", "X-Edge-Origin", "If-Match", "Proxy-Thing", "Via", "bad header", ""]
+    "name",
+    ["Host", "x-amz-failover", "X-Edge-Origin", "If-Match", "Proxy-Thing", "Via", "bad header", ""],
 )
 def test_reserved_or_malformed_marker_headers_are_rejected(seed_table, name):
     assert check_marker_header(name) is not None
@@ -119,10 +129,18 @@ def tamper(document: dict, path: list, value) -> dict:
         (["schema"], 2, "schema 2 is not 1"),
         (["failover"], "maybe", "failover 'maybe'"),
         (["routes", "eu-west-1", "primary"], "sa-east-1", "primary 'sa-east-1' is not an origin"),
-        (["routes", "eu-west-1", "failover"], "eu-central-1", "ranked failover returns to the primary"),
+        (
+            ["routes", "eu-west-1", "failover"],
+            "eu-central-1",
+            "ranked failover returns to the primary",
+        ),
         (["routes", "eu-west-1", "failover"], None, "does not match mode 'ranked'"),
         (["defaultRoute", "failover"], "sa-east-1", "failover 'sa-east-1' is not an origin"),
-        (["origins", "us-east-1", "domainName"], "bucket.s3.eu-west-1.amazonaws.com", "origin 'us-east-1'"),
+        (
+            ["origins", "us-east-1", "domainName"],
+            "bucket.s3.eu-west-1.amazonaws.com",
+            "origin 'us-east-1'",
+        ),
         (["origins", "us-east-1", "domainName"], "bucket.s3.amazonaws.com", "origin 'us-east-1'"),
         (["origins"], {}, "origins must be a non-empty object"),
         (["routes"], [], "routes must be a non-empty object"),

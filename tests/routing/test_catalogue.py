@@ -24,7 +24,9 @@ POST_2022_REGIONS = {
 def test_catalogue_lists_every_commercial_region_once():
     catalogue = load_catalogue()
     assert len(catalogue) == 34
-    assert {"us-east-1", "eu-central-1", "ap-northeast-1", "af-south-1", "ap-southeast-6"} <= set(catalogue)
+    assert {"us-east-1", "eu-central-1", "ap-northeast-1", "af-south-1", "ap-southeast-6"} <= set(
+        catalogue
+    )
     assert all(code == region.code for code, region in catalogue.items())
 
 
@@ -38,7 +40,9 @@ def test_execution_regions_are_the_documented_regional_edge_caches():
 
 def test_post_2022_regions_do_not_support_oai():
     catalogue = load_catalogue()
-    assert {code for code, region in catalogue.items() if not region.supports_oai} == POST_2022_REGIONS
+    assert {
+        code for code, region in catalogue.items() if not region.supports_oai
+    } == POST_2022_REGIONS
     assert all(catalogue[code].opt_in for code in POST_2022_REGIONS)
 
 

@@ -117,7 +117,11 @@ def test_off_mode_and_single_origin_have_no_failover():
             ["'eu-centrl-1' is not a known AWS Region code", "did you mean eu-central-1"],
         ),
         ({"origins": ["us-east-1", 7]}, "origins", ["7 is not a known AWS Region code"]),
-        ({"origins": ["us-east-1", "eu-west-1", "us-east-1"]}, "origins", ["'us-east-1' is listed twice"]),
+        (
+            {"origins": ["us-east-1", "eu-west-1", "us-east-1"]},
+            "origins",
+            ["'us-east-1' is listed twice"],
+        ),
         (
             {"origins": SEED_ORIGINS, "default_origin": "eu-west-1"},
             "default_origin",

@@ -91,8 +91,13 @@ def test_a_cache_hit_does_not_invoke_the_function(box):
     invocations, origin_requests = box.edge.stats.invocations, box.edge.stats.origin_requests
     second = ask(box, "eu-west-1", "index.html")
     assert (first.cache, second.cache) == ("Miss", "Hit")
-    assert second.invocations == 0 and second.body == first.body and second.served_by == "eu-central-1"
-    assert (box.edge.stats.invocations, box.edge.stats.origin_requests) == (invocations, origin_requests)
+    assert (
+        second.invocations == 0 and second.body == first.body and second.served_by == "eu-central-1"
+    )
+    assert (box.edge.stats.invocations, box.edge.stats.origin_requests) == (
+        invocations,
+        origin_requests,
+    )
     # Each edge Region has its own cache.
     assert ask(box, "eu-west-2", "index.html").cache == "Miss"
 
@@ -130,7 +135,9 @@ def test_the_event_has_the_developer_guides_shape(box):
     event = box.edge.origin_request_event(
         "GET", "/index.html", "eu-central-1", "X-Geo-Failover", "203.0.113.178"
     )
-    reference = origin_request_event(origin_region="eu-central-1", custom_headers={"X-Geo-Failover": "true"})
+    reference = origin_request_event(
+        origin_region="eu-central-1", custom_headers={"X-Geo-Failover": "true"}
+    )
     ours, theirs = request_of(event), request_of(reference)
     assert set(ours) == set(theirs)
     assert set(ours["origin"]["s3"]) == set(theirs["origin"]["s3"])
@@ -145,7 +152,8 @@ def test_the_event_has_the_developer_guides_shape(box):
 def test_the_emulated_regions_reject_a_rewrite_as_s3_does(box):
     original = box.edge.handler
 
-    def wrong_region(event, context):  # the seed post's defect 2: region set to the executing Region
+    # the seed post's defect 2: region set to the executing Region
+    def wrong_region(event, context):
         request = original(event, context)
         request["origin"]["s3"]["region"] = context.invoked_function_arn.split(":")[3]
         return request
@@ -222,7 +230,10 @@ def test_cli_errors_are_the_programs_messages(capsys, tmp_path, monkeypatch):
 
 def test_cli_reports_a_busy_port(capsys, prod):
     assert run_command(sandbox_main, ["serve", "--port", str(prod.port)]) == 2
-    assert capsys.readouterr().err.strip() == f"error: port {prod.port} is busy; choose another with --port"
+    assert (
+        capsys.readouterr().err.strip()
+        == f"error: port {prod.port} is busy; choose another with --port"
+    )
 
 
 @pytest.mark.parametrize(
@@ -265,7 +276,9 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
         while True:
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/assets/where.json", headers={"X-Edge-Region": "ap-southeast-1"})
+                connection.request(
+                    "GET", "/assets/where.json", headers={"X-Edge-Region": "ap-southeast-1"}
+                )
                 response = connection.getresponse()
                 response.read()
                 connection.close()
@@ -274,7 +287,9 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
                 connection.close()
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
-        assert response.status == 200 and response.getheader("X-Served-By-Region") == "ap-northeast-1"
+        assert (
+            response.status == 200 and response.getheader("X-Served-By-Region") == "ap-northeast-1"
+        )
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
@@ -284,7 +299,10 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
     # The commands to publish to and check these buckets, and one line per request answered.
     assert "./dev publish examples/site --all --bucket us-east-1=" in "".join(startup)
     assert "--endpoint-url eu-central-1=http://127.0.0.1:" in "".join(startup)
-    assert "GET /assets/where.json edge ap-southeast-1: 200 from ap-northeast-1, miss, 1 invocation(s)" in out
+    assert (
+        "GET /assets/where.json edge ap-southeast-1: 200 from ap-northeast-1, miss, 1 invocation(s)"
+        in out
+    )
     assert "Traceback" not in err
 
 
@@ -328,7 +346,9 @@ def test_an_edge_region_that_is_no_region_is_a_400_naming_the_known_codes(box):
 def test_a_region_where_lambda_edge_does_not_run_is_served_with_a_warning(box):
     response, _ = get(box, "/index.html", edge_region="ca-central-1")
     assert response.status == 200 and response.getheader("X-Served-By-Region") == "us-east-1"
-    assert "ca-central-1 is not a Regional edge cache Region" in response.getheader("X-Sandbox-Warning")
+    assert "ca-central-1 is not a Regional edge cache Region" in response.getheader(
+        "X-Sandbox-Warning"
+    )
     response, _ = get(box, "/index.html", edge_region="eu-west-2")
     assert response.getheader("X-Sandbox-Warning") is None
 
@@ -339,7 +359,8 @@ def test_range_requests_answer_206_and_416_on_a_miss_and_from_the_cache(box):
     for cache in ("Miss", "Hit"):
         response, body = get(box, "/assets/where.json", headers={"Range": "bytes=2-9"})
         if cache == "Hit":
-            get(box, "/assets/where.json")  # a full GET fills the cache; the range is then cut from it
+            # a full GET fills the cache; the range is then cut from it
+            get(box, "/assets/where.json")
             response, body = get(box, "/assets/where.json", headers={"Range": "bytes=2-9"})
         assert response.status == 206, cache
         assert response.getheader("X-Cache").startswith(cache)
@@ -353,19 +374,26 @@ def test_range_requests_answer_206_and_416_on_a_miss_and_from_the_cache(box):
 
 def test_a_416_from_the_origin_fails_over_when_416_is_a_failover_code():
     settings = parse_settings(
-        {"origins": '["us-east-1", "eu-central-1"]', "failoverStatusCodes": "[416, 503]"}, stack="range"
+        {"origins": '["us-east-1", "eu-central-1"]', "failoverStatusCodes": "[416, 503]"},
+        stack="range",
     )
     with Sandbox(settings) as sandbox:
-        response, _ = get(sandbox, "/index.html", edge_region="eu-west-2", headers={"Range": "bytes=100000-"})
+        response, _ = get(
+            sandbox, "/index.html", edge_region="eu-west-2", headers={"Range": "bytes=100000-"}
+        )
     # S3 answers 416 in eu-central-1; the origin group retries on the failover member (us-east-1),
     # whose 416 is the answer.
     assert response.status == 416
-    assert response.getheader("X-Failover") == "true" and response.getheader("X-Function-Invocations") == "2"
+    assert (
+        response.getheader("X-Failover") == "true"
+        and response.getheader("X-Function-Invocations") == "2"
+    )
 
 
 def test_fixed_failover_drill_reports_lost_by_design_and_passes():
     settings = parse_settings(
-        {"origins": '["us-east-1", "eu-central-1", "ap-northeast-1"]', "failover": "fixed"}, stack="fixed"
+        {"origins": '["us-east-1", "eu-central-1", "ap-northeast-1"]', "failover": "fixed"},
+        stack="fixed",
     )
     with Sandbox(settings, read_timeout=0.5) as sandbox:
         lines: list[str] = []
@@ -376,7 +404,9 @@ def test_fixed_failover_drill_reports_lost_by_design_and_passes():
     # Phase 2 stops the busiest origin; the group's secondary (eu-central-1) is the busiest in fixed
     # mode, so every object from every edge whose primary is eu-central-1 is lost by design.
     europe = [
-        e for e in lambda_edge_execution_regions() if settings.routing.routes[e].primary == "eu-central-1"
+        e
+        for e in lambda_edge_execution_regions()
+        if settings.routing.routes[e].primary == "eu-central-1"
     ]
     assert len(lost) >= len(europe) * len(sandbox.keys) > 0
     summary = next(line for line in lines if line.strip().startswith("summary:"))
@@ -397,7 +427,14 @@ def test_failures_only_prints_no_passing_request(box):
 def test_assets_with_spaces_queries_and_accents_are_drilled(tmp_path):
     site = tmp_path / "site"
     (site / "a dir").mkdir(parents=True)
-    for name in ("index.html", "a dir/space name.txt", "café.html", "q?a=1.txt", "hash#frag.txt", "100%.txt"):
+    for name in (
+        "index.html",
+        "a dir/space name.txt",
+        "café.html",
+        "q?a=1.txt",
+        "hash#frag.txt",
+        "100%.txt",
+    ):
         (site / name).write_text(f"content of {name}\n", encoding="utf-8")
     settings = parse_settings({"origins": '["us-east-1", "eu-central-1"]'}, stack="assets")
     with Sandbox(settings, assets=site, read_timeout=0.5) as sandbox:

@@ -1,4 +1,5 @@
-"""An S3 API on loopback (moto's server) holding one bucket per Region, as a deployed stack would."""
+"""An S3 API on loopback (moto's server) holding one bucket per Region, as a deployed
+stack would."""
 
 import json
 import uuid
@@ -60,12 +61,16 @@ def make_stack(endpoint: str, directory: Path, *, replicated: bool) -> Stack:
         if region == "us-east-1":
             client.create_bucket(Bucket=bucket)
         else:
-            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+            client.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
     outputs = directory / "outputs.json"
     replication = {r: [t for t in REGIONS if t != r] for r in REGIONS} if replicated else {}
     # The shape `pulumi stack output --json` prints for this project.
     outputs.write_text(
-        json.dumps({"buckets": buckets, "replication": replication, "distributionId": "E1GEOEXAMPLE01"}),
+        json.dumps(
+            {"buckets": buckets, "replication": replication, "distributionId": "E1GEOEXAMPLE01"}
+        ),
         encoding="utf-8",
     )
     return Stack(endpoint, buckets, outputs)

@@ -21,7 +21,10 @@ def rows(out: str) -> dict[str, list[str]]:
 
 def published(stack, site, capsys):
     assert (
-        run_tool(publish.main, [str(site), "--outputs", str(stack.outputs), "--endpoint-url", stack.endpoint])
+        run_tool(
+            publish.main,
+            [str(site), "--outputs", str(stack.outputs), "--endpoint-url", stack.endpoint],
+        )
         == 0
     )
     capsys.readouterr()
@@ -39,7 +42,9 @@ def test_buckets_that_agree(stack, site, capsys):
 
 def test_a_deleted_and_a_changed_object_are_reported_per_region_then_repaired(stack, site, capsys):
     published(stack, site, capsys)
-    stack.client("eu-central-1").delete_object(Bucket=stack.buckets["eu-central-1"], Key="images/logo.png")
+    stack.client("eu-central-1").delete_object(
+        Bucket=stack.buckets["eu-central-1"], Key="images/logo.png"
+    )
     time.sleep(1.1)  # S3 timestamps have one-second resolution: the change must be the newest copy
     stack.client("ap-northeast-1").put_object(
         Bucket=stack.buckets["ap-northeast-1"], Key="app.js", Body=b"changed\n"
@@ -54,13 +59,17 @@ def test_a_deleted_and_a_changed_object_are_reported_per_region_then_repaired(st
     assert "  eu-central-1    missing  images/logo.png" in out
     assert "  us-east-1       differs  app.js" in out
 
-    code, out, _ = run(capsys, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--repair")
+    code, out, _ = run(
+        capsys, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--repair"
+    )
     assert code == 0
     assert "repaired: 3 objects copied" in out and out.rstrip().endswith("all buckets agree")
     etags = {region: stack.keys(region) for region in stack.buckets}
     assert etags["us-east-1"] == etags["eu-central-1"] == etags["ap-northeast-1"]
     body = (
-        stack.client("us-east-1").get_object(Bucket=stack.buckets["us-east-1"], Key="app.js")["Body"].read()
+        stack.client("us-east-1")
+        .get_object(Bucket=stack.buckets["us-east-1"], Key="app.js")["Body"]
+        .read()
     )
     assert body == b"changed\n"
 
@@ -69,7 +78,9 @@ def test_thousands_of_keys_are_paged(stack, capsys):
     client = stack.client("us-east-1")
     for index in range(1_250):
         client.put_object(Bucket=stack.buckets["us-east-1"], Key=f"k/{index:05d}", Body=b"")
-    code, out, _ = run(capsys, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--details", "3")
+    code, out, _ = run(
+        capsys, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--details", "3"
+    )
     assert code == 1
     table = rows(out)
     assert table["us-east-1"][1:] == ["1250", "0", "0"]
@@ -89,8 +100,8 @@ def test_a_missing_bucket_is_a_clear_error(stack, capsys):
     )
     assert code == 2
     assert (
-        err.strip()
-        == "error: bucket geo-not-there (eu-west-1) does not exist; check the stack outputs or --bucket"
+        err.strip() == "error: bucket geo-not-there (eu-west-1) does not exist; "
+        "check the stack outputs or --bucket"
     )
 
 

@@ -1,4 +1,5 @@
-"""Publish and drift against the sandbox's S3 emulators: one endpoint per Region, as ./dev sandbox serve prints."""
+"""Publish and drift against the sandbox's S3 emulators: one endpoint per Region, as ./dev sandbox
+serve prints."""
 
 import uuid
 
@@ -27,14 +28,17 @@ def bucket_flags(emulators):
 
 def per_region(emulators):
     return [
-        flag for region in REGIONS for flag in ("--endpoint-url", f"{region}={emulators.endpoint(region)}")
+        flag
+        for region in REGIONS
+        for flag in ("--endpoint-url", f"{region}={emulators.endpoint(region)}")
     ]
 
 
 def test_publish_and_drift_with_an_endpoint_per_region(capsys, emulators):
     assert (
         run_command(
-            publish.main, [str(EXAMPLE_SITE), "--all", *bucket_flags(emulators), *per_region(emulators)]
+            publish.main,
+            [str(EXAMPLE_SITE), "--all", *bucket_flags(emulators), *per_region(emulators)],
         )
         == 0
     )
@@ -42,7 +46,9 @@ def test_publish_and_drift_with_an_endpoint_per_region(capsys, emulators):
     site_files = [p for p in EXAMPLE_SITE.rglob("*") if p.is_file()]
     assert f"done: {2 * len(site_files)} uploaded, 0 failed" in out
     for region, bucket in emulators.buckets.items():
-        keys = {o["Key"] for o in emulators.client(region).list_objects_v2(Bucket=bucket)["Contents"]}
+        keys = {
+            o["Key"] for o in emulators.client(region).list_objects_v2(Bucket=bucket)["Contents"]
+        }
         assert "about us.html" in keys and "assets/site.css" in keys
     assert run_command(drift.main, [*bucket_flags(emulators), *per_region(emulators)]) == 0
     assert "all buckets agree" in capsys.readouterr().out
@@ -58,7 +64,9 @@ def test_one_endpoint_for_buckets_of_several_regions_is_a_one_line_error(capsys,
     assert code == 2
     err = capsys.readouterr().err
     bucket = emulators.buckets["eu-central-1"]
-    assert err.startswith(f"error: the S3 endpoint for {bucket} (eu-central-1) serves another Region")
+    assert err.startswith(
+        f"error: the S3 endpoint for {bucket} (eu-central-1) serves another Region"
+    )
     assert err.count("\n") == 1
 
 
@@ -70,7 +78,10 @@ def test_one_endpoint_for_buckets_of_several_regions_is_a_one_line_error(capsys,
             "expected URL or REGION=URL, the URL starting http:// or https://",
         ),
         (["--endpoint-url", "mars-1=http://127.0.0.1:1"], "'mars-1' is not an AWS Region code"),
-        (["--endpoint-url", "ap-south-1=http://127.0.0.1:1"], "the stack has no bucket in ap-south-1"),
+        (
+            ["--endpoint-url", "ap-south-1=http://127.0.0.1:1"],
+            "the stack has no bucket in ap-south-1",
+        ),
         (["--endpoint-url", "http://a:1", "--endpoint-url", "http://b:1"], "not two URLs"),
     ],
 )

@@ -11,7 +11,9 @@ from tools.stack_file import PROJECT_ROOT
 
 def rows_of(out):
     return {
-        line.split()[0].lstrip("*"): line for line in out.splitlines() if line[:1] in "* " and line.strip()
+        line.split()[0].lstrip("*"): line
+        for line in out.splitlines()
+        if line[:1] in "* " and line.strip()
     }
 
 
@@ -19,7 +21,8 @@ def test_plan_prints_every_region_with_distances(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "stack prod: origins us-east-1, eu-central-1, ap-northeast-1; default us-east-1; failover ranked"
+        "stack prod: origins us-east-1, eu-central-1, ap-northeast-1; default us-east-1; failover "
+        "ranked"
     )
     rows = rows_of(out)
     assert rows["eu-west-1"].split()[1:] == ["eu-central-1", "1,088", "us-east-1", "5,462"]
@@ -58,11 +61,14 @@ def test_fixed_failover_warns_where_failover_equals_primary(capsys, tmp_path, mo
     assert plan.main(["--stack", "t"]) == 0
     out = capsys.readouterr().out
     rows = rows_of(out)
-    # The group's secondary is eu-central-1 (nearest us-east-1): Europe's edges have no other bucket.
+    # The group's secondary is eu-central-1 (nearest us-east-1): Europe's edges have no other
+    # bucket.
     assert rows["eu-west-1"].endswith("failover = primary: lost while it is down")
     assert "failover = primary" not in rows["ap-southeast-1"]
     warning = next(line for line in out.splitlines() if line.startswith("warning:"))
-    assert "eu-central-1 is both the primary and the failover of" in warning and "eu-west-1" in warning
+    assert (
+        "eu-central-1 is both the primary and the failover of" in warning and "eu-west-1" in warning
+    )
 
 
 def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path, monkeypatch):
@@ -77,9 +83,15 @@ def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path
     assert document["failover"] == "ranked"
     assert document["originGroup"] == {"primary": "us-east-1", "secondary": "eu-west-1"}
     pinned = document["routes"]["eu-central-1"]
-    assert pinned["primary"] == "us-east-1" and pinned["pinned"] is True and pinned["nearest"] == "eu-west-1"
     assert (
-        pinned["primaryKm"] > 6000 and pinned["failover"] == "eu-west-1" and 0 < pinned["failoverKm"] < 1500
+        pinned["primary"] == "us-east-1"
+        and pinned["pinned"] is True
+        and pinned["nearest"] == "eu-west-1"
+    )
+    assert (
+        pinned["primaryKm"] > 6000
+        and pinned["failover"] == "eu-west-1"
+        and 0 < pinned["failoverKm"] < 1500
     )
     assert document["routes"]["eu-west-2"]["pinned"] is False
     assert document["warnings"] == []
@@ -94,7 +106,8 @@ def test_plan_reports_a_missing_stack_and_bad_config(capsys, tmp_path, monkeypat
     assert plan.run_command(plan.main, ["--stack", "t"]) == 2
     assert (
         capsys.readouterr().err.strip()
-        == "error: geo-proximity:origins: 'us-east-1' is listed twice; each Region holds at most one bucket"
+        == "error: geo-proximity:origins: 'us-east-1' is listed twice; "
+        "each Region holds at most one bucket"
     )
 
 
@@ -117,7 +130,9 @@ def test_invalid_yaml_is_one_line_with_file_line_and_column(capsys, tmp_path, mo
 
 @pytest.mark.parametrize("command", [["./dev", "plan"], ["./dev", "run"]])
 def test_a_reader_that_goes_away_is_no_traceback(command):
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert process.stdout is not None
     first = process.stdout.readline()
     process.stdout.close()  # as `| head -1` does

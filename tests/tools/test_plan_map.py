@@ -32,7 +32,8 @@ const land = document.querySelector('path.land').getBBox();
 const regions = {};
 for (const group of document.querySelectorAll('[data-region]')) {
   const dot = group.querySelector('circle').getBoundingClientRect();
-  regions[group.dataset.region] = {x: dot.x + dot.width / 2 - box.x, y: dot.y + dot.height / 2 - box.y,
+  regions[group.dataset.region] = {
+    x: dot.x + dot.width / 2 - box.x, y: dot.y + dot.height / 2 - box.y,
     width: dot.width, classes: group.getAttribute('class'),
     fill: getComputedStyle(group.querySelector('circle')).fill};
 }
@@ -54,13 +55,17 @@ def chromium() -> str:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"], check=False, capture_output=True
+        )
         found = shutil.which("chromium")
     if found:
         return found
     if os.environ.get("CI"):
         pytest.fail("Chromium is needed for the map test and could not be installed with apt-get")
-    pytest.skip("Chromium is not installed and this user cannot install it (apt-get install chromium)")
+    pytest.skip(
+        "Chromium is not installed and this user cannot install it (apt-get install chromium)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +127,11 @@ def test_the_map_draws_the_land_every_region_and_every_route(browser, tmp_path, 
 
     expected = {
         (edge, "primary") for edge, route in document["routes"].items() if route["primary"] != edge
-    } | {(edge, "failover") for edge, route in document["routes"].items() if route["failover"] != edge}
+    } | {
+        (edge, "failover")
+        for edge, route in document["routes"].items()
+        if route["failover"] != edge
+    }
     assert {(arrow["edge"], arrow["kind"]) for arrow in report["arrows"]} == expected
     for arrow in report["arrows"]:
         assert arrow["length"] > 5, arrow
@@ -140,7 +149,9 @@ def test_plan_html_writes_the_page_and_names_its_data_source(capsys, tmp_path):
 
 def test_plan_html_to_an_unwritable_place_is_one_line(capsys, tmp_path):
     assert (
-        plan.run_command(plan.main, ["--stack", "prod", "--html", str(tmp_path / "no" / "such" / "x.html")])
+        plan.run_command(
+            plan.main, ["--stack", "prod", "--html", str(tmp_path / "no" / "such" / "x.html")]
+        )
         == 2
     )
     assert capsys.readouterr().err.startswith("error: cannot write ")

@@ -39,7 +39,9 @@ def test_publish_to_every_bucket_sets_types_and_cache_control(stack, site, capsy
         "text/javascript",
         "application/javascript",
     )
-    assert stack.head("eu-central-1", "data.unknownext")["ContentType"] == "application/octet-stream"
+    assert (
+        stack.head("eu-central-1", "data.unknownext")["ContentType"] == "application/octet-stream"
+    )
 
 
 def test_a_second_publish_uploads_nothing_and_a_changed_file_is_uploaded_alone(stack, site, capsys):
@@ -51,7 +53,10 @@ def test_a_second_publish_uploads_nothing_and_a_changed_file_is_uploaded_alone(s
     (site / "app.js").write_text("console.log('geo v2');\n", encoding="utf-8")
     code, out, _ = run(capsys, *args)
     assert out.count("uploading 1 of 4 files") == 3 and "done: 3 uploaded" in out
-    assert stack.keys("ap-northeast-1")["app.js"] == hashlib.md5(b"console.log('geo v2');\n").hexdigest()
+    assert (
+        stack.keys("ap-northeast-1")["app.js"]
+        == hashlib.md5(b"console.log('geo v2');\n").hexdigest()
+    )
 
 
 def test_with_replication_publish_writes_only_the_nearest_bucket(replicated_stack, site, capsys):
@@ -67,21 +72,37 @@ def test_with_replication_publish_writes_only_the_nearest_bucket(replicated_stac
     )
     assert code == 0
     assert set(replicated_stack.keys("eu-central-1")) == FILES
-    assert replicated_stack.keys("us-east-1") == {} and replicated_stack.keys("ap-northeast-1") == {}
+    assert (
+        replicated_stack.keys("us-east-1") == {} and replicated_stack.keys("ap-northeast-1") == {}
+    )
     assert "replication copies them to the other Regions" in out
 
 
 def test_with_replication_to_and_all_choose_the_buckets(replicated_stack, site, capsys):
-    base = (site, "--outputs", replicated_stack.outputs, "--endpoint-url", replicated_stack.endpoint)
+    base = (
+        site,
+        "--outputs",
+        replicated_stack.outputs,
+        "--endpoint-url",
+        replicated_stack.endpoint,
+    )
     assert run(capsys, *base, "--to", "ap-northeast-1")[0] == 0
-    assert set(replicated_stack.keys("ap-northeast-1")) == FILES and replicated_stack.keys("us-east-1") == {}
+    assert (
+        set(replicated_stack.keys("ap-northeast-1")) == FILES
+        and replicated_stack.keys("us-east-1") == {}
+    )
     assert run(capsys, *base, "--all")[0] == 0
     assert all(set(replicated_stack.keys(region)) == FILES for region in replicated_stack.buckets)
 
 
 def test_replication_without_a_known_region_asks_for_one(replicated_stack, site, capsys):
     code, _, err = run(
-        capsys, site, "--outputs", replicated_stack.outputs, "--endpoint-url", replicated_stack.endpoint
+        capsys,
+        site,
+        "--outputs",
+        replicated_stack.outputs,
+        "--endpoint-url",
+        replicated_stack.endpoint,
     )
     assert code == 2
     assert "give --from-region REGION" in err
@@ -107,7 +128,14 @@ def test_explicit_bucket_flags(stack, site, capsys):
 def test_progress_bar_reaches_every_byte(stack, site, capsys, monkeypatch):
     monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
     code, _, err = run(
-        capsys, site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1"
+        capsys,
+        site,
+        "--outputs",
+        stack.outputs,
+        "--endpoint-url",
+        stack.endpoint,
+        "--to",
+        "us-east-1",
     )
     assert code == 0
     assert "100.0%" in err.split("\r")[-1]
@@ -138,7 +166,9 @@ def test_progress_bar_reaches_every_byte(stack, site, capsys, monkeypatch):
 )
 def test_clear_errors(stack, site, capsys, tmp_path, argv, message):
     values = {"site": site, "outputs": stack.outputs, "missing": tmp_path / "missing"}
-    code, _, err = run(capsys, *[a.format(**values) for a in argv], "--endpoint-url", stack.endpoint)
+    code, _, err = run(
+        capsys, *[a.format(**values) for a in argv], "--endpoint-url", stack.endpoint
+    )
     assert code == 2
     assert message in err
     assert all(stack.keys(region) == {} for region in stack.buckets)
@@ -148,7 +178,12 @@ def test_unreachable_endpoint_and_missing_credentials(stack, site, capsys, monke
     from tests.support import free_port
 
     code, _, err = run(
-        capsys, site, "--outputs", stack.outputs, "--endpoint-url", f"http://127.0.0.1:{free_port()}"
+        capsys,
+        site,
+        "--outputs",
+        stack.outputs,
+        "--endpoint-url",
+        f"http://127.0.0.1:{free_port()}",
     )
     assert code == 2 and "error: cannot reach S3 for" in err
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")

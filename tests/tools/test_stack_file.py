@@ -55,7 +55,8 @@ def test_a_file_that_is_not_a_mapping_and_a_missing_file_are_reported(tmp_path):
 def test_secret_values_are_refused_with_the_key(tmp_path):
     path = write(tmp_path, "config:\n  geo-proximity:tags:\n    secure: v1:abc\n")
     with pytest.raises(
-        StackFileError, match="geo-proximity:tags is a secret, which only the Pulumi CLI can decrypt"
+        StackFileError,
+        match="geo-proximity:tags is a secret, which only the Pulumi CLI can decrypt",
     ):
         read_stack_config(path)
 
@@ -79,6 +80,10 @@ def test_shipped_stacks_are_the_tracked_files_only(tmp_path):
 
 def test_settings_from_a_stack_file_report_the_programs_messages(tmp_path, monkeypatch):
     monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
-    write(tmp_path, "config:\n  geo-proximity:origins: [us-east-1, us-east-1]\n", name="Pulumi.bad.yaml")
+    write(
+        tmp_path,
+        "config:\n  geo-proximity:origins: [us-east-1, us-east-1]\n",
+        name="Pulumi.bad.yaml",
+    )
     with pytest.raises(ConfigError, match="'us-east-1' is listed twice"):
         stack_file.settings_from_stack_file("bad")
