@@ -13,8 +13,8 @@ import time
 import warnings
 
 from routing.catalogue import load_catalogue
-from tools.mock_program import deploy, project_config, stack_config
-from tools.stack_file import stack_file_path
+from tools.mock_program import deploy, project_config
+from tools.stack_file import read_stack_config, stack_file_path
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     warnings.simplefilter("ignore", DeprecationWarning)
     twenty = list(load_catalogue())[:20]
     cases = {
-        "prod stack (3 origins)": (stack_config(stack_file_path("prod")), "prod"),
+        "prod stack (3 origins)": (read_stack_config(stack_file_path("prod")), "prod"),
         "20 origins (oac)": (project_config(origins=twenty, originAccess="oac"), "twenty"),
     }
     deploy(

@@ -75,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise ToolError(f"port {port} is busy; choose another with --port") from None
-        raise
+        if error.errno == errno.EACCES:
+            raise ToolError(
+                f"port {port} needs privileges; choose one above 1023 with --port"
+            ) from None
+        raise ToolError(f"cannot start the sandbox: {error.strerror or error}") from None
 
 
 def serve(sandbox: Sandbox) -> int:

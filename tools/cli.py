@@ -51,12 +51,12 @@ def port_number(text: str) -> int:
     return port
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
+def count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
     return value

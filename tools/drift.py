@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tools.cli import positive_int, run_command
+from tools.cli import count, run_command
 from tools.stack_buckets import (
     ObjectInfo,
     StackBuckets,
@@ -145,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--details",
-        type=positive_int,
+        type=count,
         default=20,
         metavar="N",
         help="list at most N drifted objects (default 20)",

@@ -13,7 +13,6 @@ import json
 import runpy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -21,7 +20,7 @@ import pulumi
 
 from settings import PROJECT
 from tools.mock_monitor import Declared, RecordingMonitor
-from tools.stack_file import PROJECT_ROOT, read_stack_config
+from tools.stack_file import PROJECT_ROOT
 
 ACCOUNT_ID = "123456789012"
 MAIN = PROJECT_ROOT / "__main__.py"
@@ -168,11 +167,6 @@ def deploy(config: Mapping[str, str], *, stack: str = "test") -> Deployment:
         return exports
 
     return run_under_mocks(program, config, stack=stack)
-
-
-def stack_config(stack_file: Path) -> dict[str, str]:
-    """The namespaced config the CLI would hand the program for ``stack_file``."""
-    return read_stack_config(stack_file)
 
 
 def project_config(**values: Any) -> dict[str, str]:

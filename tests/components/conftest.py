@@ -1,8 +1,8 @@
 import pytest
 
 from routing.catalogue import load_catalogue
-from tools.mock_program import deploy, project_config, stack_config
-from tools.stack_file import shipped_stacks, stack_file_path
+from tools.mock_program import deploy, project_config
+from tools.stack_file import read_stack_config, shipped_stacks, stack_file_path
 
 # The stack files git tracks: a personal, untracked Pulumi.<name>.yaml never turns the suite red.
 SHIPPED_STACKS = shipped_stacks()
@@ -41,5 +41,5 @@ def deployment(request):
     """The program run under mocks for each stack file in the repository and each scenario."""
     if request.param.startswith("stack:"):
         name = request.param.removeprefix("stack:")
-        return deploy(stack_config(stack_file_path(name)), stack=name)
+        return deploy(read_stack_config(stack_file_path(name)), stack=name)
     return deploy(SCENARIOS[request.param], stack=request.param)
