@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if options.mode == "drill":
                 return run_drill(sandbox, sandbox.keys, failures_only=options.failures_only)
             return serve(sandbox)
+    except BrokenPipeError:
+        raise  # the reader of our output left: run_command ends quietly
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise ToolError(f"port {port} is busy; choose another with --port") from None
