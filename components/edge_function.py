@@ -18,7 +18,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.policies import edge_function_logging_policy, edge_function_trust_policy
-from components.providers import regional_provider
 from edge_function.package import HANDLER_NAME, routing_package_files
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.table import RoutingTable
@@ -61,11 +60,8 @@ class EdgeFunction(pulumi.ComponentResource):
     ) -> None:
         super().__init__("geo-proximity:index:EdgeFunction", name, None, opts)
         tags = dict(args.tags)
-        # Lambda@Edge functions must live in us-east-1, whatever aws:region says.
-        us_east_1 = regional_provider(
-            f"{name}-{LAMBDA_EDGE_REGION}", LAMBDA_EDGE_REGION, parent=self
-        )
-        edge = pulumi.ResourceOptions(parent=self, provider=us_east_1)
+        # Lambda@Edge functions live in us-east-1, whatever aws:region says; the role is global.
+        child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",
             aws.iam.RoleArgs(
@@ -73,7 +69,7 @@ class EdgeFunction(pulumi.ComponentResource):
                 description="Lambda@Edge origin-request router: writes its own logs, nothing else",
                 tags=tags,
             ),
-            opts=edge,
+            opts=child,
         )
         routing, marker_header = args.routing, args.marker_header
         code = pulumi.Output.all(**args.bucket_names).apply(
@@ -89,6 +85,7 @@ class EdgeFunction(pulumi.ComponentResource):
         function = aws.lambda_.Function(
             f"{name}-function",
             aws.lambda_.FunctionArgs(
+                region=LAMBDA_EDGE_REGION,
                 role=role.arn,
                 runtime=EDGE_FUNCTION_RUNTIME,
                 architectures=["x86_64"],
@@ -104,10 +101,10 @@ class EdgeFunction(pulumi.ComponentResource):
                 description="Routes CloudFront cache misses to the nearest regional S3 origin",
                 tags=tags,
             ),
-            opts=edge,
+            opts=child,
         )
         account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOptions(parent=self, provider=us_east_1)
+            opts=pulumi.InvokeOptions(parent=self)
         ).account_id
         aws.iam.RolePolicy(
             f"{name}-logs",
@@ -117,7 +114,7 @@ class EdgeFunction(pulumi.ComponentResource):
                     lambda values: json.dumps(edge_function_logging_policy(values[0], values[1]))
                 ),
             ),
-            opts=edge,
+            opts=child,
         )
 
         self.qualified_arn = function.qualified_arn

@@ -13,7 +13,6 @@ import pulumi_aws as aws
 
 from components.naming import bucket_prefix
 from components.policies import bucket_policy
-from components.providers import regional_provider
 from routing.artifact import regional_domain_name
 
 # The component's type token before it moved to geo-proximity:index; the alias keeps deployed
@@ -47,9 +46,6 @@ class RegionalOrigin(pulumi.ComponentResource):
     domain_name: pulumi.Output[str]
     """The bucket's Regional domain name, ``<bucket>.s3.<region>.amazonaws.com``."""
 
-    provider: aws.Provider
-    """The provider of the bucket's Region: resources attached to this bucket must use it."""
-
     versioning: aws.s3.BucketVersioning
     """The bucket's versioning: replication must wait for it (S3 refuses replication without it)."""
 
@@ -64,13 +60,16 @@ class RegionalOrigin(pulumi.ComponentResource):
                 opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=_PREVIOUS_TYPE)])
             ),
         )
-        provider = regional_provider(f"{name}-provider", args.region, parent=self)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # Every resource names its Region and runs on the stack's own AWS provider, so every aws:*
+        # stack setting (credentials, assumeRoles, endpoints, defaultTags) applies to it too.
+        region = args.region
+        child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             aws.s3.BucketArgs(
+                region=region,
                 bucket_prefix=bucket_prefix(pulumi.get_project(), pulumi.get_stack(), args.region),
                 tags=tags,
             ),
@@ -80,6 +79,7 @@ class RegionalOrigin(pulumi.ComponentResource):
         ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             aws.s3.BucketOwnershipControlsArgs(
+                region=region,
                 bucket=bucket.id,
                 rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             ),
@@ -88,6 +88,7 @@ class RegionalOrigin(pulumi.ComponentResource):
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             aws.s3.BucketPublicAccessBlockArgs(
+                region=region,
                 bucket=bucket.id,
                 block_public_acls=True,
                 block_public_policy=True,
@@ -99,6 +100,7 @@ class RegionalOrigin(pulumi.ComponentResource):
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             aws.s3.BucketVersioningInitArgs(
+                region=region,
                 bucket=bucket.id,
                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
                     status="Enabled"
@@ -109,6 +111,7 @@ class RegionalOrigin(pulumi.ComponentResource):
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+                region=region,
                 bucket=bucket.id,
                 rules=[
                     aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -123,6 +126,7 @@ class RegionalOrigin(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             aws.s3.BucketPolicyArgs(
+                region=region,
                 bucket=bucket.id,
                 policy=pulumi.Output.all(bucket.arn, args.read_grant).apply(
                     lambda values: json.dumps(bucket_policy(values[0], values[1]), sort_keys=True)
@@ -136,7 +140,6 @@ class RegionalOrigin(pulumi.ComponentResource):
         )
 
         self.region = args.region
-        self.provider = provider
         self.versioning = versioning
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn

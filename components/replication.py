@@ -85,6 +85,8 @@ class ReplicationMesh(pulumi.ComponentResource):
             aws.s3.BucketReplicationConfig(
                 f"{name}-{source}",
                 aws.s3.BucketReplicationConfigArgs(
+                    # The configuration lives with its source bucket, in that bucket's Region.
+                    region=source,
                     bucket=origins[source].bucket_name,
                     role=role.arn,
                     rules=[
@@ -94,7 +96,6 @@ class ReplicationMesh(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    provider=origins[source].provider,
                     # S3 rejects replication unless versioning is on at both ends, and the role must
                     # be able to act before the first object moves.
                     depends_on=[

@@ -219,3 +219,16 @@ def test_edge_function_lands_in_us_east_1_whatever_aws_region_says():
     assert (
         deployment.one("aws:cloudfront/distribution:Distribution").region == "eu-west-1"
     )  # global: any provider
+
+
+def test_a_stack_with_assume_roles_and_default_tags_builds_on_the_stack_provider():
+    config = {
+        **project_config(origins=SEED),
+        "aws:assumeRoles": json.dumps([{"roleArn": "arn:aws:iam::123456789012:role/deployer"}]),
+        "aws:defaultTags": json.dumps({"tags": {"cost-center": "cdn"}}),
+    }
+    deployment = deploy(config)
+    # No explicit provider: the stack's own provider, with these settings, serves every Region.
+    assert not [r for r in deployment.resources if r.type.startswith("pulumi:providers:")]
+    buckets = deployment.all("aws:s3/bucket:Bucket")
+    assert sorted(b.inputs["region"] for b in buckets) == sorted(SEED)

@@ -8,6 +8,7 @@ changes these internals, this file is the only one to follow it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,7 +28,7 @@ class Declared:
     parent: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
-    # The Region the mocks placed it in (its provider's); None for components.
+    # The Region the mocks placed it in (its region input, else aws:region); None for components.
     region: str | None
     dependencies: list[str]
     # The URNs or alias specifications the resource declares it was known by before.
@@ -35,9 +36,9 @@ class Declared:
 
 
 class RegionAware(Protocol):
-    """What the monitor needs of the mocks: the Region behind a provider reference."""
+    """What the monitor needs of the mocks: the Region a resource with these inputs lands in."""
 
-    def region_of(self, provider_reference: str | None) -> str: ...
+    def region_of(self, inputs: Mapping[str, Any]) -> str: ...
 
 
 class RecordingMonitor(MockMonitor):
@@ -53,10 +54,7 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         state = dict(self.resources[response.urn].state)
-        if request.type.startswith("pulumi:providers:"):
-            region = state.get("region")
-        else:
-            region = self.regions.region_of(request.provider) if request.custom else None
+        inputs = deserialize_properties(request.object)
         self.declared.append(
             Declared(
                 type=request.type,
@@ -64,9 +62,9 @@ class RecordingMonitor(MockMonitor):
                 id=response.id,
                 urn=response.urn,
                 parent=request.parent,
-                inputs=deserialize_properties(request.object),
+                inputs=inputs,
                 outputs=state,
-                region=region,
+                region=self.regions.region_of(inputs) if request.custom else None,
                 dependencies=list(request.dependencies),
                 aliases=[*request.aliasURNs, *(_alias_text(alias) for alias in request.aliases)],
             )

@@ -62,13 +62,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self, home_region: str) -> None:
         self.home_region = home_region
-        self.provider_regions: dict[str, str] = {}
         self.calls: list[str] = []
 
-    def region_of(self, provider_reference: str | None) -> str:
-        if not provider_reference:
-            return self.home_region
-        return self.provider_regions.get(provider_reference.rsplit("::", 1)[-1], self.home_region)
+    def region_of(self, inputs: Mapping[str, Any]) -> str:
+        """Where a regional resource lands: its ``region`` input, else the stack's aws:region."""
+        return str(inputs.get("region") or self.home_region)
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
@@ -76,10 +74,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         outputs = dict(inputs)
         resource_id = f"{args.name}-{_suffix(args.name, 8)}"
-        region = self.region_of(args.provider)
-        if args.typ == "pulumi:providers:aws":
-            self.provider_regions[resource_id] = inputs["region"]
-        elif args.typ == "aws:s3/bucket:Bucket":
+        region = self.region_of(inputs)
+        if args.typ == "aws:s3/bucket:Bucket":
             # S3 appends a 26-character unique suffix to bucket_prefix.
             bucket = inputs.get("bucket") or inputs["bucketPrefix"] + _suffix(args.name, 26)
             resource_id = bucket

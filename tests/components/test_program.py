@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests import aws_rules
-from tools.mock_program import FUNCTION, ROLE, ROLE_POLICY, Deployment
+from tools.mock_program import FUNCTION, REPLICATION_CONFIG, ROLE, ROLE_POLICY, Deployment
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
@@ -262,8 +262,26 @@ def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
             assert tags["stack"] == deployment.stack
 
 
-@pytest.mark.parametrize("type_", [BUCKET, BUCKET_POLICY])
-def test_regional_resources_use_their_own_regions_provider(deployment, type_):
-    for resource in deployment.all(type_):
-        provider_parent = deployment.by_urn(resource.parent)
-        assert provider_parent.name == f"origin-{resource.region}"
+def test_no_explicit_provider_so_every_stack_setting_applies_everywhere(deployment):
+    # Explicit providers do not inherit the stack's aws:* config (pulumi/pulumi-aws#1307).
+    assert [r.name for r in deployment.resources if r.type.startswith("pulumi:providers:")] == []
+    assert all("provider" not in r.inputs for r in deployment.resources)
+
+
+def test_every_regional_resource_names_its_region(deployment):
+    regional = [r for r in deployment.resources if r.type.startswith(("aws:s3/", "aws:lambda/"))]
+    assert regional
+    for resource in regional:
+        if resource.type == REPLICATION_CONFIG:
+            # A replication configuration lives with its source bucket.
+            source = next(
+                b for b in deployment.all(BUCKET) if b.outputs["bucket"] == resource.inputs["bucket"]
+            )
+            expected = source.inputs["region"]
+        elif resource.type == FUNCTION:
+            expected = aws_rules.LAMBDA_EDGE_HOME_REGION
+        else:
+            expected = deployment.by_urn(resource.parent).name.removeprefix("origin-")
+        assert resource.inputs.get("region") == expected, f"{resource.type} {resource.name}"
+    for bucket in deployment.all(BUCKET):
+        assert bucket.outputs["bucket"] == deployment.exports["buckets"][bucket.inputs["region"]]
