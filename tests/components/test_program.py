@@ -275,7 +275,9 @@ def test_every_regional_resource_names_its_region(deployment):
         if resource.type == REPLICATION_CONFIG:
             # A replication configuration lives with its source bucket.
             source = next(
-                b for b in deployment.all(BUCKET) if b.outputs["bucket"] == resource.inputs["bucket"]
+                b
+                for b in deployment.all(BUCKET)
+                if b.outputs["bucket"] == resource.inputs["bucket"]
             )
             expected = source.inputs["region"]
         elif resource.type == FUNCTION:
