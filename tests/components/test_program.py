@@ -3,8 +3,6 @@ declares."""
 
 import json
 
-import pytest
-
 from tests import aws_rules
 from tools.mock_program import FUNCTION, REPLICATION_CONFIG, ROLE, ROLE_POLICY, Deployment
 
