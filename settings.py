@@ -29,6 +29,11 @@ from routing.table import RoutingError, RoutingTable, derive_routing_table
 
 PROJECT = "geo-proximity"
 
+# Where the OAC-only cases will be served from (the second engine is not in this release).
+_CLOUDFRONT_FUNCTIONS_ENGINE = (
+    "Origin switching with OAC, and so these Regions, needs the CloudFront Functions engine, "
+    "which this release does not have yet"
+)
 # Tag keys every resource gets; user tags may not redefine them.
 RESERVED_TAG_KEYS = ("project", "stack")
 
@@ -197,14 +202,25 @@ def _origin_access(values: Mapping[str, str], origins: tuple[str, ...]) -> Origi
     access = OriginAccess(
         _choice(values, "originAccess", tuple(a.value for a in OriginAccess), "oai")
     )
-    catalogue = load_catalogue()
-    too_new = [code for code in origins if not catalogue[code].supports_oai]
-    if access is OriginAccess.OAI and too_new:
+    # CloudFront developer guide, "Restrict access to an Amazon S3 origin", Notes: "OAC doesn't
+    # support origin redirect by using Lambda@Edge"; the Lambda@Edge event documents authMethod and
+    # region for OAI only. The origin-request function rewrites the origin, so OAI it is.
+    if access is OriginAccess.OAC:
         raise ConfigError(
             "originAccess",
-            f"'oai' cannot reach buckets in {', '.join(too_new)}: OAI does not work in Regions "
-            "launched after December 2022; "
-            f"use 'oac' (pulumi config set {PROJECT}:originAccess oac)",
+            "'oac' does not work when Lambda@Edge changes the origin (CloudFront developer guide: "
+            "\"OAC doesn't support origin redirect by using Lambda@Edge\"); use 'oai' "
+            f"(pulumi config rm {PROJECT}:originAccess). {_CLOUDFRONT_FUNCTIONS_ENGINE}",
+        )
+    catalogue = load_catalogue()
+    too_new = [code for code in origins if not catalogue[code].supports_oai]
+    if too_new:
+        raise ConfigError(
+            "origins",
+            f"{', '.join(too_new)} launched after December 2022, where OAI does not work, and OAC "
+            "does not work when Lambda@Edge changes the origin (CloudFront developer guide, "
+            f'"Restrict access to an Amazon S3 origin"); remove it from origins. '
+            + _CLOUDFRONT_FUNCTIONS_ENGINE,
         )
     return access
 

@@ -235,7 +235,20 @@ class EdgeEmulator:
             )
         if domain is None or domain.group("region") not in self.emulators.regions:
             return _edge_error(502, f"No origin at {s3['domainName']}")
-        signing_region = s3.get("region") or domain.group("region")
+        # How CloudFront signs the origin request, as documented per access mode: with an origin
+        # access identity, for origin.s3.region ("required only when you set authMethod to
+        # origin-access-identity", Lambda@Edge event structure); with origin access control, for the
+        # origin as the distribution declares it, since "OAC doesn't support origin redirect by
+        # using Lambda@Edge" (CloudFront developer guide). A rewrite to another Region's bucket then
+        # fails at S3 as it would on AWS.
+        if self.settings.origin_access is OriginAccess.OAI:
+            signing_region = s3.get("region")
+            if not isinstance(signing_region, str):
+                return _edge_error(
+                    502, "The Lambda function returned an invalid request to CloudFront."
+                )
+        else:
+            signing_region = member
         return self._fetch(
             method,
             domain.group("region"),

@@ -54,3 +54,18 @@ def is_valid_bucket_name(name: str) -> bool:
         and ".." not in name
         and not re.match(r"^\d+\.\d+\.\d+\.\d+$", name)
     )
+
+
+def origin_access_behind_a_rewrite(distribution_inputs: dict) -> str:
+    """The origin access of a distribution whose origin-request function rewrites the origin: "oai"
+    when every S3 origin signs with an origin access identity. CloudFront developer guide, "Restrict
+    access to an Amazon S3 origin": "OAC doesn't support origin redirect by using Lambda@Edge"."""
+    behavior = distribution_inputs["defaultCacheBehavior"]
+    rewrites = any(
+        a["eventType"] == "origin-request" for a in behavior.get("lambdaFunctionAssociations", [])
+    )
+    origins = distribution_inputs["origins"]
+    if rewrites and any(origin.get("originAccessControlId") for origin in origins):
+        raise AssertionError("an OAC origin behind a Lambda@Edge origin rewrite")
+    assert all(origin.get("s3OriginConfig", {}).get("originAccessIdentity") for origin in origins)
+    return "oai"

@@ -85,9 +85,15 @@ BAD_INPUT = {
         {"origins": ["eu-west-1"], "failover": "ranked"},
         "geo-proximity:failover: 'ranked' needs at least two origins",
     ),
-    "oai with a post-2022 Region": (
+    "a post-2022 Region as an origin": (
         {"origins": ["us-east-1", "ca-west-1"]},
-        "geo-proximity:originAccess: 'oai' cannot reach buckets in ca-west-1",
+        "geo-proximity:origins: ca-west-1 launched after December 2022, where OAI does not work, "
+        "and OAC does not work when Lambda@Edge changes the origin",
+    ),
+    "oac behind a Lambda@Edge origin rewrite": (
+        {"origins": SEED, "originAccess": "oac"},
+        "geo-proximity:originAccess: 'oac' does not work when Lambda@Edge changes the origin "
+        '(CloudFront developer guide: "OAC doesn\'t support origin redirect by using Lambda@Edge")',
     ),
     "aliases without certificate": (
         {"origins": SEED, "aliases": ["cdn.example.com"]},

@@ -44,24 +44,24 @@ def test_a_single_origin_stack_has_failover_off():
 
 def test_every_key_is_read():
     settings = parse(
-        origins=["us-east-1", "eu-central-1", "ap-southeast-4"],
+        origins=["us-east-1", "eu-central-1", "ap-southeast-2"],
         defaultOrigin="eu-central-1",
-        routes={"ap-south-1": "ap-southeast-4"},
+        routes={"ap-south-1": "ap-southeast-2"},
         failover="fixed",
-        failoverOrigin="ap-southeast-4",
+        failoverOrigin="ap-southeast-2",
         failoverStatusCodes=[503, 500, 503.0],
-        originAccess="oac",
+        originAccess="oai",
         priceClass="PriceClass_200",
         aliases=["cdn.example.com", "*.assets.example.com"],
         certificateArn="arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
         tags={"team": "platform"},
     )
     assert settings.routing.default_origin == "eu-central-1"
-    assert settings.routing.routes["ap-south-1"].primary == "ap-southeast-4"
+    assert settings.routing.routes["ap-south-1"].primary == "ap-southeast-2"
     assert settings.routing.failover_mode is FailoverMode.FIXED
-    assert settings.routing.failover_origin == "ap-southeast-4"
+    assert settings.routing.failover_origin == "ap-southeast-2"
     assert settings.failover_status_codes == (500, 503)
-    assert settings.origin_access is OriginAccess.OAC
+    assert settings.origin_access is OriginAccess.OAI
     assert settings.price_class == "PriceClass_200"
     assert settings.aliases == ("cdn.example.com", "*.assets.example.com")
     assert settings.tags["team"] == "platform"

@@ -120,21 +120,13 @@ def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothin
     deployment,
 ):
     inputs = distribution_inputs(deployment)
-    distribution = deployment.one(DISTRIBUTION)
-    oais = deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity")
-    oacs = deployment.all("aws:cloudfront/originAccessControl:OriginAccessControl")
-    assert len(oais) + len(oacs) == 1, "one identity for every bucket"
-    if oais:
-        (oai,) = oais
-        assert {o["s3OriginConfig"]["originAccessIdentity"] for o in inputs["origins"]} == {
-            oai.outputs["cloudfrontAccessIdentityPath"]
-        }
-        expected_principal, expected_condition = {"AWS": oai.outputs["iamArn"]}, None
-    else:
-        (oac,) = oacs
-        assert {o["originAccessControlId"] for o in inputs["origins"]} == {oac.id}
-        expected_principal = {"Service": "cloudfront.amazonaws.com"}
-        expected_condition = {"StringEquals": {"AWS:SourceArn": distribution.outputs["arn"]}}
+    # OAC doesn't support origin redirect by Lambda@Edge (aws_rules): one OAI for every bucket.
+    assert aws_rules.origin_access_behind_a_rewrite(inputs) == "oai"
+    (oai,) = deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity")
+    assert {o["s3OriginConfig"]["originAccessIdentity"] for o in inputs["origins"]} == {
+        oai.outputs["cloudfrontAccessIdentityPath"]
+    }
+    expected_principal, expected_condition = {"AWS": oai.outputs["iamArn"]}, None
 
     policies = deployment.all(BUCKET_POLICY)
     buckets = bucket_regions(deployment)

@@ -57,7 +57,7 @@ def test_replication_time_control_only_when_asked(deployment):
     for config in deployment.all(REPLICATION_CONFIG):
         for rule in config.inputs["rules"]:
             destination = rule["destination"]
-            if deployment.stack == "oac-custom-domain":
+            if deployment.stack == "custom-domain":
                 assert destination["replicationTime"] == {
                     "status": "Enabled",
                     "time": {"minutes": 15},

@@ -1,5 +1,6 @@
 """End-to-end through the edge emulator's HTTP port, for the prod stack."""
 
+import dataclasses
 import http.client
 import json
 import signal
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+from components.policies import OriginAccess
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.__main__ import main as sandbox_main
 from sandbox.drill import ask, run_drill
@@ -455,3 +457,17 @@ def test_an_empty_or_missing_assets_folder_is_one_line(capsys, tmp_path):
     )
     assert run_command(sandbox_main, ["drill", "--assets", str(tmp_path / "nowhere")]) == 2
     assert capsys.readouterr().err.strip() == f"error: no folder at {tmp_path / 'nowhere'}"
+
+
+def test_oac_behind_the_origin_rewrite_fails_as_on_aws():
+    # Settings refuse this combination; built by hand, the sandbox must not be kinder than AWS.
+    settings = dataclasses.replace(
+        settings_from_stack_file("prod"), stack="oac-by-hand", origin_access=OriginAccess.OAC
+    )
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        home = ask(sandbox, "us-east-1", "index.html")  # primary = the group's own member
+        rewritten = ask(sandbox, "eu-west-2", "index.html")  # rewritten to eu-central-1
+    assert (home.status, home.served_by) == (200, "us-east-1")
+    # Signed for us-east-1 (the declared origin), sent to eu-central-1's bucket: S3 refuses it.
+    assert rewritten.status == 400 and b"AuthorizationHeaderMalformed" in rewritten.body
+    assert b"the region 'us-east-1' is wrong; expecting 'eu-central-1'" in rewritten.body
