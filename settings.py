@@ -17,6 +17,10 @@ from types import MappingProxyType
 from typing import Any
 
 from components.defaults import (
+    CONNECTION_ATTEMPTS_RANGE,
+    CONNECTION_TIMEOUT_RANGE,
+    DEFAULT_CONNECTION_ATTEMPTS,
+    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_PRICE_CLASS,
     FAILOVER_STATUS_CODES_ALLOWED,
@@ -53,6 +57,8 @@ KNOWN_KEYS = (
     "failoverOrigin",
     "failoverStatusCodes",
     "originAccess",
+    "originConnectionAttempts",
+    "originConnectionTimeout",
     "priceClass",
     "aliases",
     "certificateArn",
@@ -91,6 +97,8 @@ class Settings:
     tags: Mapping[str, str]
     replication: Replication
     replication_time_control: bool
+    origin_connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
+    origin_connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
     marker_header: str = DEFAULT_MARKER_HEADER
 
     @property
@@ -133,6 +141,18 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         tags=MappingProxyType(_tags(values, stack)),
         replication=replication,
         replication_time_control=_replication_time_control(values, replication),
+        origin_connection_attempts=_whole_number(
+            values,
+            "originConnectionAttempts",
+            CONNECTION_ATTEMPTS_RANGE,
+            DEFAULT_CONNECTION_ATTEMPTS,
+        ),
+        origin_connection_timeout=_whole_number(
+            values,
+            "originConnectionTimeout",
+            CONNECTION_TIMEOUT_RANGE,
+            DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+        ),
     )
 
 
@@ -189,6 +209,22 @@ def _structured(
     if not isinstance(value, kind):
         raise ConfigError(key, f"{value!r} is not {shape}")
     return value
+
+
+def _whole_number(
+    values: Mapping[str, str], key: str, bounds: tuple[int, int], default: int
+) -> int:
+    raw = values.get(key)
+    if raw is None:
+        return default
+    low, high = bounds
+    try:
+        number = int(raw)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise ConfigError(key, f"{raw!r} is not a whole number from {low} to {high}")
+    return number
 
 
 def _choice(values: Mapping[str, str], key: str, accepted: tuple[str, ...], default: str) -> str:

@@ -17,7 +17,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_PRICE_CLASS
+from components.defaults import (
+    DEFAULT_CONNECTION_ATTEMPTS,
+    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_PRICE_CLASS,
+)
 from components.policies import OriginAccess, oac_read_grant, oai_read_grant
 from routing.artifact import DEFAULT_MARKER_HEADER
 
@@ -62,6 +67,14 @@ class GeoProximityDistributionArgs:
 
     failover_status_codes: Sequence[int] = DEFAULT_FAILOVER_STATUS_CODES
     """Origin status codes that fail over. Default ``403, 404, 500, 502, 503, 504``."""
+
+    connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
+    """How many times CloudFront tries to connect to a bucket before it fails over (1-3).
+    Default 2."""
+
+    connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
+    """Seconds CloudFront waits for each connection to a bucket (1-10). Default 2, so an unreachable
+    Region delays failover by at most attempts x timeout = 4 s (CloudFront's own default: 30 s)."""
 
     origin_access: OriginAccess = OriginAccess.OAI
     """How CloudFront signs origin requests: an origin access identity or origin access control.
@@ -227,6 +240,8 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 origin_id=origin_id(region),
                 domain_name=args.origin_domain_names[region],
                 custom_headers=headers or None,
+                connection_attempts=args.connection_attempts,
+                connection_timeout=args.connection_timeout,
                 s3_origin_config=oai_config,
                 origin_access_control_id=oac_id,
             )

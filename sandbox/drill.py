@@ -19,6 +19,7 @@ import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ from routing.table import FailoverMode
 from sandbox.edge import EDGE_REGION_HEADER
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
+
+# CloudFront's own origin defaults: 3 connection attempts of 10 s each.
+_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S = 30
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Answer:
     invocations: int
     milliseconds: float
     body: bytes
+    # Until the status line and headers arrived: what a viewer waits before anything shows.
+    first_byte_ms: float = 0.0
 
 
 def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> Answer:
@@ -50,6 +56,7 @@ def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> An
             method, "/" + urllib.parse.quote(key), headers={EDGE_REGION_HEADER: edge_region}
         )
         response = connection.getresponse()
+        first_byte = time.perf_counter()
         body = response.read()
     finally:
         connection.close()
@@ -61,6 +68,7 @@ def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> An
         invocations=int(response.getheader("X-Function-Invocations", "0")),
         milliseconds=(time.perf_counter() - started) * 1e3,
         body=body,
+        first_byte_ms=(first_byte - started) * 1e3,
     )
 
 
@@ -70,6 +78,8 @@ class Phase:
     # Which origin Region a request for this key cannot be served from during the phase.
     broken: Callable[[str], str | None]
     fault: Callable[[Sandbox], AbstractContextManager[None]]
+    # Its fault makes connections time out, so failover waits attempts x timeout.
+    times_out: bool = False
 
 
 def _busiest_origins(sandbox: Sandbox) -> list[str]:
@@ -82,6 +92,7 @@ def _busiest_origins(sandbox: Sandbox) -> list[str]:
 
 def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
     busiest = _busiest_origins(sandbox)
+    box_settings = sandbox.settings
     down, unavailable, deleted_in = (busiest[i % len(busiest)] for i in range(3))
     deleted_key = keys[0]
 
@@ -92,6 +103,14 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
     @contextmanager
     def region_down(box: Sandbox) -> Iterator[None]:
         box.emulators.regions[down].stop()
+        try:
+            yield
+        finally:
+            box.emulators.regions[down].start()
+
+    @contextmanager
+    def region_unreachable(box: Sandbox) -> Iterator[None]:
+        box.emulators.regions[down].make_unreachable()
         try:
             yield
         finally:
@@ -123,6 +142,14 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
             region_down,
         ),
         Phase(
+            f"{down} unreachable (connections time out: "
+            f"{box_settings.origin_connection_attempts} attempt(s) x "
+            f"{box_settings.origin_connection_timeout} s before failover)",
+            lambda key: down,
+            region_unreachable,
+            times_out=True,
+        ),
+        Phase(
             f"{unavailable} answers 503 Service Unavailable",
             lambda key: unavailable,
             region_unavailable,
@@ -151,92 +178,106 @@ def run_drill(
     failures_only: bool = False,
 ) -> int:
     edges = lambda_edge_execution_regions()
-    routing = sandbox.settings.routing
+    settings = sandbox.settings
+    routing = settings.routing
     out(
-        f"drill: stack {sandbox.settings.stack}, origins {', '.join(sandbox.settings.origins)}, "
+        f"drill: stack {settings.stack}, origins {', '.join(settings.origins)}, "
         f"failover {routing.failover_mode.value}, "
         f"{len(edges)} execution Regions x {len(keys)} objects"
     )
     all_phases = phases(sandbox, keys)
     if routing.failover_mode is FailoverMode.OFF:
         out(
-            "failover is off for this stack: a fault would fail requests by design, so only the "
-            "healthy phase runs"
+            "failover is off for this stack: a fault would fail requests by design, "
+            "so only the healthy phase runs"
         )
         all_phases = all_phases[:1]
 
     failures: list[str] = []  # one line per request not answered as expected
     lost_by_design: list[str] = []  # fixed failover: requests whose only bucket was the broken one
     latencies: list[float] = []
-    requests = 0
     key_width = max(22, *(len(key) + 2 for key in keys))
+    requests = [(edge, key) for edge in edges for key in keys]
     for number, phase in enumerate(all_phases, start=1):
         sandbox.edge.invalidate()  # each phase starts cold, as after a CloudFront invalidation
         out(f"\n== phase {number}: {phase.title} ==")
         if not failures_only:
             out(
-                f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  "
-                f"{'served by':<16}{'failover':<9}"
-                f"{'expected':<16}{'ms':>7}"
+                f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}"
+                f"{'failover':<9}{'expected':<16}{'ms':>7}"
             )
         with phase.fault(sandbox):
-            for edge in edges:
-                for key in keys:
-                    answer = ask(sandbox, edge, key)
-                    broken = phase.broken(key)
-                    expected = expected_region(sandbox, edge, broken)
-                    requests += 1
-                    latencies.append(answer.milliseconds)
-                    if expected is None:
-                        # Lost by design: it must fail, and must not be served from anywhere else.
-                        ok = answer.status >= 400 and answer.served_by in ("none", broken)
-                        verdict = "lost by design" if ok else "FAILED"
-                        if ok:
-                            lost_by_design.append(f"phase {number}, {edge} {key}")
-                        else:
-                            failures.append(
-                                f"phase {number}, {edge} {key}: {answer.status} from "
-                                f"{answer.served_by}, "
-                                "expected an error (lost by design: "
-                                f"{broken} is its primary and its failover)"
-                            )
-                    else:
-                        ok = answer.status == 200 and answer.served_by == expected
-                        verdict = "" if ok else "FAILED"
-                        if not ok:
-                            failures.append(
-                                f"phase {number}, {edge} {key}: {answer.status} from "
-                                f"{answer.served_by}, "
-                                f"expected 200 from {expected}"
-                            )
-                    if failures_only and verdict != "FAILED":
-                        continue
-                    out(
-                        f"{edge:<16}{key:<{key_width}}{answer.status:>6}  {answer.served_by:<16}"
-                        f"{'yes' if answer.failover else 'no':<9}{expected or '(none)':<16}"
-                        f"{answer.milliseconds:>7.1f}" + (f"  <-- {verdict}" if verdict else "")
+            if phase.times_out:
+                # Viewers ask at once, as they do: the phase waits out one time-out, not one each.
+                with ThreadPoolExecutor(len(requests)) as viewers:
+                    answers = list(viewers.map(lambda request: ask(sandbox, *request), requests))
+            else:
+                answers = [ask(sandbox, edge, key) for edge, key in requests]
+        failed_over: list[float] = []
+        for (edge, key), answer in zip(requests, answers, strict=True):
+            broken = phase.broken(key)
+            expected = expected_region(sandbox, edge, broken)
+            latencies.append(answer.milliseconds)
+            if answer.failover and answer.status == 200:
+                failed_over.append(answer.first_byte_ms)
+            where = f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}"
+            if expected is None:
+                # Lost by design: it must fail, and must not be served from anywhere else.
+                ok = answer.status >= 400 and answer.served_by in ("none", broken)
+                verdict = "lost by design" if ok else "FAILED"
+                if ok:
+                    lost_by_design.append(f"phase {number}, {edge} {key}")
+                else:
+                    failures.append(
+                        f"{where}, expected an error "
+                        f"(lost by design: {broken} is its primary and its failover)"
                     )
+            else:
+                ok = answer.status == 200 and answer.served_by == expected
+                verdict = "" if ok else "FAILED"
+                if not ok:
+                    failures.append(f"{where}, expected 200 from {expected}")
+            if failures_only and verdict != "FAILED":
+                continue
+            out(
+                f"{edge:<16}{key:<{key_width}}{answer.status:>6}  {answer.served_by:<16}"
+                f"{'yes' if answer.failover else 'no':<9}{expected or '(none)':<16}"
+                f"{answer.milliseconds:>7.1f}" + (f"  <-- {verdict}" if verdict else "")
+            )
+        if failed_over:
+            failed_over.sort()
+            out(
+                f"failover: {len(failed_over)} request(s) served by their failover bucket; time to "
+                f"first byte median {failed_over[len(failed_over) // 2]:.0f} ms, "
+                f"max {failed_over[-1]:.0f} ms"
+                + (
+                    f" (this stack: {settings.origin_connection_attempts} x "
+                    f"{settings.origin_connection_timeout} s; CloudFront's defaults, 3 x 10 s, "
+                    f"would hold each of them {_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s)"
+                    if phase.times_out
+                    else ""
+                )
+            )
 
     first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])
     cache_ok = second.cache == "Hit" and second.invocations == 0 and first.body == second.body
     latencies.sort()
-    answered = requests - len(failures) - len(lost_by_design)
+    total = len(requests) * len(all_phases)
+    answered = total - len(failures) - len(lost_by_design)
     out(
-        f"\nsummary: {requests} requests, {answered} answered 200 from the expected Region"
+        f"\nsummary: {total} requests, {answered} answered 200 from the expected Region"
         + (f", {len(lost_by_design)} lost by design" if lost_by_design else "")
-        + f"; median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; a "
-        "repeated request was a "
-        f"cache {second.cache.lower()} with {second.invocations} function invocation(s)"
+        + f"; median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; "
+        f"a repeated request was a cache {second.cache.lower()} "
+        f"with {second.invocations} function invocation(s)"
     )
     if lost_by_design:
         secondary = routing.failover_origin
         out(
             f"lost by design: with 'fixed' failover every retry goes to {secondary}, the origin "
-            "group's secondary, "
-            f"so edges whose primary is {secondary} have no other bucket while it is down. "
-            "'ranked' failover "
-            "retries on each edge's next-nearest bucket instead and loses none of these "
-            "(pulumi config set geo-proximity:failover ranked)."
+            f"group's secondary, so edges whose primary is {secondary} have no other bucket while "
+            "it is down. 'ranked' failover retries on each edge's next-nearest bucket instead and "
+            "loses none of these (pulumi config set geo-proximity:failover ranked)."
         )
     for failure in failures:
         out(f"FAILED {failure}")

@@ -106,14 +106,15 @@ class EdgeEmulator:
         emulators: S3Emulators,
         *,
         function_name: str = "sandbox-edge-router",
-        connect_timeout: float = 1.0,
         read_timeout: float = 2.0,
     ) -> None:
         self.settings = settings
         self.handler = handler
         self.emulators = emulators
         self.function_name = function_name
-        self.connect_timeout = connect_timeout
+        # The stack's origin connection settings, as CloudFront applies them to every S3 origin.
+        self.connection_attempts = settings.origin_connection_attempts
+        self.connect_timeout = float(settings.origin_connection_timeout)
         self.read_timeout = read_timeout
         self.stats = EdgeStats()
         self.distribution_domain = "d111111abcdef8.cloudfront.net"
@@ -328,11 +329,10 @@ class EdgeEmulator:
             headers={"Range": byte_range} if byte_range else {},
         )
         S3SigV4Auth(_SIGNING, "s3", signing_region).add_auth(signed)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=self.connect_timeout)
+        connection = self._connect(port)
+        if not isinstance(connection, http.client.HTTPConnection):
+            return connection
         try:
-            connection.connect()
-            assert connection.sock is not None  # connect() either set it or raised
-            connection.sock.settimeout(self.read_timeout)
             connection.request(method, path, headers=dict(signed.headers))
             answer = connection.getresponse()
             body = answer.read()
@@ -346,6 +346,25 @@ class EdgeEmulator:
             (name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP
         ]
         return OriginResponse(answer.status, headers, body, region)
+
+    def _connect(self, port: int) -> http.client.HTTPConnection | OriginResponse:
+        """A connection to the origin, tried ``connection_attempts`` times of ``connect_timeout``
+        each, as CloudFront does before it gives up on an origin and fails over."""
+        failure = _edge_error(502, "Origin connection failed", unreachable=True)
+        for _ in range(self.connection_attempts):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=self.connect_timeout)
+            try:
+                connection.connect()
+            except TimeoutError:
+                failure = _edge_error(504, "Origin connection timed out", unreachable=True)
+            except OSError:
+                failure = _edge_error(502, "Origin connection failed", unreachable=True)
+            else:
+                assert connection.sock is not None  # connect() either set it or raised
+                connection.sock.settimeout(self.read_timeout)
+                return connection
+            connection.close()
+        return failure
 
     @staticmethod
     def _ttl(headers: list[tuple[str, str]]) -> int:

@@ -12,6 +12,7 @@ here, as on AWS.
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -70,6 +71,7 @@ class RegionalS3:
         self._slow_seconds = slow_seconds
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._black_hole: list[socket.socket] = []
         self.port = 0
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -108,6 +110,7 @@ class RegionalS3:
         return answer
 
     def start(self) -> None:
+        self._close_black_hole()
         # The same port on restart, so the edge finds the Region where it was.
         self._server = make_server(
             "127.0.0.1", self.port, self, threaded=True, request_handler=_QuietHandler
@@ -119,11 +122,34 @@ class RegionalS3:
         self._thread.start()
 
     def stop(self) -> None:
+        self._close_black_hole()
         if self._server is not None and self._thread is not None:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join()
             self._server = self._thread = None
+
+    def make_unreachable(self) -> None:
+        """Stop answering without refusing connections: connection attempts time out, as to a
+        Region whose network is gone. The port listens with a full accept queue, so the kernel
+        drops new SYNs (Linux, tcp_abort_on_overflow=0) and ``connect`` waits until its timeout."""
+        self.stop()
+        hole = socket.socket()
+        hole.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        hole.bind(("127.0.0.1", self.port))
+        hole.listen(0)
+        self._black_hole = [hole]
+        for _ in range(2):  # a backlog of 0 still queues one connection: fill it
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self._black_hole.append(filler)
+        time.sleep(0.05)  # let the fillers' handshakes complete
+
+    def _close_black_hole(self) -> None:
+        for sock in self._black_hole:
+            sock.close()
+        self._black_hole = []
 
     @property
     def running(self) -> bool:

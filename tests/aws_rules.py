@@ -69,3 +69,9 @@ def origin_access_behind_a_rewrite(distribution_inputs: dict) -> str:
         raise AssertionError("an OAC origin behind a Lambda@Edge origin rewrite")
     assert all(origin.get("s3OriginConfig", {}).get("originAccessIdentity") for origin in origins)
     return "oai"
+
+
+# Origin connection settings (CloudFront API, Origin: ConnectionAttempts 1-3,
+# ConnectionTimeout 1-10 s).
+CONNECTION_ATTEMPTS = range(1, 4)
+CONNECTION_TIMEOUT_SECONDS = range(1, 11)

@@ -2,7 +2,12 @@ import json
 
 import pytest
 
-from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_PRICE_CLASS
+from components.defaults import (
+    DEFAULT_CONNECTION_ATTEMPTS,
+    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_PRICE_CLASS,
+)
 from components.policies import OriginAccess
 from routing.table import FailoverMode
 from settings import ConfigError, parse_settings
@@ -130,7 +135,38 @@ def test_pulumi_yaml_defaults_are_the_programs_defaults():
         "originAccess": OriginAccess.OAI.value,
         "priceClass": DEFAULT_PRICE_CLASS,
         "replicationTimeControl": False,
+        "originConnectionAttempts": DEFAULT_CONNECTION_ATTEMPTS,
+        "originConnectionTimeout": DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     }
+    # CloudFront waits attempts x timeout before failing over: at most 4 s here (its default: 30 s).
+    assert DEFAULT_CONNECTION_ATTEMPTS * DEFAULT_CONNECTION_TIMEOUT_SECONDS <= 4
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "accepted"),
+    [
+        ("originConnectionAttempts", "0", "1 to 3"),
+        ("originConnectionAttempts", "4", "1 to 3"),
+        ("originConnectionAttempts", "two", "1 to 3"),
+        ("originConnectionTimeout", "11", "1 to 10"),
+        ("originConnectionTimeout", "1.5", "1 to 10"),
+    ],
+)
+def test_connection_settings_are_bounded_as_cloudfront_bounds_them(key, raw, accepted):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1", "eu-west-1"], **{key: raw})
+    assert (
+        str(raised.value) == f"geo-proximity:{key}: {raw!r} is not a whole number from {accepted}"
+    )
+
+
+def test_connection_settings_are_read():
+    settings = parse(
+        origins=["us-east-1", "eu-west-1"],
+        originConnectionAttempts="3",
+        originConnectionTimeout="1",
+    )
+    assert (settings.origin_connection_attempts, settings.origin_connection_timeout) == (3, 1)
 
 
 def read_stack_file(path):

@@ -277,3 +277,11 @@ def test_every_regional_resource_names_its_region(deployment):
         assert resource.inputs.get("region") == expected, f"{resource.type} {resource.name}"
     for bucket in deployment.all(BUCKET):
         assert bucket.outputs["bucket"] == deployment.exports["buckets"][bucket.inputs["region"]]
+
+
+def test_failover_waits_seconds_not_thirty(deployment):
+    for origin in distribution_inputs(deployment)["origins"]:
+        attempts, timeout = origin["connectionAttempts"], origin["connectionTimeout"]
+        assert attempts in aws_rules.CONNECTION_ATTEMPTS
+        assert timeout in aws_rules.CONNECTION_TIMEOUT_SECONDS
+        assert attempts * timeout <= 4, origin["originId"]

@@ -183,9 +183,10 @@ def test_the_drill_loses_nothing(box):
     lines = []
     assert run_drill(box, box.keys, out=lines.append) == 0
     text = "\n".join(lines)
-    assert "summary: 130 requests, 130 answered 200 from the expected Region" in text
-    assert "phase 2: us-east-1 down" in text and "phase 3: eu-central-1 answers 503" in text
-    assert "phase 4: index.html deleted in ap-northeast-1" in text
+    assert "summary: 156 requests, 156 answered 200 from the expected Region" in text
+    assert "phase 2: us-east-1 down" in text and "phase 3: us-east-1 unreachable" in text
+    assert "phase 4: eu-central-1 answers 503" in text
+    assert "phase 5: index.html deleted in ap-northeast-1" in text
     assert "FAILED" not in text
 
 
@@ -438,7 +439,9 @@ def test_assets_with_spaces_queries_and_accents_are_drilled(tmp_path):
         "100%.txt",
     ):
         (site / name).write_text(f"content of {name}\n", encoding="utf-8")
-    settings = parse_settings({"origins": '["us-east-1", "eu-central-1"]'}, stack="assets")
+    settings = parse_settings(
+        {"origins": '["us-east-1", "eu-central-1"]', "originConnectionTimeout": "1"}, stack="assets"
+    )
     with Sandbox(settings, assets=site, read_timeout=0.5) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
@@ -471,3 +474,34 @@ def test_oac_behind_the_origin_rewrite_fails_as_on_aws():
     # Signed for us-east-1 (the declared origin), sent to eu-central-1's bucket: S3 refuses it.
     assert rewritten.status == 400 and b"AuthorizationHeaderMalformed" in rewritten.body
     assert b"the region 'us-east-1' is wrong; expecting 'eu-central-1'" in rewritten.body
+
+
+@pytest.mark.parametrize(("attempts", "timeout"), [(1, 1), (2, 1)])
+def test_failover_from_an_unreachable_region_waits_attempts_times_timeout(attempts, timeout):
+    settings = parse_settings(
+        {
+            "origins": '["us-east-1", "eu-central-1"]',
+            "originConnectionAttempts": str(attempts),
+            "originConnectionTimeout": str(timeout),
+        },
+        stack=f"wait-{attempts}x{timeout}",
+    )
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        sandbox.emulators.regions["eu-central-1"].make_unreachable()
+        answer = ask(sandbox, "eu-west-2", "index.html")
+    assert (answer.status, answer.served_by, answer.failover) == (200, "us-east-1", True)
+    wait_ms = attempts * timeout * 1000
+    assert wait_ms <= answer.first_byte_ms < wait_ms + 700
+
+
+def test_the_drill_reports_the_wait_before_failover_from_an_unreachable_region(prod):
+    lines: list[str] = []
+    assert run_drill(prod, prod.keys, out=lines.append) == 0
+    title = next(i for i, line in enumerate(lines) if "unreachable (connections time out" in line)
+    report = next(line for line in lines[title:] if line.startswith("failover: "))
+    assert (
+        "(this stack: 2 x 2 s; CloudFront's defaults, 3 x 10 s, would hold each of them 30 s)"
+        in (report)
+    )
+    median = int(report.split("time to first byte median ")[1].split(" ms")[0])
+    assert 4000 <= median < 4700
