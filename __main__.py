@@ -25,7 +25,12 @@ read_grant, grant_read_access = pulumi.deferred_output()
 origins = {
     region: RegionalOrigin(
         f"origin-{region}",
-        RegionalOriginArgs(region=region, read_grant=read_grant, tags=settings.tags),
+        RegionalOriginArgs(
+            region=region,
+            read_grant=read_grant,
+            noncurrent_version_days=settings.noncurrent_version_days,
+            tags=settings.tags,
+        ),
     )
     for region in settings.origins
 }
@@ -50,6 +55,7 @@ router = EdgeFunction(
         routing=routing,
         bucket_names={region: origin.bucket_name for region, origin in origins.items()},
         marker_header=settings.marker_header,
+        log_retention_days=settings.log_retention_days,
         tags=settings.tags,
     ),
 )
@@ -65,6 +71,7 @@ cdn = GeoProximityDistribution(
         connection_timeout=settings.origin_connection_timeout,
         edge_function_arn=router.qualified_arn,
         origin_access=settings.origin_access,
+        security_headers=settings.security_headers,
         price_class=settings.price_class,
         aliases=settings.aliases,
         certificate_arn=settings.certificate_arn,

@@ -22,8 +22,11 @@ from components.defaults import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_NONCURRENT_VERSION_DAYS,
     DEFAULT_PRICE_CLASS,
     FAILOVER_STATUS_CODES_ALLOWED,
+    LOG_RETENTION_DAYS,
     PRICE_CLASSES,
 )
 from components.policies import OriginAccess
@@ -56,6 +59,9 @@ KNOWN_KEYS = (
     "failover",
     "failoverOrigin",
     "failoverStatusCodes",
+    "logRetentionDays",
+    "noncurrentVersionDays",
+    "securityHeaders",
     "originAccess",
     "originConnectionAttempts",
     "originConnectionTimeout",
@@ -99,6 +105,9 @@ class Settings:
     replication_time_control: bool
     origin_connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
     origin_connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
+    security_headers: bool = True
     marker_header: str = DEFAULT_MARKER_HEADER
 
     @property
@@ -147,6 +156,11 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
             CONNECTION_ATTEMPTS_RANGE,
             DEFAULT_CONNECTION_ATTEMPTS,
         ),
+        log_retention_days=_log_retention_days(values),
+        noncurrent_version_days=_whole_number(
+            values, "noncurrentVersionDays", (1, 36_500), DEFAULT_NONCURRENT_VERSION_DAYS
+        ),
+        security_headers=_boolean(values, "securityHeaders", default=True),
         origin_connection_timeout=_whole_number(
             values,
             "originConnectionTimeout",
@@ -225,6 +239,18 @@ def _whole_number(
     if number is None or not low <= number <= high:
         raise ConfigError(key, f"{raw!r} is not a whole number from {low} to {high}")
     return number
+
+
+def _log_retention_days(values: Mapping[str, str]) -> int:
+    raw = values.get("logRetentionDays")
+    if raw is None:
+        return DEFAULT_LOG_RETENTION_DAYS
+    accepted = ", ".join(map(str, LOG_RETENTION_DAYS))
+    if not raw.isdigit() or int(raw) not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            "logRetentionDays", f"{raw!r} is not a retention CloudWatch Logs accepts: {accepted}"
+        )
+    return int(raw)
 
 
 def _choice(values: Mapping[str, str], key: str, accepted: tuple[str, ...], default: str) -> str:
@@ -338,11 +364,15 @@ def _replication(values: Mapping[str, str], origins: tuple[str, ...]) -> Replica
     return replication
 
 
-def _replication_time_control(values: Mapping[str, str], replication: Replication) -> bool:
-    raw = values.get("replicationTimeControl", "false")
+def _boolean(values: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = values.get(key, "true" if default else "false")
     if raw not in ("true", "false"):
-        raise ConfigError("replicationTimeControl", f"{raw!r} is not true or false")
-    enabled = raw == "true"
+        raise ConfigError(key, f"{raw!r} is not true or false")
+    return raw == "true"
+
+
+def _replication_time_control(values: Mapping[str, str], replication: Replication) -> bool:
+    enabled = _boolean(values, "replicationTimeControl", default=False)
     if enabled and replication is Replication.OFF:
         raise ConfigError(
             "replicationTimeControl",

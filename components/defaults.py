@@ -10,11 +10,27 @@ DEFAULT_PRICE_CLASS = "PriceClass_All"
 # How long CloudFront tries to reach an origin before it fails over: attempts x timeout. Its own
 # defaults are 3 x 10 s, so an unreachable Region would hold every cache miss for 30 s (CloudFront
 # developer guide, "Optimize high availability with CloudFront origin failover", Controlling origin
-# timeouts and attempts).
-# Opening a TCP+TLS connection to S3 in the same cloud takes milliseconds, so 2 s per attempt leaves
-# room for a retransmitted SYN, and two attempts bound the wait before failover to 4 s. Too short a
-# timeout only costs an early failover to the next-nearest bucket, never an error.
+# timeouts and attempts). Opening a connection to S3 from a Regional edge cache takes milliseconds,
+# so 2 s per attempt leaves room for a retransmitted SYN, and two attempts bound the wait before
+# failover to 4 s. Too short a timeout only costs an early failover to the next-nearest bucket.
 CONNECTION_ATTEMPTS_RANGE = (1, 3)
 CONNECTION_TIMEOUT_RANGE = (1, 10)
 DEFAULT_CONNECTION_ATTEMPTS = 2
 DEFAULT_CONNECTION_TIMEOUT_SECONDS = 2
+
+# The values CloudWatch Logs accepts as a retention (PutRetentionPolicy, retentionInDays).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+DEFAULT_LOG_RETENTION_DAYS = 30
+
+# Versioned buckets keep every overwritten or deleted version until a lifecycle rule expires it.
+DEFAULT_NONCURRENT_VERSION_DAYS = 30
+# Uploads that never completed still cost storage; S3 aborts them after this many days.
+ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+
+# The AWS managed response headers policy "SecurityHeadersPolicy" (HSTS, X-Content-Type-Options,
+# X-Frame-Options, Referrer-Policy, X-XSS-Protection): CloudFront developer guide, "Use managed
+# response headers policies".
+SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"

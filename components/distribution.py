@@ -22,6 +22,7 @@ from components.defaults import (
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_PRICE_CLASS,
+    SECURITY_HEADERS_POLICY_ID,
 )
 from components.policies import OriginAccess, oac_read_grant, oai_read_grant
 from routing.artifact import DEFAULT_MARKER_HEADER
@@ -79,6 +80,10 @@ class GeoProximityDistributionArgs:
     origin_access: OriginAccess = OriginAccess.OAI
     """How CloudFront signs origin requests: an origin access identity or origin access control.
     Default OAI."""
+
+    security_headers: bool = True
+    """Attach CloudFront's managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer
+    policies) to every response. Default True."""
 
     price_class: str = DEFAULT_PRICE_CLASS
     """CloudFront price class. Default ``PriceClass_All``."""
@@ -145,6 +150,9 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                     viewer_protocol_policy="redirect-to-https",
                     compress=True,
                     cache_policy_id=CACHING_OPTIMIZED_POLICY_ID,
+                    response_headers_policy_id=(
+                        SECURITY_HEADERS_POLICY_ID if args.security_headers else None
+                    ),
                     lambda_function_associations=[
                         aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
                             event_type="origin-request",

@@ -11,15 +11,21 @@ version.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.policies import edge_function_logging_policy, edge_function_trust_policy
+from components.defaults import DEFAULT_LOG_RETENTION_DAYS
+from components.policies import (
+    edge_function_log_group_names,
+    edge_function_logging_policy,
+    edge_function_trust_policy,
+)
 from edge_function.package import HANDLER_NAME, routing_package_files
 from routing.artifact import DEFAULT_MARKER_HEADER
+from routing.catalogue import lambda_edge_execution_regions
 from routing.table import RoutingTable
 
 LAMBDA_EDGE_REGION = "us-east-1"
@@ -41,8 +47,15 @@ class EdgeFunctionArgs:
     marker_header: str = DEFAULT_MARKER_HEADER
     """The custom header the origin group's failover member carries. Default ``X-Geo-Failover``."""
 
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    """Days CloudWatch keeps the function's logs, in every Region where it runs. Default 30."""
+
+    log_regions: Sequence[str] = field(default_factory=lambda_edge_execution_regions)
+    """Regions whose log group to declare: where replicas run. Default: the Regional edge cache
+    Regions of the catalogue."""
+
     tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags of the function and its role. Default none."""
+    """Tags of the function, its role and its log groups. Default none."""
 
 
 class EdgeFunction(pulumi.ComponentResource):
@@ -51,6 +64,9 @@ class EdgeFunction(pulumi.ComponentResource):
 
     function_name: pulumi.Output[str]
     """The function's name; its replicas log to ``/aws/lambda/us-east-1.<name>`` where they run."""
+
+    log_group_names: pulumi.Output[dict[str, str]]
+    """Region → the log group declared there, with ``log_retention_days``."""
 
     role_arn: pulumi.Output[str]
     """The execution role: trusted by Lambda and Lambda@Edge, allowed to write its own logs only."""
@@ -103,6 +119,7 @@ class EdgeFunction(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        log_groups = self._log_groups(name, function.name, args, tags)
         account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self)
         ).account_id
@@ -117,13 +134,60 @@ class EdgeFunction(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.qualified_arn = function.qualified_arn
+        # The ARN CloudFront associates becomes known only once every log group exists: no replica
+        # runs, and so none logs into a group Lambda would create without retention, before then.
+        self.qualified_arn = pulumi.Output.all(
+            function.qualified_arn, *(group.name for group in log_groups.values())
+        ).apply(lambda values: str(values[0]))
         self.function_name = function.name
         self.role_arn = role.arn
+        self.log_group_names = pulumi.Output.all(
+            **{region: group.name for region, group in log_groups.items()}
+        ).apply(dict)
         self.register_outputs(
             {
                 "qualifiedArn": self.qualified_arn,
                 "functionName": self.function_name,
                 "roleArn": self.role_arn,
+                "logGroupNames": self.log_group_names,
             }
         )
+
+    def _log_groups(
+        self,
+        name: str,
+        function_name: pulumi.Output[str],
+        args: EdgeFunctionArgs,
+        tags: dict[str, str],
+    ) -> dict[str, aws.cloudwatch.LogGroup]:
+        """Lambda@Edge logs to ``/aws/lambda/us-east-1.<name>`` in each Region where a replica
+        runs; a group Lambda creates itself never expires, so each is declared first, with a
+        retention (CloudFront developer guide, "Edge function logs")."""
+        groups = {}
+        names = function_name.apply(edge_function_log_group_names)
+        for region in dict.fromkeys([LAMBDA_EDGE_REGION, *args.log_regions]):
+            groups[region] = aws.cloudwatch.LogGroup(
+                f"{name}-logs-{region}",
+                aws.cloudwatch.LogGroupArgs(
+                    region=region,
+                    name=names[0],
+                    retention_in_days=args.log_retention_days,
+                    # Replicas outlive the stack by hours, as the function does (see README).
+                    skip_destroy=True,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        # Direct invocations in us-east-1 (a console test) log without the prefix.
+        groups[f"{LAMBDA_EDGE_REGION} (direct)"] = aws.cloudwatch.LogGroup(
+            f"{name}-logs-direct",
+            aws.cloudwatch.LogGroupArgs(
+                region=LAMBDA_EDGE_REGION,
+                name=names[1],
+                retention_in_days=args.log_retention_days,
+                skip_destroy=True,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return groups

@@ -84,30 +84,35 @@ def edge_function_trust_policy() -> dict[str, Any]:
 def edge_function_logging_policy(account_id: str, function_name: str) -> dict[str, Any]:
     """Write this function's logs, and nothing else, in any Region where a replica runs."""
     groups = [
-        f"arn:aws:logs:*:{account_id}:log-group:{EDGE_LOG_GROUP_PREFIX}{function_name}",
-        # Invocations in us-east-1 itself (a console test) log without the prefix.
-        f"arn:aws:logs:us-east-1:{account_id}:log-group:/aws/lambda/{function_name}",
+        f"arn:aws:logs:*:{account_id}:log-group:{name}"
+        for name in edge_function_log_group_names(function_name)
     ]
+    # IAM matches a log group by its ARN for CreateLogGroup and by the ":*" form (the group's
+    # streams) for the others; both forms are granted for all three actions, so neither a Region's
+    # ARN shape nor the action decides whether a replica can log.
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "CreateLogGroups",
+                "Sid": "WriteOwnLogs",
                 "Effect": "Allow",
-                "Action": "logs:CreateLogGroup",
-                "Resource": groups,
-            },
-            {
-                "Sid": "WriteLogEvents",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [f"{group}:*" for group in groups],
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [form for group in groups for form in (group, f"{group}:*")],
             },
         ],
     }
 
 
-def replication_trust_policy() -> dict[str, Any]:
+def edge_function_log_group_names(function_name: str) -> tuple[str, str]:
+    """Where Lambda@Edge writes: ``/aws/lambda/us-east-1.<name>`` in each Region where a replica
+    runs, and ``/aws/lambda/<name>`` in us-east-1 for direct invocations (a console test)."""
+    return f"{EDGE_LOG_GROUP_PREFIX}{function_name}", f"/aws/lambda/{function_name}"
+
+
+def replication_trust_policy(account_id: str) -> dict[str, Any]:
+    """S3 may assume the replication role, on behalf of this account's buckets only: the
+    ``aws:SourceAccount`` condition guards against the confused deputy (IAM user guide, "The
+    confused deputy problem"; S3 user guide, setting up permissions for live replication)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -115,6 +120,7 @@ def replication_trust_policy() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": {"Service": "s3.amazonaws.com"},
                 "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             }
         ],
     }

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.defaults import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS
 from components.naming import bucket_prefix
 from components.policies import bucket_policy
 from routing.artifact import regional_domain_name
@@ -28,6 +29,9 @@ class RegionalOriginArgs:
     read_grant: pulumi.Input[dict[str, Any]]
     """Who may read the bucket: ``{"principal": ..., "condition": ...}`` as ``components.policies``
     builds it for the identity the distribution signs with. Required."""
+
+    noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
+    """Days an overwritten or deleted object version is kept before S3 expires it. Default 30."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the bucket. Default none."""
@@ -107,6 +111,36 @@ class RegionalOrigin(pulumi.ComponentResource):
                 ),
             ),
             opts=child,
+        )
+        # Versioning (which replication needs) keeps every old version forever unless a rule
+        # expires it; replicas of expired versions are the destination's own to expire, by the
+        # same rule there (S3 user guide, "Lifecycle configuration and replication").
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            aws.s3.BucketLifecycleConfigurationArgs(
+                region=region,
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="expire-noncurrent-versions",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                            noncurrent_days=args.noncurrent_version_days
+                        ),
+                    ),
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="abort-incomplete-uploads",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                            days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS
+                        ),
+                    ),
+                ],
+            ),
+            # S3 applies noncurrent-version rules to a versioned bucket: versioning first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",

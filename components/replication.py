@@ -61,10 +61,15 @@ class ReplicationMesh(pulumi.ComponentResource):
             ),
         )
         origins = args.origins
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOptions(parent=self)
+        ).account_id
         role = aws.iam.Role(
             f"{name}-role",
             aws.iam.RoleArgs(
-                assume_role_policy=json.dumps(replication_trust_policy()),
+                assume_role_policy=account_id.apply(
+                    lambda account: json.dumps(replication_trust_policy(account))
+                ),
                 description="S3 replication between this stack's buckets, and nothing else",
                 tags=dict(args.tags),
             ),

@@ -75,3 +75,11 @@ def origin_access_behind_a_rewrite(distribution_inputs: dict) -> str:
 # ConnectionTimeout 1-10 s).
 CONNECTION_ATTEMPTS = range(1, 4)
 CONNECTION_TIMEOUT_SECONDS = range(1, 11)
+
+# CloudWatch Logs retentionInDays (PutRetentionPolicy).
+LOG_RETENTION_DAYS = {
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+}  # fmt: skip
+# CloudFront developer guide, "Use managed response headers policies": SecurityHeadersPolicy.
+MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"

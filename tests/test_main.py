@@ -238,3 +238,22 @@ def test_a_stack_with_assume_roles_and_default_tags_builds_on_the_stack_provider
     assert not [r for r in deployment.resources if r.type.startswith("pulumi:providers:")]
     buckets = deployment.all("aws:s3/bucket:Bucket")
     assert sorted(b.inputs["region"] for b in buckets) == sorted(SEED)
+
+
+def test_security_headers_can_be_turned_off_and_retention_and_lifecycle_follow_settings():
+    deployment = deploy(
+        project_config(
+            origins=SEED, securityHeaders="false", logRetentionDays="90", noncurrentVersionDays="7"
+        )
+    )
+    behavior = deployment.one("aws:cloudfront/distribution:Distribution").inputs[
+        "defaultCacheBehavior"
+    ]
+    assert "responseHeadersPolicyId" not in behavior
+    groups = deployment.all("aws:cloudwatch/logGroup:LogGroup")
+    assert groups and {g.inputs["retentionInDays"] for g in groups} == {90}
+    lifecycles = deployment.all("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert len(lifecycles) == len(SEED)
+    for lifecycle in lifecycles:
+        (expire,) = [r for r in lifecycle.inputs["rules"] if "noncurrentVersionExpiration" in r]
+        assert expire["noncurrentVersionExpiration"] == {"noncurrentDays": 7}

@@ -6,6 +6,8 @@ from components.defaults import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_NONCURRENT_VERSION_DAYS,
     DEFAULT_PRICE_CLASS,
 )
 from components.policies import OriginAccess
@@ -137,6 +139,9 @@ def test_pulumi_yaml_defaults_are_the_programs_defaults():
         "replicationTimeControl": False,
         "originConnectionAttempts": DEFAULT_CONNECTION_ATTEMPTS,
         "originConnectionTimeout": DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+        "logRetentionDays": DEFAULT_LOG_RETENTION_DAYS,
+        "noncurrentVersionDays": DEFAULT_NONCURRENT_VERSION_DAYS,
+        "securityHeaders": True,
     }
     # CloudFront waits attempts x timeout before failing over: at most 4 s here (its default: 30 s).
     assert DEFAULT_CONNECTION_ATTEMPTS * DEFAULT_CONNECTION_TIMEOUT_SECONDS <= 4
@@ -180,3 +185,29 @@ def test_stack_files_read_as_the_cli_passes_them():
     assert json.loads(prod["failoverStatusCodes"]) == [403, 404, 500, 502, 503, 504]
     dev = parse_settings(read_stack_file(stack_file_path("dev")), stack="dev")
     assert len(dev.origins) == 2 and dev.price_class == "PriceClass_100"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"logRetentionDays": "31"}, "geo-proximity:logRetentionDays: '31' is not a retention"),
+        ({"logRetentionDays": "-1"}, "geo-proximity:logRetentionDays: '-1' is not a retention"),
+        ({"noncurrentVersionDays": "0"}, "'0' is not a whole number from 1 to 36500"),
+        ({"securityHeaders": "yes"}, "geo-proximity:securityHeaders: 'yes' is not true or false"),
+    ],
+)
+def test_retention_lifecycle_and_headers_are_checked(values, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(origins=["us-east-1", "eu-west-1"], **values)
+
+
+def test_retention_lifecycle_and_headers_are_read():
+    settings = parse(
+        origins=["us-east-1", "eu-west-1"],
+        logRetentionDays="365",
+        noncurrentVersionDays="7",
+        securityHeaders="false",
+    )
+    assert settings.log_retention_days == 365
+    assert settings.noncurrent_version_days == 7
+    assert settings.security_headers is False

@@ -1,5 +1,3 @@
-import json
-
 from components.policies import (
     bucket_policy,
     edge_function_logging_policy,
@@ -58,9 +56,13 @@ def test_edge_function_role_documents():
         "lambda.amazonaws.com",
         "edgelambda.amazonaws.com",
     ]
-    logging = json.dumps(edge_function_logging_policy("123456789012", "cdn-edge-router-1a2b"))
-    assert (
-        "arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.cdn-edge-router-1a2b:*"
-        in logging
-    )
-    assert '"Resource": "*"' not in logging
+    (statement,) = edge_function_logging_policy("123456789012", "router-1a2b")["Statement"]
+    assert statement["Action"] == [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ]
+    group = "arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.router-1a2b"
+    direct = "arn:aws:logs:*:123456789012:log-group:/aws/lambda/router-1a2b"
+    # Each group as its ARN and in its ":*" form, and nothing else.
+    assert statement["Resource"] == [group, f"{group}:*", direct, f"{direct}:*"]

@@ -4,10 +4,13 @@ declares."""
 import json
 
 from tests import aws_rules
+from tests.support import DOCUMENTED_EXECUTION_REGIONS
 from tools.mock_program import FUNCTION, REPLICATION_CONFIG, ROLE, ROLE_POLICY, Deployment
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 COMPONENT_TYPES = {
     "geo-proximity:index:RegionalOrigin",
@@ -285,3 +288,39 @@ def test_failover_waits_seconds_not_thirty(deployment):
         assert attempts in aws_rules.CONNECTION_ATTEMPTS
         assert timeout in aws_rules.CONNECTION_TIMEOUT_SECONDS
         assert attempts * timeout <= 4, origin["originId"]
+
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def test_edge_function_logs_expire_in_every_region_where_it_runs(deployment):
+    function_name = deployment.one(FUNCTION).outputs["name"]
+    groups = {(g.inputs["region"], g.inputs["name"]): g for g in deployment.all(LOG_GROUP)}
+    expected = {(r, f"/aws/lambda/us-east-1.{function_name}") for r in DOCUMENTED_EXECUTION_REGIONS}
+    expected.add(("us-east-1", f"/aws/lambda/{function_name}"))
+    assert set(groups) == expected
+    for group in groups.values():
+        assert group.inputs["retentionInDays"] == 30
+        assert group.inputs["retentionInDays"] in aws_rules.LOG_RETENTION_DAYS
+    # CloudFront gets the version only once every group exists: no replica logs before.
+    distribution = deployment.one(DISTRIBUTION)
+    assert {g.urn for g in groups.values()} <= set(distribution.dependencies)
+
+
+def test_versions_expire_and_incomplete_uploads_are_aborted_in_every_bucket(deployment):
+    lifecycles = {c.inputs["bucket"]: c for c in deployment.all(BUCKET_LIFECYCLE)}
+    assert set(lifecycles) == set(deployment.exports["buckets"].values())
+    for bucket, lifecycle in lifecycles.items():
+        rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
+        expire = rules["expire-noncurrent-versions"]
+        assert expire["status"] == "Enabled" and expire["filter"] == {"prefix": ""}
+        assert expire["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+        abort = rules["abort-incomplete-uploads"]
+        assert abort["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+        versioning = next(v for v in deployment.all(VERSIONING) if v.inputs["bucket"] == bucket)
+        assert versioning.urn in lifecycle.dependencies, bucket
+
+
+def test_security_headers_on_every_response(deployment):
+    behavior = distribution_inputs(deployment)["defaultCacheBehavior"]
+    assert behavior["responseHeadersPolicyId"] == aws_rules.MANAGED_SECURITY_HEADERS_POLICY_ID

@@ -4,7 +4,14 @@ declared."""
 import json
 
 from components.replication import replication_destinations
-from tools.mock_program import REPLICATION_CONFIG, ROLE, ROLE_POLICY, deploy, project_config
+from tools.mock_program import (
+    ACCOUNT_ID,
+    REPLICATION_CONFIG,
+    ROLE,
+    ROLE_POLICY,
+    deploy,
+    project_config,
+)
 
 REPLICATION_ACTIONS = {
     "s3:GetReplicationConfiguration",
@@ -76,6 +83,8 @@ def test_replication_role_is_trusted_by_s3_and_reaches_only_these_buckets(deploy
     role = deployment.one(ROLE, "replication-role")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    # Only on behalf of this account's buckets (confused-deputy guard).
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
     configs = deployment.all(REPLICATION_CONFIG)
     assert {config.inputs["role"] for config in configs} == {role.outputs["arn"]}
     policy = json.loads(deployment.one(ROLE_POLICY, "replication-policy").inputs["policy"])
