@@ -113,8 +113,8 @@ class RegionalOrigin(pulumi.ComponentResource):
             opts=child,
         )
         # Versioning (which replication needs) keeps every old version forever unless a rule
-        # expires it; replicas of expired versions are the destination's own to expire, by the
-        # same rule there (S3 user guide, "Lifecycle configuration and replication").
+        # expires it. Lifecycle actions are not replicated (S3 user guide, "What does Amazon S3
+        # replicate?"), so every bucket carries the same rule and expires its own versions.
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             aws.s3.BucketLifecycleConfigurationArgs(
