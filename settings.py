@@ -41,8 +41,12 @@ _CLOUDFRONT_FUNCTIONS_ENGINE = (
     "Origin switching with OAC, and so these Regions, needs the CloudFront Functions engine, "
     "which this release does not have yet"
 )
-# Tag keys every resource gets; user tags may not redefine them.
+# Tag keys every resource gets; user tags may not redefine them, in any case.
 RESERVED_TAG_KEYS = ("project", "stack")
+MAX_TAGS_PER_RESOURCE = 50
+_TAG_PUNCTUATION = "_ . : / = + - @"
+# Letters and digits of any script, spaces, and the punctuation above.
+_TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
 
 # Routing inputs are named for Python in routing.table; users know them by their config keys.
 _ROUTING_FIELD_KEYS = {
@@ -382,19 +386,44 @@ def _replication_time_control(values: Mapping[str, str], replication: Replicatio
 
 
 def _tags(values: Mapping[str, str], stack: str) -> dict[str, str]:
+    """The user's tags, checked against what IAM, S3, CloudFront and Lambda all accept (tagging
+    best practices, "Tag naming limits and requirements"), plus the program's own."""
     tags = _structured(values, "tags", dict) or {}
+    seen: dict[str, str] = {key.lower(): key for key in RESERVED_TAG_KEYS}
+    room = MAX_TAGS_PER_RESOURCE - len(RESERVED_TAG_KEYS)
+    if len(tags) > room:
+        raise ConfigError(
+            "tags",
+            f"has {len(tags)} tags; AWS allows {MAX_TAGS_PER_RESOURCE} per resource and the "
+            f"program adds {len(RESERVED_TAG_KEYS)} ({', '.join(RESERVED_TAG_KEYS)}): "
+            f"at most {room}",
+        )
     for key, value in tags.items():
-        if not isinstance(value, str) or len(value) > 256:
-            raise ConfigError(
-                "tags", f"the value of {key!r}, {value!r}, is not text of at most 256 characters"
-            )
-        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            raise ConfigError(
-                "tags", f"{key!r} is not a tag key: 1-128 characters, not starting with 'aws:'"
-            )
-        if key in RESERVED_TAG_KEYS:
+        if not isinstance(value, str) or len(value) > 256 or not _TAG_TEXT.fullmatch(value):
             raise ConfigError(
                 "tags",
-                f"{key!r} is set by the program itself (to the {key} name); choose another key",
+                f"the value of {key!r}, {value!r}, is not text of at most 256 letters, digits, "
+                f"spaces and {_TAG_PUNCTUATION}",
             )
+        if (
+            not 1 <= len(key) <= 128
+            or not _TAG_TEXT.fullmatch(key)
+            or key.lower().startswith("aws:")
+        ):
+            raise ConfigError(
+                "tags",
+                f"{key!r} is not a tag key: 1-128 letters, digits, spaces and {_TAG_PUNCTUATION}, "
+                "not starting with 'aws:'",
+            )
+        twin = seen.get(key.lower())
+        if twin in RESERVED_TAG_KEYS:
+            raise ConfigError(
+                "tags",
+                f"{key!r} is set by the program itself (to the {twin} name); choose another key",
+            )
+        if twin is not None:
+            raise ConfigError(
+                "tags", f"{key!r} and {twin!r} are one key to IAM, which ignores case; keep one"
+            )
+        seen[key.lower()] = key
     return {**tags, "project": PROJECT, "stack": stack}

@@ -24,6 +24,7 @@ from components.defaults import (
     DEFAULT_PRICE_CLASS,
     SECURITY_HEADERS_POLICY_ID,
 )
+from components.naming import resource_comment
 from components.policies import OriginAccess, oac_read_grant, oai_read_grant
 from routing.artifact import DEFAULT_MARKER_HEADER
 
@@ -38,9 +39,9 @@ ORIGIN_GROUP_ID = "geo-proximity-group"
 _PREVIOUS_TYPE = "geo-proximity:cdn:GeoProximityDistribution"
 
 
-def stack_label() -> str:
-    """``<project>/<stack>``: what the comments of CloudFront's resources begin with."""
-    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
+def comment(purpose: str) -> str:
+    """A comment of at most 128 characters naming the project, the stack and ``purpose``."""
+    return resource_comment(pulumi.get_project(), pulumi.get_stack(), purpose)
 
 
 def origin_id(region: str) -> str:
@@ -136,7 +137,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             f"{name}-distribution",
             aws.cloudfront.DistributionArgs(
                 enabled=True,
-                comment=f"{stack_label()}: geo-proximity delivery",
+                comment=comment("geo-proximity delivery"),
                 origins=self._group_origins(args, access),
                 origin_groups=self._origin_groups(args),
                 default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
@@ -204,7 +205,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             return aws.cloudfront.OriginAccessIdentity(
                 f"{name}-oai",
                 aws.cloudfront.OriginAccessIdentityArgs(
-                    comment=f"{stack_label()}: granted by every origin bucket"
+                    comment=comment("granted by every origin bucket")
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -214,7 +215,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 origin_access_control_origin_type="s3",
                 signing_behavior="always",
                 signing_protocol="sigv4",
-                description=f"{stack_label()}: granted by every origin bucket",
+                description=comment("granted by every origin bucket"),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

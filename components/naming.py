@@ -13,3 +13,16 @@ def bucket_prefix(project: str, stack: str, region: str) -> str:
     room = _MAX_BUCKET_PREFIX - len(region) - 2
     stem = re.sub(r"[^a-z0-9]+", "-", f"{project}-{stack}".lower()).strip("-")[:room].strip("-")
     return f"{stem or 'geo'}-{region}-"
+
+
+# CloudFront's limit on a distribution's and an origin access identity's comment.
+MAX_COMMENT = 128
+
+
+def resource_comment(project: str, stack: str, purpose: str, limit: int = MAX_COMMENT) -> str:
+    """``<project>/<stack>: <purpose>``, the stack name shortened with '...' so it fits ``limit``
+    whatever the stack is called (Pulumi allows 100 characters)."""
+    room = limit - len(f"{project}/: {purpose}")
+    if len(stack) > room:
+        stack = stack[: max(room - 3, 0)] + "..."
+    return f"{project}/{stack}: {purpose}"[:limit]

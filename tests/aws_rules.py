@@ -83,3 +83,54 @@ LOG_RETENTION_DAYS = {
 }  # fmt: skip
 # CloudFront developer guide, "Use managed response headers policies": SecurityHeadersPolicy.
 MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+# CloudFront accepts exactly these method sets on a cache behaviour (API, AllowedMethods and
+# CachedMethods); anything else is refused.
+ALLOWED_METHOD_SETS = (
+    {"GET", "HEAD"},
+    {"GET", "HEAD", "OPTIONS"},
+    {"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"},
+)
+CACHED_METHOD_SETS = ({"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"})
+
+# Lambda@Edge does not support these function settings (CloudFront developer guide,
+# "Restrictions on Lambda@Edge"): container images, EFS, layers, VPC, SnapStart, environment.
+LAMBDA_EDGE_UNSUPPORTED_INPUTS = (
+    "environment",
+    "fileSystemConfig",
+    "imageConfig",
+    "imageUri",
+    "layers",
+    "snapStart",
+    "vpcConfig",
+)
+PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+
+# CloudFront: a distribution's and an origin access identity's comment.
+MAX_COMMENT_LENGTH = 128
+# Tags (IAM, S3, CloudFront, Lambda, CloudWatch Logs alike).
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
+# Names.
+MAX_LAMBDA_FUNCTION_NAME = 64
+MAX_IAM_ROLE_NAME = 64
+
+
+def tag_problems(tags: dict) -> list[str]:
+    """What AWS would refuse in a resource's tags."""
+    problems = []
+    if len(tags) > MAX_TAGS:
+        problems.append(f"{len(tags)} tags")
+    lowered = [key.lower() for key in tags]
+    if len(set(lowered)) != len(lowered):
+        problems.append("keys equal but for case")
+    for key, value in tags.items():
+        if not 1 <= len(key) <= MAX_TAG_KEY or not TAG_TEXT.fullmatch(key):
+            problems.append(f"key {key!r}")
+        if key.lower().startswith("aws:"):
+            problems.append(f"reserved key {key!r}")
+        if len(value) > MAX_TAG_VALUE or not TAG_TEXT.fullmatch(value):
+            problems.append(f"value {value!r}")
+    return problems

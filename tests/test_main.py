@@ -8,6 +8,7 @@ import pytest
 
 from edge_function.package import zip_package
 from routing.catalogue import load_catalogue
+from tests import aws_rules
 from tools.mock_program import FUNCTION, ProgramError, deploy, project_config
 
 SEED = ["us-east-1", "eu-central-1", "ap-northeast-1"]
@@ -257,3 +258,23 @@ def test_security_headers_can_be_turned_off_and_retention_and_lifecycle_follow_s
     for lifecycle in lifecycles:
         (expire,) = [r for r in lifecycle.inputs["rules"] if "noncurrentVersionExpiration" in r]
         assert expire["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
+
+
+def test_names_and_comments_fit_for_the_longest_stack_name_pulumi_allows():
+    stack = "s" * 100
+    deployment = deploy(project_config(origins=SEED), stack=stack)
+    distribution = deployment.one("aws:cloudfront/distribution:Distribution").inputs
+    assert len(distribution["comment"]) <= aws_rules.MAX_COMMENT_LENGTH
+    assert distribution["comment"].endswith("...: geo-proximity delivery")
+    (oai,) = deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity")
+    assert len(oai.inputs["comment"]) <= aws_rules.MAX_COMMENT_LENGTH
+    for bucket in deployment.exports["buckets"].values():
+        assert aws_rules.is_valid_bucket_name(bucket) and len(bucket) <= 63
+    # Pulumi names physical resources <logical name>-<7 hex>: the logical names stay short.
+    for resource in deployment.resources:
+        if resource.type == FUNCTION:
+            assert len(resource.name) + 8 <= aws_rules.MAX_LAMBDA_FUNCTION_NAME
+        if resource.type == "aws:iam/role:Role":
+            assert len(resource.name) + 8 <= aws_rules.MAX_IAM_ROLE_NAME
+    for tags in (r.inputs["tags"] for r in deployment.resources if "tags" in r.inputs):
+        assert aws_rules.tag_problems(tags) == []

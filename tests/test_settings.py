@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -211,3 +212,29 @@ def test_retention_lifecycle_and_headers_are_read():
     assert settings.log_retention_days == 365
     assert settings.noncurrent_version_days == 7
     assert settings.security_headers is False
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        ({"Project": "x"}, "'Project' is set by the program itself (to the project name)"),
+        ({"STACK": "x"}, "'STACK' is set by the program itself (to the stack name)"),
+        ({"Team": "a", "team": "b"}, "'team' and 'Team' are one key to IAM, which ignores case"),
+        ({"AWS:owner": "x"}, "'AWS:owner' is not a tag key"),
+        ({"k" * 129: "x"}, "is not a tag key: 1-128 letters"),
+        ({"": "x"}, "'' is not a tag key"),
+        ({"cost#center": "x"}, "'cost#center' is not a tag key"),
+        ({"team": "a,b"}, "the value of 'team', 'a,b', is not text of at most 256 letters"),
+        ({"team": "v" * 257}, "is not text of at most 256 letters"),
+        ({f"key{i}": "v" for i in range(49)}, "has 49 tags; AWS allows 50 per resource"),
+    ],
+)
+def test_tags_are_refused_where_aws_would_refuse_them(tags, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse(origins=["us-east-1"], tags=tags)
+
+
+def test_tags_aws_accepts_are_kept():
+    tags = {f"key{i}": "v" for i in range(47)} | {"Cost Center": "é/ü:+=@-_. 1"}
+    settings = parse(origins=["us-east-1"], tags=tags)
+    assert len(settings.tags) == 50 and settings.tags["Cost Center"] == "é/ü:+=@-_. 1"

@@ -24,3 +24,15 @@ def test_bucket_prefix_is_readable_and_valid(project, stack, region, expected):
     assert len(prefix) <= 37
     # S3 appends 26 lowercase characters and digits.
     assert aws_rules.is_valid_bucket_name(prefix + "0" * 26)
+
+
+def test_comments_fit_cloudfronts_limit_whatever_the_stack_name():
+    from components.naming import MAX_COMMENT, resource_comment
+
+    assert resource_comment("geo-proximity", "prod", "x") == "geo-proximity/prod: x"
+    for length in (1, 90, 100, 200):
+        comment = resource_comment("geo-proximity", "s" * length, "granted by every origin bucket")
+        assert len(comment) <= MAX_COMMENT
+        assert comment.startswith("geo-proximity/s") and comment.endswith(
+            ": granted by every origin bucket"
+        )

@@ -324,3 +324,27 @@ def test_versions_expire_and_incomplete_uploads_are_aborted_in_every_bucket(depl
 def test_security_headers_on_every_response(deployment):
     behavior = distribution_inputs(deployment)["defaultCacheBehavior"]
     assert behavior["responseHeadersPolicyId"] == aws_rules.MANAGED_SECURITY_HEADERS_POLICY_ID
+
+
+def test_cache_behaviour_methods_are_one_of_cloudfronts_sets(deployment):
+    behavior = distribution_inputs(deployment)["defaultCacheBehavior"]
+    assert set(behavior["allowedMethods"]) in aws_rules.ALLOWED_METHOD_SETS
+    assert set(behavior["cachedMethods"]) in aws_rules.CACHED_METHOD_SETS
+    assert len(behavior["allowedMethods"]) == len(set(behavior["allowedMethods"]))
+
+
+def test_no_setting_lambda_edge_refuses(deployment):
+    inputs = deployment.one(FUNCTION).inputs
+    assert [key for key in aws_rules.LAMBDA_EDGE_UNSUPPORTED_INPUTS if key in inputs] == []
+    assert inputs.get("packageType", "Zip") == "Zip"
+    assert inputs.get("ephemeralStorage", {"size": 512})["size"] <= 512
+    assert deployment.all(aws_rules.PROVISIONED_CONCURRENCY) == []
+
+
+def test_comments_and_tags_within_aws_limits(deployment):
+    assert len(distribution_inputs(deployment)["comment"]) <= aws_rules.MAX_COMMENT_LENGTH
+    for oai in deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity"):
+        assert len(oai.inputs["comment"]) <= aws_rules.MAX_COMMENT_LENGTH
+    for resource in deployment.resources:
+        if "tags" in resource.inputs:
+            assert aws_rules.tag_problems(resource.inputs["tags"]) == [], resource.name
