@@ -505,3 +505,12 @@ def test_the_drill_reports_the_wait_before_failover_from_an_unreachable_region(p
     )
     median = int(report.split("time to first byte median ")[1].split(" ms")[0])
     assert 4000 <= median < 4700
+
+
+@pytest.mark.parametrize("stack", [s for s in stack_file.shipped_stacks() if s != "prod"])
+def test_every_other_shipped_stack_drills_clean(stack):
+    # prod is drilled by test_the_drill_loses_nothing; every fault, the unreachable one included.
+    with Sandbox(settings_from_stack_file(stack), read_timeout=0.5) as sandbox:
+        lines: list[str] = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
+    assert any("unreachable (connections time out" in line for line in lines)
