@@ -72,11 +72,11 @@ class GeoProximityDistributionArgs:
 
     connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
     """How many times CloudFront tries to connect to a bucket before it fails over (1-3).
-    Default 2."""
+    Default 3."""
 
     connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
-    """Seconds CloudFront waits for each connection to a bucket (1-10). Default 2, so an unreachable
-    Region delays failover by at most attempts x timeout = 4 s (CloudFront's own default: 30 s)."""
+    """Seconds CloudFront waits for each connection to a bucket (1-10). Default 1, so an unreachable
+    Region delays failover by at most attempts x timeout = 3 s (CloudFront's own default: 30 s)."""
 
     origin_access: OriginAccess = OriginAccess.OAI
     """How CloudFront signs origin requests: an origin access identity or origin access control.

@@ -500,11 +500,12 @@ def test_the_drill_reports_the_wait_before_failover_from_an_unreachable_region(p
     title = next(i for i, line in enumerate(lines) if "unreachable (connections time out" in line)
     report = next(line for line in lines[title:] if line.startswith("failover: "))
     assert (
-        "(this stack: 2 x 2 s; CloudFront's defaults, 3 x 10 s, would hold each of them 30 s)"
+        "(this stack: 3 x 1 s; CloudFront's defaults, 3 x 10 s, would hold each of them 30 s)"
         in (report)
     )
     median = int(report.split("time to first byte median ")[1].split(" ms")[0])
-    assert 4000 <= median < 4700
+    # At the defaults failover waits 3 x 1 s, within the 4 s promised; CloudFront's own: 30 s.
+    assert 3000 <= median < 4000
 
 
 @pytest.mark.parametrize("stack", [s for s in stack_file.shipped_stacks() if s != "prod"])
