@@ -111,6 +111,9 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
         f"stack {settings.stack}: origins {', '.join(table.origins)}; default "
         f"{table.default_origin}; "
         f"failover {table.failover_mode.value}{group}",
+        f"origin connections: {settings.origin_connection_attempts} attempt(s) x "
+        f"{settings.origin_connection_timeout} s, so an unreachable Region delays failover by at "
+        f"most {settings.origin_connection_attempts * settings.origin_connection_timeout} s",
         "",
         f" {'edge Region':<16}{'primary':<16}{'km':>7}  {'failover':<16}{'km':>7}  note",
     ]
@@ -162,6 +165,10 @@ def plan_document(settings: Settings, rows: list[PlanRow]) -> dict[str, Any]:
             for row in rows
         },
         "defaultRoute": asdict(table.default_route),
+        "originConnection": {
+            "attempts": settings.origin_connection_attempts,
+            "timeoutSeconds": settings.origin_connection_timeout,
+        },
         "packageBytes": package_size(settings),
         "warnings": warnings(settings, rows),
     }

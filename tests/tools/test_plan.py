@@ -24,6 +24,7 @@ def test_plan_prints_every_region_with_distances(capsys):
         "stack prod: origins us-east-1, eu-central-1, ap-northeast-1; default us-east-1; failover "
         "ranked"
     )
+    assert "origin connections: 3 attempt(s) x 1 s, so an unreachable Region delays failover" in out
     rows = rows_of(out)
     assert rows["eu-west-1"].split()[1:] == ["eu-central-1", "1,088", "us-east-1", "5,462"]
     assert rows["ap-southeast-2"].split()[1] == "ap-northeast-1"
@@ -95,6 +96,7 @@ def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path
     )
     assert document["routes"]["eu-west-2"]["pinned"] is False
     assert document["warnings"] == []
+    assert document["originConnection"] == {"attempts": 3, "timeoutSeconds": 1}
     assert document["packageBytes"] == plan.package_size(stack_file.settings_from_stack_file("t"))
     assert 2_000 < document["packageBytes"] < 10_000
 
