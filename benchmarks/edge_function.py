@@ -127,12 +127,12 @@ def interpreter_start_ms(code: str, cwd: str, starts: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--starts", type=int, default=30)
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
 
     seed_artifact = artifact(SEED_ORIGINS)
     document = json.loads(seed_artifact)

@@ -17,19 +17,19 @@ from tools.mock_program import deploy, project_config
 from tools.stack_file import read_stack_config, stack_file_path
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     warnings.simplefilter("ignore", DeprecationWarning)
-    twenty = list(load_catalogue())[:20]
+    # Regions launched after 2022 cannot be origins of this engine (OAI does not work there).
+    twenty = [code for code, region in load_catalogue().items() if region.supports_oai][:20]
     cases = {
         "prod stack (3 origins)": (read_stack_config(stack_file_path("prod")), "prod"),
-        "20 origins (oac)": (project_config(origins=twenty, originAccess="oac"), "twenty"),
+        "20 origins": (project_config(origins=twenty), "twenty"),
     }
-    deploy(
-        *cases["prod stack (3 origins)"][:1]
-    )  # warm imports, so the first case pays no more than the second
+    # Warm imports first, so the first case pays no more than the second.
+    deploy(cases["prod stack (3 origins)"][0])
     for label, (config, stack) in cases.items():
         times, resources = [], 0
         for _ in range(options.runs):

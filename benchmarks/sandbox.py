@@ -44,11 +44,11 @@ def measure(
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     with Sandbox(settings_from_stack_file("prod")) as sandbox:
         ask(sandbox, "us-east-1", "index.html")  # warm up
         runs = {"cache misses": True, "cache hits": False}

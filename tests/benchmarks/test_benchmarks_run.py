@@ -1,0 +1,30 @@
+"""The benchmarks still run (figures are never asserted: they are printed by ./dev bench)."""
+
+from benchmarks import edge_function, program, sandbox
+
+
+def test_the_program_benchmark_runs_every_case(capsys):
+    program.main(["--runs", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0].strip() for line in lines] == [
+        "prod stack (3 origins)",
+        "20 origins",
+    ]
+    assert all("resources  median" in line for line in lines)
+
+
+def test_the_edge_function_benchmark_runs(capsys):
+    edge_function.main(["--repeats", "1", "--calls", "100", "--starts", "1"])
+    out = capsys.readouterr().out
+    assert "handler, normal request" in out and "package, 20 origins" in out
+
+
+def test_the_sandbox_benchmark_runs(capsys):
+    sandbox.main(["--requests", "20", "--threads", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0].strip() for line in lines] == [
+        "cache misses",
+        "cache hits",
+        "misses, us-east-1 down",
+    ]
+    assert all("non-200: 0" in line for line in lines)
