@@ -35,6 +35,8 @@ origins = {
     for region in settings.origins
 }
 
+bucket_names = {region: origin.bucket_name for region, origin in origins.items()}
+
 # Nearest-bucket routing is only right if every bucket holds the same objects.
 replication = (
     ReplicationMesh(
@@ -53,7 +55,7 @@ router = EdgeFunction(
     "router",
     EdgeFunctionArgs(
         routing=routing,
-        bucket_names={region: origin.bucket_name for region, origin in origins.items()},
+        bucket_names=bucket_names,
         marker_header=settings.marker_header,
         log_retention_days=settings.log_retention_days,
         tags=settings.tags,
@@ -85,6 +87,6 @@ pulumi.export("distributionId", cdn.distribution_id)
 pulumi.export("distributionArn", cdn.arn)
 pulumi.export("distributionDomainName", cdn.domain_name)
 pulumi.export("edgeFunctionVersionArn", router.qualified_arn)
-pulumi.export("buckets", {region: origin.bucket_name for region, origin in origins.items()})
+pulumi.export("buckets", bucket_names)
 pulumi.export("routing", routing.summary())
 pulumi.export("replication", replication.destinations if replication else {})

@@ -163,14 +163,22 @@ class EdgeFunction(pulumi.ComponentResource):
         """Lambda@Edge logs to ``/aws/lambda/us-east-1.<name>`` in each Region where a replica
         runs; a group Lambda creates itself never expires, so each is declared first, with a
         retention (CloudFront developer guide, "Edge function logs")."""
-        groups = {}
         names = function_name.apply(edge_function_log_group_names)
-        for region in dict.fromkeys([LAMBDA_EDGE_REGION, *args.log_regions]):
-            groups[region] = aws.cloudwatch.LogGroup(
-                f"{name}-logs-{region}",
+        # (output key, logical name, Region, group name): one per Region where replicas run, and
+        # us-east-1's group for direct invocations (a console test), which log without the prefix.
+        placements = [
+            (region, f"{name}-logs-{region}", region, names[0])
+            for region in dict.fromkeys([LAMBDA_EDGE_REGION, *args.log_regions])
+        ]
+        placements.append(
+            (f"{LAMBDA_EDGE_REGION} (direct)", f"{name}-logs-direct", LAMBDA_EDGE_REGION, names[1])
+        )
+        return {
+            key: aws.cloudwatch.LogGroup(
+                logical_name,
                 aws.cloudwatch.LogGroupArgs(
                     region=region,
-                    name=names[0],
+                    name=group_name,
                     retention_in_days=args.log_retention_days,
                     # Replicas outlive the stack by hours, as the function does (see README).
                     skip_destroy=True,
@@ -178,16 +186,5 @@ class EdgeFunction(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        # Direct invocations in us-east-1 (a console test) log without the prefix.
-        groups[f"{LAMBDA_EDGE_REGION} (direct)"] = aws.cloudwatch.LogGroup(
-            f"{name}-logs-direct",
-            aws.cloudwatch.LogGroupArgs(
-                region=LAMBDA_EDGE_REGION,
-                name=names[1],
-                retention_in_days=args.log_retention_days,
-                skip_destroy=True,
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return groups
+            for key, logical_name, region, group_name in placements
+        }
