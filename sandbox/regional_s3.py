@@ -169,6 +169,7 @@ class S3Emulators:
         owners = {bucket: region for region, bucket in buckets.items()}
         self.buckets = dict(buckets)
         self.regions = {region: RegionalS3(region, app, owners, slow_seconds) for region in buckets}
+        self._created: list[str] = []  # Regions whose bucket this instance created
 
     def __enter__(self) -> S3Emulators:
         try:
@@ -182,14 +183,35 @@ class S3Emulators:
                     client.create_bucket(
                         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
                     )
+                self._created.append(region)
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        # moto keeps its buckets for the life of the process: remove ours, so that a later sandbox
+        # of the same stack in this process (a test, a benchmark) starts from nothing.
+        for region in self._created:
+            emulator = self.regions[region]
+            emulator.fault = None
+            if not emulator.running:
+                emulator.start()
+            self._delete_bucket(region)
+        self._created = []
         for emulator in self.regions.values():
             emulator.stop()
+
+    def _delete_bucket(self, region: str) -> None:
+        client, bucket = self.client(region), self.buckets[region]
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            doomed = [
+                {"Key": item["Key"], "VersionId": item["VersionId"]}
+                for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            ]
+            if doomed:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": doomed})
+        client.delete_bucket(Bucket=bucket)
 
     def endpoint(self, region: str) -> str:
         return f"http://127.0.0.1:{self.regions[region].port}"

@@ -515,3 +515,10 @@ def test_every_other_shipped_stack_drills_clean(stack):
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
     assert any("unreachable (connections time out" in line for line in lines)
+
+
+def test_a_sandbox_of_the_same_stack_can_follow_another_in_one_process():
+    settings = parse_settings({"origins": '["us-east-1", "eu-west-1"]'}, stack="twice")
+    for _ in range(2):
+        with Sandbox(settings) as sandbox:
+            assert ask(sandbox, "eu-west-2", "index.html").status == 200
