@@ -116,6 +116,7 @@ TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
 # Names.
 MAX_LAMBDA_FUNCTION_NAME = 64
 MAX_IAM_ROLE_NAME = 64
+MAX_IAM_INLINE_POLICY_NAME = 128
 
 
 def tag_problems(tags: dict) -> list[str]:

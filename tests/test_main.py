@@ -276,5 +276,7 @@ def test_names_and_comments_fit_for_the_longest_stack_name_pulumi_allows():
             assert len(resource.name) + 8 <= aws_rules.MAX_LAMBDA_FUNCTION_NAME
         if resource.type == "aws:iam/role:Role":
             assert len(resource.name) + 8 <= aws_rules.MAX_IAM_ROLE_NAME
+        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+            assert len(resource.name) + 8 <= aws_rules.MAX_IAM_INLINE_POLICY_NAME
     for tags in (r.inputs["tags"] for r in deployment.resources if "tags" in r.inputs):
         assert aws_rules.tag_problems(tags) == []
