@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aliases import known_before_as
 from components.defaults import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
@@ -34,8 +35,7 @@ CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 CACHED_METHODS = ["GET", "HEAD"]
 ORIGIN_GROUP_ID = "geo-proximity-group"
-# The component's type token before it moved to geo-proximity:index; the alias keeps deployed
-# stacks' resources (and their children) where they are instead of replacing them.
+# The component's type token before it moved to geo-proximity:index.
 _PREVIOUS_TYPE = "geo-proximity:cdn:GeoProximityDistribution"
 
 
@@ -127,9 +127,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             "geo-proximity:index:GeoProximityDistribution",
             name,
             None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=_PREVIOUS_TYPE)])
-            ),
+            known_before_as(_PREVIOUS_TYPE, opts),
         )
         tags = dict(args.tags)
         access = self._access_identity(name, args.origin_access)

@@ -11,13 +11,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aliases import known_before_as
 from components.defaults import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS
 from components.naming import bucket_prefix
 from components.policies import bucket_policy
 from routing.artifact import regional_domain_name
 
-# The component's type token before it moved to geo-proximity:index; the alias keeps deployed
-# buckets.
+# The component's type token before it moved to geo-proximity:index.
 _PREVIOUS_TYPE = "geo-proximity:origins:RegionalOrigin"
 
 
@@ -60,9 +60,7 @@ class RegionalOrigin(pulumi.ComponentResource):
             "geo-proximity:index:RegionalOrigin",
             name,
             None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=_PREVIOUS_TYPE)])
-            ),
+            known_before_as(_PREVIOUS_TYPE, opts),
         )
         # Every resource names its Region and runs on the stack's own AWS provider, so every aws:*
         # stack setting (credentials, assumeRoles, endpoints, defaultTags) applies to it too.

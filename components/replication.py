@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aliases import known_before_as
 from components.policies import replication_role_policy, replication_trust_policy
 from components.regional_origin import RegionalOrigin
 
@@ -25,7 +26,7 @@ def replication_destinations(regions: list[str]) -> dict[str, list[str]]:
     return {source: [target for target in regions if target != source] for source in regions}
 
 
-# The component's type token before it moved to geo-proximity:index; the alias keeps deployed rules.
+# The component's type token before it moved to geo-proximity:index.
 _PREVIOUS_TYPE = "geo-proximity:replication:ReplicationMesh"
 
 
@@ -56,9 +57,7 @@ class ReplicationMesh(pulumi.ComponentResource):
             "geo-proximity:index:ReplicationMesh",
             name,
             None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=_PREVIOUS_TYPE)])
-            ),
+            known_before_as(_PREVIOUS_TYPE, opts),
         )
         origins = args.origins
         account_id = aws.get_caller_identity_output(
