@@ -46,7 +46,7 @@ RESERVED_TAG_KEYS = ("project", "stack")
 MAX_TAGS_PER_RESOURCE = 50
 _TAG_PUNCTUATION = "_ . : / = + - @"
 # Letters and digits of any script, spaces, and the punctuation above.
-_TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
+_TAG_TEXT = re.compile(f"[\\w {re.escape(_TAG_PUNCTUATION.replace(' ', ''))}]*")
 
 # Routing inputs are named for Python in routing.table; users know them by their config keys.
 _ROUTING_FIELD_KEYS = {
@@ -160,17 +160,17 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
             CONNECTION_ATTEMPTS_RANGE,
             DEFAULT_CONNECTION_ATTEMPTS,
         ),
-        log_retention_days=_log_retention_days(values),
-        noncurrent_version_days=_whole_number(
-            values, "noncurrentVersionDays", (1, 36_500), DEFAULT_NONCURRENT_VERSION_DAYS
-        ),
-        security_headers=_boolean(values, "securityHeaders", default=True),
         origin_connection_timeout=_whole_number(
             values,
             "originConnectionTimeout",
             CONNECTION_TIMEOUT_RANGE,
             DEFAULT_CONNECTION_TIMEOUT_SECONDS,
         ),
+        log_retention_days=_log_retention_days(values),
+        noncurrent_version_days=_whole_number(
+            values, "noncurrentVersionDays", (1, 36_500), DEFAULT_NONCURRENT_VERSION_DAYS
+        ),
+        security_headers=_boolean(values, "securityHeaders", default=True),
     )
 
 

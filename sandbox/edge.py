@@ -221,35 +221,26 @@ class EdgeEmulator:
                 "The Lambda function associated with the CloudFront distribution failed: "
                 f"{error!r}",
             )
+        invalid = _edge_error(502, "The Lambda function returned an invalid request to CloudFront.")
         try:
             s3 = request["origin"]["s3"]
             domain = _S3_DOMAIN.match(s3["domainName"])
             host = _S3_DOMAIN.match(request["headers"]["host"][0]["value"])
             target_uri = request["uri"]
+            # How CloudFront signs the origin request, as documented per access mode: with an
+            # origin access identity, for origin.s3.region ("required only when you set authMethod
+            # to origin-access-identity", Lambda@Edge event structure); with origin access control,
+            # for the origin as the distribution declares it, since "OAC doesn't support origin
+            # redirect by using Lambda@Edge" (CloudFront developer guide). A rewrite to another
+            # Region's bucket then fails at S3 as it would on AWS.
+            oai = self.settings.origin_access is OriginAccess.OAI
+            signing_region = s3.get("region") if oai else member
         except (TypeError, KeyError, IndexError, AttributeError):
-            return _edge_error(
-                502, "The Lambda function returned an invalid request to CloudFront."
-            )
-        if host is None:
-            return _edge_error(
-                502, "The Lambda function returned an invalid request to CloudFront."
-            )
+            return invalid
+        if host is None or not isinstance(signing_region, str):
+            return invalid
         if domain is None or domain.group("region") not in self.emulators.regions:
             return _edge_error(502, f"No origin at {s3['domainName']}")
-        # How CloudFront signs the origin request, as documented per access mode: with an origin
-        # access identity, for origin.s3.region ("required only when you set authMethod to
-        # origin-access-identity", Lambda@Edge event structure); with origin access control, for the
-        # origin as the distribution declares it, since "OAC doesn't support origin redirect by
-        # using Lambda@Edge" (CloudFront developer guide). A rewrite to another Region's bucket then
-        # fails at S3 as it would on AWS.
-        if self.settings.origin_access is OriginAccess.OAI:
-            signing_region = s3.get("region")
-            if not isinstance(signing_region, str):
-                return _edge_error(
-                    502, "The Lambda function returned an invalid request to CloudFront."
-                )
-        else:
-            signing_region = member
         return self._fetch(
             method,
             domain.group("region"),

@@ -8,6 +8,7 @@ or ``-`` for standard input), or from ``--bucket REGION=NAME`` flags. Every fail
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -90,7 +91,7 @@ def add_bucket_arguments(parser: argparse.ArgumentParser) -> None:
 def stack_buckets(options: argparse.Namespace) -> StackBuckets:
     """The buckets named by --outputs or --bucket, with the S3 endpoints of --endpoint-url."""
     found = _buckets(options)
-    return StackBuckets(found.buckets, found.replicated, endpoints(options, found.buckets))
+    return dataclasses.replace(found, endpoints=endpoints(options, found.buckets))
 
 
 def _buckets(options: argparse.Namespace) -> StackBuckets:
