@@ -51,10 +51,9 @@ def origin_id(region: str) -> str:
 @dataclass(frozen=True)
 class GeoProximityDistributionArgs:
     origin_domain_names: Mapping[str, pulumi.Input[str]]
-    """Origin Region → its bucket's Regional domain name (``<bucket>.s3.<region>.amazonaws.com``).
-    Only
-    the origin group's members are declared as origins; the function reaches the others. Required.
-    """
+    """Required. Origin Region → its bucket's Regional domain name
+    (``<bucket>.s3.<region>.amazonaws.com``). Only the origin group's members are declared as
+    origins; the function reaches the others."""
 
     default_origin: str
     """Required. The Region whose bucket is the origin group's primary member, or the one origin."""

@@ -164,8 +164,7 @@ class RegionalOrigin(pulumi.ComponentResource):
                     lambda values: json.dumps(bucket_policy(values[0], values[1]), sort_keys=True)
                 ),
             ),
-            # With the public access block in place first, no window exists where a policy could be
-            # public.
+            # With the public access block in place first, no policy is ever public, even briefly.
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[public_access, ownership])
             ),

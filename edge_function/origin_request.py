@@ -23,8 +23,8 @@ _logged: set[str] = set()
 
 
 def _log_once(key, message):
-    # CloudWatch Logs bills per byte and this runs for every cache miss: one line per cause and
-    # container.
+    # CloudWatch Logs bills per byte and this runs on every cache miss: one line per cause and
+    # per container.
     if key not in _logged:
         _logged.add(key)
         print("geo-proximity origin-request: " + message, file=sys.stderr, flush=True)

@@ -14,8 +14,7 @@ from routing.catalogue import Region, describe_unknown_region, great_circle_km, 
 
 
 class FailoverMode(StrEnum):
-    # Failover requests go to the next-nearest origin of the edge Region, never back to the one that
-    # failed.
+    # Failover requests go to the edge Region's next-nearest origin, never back to the failed one.
     RANKED = "ranked"
     # Failover requests are left alone and reach the origin group's secondary member (the seed
     # post's intent).

@@ -64,8 +64,7 @@ class OriginResponse:
     headers: list[tuple[str, str]]
     body: bytes
     region: str | None  # the Region that answered; None when nothing answered
-    # A refused connection or a time-out makes the origin group fail over; a failed function does
-    # not.
+    # A refused connection or a time-out makes the origin group fail over; a failed function not.
     unreachable: bool = False
 
 

@@ -28,8 +28,7 @@ SAMPLE_OBJECTS = ("index.html", "assets/where.json")
 
 
 def sandbox_bucket_names(settings: Settings) -> dict[str, str]:
-    # Real deployments get a 26-character suffix from S3; this one is fixed and says where it is
-    # from.
+    # Real deployments get a 26-character suffix from S3; this fixed one says where it is from.
     return {
         region: bucket_prefix(PROJECT, settings.stack, region) + "sandbox"
         for region in settings.origins
@@ -66,8 +65,7 @@ class Sandbox:
         self.settings = settings
         self.port = port
         self.default_edge_region = default_edge_region
-        # Key → local file; read once, so a missing or empty folder is reported before anything
-        # starts.
+        # Key → local file, read once: a missing or empty folder is reported before anything starts.
         self.assets = (
             {local.key: local for local in scan_folder(assets, prefix="")} if assets else None
         )

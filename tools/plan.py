@@ -44,8 +44,7 @@ class PlanRow:
     pinned: bool
     # Lambda@Edge executes there today (a Regional edge cache Region).
     execution: bool
-    # Fixed failover whose secondary is this Region's own primary: a failure there has nowhere to
-    # go.
+    # Fixed failover whose secondary is this Region's primary: a failure there has nowhere to go.
     failover_is_primary: bool
 
 

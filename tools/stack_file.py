@@ -89,8 +89,7 @@ def project_config_defaults() -> dict[str, Any]:
 
 def read_stack_config(path: Path) -> dict[str, str]:
     """Every config value of a stack file, namespaced (``aws:region``, ``geo-proximity:origins``),
-    as
-    the CLI hands them to the program: project defaults first, then the stack's own values."""
+    as the CLI hands them to the program: project defaults first, then the stack's own values."""
     values = {
         f"{PROJECT}:{key}": cli_string(value) for key, value in project_config_defaults().items()
     }

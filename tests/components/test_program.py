@@ -240,8 +240,7 @@ def test_distribution_serves_https_http3_ipv6_with_the_managed_cache_policy(depl
 def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
     components = {r.urn for r in deployment.resources if r.type in COMPONENT_TYPES}
     replicated = 1 if deployment.exports["replication"] else 0
-    # One RegionalOrigin per bucket, the EdgeFunction, the distribution and, with replication, the
-    # mesh.
+    # A RegionalOrigin per bucket, the EdgeFunction, the distribution and, with replication, a mesh.
     assert len(components) == len(deployment.exports["buckets"]) + 2 + replicated
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:

@@ -62,8 +62,7 @@ def test_fixed_failover_warns_where_failover_equals_primary(capsys, tmp_path, mo
     assert plan.main(["--stack", "t"]) == 0
     out = capsys.readouterr().out
     rows = rows_of(out)
-    # The group's secondary is eu-central-1 (nearest us-east-1): Europe's edges have no other
-    # bucket.
+    # The group's secondary is eu-central-1 (nearest us-east-1): Europe's edges have no other one.
     assert rows["eu-west-1"].endswith("failover = primary: lost while it is down")
     assert "failover = primary" not in rows["ap-southeast-1"]
     warning = next(line for line in out.splitlines() if line.startswith("warning:"))
