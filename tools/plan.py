@@ -47,6 +47,16 @@ class PlanRow:
     # Fixed failover whose secondary is this Region's primary: a failure there has nowhere to go.
     failover_is_primary: bool
 
+    @property
+    def notes(self) -> list[str]:
+        """What the table's note column says of this row."""
+        notes = []
+        if self.pinned:
+            notes.append(f"pinned (nearest is {self.nearest})")
+        if self.failover_is_primary:
+            notes.append("failover = primary: lost while it is down")
+        return notes
+
 
 def plan_rows(settings: Settings) -> list[PlanRow]:
     """One row per catalogue Region, execution Regions first (where Lambda@Edge runs today)."""
@@ -107,9 +117,8 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
         else ""
     )
     lines = [
-        f"stack {settings.stack}: origins {', '.join(table.origins)}; default "
-        f"{table.default_origin}; "
-        f"failover {table.failover_mode.value}{group}",
+        f"stack {settings.stack}: origins {', '.join(table.origins)}; "
+        f"default {table.default_origin}; failover {table.failover_mode.value}{group}",
         f"origin connections: {settings.origin_connection_attempts} attempt(s) x "
         f"{settings.origin_connection_timeout} s, so an unreachable Region delays failover by at "
         f"most {settings.origin_connection_attempts * settings.origin_connection_timeout} s",
@@ -117,16 +126,11 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
         f" {'edge Region':<16}{'primary':<16}{'km':>7}  {'failover':<16}{'km':>7}  note",
     ]
     for row in rows:
-        notes = []
-        if row.pinned:
-            notes.append(f"pinned (nearest is {row.nearest})")
-        if row.failover_is_primary:
-            notes.append("failover = primary: lost while it is down")
         failover_km = f"{row.failover_km:>7,.0f}" if row.failover_km is not None else f"{'-':>7}"
         lines.append(
             f"{'*' if row.execution else ' '}{row.edge:<16}"
             f"{row.primary:<16}{row.primary_km:>7,.0f}  "
-            f"{row.failover or '-':<16}{failover_km}  {'; '.join(notes)}".rstrip()
+            f"{row.failover or '-':<16}{failover_km}  {'; '.join(row.notes)}".rstrip()
         )
     default = table.default_route
     lines.append(f" {'(unknown)':<16}{default.primary:<16}{'':>7}  {default.failover or '-':<16}")
@@ -160,6 +164,7 @@ def plan_document(settings: Settings, rows: list[PlanRow]) -> dict[str, Any]:
                 "pinned": row.pinned,
                 "lambdaEdgeExecution": row.execution,
                 "failoverIsPrimary": row.failover_is_primary,
+                "notes": row.notes,
             }
             for row in rows
         },

@@ -137,25 +137,21 @@ def render_page(plan: dict[str, Any]) -> str:
 
     rows = []
     for edge, route in plan["routes"].items():
-        notes = []
-        if route["pinned"]:
-            notes.append(f"pinned (nearest is {route['nearest']})")
-        if route["failoverIsPrimary"]:
-            notes.append("failover = primary: lost while it is down")
         failover_km = f"{route['failoverKm']:,.0f}" if route["failoverKm"] is not None else "-"
         rows.append(
             f"<tr><td>{edge}{' *' if route['lambdaEdgeExecution'] else ''}</td>"
             f"<td>{route['primary']}</td>"
             f"<td class=num>{route['primaryKm']:,.0f}</td><td>{route['failover'] or '-'}</td>"
-            f"<td class=num>{failover_km}</td><td>{html.escape('; '.join(notes))}</td></tr>"
+            f"<td class=num>{failover_km}</td>"
+            f"<td>{html.escape('; '.join(route['notes']))}</td></tr>"
         )
     warnings = "".join(
         f'<p class="warning">warning: {html.escape(text)}</p>' for text in plan["warnings"]
     )
     group = plan["originGroup"]
     summary = (
-        f"origins {', '.join(plan['origins'])}; default {plan['defaultOrigin']}; failover "
-        f"{plan['failover']}"
+        f"origins {', '.join(plan['origins'])}; default {plan['defaultOrigin']}; "
+        f"failover {plan['failover']}"
         + (f" (origin group: {group['primary']} → {group['secondary']})" if group else "")
         + f"; function package {plan['packageBytes']:,} bytes"
     )

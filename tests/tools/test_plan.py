@@ -93,7 +93,9 @@ def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path
         and pinned["failover"] == "eu-west-1"
         and 0 < pinned["failoverKm"] < 1500
     )
+    assert pinned["notes"] == ["pinned (nearest is eu-west-1)"]
     assert document["routes"]["eu-west-2"]["pinned"] is False
+    assert document["routes"]["eu-west-2"]["notes"] == []
     assert document["warnings"] == []
     assert document["originConnection"] == {"attempts": 3, "timeoutSeconds": 1}
     assert document["packageBytes"] == plan.package_size(stack_file.settings_from_stack_file("t"))
