@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -35,18 +35,17 @@ class Declared:
     aliases: list[str]
 
 
-class RegionAware(Protocol):
-    """What the monitor needs of the mocks: the Region a resource with these inputs lands in."""
-
-    def region_of(self, inputs: Mapping[str, Any]) -> str: ...
+def placed_in(inputs: Mapping[str, Any], home_region: str) -> str:
+    """Where a regional resource lands: its ``region`` input, else the stack's aws:region."""
+    return str(inputs.get("region") or home_region)
 
 
 class RecordingMonitor(MockMonitor):
     """The mock monitor, also keeping what a plain Mocks object is not shown."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, regions: RegionAware) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, home_region: str) -> None:
         super().__init__(mocks)
-        self.regions = regions
+        self.home_region = home_region
         self.declared: list[Declared] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
@@ -64,7 +63,7 @@ class RecordingMonitor(MockMonitor):
                 parent=request.parent,
                 inputs=inputs,
                 outputs=state,
-                region=self.regions.region_of(inputs) if request.custom else None,
+                region=placed_in(inputs, self.home_region) if request.custom else None,
                 dependencies=list(request.dependencies),
                 aliases=[*request.aliasURNs, *(_alias_text(alias) for alias in request.aliases)],
             )

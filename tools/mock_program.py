@@ -19,7 +19,7 @@ from unittest import mock
 import pulumi
 
 from settings import PROJECT
-from tools.mock_monitor import Declared, RecordingMonitor
+from tools.mock_monitor import Declared, RecordingMonitor, placed_in
 from tools.stack_file import PROJECT_ROOT
 
 ACCOUNT_ID = "123456789012"
@@ -62,11 +62,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self, home_region: str) -> None:
         self.home_region = home_region
-        self.calls: list[str] = []
-
-    def region_of(self, inputs: Mapping[str, Any]) -> str:
-        """Where a regional resource lands: its ``region`` input, else the stack's aws:region."""
-        return str(inputs.get("region") or self.home_region)
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
@@ -74,7 +69,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         outputs = dict(inputs)
         resource_id = f"{args.name}-{_suffix(args.name, 8)}"
-        region = self.region_of(inputs)
+        region = placed_in(inputs, self.home_region)
         if args.typ == "aws:s3/bucket:Bucket":
             # S3 appends a 26-character unique suffix to bucket_prefix.
             bucket = inputs.get("bucket") or inputs["bucketPrefix"] + _suffix(args.name, 26)
@@ -111,7 +106,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        self.calls.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
@@ -134,8 +128,9 @@ def run_under_mocks(
     program: Callable[[], Mapping[str, Any]], config: Mapping[str, str], *, stack: str = "test"
 ) -> Deployment:
     """Run ``program`` (which declares resources and returns its outputs) with ``config``."""
-    mocks = RecordingMocks(home_region=config.get("aws:region", "us-east-1"))
-    monitor = RecordingMonitor(mocks, mocks)
+    home_region = config.get("aws:region", "us-east-1")
+    mocks = RecordingMocks(home_region)
+    monitor = RecordingMonitor(mocks, home_region)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config))
     resolved: dict[str, Any] = {}
