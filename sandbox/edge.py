@@ -426,6 +426,9 @@ class EdgeServer(ThreadingHTTPServer):
     """The emulator on a loopback HTTP port; the edge Region comes from a header or the default."""
 
     daemon_threads = True
+    # http.server's default backlog of 5 drops the SYNs of a burst of viewers; S3's emulators
+    # (werkzeug) queue 128.
+    request_queue_size = 128
 
     def __init__(self, port: int, edge: EdgeEmulator | None, default_edge_region: str) -> None:
         # The edge may be attached after binding, so a busy port is known before anything starts.

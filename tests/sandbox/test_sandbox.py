@@ -442,7 +442,7 @@ def test_assets_with_spaces_queries_and_accents_are_drilled(tmp_path):
     settings = parse_settings(
         {"origins": '["us-east-1", "eu-central-1"]', "originConnectionTimeout": "1"}, stack="assets"
     )
-    with Sandbox(settings, assets=site, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, assets=site) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
         answer = ask(sandbox, "eu-west-2", "café.html")
