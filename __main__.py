@@ -8,8 +8,10 @@ import pulumi
 
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
 from components.edge_function import EdgeFunction, EdgeFunctionArgs
+from components.engine import Engine
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.replication import ReplicationMesh, ReplicationMeshArgs
+from components.router_function import RouterFunction, RouterFunctionArgs
 from settings import Replication, load_settings
 
 settings = load_settings()
@@ -17,17 +19,17 @@ routing = settings.routing
 
 # Every bucket grants the identity the distribution signs with; with origin access control that
 # identity names the distribution, which itself needs the buckets, so the grant is promised here
-# and kept below once the distribution exists.
-read_grant: pulumi.Output[dict[str, Any]]
-grant_read_access: Callable[[pulumi.Output[dict[str, Any]]], None]
-read_grant, grant_read_access = pulumi.deferred_output()
+# and kept below once the distribution exists (and so changes only after the distribution does).
+read_grants: pulumi.Output[list[dict[str, Any]]]
+grant_read_access: Callable[[pulumi.Output[list[dict[str, Any]]]], None]
+read_grants, grant_read_access = pulumi.deferred_output()
 
 origins = {
     region: RegionalOrigin(
         f"origin-{region}",
         RegionalOriginArgs(
             region=region,
-            read_grant=read_grant,
+            read_grants=read_grants,
             noncurrent_version_days=settings.noncurrent_version_days,
             tags=settings.tags,
         ),
@@ -51,28 +53,44 @@ replication = (
     else None
 )
 
-router = EdgeFunction(
-    "router",
-    EdgeFunctionArgs(
-        routing=routing,
-        bucket_names=bucket_names,
-        marker_header=settings.marker_header,
-        log_retention_days=settings.log_retention_days,
-        tags=settings.tags,
-    ),
-)
+# The routing logic: Lambda@Edge on every cache miss, or a CloudFront function on every request.
+router: EdgeFunction | RouterFunction
+if settings.engine is Engine.LAMBDA_EDGE:
+    router = EdgeFunction(
+        "router",
+        EdgeFunctionArgs(
+            routing=routing,
+            bucket_names=bucket_names,
+            marker_header=settings.marker_header,
+            log_retention_days=settings.log_retention_days,
+            tags=settings.tags,
+        ),
+    )
+    function_arn = router.qualified_arn
+else:
+    router = RouterFunction(
+        "router",
+        RouterFunctionArgs(
+            routing=routing,
+            failover_status_codes=settings.failover_status_codes,
+            log_retention_days=settings.log_retention_days,
+            tags=settings.tags,
+        ),
+    )
+    function_arn = router.arn
 
 cdn = GeoProximityDistribution(
     "cdn",
     GeoProximityDistributionArgs(
         origin_domain_names={region: origin.domain_name for region, origin in origins.items()},
         default_origin=routing.default_origin,
+        function_arn=function_arn,
+        engine=settings.engine,
+        next_engine=settings.next_engine,
         failover_origin=routing.failover_origin,
         failover_status_codes=settings.failover_status_codes,
         connection_attempts=settings.origin_connection_attempts,
         connection_timeout=settings.origin_connection_timeout,
-        edge_function_arn=router.qualified_arn,
-        origin_access=settings.origin_access,
         security_headers=settings.security_headers,
         price_class=settings.price_class,
         aliases=settings.aliases,
@@ -81,12 +99,16 @@ cdn = GeoProximityDistribution(
         tags=settings.tags,
     ),
 )
-grant_read_access(cdn.read_grant)
+grant_read_access(cdn.read_grants)
 
 pulumi.export("distributionId", cdn.distribution_id)
 pulumi.export("distributionArn", cdn.arn)
 pulumi.export("distributionDomainName", cdn.domain_name)
-pulumi.export("edgeFunctionVersionArn", router.qualified_arn)
+pulumi.export("engine", settings.engine.value)
+if isinstance(router, EdgeFunction):
+    pulumi.export("edgeFunctionVersionArn", router.qualified_arn)
+else:
+    pulumi.export("cloudFrontFunctionArn", router.arn)
 pulumi.export("buckets", bucket_names)
 pulumi.export("routing", routing.summary())
 pulumi.export("replication", replication.destinations if replication else {})

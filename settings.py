@@ -29,17 +29,19 @@ from components.defaults import (
     LOG_RETENTION_DAYS,
     PRICE_CLASSES,
 )
+from components.engine import Engine
 from components.policies import OriginAccess
+from edge_function.cloudfront_function import FunctionCodeError, render_function_code
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import load_catalogue
 from routing.table import RoutingError, RoutingTable, derive_routing_table
 
 PROJECT = "geo-proximity"
 
-# Where the OAC-only cases will be served from (the second engine is not in this release).
+# Where the OAC-only cases are served from.
 _CLOUDFRONT_FUNCTIONS_ENGINE = (
-    "Origin switching with OAC, and so these Regions, needs the CloudFront Functions engine, "
-    "which this release does not have yet"
+    "The CloudFront Functions engine signs with OAC and serves them "
+    f"(pulumi config set {PROJECT}:engine {Engine.CLOUDFRONT_FUNCTIONS.value})"
 )
 # Tag keys every resource gets; user tags may not redefine them, in any case.
 RESERVED_TAG_KEYS = ("project", "stack")
@@ -57,6 +59,8 @@ _ROUTING_FIELD_KEYS = {
     "failover_origin": "failoverOrigin",
 }
 KNOWN_KEYS = (
+    "engine",
+    "nextEngine",
     "origins",
     "defaultOrigin",
     "routes",
@@ -76,6 +80,7 @@ KNOWN_KEYS = (
     "replication",
     "replicationTimeControl",
 )
+_ENGINES = tuple(engine.value for engine in Engine)
 _ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 _DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -107,6 +112,9 @@ class Settings:
     tags: Mapping[str, str]
     replication: Replication
     replication_time_control: bool
+    engine: Engine = Engine.LAMBDA_EDGE
+    # The engine a switch is under way to: every bucket also grants its identity (see the README).
+    next_engine: Engine | None = None
     origin_connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
     origin_connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
@@ -139,14 +147,22 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
     except RoutingError as error:
         raise ConfigError(_ROUTING_FIELD_KEYS[error.field], error.reason) from None
 
-    origin_access = _origin_access(values, routing.origins)
+    engine = Engine(_choice(values, "engine", _ENGINES, Engine.LAMBDA_EDGE.value))
+    next_engine = _next_engine(values, engine)
+    origin_access = _origin_access(values, routing.origins, engine, next_engine)
+    failover_status_codes = _failover_status_codes(values)
+    if engine is Engine.CLOUDFRONT_FUNCTIONS:
+        try:
+            render_function_code(routing, failover_status_codes)
+        except FunctionCodeError as error:
+            raise ConfigError("origins", f"{error}; use fewer origins") from None
     aliases = tuple(_aliases(values))
     certificate_arn = _certificate_arn(values, aliases)
     replication = _replication(values, routing.origins)
     return Settings(
         stack=stack,
         routing=routing,
-        failover_status_codes=_failover_status_codes(values),
+        failover_status_codes=failover_status_codes,
         origin_access=origin_access,
         price_class=_choice(values, "priceClass", PRICE_CLASSES, DEFAULT_PRICE_CLASS),
         aliases=aliases,
@@ -171,6 +187,8 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
             values, "noncurrentVersionDays", (1, 36_500), DEFAULT_NONCURRENT_VERSION_DAYS
         ),
         security_headers=_boolean(values, "securityHeaders", default=True),
+        engine=engine,
+        next_engine=next_engine,
     )
 
 
@@ -264,31 +282,70 @@ def _choice(values: Mapping[str, str], key: str, accepted: tuple[str, ...], defa
     return value
 
 
-def _origin_access(values: Mapping[str, str], origins: tuple[str, ...]) -> OriginAccess:
-    access = OriginAccess(
-        _choice(values, "originAccess", tuple(a.value for a in OriginAccess), "oai")
-    )
+def _next_engine(values: Mapping[str, str], engine: Engine) -> Engine | None:
+    raw = values.get("nextEngine")
+    if raw is None:
+        return None
+    next_engine = Engine(_choice(values, "nextEngine", _ENGINES, engine.value))
+    if next_engine is engine:
+        raise ConfigError(
+            "nextEngine",
+            f"{raw!r} is already the engine; the switch is done, so remove it "
+            f"(pulumi config rm {PROJECT}:nextEngine)",
+        )
+    return next_engine
+
+
+def _origin_access(
+    values: Mapping[str, str],
+    origins: tuple[str, ...],
+    engine: Engine,
+    next_engine: Engine | None,
+) -> OriginAccess:
+    accepted = engine.origin_access
+    raw = values.get("originAccess", accepted.value)
+    if raw not in tuple(access.value for access in OriginAccess):
+        raise ConfigError(
+            "originAccess", f"{raw!r} is not one of: {', '.join(a.value for a in OriginAccess)}"
+        )
     # CloudFront developer guide, "Restrict access to an Amazon S3 origin", Notes: "OAC doesn't
     # support origin redirect by using Lambda@Edge"; the Lambda@Edge event documents authMethod and
     # region for OAI only. The origin-request function rewrites the origin, so OAI it is.
-    if access is OriginAccess.OAC:
+    if OriginAccess(raw) is OriginAccess.OAC and engine is Engine.LAMBDA_EDGE:
         raise ConfigError(
             "originAccess",
             "'oac' does not work when Lambda@Edge changes the origin (CloudFront developer guide: "
             "\"OAC doesn't support origin redirect by using Lambda@Edge\"); use 'oai' "
             f"(pulumi config rm {PROJECT}:originAccess). {_CLOUDFRONT_FUNCTIONS_ENGINE}",
         )
-    catalogue = load_catalogue()
-    too_new = [code for code in origins if not catalogue[code].supports_oai]
-    if too_new:
+    # The origin modification helpers sign with the origin's own OAC, and OAI is legacy: it does
+    # not work in Regions launched after December 2022 (same guide).
+    if OriginAccess(raw) is OriginAccess.OAI and engine is Engine.CLOUDFRONT_FUNCTIONS:
         raise ConfigError(
-            "origins",
-            f"{', '.join(too_new)} launched after December 2022, where OAI does not work, and OAC "
-            "does not work when Lambda@Edge changes the origin (CloudFront developer guide, "
-            f'"Restrict access to an Amazon S3 origin"); remove it from origins. '
-            + _CLOUDFRONT_FUNCTIONS_ENGINE,
+            "originAccess",
+            f"'oai' is not used by the {engine.value} engine, which signs every origin with origin "
+            "access control (OAI is legacy and does not work in Regions launched after December "
+            f"2022); use 'oac' (pulumi config rm {PROJECT}:originAccess)",
         )
-    return access
+    if Engine.LAMBDA_EDGE in (engine, next_engine):
+        catalogue = load_catalogue()
+        too_new = [code for code in origins if not catalogue[code].supports_oai]
+        if too_new and engine is Engine.LAMBDA_EDGE:
+            raise ConfigError(
+                "origins",
+                f"{', '.join(too_new)} launched after December 2022, where OAI does not work, and "
+                "OAC does not work when Lambda@Edge changes the origin (CloudFront developer "
+                f'guide, "Restrict access to an Amazon S3 origin"); remove it from origins. '
+                + _CLOUDFRONT_FUNCTIONS_ENGINE,
+            )
+        if too_new:
+            raise ConfigError(
+                "nextEngine",
+                f"{Engine.LAMBDA_EDGE.value!r} cannot serve {', '.join(too_new)}: OAI does not "
+                "work in Regions launched after December 2022 and Lambda@Edge's rewrite supports "
+                "no other access; remove them from origins first",
+            )
+    return accepted
 
 
 def _failover_status_codes(values: Mapping[str, str]) -> tuple[int, ...]:

@@ -1,11 +1,19 @@
-"""GeoProximityDistribution: the CloudFront distribution, its origin group and the routing
-association.
+"""GeoProximityDistribution: the CloudFront distribution, its origins, failover and the routing
+function's association, for either engine.
 
-The origin-request function (``EdgeFunction``) sends each cache miss to the bucket nearest the edge;
-the origin group retries a failed request on its failover member, which carries the marker header
-the function recognises. CloudFront signs a rerouted request with the identity of the origin it
-started from, so every bucket must grant the one identity this component creates and exposes as
-``read_grant``: that is why the identity lives here and not in ``RegionalOrigin``.
+With Lambda@Edge (``engine="lambda-edge"``) an origin-request function (``EdgeFunction``) sends each
+cache miss to the bucket nearest the edge; a static origin group retries a failed request on its
+failover member, which carries the marker header the function recognises. CloudFront signs a
+rerouted request with the identity of the origin it started from, so every bucket must grant the one
+origin access identity this component creates: that is why the identity lives here and not in
+``RegionalOrigin``.
+
+With CloudFront Functions (``engine="cloudfront-functions"``) every bucket is an origin of its own,
+signed with one origin access control; a viewer-request function (``RouterFunction``) picks each
+request's origin, or makes it a failover group, among them. Every bucket grants this distribution.
+
+``read_grants`` always resolves after the distribution: bucket policies change only once the
+distribution has stopped (or started) signing with an identity, never before.
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ from components.defaults import (
     DEFAULT_PRICE_CLASS,
     SECURITY_HEADERS_POLICY_ID,
 )
+from components.engine import Engine
 from components.naming import resource_comment
-from components.policies import OriginAccess, oac_read_grant, oai_read_grant
+from components.policies import OriginAccess, next_engine_grant, oac_read_grant, oai_read_grant
+from edge_function.cloudfront_function import origin_id
 from routing.artifact import DEFAULT_MARKER_HEADER
 
 # AWS managed cache policy "Managed-CachingOptimized".
@@ -44,30 +54,39 @@ def comment(purpose: str) -> str:
     return resource_comment(pulumi.get_project(), pulumi.get_stack(), purpose)
 
 
-def origin_id(region: str) -> str:
-    return f"s3-{region}"
-
-
 @dataclass(frozen=True)
 class GeoProximityDistributionArgs:
     origin_domain_names: Mapping[str, pulumi.Input[str]]
     """Required. Origin Region → its bucket's Regional domain name
-    (``<bucket>.s3.<region>.amazonaws.com``). Only the origin group's members are declared as
-    origins; the function reaches the others."""
+    (``<bucket>.s3.<region>.amazonaws.com``), for every origin. With Lambda@Edge only the origin
+    group's members are declared (the function reaches the others); with CloudFront Functions all
+    are, each under the id ``s3-<region>``."""
 
     default_origin: str
-    """Required. The Region whose bucket is the origin group's primary member, or the one origin."""
+    """Required. The Region whose bucket serves when the routing function chooses nothing: the
+    origin group's primary member (Lambda@Edge), or the default cache behavior's origin."""
 
-    edge_function_arn: pulumi.Input[str]
-    """Qualified ARN (numbered version) of the origin-request function
-    (``EdgeFunction.qualified_arn``). Required."""
+    function_arn: pulumi.Input[str]
+    """Required. Lambda@Edge: the qualified ARN (numbered version) of the origin-request function
+    (``EdgeFunction.qualified_arn``). CloudFront Functions: the viewer-request function's ARN
+    (``RouterFunction.arn``)."""
+
+    engine: Engine = Engine.LAMBDA_EDGE
+    """Which engine ``function_arn`` is and so how origins are declared and signed: Lambda@Edge
+    (origin access identity) or CloudFront Functions (origin access control). Default
+    ``lambda-edge``."""
+
+    next_engine: Engine | None = None
+    """The engine the stack is switching to: every bucket also grants its identity, so the switch's
+    next ``pulumi up`` finds the buckets readable. Default None."""
 
     failover_origin: str | None = None
-    """The origin group's secondary member, which carries ``marker_header``.
-    Default None: no origin group."""
+    """Lambda@Edge: the static origin group's secondary member, which carries ``marker_header``.
+    Default None: no origin group. (CloudFront Functions make a group per request instead.)"""
 
     failover_status_codes: Sequence[int] = DEFAULT_FAILOVER_STATUS_CODES
-    """Origin status codes that fail over. Default ``403, 404, 500, 502, 503, 504``."""
+    """Origin status codes that fail over (Lambda@Edge's static group; CloudFront Functions pass
+    theirs per request). Default ``403, 404, 500, 502, 503, 504``."""
 
     connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
     """How many times CloudFront tries to connect to a bucket before it fails over (1-3).
@@ -76,10 +95,6 @@ class GeoProximityDistributionArgs:
     connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
     """Seconds CloudFront waits for each connection to a bucket (1-10). Default 1, so an unreachable
     Region delays failover by at most attempts x timeout = 3 s (CloudFront's own default: 30 s)."""
-
-    origin_access: OriginAccess = OriginAccess.OAI
-    """How CloudFront signs origin requests: an origin access identity or origin access control.
-    Default OAI."""
 
     security_headers: bool = True
     """Attach CloudFront's managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer
@@ -96,7 +111,7 @@ class GeoProximityDistributionArgs:
     Default None: CloudFront's default certificate."""
 
     marker_header: str = DEFAULT_MARKER_HEADER
-    """The custom header the failover member carries, so the function knows a retry.
+    """Lambda@Edge: the custom header the failover member carries, so the function knows a retry.
     Default ``X-Geo-Failover``."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -113,8 +128,10 @@ class GeoProximityDistribution(pulumi.ComponentResource):
     domain_name: pulumi.Output[str]
     """The distribution's ``*.cloudfront.net`` domain name."""
 
-    read_grant: pulumi.Output[dict[str, Any]]
-    """Who every bucket policy must let read, as ``components.policies`` builds it."""
+    read_grants: pulumi.Output[list[dict[str, Any]]]
+    """Who every bucket policy must let read, as ``components.policies`` builds it: the identity
+    the distribution signs with, then the next engine's during a switch. Known only once the
+    distribution is in place."""
 
     def __init__(
         self,
@@ -128,21 +145,72 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             None,
             known_before_as(_PREVIOUS_TYPE, opts),
         )
-        tags = dict(args.tags)
-        access = self._access_identity(name, args.origin_access)
+        engines = [args.engine, *([args.next_engine] if args.next_engine else [])]
+        child = pulumi.ResourceOptions(parent=self)
+        # One identity for all buckets: a rerouted request is still signed with the identity of the
+        # origin it started from.
+        oai = (
+            aws.cloudfront.OriginAccessIdentity(
+                f"{name}-oai",
+                aws.cloudfront.OriginAccessIdentityArgs(
+                    comment=comment("granted by every origin bucket")
+                ),
+                opts=child,
+            )
+            if Engine.LAMBDA_EDGE in engines
+            else None
+        )
+        oac = (
+            aws.cloudfront.OriginAccessControl(
+                f"{name}-oac",
+                aws.cloudfront.OriginAccessControlArgs(
+                    origin_access_control_origin_type="s3",
+                    signing_behavior="always",
+                    signing_protocol="sigv4",
+                    description=comment("signs for every origin bucket"),
+                ),
+                opts=child,
+            )
+            if args.engine is Engine.CLOUDFRONT_FUNCTIONS
+            else None
+        )
+        if args.engine is Engine.LAMBDA_EDGE:
+            assert oai is not None
+            origins = self._lambda_edge_origins(args, oai)
+            origin_groups = self._origin_groups(args)
+            target = ORIGIN_GROUP_ID if origin_groups else origin_id(args.default_origin)
+            lambda_associations = [
+                aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
+                    event_type="origin-request",
+                    # CloudFront accepts only a numbered version, never $LATEST or an alias.
+                    lambda_arn=args.function_arn,
+                    include_body=False,
+                )
+            ]
+            function_associations = None
+        else:
+            assert oac is not None
+            origins = self._oac_origins(args, oac)
+            origin_groups = None
+            # Where a request stays when the function chooses nothing.
+            target = origin_id(args.default_origin)
+            lambda_associations = None
+            function_associations = [
+                aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
+                    # The origin modification helpers work at viewer-request only.
+                    event_type="viewer-request",
+                    function_arn=args.function_arn,
+                )
+            ]
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             aws.cloudfront.DistributionArgs(
                 enabled=True,
                 comment=comment("geo-proximity delivery"),
-                origins=self._group_origins(args, access),
-                origin_groups=self._origin_groups(args),
+                origins=origins,
+                origin_groups=origin_groups,
                 default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                    target_origin_id=(
-                        origin_id(args.default_origin)
-                        if args.failover_origin is None
-                        else ORIGIN_GROUP_ID
-                    ),
+                    target_origin_id=target,
                     allowed_methods=READ_METHODS,
                     cached_methods=CACHED_METHODS,
                     viewer_protocol_policy="redirect-to-https",
@@ -151,14 +219,8 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                     response_headers_policy_id=(
                         SECURITY_HEADERS_POLICY_ID if args.security_headers else None
                     ),
-                    lambda_function_associations=[
-                        aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
-                            event_type="origin-request",
-                            # CloudFront accepts only a numbered version, never $LATEST or an alias.
-                            lambda_arn=args.edge_function_arn,
-                            include_body=False,
-                        )
-                    ],
+                    lambda_function_associations=lambda_associations,
+                    function_associations=function_associations,
                 ),
                 http_version="http2and3",
                 is_ipv6_enabled=True,
@@ -171,56 +233,41 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                         restriction_type="none", locations=[]
                     )
                 ),
-                tags=tags,
+                tags=dict(args.tags),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
 
         self.distribution_id = distribution.id
         self.arn = distribution.arn
         self.domain_name = distribution.domain_name
-        self.read_grant = (
-            access.iam_arn.apply(oai_read_grant)
-            if isinstance(access, aws.cloudfront.OriginAccessIdentity)
-            else distribution.arn.apply(oac_read_grant)
-        )
+        oai_arn = oai.iam_arn if oai is not None else pulumi.Output.from_input("")
+
+        def grants(values: list[str]) -> list[dict[str, Any]]:
+            distribution_arn, oai_iam_arn = values
+
+            def grant(engine: Engine) -> dict[str, Any]:
+                if engine.origin_access is OriginAccess.OAI:
+                    return oai_read_grant(oai_iam_arn)
+                return oac_read_grant(distribution_arn)
+
+            now = [grant(args.engine)]
+            return now + [next_engine_grant(grant(args.next_engine))] if args.next_engine else now
+
+        # Through the distribution's ARN even for OAI: a policy changes after the distribution.
+        self.read_grants = pulumi.Output.all(distribution.arn, oai_arn).apply(grants)
         self.register_outputs(
             {
                 "distributionId": self.distribution_id,
                 "arn": self.arn,
                 "domainName": self.domain_name,
-                "readGrant": self.read_grant,
+                "readGrants": self.read_grants,
             }
         )
 
-    def _access_identity(
-        self, name: str, origin_access: OriginAccess
-    ) -> aws.cloudfront.OriginAccessIdentity | aws.cloudfront.OriginAccessControl:
-        # One identity for all buckets: a rerouted request is still signed with the identity of the
-        # origin it started from.
-        if origin_access is OriginAccess.OAI:
-            return aws.cloudfront.OriginAccessIdentity(
-                f"{name}-oai",
-                aws.cloudfront.OriginAccessIdentityArgs(
-                    comment=comment("granted by every origin bucket")
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-        return aws.cloudfront.OriginAccessControl(
-            f"{name}-oac",
-            aws.cloudfront.OriginAccessControlArgs(
-                origin_access_control_origin_type="s3",
-                signing_behavior="always",
-                signing_protocol="sigv4",
-                description=comment("granted by every origin bucket"),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
     @staticmethod
-    def _group_origins(
-        args: GeoProximityDistributionArgs,
-        access: aws.cloudfront.OriginAccessIdentity | aws.cloudfront.OriginAccessControl,
+    def _lambda_edge_origins(
+        args: GeoProximityDistributionArgs, oai: aws.cloudfront.OriginAccessIdentity
     ) -> list[aws.cloudfront.DistributionOriginArgs]:
         # Only the origin group's members are declared: the function reaches every other bucket by
         # rewriting the request, which keeps large stacks under CloudFront's
@@ -233,14 +280,6 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 name=args.marker_header, value="true"
             )
             members.append((args.failover_origin, [marker]))
-        oai_config = (
-            aws.cloudfront.DistributionOriginS3OriginConfigArgs(
-                origin_access_identity=access.cloudfront_access_identity_path
-            )
-            if isinstance(access, aws.cloudfront.OriginAccessIdentity)
-            else None
-        )
-        oac_id = access.id if isinstance(access, aws.cloudfront.OriginAccessControl) else None
         return [
             aws.cloudfront.DistributionOriginArgs(
                 origin_id=origin_id(region),
@@ -248,10 +287,28 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 custom_headers=headers or None,
                 connection_attempts=args.connection_attempts,
                 connection_timeout=args.connection_timeout,
-                s3_origin_config=oai_config,
-                origin_access_control_id=oac_id,
+                s3_origin_config=aws.cloudfront.DistributionOriginS3OriginConfigArgs(
+                    origin_access_identity=oai.cloudfront_access_identity_path
+                ),
             )
             for region, headers in members
+        ]
+
+    @staticmethod
+    def _oac_origins(
+        args: GeoProximityDistributionArgs, oac: aws.cloudfront.OriginAccessControl
+    ) -> list[aws.cloudfront.DistributionOriginArgs]:
+        # Every bucket, each signed for its own Region with the one origin access control: the
+        # function selects among them by id (at most 25 origins per distribution by default).
+        return [
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id=origin_id(region),
+                domain_name=domain_name,
+                connection_attempts=args.connection_attempts,
+                connection_timeout=args.connection_timeout,
+                origin_access_control_id=oac.id,
+            )
+            for region, domain_name in args.origin_domain_names.items()
         ]
 
     @staticmethod

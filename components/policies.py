@@ -3,6 +3,7 @@ Pulumi)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -35,27 +36,39 @@ def oac_read_grant(distribution_arn: str) -> dict[str, Any]:
     }
 
 
-def bucket_policy(bucket_arn: str, read_grant: dict[str, Any]) -> dict[str, Any]:
-    """Let the CloudFront identity read objects (and list, so a missing key is a 404, not a 403);
-    refuse every request that is not over TLS."""
+def next_engine_grant(grant: dict[str, Any]) -> dict[str, Any]:
+    """``grant`` for the identity a stack is switching to, beside the one in use: its statements
+    are named apart, so the switch's second step withdraws exactly them."""
+    return {**grant, "sid": "NextEngine"}
 
-    def allow(sid: str, action: str, resource: str) -> dict[str, Any]:
+
+def bucket_policy(bucket_arn: str, read_grants: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Let each CloudFront identity of ``read_grants`` read objects (and list, so a missing key is a
+    404, not a 403); refuse every request that is not over TLS."""
+
+    def allow(grant: dict[str, Any], purpose: str, action: str, resource: str) -> dict[str, Any]:
         statement = {
-            "Sid": sid,
+            "Sid": f"{grant.get('sid', 'CloudFront')}{purpose}",
             "Effect": "Allow",
-            "Principal": read_grant["principal"],
+            "Principal": grant["principal"],
             "Action": action,
             "Resource": resource,
         }
-        if read_grant.get("condition"):
-            statement["Condition"] = read_grant["condition"]
+        if grant.get("condition"):
+            statement["Condition"] = grant["condition"]
         return statement
 
     return {
         "Version": "2012-10-17",
         "Statement": [
-            allow("CloudFrontReadObjects", "s3:GetObject", f"{bucket_arn}/*"),
-            allow("CloudFrontListBucket", "s3:ListBucket", bucket_arn),
+            *(
+                statement
+                for grant in read_grants
+                for statement in (
+                    allow(grant, "ReadObjects", "s3:GetObject", f"{bucket_arn}/*"),
+                    allow(grant, "ListBucket", "s3:ListBucket", bucket_arn),
+                )
+            ),
             {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",

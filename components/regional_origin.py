@@ -4,7 +4,7 @@ only."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +26,10 @@ class RegionalOriginArgs:
     region: str
     """The AWS Region code of the bucket, e.g. ``eu-central-1``. Required."""
 
-    read_grant: pulumi.Input[dict[str, Any]]
+    read_grants: pulumi.Input[Sequence[dict[str, Any]]]
     """Who may read the bucket: ``{"principal": ..., "condition": ...}`` as ``components.policies``
-    builds it for the identity the distribution signs with. Required."""
+    builds it for the identity the distribution signs with (and, during an engine switch, the next
+    one). Required."""
 
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
     """Days an overwritten or deleted object version is kept before S3 expires it. Default 30."""
@@ -160,7 +161,7 @@ class RegionalOrigin(pulumi.ComponentResource):
             aws.s3.BucketPolicyArgs(
                 region=region,
                 bucket=bucket.id,
-                policy=pulumi.Output.all(bucket.arn, args.read_grant).apply(
+                policy=pulumi.Output.all(bucket.arn, args.read_grants).apply(
                     lambda values: json.dumps(bucket_policy(values[0], values[1]), sort_keys=True)
                 ),
             ),

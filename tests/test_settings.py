@@ -11,6 +11,7 @@ from components.defaults import (
     DEFAULT_NONCURRENT_VERSION_DAYS,
     DEFAULT_PRICE_CLASS,
 )
+from components.engine import Engine
 from components.policies import OriginAccess
 from routing.table import FailoverMode
 from settings import ConfigError, parse_settings
@@ -135,7 +136,7 @@ def test_pulumi_yaml_defaults_are_the_programs_defaults():
     declared = project_config_defaults()
     assert declared == {
         "failoverStatusCodes": list(DEFAULT_FAILOVER_STATUS_CODES),
-        "originAccess": OriginAccess.OAI.value,
+        "engine": Engine.LAMBDA_EDGE.value,
         "priceClass": DEFAULT_PRICE_CLASS,
         "replicationTimeControl": False,
         "originConnectionAttempts": DEFAULT_CONNECTION_ATTEMPTS,
@@ -182,7 +183,7 @@ def read_stack_file(path):
 def test_stack_files_read_as_the_cli_passes_them():
     prod = read_stack_file(stack_file_path("prod"))
     assert json.loads(prod["origins"]) == ["us-east-1", "eu-central-1", "ap-northeast-1"]
-    assert prod["originAccess"] == "oai"  # a Pulumi.yaml default
+    assert prod["engine"] == "lambda-edge"  # a Pulumi.yaml default
     assert json.loads(prod["failoverStatusCodes"]) == [403, 404, 500, 502, 503, 504]
     dev = parse_settings(read_stack_file(stack_file_path("dev")), stack="dev")
     assert len(dev.origins) == 2 and dev.price_class == "PriceClass_100"

@@ -26,6 +26,7 @@ ACCOUNT_ID = "123456789012"
 MAIN = PROJECT_ROOT / "__main__.py"
 
 FUNCTION = "aws:lambda/function:Function"
+CLOUDFRONT_FUNCTION = "aws:cloudfront/function:Function"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REPLICATION_CONFIG = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
@@ -95,6 +96,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
             name = inputs.get("name") or resource_id
             arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
             outputs.update(name=name, arn=arn, version="1", qualifiedArn=f"{arn}:1")
+        elif args.typ == CLOUDFRONT_FUNCTION:
+            # Named by Pulumi's autonaming: the logical name and a random suffix.
+            name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
+            resource_id = name
+            outputs.update(
+                name=name,
+                arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:function/{name}",
+                status="UNASSOCIATED",
+                liveStageEtag="ETVPDKIKX0DER",
+            )
         elif args.typ == "aws:cloudfront/distribution:Distribution":
             resource_id = "E1GEOEXAMPLE01"
             outputs.update(

@@ -11,17 +11,22 @@ from components.distribution import (
     GeoProximityDistributionArgs,
 )
 from components.edge_function import EdgeFunction, EdgeFunctionArgs
-from components.policies import OriginAccess, oai_read_grant
+from components.engine import Engine
+from components.policies import next_engine_grant, oac_read_grant, oai_read_grant
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
+from components.router_function import RouterFunction, RouterFunctionArgs
+from edge_function.cloudfront_function import render_function_code
 from routing.table import derive_routing_table
 from tests import aws_rules
-from tools.mock_program import FUNCTION, run_under_mocks
+from tools.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, run_under_mocks
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OAI = "aws:cloudfront/originAccessIdentity:OriginAccessIdentity"
 OAC = "aws:cloudfront/originAccessControl:OriginAccessControl"
 CONFIG = {"aws:region": "us-east-1"}
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:router:3"
+CLOUDFRONT_FUNCTION_ARN = "arn:aws:cloudfront::123456789012:function/router-function-1a2b3c4"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 DOMAINS = {
     "us-east-1": "bucket-a.s3.us-east-1.amazonaws.com",
     "eu-central-1": "bucket-b.s3.eu-central-1.amazonaws.com",
@@ -35,11 +40,10 @@ def build_distribution(**overrides):
             GeoProximityDistributionArgs(
                 origin_domain_names=DOMAINS,
                 default_origin="us-east-1",
-                edge_function_arn=FUNCTION_ARN,
-                **overrides,
+                **{"function_arn": FUNCTION_ARN, **overrides},
             ),
         )
-        return {"readGrant": cdn.read_grant, "arn": cdn.arn}
+        return {"readGrants": cdn.read_grants, "arn": cdn.arn}
 
     return run_under_mocks(program, CONFIG, stack="alone")
 
@@ -64,23 +68,58 @@ def test_distribution_with_oai_and_an_origin_group():
     assert inputs["defaultCacheBehavior"]["targetOriginId"] == ORIGIN_GROUP_ID
     (marker,) = inputs["origins"][1]["customHeaders"]
     assert marker == {"name": "X-Geo-Failover", "value": "true"}
-    assert deployment.exports["readGrant"] == oai_read_grant(deployment.one(OAI).outputs["iamArn"])
+    assert deployment.exports["readGrants"] == [
+        oai_read_grant(deployment.one(OAI).outputs["iamArn"])
+    ]
     assert deployment.all(OAC) == []
+    assert "functionAssociations" not in inputs["defaultCacheBehavior"]
 
 
-def test_distribution_with_oac_and_failover_off():
-    deployment = build_distribution(origin_access=OriginAccess.OAC)
+def test_distribution_for_cloudfront_functions_declares_every_bucket_with_oac():
+    deployment = build_distribution(
+        engine=Engine.CLOUDFRONT_FUNCTIONS,
+        function_arn=CLOUDFRONT_FUNCTION_ARN,
+        failover_origin="eu-central-1",
+    )
     inputs = deployment.one(DISTRIBUTION).inputs
-    (origin,) = inputs["origins"]
-    assert origin["originId"] == "s3-us-east-1" and "customHeaders" not in origin
-    assert origin["originAccessControlId"] == deployment.one(OAC).id
-    assert "s3OriginConfig" not in origin
-    assert "originGroups" not in inputs or not inputs["originGroups"]
-    assert inputs["defaultCacheBehavior"]["targetOriginId"] == "s3-us-east-1"
-    grant = deployment.exports["readGrant"]
-    assert grant["principal"] == {"Service": "cloudfront.amazonaws.com"}
-    assert grant["condition"]["StringEquals"]["AWS:SourceArn"] == deployment.exports["arn"]
+    assert {origin["originId"]: origin["domainName"] for origin in inputs["origins"]} == {
+        f"s3-{region}": domain for region, domain in DOMAINS.items()
+    }
+    oac = deployment.one(OAC)
+    assert (oac.inputs["signingBehavior"], oac.inputs["signingProtocol"]) == ("always", "sigv4")
+    for origin in inputs["origins"]:
+        assert origin["originAccessControlId"] == oac.id
+        assert "s3OriginConfig" not in origin and "customHeaders" not in origin
+    # The function makes a group per request; the distribution declares none.
+    assert not inputs.get("originGroups")
+    behavior = inputs["defaultCacheBehavior"]
+    assert behavior["targetOriginId"] == "s3-us-east-1"
+    assert behavior["functionAssociations"] == [
+        {"eventType": "viewer-request", "functionArn": CLOUDFRONT_FUNCTION_ARN}
+    ]
+    assert "lambdaFunctionAssociations" not in behavior
+    assert deployment.exports["readGrants"] == [oac_read_grant(deployment.exports["arn"])]
     assert deployment.all(OAI) == []
+
+
+def test_during_a_switch_the_buckets_also_grant_the_next_engines_identity():
+    deployment = build_distribution(next_engine=Engine.CLOUDFRONT_FUNCTIONS)
+    oai_arn = deployment.one(OAI).outputs["iamArn"]
+    assert deployment.exports["readGrants"] == [
+        oai_read_grant(oai_arn),
+        next_engine_grant(oac_read_grant(deployment.exports["arn"])),
+    ]
+    # The distribution itself still signs with the identity: nothing CloudFront sees changes.
+    assert deployment.all(OAC) == []
+    back = build_distribution(
+        engine=Engine.CLOUDFRONT_FUNCTIONS,
+        function_arn=CLOUDFRONT_FUNCTION_ARN,
+        next_engine=Engine.LAMBDA_EDGE,
+    )
+    assert back.exports["readGrants"] == [
+        oac_read_grant(back.exports["arn"]),
+        next_engine_grant(oai_read_grant(back.one(OAI).outputs["iamArn"])),
+    ]
 
 
 def test_distribution_defaults_are_the_documented_ones():
@@ -99,7 +138,7 @@ def test_regional_origin_alone_grants_what_it_is_given():
 
     def program():
         origin = RegionalOrigin(
-            "origin-eu", RegionalOriginArgs(region="eu-central-1", read_grant=grant)
+            "origin-eu", RegionalOriginArgs(region="eu-central-1", read_grants=[grant])
         )
         return {"domain": origin.domain_name, "bucket": origin.bucket_name}
 
@@ -148,6 +187,30 @@ def test_edge_function_alone_packages_its_routing_table(failover):
         "router-function",
         "router-logs",
     }
+
+
+def test_router_function_alone_publishes_the_generated_code_and_an_expiring_log_group():
+    routing = derive_routing_table(["us-east-1", "eu-central-1", "ap-southeast-4"])
+
+    def program():
+        router = RouterFunction(
+            "router",
+            RouterFunctionArgs(
+                routing=routing, failover_status_codes=(500, 503), log_retention_days=7
+            ),
+        )
+        return {"arn": router.arn, "name": router.function_name, "bytes": router.code_bytes}
+
+    deployment = run_under_mocks(program, CONFIG, stack="alone")
+    function = deployment.one(CLOUDFRONT_FUNCTION)
+    assert function.inputs["runtime"] == "cloudfront-js-2.0" and function.inputs["publish"]
+    assert function.inputs["code"] == render_function_code(routing, (500, 503))
+    assert deployment.exports["bytes"] == len(function.inputs["code"].encode())
+    assert deployment.exports["arn"] == function.outputs["arn"]
+    (group,) = deployment.all(LOG_GROUP)
+    assert group.inputs["name"] == f"/aws/cloudfront/function/{deployment.exports['name']}"
+    assert (group.region, group.inputs["retentionInDays"]) == ("us-east-1", 7)
+    assert deployment.all(FUNCTION) == []
 
 
 def test_components_alias_their_previous_type_tokens():

@@ -3,6 +3,7 @@ from components.policies import (
     edge_function_logging_policy,
     edge_function_trust_policy,
     oac_read_grant,
+    next_engine_grant,
     oai_read_grant,
 )
 
@@ -12,7 +13,7 @@ BUCKET_ARN = "arn:aws:s3:::geo-assets-eu-west-1"
 def test_oai_grant_reads_objects_and_lists_and_nothing_else():
     document = bucket_policy(
         BUCKET_ARN,
-        oai_read_grant("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1"),
+        [oai_read_grant("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1")],
     )
     allows = {s["Action"]: s for s in document["Statement"] if s["Effect"] == "Allow"}
     assert allows["s3:GetObject"]["Resource"] == f"{BUCKET_ARN}/*"
@@ -27,17 +28,34 @@ def test_oai_grant_reads_objects_and_lists_and_nothing_else():
 
 def test_oac_grant_is_bound_to_one_distribution():
     arn = "arn:aws:cloudfront::123456789012:distribution/E1GEO"
-    document = bucket_policy(BUCKET_ARN, oac_read_grant(arn))
+    document = bucket_policy(BUCKET_ARN, [oac_read_grant(arn)])
     for statement in document["Statement"]:
         if statement["Effect"] == "Allow":
             assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
             assert statement["Condition"] == {"StringEquals": {"AWS:SourceArn": arn}}
 
 
+def test_during_an_engine_switch_both_identities_read_under_their_own_statement_ids():
+    oai = oai_read_grant("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E1")
+    oac = oac_read_grant("arn:aws:cloudfront::123456789012:distribution/E1GEO")
+    document = bucket_policy(BUCKET_ARN, [oai, next_engine_grant(oac)])
+    allows = {s["Sid"]: s for s in document["Statement"] if s["Effect"] == "Allow"}
+    assert set(allows) == {
+        "CloudFrontReadObjects",
+        "CloudFrontListBucket",
+        "NextEngineReadObjects",
+        "NextEngineListBucket",
+    }
+    assert allows["CloudFrontReadObjects"]["Principal"] == oai["principal"]
+    assert allows["NextEngineReadObjects"]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allows["NextEngineReadObjects"]["Condition"] == oac["condition"]
+    assert "Condition" not in allows["CloudFrontListBucket"]
+
+
 def test_every_bucket_policy_denies_requests_without_tls():
     (deny,) = [
         s
-        for s in bucket_policy(BUCKET_ARN, oai_read_grant("x"))["Statement"]
+        for s in bucket_policy(BUCKET_ARN, [oai_read_grant("x")])["Statement"]
         if s["Effect"] == "Deny"
     ]
     assert deny == {

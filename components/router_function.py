@@ -1,0 +1,93 @@
+"""RouterFunction: the CloudFront Functions engine's viewer-request router and its log group.
+
+The code is generated from the routing table (``edge_function.cloudfront_function``) at deploy
+time, deterministically, so an unchanged routing table publishes nothing new. CloudFront Functions
+are global; their logs go to CloudWatch Logs in us-east-1, to ``/aws/cloudfront/function/<name>``
+(CloudFront developer guide, "Edge function logs"), which is declared first with a retention so that
+it expires. The function writes only when something surprises it (see ``router.js``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_LOG_RETENTION_DAYS
+from components.naming import resource_comment
+from edge_function.cloudfront_function import RUNTIME, render_function_code
+from routing.table import RoutingTable
+
+# CloudFront Functions log here, whichever edge ran them.
+FUNCTION_LOG_REGION = "us-east-1"
+FUNCTION_LOG_GROUP_PREFIX = "/aws/cloudfront/function/"
+
+
+@dataclass(frozen=True)
+class RouterFunctionArgs:
+    routing: RoutingTable
+    """Required. Where every edge Region sends its requests (``derive_routing_table``)."""
+
+    failover_status_codes: Sequence[int] = DEFAULT_FAILOVER_STATUS_CODES
+    """Origin status codes on which a request's origin group fails over.
+    Default ``403, 404, 500, 502, 503, 504``."""
+
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    """Days CloudWatch keeps the function's logs. Default 30."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the function and its log group. Default none."""
+
+
+class RouterFunction(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    """The function's ARN, for the distribution's viewer-request association."""
+
+    function_name: pulumi.Output[str]
+    """The function's name; it logs to ``/aws/cloudfront/function/<name>`` in us-east-1."""
+
+    code_bytes: int
+    """The size of the generated code (CloudFront Functions accept at most 10 KB)."""
+
+    def __init__(
+        self, name: str, args: RouterFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("geo-proximity:index:RouterFunction", name, None, opts)
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        code = render_function_code(args.routing, args.failover_status_codes)
+        function = aws.cloudfront.Function(
+            f"{name}-function",
+            aws.cloudfront.FunctionArgs(
+                runtime=RUNTIME,
+                code=code,
+                # Associations use the LIVE stage: every code change is published at once.
+                publish=True,
+                comment=resource_comment(
+                    pulumi.get_project(), pulumi.get_stack(), "routes to the nearest S3 origin"
+                ),
+                tags=tags,
+            ),
+            opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            aws.cloudwatch.LogGroupArgs(
+                region=FUNCTION_LOG_REGION,
+                name=function.name.apply(lambda function_name: FUNCTION_LOG_GROUP_PREFIX + function_name),
+                retention_in_days=args.log_retention_days,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        # The distribution runs the function only once its log group exists with a retention.
+        self.arn = pulumi.Output.all(function.arn, log_group.name).apply(
+            lambda values: str(values[0])
+        )
+        self.function_name = function.name
+        self.code_bytes = len(code.encode("utf-8"))
+        self.register_outputs(
+            {"arn": self.arn, "functionName": self.function_name, "codeBytes": self.code_bytes}
+        )

@@ -1,0 +1,77 @@
+"""The CloudFront Functions engine's code: ``router.js`` with the stack's routing table filled in.
+
+CloudFront Functions (JavaScript runtime 2.0, viewer-request) can pick the request's origin among
+the distribution's own: ``cf.selectRequestOriginById(id)``, or ``cf.createRequestOriginGroup({
+originIds, failoverCriteria})`` for a failover group made for this one request (CloudFront developer
+guide, "Helper methods for origin modification"). ``cf.edgeLocation.region`` is "the CloudFront
+Regional Edge Cache (REC) that the request is expected to use if there is a cache miss" ("General
+helper methods"): the key the routing table is built on. CloudFront Functions has no environment
+and no network, so the table is written into the code, deterministically: the same table gives the
+same bytes, and CloudFront publishes nothing new.
+
+Each route becomes ``[primary]`` or ``[primary, failover]``: ranked failover gives every edge Region
+its own next-nearest bucket; fixed failover the origin group's secondary, except for the edges whose
+primary it is (a group of one bucket twice is no failover, so they get none, as with Lambda@Edge);
+failover off, or a single origin, gives the primary alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from routing.table import Route, RoutingTable
+
+TEMPLATE = Path(__file__).with_name("router.js")
+RUNTIME = "cloudfront-js-2.0"
+# "Maximum size of a function" (code and configuration), CloudFront developer guide, "Quotas on
+# CloudFront Functions": 10 KB.
+MAX_CODE_BYTES = 10_240
+# The first line CloudFront requires for the origin modification helpers.
+CLOUDFRONT_MODULE_IMPORT = "import cf from 'cloudfront';"
+
+
+class FunctionCodeError(ValueError):
+    """The generated code would break one of CloudFront Functions' limits."""
+
+
+def origin_id(region: str) -> str:
+    """The distribution's id of the origin that is ``region``'s bucket."""
+    return f"s3-{region}"
+
+
+def route_targets(route: Route) -> tuple[str, ...]:
+    """The buckets a request on ``route`` may be served by, in order: the primary, then the
+    failover when it is another bucket."""
+    if route.failover is None or route.failover == route.primary:
+        return (route.primary,)
+    return (route.primary, route.failover)
+
+
+def render_function_code(table: RoutingTable, failover_status_codes: Sequence[int]) -> str:
+    """The function's code for ``table``; raises FunctionCodeError past CloudFront's size limit."""
+    index = {region: position for position, region in enumerate(table.origins)}
+
+    def encode(route: Route) -> str:
+        return json.dumps([index[region] for region in route_targets(route)])
+
+    routes = ",\n".join(
+        f"    {json.dumps(edge)}: {encode(route)}" for edge, route in table.routes.items()
+    )
+    values = {
+        "/* origin ids */[]": json.dumps([origin_id(region) for region in table.origins]),
+        "/* routes */{}": "{\n" + routes + "\n}",
+        "/* default route */[]": encode(table.default_route),
+        "/* failover status codes */[]": json.dumps(sorted(set(failover_status_codes))),
+    }
+    code = TEMPLATE.read_text(encoding="utf-8")
+    for placeholder, value in values.items():
+        code = code.replace(placeholder, value)
+    size = len(code.encode("utf-8"))
+    if size > MAX_CODE_BYTES:
+        raise FunctionCodeError(
+            f"the generated CloudFront function is {size:,} bytes and CloudFront Functions accept "
+            f"at most {MAX_CODE_BYTES:,} (CloudFront quotas)"
+        )
+    return code
