@@ -252,7 +252,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 return oac_read_grant(distribution_arn)
 
             now = [grant(args.engine)]
-            return now + [next_engine_grant(grant(args.next_engine))] if args.next_engine else now
+            return [*now, next_engine_grant(grant(args.next_engine))] if args.next_engine else now
 
         # Through the distribution's ARN even for OAI: a policy changes after the distribution.
         self.read_grants = pulumi.Output.all(distribution.arn, oai_arn).apply(grants)

@@ -76,7 +76,9 @@ class RouterFunction(pulumi.ComponentResource):
             f"{name}-logs",
             aws.cloudwatch.LogGroupArgs(
                 region=FUNCTION_LOG_REGION,
-                name=function.name.apply(lambda function_name: FUNCTION_LOG_GROUP_PREFIX + function_name),
+                name=function.name.apply(
+                    lambda function_name: FUNCTION_LOG_GROUP_PREFIX + function_name
+                ),
                 retention_in_days=args.log_retention_days,
                 tags=tags,
             ),

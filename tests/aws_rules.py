@@ -135,3 +135,66 @@ def tag_problems(tags: dict) -> list[str]:
         if len(value) > MAX_TAG_VALUE or not TAG_TEXT.fullmatch(value):
             problems.append(f"value {value!r}")
     return problems
+
+
+# Who CloudFront signs as, and who a bucket policy lets read: ("oai", OAI IAM ARN) or ("oac",
+# distribution ARN). CloudFront developer guide, "Restrict access to an Amazon S3 origin": an OAI is
+# granted as the AWS principal of its IAM ARN; OAC as the cloudfront.amazonaws.com service on
+# condition AWS:SourceArn = the distribution (StringEquals, one distribution, never a wildcard).
+CLOUDFRONT_SERVICE_PRINCIPAL = {"Service": "cloudfront.amazonaws.com"}
+
+
+def signing_identities(distribution_inputs: dict, distribution_arn: str, oais: dict) -> set:
+    """The identities a distribution signs its S3 origin requests with (``oais``: origin access
+    identity path → IAM ARN)."""
+    identities = set()
+    for origin in distribution_inputs["origins"]:
+        if origin.get("originAccessControlId"):
+            identities.add(("oac", distribution_arn))
+        else:
+            identities.add(("oai", oais[origin["s3OriginConfig"]["originAccessIdentity"]]))
+    return identities
+
+
+def granted_identity(statement: dict) -> tuple[str, str]:
+    """Whom an Allow statement of a bucket policy lets in."""
+    if statement["Principal"] == CLOUDFRONT_SERVICE_PRINCIPAL:
+        (condition,) = statement["Condition"].items()
+        assert condition[0] == "StringEquals", "OAC is granted per distribution, exactly"
+        (key, arn), *others = condition[1].items()
+        assert key == "AWS:SourceArn" and not others and "*" not in arn
+        return ("oac", arn)
+    assert "Condition" not in statement
+    return ("oai", statement["Principal"]["AWS"])
+
+
+# CloudFront Functions: "Quotas on CloudFront Functions" (function size 10 KB), "JavaScript
+# runtime 2.0 features" and "Restrictions on CloudFront Functions" (no dynamic code evaluation, no
+# network, file system or timers); origin modification needs runtime 2.0 and the cloudfront module
+# imported on the first line, and works at viewer-request only ("Helper methods for origin
+# modification").
+CLOUDFRONT_FUNCTION_RUNTIME = "cloudfront-js-2.0"
+CLOUDFRONT_FUNCTION_MAX_BYTES = 10 * 1024
+ORIGIN_MODIFICATION_EVENT = "viewer-request"
+CLOUDFRONT_MODULE_FIRST_LINE = "import cf from 'cloudfront';"
+RESTRICTED_JS = re.compile(
+    r"\b(eval|Function|require|fetch|XMLHttpRequest|setTimeout|setInterval|setImmediate|"
+    r"process|WebSocket)\s*\("
+)
+# CloudFront's default quota of origins per distribution (adjustable on request).
+DEFAULT_MAX_ORIGINS_PER_DISTRIBUTION = 25
+
+
+def cloudfront_function_code_problems(code: str) -> list[str]:
+    """What CloudFront Functions would refuse, or cannot run, in ``code``."""
+    problems = []
+    if len(code.encode("utf-8")) > CLOUDFRONT_FUNCTION_MAX_BYTES:
+        problems.append(f"{len(code.encode('utf-8'))} bytes")
+    if code.splitlines()[0] != CLOUDFRONT_MODULE_FIRST_LINE:
+        problems.append("the cloudfront module is not imported on the first line")
+    if not re.search(r"^function handler\(event\)", code, re.MULTILINE):
+        problems.append("no top-level handler(event)")
+    problems += [f"restricted: {match.group(1)}" for match in RESTRICTED_JS.finditer(code)]
+    if re.search(r"^\s*(export|import)\b", "\n".join(code.splitlines()[1:]), re.MULTILINE):
+        problems.append("modules other than cloudfront")
+    return problems

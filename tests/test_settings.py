@@ -239,3 +239,82 @@ def test_tags_aws_accepts_are_kept():
     tags = {f"key{i}": "v" for i in range(47)} | {"Cost Center": "é/ü:+=@-_. 1"}
     settings = parse(origins=["us-east-1"], tags=tags)
     assert len(settings.tags) == 50 and settings.tags["Cost Center"] == "é/ü:+=@-_. 1"
+
+
+def test_the_engine_defaults_to_lambda_edge_with_oai():
+    settings = parse(origins=["us-east-1", "eu-west-1"])
+    assert settings.engine is Engine.LAMBDA_EDGE and settings.next_engine is None
+    assert settings.origin_access is OriginAccess.OAI
+
+
+def test_cloudfront_functions_sign_with_oac_and_serve_regions_launched_after_2022():
+    settings = parse(
+        origins=["us-east-1", "ca-west-1", "ap-southeast-4"], engine="cloudfront-functions"
+    )
+    assert settings.engine is Engine.CLOUDFRONT_FUNCTIONS
+    assert settings.origin_access is OriginAccess.OAC
+    assert (
+        parse(
+            origins=["us-east-1"], engine="cloudfront-functions", originAccess="oac"
+        ).origin_access
+        is OriginAccess.OAC
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"engine": "lambda@edge"},
+            "engine: 'lambda@edge' is not one of: lambda-edge, cloudfront-functions",
+        ),
+        (
+            {"engine": "cloudfront-functions", "originAccess": "oai"},
+            "originAccess: 'oai' is not used by the cloudfront-functions engine",
+        ),
+        ({"originAccess": "oac"}, "'oac' does not work when Lambda@Edge changes the origin"),
+        ({"originAccess": "none"}, "originAccess: 'none' is not one of: oai, oac"),
+        ({"nextEngine": "lambda-edge"}, "nextEngine: 'lambda-edge' is already the engine"),
+        ({"nextEngine": "cloudfront"}, "nextEngine: 'cloudfront' is not one of"),
+        (
+            {
+                "origins": ["us-east-1", "mx-central-1"],
+                "engine": "cloudfront-functions",
+                "nextEngine": "lambda-edge",
+            },
+            "nextEngine: 'lambda-edge' cannot serve mx-central-1",
+        ),
+        (
+            {"origins": ["us-east-1", "mx-central-1"]},
+            "pulumi config set geo-proximity:engine cloudfront-functions",
+        ),
+    ],
+)
+def test_engine_settings_are_checked(values, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(**{"origins": ["us-east-1", "eu-west-1"], **values})
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_function_past_cloudfronts_size_limit_is_refused_before_deploy(monkeypatch):
+    import edge_function.cloudfront_function as cloudfront_function
+
+    monkeypatch.setattr(cloudfront_function, "MAX_CODE_BYTES", 1_000)
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1", "eu-west-1"], engine="cloudfront-functions")
+    assert str(raised.value).startswith(
+        "geo-proximity:origins: the generated CloudFront function is"
+    )
+    assert "at most 1,000 (CloudFront quotas); use fewer origins" in str(raised.value)
+    # The Lambda@Edge engine has no such function.
+    assert parse(origins=["us-east-1", "eu-west-1"]).engine is Engine.LAMBDA_EDGE
+
+
+def test_every_catalogue_region_as_an_origin_stays_within_the_size_limit():
+    from routing.catalogue import load_catalogue
+
+    settings = parse(
+        origins=list(load_catalogue()), engine="cloudfront-functions", failover="ranked"
+    )
+    assert len(settings.origins) > 30

@@ -1,16 +1,22 @@
+import functools
+
 import pytest
 
 from routing.catalogue import load_catalogue
-from tools.mock_program import deploy, project_config
+from settings import PROJECT
+from tools.mock_program import Deployment, deploy, project_config
 from tools.stack_file import read_stack_config, shipped_stacks, stack_file_path
 
 # The stack files git tracks: a personal, untracked Pulumi.<name>.yaml never turns the suite red.
 SHIPPED_STACKS = shipped_stacks()
-# The first twenty Regions where OAI works (Regions launched after 2022 are refused).
+# The first twenty Regions where OAI works (Lambda@Edge refuses Regions launched after 2022).
 TWENTY_ORIGINS = [code for code, region in load_catalogue().items() if region.supports_oai][:20]
+# Regions launched after December 2022, where only OAC works.
+NEW_REGIONS = [code for code, region in load_catalogue().items() if not region.supports_oai]
 CERTIFICATE_ARN = (
     "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 )
+FUNCTIONS = {"engine": "cloudfront-functions"}
 
 # Configurations beyond the shipped stacks, chosen to reach every branch of the program.
 SCENARIOS = {
@@ -30,16 +36,65 @@ SCENARIOS = {
     ),
     "single-origin": project_config(origins=["eu-west-1"]),
     "twenty-origins": project_config(origins=TWENTY_ORIGINS),
+    "functions-new-regions": project_config(
+        origins=["us-east-1", "eu-central-1", *NEW_REGIONS[:3]], **FUNCTIONS
+    ),
+    "functions-fixed-failover": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-northeast-1"],
+        failover="fixed",
+        failoverOrigin="ap-northeast-1",
+        failoverStatusCodes=[500, 503],
+        replication="off",
+        **FUNCTIONS,
+    ),
+    "functions-single-origin": project_config(origins=["ap-southeast-4"], **FUNCTIONS),
+    "functions-twenty-origins": project_config(
+        origins=[*NEW_REGIONS, *TWENTY_ORIGINS][:20], logRetentionDays="7", **FUNCTIONS
+    ),
+    "switch-to-functions": project_config(
+        origins=["us-east-1", "eu-central-1"], nextEngine="cloudfront-functions"
+    ),
+    "switch-to-lambda-edge": project_config(
+        origins=["us-east-1", "eu-central-1"], nextEngine="lambda-edge", **FUNCTIONS
+    ),
 }
 
 
-@pytest.fixture(
-    scope="session",
-    params=[*(f"stack:{name}" for name in SHIPPED_STACKS), *SCENARIOS],
-)
+def _config(key: str) -> tuple[dict[str, str], str]:
+    if key.startswith("stack:"):
+        name = key.removeprefix("stack:")
+        return read_stack_config(stack_file_path(name)), name
+    return SCENARIOS[key], key
+
+
+def _engine(key: str) -> str:
+    return _config(key)[0].get(f"{PROJECT}:engine", "lambda-edge")
+
+
+@functools.cache
+def deployed(key: str) -> Deployment:
+    config, stack = _config(key)
+    return deploy(config, stack=stack)
+
+
+ALL = [*(f"stack:{name}" for name in SHIPPED_STACKS), *SCENARIOS]
+LAMBDA_EDGE = [key for key in ALL if _engine(key) == "lambda-edge"]
+CLOUDFRONT_FUNCTIONS = [key for key in ALL if _engine(key) == "cloudfront-functions"]
+
+
+@pytest.fixture(scope="session", params=ALL)
 def deployment(request):
     """The program run under mocks for each stack file in the repository and each scenario."""
-    if request.param.startswith("stack:"):
-        name = request.param.removeprefix("stack:")
-        return deploy(read_stack_config(stack_file_path(name)), stack=name)
-    return deploy(SCENARIOS[request.param], stack=request.param)
+    return deployed(request.param)
+
+
+@pytest.fixture(scope="session", params=LAMBDA_EDGE)
+def lambda_edge_deployment(request):
+    """The stacks and scenarios that route with Lambda@Edge."""
+    return deployed(request.param)
+
+
+@pytest.fixture(scope="session", params=CLOUDFRONT_FUNCTIONS)
+def functions_deployment(request):
+    """The stacks and scenarios that route with CloudFront Functions."""
+    return deployed(request.param)

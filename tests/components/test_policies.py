@@ -2,8 +2,8 @@ from components.policies import (
     bucket_policy,
     edge_function_logging_policy,
     edge_function_trust_policy,
-    oac_read_grant,
     next_engine_grant,
+    oac_read_grant,
     oai_read_grant,
 )
 

@@ -5,18 +5,28 @@ import json
 
 from tests import aws_rules
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
-from tools.mock_program import FUNCTION, REPLICATION_CONFIG, ROLE, ROLE_POLICY, Deployment
+from tools.mock_program import (
+    CLOUDFRONT_FUNCTION,
+    FUNCTION,
+    REPLICATION_CONFIG,
+    ROLE,
+    ROLE_POLICY,
+    Deployment,
+)
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+OAI = "aws:cloudfront/originAccessIdentity:OriginAccessIdentity"
 COMPONENT_TYPES = {
     "geo-proximity:index:RegionalOrigin",
     "geo-proximity:index:GeoProximityDistribution",
     "geo-proximity:index:ReplicationMesh",
     "geo-proximity:index:EdgeFunction",
+    "geo-proximity:index:RouterFunction",
 }
 
 
@@ -32,8 +42,8 @@ def distribution_inputs(deployment: Deployment) -> dict:
     return deployment.one(DISTRIBUTION).inputs
 
 
-def test_edge_function_obeys_lambda_edge_restrictions(deployment):
-    function = deployment.one(FUNCTION)
+def test_edge_function_obeys_lambda_edge_restrictions(lambda_edge_deployment):
+    function = lambda_edge_deployment.one(FUNCTION)
     inputs = function.inputs
     assert function.region == aws_rules.LAMBDA_EDGE_HOME_REGION
     assert inputs["publish"] is True
@@ -45,27 +55,27 @@ def test_edge_function_obeys_lambda_edge_restrictions(deployment):
     assert 128 <= inputs["memorySize"] <= aws_rules.ORIGIN_REQUEST_MAX_MEMORY_MB
     assert inputs["skipDestroy"] is True
     module, _, function_name = inputs["handler"].partition(".")
-    source = deployment.function_package()[f"{module}.py"]
+    source = lambda_edge_deployment.function_package()[f"{module}.py"]
     assert f"\n{function_name} = " in source or f"\ndef {function_name}(" in source
 
 
-def test_origin_request_association_uses_the_published_version(deployment):
-    behavior = distribution_inputs(deployment)["defaultCacheBehavior"]
+def test_origin_request_association_uses_the_published_version(lambda_edge_deployment):
+    behavior = distribution_inputs(lambda_edge_deployment)["defaultCacheBehavior"]
     (association,) = behavior["lambdaFunctionAssociations"]
     assert association["eventType"] == "origin-request"
-    assert association["lambdaArn"] == deployment.one(FUNCTION).outputs["qualifiedArn"]
+    assert association["lambdaArn"] == lambda_edge_deployment.one(FUNCTION).outputs["qualifiedArn"]
     assert aws_rules.QUALIFIED_FUNCTION_ARN.match(association["lambdaArn"])
-    assert deployment.exports["edgeFunctionVersionArn"] == association["lambdaArn"]
+    assert lambda_edge_deployment.exports["edgeFunctionVersionArn"] == association["lambdaArn"]
 
 
-def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(deployment):
-    role = deployment.one(ROLE, "router-role")
+def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(lambda_edge_deployment):
+    role = lambda_edge_deployment.one(ROLE, "router-role")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Action"] == "sts:AssumeRole"
     assert set(statement["Principal"]["Service"]) == aws_rules.LAMBDA_EDGE_TRUSTED_SERVICES
     assert role.inputs.get("managedPolicyArns") is None
-    policy = json.loads(deployment.one(ROLE_POLICY, "router-logs").inputs["policy"])
-    function_name = deployment.one(FUNCTION).outputs["name"]
+    policy = json.loads(lambda_edge_deployment.one(ROLE_POLICY, "router-logs").inputs["policy"])
+    function_name = lambda_edge_deployment.one(FUNCTION).outputs["name"]
     for statement in policy["Statement"]:
         actions = (
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -79,9 +89,9 @@ def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(deployme
         )
 
 
-def test_origin_group_has_two_distinct_members_and_allowed_status_codes(deployment):
-    inputs = distribution_inputs(deployment)
-    routing = deployment.exports["routing"]
+def test_origin_group_has_two_distinct_members_and_allowed_status_codes(lambda_edge_deployment):
+    inputs = distribution_inputs(lambda_edge_deployment)
+    routing = lambda_edge_deployment.exports["routing"]
     origins = {origin["originId"]: origin for origin in inputs["origins"]}
     behavior = inputs["defaultCacheBehavior"]
     assert set(behavior["allowedMethods"]) <= aws_rules.ORIGIN_GROUP_METHODS
@@ -101,9 +111,9 @@ def test_origin_group_has_two_distinct_members_and_allowed_status_codes(deployme
     assert routing["default"]["primary"] in primary["domainName"]
 
 
-def test_failover_member_carries_a_legal_marker_header_the_function_knows(deployment):
-    inputs = distribution_inputs(deployment)
-    artifact = routing_artifact(deployment)
+def test_failover_member_carries_a_legal_marker_header_the_function_knows(lambda_edge_deployment):
+    inputs = distribution_inputs(lambda_edge_deployment)
+    artifact = routing_artifact(lambda_edge_deployment)
     if "originGroups" not in inputs:
         assert all(not origin.get("customHeaders") for origin in inputs["origins"])
         return
@@ -119,26 +129,39 @@ def test_failover_member_carries_a_legal_marker_header_the_function_knows(deploy
     assert not primary.get("customHeaders")
 
 
+def signing_identities(deployment: Deployment) -> set:
+    oais = {
+        oai.outputs["cloudfrontAccessIdentityPath"]: oai.outputs["iamArn"]
+        for oai in deployment.all(OAI)
+    }
+    return aws_rules.signing_identities(
+        distribution_inputs(deployment), deployment.exports["distributionArn"], oais
+    )
+
+
 def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothing_public(
     deployment,
 ):
     inputs = distribution_inputs(deployment)
-    # OAC doesn't support origin redirect by Lambda@Edge (aws_rules): one OAI for every bucket.
-    assert aws_rules.origin_access_behind_a_rewrite(inputs) == "oai"
-    (oai,) = deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity")
-    assert {o["s3OriginConfig"]["originAccessIdentity"] for o in inputs["origins"]} == {
-        oai.outputs["cloudfrontAccessIdentityPath"]
-    }
-    expected_principal, expected_condition = {"AWS": oai.outputs["iamArn"]}, None
+    if "lambdaFunctionAssociations" in inputs["defaultCacheBehavior"]:
+        # OAC doesn't support origin redirect by Lambda@Edge (aws_rules): one OAI for every bucket.
+        assert aws_rules.origin_access_behind_a_rewrite(inputs) == "oai"
+    (signing,) = signing_identities(deployment)
+    switching = deployment.stack.startswith("switch-")
 
     policies = deployment.all(BUCKET_POLICY)
     buckets = bucket_regions(deployment)
     assert len(policies) == len(buckets) == len(deployment.exports["buckets"])
+    distribution = deployment.one(DISTRIBUTION)
     for policy in policies:
         document = json.loads(policy.inputs["policy"])
         allows = [s for s in document["Statement"] if s["Effect"] == "Allow"]
-        assert allows and all(s["Principal"] == expected_principal for s in allows)
-        assert all(s.get("Condition") == expected_condition for s in allows)
+        granted = {aws_rules.granted_identity(s) for s in allows if s["Sid"].startswith("Cloud")}
+        assert granted == {signing}
+        # Another identity only while a switch is under way, under statements of its own.
+        others = {aws_rules.granted_identity(s) for s in allows if s["Sid"].startswith("Next")}
+        assert len(others) == (1 if switching else 0) and signing not in others
+        assert len(allows) == 2 * (1 + len(others))
         assert {s["Action"] for s in allows} == {"s3:GetObject", "s3:ListBucket"}
         assert policy.inputs["bucket"] in buckets
         assert all(policy.inputs["bucket"] in str(s["Resource"]) for s in document["Statement"])
@@ -152,6 +175,8 @@ def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothin
             and deployment.by_urn(urn).parent == policy.parent
             for urn in policy.dependencies
         )
+        # A grant is withdrawn only after the distribution has stopped signing with it.
+        assert distribution.urn in policy.dependencies
 
 
 def test_buckets_are_private_versioned_encrypted_and_owner_enforced(deployment):
@@ -201,19 +226,19 @@ def test_bucket_names_are_valid_and_each_bucket_is_in_its_region(deployment):
         assert regions[name] == region
 
 
-def test_the_function_routes_to_exactly_the_stacks_buckets(deployment):
-    artifact = routing_artifact(deployment)
+def test_the_function_routes_to_exactly_the_stacks_buckets(lambda_edge_deployment):
+    artifact = routing_artifact(lambda_edge_deployment)
     expected = {
         region: {"domainName": f"{name}.s3.{region}.amazonaws.com"}
-        for region, name in deployment.exports["buckets"].items()
+        for region, name in lambda_edge_deployment.exports["buckets"].items()
     }
     assert artifact["origins"] == expected
-    routing = deployment.exports["routing"]
+    routing = lambda_edge_deployment.exports["routing"]
     assert artifact["failover"] == routing["failover"]
     assert artifact["routes"] == routing["routes"]
     assert artifact["defaultRoute"] == routing["default"]
     origins_by_domain = {
-        origin["domainName"] for origin in distribution_inputs(deployment)["origins"]
+        origin["domainName"] for origin in distribution_inputs(lambda_edge_deployment)["origins"]
     }
     assert origins_by_domain <= {origin["domainName"] for origin in expected.values()}
 
@@ -240,14 +265,15 @@ def test_distribution_serves_https_http3_ipv6_with_the_managed_cache_policy(depl
 def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
     components = {r.urn for r in deployment.resources if r.type in COMPONENT_TYPES}
     replicated = 1 if deployment.exports["replication"] else 0
-    # A RegionalOrigin per bucket, the EdgeFunction, the distribution and, with replication, a mesh.
+    # A RegionalOrigin per bucket, the routing function, the distribution and, with replication, a
+    # mesh.
     assert len(components) == len(deployment.exports["buckets"]) + 2 + replicated
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
             continue
         assert resource.parent in components, f"{resource.name} has no component parent"
         assert resource.name.startswith(deployment.by_urn(resource.parent).name), resource.name
-    for type_ in (BUCKET, FUNCTION, DISTRIBUTION, ROLE):
+    for type_ in (BUCKET, FUNCTION, CLOUDFRONT_FUNCTION, DISTRIBUTION, ROLE, LOG_GROUP):
         for resource in deployment.all(type_):
             tags = resource.inputs["tags"]
             assert tags["project"] == "geo-proximity"
@@ -289,12 +315,11 @@ def test_failover_waits_seconds_not_thirty(deployment):
         assert attempts * timeout <= 4, origin["originId"]
 
 
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-
-
-def test_edge_function_logs_expire_in_every_region_where_it_runs(deployment):
-    function_name = deployment.one(FUNCTION).outputs["name"]
-    groups = {(g.inputs["region"], g.inputs["name"]): g for g in deployment.all(LOG_GROUP)}
+def test_edge_function_logs_expire_in_every_region_where_it_runs(lambda_edge_deployment):
+    function_name = lambda_edge_deployment.one(FUNCTION).outputs["name"]
+    groups = {
+        (g.inputs["region"], g.inputs["name"]): g for g in lambda_edge_deployment.all(LOG_GROUP)
+    }
     expected = {(r, f"/aws/lambda/us-east-1.{function_name}") for r in DOCUMENTED_EXECUTION_REGIONS}
     expected.add(("us-east-1", f"/aws/lambda/{function_name}"))
     assert set(groups) == expected
@@ -302,7 +327,7 @@ def test_edge_function_logs_expire_in_every_region_where_it_runs(deployment):
         assert group.inputs["retentionInDays"] == 30
         assert group.inputs["retentionInDays"] in aws_rules.LOG_RETENTION_DAYS
     # CloudFront gets the version only once every group exists: no replica logs before.
-    distribution = deployment.one(DISTRIBUTION)
+    distribution = lambda_edge_deployment.one(DISTRIBUTION)
     assert {g.urn for g in groups.values()} <= set(distribution.dependencies)
 
 
@@ -332,17 +357,17 @@ def test_cache_behaviour_methods_are_one_of_cloudfronts_sets(deployment):
     assert len(behavior["allowedMethods"]) == len(set(behavior["allowedMethods"]))
 
 
-def test_no_setting_lambda_edge_refuses(deployment):
-    inputs = deployment.one(FUNCTION).inputs
+def test_no_setting_lambda_edge_refuses(lambda_edge_deployment):
+    inputs = lambda_edge_deployment.one(FUNCTION).inputs
     assert [key for key in aws_rules.LAMBDA_EDGE_UNSUPPORTED_INPUTS if key in inputs] == []
     assert inputs.get("packageType", "Zip") == "Zip"
     assert inputs.get("ephemeralStorage", {"size": 512})["size"] <= 512
-    assert deployment.all(aws_rules.PROVISIONED_CONCURRENCY) == []
+    assert lambda_edge_deployment.all(aws_rules.PROVISIONED_CONCURRENCY) == []
 
 
 def test_comments_and_tags_within_aws_limits(deployment):
     assert len(distribution_inputs(deployment)["comment"]) <= aws_rules.MAX_COMMENT_LENGTH
-    for oai in deployment.all("aws:cloudfront/originAccessIdentity:OriginAccessIdentity"):
+    for oai in deployment.all(OAI):
         assert len(oai.inputs["comment"]) <= aws_rules.MAX_COMMENT_LENGTH
     for resource in deployment.resources:
         if "tags" in resource.inputs:
