@@ -1,0 +1,207 @@
+"""CloudFront Functions, emulated: run a function's real code in V8 (mini-racer, from PyPI, so
+``./dev`` needs nothing outside its virtual environment) with CloudFront's documented event shape
+and a stand-in for the ``cloudfront`` module that records what the function asked for.
+
+What the stand-in checks, as CloudFront documents it ("Helper methods for origin modification"):
+``selectRequestOriginById(id)`` names an origin of the distribution;
+``createRequestOriginGroup({originIds, failoverCriteria: {statusCodes}})`` names two of them (as
+strings, or ``{originId}`` objects as the guide's example writes them) and failover codes an origin
+group accepts. Anything else the function asks for, a thrown error, or a return value that is not a
+request is a failed function, which CloudFront answers with a 503. Like CloudFront's runtime, the
+context has no timers, network or dynamic code evaluation ("Restrictions on CloudFront Functions").
+V8 is not CloudFront's own JavaScript engine: it accepts at least what runtime 2.0 accepts, so the
+code's features are also checked statically (``tests/aws_rules.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from py_mini_racer import MiniRacer
+
+from components.defaults import FAILOVER_STATUS_CODES_ALLOWED
+from edge_function.cloudfront_function import CLOUDFRONT_MODULE_IMPORT
+
+# Replaces the import line: the module binding the code expects, as a stand-in that records calls.
+_STAND_IN = """
+var __calls = [], __logs = [];
+var cf = {
+    edgeLocation: undefined,
+    selectRequestOriginById: function (originId) {
+        __calls.push({ method: 'selectRequestOriginById', args: [originId] });
+    },
+    createRequestOriginGroup: function (group) {
+        __calls.push({ method: 'createRequestOriginGroup', args: [group] });
+    },
+    updateRequestOrigin: function (origin) {
+        __calls.push({ method: 'updateRequestOrigin', args: [origin] });
+    }
+};
+"""
+_RUNTIME = """
+var console = { log: function () { __logs.push(Array.prototype.join.call(arguments, ' ')); } };
+['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'fetch',
+ 'require', 'process', 'XMLHttpRequest', 'WebSocket'].forEach(function (name) {
+    delete globalThis[name];
+    if (typeof globalThis[name] !== 'undefined') { globalThis[name] = undefined; }
+});
+globalThis.eval = undefined;
+function __invoke(eventJson, locationJson) {
+    __calls = []; __logs = [];
+    cf.edgeLocation = JSON.parse(locationJson);
+    var request = null, error = null;
+    try { request = handler(JSON.parse(eventJson)); } catch (thrown) { error = String(thrown); }
+    return JSON.stringify({ request: request === undefined ? null : request, calls: __calls,
+                            logs: __logs, error: error });
+}
+function __repeat(eventJson, locationJson, times) {
+    var event = JSON.parse(eventJson);
+    cf.edgeLocation = JSON.parse(locationJson);
+    for (var i = 0; i < times; i++) { __calls = []; handler(event); }
+    return __calls.length;
+}
+"""
+
+
+class RejectedFunctionError(ValueError):
+    """Code CloudFront would not accept as an origin-modifying function."""
+
+
+@dataclass(frozen=True)
+class OriginChoice:
+    """What the function chose: one origin id, or two as a failover group with its codes."""
+
+    origin_ids: tuple[str, ...]
+    failover_status_codes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    request: dict[str, Any] | None
+    # None: the function chose nothing, and the request stays on the behaviour's origin.
+    choice: OriginChoice | None
+    # Set when CloudFront would answer 503: a thrown error, an invalid helper call or return value.
+    error: str | None
+    logs: list[str] = field(default_factory=list)
+
+
+def viewer_request_event(
+    method: str,
+    uri: str,
+    *,
+    host: str,
+    client_ip: str,
+    querystring: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    request_id: str = "sandbox",
+) -> dict[str, Any]:
+    """A viewer-request event as CloudFront Functions receive it ("CloudFront Functions event
+    structure"): lowercase header names, ``{value}`` objects."""
+    return {
+        "version": "1.0",
+        "context": {
+            "distributionDomainName": host,
+            "distributionId": "ESANDBOXEXAMPLE",
+            "eventType": "viewer-request",
+            "requestId": request_id,
+        },
+        "viewer": {"ip": client_ip},
+        "request": {
+            "method": method,
+            "uri": uri,
+            "querystring": {name: {"value": value} for name, value in (querystring or {}).items()},
+            "headers": {
+                "host": {"value": host},
+                **{name.lower(): {"value": value} for name, value in (headers or {}).items()},
+            },
+            "cookies": {},
+        },
+    }
+
+
+def edge_location(region: str | None, name: str = "SBX") -> dict[str, str] | None:
+    """``cf.edgeLocation`` for an edge whose Regional edge cache is ``region``."""
+    if region is None:
+        return None
+    return {"name": name, "serverIp": "192.0.2.10", "region": region}
+
+
+class CloudFrontFunction:
+    """One published function of a distribution whose origins are ``origin_ids``."""
+
+    def __init__(self, code: str, origin_ids: Collection[str]) -> None:
+        first, _, rest = code.partition("\n")
+        if first.strip() != CLOUDFRONT_MODULE_IMPORT:
+            raise RejectedFunctionError(
+                f"the first line must be {CLOUDFRONT_MODULE_IMPORT!r} to modify origins"
+            )
+        self.origin_ids = frozenset(origin_ids)
+        self._context = MiniRacer()
+        self._lock = threading.Lock()
+        # The stand-in replaces the import on the same line, so line numbers in errors match.
+        self._context.eval(_STAND_IN.replace("\n", " ") + "\n" + rest)
+        self._context.eval(_RUNTIME)
+
+    def invoke(
+        self, event: Mapping[str, Any], location: Mapping[str, Any] | None
+    ) -> FunctionResult:
+        with self._lock:
+            raw = self._context.call("__invoke", json.dumps(event), json.dumps(location))
+        outcome = json.loads(str(raw))
+        logs = [str(line) for line in outcome["logs"]]
+        if outcome["error"] is not None:
+            return FunctionResult(None, None, f"the function threw {outcome['error']}", logs)
+        request = outcome["request"]
+        if not isinstance(request, dict) or "uri" not in request:
+            return FunctionResult(None, None, "the function returned no request", logs)
+        try:
+            choice = self._choice(outcome["calls"])
+        except ValueError as error:
+            return FunctionResult(None, None, str(error), logs)
+        return FunctionResult(request, choice, None, logs)
+
+    def repeat(
+        self, event: Mapping[str, Any], location: Mapping[str, Any] | None, times: int
+    ) -> None:
+        """Run the handler ``times`` times inside V8 (for the benchmark: no bridge per call)."""
+        with self._lock:
+            self._context.call("__repeat", json.dumps(event), json.dumps(location), times)
+
+    def _choice(self, calls: list[dict[str, Any]]) -> OriginChoice | None:
+        if not calls:
+            return None
+        if len(calls) > 1:
+            raise ValueError(f"the function changed the origin {len(calls)} times")
+        (call,) = calls
+        method, (argument,) = call["method"], call["args"]
+        if method == "selectRequestOriginById":
+            return OriginChoice((self._origin(argument),))
+        if method != "createRequestOriginGroup":
+            raise ValueError(f"{method} is not emulated by the sandbox")
+        members = argument.get("originIds") if isinstance(argument, dict) else None
+        if not isinstance(members, list) or len(members) != 2:
+            raise ValueError(f"an origin group needs two originIds, not {members!r}")
+        ids = tuple(
+            self._origin(member["originId"] if isinstance(member, dict) else member)
+            for member in members
+        )
+        if ids[0] == ids[1]:
+            raise ValueError(f"an origin group of {ids[0]} twice")
+        criteria = argument.get("failoverCriteria")
+        codes = criteria.get("statusCodes") if isinstance(criteria, dict) else None
+        if (
+            not isinstance(codes, list)
+            or not codes
+            or not set(codes) <= set(FAILOVER_STATUS_CODES_ALLOWED)
+        ):
+            raise ValueError(f"failoverCriteria.statusCodes {codes!r} is not a list of codes")
+        return OriginChoice(ids, tuple(codes))
+
+    def _origin(self, origin_id: object) -> str:
+        if not isinstance(origin_id, str) or origin_id not in self.origin_ids:
+            raise ValueError(f"{origin_id!r} is not an origin of the distribution")
+        return origin_id
