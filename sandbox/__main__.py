@@ -1,4 +1,7 @@
-"""./dev sandbox {drill,serve} [--stack prod] ...: the request flow of a stack on this machine."""
+"""./dev sandbox {drill,serve} [--stack prod] ...: the request flow of a stack on this machine.
+
+``./dev run`` is ``drill --every-stack``: every stack file git tracks, so both engines are drilled.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from routing.catalogue import describe_unknown_region, load_catalogue
 from tools.cli import ToolError, port_number, run_command
-from tools.stack_file import settings_from_stack_file
+from tools.stack_file import settings_from_stack_file, shipped_stacks
 
 if TYPE_CHECKING:
     from sandbox.stack import Sandbox
+    from settings import Settings
 
 
 def edge_region(text: str) -> str:
@@ -35,7 +39,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=["drill", "serve"],
         help="drill: run the failover drill and exit; serve: keep answering until Ctrl-C",
     )
-    parser.add_argument("--stack", default="prod", help="reads Pulumi.<stack>.yaml (default: prod)")
+    parser.add_argument(
+        "--stack",
+        action="append",
+        help="reads Pulumi.<stack>.yaml (default: prod); drill: repeat it to drill several stacks",
+    )
+    parser.add_argument(
+        "--every-stack",
+        action="store_true",
+        help="drill: every Pulumi.<stack>.yaml that git tracks, one after another",
+    )
     parser.add_argument(
         "--port",
         type=port_number,
@@ -57,13 +70,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="drill: print only the requests that failed, and the summary",
     )
     options = parser.parse_args(argv)
+    if options.every_stack and options.stack:
+        parser.error("--every-stack drills every stack file; leave out --stack, or leave out this")
+    every = sorted(shipped_stacks(), key=lambda stack: (stack != "prod", stack))
+    stacks = every if options.every_stack else options.stack or ["prod"]
+    if options.mode == "serve" and len(stacks) > 1:
+        parser.error("serve answers for one stack at a time: give --stack once")
+    # Every stack file is read first: a bad value is reported before anything starts.
+    every_settings = [settings_from_stack_file(stack) for stack in stacks]
 
+    port = options.port if options.port is not None else (8080 if options.mode == "serve" else 0)
+    if options.mode == "serve":
+        return _run(every_settings[0], options, port)
+    outcomes = {}
+    for index, settings in enumerate(every_settings):
+        if index:
+            print()
+        outcomes[settings.stack] = _run(settings, options, port)
+    if len(outcomes) > 1:
+        print(
+            "\nevery stack: "
+            + ", ".join(
+                f"{stack} {'passed' if code == 0 else 'FAILED'}" for stack, code in outcomes.items()
+            )
+        )
+    return max(outcomes.values())
+
+
+def _run(settings: Settings, options: argparse.Namespace, port: int) -> int:
     # Imported here so that --help answers at once.
     from sandbox.drill import run_drill
     from sandbox.stack import Sandbox
 
-    port = options.port if options.port is not None else (8080 if options.mode == "serve" else 0)
-    settings = settings_from_stack_file(options.stack)
     sandbox = Sandbox(
         settings, port=port, default_edge_region=options.edge_region, assets=options.assets
     )
@@ -87,8 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(sandbox: Sandbox) -> int:
     settings = sandbox.settings
     print(
-        f"edge: {sandbox.url}  (stack {settings.stack}; default edge Region "
-        f"{sandbox.default_edge_region})"
+        f"edge: {sandbox.url}  (stack {settings.stack}, engine {settings.engine.value}; default "
+        f"edge Region {sandbox.default_edge_region})"
     )
     for region, emulator in sandbox.emulators.regions.items():
         print(f"S3 {region}: http://127.0.0.1:{emulator.port}  bucket {sandbox.buckets[region]}")

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
+from components.engine import Engine
 from routing.catalogue import lambda_edge_execution_regions
 from routing.table import FailoverMode
 from sandbox.edge import EDGE_REGION_HEADER
@@ -184,9 +185,9 @@ def run_drill(
     settings = sandbox.settings
     routing = settings.routing
     out(
-        f"drill: stack {settings.stack}, origins {', '.join(settings.origins)}, "
-        f"failover {routing.failover_mode.value}, "
-        f"{len(edges)} execution Regions x {len(keys)} objects"
+        f"drill: stack {settings.stack}, engine {settings.engine.value}, origins "
+        f"{', '.join(settings.origins)}, failover {routing.failover_mode.value}, "
+        f"{len(edges)} Regional edge cache Regions x {len(keys)} objects"
     )
     all_phases = phases(sandbox, keys)
     if routing.failover_mode is FailoverMode.OFF:
@@ -263,7 +264,13 @@ def run_drill(
             )
 
     first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])
-    cache_ok = second.cache == "Hit" and second.invocations == 0 and first.body == second.body
+    # Lambda@Edge runs on cache misses only; a CloudFront function on every request.
+    hit_invocations = 0 if settings.engine is Engine.LAMBDA_EDGE else 1
+    cache_ok = (
+        second.cache == "Hit"
+        and second.invocations == hit_invocations
+        and first.body == second.body
+    )
     latencies.sort()
     total = len(requests) * len(all_phases)
     answered = total - len(failures) - lost_by_design

@@ -1,13 +1,24 @@
-"""An edge that behaves like CloudFront for this distribution, on one machine.
+"""An edge that behaves like CloudFront for this distribution, on one machine, with either engine.
 
-On a cache miss it builds the origin-request event as CloudFront does (the developer guide's shape:
-lowercase header keys, ``{key, value}`` lists, the group member's ``customHeaders``, ``authMethod``,
-``region``), invokes the packaged handler with a context whose ARN names the edge Region, and
-fetches from whatever origin the handler returned: it connects to the Region named by
+Lambda@Edge: on a cache miss it builds the origin-request event as CloudFront does (the developer
+guide's shape: lowercase header keys, ``{key, value}`` lists, the group member's ``customHeaders``,
+``authMethod``, ``region``), invokes the packaged handler with a context whose ARN names the edge
+Region, and fetches from whatever origin the handler returned: it connects to the Region named by
 ``domainName``, asks for the bucket named by the ``Host`` header and signs for ``region``, so a
 wrong rewrite fails as on AWS. Origin-group failover follows the stack's settings: the configured
 status codes, refused connections and time-outs, for GET, HEAD and OPTIONS only, with the handler
 invoked again for the secondary member.
+
+CloudFront Functions: on every request, cache hits included, it builds the viewer-request event and
+runs the stack's real function code in V8 (``sandbox.function_runtime``) before the cache is looked
+at. What the function chose is applied as CloudFront does: one origin of the distribution
+(``selectRequestOriginById``), or a failover group made for this request
+(``createRequestOriginGroup``) that fails over on its own status codes and on refused connections
+and time-outs, without running the function again ("CloudFront Functions isn't invoked a second
+time when CloudFront is configured to use origin failover", "General helper methods"). Each origin
+is signed with origin access control for its own Region. A function that throws or asks for
+something invalid is answered 503; a function that chose nothing leaves the request on the default
+cache behaviour's origin.
 
 Range requests behave as CloudFront documents them ("How CloudFront processes partial requests for
 an object (range GETs)"): a cached object serves the range itself (206, or 416 when it lies past the
@@ -22,6 +33,7 @@ not.
 from __future__ import annotations
 
 import copy
+import functools
 import http.client
 import itertools
 import re
@@ -37,8 +49,11 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from components.engine import Engine
 from components.policies import OriginAccess
+from edge_function.cloudfront_function import origin_id
 from routing.catalogue import describe_unknown_region, load_catalogue
+from sandbox.function_runtime import CloudFrontFunction, edge_location, viewer_request_event
 from sandbox.regional_s3 import S3Emulators
 from settings import Settings
 
@@ -101,14 +116,21 @@ class EdgeEmulator:
     def __init__(
         self,
         settings: Settings,
-        handler: Callable[[dict[str, Any], Any], Any],
+        handler: Callable[[dict[str, Any], Any], Any] | None,
         emulators: S3Emulators,
         *,
+        viewer_request: CloudFrontFunction | None = None,
         function_name: str = "sandbox-edge-router",
         read_timeout: float = 2.0,
     ) -> None:
+        # The engine's function: the packaged Lambda@Edge handler, or the CloudFront function.
+        if (handler is None) == (settings.engine is Engine.LAMBDA_EDGE) or (
+            viewer_request is None
+        ) == (settings.engine is Engine.CLOUDFRONT_FUNCTIONS):
+            raise ValueError(f"the {settings.engine.value} engine needs its own function")
         self.settings = settings
         self.handler = handler
+        self.viewer_request = viewer_request
         self.emulators = emulators
         self.function_name = function_name
         # The stack's origin connection settings, as CloudFront applies them to every S3 origin.
@@ -147,6 +169,37 @@ class EdgeEmulator:
                 403, [("Content-Type", "text/plain")], METHOD_NOT_ALLOWED, None, False, "Error", 0
             )
         uri = path.split("?", 1)[0] or "/"
+        targets: list[str] | None = None
+        failover_codes = tuple(self.settings.failover_status_codes)
+        invocations = 0
+        if self.viewer_request is not None:
+            # CloudFront Functions run on every request, before the cache is looked at.
+            invocations = 1
+            self.stats.count("invocations")
+            result = self.viewer_request.invoke(
+                viewer_request_event(
+                    method,
+                    uri,
+                    host=self.distribution_domain,
+                    client_ip=client_ip,
+                    headers={"Range": byte_range} if byte_range else None,
+                    request_id=f"sandbox-{next(self._request_ids)}",
+                ),
+                edge_location(edge_region),
+            )
+            if result.error is not None or result.request is None:
+                body = f"The CloudFront function failed: {result.error}\n".encode()
+                return EdgeResponse(
+                    503, [("Content-Type", "text/plain")], body, None, False, "Error", 1
+                )
+            uri = str(result.request["uri"])
+            regions = {origin_id(region): region for region in self.settings.origins}
+            if result.choice is None:
+                # Left on the default cache behaviour's origin.
+                targets, failover_codes = [self.settings.routing.default_origin], ()
+            else:
+                targets = [regions[member] for member in result.choice.origin_ids]
+                failover_codes = result.choice.failover_status_codes
         if uri == "/":
             uri = DEFAULT_ROOT_OBJECT
         key = (edge_region, uri)
@@ -162,24 +215,48 @@ class EdgeEmulator:
                     cached.response.region,
                     cached.failover,
                     "Hit",
-                    0,
+                    invocations,
                 )
 
-        invocations = 0
         failover = False
-        members = self._group_members()
         response = _edge_error(502, "No origin was tried")
-        for index, (member, marker) in enumerate(members):
-            invocations += 1
-            response = self._through_origin(
-                method, uri, edge_region, member, marker, client_ip, byte_range
-            )
-            retry = index + 1 < len(members) and (
-                response.unreachable
-                or (
-                    response.region is not None
-                    and response.status in self.settings.failover_status_codes
+        attempts: list[Callable[[], OriginResponse]]
+        if targets is None:
+            members = self._group_members()
+            attempts = [
+                functools.partial(
+                    self._through_origin,
+                    method,
+                    uri,
+                    edge_region,
+                    member,
+                    marker,
+                    client_ip,
+                    byte_range,
                 )
+                for member, marker in members
+            ]
+        else:
+            # Origin access control signs for the origin's own Region.
+            attempts = [
+                functools.partial(
+                    self._fetch,
+                    method,
+                    region,
+                    self.emulators.buckets[region],
+                    region,
+                    uri,
+                    byte_range,
+                )
+                for region in targets
+            ]
+        for index, attempt in enumerate(attempts):
+            if targets is None:
+                invocations += 1
+            response = attempt()
+            retry = index + 1 < len(attempts) and (
+                response.unreachable
+                or (response.region is not None and response.status in failover_codes)
             )
             if not retry:
                 break
@@ -212,6 +289,7 @@ class EdgeEmulator:
     ) -> OriginResponse:
         event = self.origin_request_event(method, uri, member, marker, client_ip)
         self.stats.count("invocations")
+        assert self.handler is not None  # the Lambda@Edge engine's path
         try:
             request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
         except Exception as error:  # noqa: BLE001 - CloudFront answers any failed function with a 502
@@ -447,9 +525,9 @@ def check_edge_region(code: str) -> tuple[str | None, str | None]:
         return f"{EDGE_REGION_HEADER}: {describe_unknown_region(code)}", None
     if not catalogue[code].lambda_edge_execution:
         return None, (
-            f"{code} is not a Regional edge cache Region: Lambda@Edge is not known to execute "
-            "there today, so real requests would not arrive from it "
-            "(the executing Regions are marked * in ./dev plan)"
+            f"{code} is not a Regional edge cache Region: neither Lambda@Edge nor "
+            "cf.edgeLocation.region is known to name it today, so real requests would not arrive "
+            "from it (the Regional edge cache Regions are marked * in ./dev plan)"
         )
     return None, None
 
@@ -508,7 +586,7 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
                 f"{response.invocations} invocation(s), "
                 f"{(time.perf_counter() - started) * 1e3:.1f} ms"
                 + (
-                    f" (warning: {edge_region} is not a Lambda@Edge execution Region)"
+                    f" (warning: {edge_region} is not a Regional edge cache Region)"
                     if warning
                     else ""
                 )

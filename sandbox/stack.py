@@ -1,8 +1,9 @@
-"""A stack on one machine: its settings, its function package as deployed, its buckets and its edge.
+"""A stack on one machine: its settings, its routing function as deployed, its buckets and its edge.
 
-The package is built by the same code the Pulumi program uses (``routing_package_files``), written
-to a folder and imported from there, so the handler that answers here reads its own ``routing.json``
-exactly as a Lambda@Edge container does.
+Both engines' code is built by the same code the Pulumi program uses. The Lambda@Edge package
+(``routing_package_files``) is written to a folder and imported from there, so the handler that
+answers here reads its own ``routing.json`` exactly as a Lambda@Edge container does; the CloudFront
+function's code (``render_function_code``) runs in V8.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from components.engine import Engine
 from components.naming import bucket_prefix
+from edge_function.cloudfront_function import origin_id, render_function_code
 from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, routing_package_files
 from sandbox.edge import EdgeEmulator, EdgeServer
+from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import S3Emulators
 from settings import PROJECT, Settings
 from tools.cli import ToolError
@@ -80,14 +84,23 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         with ExitStack() as undo:  # on any failure, whatever was started stops again
-            package = Path(
-                undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
-            )
-            for name, text in routing_package_files(
-                self.settings.routing, self.buckets, marker_header=self.settings.marker_header
-            ).items():
-                (package / name).write_text(text, encoding="utf-8")
-            handler = load_packaged_handler(package)
+            handler, viewer_request = None, None
+            if self.settings.engine is Engine.LAMBDA_EDGE:
+                package = Path(
+                    undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
+                )
+                for name, text in routing_package_files(
+                    self.settings.routing, self.buckets, marker_header=self.settings.marker_header
+                ).items():
+                    (package / name).write_text(text, encoding="utf-8")
+                handler = load_packaged_handler(package)
+            else:
+                viewer_request = CloudFrontFunction(
+                    render_function_code(
+                        self.settings.routing, self.settings.failover_status_codes
+                    ),
+                    [origin_id(region) for region in self.settings.origins],
+                )
             # The edge's port first: a busy port is reported before anything else starts.
             self._server = EdgeServer(self.port, None, self.default_edge_region)
             undo.callback(self._server.server_close)
@@ -95,7 +108,11 @@ class Sandbox:
             undo.enter_context(self.emulators)
             self._fill_buckets()
             self._edge = EdgeEmulator(
-                self.settings, handler, self.emulators, read_timeout=self.read_timeout
+                self.settings,
+                handler,
+                self.emulators,
+                viewer_request=viewer_request,
+                read_timeout=self.read_timeout,
             )
             self._server.edge = self._edge
             thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)

@@ -1,0 +1,187 @@
+"""End-to-end through the edge emulator with the CloudFront Functions engine: the stack's real
+function code runs in V8 at viewer-request on every request, and its choice is applied as CloudFront
+applies it."""
+
+import pytest
+
+from edge_function.cloudfront_function import render_function_code
+from routing.catalogue import lambda_edge_execution_regions
+from sandbox.__main__ import main as sandbox_main
+from sandbox.drill import ask, run_drill
+from sandbox.function_runtime import CloudFrontFunction
+from sandbox.regional_s3 import Fault
+from sandbox.stack import Sandbox
+from settings import parse_settings
+
+ORIGINS = '["us-east-1", "eu-central-1", "ap-northeast-1"]'
+
+
+def functions_settings(stack="functions", **values):
+    return parse_settings(
+        {"origins": ORIGINS, "engine": "cloudfront-functions", **values}, stack=stack
+    )
+
+
+@pytest.fixture(scope="module")
+def functions():
+    with Sandbox(functions_settings(), read_timeout=0.5) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def box(functions):
+    functions.edge.invalidate()
+    yield functions
+    for emulator in functions.emulators.regions.values():
+        emulator.fault = None
+        if not emulator.running:
+            emulator.start()
+
+
+def test_every_edge_region_is_served_by_its_primary_with_one_invocation(box):
+    routes = box.settings.routing.routes
+    for edge in lambda_edge_execution_regions():
+        answer = ask(box, edge, "assets/where.json")
+        assert (answer.status, answer.served_by) == (200, routes[edge].primary), edge
+        assert not answer.failover and answer.cache == "Miss" and answer.invocations == 1
+
+
+def test_the_function_runs_on_cache_hits_too(box):
+    before = box.edge.stats.invocations
+    first, second = ask(box, "eu-west-2", "index.html"), ask(box, "eu-west-2", "index.html")
+    assert (first.cache, second.cache) == ("Miss", "Hit")
+    assert second.invocations == 1 and box.edge.stats.invocations == before + 2
+    assert first.body == second.body
+
+
+@pytest.mark.parametrize(
+    ("fault", "edge", "down", "expected"),
+    [
+        ("stop", "eu-west-2", "eu-central-1", "us-east-1"),
+        (Fault.UNAVAILABLE, "ap-southeast-2", "ap-northeast-1", "us-east-1"),
+        (Fault.SLOW, "us-west-2", "us-east-1", "ap-northeast-1"),
+    ],
+)
+def test_the_request_group_fails_over_without_running_the_function_again(
+    box, fault, edge, down, expected
+):
+    if fault == "stop":
+        box.emulators.regions[down].stop()
+    else:
+        box.emulators.regions[down].fault = fault
+    origin_requests = box.edge.stats.origin_requests
+    answer = ask(box, edge, "index.html")
+    assert (answer.status, answer.served_by, answer.failover) == (200, expected, True)
+    assert answer.invocations == 1
+    assert box.edge.stats.origin_requests == origin_requests + 2
+
+
+def test_a_missing_object_fails_over_only_on_the_groups_status_codes():
+    settings = functions_settings(stack="only-503", failoverStatusCodes="[503]")
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        sandbox.emulators.client("eu-central-1").delete_object(
+            Bucket=sandbox.buckets["eu-central-1"], Key="index.html"
+        )
+        missing = ask(sandbox, "eu-west-1", "index.html")
+        sandbox.emulators.regions["eu-central-1"].fault = Fault.UNAVAILABLE
+        unavailable = ask(sandbox, "eu-west-1", "assets/where.json")
+    assert (missing.status, missing.failover) == (404, False)
+    assert (unavailable.status, unavailable.served_by, unavailable.failover) == (
+        200,
+        "us-east-1",
+        True,
+    )
+
+
+def test_each_request_is_signed_for_the_region_of_the_bucket_it_goes_to(box):
+    signed = []
+    fetch = box.edge._fetch
+
+    def recording(method, region, bucket, signing_region, uri, byte_range):
+        signed.append((region, signing_region))
+        return fetch(method, region, bucket, signing_region, uri, byte_range)
+
+    box.edge._fetch = recording
+    try:
+        box.emulators.regions["ap-northeast-1"].fault = Fault.UNAVAILABLE
+        for edge in ("eu-west-2", "ap-southeast-2", "us-west-1"):
+            assert ask(box, edge, "index.html").status == 200
+    finally:
+        del box.edge._fetch
+    assert signed and all(region == signing for region, signing in signed)
+    assert {region for region, _ in signed} == {"eu-central-1", "ap-northeast-1", "us-east-1"}
+
+
+def test_a_function_that_throws_is_a_503_even_for_a_cached_object(box):
+    assert ask(box, "eu-west-2", "index.html").status == 200  # now cached
+    original = box.edge.viewer_request
+    code = render_function_code(box.settings.routing, box.settings.failover_status_codes)
+    box.edge.viewer_request = CloudFrontFunction(
+        code.replace("return event.request;", "throw new Error('broken');"),
+        original.origin_ids,
+    )
+    try:
+        answer = ask(box, "eu-west-2", "index.html")
+    finally:
+        box.edge.viewer_request = original
+    assert answer.status == 503 and b"The CloudFront function failed" in answer.body
+    assert answer.served_by == "none" and answer.invocations == 1
+
+
+def test_a_function_that_chooses_nothing_leaves_the_request_on_the_default_origin(box):
+    original = box.edge.viewer_request
+    box.edge.viewer_request = CloudFrontFunction(
+        "import cf from 'cloudfront';\nfunction handler(event) { return event.request; }\n",
+        original.origin_ids,
+    )
+    try:
+        answer = ask(box, "ap-northeast-2", "index.html")
+    finally:
+        box.edge.viewer_request = original
+    assert (answer.status, answer.served_by, answer.failover) == (200, "us-east-1", False)
+
+
+def test_the_drill_passes_every_fault_phase(box):
+    lines: list[str] = []
+    assert run_drill(box, box.keys, out=lines.append) == 0, "\n".join(lines)
+    assert lines[0].startswith("drill: stack functions, engine cloudfront-functions,")
+    assert any("unreachable (connections time out" in line for line in lines)
+    assert any("a cache hit with 1 function invocation(s)" in line for line in lines)
+
+
+def test_fixed_failover_loses_by_design_what_lambda_edge_loses():
+    settings = functions_settings(stack="fixed-fn", failover="fixed")
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        lines: list[str] = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
+    assert any(line.endswith("<-- lost by design") for line in lines)
+    assert not any("FAILED" in line for line in lines)
+
+
+def test_regions_launched_after_2022_are_drilled():
+    settings = parse_settings(
+        {
+            "origins": '["us-east-1", "ca-west-1", "ap-southeast-4"]',
+            "engine": "cloudfront-functions",
+        },
+        stack="new-regions",
+    )
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        lines: list[str] = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
+        assert ask(sandbox, "ap-southeast-2", "index.html").served_by == "ap-southeast-4"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["drill", "--every-stack", "--stack", "prod"], "--every-stack drills every stack file"),
+        (["serve", "--stack", "prod", "--stack", "dev"], "serve answers for one stack at a time"),
+    ],
+)
+def test_stack_choice_errors_are_one_line(capsys, arguments, message):
+    with pytest.raises(SystemExit) as exited:
+        sandbox_main(arguments)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
