@@ -1,11 +1,13 @@
-"""Show where a stack sends every edge Region's cache misses, without deploying anything.
+"""Show where a stack sends every edge Region's requests, and what that costs, without deploying.
 
-    ./dev plan [--stack prod] [--json | --html FILE]
+    ./dev plan [--stack prod] [--json | --html FILE] [--requests-per-month N] [--cache-hit-ratio R]
 
 Reads Pulumi.<stack>.yaml the way the Pulumi CLI hands it to the program, validates it with the
-program's own settings code (same messages), and prints the routing table the edge function would
-carry, with great-circle distances, pinned routes and the size of the function package it would
-deploy. ``--json`` prints the same as data; ``--html FILE`` writes a page with a world map of it.
+program's own settings code (same messages), and prints the routing table the routing function would
+carry, with great-circle distances and pinned routes; which engine runs it and the size of what it
+would deploy against that engine's limit; and the monthly cost of the routing logic with each engine
+for a traffic you give, with the cache hit ratio where they cost the same. ``--json`` prints the
+same as data; ``--html FILE`` writes a page with a world map of it.
 """
 
 from __future__ import annotations
@@ -18,16 +20,33 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from components.engine import Engine
 from components.naming import bucket_prefix
+from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
 from edge_function.package import routing_package_files, zip_package
 from routing.catalogue import great_circle_km, load_catalogue
 from routing.table import FailoverMode, rank_origins
 from settings import PROJECT, Settings
-from tools.cli import ToolError, run_command
+from tools.cli import ToolError, count, run_command
+from tools.cost import (
+    DEFAULT_CACHE_HIT_RATIO,
+    DEFAULT_LAMBDA_EDGE_BILLED_MS,
+    DEFAULT_REQUESTS_PER_MONTH,
+    CostEstimate,
+    PriceError,
+    Prices,
+    estimate,
+    load_prices,
+)
 from tools.stack_file import settings_from_stack_file
 
 # S3 completes bucket names at deploy time; a placeholder of the real length sizes the package.
 _PLACEHOLDER_SUFFIX = "0" * 26
+# "Maximum compressed size of a Lambda function" for origin-request triggers (CloudFront quotas).
+LAMBDA_EDGE_ORIGIN_PACKAGE_LIMIT = 50 * 1024 * 1024
+# CloudFront's default quota of origins per distribution; the CloudFront Functions engine declares
+# every bucket as one (adjustable in Service Quotas).
+DEFAULT_ORIGINS_QUOTA = 25
 
 
 @dataclass(frozen=True)
@@ -86,19 +105,106 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
 
 def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
     """What a person should know before deploying this routing."""
+    found = []
     lost = [row.edge for row in rows if row.failover_is_primary]
-    if not lost:
-        return []
-    secondary = settings.routing.failover_origin
-    return [
-        f"failover {settings.routing.failover_mode.value}: {secondary} is both the primary and "
-        f"the failover of {', '.join(lost)}; while {secondary} is down their cache misses fail "
-        "(no other bucket is tried). 'ranked' failover never does this "
-        f"(pulumi config set {PROJECT}:failover ranked)."
+    if lost:
+        secondary = settings.routing.failover_origin
+        found.append(
+            f"failover {settings.routing.failover_mode.value}: {secondary} is both the primary "
+            f"and the failover of {', '.join(lost)}; while {secondary} is down their requests "
+            "fail (no other bucket is tried). 'ranked' failover never does this "
+            f"(pulumi config set {PROJECT}:failover ranked)."
+        )
+    if (
+        settings.engine is Engine.CLOUDFRONT_FUNCTIONS
+        and len(settings.origins) > DEFAULT_ORIGINS_QUOTA
+    ):
+        found.append(
+            f"{len(settings.origins)} origins: the {settings.engine.value} engine declares every "
+            f"bucket as an origin of the distribution, and CloudFront's default quota is "
+            f"{DEFAULT_ORIGINS_QUOTA} per distribution; raise it in Service Quotas before "
+            "`pulumi up`, or use fewer origins."
+        )
+    if settings.next_engine is not None:
+        found.append(
+            f"switching engines: every bucket also grants the {settings.next_engine.value} "
+            "engine's identity. After `pulumi up`, finish with "
+            f"`pulumi config set {PROJECT}:engine {settings.next_engine.value}` and "
+            f"`pulumi config rm {PROJECT}:nextEngine`, then `pulumi up` again."
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class FunctionSize:
+    """What the engine deploys, against CloudFront's limit for it."""
+
+    engine: Engine
+    what: str
+    size_bytes: int
+    limit_bytes: int
+
+    def describe(self) -> str:
+        share = self.size_bytes / self.limit_bytes
+        return (
+            f"{self.what}: {self.size_bytes:,} bytes of the {self.limit_bytes:,} CloudFront "
+            f"allows ({'under 0.1%' if share < 0.001 else f'{share:.1%}'})"
+        )
+
+
+def function_size(settings: Settings) -> FunctionSize:
+    if settings.engine is Engine.LAMBDA_EDGE:
+        return FunctionSize(
+            settings.engine,
+            "Lambda@Edge package (zipped)",
+            package_size(settings),
+            LAMBDA_EDGE_ORIGIN_PACKAGE_LIMIT,
+        )
+    code = render_function_code(settings.routing, settings.failover_status_codes)
+    return FunctionSize(
+        settings.engine, "CloudFront function code", len(code.encode("utf-8")), MAX_CODE_BYTES
+    )
+
+
+def render_cost(cost: CostEstimate, prices: Prices, engine: Engine) -> str:
+    rows = [
+        (
+            Engine.LAMBDA_EDGE,
+            "cache misses",
+            cost.lambda_edge_invocations,
+            cost.lambda_edge_dollars,
+        ),
+        (
+            Engine.CLOUDFRONT_FUNCTIONS,
+            "every request",
+            cost.cloudfront_functions_invocations,
+            cost.cloudfront_functions_dollars,
+        ),
     ]
+    lines = [
+        f"routing cost per month at {cost.requests_per_month:,} requests with "
+        f"{cost.cache_hit_ratio:.0%} served from the edge cache (USD, prices of {prices.as_of}):",
+        f"  {'engine':<22}{'runs on':<15}{'invocations':>15}{'$/month':>12}",
+        *(
+            f"  {candidate.value:<22}{runs_on:<15}{invocations:>15,.0f}{dollars:>12,.2f}"
+            + ("  <- this stack" if candidate is engine else "")
+            for candidate, runs_on, invocations, dollars in rows
+        ),
+        f"  (Lambda@Edge: {cost.lambda_edge_billed_ms:.0f} ms billed per invocation at 128 MB; "
+        "free tiers and failover retries left out)",
+    ]
+    if cost.break_even_hit_ratio is None:
+        lines.append("  break-even: none; CloudFront Functions cost less at any cache hit ratio")
+    else:
+        lines.append(
+            f"  break-even: {cost.break_even_hit_ratio:.1%} cache hits; above that Lambda@Edge "
+            "costs less, below it CloudFront Functions do"
+        )
+    return "\n".join(lines)
 
 
 def package_size(settings: Settings) -> int:
+    """The Lambda@Edge package's zipped size, with bucket names as long as S3 will make them."""
     placeholder_names = {
         code: bucket_prefix(PROJECT, settings.stack, code) + _PLACEHOLDER_SUFFIX
         for code in settings.origins
@@ -116,9 +222,13 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
         if table.failover_origin
         else ""
     )
+    if settings.engine is Engine.CLOUDFRONT_FUNCTIONS:
+        # The function makes each request's group itself; no origin group is declared.
+        group = ""
     lines = [
-        f"stack {settings.stack}: origins {', '.join(table.origins)}; "
-        f"default {table.default_origin}; failover {table.failover_mode.value}{group}",
+        f"stack {settings.stack}: engine {settings.engine.value}; origins "
+        f"{', '.join(table.origins)}; default {table.default_origin}; "
+        f"failover {table.failover_mode.value}{group}",
         f"origin connections: {settings.origin_connection_attempts} attempt(s) x "
         f"{settings.origin_connection_timeout} s, so an unreachable Region delays failover by at "
         f"most {settings.origin_connection_attempts * settings.origin_connection_timeout} s",
@@ -136,16 +246,26 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
     lines.append(f" {'(unknown)':<16}{default.primary:<16}{'':>7}  {default.failover or '-':<16}")
     lines.append("")
     lines.append(
-        "* Lambda@Edge executes there today (Regional edge cache); others are routed in advance."
+        "* a Regional edge cache Region (where Lambda@Edge executes, and what "
+        "cf.edgeLocation.region names); others are routed in advance."
     )
     return "\n".join(lines)
 
 
-def plan_document(settings: Settings, rows: list[PlanRow]) -> dict[str, Any]:
+def plan_document(
+    settings: Settings,
+    rows: list[PlanRow],
+    cost: tuple[CostEstimate, Prices] | None = None,
+) -> dict[str, Any]:
     """The plan as data: what ``--json`` prints and the HTML page shows."""
     table = settings.routing
+    size = function_size(settings)
+    cost = cost or _default_cost()
     return {
         "stack": settings.stack,
+        "engine": settings.engine.value,
+        "nextEngine": settings.next_engine.value if settings.next_engine else None,
+        "originAccess": settings.origin_access.value,
         "origins": list(table.origins),
         "defaultOrigin": table.default_origin,
         "failover": table.failover_mode.value,
@@ -173,9 +293,41 @@ def plan_document(settings: Settings, rows: list[PlanRow]) -> dict[str, Any]:
             "attempts": settings.origin_connection_attempts,
             "timeoutSeconds": settings.origin_connection_timeout,
         },
-        "packageBytes": package_size(settings),
+        "function": {
+            "what": size.what,
+            "bytes": size.size_bytes,
+            "limitBytes": size.limit_bytes,
+        },
+        "cost": cost[0].as_document(cost[1]),
         "warnings": warnings(settings, rows),
     }
+
+
+def _default_cost() -> tuple[CostEstimate, Prices]:
+    prices = load_prices()
+    return estimate(prices, DEFAULT_REQUESTS_PER_MONTH, DEFAULT_CACHE_HIT_RATIO), prices
+
+
+def hit_ratio(text: str) -> float:
+    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
+    return value
+
+
+def milliseconds(text: str) -> float:
+    """An argparse type: a positive duration in milliseconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 30_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration from 0 to 30000 ms")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,17 +340,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     output.add_argument(
         "--html", type=Path, metavar="FILE", help="write a self-contained page with a world map"
     )
+    traffic = parser.add_argument_group("cost model")
+    traffic.add_argument(
+        "--requests-per-month",
+        type=count,
+        default=DEFAULT_REQUESTS_PER_MONTH,
+        metavar="N",
+        help=f"viewer requests per month (default {DEFAULT_REQUESTS_PER_MONTH:,})",
+    )
+    traffic.add_argument(
+        "--cache-hit-ratio",
+        type=hit_ratio,
+        default=DEFAULT_CACHE_HIT_RATIO,
+        metavar="R",
+        help=f"share of requests served from the edge cache, 0-1 or a percentage "
+        f"(default {DEFAULT_CACHE_HIT_RATIO})",
+    )
+    traffic.add_argument(
+        "--lambda-edge-ms",
+        type=milliseconds,
+        default=DEFAULT_LAMBDA_EDGE_BILLED_MS,
+        metavar="MS",
+        help="Lambda@Edge duration per invocation, billed per whole ms (default 1: the handler "
+        "answers in microseconds, see BENCHMARKS.md)",
+    )
+    traffic.add_argument(
+        "--prices", type=Path, metavar="FILE", help="JSON overriding tools/edge_prices.json"
+    )
     options = parser.parse_args(argv)
     settings = settings_from_stack_file(options.stack)
+    try:
+        prices = load_prices(options.prices)
+    except PriceError as error:
+        raise ToolError(str(error)) from None
+    cost = estimate(
+        prices, options.requests_per_month, options.cache_hit_ratio, options.lambda_edge_ms
+    )
     rows = plan_rows(settings)
     if options.json:
-        print(json.dumps(plan_document(settings, rows), indent=2))
+        print(json.dumps(plan_document(settings, rows, (cost, prices)), indent=2))
         return 0
     if options.html:
         from tools.plan_map import render_page
 
         try:
-            options.html.write_text(render_page(plan_document(settings, rows)), encoding="utf-8")
+            options.html.write_text(
+                render_page(plan_document(settings, rows, (cost, prices))), encoding="utf-8"
+            )
         except OSError as error:
             raise ToolError(f"cannot write {options.html}: {error.strerror}") from None
         print(
@@ -209,10 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render_table(settings, rows))
     for warning in warnings(settings, rows):
         print(f"\nwarning: {warning}")
-    print(
-        f"\nfunction package: {package_size(settings):,} bytes zipped. "
-        "Nothing was deployed; run `pulumi up` to deploy."
-    )
+    print(f"\n{function_size(settings).describe()}")
+    print(f"\n{render_cost(cost, prices, settings.engine)}")
+    print("\nNothing was deployed; run `pulumi up` to deploy.")
     return 0
 
 

@@ -149,11 +149,20 @@ def render_page(plan: dict[str, Any]) -> str:
         f'<p class="warning">warning: {html.escape(text)}</p>' for text in plan["warnings"]
     )
     group = plan["originGroup"]
+    function, cost = plan["function"], plan["cost"]
     summary = (
-        f"origins {', '.join(plan['origins'])}; default {plan['defaultOrigin']}; "
-        f"failover {plan['failover']}"
-        + (f" (origin group: {group['primary']} → {group['secondary']})" if group else "")
-        + f"; function package {plan['packageBytes']:,} bytes"
+        f"engine {plan['engine']}; origins {', '.join(plan['origins'])}; default "
+        f"{plan['defaultOrigin']}; failover {plan['failover']}"
+        + (
+            f" (origin group: {group['primary']} → {group['secondary']})"
+            if group and plan["engine"] == "lambda-edge"
+            else ""
+        )
+        + f"; {function['what']} {function['bytes']:,} of {function['limitBytes']:,} bytes; "
+        f"routing cost at {cost['requestsPerMonth']:,} requests a month and "
+        f"{cost['cacheHitRatio']:.0%} cache hits: lambda-edge "
+        f"${cost['lambdaEdge']['dollarsPerMonth']:,.2f}, cloudfront-functions "
+        f"${cost['cloudfrontFunctions']['dollarsPerMonth']:,.2f}"
     )
     return _PAGE.format(
         stack=html.escape(plan["stack"]),
@@ -200,7 +209,7 @@ footer {{ margin-top: 1.5em; font-size: 12px; color: #5b6b7b; }}
 <p>{summary}</p>
 {warnings}
 <p class="legend"><span>● filled dark: origin bucket</span>
-<span>● light blue: Lambda@Edge executes there</span><span>ring magenta: pinned route</span>
+<span>● light blue: a Regional edge cache Region</span><span>ring magenta: pinned route</span>
 <span>solid arrow: primary</span><span>dashed arrow: failover</span></p>
 <svg id="map" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img"
  aria-label="World map: each edge Region's arrow to its primary and failover bucket">
@@ -220,7 +229,7 @@ footer {{ margin-top: 1.5em; font-size: 12px; color: #5b6b7b; }}
 </g>
 </svg>
 <table>
-<thead><tr><th>edge Region (* Lambda@Edge)</th><th>primary</th><th>km</th>
+<thead><tr><th>edge Region (* Regional edge cache)</th><th>primary</th><th>km</th>
 <th>failover</th><th>km</th><th>note</th></tr></thead>
 <tbody>
 {rows}

@@ -21,8 +21,8 @@ def test_plan_prints_every_region_with_distances(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "stack prod: origins us-east-1, eu-central-1, ap-northeast-1; default us-east-1; failover "
-        "ranked"
+        "stack prod: engine lambda-edge; origins us-east-1, eu-central-1, ap-northeast-1; default "
+        "us-east-1; failover ranked"
     )
     assert "origin connections: 3 attempt(s) x 1 s, so an unreachable Region delays failover" in out
     rows = rows_of(out)
@@ -98,8 +98,103 @@ def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path
     assert document["routes"]["eu-west-2"]["notes"] == []
     assert document["warnings"] == []
     assert document["originConnection"] == {"attempts": 3, "timeoutSeconds": 1}
-    assert document["packageBytes"] == plan.package_size(stack_file.settings_from_stack_file("t"))
-    assert 2_000 < document["packageBytes"] < 10_000
+    assert document["engine"] == "lambda-edge" and document["originAccess"] == "oai"
+    function = document["function"]
+    assert function["bytes"] == plan.package_size(stack_file.settings_from_stack_file("t"))
+    assert 2_000 < function["bytes"] < 10_000 and function["limitBytes"] == 50 * 1024 * 1024
+
+
+def test_plan_tells_the_engine_and_the_functions_size_against_its_limit(capsys):
+    assert plan.main(["--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("stack dev: engine cloudfront-functions; origins us-east-1, eu-west-1")
+    # The function makes each request's group: no declared origin group to show.
+    assert "(origin group:" not in out.splitlines()[0]
+    settings = stack_file.settings_from_stack_file("dev")
+    size = len(plan.render_function_code(settings.routing, settings.failover_status_codes).encode())
+    assert f"CloudFront function code: {size:,} bytes of the 10,240 CloudFront allows" in out
+    assert plan.main(["--stack", "dev", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["engine"] == "cloudfront-functions" and document["originAccess"] == "oac"
+    assert document["function"] == {
+        "what": "CloudFront function code",
+        "bytes": size,
+        "limitBytes": 10_240,
+    }
+
+
+def test_the_cost_model_prices_both_engines_and_their_break_even(capsys):
+    assert (
+        plan.main(["--requests-per-month", "1000000000", "--cache-hit-ratio", "95%", "--json"]) == 0
+    )
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    # Lambda@Edge on the 5% of misses: $0.60 per million plus 1 ms at 128 MB x $0.00005001/GB-s.
+    misses = 50_000_000
+    per_miss = 0.60 / 1e6 + 0.128 / 1.024 * 0.001 * 0.00005001
+    assert cost["lambdaEdge"]["invocations"] == misses
+    assert cost["lambdaEdge"]["dollarsPerMonth"] == round(misses * per_miss, 2) == 30.31
+    # CloudFront Functions on every request: $0.10 per million.
+    assert cost["cloudfrontFunctions"]["dollarsPerMonth"] == 100.0
+    assert cost["breakEvenCacheHitRatio"] == round(1 - 0.10 / 1e6 / per_miss, 4) == 0.8351
+    assert cost["prices"]["asOf"] and "pricing" in cost["prices"]["source"]
+
+
+def test_prices_and_duration_are_overridable(capsys, tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"cloudFrontFunctionsPerMillionInvocations": 0.6}', encoding="utf-8")
+    assert plan.main(["--prices", str(prices), "--lambda-edge-ms", "2.2", "--json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert cost["lambdaEdge"]["billedMs"] == 3  # billed per whole millisecond
+    assert cost["cloudfrontFunctions"]["dollarsPerMonth"] == 60.0
+    # At Lambda@Edge's request price, Functions win only where nearly every request misses.
+    per_miss = 0.60 / 1e6 + 0.125 * 0.003 * 0.00005001
+    assert cost["breakEvenCacheHitRatio"] == round(1 - 0.60 / 1e6 / per_miss, 4) == 0.0303
+    assert str(prices) in cost["prices"]["source"]
+
+
+def test_the_cost_table_marks_the_stacks_engine(capsys):
+    assert plan.main(["--stack", "prod", "--cache-hit-ratio", "0.5"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert lines["lambda-edge"].endswith("<- this stack")
+    assert "this stack" not in lines["cloudfront-functions"]
+    assert "break-even: 83.5% cache hits; above that Lambda@Edge costs less" in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--cache-hit-ratio", "1.5"], "argument --cache-hit-ratio: '1.5' is not a ratio"),
+        (["--cache-hit-ratio", "most"], "argument --cache-hit-ratio: 'most' is not a ratio"),
+        (["--requests-per-month", "-3"], "argument --requests-per-month: -3 is negative"),
+        (["--lambda-edge-ms", "0"], "argument --lambda-edge-ms: '0' is not a duration"),
+    ],
+)
+def test_bad_traffic_figures_are_one_line(capsys, arguments, message):
+    with pytest.raises(SystemExit) as exited:
+        plan.main(arguments)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not JSON"),
+        ('{"lambdaEdgePerMillionRequests": "cheap"}', "'cheap' is not a number of dollars"),
+        ('{"discount": 0.5}', "expected an object with some of asOf"),
+    ],
+)
+def test_a_bad_prices_file_is_one_line(capsys, tmp_path, content, message):
+    prices = tmp_path / "prices.json"
+    prices.write_text(content, encoding="utf-8")
+    from tools.cli import run_command
+
+    assert run_command(plan.main, ["--prices", str(prices)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert run_command(plan.main, ["--prices", str(tmp_path / "none.json")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
 
 
 def test_plan_reports_a_missing_stack_and_bad_config(capsys, tmp_path, monkeypatch):
