@@ -1,4 +1,9 @@
-"""Benchmark the origin-request handler: per-invocation time, cold start and package size.
+"""Benchmark both engines' routing code: per-request time, cold start and size.
+
+The Lambda@Edge origin-request handler runs in CPython; the CloudFront Functions viewer-request
+function runs in V8 (mini-racer), the JavaScript engine the sandbox and the tests use. CloudFront's
+own JavaScript runtime is neither, so the JavaScript figures compare the two codes' work, not what
+CloudFront will measure.
 
     .venv/bin/python -m benchmarks.edge_function [--repeats 25] [--calls 20000] [--starts 30]
     (./dev bench runs it)
@@ -22,10 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from edge_function import origin_request
+from edge_function.cloudfront_function import (
+    MAX_CODE_BYTES,
+    origin_id,
+    render_function_code,
+)
 from edge_function.package import package_files, zip_package
 from routing.artifact import regional_domain_name, render_artifact
 from routing.catalogue import load_catalogue
 from routing.table import derive_routing_table
+from sandbox.function_runtime import CloudFrontFunction, edge_location, viewer_request_event
 
 SEED_ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
 EDGE_REGION = "eu-west-2"
@@ -188,6 +199,67 @@ def main(argv: list[str] | None = None) -> None:
         size = len(zip_package(files))
         raw = sum(len(text.encode()) for text in files.values())
         print(f"package, {label}: {size:,} bytes zipped ({raw:,} bytes unzipped)")
+
+    javascript = javascript_per_call_ns(options.repeats, options.calls)
+    normal = timings["handler, normal request"]
+    bridge = javascript.pop("bridge")
+    print(
+        f"CloudFront function in V8 {javascript.pop('v8')}; median of {options.repeats} runs x "
+        f"{options.calls} calls inside V8; edge {EDGE_REGION}"
+    )
+    for name, ns in javascript.items():
+        print(f"  {name:<30} {ns:7.1f} ns/call  {ns / normal:5.2f}x the Python handler's request")
+    print(
+        f"  one call through the Python-V8 bridge, as the sandbox makes it: {bridge / 1e3:,.0f} us "
+        "(the sandbox's cost, not the function's)"
+    )
+    for label, origins in (("3 origins (prod)", SEED_ORIGINS), ("20 origins", all_regions)):
+        code = render_function_code(derive_routing_table(origins), DEFAULT_CODES)
+        size = len(code.encode())
+        print(
+            f"function code, {label}: {size:,} bytes of CloudFront's {MAX_CODE_BYTES:,} "
+            f"({size / MAX_CODE_BYTES:.0%})"
+        )
+
+
+DEFAULT_CODES = (403, 404, 500, 502, 503, 504)
+_EMPTY_FUNCTION = (
+    "import cf from 'cloudfront';\nfunction handler(event) { return event.request; }\n"
+)
+
+
+def javascript_per_call_ns(repeats: int, calls: int) -> dict[str, Any]:
+    """The router's time per request inside V8, next to a handler that does nothing (the loop's
+    own cost), and one call through the Python-to-V8 bridge as the sandbox makes it."""
+    table = derive_routing_table(SEED_ORIGINS)
+    origin_ids = [origin_id(region) for region in SEED_ORIGINS]
+    functions = {
+        "router, ranked group": CloudFrontFunction(
+            render_function_code(table, DEFAULT_CODES), origin_ids
+        ),
+        "empty handler (loop baseline)": CloudFrontFunction(_EMPTY_FUNCTION, origin_ids),
+    }
+    request = viewer_request_event(
+        "GET", "/picture.jpg", host="d111111abcdef8.cloudfront.net", client_ip="203.0.113.178"
+    )
+    location = edge_location(EDGE_REGION)
+    router = functions["router, ranked group"]
+    assert router.invoke(request, location).choice is not None
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    bridge: list[float] = []
+    for _ in range(repeats):
+        for name, function in functions.items():
+            begun = time.perf_counter()
+            function.repeat(request, location, calls)
+            samples[name].append((time.perf_counter() - begun) / calls * 1e9)
+        begun = time.perf_counter()
+        for _ in range(100):
+            router.invoke(request, location)
+        bridge.append((time.perf_counter() - begun) / 100 * 1e9)
+    figures: dict[str, Any] = {name: statistics.median(values) for name, values in samples.items()}
+    figures["bridge"] = statistics.median(bridge)
+    figures["v8"] = router.v8_version
+    return figures
 
 
 if __name__ == "__main__":

@@ -164,6 +164,10 @@ class CloudFrontFunction:
             return FunctionResult(None, None, str(error), logs)
         return FunctionResult(request, choice, None, logs)
 
+    @property
+    def v8_version(self) -> str:
+        return str(self._context.v8_version)
+
     def repeat(
         self, event: Mapping[str, Any], location: Mapping[str, Any] | None, times: int
     ) -> None:
