@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.program [--runs 7]  (./dev bench runs it)
 
-Prints median and best wall time for the prod stack file and for a 20-origin stack. Asserts nothing.
+Prints median and best wall time for the prod stack file, a 20-origin stack, and the dev stack
+file (the CloudFront Functions engine). Asserts nothing.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=7)
     options = parser.parse_args(argv)
     warnings.simplefilter("ignore", DeprecationWarning)
-    # Regions launched after 2022 cannot be origins of this engine (OAI does not work there).
+    # Regions launched after 2022 cannot be origins of Lambda@Edge (OAI does not work there).
     twenty = [code for code, region in load_catalogue().items() if region.supports_oai][:20]
     cases = {
         "prod stack (3 origins)": (read_stack_config(stack_file_path("prod")), "prod"),
         "20 origins": (project_config(origins=twenty), "twenty"),
+        "dev stack (CF Functions)": (read_stack_config(stack_file_path("dev")), "dev"),
     }
     # Warm imports first, so the first case pays no more than the second.
     deploy(cases["prod stack (3 origins)"][0])

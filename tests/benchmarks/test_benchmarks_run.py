@@ -9,6 +9,7 @@ def test_the_program_benchmark_runs_every_case(capsys):
     assert [line.split("  ")[0].strip() for line in lines] == [
         "prod stack (3 origins)",
         "20 origins",
+        "dev stack (CF Functions)",
     ]
     assert all("resources  median" in line for line in lines)
 
