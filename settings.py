@@ -31,7 +31,7 @@ from components.defaults import (
 )
 from components.engine import Engine
 from components.policies import OriginAccess
-from edge_function.cloudfront_function import FunctionCodeError, render_function_code
+from edge_function.cloudfront_function import FunctionTooLargeError, render_function_code
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import load_catalogue
 from routing.table import RoutingError, RoutingTable, derive_routing_table
@@ -154,7 +154,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
     if engine is Engine.CLOUDFRONT_FUNCTIONS:
         try:
             render_function_code(routing, failover_status_codes)
-        except FunctionCodeError as error:
+        except FunctionTooLargeError as error:
             raise ConfigError("origins", f"{error}; use fewer origins") from None
     aliases = tuple(_aliases(values))
     certificate_arn = _certificate_arn(values, aliases)

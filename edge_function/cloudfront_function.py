@@ -18,6 +18,7 @@ failover off, or a single origin, gives the primary alone.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,10 +31,21 @@ RUNTIME = "cloudfront-js-2.0"
 MAX_CODE_BYTES = 10_240
 # The first line CloudFront requires for the origin modification helpers.
 CLOUDFRONT_MODULE_IMPORT = "import cf from 'cloudfront';"
+# What the runtime refuses or does not have ("Restrictions on CloudFront Functions": no dynamic code
+# evaluation, no network, file system or timers), and modules other than cloudfront.
+_RESTRICTED = re.compile(
+    r"\b(eval|Function|require|fetch|XMLHttpRequest|WebSocket|setTimeout|setInterval)\s*\("
+    r"|^\s*(import|export)\b",
+    re.MULTILINE,
+)
 
 
 class FunctionCodeError(ValueError):
     """The generated code would break one of CloudFront Functions' limits."""
+
+
+class FunctionTooLargeError(FunctionCodeError):
+    """The routing table makes the code larger than CloudFront Functions accept."""
 
 
 def origin_id(region: str) -> str:
@@ -50,7 +62,8 @@ def route_targets(route: Route) -> tuple[str, ...]:
 
 
 def render_function_code(table: RoutingTable, failover_status_codes: Sequence[int]) -> str:
-    """The function's code for ``table``; raises FunctionCodeError past CloudFront's size limit."""
+    """The function's code for ``table``. Raises FunctionTooLargeError past CloudFront's size limit,
+    and FunctionCodeError if the template uses what the runtime does not offer."""
     index = {region: position for position, region in enumerate(table.origins)}
 
     def encode(route: Route) -> str:
@@ -68,9 +81,18 @@ def render_function_code(table: RoutingTable, failover_status_codes: Sequence[in
     code = TEMPLATE.read_text(encoding="utf-8")
     for placeholder, value in values.items():
         code = code.replace(placeholder, value)
+    first_line, _, rest = code.partition("\n")
+    if first_line != CLOUDFRONT_MODULE_IMPORT:
+        raise FunctionCodeError(f"{TEMPLATE.name} must start with {CLOUDFRONT_MODULE_IMPORT!r}")
+    restricted = _RESTRICTED.search(rest)
+    if restricted:
+        raise FunctionCodeError(
+            f"{TEMPLATE.name} uses {restricted.group(0).strip()!r}, which CloudFront Functions "
+            "do not offer (no network, timers, dynamic code or other modules)"
+        )
     size = len(code.encode("utf-8"))
     if size > MAX_CODE_BYTES:
-        raise FunctionCodeError(
+        raise FunctionTooLargeError(
             f"the generated CloudFront function is {size:,} bytes and CloudFront Functions accept "
             f"at most {MAX_CODE_BYTES:,} (CloudFront quotas)"
         )

@@ -175,3 +175,28 @@ def test_the_javascript_and_the_python_routing_table_always_agree(routing, regio
         assert result.error is None
         assert result.choice == expected_choice(table, codes, region)
         assert len(set(result.choice.origin_ids)) == len(result.choice.origin_ids)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("var answer = fetch('https://example.com');", "'fetch('"),
+        ("setTimeout(function () {}, 1);", "'setTimeout('"),
+        ("var run = eval('1');", "'eval('"),
+        ("import kvs from 'kvs';", "'import'"),
+    ],
+)
+def test_code_the_runtime_does_not_allow_is_refused_before_deploy(
+    tmp_path, monkeypatch, line, problem
+):
+    from edge_function import cloudfront_function
+
+    template = tmp_path / "router.js"
+    original = cloudfront_function.TEMPLATE.read_text(encoding="utf-8")
+    template.write_text(
+        original.replace("function handler(event) {", f"{line}\nfunction handler(event) {{")
+    )
+    monkeypatch.setattr(cloudfront_function, "TEMPLATE", template)
+    with pytest.raises(cloudfront_function.FunctionCodeError) as raised:
+        render_function_code(derive_routing_table(SEED_ORIGINS), CODES)
+    assert problem in str(raised.value)
