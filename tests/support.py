@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import strategies as st
+
 from routing.artifact import DEFAULT_MARKER_HEADER, regional_domain_name, render_artifact
-from routing.table import RoutingTable, derive_routing_table
+from routing.catalogue import load_catalogue
+from routing.table import FailoverMode, RoutingTable, derive_routing_table
 
 # The buckets of the seed post's example: one per continent.
 SEED_ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
@@ -170,3 +173,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@st.composite
+def routing_tables(draw: st.DrawFn) -> RoutingTable:
+    """Random routing tables: origin sets, default and failover origins, pins and failover modes."""
+    regions = list(load_catalogue())
+    origins = draw(st.lists(st.sampled_from(regions), min_size=1, max_size=8, unique=True))
+    default = draw(st.sampled_from(origins))
+    mode = draw(st.sampled_from(list(FailoverMode))) if len(origins) > 1 else FailoverMode.OFF
+    others = [code for code in origins if code != default]
+    failover_origin = draw(st.none() | st.sampled_from(others)) if others else None
+    overrides = draw(
+        st.dictionaries(st.sampled_from(regions), st.sampled_from(origins), max_size=5)
+    )
+    return derive_routing_table(
+        origins,
+        default_origin=default,
+        overrides=overrides,
+        failover=mode,
+        failover_origin=failover_origin,
+    )

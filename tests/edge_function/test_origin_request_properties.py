@@ -19,6 +19,7 @@ from tests.support import (
     failover_request_event,
     origin_request_event,
     request_of,
+    routing_tables,
 )
 
 REGION_CODES = list(load_catalogue())
@@ -26,23 +27,8 @@ REGION_CODES = list(load_catalogue())
 
 @st.composite
 def routing_settings(draw):
-    origins = draw(st.lists(st.sampled_from(REGION_CODES), min_size=1, max_size=8, unique=True))
-    default = draw(st.sampled_from(origins))
-    mode = draw(st.sampled_from(list(FailoverMode))) if len(origins) > 1 else FailoverMode.OFF
-    others = [code for code in origins if code != default]
-    failover_origin = draw(st.none() | st.sampled_from(others)) if others else None
-    overrides = draw(
-        st.dictionaries(st.sampled_from(REGION_CODES), st.sampled_from(origins), max_size=5)
-    )
     marker = draw(st.sampled_from(["X-Geo-Failover", "originTypeFailover", "x-FAILOVER-marker"]))
-    table = derive_routing_table(
-        origins,
-        default_origin=default,
-        overrides=overrides,
-        failover=mode,
-        failover_origin=failover_origin,
-    )
-    return table, marker
+    return draw(routing_tables()), marker
 
 
 edge_regions = st.sampled_from(REGION_CODES) | st.from_regex(

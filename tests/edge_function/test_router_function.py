@@ -20,7 +20,7 @@ from sandbox.function_runtime import (
     viewer_request_event,
 )
 from tests import aws_rules
-from tests.support import SEED_ORIGINS
+from tests.support import SEED_ORIGINS, routing_tables
 
 REGION_CODES = list(load_catalogue())
 UNKNOWN_REGIONS = ["xx-nowhere-9", "us-east-12", "", "__proto__", "constructor", "toString"]
@@ -134,27 +134,12 @@ def test_the_runtime_has_no_timers_network_or_eval():
 
 @st.composite
 def routing_settings(draw):
-    origins = draw(st.lists(st.sampled_from(REGION_CODES), min_size=1, max_size=8, unique=True))
-    default = draw(st.sampled_from(origins))
-    mode = draw(st.sampled_from(list(FailoverMode))) if len(origins) > 1 else FailoverMode.OFF
-    others = [code for code in origins if code != default]
-    failover_origin = draw(st.none() | st.sampled_from(others)) if others else None
-    overrides = draw(
-        st.dictionaries(st.sampled_from(REGION_CODES), st.sampled_from(origins), max_size=5)
-    )
     codes = draw(
         st.lists(
             st.sampled_from(FAILOVER_STATUS_CODES_ALLOWED), min_size=1, max_size=8, unique=True
         )
     )
-    table = derive_routing_table(
-        origins,
-        default_origin=default,
-        overrides=overrides,
-        failover=mode,
-        failover_origin=failover_origin,
-    )
-    return table, tuple(sorted(codes))
+    return draw(routing_tables()), tuple(sorted(codes))
 
 
 edge_regions = (
