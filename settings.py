@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -57,6 +57,7 @@ _ROUTING_FIELD_KEYS = {
     "overrides": "routes",
     "failover": "failover",
     "failover_origin": "failoverOrigin",
+    "drained": "drained",
 }
 KNOWN_KEYS = (
     "engine",
@@ -66,6 +67,7 @@ KNOWN_KEYS = (
     "routes",
     "failover",
     "failoverOrigin",
+    "drained",
     "failoverStatusCodes",
     "logRetentionDays",
     "noncurrentVersionDays",
@@ -121,6 +123,9 @@ class Settings:
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
     security_headers: bool = True
     marker_header: str = DEFAULT_MARKER_HEADER
+    # The config values these settings were parsed from (key without namespace → CLI string), so
+    # the tools can parse a variant (the drill drains an origin) with the same checks.
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -143,6 +148,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
             overrides=overrides,
             failover=_text(values, "failover"),
             failover_origin=_text(values, "failoverOrigin"),
+            drained=_structured(values, "drained", list),
         )
     except RoutingError as error:
         raise ConfigError(_ROUTING_FIELD_KEYS[error.field], error.reason) from None
@@ -189,6 +195,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         security_headers=_boolean(values, "securityHeaders", default=True),
         engine=engine,
         next_engine=next_engine,
+        values=MappingProxyType(dict(values)),
     )
 
 
@@ -242,6 +249,12 @@ def _structured(
     except ValueError:
         # A scalar set with plain `pulumi config set` arrives as bare text.
         value = raw
+    if kind is list and isinstance(value, str):
+        raise ConfigError(
+            key,
+            f"{value!r} is not a list; set it as one: "
+            f"pulumi config set --path '{PROJECT}:{key}[0]' {value}",
+        )
     if not isinstance(value, kind):
         raise ConfigError(key, f"{value!r} is not {shape}")
     return value

@@ -64,7 +64,8 @@ def route_targets(route: Route) -> tuple[str, ...]:
 def render_function_code(table: RoutingTable, failover_status_codes: Sequence[int]) -> str:
     """The function's code for ``table``. Raises FunctionTooLargeError past CloudFront's size limit,
     and FunctionCodeError if the template uses what the runtime does not offer."""
-    index = {region: position for position, region in enumerate(table.origins)}
+    # Only the origins in rotation: a drained bucket stays an origin of the distribution, unused.
+    index = {region: position for position, region in enumerate(table.active_origins)}
 
     def encode(route: Route) -> str:
         return json.dumps([index[region] for region in route_targets(route)])
@@ -73,7 +74,7 @@ def render_function_code(table: RoutingTable, failover_status_codes: Sequence[in
         f"    {json.dumps(edge)}: {encode(route)}" for edge, route in table.routes.items()
     )
     values = {
-        "/* origin ids */[]": json.dumps([origin_id(region) for region in table.origins]),
+        "/* origin ids */[]": json.dumps([origin_id(region) for region in table.active_origins]),
         "/* routes */{}": "{\n" + routes + "\n}",
         "/* default route */[]": encode(table.default_route),
         "/* failover status codes */[]": json.dumps(sorted(set(failover_status_codes))),

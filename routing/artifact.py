@@ -109,9 +109,10 @@ def render_artifact(
         "schema": SCHEMA_VERSION,
         "failover": table.failover_mode.value,
         "markerHeader": marker_header,
+        # Only the origins in rotation: a drained bucket is never a target.
         "origins": {
             code: {"domainName": regional_domain_name(bucket_names[code], code)}
-            for code in table.origins
+            for code in table.active_origins
         },
         "defaultRoute": _route_document(table.default_route),
         "routes": {code: _route_document(route) for code, route in table.routes.items()},

@@ -51,6 +51,13 @@ class RoutingTable:
     default_route: Route
     # Edge Regions whose primary was pinned by an override rather than chosen by distance.
     pinned: frozenset[str] = frozenset()
+    # Origins out of rotation: they keep their bucket but no route names them.
+    drained: frozenset[str] = frozenset()
+
+    @property
+    def active_origins(self) -> tuple[str, ...]:
+        """The origins in rotation, in preference order: the only ones a route names."""
+        return tuple(code for code in self.origins if code not in self.drained)
 
     def route_for(self, region_code: str) -> Route:
         return self.routes.get(region_code, self.default_route)
@@ -59,6 +66,7 @@ class RoutingTable:
         """Plain data for people: the mode, the default route and every edge Region's route."""
         return {
             "failover": self.failover_mode.value,
+            "drained": sorted(self.drained),
             "default": asdict(self.default_route),
             "routes": {edge: asdict(route) for edge, route in self.routes.items()},
         }
@@ -71,6 +79,7 @@ def derive_routing_table(
     overrides: Mapping[str, str] | None = None,
     failover: FailoverMode | str | None = None,
     failover_origin: str | None = None,
+    drained: Sequence[str] | None = None,
 ) -> RoutingTable:
     """Rank the origins for every catalogue Region.
 
@@ -80,19 +89,30 @@ def derive_routing_table(
     ``failover`` defaults to ranked with two or more origins and off with one. ``failover_origin``
     is the origin group's secondary member, by default the origin nearest ``default_origin``; it is
     ignored when failover is off, so switching failover off never needs a second config change.
+    ``drained`` origins keep their bucket but take no traffic: no route names them, as primary or
+    failover. A drained origin may not be named ``default_origin`` or ``failover_origin``; where
+    either was derived, it is derived from the origins in rotation instead, and a route pinned to a
+    drained origin goes to the nearest one in rotation until it is undrained. With one origin left
+    in rotation there is nothing to fail over to, whatever ``failover`` says.
     """
     catalogue = load_catalogue()
     origin_codes = _validate_origins(origins, catalogue)
-    default = _validate_member("default_origin", default_origin, origin_codes) or origin_codes[0]
+    out = _validate_drained(drained, origin_codes)
+    active = tuple(code for code in origin_codes if code not in out)
+    default = _in_rotation("default_origin", default_origin, origin_codes, out) or active[0]
     mode = _parse_failover_mode(failover, origin_codes)
-    pinned = _validate_overrides(overrides, origin_codes, catalogue)
+    pinned = {
+        edge: target
+        for edge, target in _validate_overrides(overrides, origin_codes, catalogue).items()
+        if target not in out
+    }
 
     group_secondary: str | None = None
     if mode is not FailoverMode.OFF:
-        group_secondary = _validate_member("failover_origin", failover_origin, origin_codes)
+        group_secondary = _in_rotation("failover_origin", failover_origin, origin_codes, out)
         if group_secondary is None:
             group_secondary = next(
-                code for code in rank_origins(default, origin_codes) if code != default
+                (code for code in rank_origins(default, active) if code != default), None
             )
         elif group_secondary == default:
             raise RoutingError(
@@ -103,10 +123,10 @@ def derive_routing_table(
             )
 
     def route(edge: str, pinned_primary: str | None = None) -> Route:
-        ranking = rank_origins(edge, origin_codes)
+        ranking = rank_origins(edge, active)
         primary = pinned_primary or ranking[0]
         if mode is FailoverMode.RANKED:
-            return Route(primary, next(code for code in ranking if code != primary))
+            return Route(primary, next((code for code in ranking if code != primary), None))
         return Route(primary, group_secondary)
 
     routes = {code: route(code, pinned.get(code)) for code in catalogue}
@@ -118,6 +138,7 @@ def derive_routing_table(
         routes=MappingProxyType(routes),
         default_route=route(default, default),
         pinned=frozenset(pinned),
+        drained=frozenset(out),
     )
 
 
@@ -154,6 +175,41 @@ def _validate_member(field: str, code: str | None, origin_codes: tuple[str, ...]
     if code is None or code in origin_codes:
         return code
     raise _not_an_origin(field, code, origin_codes)
+
+
+def _in_rotation(
+    field: str, code: str | None, origin_codes: tuple[str, ...], drained: frozenset[str]
+) -> str | None:
+    """``code`` if it is an origin in rotation, None if not given; an error otherwise."""
+    member = _validate_member(field, code, origin_codes)
+    if member in drained:
+        raise RoutingError(
+            field,
+            f"{member!r} is drained and takes no traffic; choose one of the origins in rotation: "
+            + ", ".join(c for c in origin_codes if c not in drained),
+        )
+    return member
+
+
+def _validate_drained(drained: object, origin_codes: tuple[str, ...]) -> frozenset[str]:
+    if drained is None:
+        return frozenset()
+    if isinstance(drained, str) or not isinstance(drained, Sequence):
+        raise RoutingError(
+            "drained",
+            f"{drained!r} is not a list of origin Regions; expected for example ['eu-central-1']",
+        )
+    for code in drained:
+        if code not in origin_codes:
+            raise _not_an_origin("drained", code, origin_codes)
+    if len(set(drained)) != len(drained):
+        raise RoutingError("drained", f"{list(drained)!r} lists a Region twice")
+    if set(drained) >= set(origin_codes):
+        raise RoutingError(
+            "drained",
+            f"{list(drained)!r} drains every origin; at least one must stay in rotation",
+        )
+    return frozenset(drained)
 
 
 def _not_an_origin(

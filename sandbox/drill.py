@@ -1,8 +1,10 @@
 """The failover drill: every execution Region asks for every sample object, healthy and under
 faults.
 
-Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); another answering
-503; an object deleted in a third; and healthy again after every fault is restored. Each request
+Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); the same Region
+unreachable (connections time out); another answering 503; an object deleted in a third; the
+busiest Region drained (``geo-proximity:drained``: no request may reach it); and healthy again after
+every fault is restored. Each request
 must be answered 200 from the Region the routing table expects: the primary, or the failover origin
 when the fault hits the primary. Any other answer is a failure, and the drill exits non-zero.
 
@@ -15,6 +17,7 @@ design, explains why, and does not fail for it. ``ranked`` failover has no such 
 from __future__ import annotations
 
 import http.client
+import json
 import time
 import urllib.parse
 from collections import Counter
@@ -25,10 +28,11 @@ from dataclasses import dataclass
 
 from components.engine import Engine
 from routing.catalogue import lambda_edge_execution_regions
-from routing.table import FailoverMode
+from routing.table import FailoverMode, RoutingTable
 from sandbox.edge import EDGE_REGION_HEADER
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
+from settings import ConfigError, Settings, parse_settings
 
 # Viewers asking at once in a phase whose origin times out: enough that the phase waits out a few
 # time-outs, not one per request; few enough that the healthy emulators answer the burst in time.
@@ -84,6 +88,8 @@ class Phase:
     fault: Callable[[Sandbox], AbstractContextManager[None]]
     # Its fault makes connections time out, so failover waits attempts x timeout.
     times_out: bool = False
+    # An origin Region no request may reach during the phase (it is drained).
+    silent: str | None = None
 
 
 def _busiest_origins(sandbox: Sandbox) -> list[str]:
@@ -138,6 +144,26 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
         finally:
             box.restore_object(deleted_in, deleted_key)
 
+    drained = _drainable(box_settings, busiest)
+
+    @contextmanager
+    def region_drained(box: Sandbox) -> Iterator[None]:
+        assert drained is not None
+        with box.rerouted(drained[1]):
+            yield
+
+    drain_phase = (
+        [
+            Phase(
+                f"{drained[0]} drained (geo-proximity:drained): no request may reach it",
+                lambda key: None,
+                region_drained,
+                silent=drained[0],
+            )
+        ]
+        if drained
+        else []
+    )
     return [
         Phase("all origins healthy", lambda key: None, healthy),
         Phase(
@@ -163,12 +189,27 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
             lambda key: deleted_in if key == deleted_key else None,
             object_deleted,
         ),
+        *drain_phase,
         Phase("every fault restored", lambda key: None, healthy),
     ]
 
 
-def expected_region(sandbox: Sandbox, edge: str, broken: str | None) -> str | None:
-    route = sandbox.settings.routing.route_for(edge)
+def _drainable(settings: Settings, busiest: list[str]) -> tuple[str, Settings] | None:
+    """The busiest origin that can be drained (not the named default or failover origin, not the
+    last in rotation), with the stack's settings as they are with it drained."""
+    for region in busiest:
+        try:
+            drained = parse_settings(
+                {**settings.values, "drained": json.dumps([region])}, stack=settings.stack
+            )
+        except ConfigError:
+            continue
+        return region, drained
+    return None
+
+
+def expected_region(routing: RoutingTable, edge: str, broken: str | None) -> str | None:
+    route = routing.route_for(edge)
     if route.primary != broken:
         return route.primary
     return route.failover if route.failover != broken else None
@@ -210,17 +251,29 @@ def run_drill(
                 f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}"
                 f"{'failover':<9}{'expected':<16}{'ms':>7}"
             )
+        silent = sandbox.emulators.regions[phase.silent] if phase.silent else None
+        reached_before = silent.requests if silent else 0
         with phase.fault(sandbox):
+            # The routing the edge serves with during the phase (a drain changes it).
+            phase_routing = sandbox.settings.routing
             if phase.times_out:
                 # Viewers ask at once, as they do: the phase waits out a time-out per batch.
                 with ThreadPoolExecutor(min(_CONCURRENT_VIEWERS, len(requests))) as viewers:
                     answers = list(viewers.map(lambda request: ask(sandbox, *request), requests))
             else:
                 answers = [ask(sandbox, edge, key) for edge, key in requests]
+        if silent is not None and silent.requests != reached_before:
+            failures.append(
+                f"phase {number}: {silent.requests - reached_before} request(s) reached "
+                f"{phase.silent}, which is drained"
+            )
+            out(f"FAILED {silent.requests - reached_before} request(s) reached {phase.silent}")
+        elif silent is not None:
+            out(f"{phase.silent} received no request while drained")
         failed_over: list[float] = []
         for (edge, key), answer in zip(requests, answers, strict=True):
             broken = phase.broken(key)
-            expected = expected_region(sandbox, edge, broken)
+            expected = expected_region(phase_routing, edge, broken)
             latencies.append(answer.milliseconds)
             if answer.failover and answer.status == 200:
                 failed_over.append(answer.first_byte_ms)

@@ -12,8 +12,8 @@ import importlib
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Collection, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class Sandbox:
         default_edge_region: str = "us-east-1",
         assets: Path | None = None,
         read_timeout: float = 2.0,
+        empty_regions: Collection[str] = (),
     ) -> None:
         self.settings = settings
         self.port = port
@@ -76,6 +77,8 @@ class Sandbox:
         if assets is not None and not self.assets:
             raise ToolError(f"--assets {assets}: the folder holds no files to serve")
         self.read_timeout = read_timeout
+        # Regions whose bucket starts empty, as a Region just added to a stack does.
+        self.empty_regions = frozenset(empty_regions)
         self.buckets = sandbox_bucket_names(settings)
         self.emulators = S3Emulators(self.buckets, slow_seconds=read_timeout * 2)
         self._edge: EdgeEmulator | None = None
@@ -84,23 +87,7 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         with ExitStack() as undo:  # on any failure, whatever was started stops again
-            handler, viewer_request = None, None
-            if self.settings.engine is Engine.LAMBDA_EDGE:
-                package = Path(
-                    undo.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
-                )
-                for name, text in routing_package_files(
-                    self.settings.routing, self.buckets, marker_header=self.settings.marker_header
-                ).items():
-                    (package / name).write_text(text, encoding="utf-8")
-                handler = load_packaged_handler(package)
-            else:
-                viewer_request = CloudFrontFunction(
-                    render_function_code(
-                        self.settings.routing, self.settings.failover_status_codes
-                    ),
-                    [origin_id(region) for region in self.settings.origins],
-                )
+            handler, viewer_request = self._routing_function(self.settings, undo)
             # The edge's port first: a busy port is reported before anything else starts.
             self._server = EdgeServer(self.port, None, self.default_edge_region)
             undo.callback(self._server.server_close)
@@ -121,6 +108,42 @@ class Sandbox:
             undo.callback(self._server.shutdown)
             self._running = undo.pop_all()
         return self
+
+    def _routing_function(
+        self, settings: Settings, cleanup: ExitStack
+    ) -> tuple[Callable[[dict[str, Any], Any], Any] | None, CloudFrontFunction | None]:
+        """The engine's function for ``settings``, built as ``pulumi up`` builds it."""
+        if settings.engine is Engine.LAMBDA_EDGE:
+            package = Path(
+                cleanup.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
+            )
+            for name, text in routing_package_files(
+                settings.routing, self.buckets, marker_header=settings.marker_header
+            ).items():
+                (package / name).write_text(text, encoding="utf-8")
+            return load_packaged_handler(package), None
+        code = render_function_code(settings.routing, settings.failover_status_codes)
+        return None, CloudFrontFunction(code, [origin_id(region) for region in settings.origins])
+
+    @contextmanager
+    def rerouted(self, settings: Settings) -> Iterator[None]:
+        """Serve with ``settings``'s routing (the same origins, other routes) inside the block, as
+        after a ``pulumi up`` that changed only routing; the edge caches start empty."""
+        if settings.origins != self.settings.origins or settings.engine is not self.settings.engine:
+            raise ValueError("a reroute keeps the origins and the engine")
+        edge, before = self.edge, self.settings
+        with ExitStack() as cleanup:
+            handler, viewer_request = self._routing_function(settings, cleanup)
+            previous = (edge.settings, edge.handler, edge.viewer_request)
+            edge.settings, edge.handler, edge.viewer_request = settings, handler, viewer_request
+            self.settings = settings
+            edge.invalidate()
+            try:
+                yield
+            finally:
+                edge.settings, edge.handler, edge.viewer_request = previous
+                self.settings = before
+                edge.invalidate()
 
     def __exit__(self, *exc_info: object) -> None:
         self._running.close()
@@ -169,5 +192,7 @@ class Sandbox:
 
     def _fill_buckets(self) -> None:
         for region in self.buckets:
+            if region in self.empty_regions:
+                continue
             for key in self.keys:
                 self.restore_object(region, key)

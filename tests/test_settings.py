@@ -318,3 +318,19 @@ def test_every_catalogue_region_as_an_origin_stays_within_the_size_limit():
         origins=list(load_catalogue()), engine="cloudfront-functions", failover="ranked"
     )
     assert len(settings.origins) > 30
+
+
+def test_drained_origins_are_read_and_checked():
+    settings = parse(origins=["us-east-1", "eu-west-1", "eu-central-1"], drained=["eu-west-1"])
+    assert settings.routing.drained == {"eu-west-1"}
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1", "eu-west-1"], drained="eu-west-1")
+    assert str(raised.value) == (
+        "geo-proximity:drained: 'eu-west-1' is not a list; set it as one: "
+        "pulumi config set --path 'geo-proximity:drained[0]' eu-west-1"
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1", "eu-west-1"], drained=["eu-west-1"], defaultOrigin="eu-west-1")
+    assert str(raised.value).startswith(
+        "geo-proximity:defaultOrigin: 'eu-west-1' is drained and takes no traffic"
+    )

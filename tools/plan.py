@@ -25,7 +25,7 @@ from components.naming import bucket_prefix
 from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
 from edge_function.package import routing_package_files, zip_package
 from routing.catalogue import great_circle_km, load_catalogue
-from routing.table import FailoverMode, rank_origins
+from routing.table import rank_origins
 from settings import PROJECT, Settings
 from tools.cli import ToolError, count, run_command
 from tools.cost import (
@@ -58,18 +58,22 @@ class PlanRow:
     primary_km: float
     failover: str | None
     failover_km: float | None
-    # The nearest origin; differs from primary only where a route pins the Region elsewhere.
+    # The nearest origin in rotation; differs from primary only where a route pins the Region.
     nearest: str
     pinned: bool
     # Lambda@Edge executes there today (a Regional edge cache Region).
     execution: bool
     # Fixed failover whose secondary is this Region's primary: a failure there has nowhere to go.
     failover_is_primary: bool
+    # A drained origin nearer than the primary: where this Region's requests went before the drain.
+    drained_nearer: str | None = None
 
     @property
     def notes(self) -> list[str]:
         """What the table's note column says of this row."""
         notes = []
+        if self.drained_nearer:
+            notes.append(f"{self.drained_nearer} drained")
         if self.pinned:
             notes.append(f"pinned (nearest is {self.nearest})")
         if self.failover_is_primary:
@@ -87,6 +91,7 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
 
     rows = []
     for edge, route in table.routes.items():
+        nearest_of_all = rank_origins(edge, table.origins)[0]
         rows.append(
             PlanRow(
                 edge=edge,
@@ -94,10 +99,11 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
                 primary_km=km(edge, route.primary),
                 failover=route.failover,
                 failover_km=km(edge, route.failover) if route.failover else None,
-                nearest=rank_origins(edge, table.origins)[0],
+                nearest=rank_origins(edge, table.active_origins)[0],
                 pinned=edge in table.pinned,
                 execution=catalogue[edge].lambda_edge_execution,
                 failover_is_primary=route.failover == route.primary,
+                drained_nearer=nearest_of_all if nearest_of_all in table.drained else None,
             )
         )
     return sorted(rows, key=lambda row: not row.execution)
@@ -124,6 +130,14 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
             f"bucket as an origin of the distribution, and CloudFront's default quota is "
             f"{DEFAULT_ORIGINS_QUOTA} per distribution; raise it in Service Quotas before "
             "`pulumi up`, or use fewer origins."
+        )
+    if settings.routing.drained:
+        moved = sorted({row.edge for row in rows if row.drained_nearer})
+        found.append(
+            f"drained: {', '.join(sorted(settings.routing.drained))} keep their buckets but take "
+            f"no traffic; {len(moved)} edge Region(s) that were theirs go to the next-nearest "
+            "bucket in rotation (see the note column). Undrain with "
+            f"`pulumi config rm {PROJECT}:drained` (or drop one entry) and `pulumi up`."
         )
     if settings.next_engine is not None:
         found.append(
@@ -228,7 +242,8 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
     lines = [
         f"stack {settings.stack}: engine {settings.engine.value}; origins "
         f"{', '.join(table.origins)}; default {table.default_origin}; "
-        f"failover {table.failover_mode.value}{group}",
+        f"failover {table.failover_mode.value}{group}"
+        + (f"; drained {', '.join(sorted(table.drained))}" if table.drained else ""),
         f"origin connections: {settings.origin_connection_attempts} attempt(s) x "
         f"{settings.origin_connection_timeout} s, so an unreachable Region delays failover by at "
         f"most {settings.origin_connection_attempts * settings.origin_connection_timeout} s",
@@ -268,10 +283,11 @@ def plan_document(
         "originAccess": settings.origin_access.value,
         "origins": list(table.origins),
         "defaultOrigin": table.default_origin,
+        "drained": sorted(table.drained),
         "failover": table.failover_mode.value,
         "originGroup": (
             {"primary": table.default_origin, "secondary": table.failover_origin}
-            if table.failover_mode is not FailoverMode.OFF
+            if table.failover_origin is not None
             else None
         ),
         "routes": {
@@ -284,6 +300,7 @@ def plan_document(
                 "pinned": row.pinned,
                 "lambdaEdgeExecution": row.execution,
                 "failoverIsPrimary": row.failover_is_primary,
+                "drainedNearer": row.drained_nearer,
                 "notes": row.notes,
             }
             for row in rows

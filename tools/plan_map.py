@@ -117,7 +117,9 @@ def render_page(plan: dict[str, Any]) -> str:
         x, y = at(code)
         route = plan["routes"][code]
         kinds = ["region"]
-        if code in origins:
+        if code in plan["drained"]:
+            kinds.append("drained")
+        elif code in origins:
             kinds.append("origin")
         if route["pinned"]:
             kinds.append("pinned")
@@ -153,6 +155,7 @@ def render_page(plan: dict[str, Any]) -> str:
     summary = (
         f"engine {plan['engine']}; origins {', '.join(plan['origins'])}; default "
         f"{plan['defaultOrigin']}; failover {plan['failover']}"
+        + (f"; drained {', '.join(plan['drained'])} (no traffic)" if plan["drained"] else "")
         + (
             f" (origin group: {group['primary']} → {group['secondary']})"
             if group and plan["engine"] == "lambda-edge"
@@ -194,6 +197,8 @@ path.failover {{ fill: none; stroke: #c2571a; stroke-width: 1; stroke-dasharray:
 .region.execution circle {{ fill: #9cc3e6; }}
 .region.origin circle {{ fill: #1f6fb2; stroke: #0c2f4d; stroke-width: 2; }}
 .region.pinned circle {{ stroke: #b0006a; stroke-width: 2.5; }}
+.region.drained circle {{ fill: #ffffff; stroke: #6b7785; stroke-width: 2;
+  stroke-dasharray: 2 2; }}
 .region text {{ font-size: 9px; fill: #1d2733; paint-order: stroke; stroke: #eaf2fa;
   stroke-width: 2px; }}
 .legend span {{ margin-right: 1.5em; }}
@@ -209,7 +214,8 @@ footer {{ margin-top: 1.5em; font-size: 12px; color: #5b6b7b; }}
 <p>{summary}</p>
 {warnings}
 <p class="legend"><span>● filled dark: origin bucket</span>
-<span>● light blue: a Regional edge cache Region</span><span>ring magenta: pinned route</span>
+<span>● light blue: a Regional edge cache Region</span><span>○ dotted: drained origin</span>
+<span>ring magenta: pinned route</span>
 <span>solid arrow: primary</span><span>dashed arrow: failover</span></p>
 <svg id="map" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img"
  aria-label="World map: each edge Region's arrow to its primary and failover bucket">

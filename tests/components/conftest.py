@@ -51,6 +51,14 @@ SCENARIOS = {
     "functions-twenty-origins": project_config(
         origins=[*NEW_REGIONS, *TWENTY_ORIGINS][:20], logRetentionDays="7", **FUNCTIONS
     ),
+    "drained": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-northeast-1"], drained=["eu-central-1"]
+    ),
+    "functions-drained": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-northeast-1"],
+        drained=["us-east-1"],
+        **FUNCTIONS,
+    ),
     "switch-to-functions": project_config(
         origins=["us-east-1", "eu-central-1"], nextEngine="cloudfront-functions"
     ),

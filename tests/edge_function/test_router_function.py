@@ -160,6 +160,7 @@ def test_the_javascript_and_the_python_routing_table_always_agree(routing, regio
         assert result.error is None
         assert result.choice == expected_choice(table, codes, region)
         assert len(set(result.choice.origin_ids)) == len(result.choice.origin_ids)
+        assert not {origin_id(code) for code in table.drained} & set(result.choice.origin_ids)
 
 
 @pytest.mark.parametrize(

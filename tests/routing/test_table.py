@@ -172,3 +172,63 @@ def test_invalid_input_raises_one_clear_error(arguments, field, fragments):
     assert str(raised.value).startswith(f"{field}: ")
     for fragment in fragments:
         assert fragment in str(raised.value)
+
+
+def test_a_drained_origin_is_never_a_primary_or_a_failover():
+    table = derive_routing_table(
+        ["us-east-1", "eu-central-1", "ap-northeast-1"], drained=["eu-central-1"]
+    )
+    assert table.drained == {"eu-central-1"}
+    assert table.active_origins == ("us-east-1", "ap-northeast-1")
+    for route in [*table.routes.values(), table.default_route]:
+        assert "eu-central-1" not in (route.primary, route.failover)
+    # Europe goes to the nearest bucket in rotation, and fails over to the next.
+    assert table.routes["eu-west-2"] == Route("us-east-1", "ap-northeast-1")
+    assert table.failover_origin == "ap-northeast-1"
+    assert table.summary()["drained"] == ["eu-central-1"]
+
+
+def test_derived_default_and_failover_origins_come_from_the_origins_in_rotation():
+    table = derive_routing_table(
+        ["us-east-1", "eu-central-1", "eu-west-1"], drained=["us-east-1"], failover="fixed"
+    )
+    assert (table.default_origin, table.failover_origin) == ("eu-central-1", "eu-west-1")
+
+
+def test_a_pin_to_a_drained_origin_goes_to_the_nearest_in_rotation_until_undrained():
+    origins = ["us-east-1", "eu-central-1", "ap-northeast-1"]
+    pins = {"ap-south-1": "ap-northeast-1"}
+    drained = derive_routing_table(origins, overrides=pins, drained=["ap-northeast-1"])
+    assert drained.routes["ap-south-1"].primary == "eu-central-1"
+    assert "ap-south-1" not in drained.pinned
+    undrained = derive_routing_table(origins, overrides=pins)
+    assert undrained.routes["ap-south-1"].primary == "ap-northeast-1"
+
+
+def test_with_one_origin_in_rotation_there_is_nothing_to_fail_over_to():
+    table = derive_routing_table(["us-east-1", "eu-central-1"], drained=["eu-central-1"])
+    assert table.failover_mode is FailoverMode.RANKED
+    assert table.failover_origin is None
+    assert {route.failover for route in table.routes.values()} == {None}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"drained": ["sa-east-1"]}, "drained: 'sa-east-1' has no bucket"),
+        ({"drained": ["us-east-1", "eu-central-1"]}, "drains every origin"),
+        ({"drained": ["us-east-1", "us-east-1"]}, "lists a Region twice"),
+        (
+            {"drained": ["us-east-1"], "default_origin": "us-east-1"},
+            "default_origin: 'us-east-1' is drained and takes no traffic",
+        ),
+        (
+            {"drained": ["eu-central-1"], "failover_origin": "eu-central-1"},
+            "failover_origin: 'eu-central-1' is drained",
+        ),
+    ],
+)
+def test_drained_origins_are_checked(arguments, message):
+    with pytest.raises(RoutingError) as raised:
+        derive_routing_table(["us-east-1", "eu-central-1"], **arguments)
+    assert message in str(raised.value)

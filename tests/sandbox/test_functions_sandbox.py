@@ -2,6 +2,8 @@
 function code runs in V8 at viewer-request on every request, and its choice is applied as CloudFront
 applies it."""
 
+import contextlib
+
 import pytest
 
 from edge_function.cloudfront_function import render_function_code
@@ -185,3 +187,23 @@ def test_stack_choice_errors_are_one_line(capsys, arguments, message):
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("engine", ["lambda-edge", "cloudfront-functions"])
+def test_the_drill_fails_when_a_drained_region_still_gets_requests(engine, monkeypatch):
+    settings = parse_settings(
+        {"origins": '["us-east-1", "eu-west-1"]', "engine": engine}, stack=f"leak-{engine[:2]}"
+    )
+
+    @contextlib.contextmanager
+    def ignores_the_drain(self, settings):
+        yield  # the edge keeps routing as before
+
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        lines: list[str] = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0
+        assert any(line.endswith("received no request while drained") for line in lines)
+        monkeypatch.setattr(Sandbox, "rerouted", ignores_the_drain)
+        lines = []
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 1
+    assert any("which is drained" in line for line in lines if line.startswith("FAILED"))

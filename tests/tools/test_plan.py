@@ -264,3 +264,30 @@ def test_usage_lines_name_the_dev_command(module):
     )
     assert helped.returncode == 0
     assert helped.stdout.startswith("usage: ./dev ")
+
+
+def test_plan_marks_drained_regions_and_where_their_edges_go(capsys, tmp_path, monkeypatch):
+    write_stack(
+        tmp_path,
+        monkeypatch,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-central-1, ap-northeast-1]\n"
+        "  geo-proximity:drained: [eu-central-1]\n",
+    )
+    assert plan.main(["--stack", "t"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("; drained eu-central-1")
+    rows = rows_of(out)
+    assert rows["eu-west-2"].split()[1:5] == ["us-east-1", "5,918", "ap-northeast-1", "9,560"]
+    assert rows["eu-west-2"].endswith("eu-central-1 drained")
+    assert "eu-central-1 drained" not in rows["us-east-2"]
+    assert "warning: drained: eu-central-1 keep their buckets but take no traffic" in out
+    assert plan.main(["--stack", "t", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["drained"] == ["eu-central-1"]
+    assert document["routes"]["eu-west-2"]["drainedNearer"] == "eu-central-1"
+    assert document["routes"]["us-east-2"]["drainedNearer"] is None
+    from tools.plan_map import render_page
+
+    page = render_page(document)
+    assert '<g class="region drained execution" data-region="eu-central-1">' in page
+    assert '<g class="region origin execution" data-region="us-east-1">' in page
