@@ -5,13 +5,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
+from components.access_logs import AccessLogs, AccessLogsArgs
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
 from components.edge_function import EdgeFunction, EdgeFunctionArgs
 from components.engine import Engine
+from components.monitoring import Monitoring, MonitoringArgs, ReplicationPair
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.replication import ReplicationMesh, ReplicationMeshArgs
 from components.router_function import RouterFunction, RouterFunctionArgs
+from routing.catalogue import lambda_edge_execution_regions
 from settings import Replication, load_settings
 
 settings = load_settings()
@@ -46,6 +50,8 @@ replication = (
         ReplicationMeshArgs(
             origins=origins,
             replication_time_control=settings.replication_time_control,
+            # Replication metrics feed the alarms and the dashboard.
+            metrics=settings.monitoring,
             tags=settings.tags,
         ),
     )
@@ -101,6 +107,45 @@ cdn = GeoProximityDistribution(
 )
 grant_read_access(cdn.read_grants)
 
+# Operating it: alarms and a dashboard (on by default), access logs (off by default).
+monitoring = (
+    Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            distribution_id=cdn.distribution_id,
+            function_name=router.function_name,
+            engine=settings.engine,
+            execution_regions=lambda_edge_execution_regions(),
+            replication=[
+                ReplicationPair(source, target, bucket_names[source], bucket_names[target])
+                for source, targets in (replication.destinations if replication else {}).items()
+                for target in targets
+            ],
+            alarm_email=settings.alarm_email,
+            error_rate_percent=settings.alarm_error_rate_percent,
+            evaluation_minutes=settings.alarm_evaluation_minutes,
+            error_count=settings.alarm_error_count,
+            tags=settings.tags,
+        ),
+    )
+    if settings.monitoring
+    else None
+)
+access_logs = (
+    AccessLogs(
+        "access-logs",
+        AccessLogsArgs(
+            distribution_arn=cdn.arn,
+            # The stack's home Region: its aws:region.
+            region=aws.get_region_output().region,
+            days=settings.access_log_days,
+            tags=settings.tags,
+        ),
+    )
+    if settings.access_logs
+    else None
+)
+
 pulumi.export("distributionId", cdn.distribution_id)
 pulumi.export("distributionArn", cdn.arn)
 pulumi.export("distributionDomainName", cdn.domain_name)
@@ -112,3 +157,8 @@ else:
 pulumi.export("buckets", bucket_names)
 pulumi.export("routing", routing.summary())
 pulumi.export("replication", replication.destinations if replication else {})
+if monitoring is not None:
+    pulumi.export("dashboardName", monitoring.dashboard_name)
+    pulumi.export("alarmTopics", monitoring.topic_arns)
+if access_logs is not None:
+    pulumi.export("accessLogBucket", access_logs.bucket_name)

@@ -19,6 +19,10 @@ from typing import Any
 from components.defaults import (
     CONNECTION_ATTEMPTS_RANGE,
     CONNECTION_TIMEOUT_RANGE,
+    DEFAULT_ACCESS_LOG_DAYS,
+    DEFAULT_ALARM_ERROR_COUNT,
+    DEFAULT_ALARM_ERROR_RATE_PERCENT,
+    DEFAULT_ALARM_EVALUATION_MINUTES,
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
@@ -81,8 +85,16 @@ KNOWN_KEYS = (
     "tags",
     "replication",
     "replicationTimeControl",
+    "monitoring",
+    "alarmEmail",
+    "alarmErrorRatePercent",
+    "alarmEvaluationMinutes",
+    "alarmErrorCount",
+    "accessLogs",
+    "accessLogDays",
 )
 _ENGINES = tuple(engine.value for engine in Engine)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 _DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -123,6 +135,13 @@ class Settings:
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
     security_headers: bool = True
     marker_header: str = DEFAULT_MARKER_HEADER
+    monitoring: bool = True
+    alarm_email: str | None = None
+    alarm_error_rate_percent: float = DEFAULT_ALARM_ERROR_RATE_PERCENT
+    alarm_evaluation_minutes: int = DEFAULT_ALARM_EVALUATION_MINUTES
+    alarm_error_count: int = DEFAULT_ALARM_ERROR_COUNT
+    access_logs: bool = False
+    access_log_days: int = DEFAULT_ACCESS_LOG_DAYS
     # The config values these settings were parsed from (key without namespace → CLI string), so
     # the tools can parse a variant (the drill drains an origin) with the same checks.
     values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -195,6 +214,19 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         security_headers=_boolean(values, "securityHeaders", default=True),
         engine=engine,
         next_engine=next_engine,
+        monitoring=_boolean(values, "monitoring", default=True),
+        alarm_email=_alarm_email(values),
+        alarm_error_rate_percent=_percent(values, "alarmErrorRatePercent"),
+        alarm_evaluation_minutes=_whole_number(
+            values, "alarmEvaluationMinutes", (1, 1440), DEFAULT_ALARM_EVALUATION_MINUTES
+        ),
+        alarm_error_count=_whole_number(
+            values, "alarmErrorCount", (1, 1_000_000), DEFAULT_ALARM_ERROR_COUNT
+        ),
+        access_logs=_boolean(values, "accessLogs", default=False),
+        access_log_days=_whole_number(
+            values, "accessLogDays", (1, 36_500), DEFAULT_ACCESS_LOG_DAYS
+        ),
         values=MappingProxyType(dict(values)),
     )
 
@@ -274,6 +306,28 @@ def _whole_number(
     if number is None or not low <= number <= high:
         raise ConfigError(key, f"{raw!r} is not a whole number from {low} to {high}")
     return number
+
+
+def _alarm_email(values: Mapping[str, str]) -> str | None:
+    address = _text(values, "alarmEmail")
+    if address is not None and not _EMAIL.match(address):
+        raise ConfigError(
+            "alarmEmail", f"{address!r} is not an email address such as ops@example.com"
+        )
+    return address
+
+
+def _percent(values: Mapping[str, str], key: str) -> float:
+    raw = values.get(key)
+    if raw is None:
+        return DEFAULT_ALARM_ERROR_RATE_PERCENT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 100:
+        raise ConfigError(key, f"{raw!r} is not a percentage above 0 and at most 100")
+    return value
 
 
 def _log_retention_days(values: Mapping[str, str]) -> int:

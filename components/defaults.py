@@ -36,3 +36,11 @@ ABORT_INCOMPLETE_UPLOAD_DAYS = 7
 # X-Frame-Options, Referrer-Policy, X-XSS-Protection): CloudFront developer guide, "Use managed
 # response headers policies".
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+# Alarms: a sustained 5xx rate above this percentage; function errors, throttles and failed
+# replications summed over the evaluation window, alarming at this count.
+DEFAULT_ALARM_ERROR_RATE_PERCENT = 5.0
+DEFAULT_ALARM_EVALUATION_MINUTES = 5
+DEFAULT_ALARM_ERROR_COUNT = 1
+# Access logs kept this many days in the log bucket.
+DEFAULT_ACCESS_LOG_DAYS = 90

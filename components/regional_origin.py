@@ -15,6 +15,7 @@ from components.aliases import known_before_as
 from components.defaults import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS
 from components.naming import bucket_prefix
 from components.policies import bucket_policy
+from components.private_bucket import private_bucket
 from routing.artifact import regional_domain_name
 
 # The component's type token before it moved to geo-proximity:index.
@@ -69,37 +70,14 @@ class RegionalOrigin(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            aws.s3.BucketArgs(
-                region=region,
-                bucket_prefix=bucket_prefix(pulumi.get_project(), pulumi.get_stack(), args.region),
-                tags=tags,
-            ),
-            opts=child,
+        private = private_bucket(
+            name,
+            region=region,
+            bucket_prefix=bucket_prefix(pulumi.get_project(), pulumi.get_stack(), args.region),
+            tags=tags,
+            parent=self,
         )
-        # ACLs off: the bucket owner owns every object, whoever wrote it (replicas included).
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                region=region,
-                bucket=bucket.id,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            aws.s3.BucketPublicAccessBlockArgs(
-                region=region,
-                bucket=bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=child,
-        )
+        bucket, ownership, public_access = private.bucket, private.ownership, private.public_access
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             aws.s3.BucketVersioningInitArgs(
@@ -140,21 +118,6 @@ class RegionalOrigin(pulumi.ComponentResource):
             ),
             # S3 applies noncurrent-version rules to a versioned bucket: versioning first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                region=region,
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256",
-                        ),
-                    )
-                ],
-            ),
-            opts=child,
         )
         aws.s3.BucketPolicy(
             f"{name}-policy",

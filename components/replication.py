@@ -39,6 +39,11 @@ class ReplicationMeshArgs:
     """S3 Replication Time Control (15-minute SLA, metrics, extra cost) on every rule.
     Default False."""
 
+    metrics: bool = False
+    """S3 Replication metrics on every rule (latency, bytes and operations pending, failed
+    operations; billed as CloudWatch metrics), which alarms and dashboards need. Always on with
+    Replication Time Control. Default False."""
+
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the replication role. Default none."""
 
@@ -94,7 +99,13 @@ class ReplicationMesh(pulumi.ComponentResource):
                     bucket=origins[source].bucket_name,
                     role=role.arn,
                     rules=[
-                        self._rule(target, origins[target], priority, args.replication_time_control)
+                        self._rule(
+                            target,
+                            origins[target],
+                            priority,
+                            args.replication_time_control,
+                            args.metrics,
+                        )
                         for priority, target in enumerate(targets, start=1)
                     ],
                 ),
@@ -113,7 +124,11 @@ class ReplicationMesh(pulumi.ComponentResource):
 
     @staticmethod
     def _rule(
-        target: str, destination: RegionalOrigin, priority: int, replication_time_control: bool
+        target: str,
+        destination: RegionalOrigin,
+        priority: int,
+        replication_time_control: bool,
+        with_metrics: bool,
     ) -> aws.s3.BucketReplicationConfigRuleArgs:
         replication_time = metrics = None
         if replication_time_control:
@@ -123,6 +138,8 @@ class ReplicationMesh(pulumi.ComponentResource):
                     minutes=_RTC_MINUTES
                 ),
             )
+        if replication_time_control or with_metrics:
+            # S3 Replication metrics, with or without RTC; the event threshold S3 accepts is 15.
             metrics = aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
                 status="Enabled",
                 event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(

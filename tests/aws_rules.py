@@ -198,3 +198,34 @@ def cloudfront_function_code_problems(code: str) -> list[str]:
     if re.search(r"^\s*(export|import)\b", "\n".join(code.splitlines()[1:]), re.MULTILINE):
         problems.append("modules other than cloudfront")
     return problems
+
+
+# CloudWatch PutMetricAlarm: standard-resolution periods are multiples of 60 s; a period times the
+# evaluation periods may not exceed a day; the statistics and missing-data treatments it knows.
+ALARM_STATISTICS = {"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
+ALARM_MISSING_DATA = {"breaching", "notBreaching", "ignore", "missing"}
+ALARM_COMPARISONS = {
+    "GreaterThanOrEqualToThreshold",
+    "GreaterThanThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+}
+
+
+def alarm_problems(inputs: dict) -> list[str]:
+    """What CloudWatch would refuse in a metric alarm's inputs."""
+    problems = []
+    period, periods = inputs["period"], inputs["evaluationPeriods"]
+    if period % 60 or period <= 0:
+        problems.append(f"period {period}")
+    if periods < 1 or period * periods > 86_400:
+        problems.append(f"{periods} periods of {period} s")
+    if inputs["statistic"] not in ALARM_STATISTICS:
+        problems.append(f"statistic {inputs['statistic']}")
+    if inputs.get("treatMissingData", "missing") not in ALARM_MISSING_DATA:
+        problems.append(f"missing data {inputs['treatMissingData']}")
+    if inputs["comparisonOperator"] not in ALARM_COMPARISONS:
+        problems.append(f"comparison {inputs['comparisonOperator']}")
+    if not inputs.get("dimensions"):
+        problems.append("no dimensions")
+    return problems

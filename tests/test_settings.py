@@ -334,3 +334,47 @@ def test_drained_origins_are_read_and_checked():
     assert str(raised.value).startswith(
         "geo-proximity:defaultOrigin: 'eu-west-1' is drained and takes no traffic"
     )
+
+
+def test_monitoring_and_access_log_settings_have_documented_defaults():
+    settings = parse(origins=["us-east-1", "eu-west-1"])
+    assert settings.monitoring is True and settings.alarm_email is None
+    assert (
+        settings.alarm_error_rate_percent,
+        settings.alarm_evaluation_minutes,
+        settings.alarm_error_count,
+    ) == (5.0, 5, 1)
+    assert settings.access_logs is False and settings.access_log_days == 90
+    tuned = parse(
+        origins=["us-east-1", "eu-west-1"],
+        monitoring="false",
+        alarmEmail="ops@example.com",
+        alarmErrorRatePercent="0.5",
+        accessLogs="true",
+        accessLogDays="400",
+    )
+    assert (tuned.monitoring, tuned.alarm_email, tuned.alarm_error_rate_percent) == (
+        False,
+        "ops@example.com",
+        0.5,
+    )
+    assert (tuned.access_logs, tuned.access_log_days) == (True, 400)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"alarmEmail": "ops at example"}, "alarmEmail: 'ops at example' is not an email address"),
+        ({"alarmErrorRatePercent": "0"}, "alarmErrorRatePercent: '0' is not a percentage"),
+        ({"alarmErrorRatePercent": "lots"}, "alarmErrorRatePercent: 'lots' is not a percentage"),
+        ({"alarmEvaluationMinutes": "0"}, "'0' is not a whole number from 1 to 1440"),
+        ({"alarmErrorCount": "-2"}, "'-2' is not a whole number from 1 to 1000000"),
+        ({"monitoring": "on"}, "monitoring: 'on' is not true or false"),
+        ({"accessLogs": "yes"}, "accessLogs: 'yes' is not true or false"),
+        ({"accessLogDays": "0"}, "accessLogDays: '0' is not a whole number from 1 to 36500"),
+    ],
+)
+def test_monitoring_and_access_log_settings_are_checked(values, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1", "eu-west-1"], **values)
+    assert message in str(raised.value)

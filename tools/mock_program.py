@@ -106,6 +106,23 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 status="UNASSOCIATED",
                 liveStageEtag="ETVPDKIKX0DER",
             )
+        elif args.typ == "aws:sns/topic:Topic":
+            name = inputs.get("name") or resource_id
+            resource_id = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{name}"
+            outputs.update(name=name, arn=resource_id)
+        elif args.typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            name = inputs.get("name") or resource_id
+            outputs.update(name=name, arn=f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{name}")
+        elif args.typ == "aws:cloudwatch/logDeliverySource:LogDeliverySource":
+            name = inputs.get("name") or resource_id
+            outputs.update(
+                name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-source:{name}"
+            )
+        elif args.typ == "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination":
+            name = inputs.get("name") or resource_id
+            outputs.update(
+                name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-destination:{name}"
+            )
         elif args.typ == "aws:cloudfront/distribution:Distribution":
             resource_id = "E1GEOEXAMPLE01"
             outputs.update(
@@ -122,6 +139,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
                 "userId": "AIDA",
+            }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {
+                "region": self.home_region,
+                "name": self.home_region,
+                "id": self.home_region,
             }, []
         raise NotImplementedError(f"the mocks do not answer {args.token}")
 

@@ -59,6 +59,22 @@ SCENARIOS = {
         drained=["us-east-1"],
         **FUNCTIONS,
     ),
+    "operated": {
+        **project_config(
+            origins=["us-east-1", "eu-central-1", "ap-northeast-1"],
+            alarmEmail="oncall@example.com",
+            alarmErrorRatePercent="2.5",
+            alarmEvaluationMinutes="3",
+            alarmErrorCount="10",
+            accessLogs="true",
+            accessLogDays="30",
+        ),
+        "aws:region": "eu-west-1",
+    },
+    "functions-operated": project_config(
+        origins=["us-east-1", "eu-west-1"], accessLogs="true", **FUNCTIONS
+    ),
+    "unmonitored": project_config(origins=["us-east-1", "eu-west-1"], monitoring="false"),
     "switch-to-functions": project_config(
         origins=["us-east-1", "eu-central-1"], nextEngine="cloudfront-functions"
     ),

@@ -27,6 +27,8 @@ COMPONENT_TYPES = {
     "geo-proximity:index:ReplicationMesh",
     "geo-proximity:index:EdgeFunction",
     "geo-proximity:index:RouterFunction",
+    "geo-proximity:index:Monitoring",
+    "geo-proximity:index:AccessLogs",
 }
 
 
@@ -35,7 +37,13 @@ def routing_artifact(deployment: Deployment) -> dict:
 
 
 def bucket_regions(deployment: Deployment) -> dict[str, str]:
-    return {bucket.outputs["bucket"]: bucket.region for bucket in deployment.all(BUCKET)}
+    """The routed buckets (not the access log bucket) → their Region."""
+    routed = set(deployment.exports["buckets"].values())
+    return {
+        bucket.outputs["bucket"]: bucket.region
+        for bucket in deployment.all(BUCKET)
+        if bucket.outputs["bucket"] in routed
+    }
 
 
 def distribution_inputs(deployment: Deployment) -> dict:
@@ -149,7 +157,11 @@ def test_every_bucket_grants_the_identity_the_distribution_signs_with_and_nothin
     (signing,) = signing_identities(deployment)
     switching = deployment.stack.startswith("switch-")
 
-    policies = deployment.all(BUCKET_POLICY)
+    policies = [
+        p
+        for p in deployment.all(BUCKET_POLICY)
+        if p.inputs["bucket"] in deployment.exports["buckets"].values()
+    ]
     buckets = bucket_regions(deployment)
     assert len(policies) == len(buckets) == len(deployment.exports["buckets"])
     distribution = deployment.one(DISTRIBUTION)
@@ -266,10 +278,18 @@ def test_distribution_serves_https_http3_ipv6_with_the_managed_cache_policy(depl
 
 def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
     components = {r.urn for r in deployment.resources if r.type in COMPONENT_TYPES}
-    replicated = 1 if deployment.exports["replication"] else 0
-    # A RegionalOrigin per bucket, the routing function, the distribution and, with replication, a
-    # mesh.
-    assert len(components) == len(deployment.exports["buckets"]) + 2 + replicated
+    optional = sum(
+        1
+        for present in (
+            deployment.exports["replication"],
+            "dashboardName" in deployment.exports,
+            "accessLogBucket" in deployment.exports,
+        )
+        if present
+    )
+    # A RegionalOrigin per bucket, the routing function, the distribution and, where configured,
+    # the replication mesh, monitoring and access logs.
+    assert len(components) == len(deployment.exports["buckets"]) + 2 + optional
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
             continue
@@ -289,9 +309,26 @@ def test_no_explicit_provider_so_every_stack_setting_applies_everywhere(deployme
 
 
 def test_every_regional_resource_names_its_region(deployment):
-    regional = [r for r in deployment.resources if r.type.startswith(("aws:s3/", "aws:lambda/"))]
+    regional = [
+        r
+        for r in deployment.resources
+        if r.type.startswith(("aws:s3/", "aws:lambda/", "aws:cloudwatch/", "aws:sns/"))
+    ]
     assert regional
+    log_bucket = deployment.exports.get("accessLogBucket")
+    home = next(
+        (b.region for b in deployment.all(BUCKET) if b.outputs["bucket"] == log_bucket), None
+    )
     for resource in regional:
+        parent = deployment.by_urn(resource.parent)
+        if resource.type.startswith(("aws:cloudwatch/", "aws:sns/")):
+            # Log groups, alarms, topics and log delivery name their Region themselves; that it is
+            # the right one is asserted where each is tested.
+            assert resource.inputs.get("region"), f"{resource.type} {resource.name}"
+            continue
+        if parent.type == "geo-proximity:index:AccessLogs":
+            assert resource.inputs.get("region") == home, resource.name
+            continue
         if resource.type == REPLICATION_CONFIG:
             # A replication configuration lives with its source bucket.
             source = next(
@@ -303,10 +340,13 @@ def test_every_regional_resource_names_its_region(deployment):
         elif resource.type == FUNCTION:
             expected = aws_rules.LAMBDA_EDGE_HOME_REGION
         else:
-            expected = deployment.by_urn(resource.parent).name.removeprefix("origin-")
+            expected = parent.name.removeprefix("origin-")
         assert resource.inputs.get("region") == expected, f"{resource.type} {resource.name}"
     for bucket in deployment.all(BUCKET):
-        assert bucket.outputs["bucket"] == deployment.exports["buckets"][bucket.inputs["region"]]
+        if bucket.outputs["bucket"] != log_bucket:
+            assert (
+                bucket.outputs["bucket"] == deployment.exports["buckets"][bucket.inputs["region"]]
+            )
 
 
 def test_failover_waits_seconds_not_thirty(deployment):
@@ -334,7 +374,12 @@ def test_edge_function_logs_expire_in_every_region_where_it_runs(lambda_edge_dep
 
 
 def test_versions_expire_and_incomplete_uploads_are_aborted_in_every_bucket(deployment):
-    lifecycles = {c.inputs["bucket"]: c for c in deployment.all(BUCKET_LIFECYCLE)}
+    routed = set(deployment.exports["buckets"].values())
+    lifecycles = {
+        c.inputs["bucket"]: c
+        for c in deployment.all(BUCKET_LIFECYCLE)
+        if c.inputs["bucket"] in routed
+    }
     assert set(lifecycles) == set(deployment.exports["buckets"].values())
     for bucket, lifecycle in lifecycles.items():
         rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}

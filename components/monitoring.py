@@ -1,0 +1,453 @@
+"""Monitoring: CloudWatch alarms where each metric lives, an SNS topic per Region that has alarms,
+and one cross-Region dashboard, for either engine.
+
+A CloudWatch alarm can notify only an SNS topic of its own Region, so every Region with an alarm
+gets a topic (and, with ``alarm_email``, a subscription to confirm). Where the metrics live:
+CloudFront's and CloudFront Functions' in us-east-1 (``Region=Global``); Lambda@Edge's in each
+Region where a replica ran, under the function name ``us-east-1.<name>``; S3 replication's in the
+source bucket's Region, per rule, once the rule turns replication metrics on. Which alarms and
+widgets exist is decided by plain functions (``alarm_specs``, ``dashboard_body``), testable without
+Pulumi.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.defaults import (
+    DEFAULT_ALARM_ERROR_COUNT,
+    DEFAULT_ALARM_ERROR_RATE_PERCENT,
+    DEFAULT_ALARM_EVALUATION_MINUTES,
+)
+from components.engine import Engine
+from components.naming import resource_comment
+
+# CloudFront publishes its metrics, and CloudFront Functions', in us-east-1 under Region=Global.
+CLOUDFRONT_METRICS_REGION = "us-east-1"
+_MINUTE = 60
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One CloudWatch alarm: what it watches, where, and when it fires."""
+
+    key: str
+    region: str
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, Any]
+    statistic: str
+    threshold: float
+    description: str
+    # Rates breach only when every one of the evaluation minutes does; counts are summed over them.
+    rate: bool = False
+
+
+@dataclass(frozen=True)
+class ReplicationPair:
+    source: str
+    destination: str
+    source_bucket: pulumi.Input[str]
+    destination_bucket: pulumi.Input[str]
+
+    @property
+    def rule_id(self) -> str:
+        # ReplicationMesh names each rule after its destination.
+        return f"to-{self.destination}"
+
+
+def alarm_specs(
+    *,
+    engine: Engine,
+    distribution_id: pulumi.Input[str],
+    function_name: pulumi.Input[str],
+    execution_regions: Sequence[str],
+    replication: Sequence[ReplicationPair],
+    error_rate_percent: float,
+    error_count: int,
+) -> list[AlarmSpec]:
+    """Every alarm the stack needs, in the Region where its metric lives."""
+    specs = [
+        AlarmSpec(
+            "5xx-error-rate",
+            CLOUDFRONT_METRICS_REGION,
+            "AWS/CloudFront",
+            "5xxErrorRate",
+            {"DistributionId": distribution_id, "Region": "Global"},
+            "Average",
+            error_rate_percent,
+            f"More than {error_rate_percent:g}% of viewer requests answered 5xx",
+            rate=True,
+        )
+    ]
+    if engine is Engine.LAMBDA_EDGE:
+        edge_name = pulumi.Output.from_input(function_name).apply(lambda name: f"us-east-1.{name}")
+        for region in execution_regions:
+            for metric, what in (("Errors", "failed"), ("Throttles", "were throttled")):
+                specs.append(
+                    AlarmSpec(
+                        f"router-{metric.lower()}-{region}",
+                        region,
+                        "AWS/Lambda",
+                        metric,
+                        {"FunctionName": edge_name},
+                        "Sum",
+                        error_count,
+                        f"Lambda@Edge router invocations in {region} {what}",
+                    )
+                )
+    else:
+        for metric, what in (
+            ("FunctionExecutionErrors", "threw"),
+            ("FunctionValidationErrors", "asked CloudFront for something invalid"),
+        ):
+            specs.append(
+                AlarmSpec(
+                    f"router-{metric.lower()}",
+                    CLOUDFRONT_METRICS_REGION,
+                    "AWS/CloudFront",
+                    metric,
+                    {"FunctionName": function_name, "Region": "Global"},
+                    "Sum",
+                    error_count,
+                    f"The CloudFront router function {what}",
+                )
+            )
+    for pair in replication:
+        specs.append(
+            AlarmSpec(
+                f"replication-failed-{pair.source}-to-{pair.destination}",
+                pair.source,
+                "AWS/S3",
+                "OperationsFailedReplication",
+                {
+                    "SourceBucket": pair.source_bucket,
+                    "DestinationBucket": pair.destination_bucket,
+                    "RuleId": pair.rule_id,
+                },
+                "Sum",
+                error_count,
+                f"Objects failed to replicate from {pair.source} to {pair.destination}",
+            )
+        )
+    return specs
+
+
+def dashboard_body(
+    *,
+    engine: Engine,
+    distribution_id: str,
+    function_name: str,
+    execution_regions: Sequence[str],
+    replication: Sequence[tuple[str, str, str, str]],
+    alarm_arns: Sequence[str],
+) -> dict[str, Any]:
+    """One dashboard over every Region: traffic and errors, where the routing runs, replication
+    per pair (source Region, destination Region, source bucket, destination bucket), alarms."""
+
+    def widget(
+        title: str, metrics: list[list[Any]], region: str, y: int, stat: str
+    ) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": 0,
+            "y": y,
+            "width": 24,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "metrics": metrics,
+                "region": region,
+                "stat": stat,
+                "period": _MINUTE,
+                "view": "timeSeries",
+            },
+        }
+
+    cloudfront = ["AWS/CloudFront"]
+    distribution = ["DistributionId", distribution_id, "Region", "Global"]
+    widgets = [
+        widget(
+            "Requests",
+            [[*cloudfront, "Requests", *distribution]],
+            CLOUDFRONT_METRICS_REGION,
+            0,
+            "Sum",
+        ),
+        widget(
+            "Error rates (%)",
+            [
+                [*cloudfront, metric, *distribution]
+                for metric in ("4xxErrorRate", "5xxErrorRate", "TotalErrorRate")
+            ],
+            CLOUDFRONT_METRICS_REGION,
+            6,
+            "Average",
+        ),
+    ]
+    if engine is Engine.LAMBDA_EDGE:
+        routing = [
+            [
+                "AWS/Lambda",
+                "Invocations",
+                "FunctionName",
+                f"us-east-1.{function_name}",
+                {"region": region, "label": region},
+            ]
+            for region in execution_regions
+        ]
+        title = "Router invocations per execution Region (Lambda@Edge, cache misses)"
+    else:
+        routing = [
+            [*cloudfront, metric, "FunctionName", function_name, "Region", "Global"]
+            for metric in ("FunctionInvocations", "FunctionExecutionErrors")
+        ]
+        title = "Router invocations (CloudFront Functions, every request)"
+    widgets.append(widget(title, routing, CLOUDFRONT_METRICS_REGION, 12, "Sum"))
+    if replication:
+        for y, (metric, stat) in (
+            (18, ("ReplicationLatency", "Maximum")),
+            (24, ("BytesPendingReplication", "Maximum")),
+        ):
+            widgets.append(
+                widget(
+                    f"Replication: {metric} per pair",
+                    [
+                        [
+                            "AWS/S3",
+                            metric,
+                            "SourceBucket",
+                            source_bucket,
+                            "DestinationBucket",
+                            destination_bucket,
+                            "RuleId",
+                            f"to-{destination}",
+                            {"region": source, "label": f"{source} -> {destination}"},
+                        ]
+                        for source, destination, source_bucket, destination_bucket in replication
+                    ],
+                    CLOUDFRONT_METRICS_REGION,
+                    y,
+                    stat,
+                )
+            )
+    widgets.append(
+        {
+            "type": "alarm",
+            "x": 0,
+            "y": 30,
+            "width": 24,
+            "height": 6,
+            "properties": {"title": "Alarms", "alarms": list(alarm_arns)},
+        }
+    )
+    return {"widgets": widgets}
+
+
+def topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
+    """Only this account's CloudWatch alarms may publish; nothing reaches the topic without TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudWatchAlarmsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:*",
+                "Resource": topic_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    distribution_id: pulumi.Input[str]
+    """Required. The distribution whose error rate to watch."""
+
+    function_name: pulumi.Input[str]
+    """Required. The routing function's name: Lambda@Edge (its replicas report as
+    ``us-east-1.<name>``) or the CloudFront function."""
+
+    engine: Engine = Engine.LAMBDA_EDGE
+    """Which engine ``function_name`` belongs to. Default ``lambda-edge``."""
+
+    execution_regions: Sequence[str] = ()
+    """Lambda@Edge: the Regions where replicas run, each with its own alarms. Default none."""
+
+    replication: Sequence[ReplicationPair] = ()
+    """Replicating bucket pairs whose failed operations to alarm on. Default none."""
+
+    alarm_email: str | None = None
+    """An address subscribed to every Region's topic (each subscription must be confirmed).
+    Default None: topics without subscribers."""
+
+    error_rate_percent: float = DEFAULT_ALARM_ERROR_RATE_PERCENT
+    """The 5xx error rate (%) that, sustained, raises the alarm. Default 5."""
+
+    evaluation_minutes: int = DEFAULT_ALARM_EVALUATION_MINUTES
+    """Minutes a rate must stay above its threshold, and the window counts are summed over.
+    Default 5."""
+
+    error_count: int = DEFAULT_ALARM_ERROR_COUNT
+    """Function errors, throttles or failed replications within the window that raise an alarm.
+    Default 1."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the topics and alarms. Default none."""
+
+
+class Monitoring(pulumi.ComponentResource):
+    dashboard_name: pulumi.Output[str]
+    """The dashboard's name (CloudWatch console, any Region)."""
+
+    topic_arns: pulumi.Output[dict[str, str]]
+    """Region → the SNS topic its alarms notify."""
+
+    alarm_count: int
+    """How many alarms are declared (each is billed monthly)."""
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("geo-proximity:index:Monitoring", name, None, opts)
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        specs = alarm_specs(
+            engine=args.engine,
+            distribution_id=args.distribution_id,
+            function_name=args.function_name,
+            execution_regions=args.execution_regions,
+            replication=args.replication,
+            error_rate_percent=args.error_rate_percent,
+            error_count=args.error_count,
+        )
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOptions(parent=self)
+        ).account_id
+        topics: dict[str, aws.sns.Topic] = {}
+        for region in dict.fromkeys(spec.region for spec in specs):
+            # Not encrypted: alarms cannot publish to a topic under the AWS managed SNS key, and
+            # alarm messages carry no content. The policy admits this account's alarms only.
+            topic = aws.sns.Topic(
+                f"{name}-alarms-{region}",
+                aws.sns.TopicArgs(
+                    region=region,
+                    display_name=resource_comment(
+                        pulumi.get_project(), pulumi.get_stack(), "alarms", limit=100
+                    ),
+                    tags=tags,
+                ),
+                opts=child,
+            )
+            aws.sns.TopicPolicy(
+                f"{name}-alarms-{region}-policy",
+                aws.sns.TopicPolicyArgs(
+                    region=region,
+                    arn=topic.arn,
+                    policy=pulumi.Output.all(topic.arn, account_id).apply(
+                        lambda values: json.dumps(topic_policy(values[0], values[1]))
+                    ),
+                ),
+                opts=child,
+            )
+            if args.alarm_email:
+                aws.sns.TopicSubscription(
+                    f"{name}-alarms-{region}-email",
+                    aws.sns.TopicSubscriptionArgs(
+                        region=region, topic=topic.arn, protocol="email", endpoint=args.alarm_email
+                    ),
+                    opts=child,
+                )
+            topics[region] = topic
+        alarms = []
+        for spec in specs:
+            alarms.append(
+                aws.cloudwatch.MetricAlarm(
+                    f"{name}-{spec.key}",
+                    aws.cloudwatch.MetricAlarmArgs(
+                        region=spec.region,
+                        alarm_description=spec.description,
+                        namespace=spec.namespace,
+                        metric_name=spec.metric,
+                        dimensions=dict(spec.dimensions),
+                        statistic=spec.statistic,
+                        threshold=spec.threshold,
+                        comparison_operator=(
+                            "GreaterThanThreshold" if spec.rate else "GreaterThanOrEqualToThreshold"
+                        ),
+                        period=_MINUTE if spec.rate else _MINUTE * args.evaluation_minutes,
+                        evaluation_periods=args.evaluation_minutes if spec.rate else 1,
+                        # These metrics are sparse: no data means nothing went wrong.
+                        treat_missing_data="notBreaching",
+                        alarm_actions=[topics[spec.region].arn],
+                        ok_actions=[topics[spec.region].arn],
+                        tags=tags,
+                    ),
+                    opts=child,
+                )
+            )
+        replication_names = [
+            pulumi.Output.all(
+                pair.source, pair.destination, pair.source_bucket, pair.destination_bucket
+            ).apply(tuple)
+            for pair in args.replication
+        ]
+        body = pulumi.Output.all(
+            args.distribution_id,
+            args.function_name,
+            pulumi.Output.all(*replication_names),
+            pulumi.Output.all(*(alarm.arn for alarm in alarms)),
+        ).apply(
+            lambda values: json.dumps(
+                dashboard_body(
+                    engine=args.engine,
+                    distribution_id=values[0],
+                    function_name=values[1],
+                    execution_regions=args.execution_regions,
+                    replication=values[2],
+                    alarm_arns=values[3],
+                ),
+                sort_keys=True,
+            )
+        )
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            aws.cloudwatch.DashboardArgs(
+                region=CLOUDFRONT_METRICS_REGION,
+                # Letters, digits, '-' and '_' only, at most 255 (CloudWatch PutDashboard).
+                dashboard_name=re.sub(
+                    r"[^A-Za-z0-9_-]", "-", f"{pulumi.get_project()}-{pulumi.get_stack()}"
+                )[:255],
+                dashboard_body=body,
+            ),
+            opts=child,
+        )
+        self.dashboard_name = dashboard.dashboard_name
+        self.topic_arns = pulumi.Output.all(
+            **{region: topic.arn for region, topic in topics.items()}
+        ).apply(dict)
+        self.alarm_count = len(alarms)
+        self.register_outputs(
+            {
+                "dashboardName": self.dashboard_name,
+                "topicArns": self.topic_arns,
+                "alarmCount": self.alarm_count,
+            }
+        )

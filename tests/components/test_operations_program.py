@@ -1,0 +1,216 @@
+"""Operating it, under mocks: alarms where their metrics live, a topic per Region, one dashboard,
+and access logs into a private bucket that expires them."""
+
+import json
+
+import pytest
+
+from tests import aws_rules
+from tests.components.conftest import deployed
+from tests.support import DOCUMENTED_EXECUTION_REGIONS
+from tools.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+def alarms_by(deployment, metric):
+    return [a for a in deployment.all(ALARM) if a.inputs["metricName"] == metric]
+
+
+def test_every_alarm_obeys_cloudwatchs_rules_and_notifies_a_topic_of_its_own_region(deployment):
+    topics = {topic.outputs["arn"]: topic for topic in deployment.all(TOPIC)}
+    for alarm in deployment.all(ALARM):
+        assert aws_rules.alarm_problems(alarm.inputs) == [], alarm.name
+        assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"]
+        (action,) = alarm.inputs["alarmActions"]
+        assert topics[action].region == alarm.region == alarm.inputs["region"]
+    # One topic per Region that has alarms, no more.
+    assert sorted(t.region for t in deployment.all(TOPIC)) == sorted(
+        {a.region for a in deployment.all(ALARM)}
+    )
+
+
+@pytest.mark.parametrize("scenario", ["stack:prod", "operated"])
+def test_lambda_edge_stacks_alarm_on_5xx_on_the_router_in_every_execution_region_and_on_replication(
+    scenario,
+):
+    deployment = deployed(scenario)
+    (rate,) = alarms_by(deployment, "5xxErrorRate")
+    assert rate.region == "us-east-1" and rate.inputs["namespace"] == "AWS/CloudFront"
+    assert rate.inputs["dimensions"] == {
+        "DistributionId": deployment.exports["distributionId"],
+        "Region": "Global",
+    }
+    edge_name = "us-east-1." + deployment.one(FUNCTION).outputs["name"]
+    for metric in ("Errors", "Throttles"):
+        alarms = alarms_by(deployment, metric)
+        assert sorted(a.region for a in alarms) == sorted(DOCUMENTED_EXECUTION_REGIONS)
+        assert all(a.inputs["namespace"] == "AWS/Lambda" for a in alarms)
+        assert all(a.inputs["dimensions"] == {"FunctionName": edge_name} for a in alarms)
+    buckets = deployment.exports["buckets"]
+    rules = {
+        (config.region, rule["destination"]["bucket"]): rule["id"]
+        for config in deployment.all(REPLICATION_CONFIG)
+        for rule in config.inputs["rules"]
+    }
+    failed = alarms_by(deployment, "OperationsFailedReplication")
+    assert len(failed) == len(rules) == 6
+    for alarm in failed:
+        dimensions = alarm.inputs["dimensions"]
+        assert dimensions["SourceBucket"] == buckets[alarm.region]
+        destination_arn = f"arn:aws:s3:::{dimensions['DestinationBucket']}"
+        assert rules[(alarm.region, destination_arn)] == dimensions["RuleId"]
+    assert not alarms_by(deployment, "FunctionExecutionErrors")
+
+
+def test_thresholds_and_windows_come_from_the_settings():
+    deployment = deployed("operated")
+    (rate,) = alarms_by(deployment, "5xxErrorRate")
+    # A rate: above 2.5% in each of 3 consecutive minutes.
+    assert (rate.inputs["threshold"], rate.inputs["period"], rate.inputs["evaluationPeriods"]) == (
+        2.5,
+        60,
+        3,
+    )
+    assert rate.inputs["comparisonOperator"] == "GreaterThanThreshold"
+    for alarm in alarms_by(deployment, "Errors"):
+        # A count: 10 or more within a 3-minute window.
+        assert (alarm.inputs["threshold"], alarm.inputs["period"]) == (10, 180)
+        assert alarm.inputs["evaluationPeriods"] == 1
+        assert alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    default = alarms_by(deployed("stack:prod"), "5xxErrorRate")[0].inputs
+    assert (default["threshold"], default["evaluationPeriods"]) == (5, 5)
+
+
+def test_cloudfront_functions_stacks_alarm_on_the_functions_own_errors():
+    deployment = deployed("functions-operated")
+    name = deployment.one(CLOUDFRONT_FUNCTION).outputs["name"]
+    for metric in ("FunctionExecutionErrors", "FunctionValidationErrors"):
+        (alarm,) = alarms_by(deployment, metric)
+        assert alarm.region == "us-east-1" and alarm.inputs["namespace"] == "AWS/CloudFront"
+        assert alarm.inputs["dimensions"] == {"FunctionName": name, "Region": "Global"}
+    assert not alarms_by(deployment, "Errors") and not alarms_by(deployment, "Throttles")
+    assert {a.region for a in deployment.all(ALARM)} == {"us-east-1", "eu-west-1"}
+
+
+def test_topics_admit_only_this_accounts_alarms_over_tls_and_mail_the_address_given():
+    deployment = deployed("operated")
+    for policy in deployment.all(TOPIC_POLICY):
+        document = json.loads(policy.inputs["policy"])
+        allow, deny = document["Statement"]
+        assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert allow["Action"] == "sns:Publish" and allow["Resource"] == policy.inputs["arn"]
+        assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    subscriptions = deployment.all(SUBSCRIPTION)
+    assert {s.region for s in subscriptions} == {t.region for t in deployment.all(TOPIC)}
+    assert all(
+        (s.inputs["protocol"], s.inputs["endpoint"]) == ("email", "oncall@example.com")
+        for s in subscriptions
+    )
+    assert deployed("stack:prod").all(SUBSCRIPTION) == []
+
+
+def test_one_dashboard_shows_traffic_routing_replication_and_every_alarm():
+    deployment = deployed("stack:prod")
+    dashboard = deployment.one(DASHBOARD)
+    assert dashboard.region == "us-east-1"
+    assert dashboard.inputs["dashboardName"] == "geo-proximity-prod"
+    widgets = json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+    titles = [w["properties"]["title"] for w in widgets]
+    assert titles[:2] == ["Requests", "Error rates (%)"]
+    routing = next(w for w in widgets if w["properties"]["title"].startswith("Router invocations"))
+    assert sorted(m[-1]["region"] for m in routing["properties"]["metrics"]) == sorted(
+        DOCUMENTED_EXECUTION_REGIONS
+    )
+    for metric in ("ReplicationLatency", "BytesPendingReplication"):
+        widget = next(w for w in widgets if metric in w["properties"]["title"])
+        assert len(widget["properties"]["metrics"]) == 6
+        assert all(
+            m[-1]["region"] == m[-1]["label"].split(" ")[0] for m in widget["properties"]["metrics"]
+        )
+    (alarms,) = [w for w in widgets if w["type"] == "alarm"]
+    assert sorted(alarms["properties"]["alarms"]) == sorted(
+        a.outputs["arn"] for a in deployment.all(ALARM)
+    )
+
+
+def test_monitoring_false_removes_it_all():
+    deployment = deployed("unmonitored")
+    for type_ in (ALARM, TOPIC, TOPIC_POLICY, SUBSCRIPTION, DASHBOARD):
+        assert deployment.all(type_) == []
+    assert "dashboardName" not in deployment.exports
+    for config in deployment.all(REPLICATION_CONFIG):
+        assert all("metrics" not in rule["destination"] for rule in config.inputs["rules"])
+
+
+@pytest.mark.parametrize(
+    ("scenario", "home"), [("operated", "eu-west-1"), ("functions-operated", "us-east-1")]
+)
+def test_access_logs_go_to_a_private_expiring_bucket_in_the_home_region(scenario, home):
+    deployment = deployed(scenario)
+    name = deployment.exports["accessLogBucket"]
+    (bucket,) = [b for b in deployment.all(BUCKET) if b.outputs["bucket"] == name]
+    assert bucket.region == home
+    # Not an origin, and not one of the routed buckets.
+    assert name not in deployment.exports["buckets"].values()
+    origins = deployment.one(DISTRIBUTION).inputs["origins"]
+    assert all(name not in origin["domainName"] for origin in origins)
+
+    def one(type_):
+        (resource,) = [r for r in deployment.all(type_) if r.inputs.get("bucket") == name]
+        return resource
+
+    block = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(
+        block[flag]
+        for flag in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    assert one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs["rule"] == {
+        "objectOwnership": "BucketOwnerEnforced"
+    }
+    (rule,) = one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    (expire,) = one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+        "rules"
+    ]
+    assert expire["expiration"] == {"days": 30 if scenario == "operated" else 90}
+    source = deployment.one("aws:cloudwatch/logDeliverySource:LogDeliverySource")
+    assert source.region == "us-east-1" and source.inputs["logType"] == "ACCESS_LOGS"
+    assert source.inputs["resourceArn"] == deployment.exports["distributionArn"]
+    policy = one("aws:s3/bucketPolicy:BucketPolicy")
+    write, deny = json.loads(policy.inputs["policy"])["Statement"]
+    assert write["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert write["Action"] == "s3:PutObject"
+    assert write["Resource"] == f"{bucket.outputs['arn']}/AWSLogs/{ACCOUNT_ID}/*"
+    assert write["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID
+    assert write["Condition"]["ArnLike"] == {"aws:SourceArn": source.outputs["arn"]}
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    destination = deployment.one("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+    assert destination.inputs["deliveryDestinationConfiguration"] == {
+        "destinationResourceArn": bucket.outputs["arn"]
+    }
+    delivery = deployment.one("aws:cloudwatch/logDelivery:LogDelivery")
+    assert delivery.region == destination.region == "us-east-1"
+    assert delivery.inputs["deliverySourceName"] == source.outputs["name"]
+    assert delivery.inputs["deliveryDestinationArn"] == destination.outputs["arn"]
+    assert policy.urn in delivery.dependencies
+
+
+def test_access_logs_are_off_by_default():
+    deployment = deployed("stack:prod")
+    assert "accessLogBucket" not in deployment.exports
+    assert deployment.all("aws:cloudwatch/logDelivery:LogDelivery") == []
