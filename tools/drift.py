@@ -5,9 +5,12 @@
 
 An object "differs" in a Region when its size or ETag is not that of the newest copy among all
 buckets; a Region "misses" it when the key is absent there. ``--repair`` copies the newest copy of
-each drifted object to the buckets that lack it or hold another, then checks again. Exit status: 0
-when all buckets agree (after repair, if asked), 1 on drift, 2 when a bucket cannot be read
-(missing, denied, unreachable) or the input is wrong.
+each drifted object to the buckets that lack it or hold another, then checks again. Every bucket is
+listed at the same time, and repairs are server-side copies run concurrently (``--concurrency``)
+through boto3's managed transfer: one CopyObject up to 5 GiB, a multipart copy in 8 MiB parts above
+(the part size publish uploads with, so the copy's ETag matches the source's). Exit status: 0 when
+all buckets agree (after repair, if asked), 1 on drift, 2 when a bucket cannot be read (missing,
+denied, unreachable) or the input is wrong.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from boto3.s3.transfer import create_transfer_manager
+
 from tools.cli import count, run_command
+from tools.publish import requests_in_flight, transfer_config
 from tools.stack_buckets import (
+    DEFAULT_CONCURRENCY,
     ObjectInfo,
     StackBuckets,
     add_bucket_arguments,
@@ -87,33 +95,50 @@ def render(stack: StackBuckets, drift: Drift, details: int) -> str:
     return "\n".join(lines)
 
 
-def repair(stack: StackBuckets, drift: Drift) -> int:
-    """Copy the newest copy of each drifted object where it is missing or differs; count them."""
-    copies = 0
-    for region, bucket in stack.buckets.items():
-        client = stack.client(region)
-        for key in drift.missing[region] + drift.differs[region]:
-            source = stack.buckets[drift.newest[key]]
-            with explained(bucket, region):
-                # A server-side copy keeps the metadata and Content-Type; objects over 5 GiB are not
-                # written by the publish command and would need a multipart copy.
-                client.copy_object(
-                    Bucket=bucket, Key=key, CopySource={"Bucket": source, "Key": key}
+# S3's limit for one CopyObject; larger objects are copied in parts.
+MAX_SINGLE_COPY_BYTES = 5 * 1024**3
+
+
+def repair(stack: StackBuckets, drift: Drift, concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """Copy the newest copy of each drifted object where it is missing or differs, concurrently;
+    count them. The first failure stops the repair with its one-line error."""
+    clients = {region: stack.client(region) for region in stack.buckets}
+    config = transfer_config(concurrency, multipart_threshold=MAX_SINGLE_COPY_BYTES)
+
+    def repair_region(region: str) -> int:
+        bucket = stack.buckets[region]
+        keys = drift.missing[region] + drift.differs[region]
+        with create_transfer_manager(clients[region], config) as manager:
+            futures = [
+                manager.copy(
+                    {"Bucket": stack.buckets[drift.newest[key]], "Key": key},
+                    bucket,
+                    key,
+                    # A multipart copy reads the source's size and metadata from its own Region.
+                    source_client=clients[drift.newest[key]],
                 )
-            copies += 1
-    return copies
+                for key in keys
+            ]
+            for future in futures:
+                with explained(bucket, region):
+                    future.result()
+        return len(keys)
+
+    with ThreadPoolExecutor(len(stack.buckets)) as pool:
+        return sum(pool.map(repair_region, stack.buckets))
 
 
 def check(options: argparse.Namespace) -> int:
     stack = stack_buckets(options)
 
     def read_all() -> Drift:
-        return compare(
-            {
-                region: inventory(stack.client(region), bucket, region)
-                for region, bucket in stack.buckets.items()
-            }
-        )
+        # Every bucket is listed at the same time; the first error (in stack order) is reported.
+        with ThreadPoolExecutor(len(stack.buckets)) as pool:
+            listed = pool.map(
+                lambda item: inventory(stack.client(item[0]), item[1], item[0]),
+                stack.buckets.items(),
+            )
+            return compare(dict(zip(stack.buckets, listed, strict=True)))
 
     drift = read_all()
     print(render(stack, drift, options.details))
@@ -126,7 +151,7 @@ def check(options: argparse.Namespace) -> int:
             "where it is missing or differs"
         )
         return 1
-    print(f"repaired: {repair(stack, drift)} objects copied; checking again")
+    print(f"repaired: {repair(stack, drift, options.concurrency)} objects copied; checking again")
     drift = read_all()
     print(render(stack, drift, options.details))
     print(
@@ -149,6 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=20,
         metavar="N",
         help="list at most N drifted objects (default 20)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=requests_in_flight,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"copies in flight per bucket while repairing (default {DEFAULT_CONCURRENCY})",
     )
     return check(parser.parse_args(argv))
 

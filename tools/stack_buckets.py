@@ -175,11 +175,19 @@ def _known_region(region: str, where: str) -> str:
     return region
 
 
+# Requests in flight at once, per bucket, for publish and drift (the AWS CLI's default is 10).
+DEFAULT_CONCURRENCY = 16
+
+
 def s3_client(region: str, endpoint_url: str | None) -> Any:
     """An S3 client for one Region's bucket, at ``endpoint_url`` (None: AWS's endpoint)."""
     # Few retries: a person waiting on a dead endpoint wants the error, not a minute of back-off.
+    # A connection per concurrent request (botocore keeps 10 by default).
     config = Config(
-        retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+        max_pool_connections=DEFAULT_CONCURRENCY * 2,
     )
     # A session of its own: credentials are looked up now, not reused from an earlier lookup.
     return boto3.session.Session().client(

@@ -190,3 +190,64 @@ def test_unreachable_endpoint_and_missing_credentials(stack, site, capsys, monke
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     code, _, err = run(capsys, site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint)
     assert code == 2 and "error: no AWS credentials found" in err
+
+
+def test_a_large_file_goes_up_in_parts_its_etag_is_known_and_a_second_run_skips_it(
+    stack, site, capsys
+):
+    large = site / "video.bin"
+    # Three parts: two of 8 MiB and a short one, bytes that differ per part.
+    large.write_bytes(b"".join(bytes([n]) * publish.PART_BYTES for n in (1, 2)) + b"tail" * 1000)
+    size = large.stat().st_size
+    parts = [hashlib.md5(bytes([n]) * publish.PART_BYTES).digest() for n in (1, 2)] + [
+        hashlib.md5(b"tail" * 1000).digest()
+    ]
+    expected = hashlib.md5(b"".join(parts)).hexdigest() + "-3"
+    assert publish.expected_etag(large, size) == expected
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    code, out, _ = run(capsys, *args)
+    assert code == 0, out
+    assert stack.keys("us-east-1")["video.bin"] == expected
+    code, out, _ = run(capsys, *args)
+    assert "uploading 0 of 5 files" in out and code == 0
+
+
+def test_every_upload_carries_a_checksum_s3_verifies(stack, site, capsys, monkeypatch):
+    sent = []
+    original = publish.upload_all
+
+    def recording(client, *args, **kwargs):
+        client.meta.events.register(
+            "before-send.s3.PutObject",
+            lambda request, **_: sent.append(request.headers.get("x-amz-checksum-sha256")),
+        )
+        return original(client, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "upload_all", recording)
+    code, out, _ = run(
+        capsys,
+        site,
+        "--outputs",
+        stack.outputs,
+        "--endpoint-url",
+        stack.endpoint,
+        "--to",
+        "eu-central-1",
+    )
+    assert code == 0, out
+    assert len(sent) == len(FILES) and all(sent)
+
+
+@pytest.mark.parametrize("concurrency", ["1", "32"])
+def test_any_concurrency_publishes_the_same(stack, site, capsys, concurrency):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--all")
+    code, out, _ = run(capsys, *args, "--concurrency", concurrency)
+    assert code == 0 and "done: 12 uploaded, 0 failed" in out
+    assert all(set(stack.keys(region)) == FILES for region in stack.buckets)
+
+
+def test_concurrency_zero_is_a_one_line_error(capsys, site):
+    with pytest.raises(SystemExit) as exited:
+        publish.main([str(site), "--bucket", "us-east-1=b", "--concurrency", "0"])
+    assert exited.value.code == 2
+    assert "--concurrency: 0 is not a number of requests (1 or more)" in capsys.readouterr().err
