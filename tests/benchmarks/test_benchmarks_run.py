@@ -1,6 +1,6 @@
 """The benchmarks still run (figures are never asserted: they are printed by ./dev bench)."""
 
-from benchmarks import edge_function, program, sandbox
+from benchmarks import edge_function, program, publish, sandbox
 
 
 def test_the_program_benchmark_runs_every_case(capsys):
@@ -30,3 +30,10 @@ def test_the_sandbox_benchmark_runs(capsys):
         "misses, us-east-1 down",
     ]
     assert all("non-200: 0" in line for line in lines)
+
+
+def test_the_publish_benchmark_runs(capsys):
+    publish.main(["--files", "30", "--drift-objects", "100", "--without-aws-cli"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in lines[2:4]] == ["./dev", "./dev"]
+    assert [line.split()[0] for line in lines[4:]] == ["drift:", "drift:"]
