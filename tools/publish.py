@@ -210,27 +210,35 @@ def upload_all(
 
 
 def publish(options: argparse.Namespace) -> int:
-    files = scan_folder(Path(options.folder), options.prefix)
+    folder = Path(options.folder)
+    if not folder.is_dir():
+        raise ToolError(f"no folder at {folder}")
     stack = stack_buckets(options)
     targets = choose_targets(stack.buckets, stack.replicated, options)
-
-    def plan(region: str) -> tuple[str, str, Any, list[LocalFile]]:
-        bucket = stack.buckets[region]
-        client = stack.client(region)
-        with explained(bucket, region):
-            client.head_bucket(Bucket=bucket)
-        existing = inventory(client, bucket, region)
-        changed = [
-            f
-            for f in files
-            if (found := existing.get(f.key)) is None
-            or (found.size, found.etag) != (f.size, f.etag)
-        ]
-        return region, bucket, client, changed
-
-    # Every bucket is read at once; the first error (in target order) is the one reported.
+    clients = {region: stack.client(region) for region in targets}
+    # Every bucket is listed at once, while the folder is read and hashed here; a missing or
+    # unreadable bucket is reported by its listing (the first error, in target order).
     with ThreadPoolExecutor(len(targets)) as pool:
-        plans = list(pool.map(plan, targets))
+        listings = [
+            pool.submit(inventory, clients[region], stack.buckets[region], region)
+            for region in targets
+        ]
+        files = scan_folder(folder, options.prefix)
+        existing = [listing.result() for listing in listings]
+    plans = [
+        (
+            region,
+            stack.buckets[region],
+            clients[region],
+            [
+                f
+                for f in files
+                if (found := objects.get(f.key)) is None
+                or (found.size, found.etag) != (f.size, f.etag)
+            ],
+        )
+        for region, objects in zip(targets, existing, strict=True)
+    ]
 
     verb = "would upload" if options.dry_run else "uploading"
     for region, bucket, _, changed in plans:
