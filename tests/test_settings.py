@@ -4,6 +4,9 @@ import re
 import pytest
 
 from components.defaults import (
+    DEFAULT_ACCESS_LOG_DAYS,
+    DEFAULT_ALARM_ERROR_COUNT,
+    DEFAULT_ALARM_EVALUATION_MINUTES,
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
@@ -144,6 +147,11 @@ def test_pulumi_yaml_defaults_are_the_programs_defaults():
         "logRetentionDays": DEFAULT_LOG_RETENTION_DAYS,
         "noncurrentVersionDays": DEFAULT_NONCURRENT_VERSION_DAYS,
         "securityHeaders": True,
+        "monitoring": True,
+        "alarmEvaluationMinutes": DEFAULT_ALARM_EVALUATION_MINUTES,
+        "alarmErrorCount": DEFAULT_ALARM_ERROR_COUNT,
+        "accessLogs": False,
+        "accessLogDays": DEFAULT_ACCESS_LOG_DAYS,
     }
     # CloudFront waits attempts x timeout before failing over: at most 4 s here (its default: 30 s).
     assert DEFAULT_CONNECTION_ATTEMPTS * DEFAULT_CONNECTION_TIMEOUT_SECONDS <= 4
