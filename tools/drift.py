@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from boto3.s3.transfer import create_transfer_manager
 
-from tools.cli import count, run_command
+from tools.cli import ToolError, count, run_command
 from tools.publish import requests_in_flight, transfer_config
 from tools.stack_buckets import (
     DEFAULT_CONCURRENCY,
@@ -99,15 +99,18 @@ def render(stack: StackBuckets, drift: Drift, details: int) -> str:
 MAX_SINGLE_COPY_BYTES = 5 * 1024**3
 
 
-def repair(stack: StackBuckets, drift: Drift, concurrency: int = DEFAULT_CONCURRENCY) -> int:
-    """Copy the newest copy of each drifted object where it is missing or differs, concurrently;
-    count them. The first failure stops the repair with its one-line error."""
+def repair(
+    stack: StackBuckets, drift: Drift, concurrency: int = DEFAULT_CONCURRENCY
+) -> tuple[int, list[str]]:
+    """Copy the newest copy of each drifted object where it is missing or differs, concurrently.
+    Returns how many were copied, and one line per copy that failed."""
     clients = {region: stack.client(region) for region in stack.buckets}
     config = transfer_config(concurrency, multipart_threshold=MAX_SINGLE_COPY_BYTES)
 
-    def repair_region(region: str) -> int:
+    def repair_region(region: str) -> tuple[int, list[str]]:
         bucket = stack.buckets[region]
         keys = drift.missing[region] + drift.differs[region]
+        failures = []
         with create_transfer_manager(clients[region], config) as manager:
             futures = [
                 manager.copy(
@@ -119,13 +122,17 @@ def repair(stack: StackBuckets, drift: Drift, concurrency: int = DEFAULT_CONCURR
                 )
                 for key in keys
             ]
-            for future in futures:
-                with explained(bucket, region):
-                    future.result()
-        return len(keys)
+            for key, future in zip(keys, futures, strict=True):
+                try:
+                    with explained(bucket, region):
+                        future.result()
+                except ToolError as error:
+                    failures.append(f"{region} {key}: {error}")
+        return len(keys) - len(failures), failures
 
     with ThreadPoolExecutor(len(stack.buckets)) as pool:
-        return sum(pool.map(repair_region, stack.buckets))
+        results = list(pool.map(repair_region, stack.buckets))
+    return sum(copied for copied, _ in results), [line for _, lines in results for line in lines]
 
 
 def check(options: argparse.Namespace) -> int:
@@ -151,7 +158,14 @@ def check(options: argparse.Namespace) -> int:
             "where it is missing or differs"
         )
         return 1
-    print(f"repaired: {repair(stack, drift, options.concurrency)} objects copied; checking again")
+    copied, failures = repair(stack, drift, options.concurrency)
+    for failure in failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    print(
+        f"repaired: {copied} objects copied"
+        + (f", {len(failures)} failed" if failures else "")
+        + "; checking again"
+    )
     drift = read_all()
     print(render(stack, drift, options.details))
     print(

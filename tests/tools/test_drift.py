@@ -151,3 +151,34 @@ def test_an_object_above_the_copy_limit_is_copied_in_parts_with_the_same_etag(
     assert code == 0, out
     etags = {region: stack.keys(region)["big.bin"] for region in stack.buckets}
     assert len(set(etags.values())) == 1 and etags["us-east-1"].endswith("-3")
+
+
+def test_a_copy_that_fails_is_one_line_and_the_others_still_happen(
+    stack, site, capsys, monkeypatch
+):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    assert run_tool(publish.main, [str(a) for a in args]) == 0
+    capsys.readouterr()
+    denied = stack.buckets["eu-central-1"]
+
+    def deny(params, **_):
+        if params.get("Bucket") == denied and params.get("Key") == "app.js":
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "CopyObject")
+
+    original = drift.StackBuckets.client
+
+    def client(self, region):
+        made = original(self, region)
+        made.meta.events.register("provide-client-params.s3.CopyObject", deny)
+        return made
+
+    monkeypatch.setattr(drift.StackBuckets, "client", client)
+    code, out, err = run(
+        capsys, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--repair"
+    )
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert line.startswith("failed: eu-central-1 app.js:")
+    assert "repaired: 7 objects copied, 1 failed" in out
