@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from components.defaults import DEFAULT_ACCESS_LOG_DAYS
 from components.naming import bucket_prefix
+from components.policies import deny_insecure_transport
 from components.private_bucket import private_bucket
 
 # Where CloudFront's log delivery source must be declared.
@@ -46,14 +47,7 @@ def log_bucket_policy(bucket_arn: str, account_id: str, delivery_source_arn: str
                     "ArnLike": {"aws:SourceArn": delivery_source_arn},
                 },
             },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
         ],
     }
 

@@ -28,6 +28,7 @@ from components.defaults import (
 )
 from components.engine import Engine
 from components.naming import resource_comment
+from components.policies import deny_insecure_transport
 
 # CloudFront publishes its metrics, and CloudFront Functions', in us-east-1 under Region=Global.
 CLOUDFRONT_METRICS_REGION = "us-east-1"
@@ -264,14 +265,7 @@ def topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
                 "Resource": topic_arn,
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sns:*",
-                "Resource": topic_arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport("sns:*", topic_arn),
         ],
     }
 

@@ -69,15 +69,20 @@ def bucket_policy(bucket_arn: str, read_grants: Sequence[dict[str, Any]]) -> dic
                     allow(grant, "ListBucket", "s3:ListBucket", bucket_arn),
                 )
             ),
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
         ],
+    }
+
+
+def deny_insecure_transport(actions: str, resources: str | list[str]) -> dict[str, Any]:
+    """A resource policy statement refusing every request made without TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": actions,
+        "Resource": resources,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
 
