@@ -269,7 +269,7 @@ def run_drill(
             )
             out(f"FAILED {silent.requests - reached_before} request(s) reached {phase.silent}")
         elif silent is not None:
-            out(f"{phase.silent} received no request while drained")
+            out(f"no request reached {phase.silent} while it was drained")
         failed_over: list[float] = []
         for (edge, key), answer in zip(requests, answers, strict=True):
             broken = phase.broken(key)
