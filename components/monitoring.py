@@ -27,7 +27,6 @@ from components.defaults import (
     DEFAULT_ALARM_EVALUATION_MINUTES,
 )
 from components.engine import Engine
-from components.naming import resource_comment
 from components.policies import deny_insecure_transport
 
 # CloudFront publishes its metrics, and CloudFront Functions', in us-east-1 under Region=Global.
@@ -343,9 +342,10 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-alarms-{region}",
                 aws.sns.TopicArgs(
                     region=region,
-                    display_name=resource_comment(
-                        pulumi.get_project(), pulumi.get_stack(), "alarms", limit=100
-                    ),
+                    # Letters, digits, spaces, hyphens and underscores, at most 100 (SNS).
+                    display_name=re.sub(
+                        r"[^\w -]", "-", f"{pulumi.get_project()} {pulumi.get_stack()} alarms"
+                    )[:100],
                     tags=tags,
                 ),
                 opts=child,

@@ -214,3 +214,13 @@ def test_access_logs_are_off_by_default():
     deployment = deployed("stack:prod")
     assert "accessLogBucket" not in deployment.exports
     assert deployment.all("aws:cloudwatch/logDelivery:LogDelivery") == []
+
+
+def test_topic_display_names_and_the_dashboard_name_use_only_what_aws_accepts():
+    for scenario in ("stack:prod", "operated"):
+        deployment = deployed(scenario)
+        for topic in deployment.all(TOPIC):
+            name = topic.inputs["displayName"]
+            assert len(name) <= 100 and all(c.isalnum() or c in " -_" for c in name), name
+        dashboard = deployment.one(DASHBOARD).inputs["dashboardName"]
+        assert len(dashboard) <= 255 and all(c.isalnum() or c in "-_" for c in dashboard)
