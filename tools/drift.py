@@ -6,20 +6,23 @@
 An object "differs" in a Region when its size or ETag is not that of the newest copy among all
 buckets; a Region "misses" it when the key is absent there. ``--repair`` copies the newest copy of
 each drifted object to the buckets that lack it or hold another, then checks again. Every bucket is
-listed at the same time, and repairs are server-side copies run concurrently (``--concurrency``)
-through boto3's managed transfer: one CopyObject up to 5 GiB, a multipart copy in 8 MiB parts above
-(the part size publish uploads with, so the copy's ETag matches the source's). Exit status: 0 when
-all buckets agree (after repair, if asked), 1 on drift, 2 when a bucket cannot be read (missing,
-denied, unreachable) or the input is wrong.
+listed at the same time and compared as the pages arrive (S3 lists keys in ascending order, so a
+key is settled once every listing has passed it). Repairs are server-side copies run concurrently
+(``--concurrency``) through boto3's managed transfer: one CopyObject up to 5 GiB, a multipart copy
+in 8 MiB parts above (the part size publish uploads with, so the copy's ETag matches the
+source's). Exit status: 0 when all buckets agree (after repair, if asked), 1 on drift, 2 when a
+bucket cannot be read (missing, denied, unreachable) or the input is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import Queue
 
 from boto3.s3.transfer import create_transfer_manager
 
@@ -31,7 +34,7 @@ from tools.stack_buckets import (
     StackBuckets,
     add_bucket_arguments,
     explained,
-    inventory,
+    listed_objects,
     stack_buckets,
 )
 
@@ -51,20 +54,36 @@ class Drift:
         return not any(self.missing.values()) and not any(self.differs.values())
 
 
-def compare(inventories: dict[str, dict[str, ObjectInfo]]) -> Drift:
+def compare(listings: Mapping[str, Iterable[tuple[str, ObjectInfo]]]) -> Drift:
+    """Compare the buckets key by key as their listings arrive, each in ascending key order (as S3
+    lists them): a key is settled as soon as every listing has reached or passed it, so only the
+    drifted keys are kept, never a whole inventory."""
+    regions = list(listings)
     drift = Drift(
-        objects={region: len(objects) for region, objects in inventories.items()},
-        missing={region: [] for region in inventories},
-        differs={region: [] for region in inventories},
+        objects=dict.fromkeys(regions, 0),
+        missing={region: [] for region in regions},
+        differs={region: [] for region in regions},
     )
-    for key in sorted(set().union(*inventories.values())):
-        holders = {
-            region: objects[key] for region, objects in inventories.items() if key in objects
-        }
+    heads: dict[str, tuple[str, ObjectInfo] | None] = {}
+    iterators = {region: iter(listing) for region, listing in listings.items()}
+    for region in regions:
+        heads[region] = next(iterators[region], None)
+    while any(head is not None for head in heads.values()):
+        key = min(head[0] for head in heads.values() if head is not None)
+        holders: dict[str, ObjectInfo] = {}
+        for region in regions:
+            head = heads[region]
+            if head is not None and head[0] == key:
+                holders[region] = head[1]
+                drift.objects[region] += 1
+                following = next(iterators[region], None)
+                if following is not None and following[0] <= key:
+                    raise ValueError(f"{region}: keys listed out of order at {following[0]!r}")
+                heads[region] = following
         # The newest copy is the reference; on a tie, the stack's first Region holding it.
         newest_region = max(holders, key=lambda region: holders[region].last_modified)
         reference = holders[newest_region]
-        for region in inventories:
+        for region in regions:
             info = holders.get(region)
             if info is None:
                 drift.missing[region].append(key)
@@ -74,6 +93,27 @@ def compare(inventories: dict[str, dict[str, ObjectInfo]]) -> Drift:
                 continue
             drift.newest[key] = newest_region
     return drift
+
+
+def prefetched(items: Iterator[tuple[str, ObjectInfo]]) -> Iterator[tuple[str, ObjectInfo]]:
+    """``items`` read ahead on a thread of its own, so every bucket is listed at the same time
+    while the comparison consumes them; an error while listing is raised here, in order."""
+    queue: Queue[tuple[str, ObjectInfo] | BaseException | None] = Queue(maxsize=5_000)
+
+    def read() -> None:
+        try:
+            for item in items:
+                queue.put(item)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
+            queue.put(error)
+        else:
+            queue.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    while (item := queue.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def render(stack: StackBuckets, drift: Drift, details: int) -> str:
@@ -139,13 +179,13 @@ def check(options: argparse.Namespace) -> int:
     stack = stack_buckets(options)
 
     def read_all() -> Drift:
-        # Every bucket is listed at the same time; the first error (in stack order) is reported.
-        with ThreadPoolExecutor(len(stack.buckets)) as pool:
-            listed = pool.map(
-                lambda item: inventory(stack.client(item[0]), item[1], item[0]),
-                stack.buckets.items(),
-            )
-            return compare(dict(zip(stack.buckets, listed, strict=True)))
+        # Every bucket is listed at the same time, and compared as the pages arrive.
+        return compare(
+            {
+                region: prefetched(listed_objects(stack.client(region), bucket, region))
+                for region, bucket in stack.buckets.items()
+            }
+        )
 
     drift = read_all()
     print(render(stack, drift, options.details))

@@ -236,13 +236,18 @@ def explained(bucket: str, region: str) -> Iterator[None]:
         raise ToolError(f"S3 request on {bucket} ({region}) failed: {error}") from None
 
 
-def inventory(client: Any, bucket: str, region: str) -> dict[str, ObjectInfo]:
-    """Every object's size, ETag and modification time, read 1,000 keys a page."""
-    objects: dict[str, ObjectInfo] = {}
+def listed_objects(client: Any, bucket: str, region: str) -> Iterator[tuple[str, ObjectInfo]]:
+    """Every object's key, size, ETag and modification time, as S3 lists them: 1,000 keys a page,
+    in ascending UTF-8 order (S3 user guide, "Listing object keys")."""
     with explained(bucket, region):
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
-                objects[item["Key"]] = ObjectInfo(
-                    item["Size"], item["ETag"].strip('"'), item["LastModified"]
+                yield (
+                    item["Key"],
+                    ObjectInfo(item["Size"], item["ETag"].strip('"'), item["LastModified"]),
                 )
-    return objects
+
+
+def inventory(client: Any, bucket: str, region: str) -> dict[str, ObjectInfo]:
+    """Every object of ``bucket`` by key."""
+    return dict(listed_objects(client, bucket, region))

@@ -182,3 +182,51 @@ def test_a_copy_that_fails_is_one_line_and_the_others_still_happen(
     (line,) = err.strip().splitlines()
     assert line.startswith("failed: eu-central-1 app.js:")
     assert "repaired: 7 objects copied, 1 failed" in out
+
+
+def test_the_comparison_settles_each_key_as_the_sorted_listings_arrive():
+    from datetime import UTC, datetime
+
+    from tools.stack_buckets import ObjectInfo
+
+    old, new = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    consumed = []
+
+    def listing(region, items):
+        for key, info in items:
+            consumed.append((region, key))
+            yield key, info
+
+    result = drift.compare(
+        {
+            "us-east-1": listing(
+                "us-east-1", [("a", ObjectInfo(1, "x", old)), ("c", ObjectInfo(2, "y", new))]
+            ),
+            "eu-west-1": listing(
+                "eu-west-1",
+                [
+                    ("a", ObjectInfo(1, "x", old)),
+                    ("b", ObjectInfo(3, "z", old)),
+                    ("c", ObjectInfo(2, "w", old)),
+                ],
+            ),
+        }
+    )
+    assert result.missing == {"us-east-1": ["b"], "eu-west-1": []}
+    assert result.differs == {"us-east-1": [], "eu-west-1": ["c"]}
+    assert result.newest == {"b": "eu-west-1", "c": "us-east-1"}
+    assert result.objects == {"us-east-1": 2, "eu-west-1": 3}
+    # Both listings were read in step, not one after the other.
+    assert consumed[:2] == [("us-east-1", "a"), ("eu-west-1", "a")]
+
+
+def test_a_listing_out_of_order_is_refused():
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from tools.stack_buckets import ObjectInfo
+
+    info = ObjectInfo(1, "x", datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValueError, match="out of order"):
+        drift.compare({"us-east-1": iter([("b", info), ("a", info)])})
