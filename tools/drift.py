@@ -78,7 +78,10 @@ def compare(listings: Mapping[str, Iterable[tuple[str, ObjectInfo]]]) -> Drift:
                 drift.objects[region] += 1
                 following = next(iterators[region], None)
                 if following is not None and following[0] <= key:
-                    raise ValueError(f"{region}: keys listed out of order at {following[0]!r}")
+                    raise ToolError(
+                        f"the listing of {region} came out of key order at {following[0]!r}; "
+                        "S3 lists keys in ascending order (is the endpoint S3?)"
+                    )
                 heads[region] = following
         # The newest copy is the reference; on a tie, the stack's first Region holding it.
         newest_region = max(holders, key=lambda region: holders[region].last_modified)

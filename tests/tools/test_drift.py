@@ -228,5 +228,7 @@ def test_a_listing_out_of_order_is_refused():
     from tools.stack_buckets import ObjectInfo
 
     info = ObjectInfo(1, "x", datetime(2026, 1, 1, tzinfo=UTC))
-    with pytest.raises(ValueError, match="out of order"):
+    from tools.cli import ToolError
+
+    with pytest.raises(ToolError, match="came out of key order at 'a'"):
         drift.compare({"us-east-1": iter([("b", info), ("a", info)])})
