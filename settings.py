@@ -370,11 +370,9 @@ def _origin_access(
     next_engine: Engine | None,
 ) -> OriginAccess:
     accepted = engine.origin_access
-    raw = values.get("originAccess", accepted.value)
-    if raw not in tuple(access.value for access in OriginAccess):
-        raise ConfigError(
-            "originAccess", f"{raw!r} is not one of: {', '.join(a.value for a in OriginAccess)}"
-        )
+    raw = _choice(
+        values, "originAccess", tuple(access.value for access in OriginAccess), accepted.value
+    )
     # CloudFront developer guide, "Restrict access to an Amazon S3 origin", Notes: "OAC doesn't
     # support origin redirect by using Lambda@Edge"; the Lambda@Edge event documents authMethod and
     # region for OAI only. The origin-request function rewrites the origin, so OAI it is.

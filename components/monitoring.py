@@ -28,6 +28,7 @@ from components.defaults import (
 )
 from components.engine import Engine
 from components.policies import deny_insecure_transport
+from components.replication import replication_rule_id
 
 # CloudFront publishes its metrics, and CloudFront Functions', in us-east-1 under Region=Global.
 CLOUDFRONT_METRICS_REGION = "us-east-1"
@@ -59,8 +60,7 @@ class ReplicationPair:
 
     @property
     def rule_id(self) -> str:
-        # ReplicationMesh names each rule after its destination.
-        return f"to-{self.destination}"
+        return replication_rule_id(self.destination)
 
 
 def alarm_specs(
@@ -228,7 +228,7 @@ def dashboard_body(
                             "DestinationBucket",
                             destination_bucket,
                             "RuleId",
-                            f"to-{destination}",
+                            replication_rule_id(destination),
                             {"region": source, "label": f"{source} -> {destination}"},
                         ]
                         for source, destination, source_bucket, destination_bucket in replication
@@ -334,6 +334,10 @@ class Monitoring(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self)
         ).account_id
+        # Letters, digits, spaces, hyphens and underscores, at most 100 (SNS).
+        display_name = re.sub(
+            r"[^\w -]", "-", f"{pulumi.get_project()} {pulumi.get_stack()} alarms"
+        )[:100]
         topics: dict[str, aws.sns.Topic] = {}
         for region in dict.fromkeys(spec.region for spec in specs):
             # Not encrypted: alarms cannot publish to a topic under the AWS managed SNS key, and
@@ -342,10 +346,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-alarms-{region}",
                 aws.sns.TopicArgs(
                     region=region,
-                    # Letters, digits, spaces, hyphens and underscores, at most 100 (SNS).
-                    display_name=re.sub(
-                        r"[^\w -]", "-", f"{pulumi.get_project()} {pulumi.get_stack()} alarms"
-                    )[:100],
+                    display_name=display_name,
                     tags=tags,
                 ),
                 opts=child,

@@ -21,6 +21,11 @@ from components.regional_origin import RegionalOrigin
 _RTC_MINUTES = 15
 
 
+def replication_rule_id(target: str) -> str:
+    """The id of the rule that replicates to ``target``'s bucket (S3 metrics name it ``RuleId``)."""
+    return f"to-{target}"
+
+
 def replication_destinations(regions: list[str]) -> dict[str, list[str]]:
     """Source Region → the Regions it replicates to: all others, in the origins' order."""
     return {source: [target for target in regions if target != source] for source in regions}
@@ -147,7 +152,7 @@ class ReplicationMesh(pulumi.ComponentResource):
                 ),
             )
         return aws.s3.BucketReplicationConfigRuleArgs(
-            id=f"to-{target}",
+            id=replication_rule_id(target),
             status="Enabled",
             priority=priority,
             # An empty prefix filter makes this a V2 rule for every object.

@@ -60,3 +60,11 @@ def count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative")
     return value
+
+
+def requests_in_flight(text: str) -> int:
+    """An argparse type: how many requests to keep in flight, 1 or more."""
+    value = count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of requests (1 or more)")
+    return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,13 @@ class Prices:
         return self.cloudfront_functions_per_million_invocations / 1e6
 
 
-_KEYS = {
-    "asOf": "as_of",
-    "source": "source",
+# The prices file's keys → Prices' fields; the dollar amounts among them.
+_PRICE_KEYS = {
     "lambdaEdgePerMillionRequests": "lambda_edge_per_million_requests",
     "lambdaEdgePerGbSecond": "lambda_edge_per_gb_second",
     "cloudFrontFunctionsPerMillionInvocations": "cloudfront_functions_per_million_invocations",
 }
+_KEYS = {"asOf": "as_of", "source": "source", **_PRICE_KEYS}
 
 
 def load_prices(override: Path | None = None) -> Prices:
@@ -76,16 +76,11 @@ def load_prices(override: Path | None = None) -> Prices:
             )
         values.update(changes)
         values["source"] = f"{values['source']} Overridden by {override}."
-    prices = {attribute: values[key] for key, attribute in _KEYS.items()}
-    for field in fields(Prices):
-        if field.type == "float" and (
-            isinstance(prices[field.name], bool)
-            or not isinstance(prices[field.name], (int, float))
-            or prices[field.name] < 0
-        ):
-            key = next(key for key, attribute in _KEYS.items() if attribute == field.name)
-            raise PriceError(f"price {key}: {prices[field.name]!r} is not a number of dollars")
-    return Prices(**prices)
+    for key in _PRICE_KEYS:
+        price = values[key]
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or price < 0:
+            raise PriceError(f"price {key}: {price!r} is not a number of dollars")
+    return Prices(**{attribute: values[key] for key, attribute in _KEYS.items()})
 
 
 @dataclass(frozen=True)

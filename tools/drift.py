@@ -26,8 +26,8 @@ from queue import Queue
 
 from boto3.s3.transfer import create_transfer_manager
 
-from tools.cli import ToolError, count, run_command
-from tools.publish import requests_in_flight, transfer_config
+from tools.cli import ToolError, count, requests_in_flight, run_command
+from tools.publish import transfer_config
 from tools.stack_buckets import (
     DEFAULT_CONCURRENCY,
     ObjectInfo,

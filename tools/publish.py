@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
@@ -40,7 +40,7 @@ from s3transfer.utils import ChunksizeAdjuster
 
 from routing.catalogue import load_catalogue
 from routing.table import rank_origins
-from tools.cli import ToolError, count, run_command
+from tools.cli import ToolError, requests_in_flight, run_command
 from tools.stack_buckets import (
     DEFAULT_CONCURRENCY,
     add_bucket_arguments,
@@ -64,29 +64,27 @@ def transfer_config(concurrency: int, *, multipart_threshold: int = PART_BYTES) 
     )
 
 
+def _md5_of_next(handle: BinaryIO, limit: int) -> bytes | None:
+    """The MD5 of the next ``limit`` bytes of ``handle`` (fewer at the end), read a chunk at a
+    time; None at the end of the file."""
+    digest = hashlib.md5(usedforsecurity=False)
+    remaining = limit
+    while remaining and (chunk := handle.read(min(_CHUNK, remaining))):
+        digest.update(chunk)
+        remaining -= len(chunk)
+    return digest.digest() if remaining < limit else None
+
+
 def expected_etag(path: Path, size: int) -> str:
     """The ETag S3 gives this file's object as uploaded here: its MD5 for a single PUT; for a
     multipart upload, the MD5 of the parts' MD5s and the part count, with s3transfer's part size."""
-    part_bytes = (
-        size if size < PART_BYTES else ChunksizeAdjuster().adjust_chunksize(PART_BYTES, size)
-    )
-    whole = hashlib.md5(usedforsecurity=False)
-    parts = []
     with path.open("rb") as handle:
-        while True:
-            part = hashlib.md5(usedforsecurity=False)
-            remaining = part_bytes
-            while remaining and (chunk := handle.read(min(_CHUNK, remaining))):
-                part.update(chunk)
-                whole.update(chunk)
-                remaining -= len(chunk)
-            if remaining == part_bytes:
-                break
-            parts.append(part.digest())
-            if size < PART_BYTES:
-                break
-    if size < PART_BYTES:
-        return whole.hexdigest()
+        if size < PART_BYTES:
+            return hashlib.md5(handle.read(), usedforsecurity=False).hexdigest()
+        part_bytes = ChunksizeAdjuster().adjust_chunksize(PART_BYTES, size)
+        parts = []
+        while (part := _md5_of_next(handle, part_bytes)) is not None:
+            parts.append(part)
     return f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
 
 
@@ -284,14 +282,6 @@ def publish(options: argparse.Namespace) -> int:
         )
     )
     return 1 if failures else 0
-
-
-def requests_in_flight(text: str) -> int:
-    """An argparse type: how many requests to keep in flight, 1 or more."""
-    value = count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a number of requests (1 or more)")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
