@@ -30,6 +30,7 @@ from components.defaults import (
     DEFAULT_NONCURRENT_VERSION_DAYS,
     DEFAULT_PRICE_CLASS,
     FAILOVER_STATUS_CODES_ALLOWED,
+    FAILOVER_STATUS_CODES_REQUIRED,
     LOG_RETENTION_DAYS,
     PRICE_CLASSES,
 )
@@ -38,7 +39,7 @@ from components.policies import OriginAccess
 from edge_function.cloudfront_function import FunctionTooLargeError, render_function_code
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import load_catalogue
-from routing.table import RoutingError, RoutingTable, derive_routing_table
+from routing.table import FailoverMode, RoutingError, RoutingTable, derive_routing_table
 
 PROJECT = "geo-proximity"
 
@@ -175,7 +176,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
     engine = Engine(_choice(values, "engine", _ENGINES, Engine.LAMBDA_EDGE.value))
     next_engine = _next_engine(values, engine)
     origin_access = _origin_access(values, routing.origins, engine, next_engine)
-    failover_status_codes = _failover_status_codes(values)
+    failover_status_codes = _failover_status_codes(values, routing)
     if engine is Engine.CLOUDFRONT_FUNCTIONS:
         try:
             render_function_code(routing, failover_status_codes)
@@ -413,7 +414,7 @@ def _origin_access(
     return accepted
 
 
-def _failover_status_codes(values: Mapping[str, str]) -> tuple[int, ...]:
+def _failover_status_codes(values: Mapping[str, str], routing: RoutingTable) -> tuple[int, ...]:
     raw = values.get("failoverStatusCodes")
     if raw is None:
         return DEFAULT_FAILOVER_STATUS_CODES
@@ -432,7 +433,19 @@ def _failover_status_codes(values: Mapping[str, str]) -> tuple[int, ...]:
             raise ConfigError(
                 "failoverStatusCodes", f"{int(code)} cannot trigger failover; expected {accepted}"
             )
-    return tuple(sorted({int(code) for code in codes}))
+    chosen = tuple(sorted({int(code) for code in codes}))
+    missing = [code for code in FAILOVER_STATUS_CODES_REQUIRED if code not in chosen]
+    if missing and routing.failover_mode is not FailoverMode.OFF:
+        raise ConfigError(
+            "failoverStatusCodes",
+            f"{list(chosen)} lacks {' and '.join(map(str, missing))}: CloudFront fails over from a "
+            "Region it cannot connect to only when 503 is a failover code, and from one that times "
+            'out only when 504 is (CloudFront developer guide, "Optimize high availability with '
+            'CloudFront origin failover"); add '
+            + ("them" if len(missing) > 1 else "it")
+            + ", or set failover to off",
+        )
+    return chosen
 
 
 def _aliases(values: Mapping[str, str]) -> list[str]:

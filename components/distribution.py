@@ -31,6 +31,7 @@ from components.defaults import (
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_PRICE_CLASS,
+    READ_METHODS,
     SECURITY_HEADERS_POLICY_ID,
 )
 from components.engine import Engine
@@ -41,9 +42,6 @@ from routing.artifact import DEFAULT_MARKER_HEADER
 
 # AWS managed cache policy "Managed-CachingOptimized".
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-# Origin groups fail over only for these methods; a behavior that targets one may allow no others.
-READ_METHODS = ["GET", "HEAD", "OPTIONS"]
-CACHED_METHODS = ["GET", "HEAD"]
 ORIGIN_GROUP_ID = "geo-proximity-group"
 # The component's type token before it moved to geo-proximity:index.
 _PREVIOUS_TYPE = "geo-proximity:cdn:GeoProximityDistribution"
@@ -211,8 +209,8 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 origin_groups=origin_groups,
                 default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                     target_origin_id=target,
-                    allowed_methods=READ_METHODS,
-                    cached_methods=CACHED_METHODS,
+                    allowed_methods=list(READ_METHODS),
+                    cached_methods=list(READ_METHODS),
                     viewer_protocol_policy="redirect-to-https",
                     compress=True,
                     cache_policy_id=CACHING_OPTIMIZED_POLICY_ID,
@@ -234,6 +232,11 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                     )
                 ),
                 tags=dict(args.tags),
+                # pulumi-aws's default, set so that nobody turns it off unawares: `pulumi up` waits
+                # until the distribution is Deployed everywhere before it changes anything that
+                # depends on it. The bucket policies take their grants from the distribution, so an
+                # engine switch's grant changes only after every edge signs the new way.
+                wait_for_deployment=True,
             ),
             opts=child,
         )

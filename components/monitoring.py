@@ -104,9 +104,12 @@ def alarm_specs(
                     )
                 )
     else:
+        # CloudFront Functions' metrics ("Types of metrics for CloudFront"): AWS/CloudFront in
+        # us-east-1, dimensions FunctionName and Region=Global, statistic Sum.
         for metric, what in (
             ("FunctionExecutionErrors", "threw"),
             ("FunctionValidationErrors", "asked CloudFront for something invalid"),
+            ("FunctionThrottles", "was throttled"),
         ):
             specs.append(
                 AlarmSpec(
@@ -140,6 +143,21 @@ def alarm_specs(
     return specs
 
 
+# CloudWatch dashboard body ("Dashboard Body Structure and Syntax"): at most 500 widgets; one
+# metrics array holds at most 500 metrics; an alarm status widget 1-100 alarm ARNs. CloudWatch's
+# quotas page (archived copy) adds at most 2,500 metrics per dashboard across all widgets.
+MAX_WIDGETS = 500
+MAX_METRICS_PER_WIDGET = 500
+MAX_ALARMS_PER_WIDGET = 100
+MAX_METRICS_PER_DASHBOARD = 2500
+_WIDGET_HEIGHT = 6
+
+
+def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
+    """``items`` in consecutive lists of at most ``size``."""
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
 def dashboard_body(
     *,
     engine: Engine,
@@ -150,45 +168,20 @@ def dashboard_body(
     alarm_arns: Sequence[str],
 ) -> dict[str, Any]:
     """One dashboard over every Region: traffic and errors, where the routing runs, replication
-    per pair (source Region, destination Region, source bucket, destination bucket), alarms."""
-
-    def widget(
-        title: str, metrics: list[list[Any]], region: str, y: int, stat: str
-    ) -> dict[str, Any]:
-        return {
-            "type": "metric",
-            "x": 0,
-            "y": y,
-            "width": 24,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "metrics": metrics,
-                "region": region,
-                "stat": stat,
-                "period": _MINUTE,
-                "view": "timeSeries",
-            },
-        }
-
+    per pair (source Region, destination Region, source bucket, destination bucket), alarms.
+    Within CloudWatch's limits at any number of origins: graphs of at most 500 metrics, alarm
+    widgets of at most 100 alarms (as many as it takes, so every alarm shows), and replication
+    drawn per pair only while the dashboard stays within 2,500 metrics."""
     cloudfront = ["AWS/CloudFront"]
     distribution = ["DistributionId", distribution_id, "Region", "Global"]
-    widgets = [
-        widget(
-            "Requests",
-            [[*cloudfront, "Requests", *distribution]],
-            CLOUDFRONT_METRICS_REGION,
-            0,
-            "Sum",
-        ),
-        widget(
+    graphs: list[tuple[str, list[list[Any]], str]] = [
+        ("Requests", [[*cloudfront, "Requests", *distribution]], "Sum"),
+        (
             "Error rates (%)",
             [
                 [*cloudfront, metric, *distribution]
                 for metric in ("4xxErrorRate", "5xxErrorRate", "TotalErrorRate")
             ],
-            CLOUDFRONT_METRICS_REGION,
-            6,
             "Average",
         ),
     ]
@@ -203,51 +196,64 @@ def dashboard_body(
             ]
             for region in execution_regions
         ]
-        title = "Router invocations per execution Region (Lambda@Edge, cache misses)"
+        graphs.append(
+            ("Router invocations per execution Region (Lambda@Edge, cache misses)", routing, "Sum")
+        )
     else:
         routing = [
             [*cloudfront, metric, "FunctionName", function_name, "Region", "Global"]
-            for metric in ("FunctionInvocations", "FunctionExecutionErrors")
+            for metric in ("FunctionInvocations", "FunctionExecutionErrors", "FunctionThrottles")
         ]
-        title = "Router invocations (CloudFront Functions, every request)"
-    widgets.append(widget(title, routing, CLOUDFRONT_METRICS_REGION, 12, "Sum"))
-    if replication:
-        for y, (metric, stat) in (
-            (18, ("ReplicationLatency", "Maximum")),
-            (24, ("BytesPendingReplication", "Maximum")),
-        ):
-            widgets.append(
-                widget(
-                    f"Replication: {metric} per pair",
-                    [
-                        [
-                            "AWS/S3",
-                            metric,
-                            "SourceBucket",
-                            source_bucket,
-                            "DestinationBucket",
-                            destination_bucket,
-                            "RuleId",
-                            replication_rule_id(destination),
-                            {"region": source, "label": f"{source} -> {destination}"},
-                        ]
-                        for source, destination, source_bucket, destination_bucket in replication
-                    ],
-                    CLOUDFRONT_METRICS_REGION,
-                    y,
-                    stat,
-                )
-            )
-    widgets.append(
+        graphs.append(("Router invocations (CloudFront Functions, every request)", routing, "Sum"))
+    budget = MAX_METRICS_PER_DASHBOARD - sum(len(metrics) for _, metrics, _ in graphs)
+    # Latency first: it is what tells a replication falling behind; bytes pending while room lasts.
+    for metric, stat in (("ReplicationLatency", "Maximum"), ("BytesPendingReplication", "Maximum")):
+        if not replication or len(replication) > budget:
+            break
+        budget -= len(replication)
+        pairs = [
+            [
+                "AWS/S3",
+                metric,
+                "SourceBucket",
+                source_bucket,
+                "DestinationBucket",
+                destination_bucket,
+                "RuleId",
+                replication_rule_id(destination),
+                {"region": source, "label": f"{source} -> {destination}"},
+            ]
+            for source, destination, source_bucket, destination_bucket in replication
+        ]
+        parts = chunks(pairs, MAX_METRICS_PER_WIDGET)
+        for number, part in enumerate(parts, start=1):
+            suffix = f" ({number} of {len(parts)})" if len(parts) > 1 else ""
+            graphs.append((f"Replication: {metric} per pair{suffix}", part, stat))
+    widgets: list[dict[str, Any]] = [
         {
-            "type": "alarm",
-            "x": 0,
-            "y": 30,
-            "width": 24,
-            "height": 6,
-            "properties": {"title": "Alarms", "alarms": list(alarm_arns)},
+            "type": "metric",
+            "properties": {
+                "title": title,
+                "metrics": metrics,
+                "region": CLOUDFRONT_METRICS_REGION,
+                "stat": stat,
+                "period": _MINUTE,
+                "view": "timeSeries",
+            },
         }
-    )
+        for title, metrics, stat in graphs
+    ]
+    alarm_parts = chunks(alarm_arns, MAX_ALARMS_PER_WIDGET)
+    for number, part in enumerate(alarm_parts, start=1):
+        suffix = f" ({number} of {len(alarm_parts)})" if len(alarm_parts) > 1 else ""
+        widgets.append(
+            {"type": "alarm", "properties": {"title": f"Alarms{suffix}", "alarms": part}}
+        )
+    if len(widgets) > MAX_WIDGETS:
+        raise ValueError(f"{len(widgets)} dashboard widgets; CloudWatch allows {MAX_WIDGETS}")
+    # One full-width widget under another.
+    for row, widget in enumerate(widgets):
+        widget.update(x=0, y=row * _WIDGET_HEIGHT, width=24, height=_WIDGET_HEIGHT)
     return {"widgets": widgets}
 
 

@@ -144,11 +144,18 @@ class ReplicationMesh(pulumi.ComponentResource):
                 ),
             )
         if replication_time_control or with_metrics:
-            # S3 Replication metrics, with or without RTC; the event threshold S3 accepts is 15.
+            # S3 Replication metrics, with or without RTC. The event threshold belongs to RTC: S3
+            # refuses it without ReplicationTime ("Metrics cannot contain an event threshold when
+            # ReplicationTime is not specified or Disabled", pulumi/pulumi-aws#5806; S3 API
+            # reference, Metrics: EventThreshold is optional), and 15 is the one value it takes.
             metrics = aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
                 status="Enabled",
-                event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
-                    minutes=_RTC_MINUTES
+                event_threshold=(
+                    aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
+                        minutes=_RTC_MINUTES
+                    )
+                    if replication_time_control
+                    else None
                 ),
             )
         return aws.s3.BucketReplicationConfigRuleArgs(

@@ -20,8 +20,11 @@ function handler(event) {
             ? ROUTES[region]
             : DEFAULT_ROUTE;
         if (route.length === 2) {
+            // Members as objects, as the guide's own example passes them ("Helper methods for
+            // origin modification"); its prose says ids, and CloudFront checks the result only
+            // after the function returns, so the form AWS shows working is the one used.
             cf.createRequestOriginGroup({
-                originIds: [ORIGIN_IDS[route[0]], ORIGIN_IDS[route[1]]],
+                originIds: [{ originId: ORIGIN_IDS[route[0]] }, { originId: ORIGIN_IDS[route[1]] }],
                 failoverCriteria: { statusCodes: FAILOVER_STATUS_CODES }
             });
         } else {

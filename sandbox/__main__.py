@@ -69,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="drill: print only the requests that failed, and the summary",
     )
+    parser.add_argument(
+        "--stall",
+        action="store_true",
+        help="drill: add a phase with the busiest Region stalled (connections accepted, no "
+        "answer); it waits out S3's 30 s response timeout per attempt, so it is not in ./dev run",
+    )
     options = parser.parse_args(argv)
     if options.every_stack and options.stack:
         parser.error("--every-stack drills every stack file; leave out --stack, or leave out this")
@@ -108,7 +114,9 @@ def _run(settings: Settings, options: argparse.Namespace, port: int) -> int:
     try:
         with sandbox:
             if options.mode == "drill":
-                return run_drill(sandbox, sandbox.keys, failures_only=options.failures_only)
+                return run_drill(
+                    sandbox, sandbox.keys, failures_only=options.failures_only, stall=options.stall
+                )
             return serve(sandbox)
     except BrokenPipeError:
         raise  # the reader of our output left: run_command ends quietly

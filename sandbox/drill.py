@@ -39,6 +39,8 @@ from settings import ConfigError, Settings, parse_settings
 _CONCURRENT_VIEWERS = 32
 # CloudFront's own origin defaults: 3 connection attempts of 10 s each.
 _CLOUDFRONT_DEFAULT_CONNECT_WAIT_S = 30
+# A viewer waits this long at most: a stalled Region holds a request for attempts x 30 s.
+_VIEWER_TIMEOUT_S = 600
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Answer:
 
 def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> Answer:
     """One viewer request through the edge's HTTP port."""
-    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=_VIEWER_TIMEOUT_S)
     started = time.perf_counter()
     try:
         # Object keys may hold spaces, '?', '#' or non-ASCII letters: the path carries them encoded.
@@ -86,23 +88,27 @@ class Phase:
     # Which origin Region a request for this key cannot be served from during the phase.
     broken: Callable[[str], str | None]
     fault: Callable[[Sandbox], AbstractContextManager[None]]
-    # Its fault makes connections time out, so failover waits attempts x timeout.
-    times_out: bool = False
+    # Its fault makes requests wait for a time-out before they fail over: what the wait is bound by,
+    # said next to the measured wait.
+    times_out: str | None = None
     # An origin Region no request may reach during the phase (it is drained).
     silent: str | None = None
 
 
 def _busiest_origins(sandbox: Sandbox) -> list[str]:
-    """Origins by how many execution Regions they serve, most first: the drill breaks them so."""
+    """Origins in rotation by how many execution Regions they serve, most first: the drill breaks
+    them so. A drained origin serves nothing, so a fault there would test nothing."""
     routes = sandbox.settings.routing.routes
     counts = Counter(routes[edge].primary for edge in lambda_edge_execution_regions())
-    origins = list(sandbox.settings.origins)
+    origins = list(sandbox.settings.routing.active_origins)
     return sorted(origins, key=lambda origin: (-counts[origin], origins.index(origin)))
 
 
-def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
+def phases(sandbox: Sandbox, keys: list[str], *, stall: bool = False) -> list[Phase]:
     busiest = _busiest_origins(sandbox)
     box_settings = sandbox.settings
+    attempts = box_settings.origin_connection_attempts
+    response_timeout = sandbox.read_timeout
     down, unavailable, deleted_in = (busiest[i % len(busiest)] for i in range(3))
     deleted_key = keys[0]
 
@@ -125,6 +131,14 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
             yield
         finally:
             box.emulators.regions[down].start()
+
+    @contextmanager
+    def region_stalled(box: Sandbox) -> Iterator[None]:
+        box.emulators.regions[down].fault = Fault.STALLED
+        try:
+            yield
+        finally:
+            box.emulators.regions[down].fault = None
 
     @contextmanager
     def region_unavailable(box: Sandbox) -> Iterator[None]:
@@ -177,7 +191,27 @@ def phases(sandbox: Sandbox, keys: list[str]) -> list[Phase]:
             f"{box_settings.origin_connection_timeout} s before failover)",
             lambda key: down,
             region_unreachable,
-            times_out=True,
+            times_out=(
+                f"this stack: {attempts} x {box_settings.origin_connection_timeout} s; "
+                f"CloudFront's defaults, 3 x 10 s, would hold each of them "
+                f"{_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s"
+            ),
+        ),
+        *(
+            [
+                Phase(
+                    f"{down} stalled (connections accepted, no answer: {attempts} attempt(s) x "
+                    f"{response_timeout:g} s response timeout before failover)",
+                    lambda key: down,
+                    region_stalled,
+                    times_out=(
+                        f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
+                        "timeout, which pulumi-aws 7 cannot shorten"
+                    ),
+                )
+            ]
+            if stall
+            else []
         ),
         Phase(
             f"{unavailable} answers 503 Service Unavailable",
@@ -199,8 +233,10 @@ def _drainable(settings: Settings, busiest: list[str]) -> tuple[str, Settings] |
     last in rotation), with the stack's settings as they are with it drained."""
     for region in busiest:
         try:
+            # Drained on top of what the stack already drains.
+            out = sorted({*settings.routing.drained, region})
             drained = parse_settings(
-                {**settings.values, "drained": json.dumps([region])}, stack=settings.stack
+                {**settings.values, "drained": json.dumps(out)}, stack=settings.stack
             )
         except ConfigError:
             continue
@@ -221,19 +257,26 @@ def run_drill(
     out: Callable[[str], None] = print,
     *,
     failures_only: bool = False,
+    stall: bool = False,
 ) -> int:
     edges = lambda_edge_execution_regions()
     settings = sandbox.settings
     routing = settings.routing
+    drained = f" (drained: {', '.join(sorted(routing.drained))})" if routing.drained else ""
     out(
         f"drill: stack {settings.stack}, engine {settings.engine.value}, origins "
-        f"{', '.join(settings.origins)}, failover {routing.failover_mode.value}, "
+        f"{', '.join(settings.origins)}{drained}, failover {routing.failover_mode.value}, "
         f"{len(edges)} Regional edge cache Regions x {len(keys)} objects"
     )
-    all_phases = phases(sandbox, keys)
-    if routing.failover_mode is FailoverMode.OFF:
+    all_phases = phases(sandbox, keys, stall=stall)
+    if all(route.failover is None for route in routing.routes.values()):
+        why = (
+            "failover is off"
+            if routing.failover_mode is FailoverMode.OFF
+            else "one origin is in rotation"
+        )
         out(
-            "failover is off for this stack: a fault would fail requests by design, "
+            f"{why} for this stack: a fault would fail requests by design, "
             "so only the healthy phase runs"
         )
         all_phases = all_phases[:1]
@@ -307,13 +350,7 @@ def run_drill(
                 f"failover: {len(failed_over)} request(s) served by their failover bucket; time to "
                 f"first byte median {failed_over[len(failed_over) // 2]:.0f} ms, "
                 f"max {failed_over[-1]:.0f} ms"
-                + (
-                    f" (this stack: {settings.origin_connection_attempts} x "
-                    f"{settings.origin_connection_timeout} s; CloudFront's defaults, 3 x 10 s, "
-                    f"would hold each of them {_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s)"
-                    if phase.times_out
-                    else ""
-                )
+                + (f" ({phase.times_out})" if phase.times_out else "")
             )
 
     first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])

@@ -42,6 +42,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -49,6 +50,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from components.defaults import READ_METHODS, S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
 from components.engine import Engine
 from components.policies import OriginAccess
 from edge_function.cloudfront_function import origin_id
@@ -57,7 +59,8 @@ from sandbox.function_runtime import CloudFrontFunction, edge_location, viewer_r
 from sandbox.regional_s3 import S3Emulators
 from settings import Settings
 
-ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
+# The cache behavior's methods; CloudFront answers any other with a 403.
+ALLOWED_METHODS = READ_METHODS
 DEFAULT_ROOT_OBJECT = "/index.html"
 DEFAULT_TTL_SECONDS = 86_400  # CachingOptimized's default TTL
 # CloudFront's answer to a method the cache behavior does not allow.
@@ -73,14 +76,32 @@ _BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _SIGNING = Credentials("sandbox-origin-access-identity", "sandbox")
 
 
+class OriginFailure(Enum):
+    """Why no origin answered, as CloudFront's failover criteria tell them apart."""
+
+    # Refused, or no connection within the connection timeout, on every attempt: fails over only
+    # when 503 is a failover code.
+    CANNOT_CONNECT = 503
+    # Connected, but no complete response within the response timeout, on every attempt: fails
+    # over only when 504 is a failover code.
+    TIMED_OUT = 504
+
+
 @dataclass
 class OriginResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
     region: str | None  # the Region that answered; None when nothing answered
-    # A refused connection or a time-out makes the origin group fail over; a failed function not.
-    unreachable: bool = False
+    # Set when no origin answered; a failed function is no origin failure and never fails over.
+    failure: OriginFailure | None = None
+
+    def fails_over(self, failover_codes: tuple[int, ...]) -> bool:
+        """Whether an origin group with these failover codes tries its other member ("Optimize
+        high availability with CloudFront origin failover")."""
+        if self.failure is not None:
+            return self.failure.value in failover_codes
+        return self.region is not None and self.status in failover_codes
 
 
 @dataclass
@@ -121,7 +142,7 @@ class EdgeEmulator:
         *,
         viewer_request: CloudFrontFunction | None = None,
         function_name: str = "sandbox-edge-router",
-        read_timeout: float = 2.0,
+        read_timeout: float = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
     ) -> None:
         # The engine's function: the packaged Lambda@Edge handler, or the CloudFront function.
         if (handler is None) == (settings.engine is Engine.LAMBDA_EDGE) or (
@@ -208,6 +229,11 @@ class EdgeEmulator:
                 cached = self._cache.get(key)
             if cached is not None and cached.expires > time.monotonic():
                 status, headers, body = serve_range(cached.response, byte_range)
+                # HEAD answers what GET would send, without the bytes: its length included.
+                headers = [
+                    *((name, value) for name, value in headers if name.lower() != "content-length"),
+                    ("Content-Length", str(len(body))),
+                ]
                 return EdgeResponse(
                     status,
                     headers,
@@ -254,11 +280,7 @@ class EdgeEmulator:
             if targets is None:
                 invocations += 1
             response = attempt()
-            retry = index + 1 < len(attempts) and (
-                response.unreachable
-                or (response.region is not None and response.status in failover_codes)
-            )
-            if not retry:
+            if index + 1 == len(attempts) or not response.fails_over(failover_codes):
                 break
             failover = True
         if method == "GET" and response.status == 200:
@@ -387,7 +409,12 @@ class EdgeEmulator:
         uri: str,
         byte_range: str | None,
     ) -> OriginResponse:
-        """Ask the Region's S3 endpoint for the object, signed like CloudFront's origin access."""
+        """Ask the Region's S3 endpoint for the object, signed like CloudFront's origin access.
+
+        As CloudFront does with an S3 origin: each of ``connection_attempts`` attempts connects
+        within the connection timeout and then waits up to the response timeout (30 s) for the
+        answer to start or go on; a GET or HEAD that gets no complete response is tried again
+        ("Request and response behavior for Amazon S3 origins")."""
         self.stats.count("origin_requests")
         port = self.emulators.regions[region].port
         path = f"/{bucket}{uri}"
@@ -397,41 +424,39 @@ class EdgeEmulator:
             headers={"Range": byte_range} if byte_range else {},
         )
         S3SigV4Auth(_SIGNING, "s3", signing_region).add_auth(signed)
-        connection = self._connect(port)
-        if not isinstance(connection, http.client.HTTPConnection):
-            return connection
-        try:
-            connection.request(method, path, headers=dict(signed.headers))
-            answer = connection.getresponse()
-            body = answer.read()
-        except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
-            return _edge_error(504, "Origin timed out", unreachable=True)
-        except OSError:
-            return _edge_error(502, "Origin connection failed", unreachable=True)
-        finally:
-            connection.close()
-        headers = [
-            (name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP
-        ]
-        return OriginResponse(answer.status, headers, body, region)
-
-    def _connect(self, port: int) -> http.client.HTTPConnection | OriginResponse:
-        """A connection to the origin, tried ``connection_attempts`` times of ``connect_timeout``
-        each, as CloudFront does before it gives up on an origin and fails over."""
-        failure = _edge_error(502, "Origin connection failed", unreachable=True)
+        failure = _edge_error(502, "No connection attempt was made")
         for _ in range(self.connection_attempts):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=self.connect_timeout)
             try:
                 connection.connect()
-            except TimeoutError:
-                failure = _edge_error(504, "Origin connection timed out", unreachable=True)
+            except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
+                failure = _origin_failure(504, OriginFailure.CANNOT_CONNECT, "connection timed out")
+                connection.close()
+                continue
             except OSError:
-                failure = _edge_error(502, "Origin connection failed", unreachable=True)
-            else:
-                assert connection.sock is not None  # connect() either set it or raised
-                connection.sock.settimeout(self.read_timeout)
-                return connection
-            connection.close()
+                failure = _origin_failure(502, OriginFailure.CANNOT_CONNECT, "connection failed")
+                connection.close()
+                continue
+            assert connection.sock is not None  # connect() either set it or raised
+            connection.sock.settimeout(self.read_timeout)
+            try:
+                connection.request(method, path, headers=dict(signed.headers))
+                answer = connection.getresponse()
+                body = answer.read()
+            except TimeoutError:
+                failure = _origin_failure(504, OriginFailure.TIMED_OUT, "response timed out")
+                continue
+            except OSError:
+                failure = _origin_failure(502, OriginFailure.CANNOT_CONNECT, "connection lost")
+                continue
+            finally:
+                connection.close()
+            headers = [
+                (name, value)
+                for name, value in answer.getheaders()
+                if name.lower() not in _HOP_BY_HOP
+            ]
+            return OriginResponse(answer.status, headers, body, region)
         return failure
 
     @staticmethod
@@ -477,10 +502,16 @@ def serve_range(
     )
 
 
-def _edge_error(status: int, message: str, *, unreachable: bool = False) -> OriginResponse:
+def _edge_error(status: int, message: str) -> OriginResponse:
     """An answer CloudFront makes itself when no origin answered."""
+    return OriginResponse(status, [("Content-Type", "text/plain")], message.encode(), None)
+
+
+def _origin_failure(status: int, failure: OriginFailure, what: str) -> OriginResponse:
+    """CloudFront's own answer when the origin did not answer: 502 for a lost or refused
+    connection, 504 for a time-out."""
     return OriginResponse(
-        status, [("Content-Type", "text/plain")], message.encode(), None, unreachable
+        status, [("Content-Type", "text/plain")], f"Origin {what}".encode(), None, failure
     )
 
 
@@ -532,6 +563,16 @@ def check_edge_region(code: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _content_length(method: str, response: EdgeResponse) -> int:
+    """The body's length; for HEAD, the length GET would send, as the origin or cache gave it
+    (CloudFront answers HEAD with the object's size, not with 0)."""
+    if method == "HEAD":
+        for name, value in response.headers:
+            if name.lower() == "content-length" and value.isdigit():
+                return int(value)
+    return len(response.body)
+
+
 class _EdgeRequestHandler(BaseHTTPRequestHandler):
     server: EdgeServer
     protocol_version = "HTTP/1.1"
@@ -567,7 +608,7 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
         for name, value in response.headers:
             if name.lower() != "content-length":
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Content-Length", str(_content_length(self.command, response)))
         self.send_header("X-Cache", f"{response.cache} from cloudfront")
         self.send_header("X-Edge-Region", edge_region)
         self.send_header("X-Served-By-Region", response.served_by or "none")

@@ -4,11 +4,13 @@ and a stand-in for the ``cloudfront`` module that records what the function aske
 
 What the stand-in checks, as CloudFront documents it ("Helper methods for origin modification"):
 ``selectRequestOriginById(id)`` names an origin of the distribution;
-``createRequestOriginGroup({originIds, failoverCriteria: {statusCodes}})`` names two of them (as
-strings, or ``{originId}`` objects as the guide's example writes them) and failover codes an origin
-group accepts. Anything else the function asks for, a thrown error, or a return value that is not a
-request is a failed function, which CloudFront answers with a 503. Like CloudFront's runtime, the
-context has no timers, network or dynamic code evaluation ("Restrictions on CloudFront Functions").
+``createRequestOriginGroup({originIds, failoverCriteria: {statusCodes}})`` names two of them as
+``{originId}`` objects, the form of the guide's only example (its prose says ids; CloudFront checks
+the result after the function returns, so no other form is accepted here), and failover codes an
+origin group accepts. Anything else the function asks for, a thrown error, or a return value that
+is not a request is a failed function, which CloudFront answers with a 503. Like CloudFront's
+runtime, the context has no timers, network or dynamic code evaluation ("Restrictions on CloudFront
+Functions").
 V8 is not CloudFront's own JavaScript engine: it accepts at least what runtime 2.0 accepts, so the
 code's features are also checked statically (``tests/aws_rules.py``).
 """
@@ -189,10 +191,12 @@ class CloudFrontFunction:
         members = argument.get("originIds") if isinstance(argument, dict) else None
         if not isinstance(members, list) or len(members) != 2:
             raise ValueError(f"an origin group needs two originIds, not {members!r}")
-        ids = tuple(
-            self._origin(member["originId"] if isinstance(member, dict) else member)
-            for member in members
-        )
+        if not all(isinstance(member, dict) and set(member) == {"originId"} for member in members):
+            raise ValueError(
+                f"originIds {members!r}: each member must be an object {{originId: ...}}, as in "
+                "the guide's example (originOverrides is not emulated)"
+            )
+        ids = tuple(self._origin(member["originId"]) for member in members)
         if ids[0] == ids[1]:
             raise ValueError(f"an origin group of {ids[0]} twice")
         criteria = argument.get("failoverCriteria")

@@ -33,8 +33,13 @@ _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_req
 class Fault(Enum):
     # Answers 503 Slow Down / Service Unavailable, as a Region in trouble does.
     UNAVAILABLE = "503"
-    # Answers only after the origin's read timeout has passed.
-    SLOW = "slow"
+    # Accepts the connection and the request, then sends nothing until the fault is lifted: a
+    # stalled Region, which only the origin's response timeout ends.
+    STALLED = "stalled"
+
+
+# How long a stalled request is held at most, so that a forgotten fault never pins a thread.
+_MAX_STALL_SECONDS = 600.0
 
 
 # WSGI's start_response(status, headers) and environ, as werkzeug passes them.
@@ -62,29 +67,43 @@ def _s3_error(
 class RegionalS3:
     """The S3 endpoint of one Region: start, stop (connections refused) and faults on demand."""
 
-    def __init__(self, region: str, app: Any, buckets: dict[str, str], slow_seconds: float) -> None:
+    def __init__(self, region: str, app: Any, buckets: dict[str, str]) -> None:
         self.region = region
-        self.fault: Fault | None = None
         self.requests = 0
         self._app = app
         self._buckets = buckets  # every emulated bucket → its Region
-        self._slow_seconds = slow_seconds
+        self._fault: Fault | None = None
+        # Set while no stall is in force: a stalled request waits for it.
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._black_hole: list[socket.socket] = []
         self.port = 0
 
+    @property
+    def fault(self) -> Fault | None:
+        return self._fault
+
+    @fault.setter
+    def fault(self, fault: Fault | None) -> None:
+        self._fault = fault
+        if fault is Fault.STALLED:
+            self._flowing.clear()
+        else:
+            self._flowing.set()
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         self.requests += 1
-        if self.fault is Fault.UNAVAILABLE:
+        if self._fault is Fault.STALLED:
+            self._flowing.wait(_MAX_STALL_SECONDS)
+        if self._fault is Fault.UNAVAILABLE:
             return _s3_error(
                 start_response,
                 "503 Service Unavailable",
                 "ServiceUnavailable",
                 "Reduce your request rate.",
             )
-        if self.fault is Fault.SLOW:
-            time.sleep(self._slow_seconds)
         bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
         home = self._buckets.get(bucket)
         if home is not None and home != self.region:
@@ -164,11 +183,11 @@ class _QuietHandler(MotoRequestHandler):
 class S3Emulators:
     """An S3 endpoint per Region, each holding that Region's bucket."""
 
-    def __init__(self, buckets: dict[str, str], *, slow_seconds: float = 5.0) -> None:
+    def __init__(self, buckets: dict[str, str]) -> None:
         app = DomainDispatcherApplication(create_backend_app)
         owners = {bucket: region for region, bucket in buckets.items()}
         self.buckets = dict(buckets)
-        self.regions = {region: RegionalS3(region, app, owners, slow_seconds) for region in buckets}
+        self.regions = {region: RegionalS3(region, app, owners) for region in buckets}
         self._created: list[str] = []  # Regions whose bucket this instance created
 
     def __enter__(self) -> S3Emulators:

@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from components.defaults import S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
 from components.engine import Engine
 from components.naming import bucket_prefix
 from edge_function.cloudfront_function import origin_id, render_function_code
@@ -64,7 +65,7 @@ class Sandbox:
         port: int = 0,
         default_edge_region: str = "us-east-1",
         assets: Path | None = None,
-        read_timeout: float = 2.0,
+        read_timeout: float = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
         empty_regions: Collection[str] = (),
     ) -> None:
         self.settings = settings
@@ -80,7 +81,7 @@ class Sandbox:
         # Regions whose bucket starts empty, as a Region just added to a stack does.
         self.empty_regions = frozenset(empty_regions)
         self.buckets = sandbox_bucket_names(settings)
-        self.emulators = S3Emulators(self.buckets, slow_seconds=read_timeout * 2)
+        self.emulators = S3Emulators(self.buckets)
         self._edge: EdgeEmulator | None = None
         self._server: EdgeServer | None = None
         self._running = ExitStack()

@@ -1,6 +1,7 @@
 """AWS's rules that Pulumi's mocks do not check, written out independently of the code under test.
 
-Sources: ../shared/reference/aws-facts.md (CloudFront and S3 developer guides, Lambda@Edge limits).
+Each rule names the AWS documentation page it comes from (CloudFront, S3, Lambda and CloudWatch
+developer guides and API references, as of 2026).
 """
 
 import re
@@ -17,8 +18,35 @@ QUALIFIED_FUNCTION_ARN = re.compile(
 )
 
 ORIGIN_GROUP_MEMBERS = 2
-FAILOVER_STATUS_CODES = {400, 403, 404, 416, 500, 502, 503, 504}
+# CloudFront developer guide, "Optimize high availability with CloudFront origin failover": "You can
+# choose any combination of the following status codes: 400, 403, 404, 416, 429, 500, 502, 503, or
+# 504."
+FAILOVER_STATUS_CODES = {400, 403, 404, 416, 429, 500, 502, 503, 504}
+# Same page: failover when "CloudFront fails to connect to the primary origin (when 503 is set as a
+# failover code)" or the response "times out (when 504 is set as a failover code)".
+FAILOVER_ON_CONNECTION_FAILURE = 503
+FAILOVER_ON_TIME_OUT = 504
+# Same page: failover only for GET, HEAD and OPTIONS; "CloudFront will not failover if OPTIONS are
+# not set as a Cached HTTP methods in your cache behavior."
 ORIGIN_GROUP_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def failover_problems(status_codes: list, allowed_methods: list, cached_methods: list) -> list[str]:
+    """Where an origin group (static or made per request) would not fail over from a dead, stalled
+    or failing Region, or would be refused."""
+    codes = {int(code) for code in status_codes}
+    problems = [f"status code {code} cannot fail over" for code in codes - FAILOVER_STATUS_CODES]
+    if FAILOVER_ON_CONNECTION_FAILURE not in codes:
+        problems.append("no 503: a Region that cannot be reached is an error, not a failover")
+    if FAILOVER_ON_TIME_OUT not in codes:
+        problems.append("no 504: a Region that times out is an error, not a failover")
+    if not set(allowed_methods) <= ORIGIN_GROUP_METHODS:
+        problems.append(f"methods {sorted(allowed_methods)} do not all fail over")
+    if "OPTIONS" in allowed_methods and "OPTIONS" not in cached_methods:
+        problems.append("OPTIONS allowed but not cached: it never fails over")
+    return problems
+
+
 MAX_ORIGIN_CUSTOM_HEADERS = 10
 RESERVED_ORIGIN_HEADERS = {
     "cache-control",
@@ -181,8 +209,9 @@ RESTRICTED_JS = re.compile(
     r"\b(eval|Function|require|fetch|XMLHttpRequest|setTimeout|setInterval|setImmediate|"
     r"process|WebSocket)\s*\("
 )
-# CloudFront's default quota of origins per distribution (adjustable on request).
-DEFAULT_MAX_ORIGINS_PER_DISTRIBUTION = 25
+# CloudFront developer guide, "Quotas": "Origins per distribution — 100" (older copies said 25;
+# adjustable on request).
+DEFAULT_MAX_ORIGINS_PER_DISTRIBUTION = 100
 
 
 def cloudfront_function_code_problems(code: str) -> list[str]:
@@ -228,4 +257,64 @@ def alarm_problems(inputs: dict) -> list[str]:
         problems.append(f"comparison {inputs['comparisonOperator']}")
     if not inputs.get("dimensions"):
         problems.append("no dimensions")
+    return problems
+
+
+# S3 API reference, Metrics: "EventThreshold ... Required: No"; ReplicationTime: "Must be specified
+# together with a Metrics block"; ReplicationTimeValue: "Minutes ... Valid value: 15". S3 refuses an
+# event threshold without RTC: "Metrics cannot contain an event threshold when ReplicationTime is
+# not specified or Disabled" (pulumi/pulumi-aws#5806; the S3 user guide: replication metrics "can
+# also be enabled independently of S3 RTC").
+REPLICATION_TIME_MINUTES = 15
+
+
+def replication_destination_problems(destination: dict) -> list[str]:
+    """What S3 would refuse in a replication rule's destination."""
+    problems = []
+    rtc = destination.get("replicationTime")
+    metrics = destination.get("metrics")
+    rtc_on = bool(rtc) and rtc.get("status") == "Enabled"
+    if rtc and rtc.get("time", {}).get("minutes") != REPLICATION_TIME_MINUTES:
+        problems.append(f"replicationTime {rtc}")
+    if rtc_on and not (metrics and metrics.get("status") == "Enabled"):
+        problems.append("Replication Time Control without metrics")
+    if metrics and "eventThreshold" in metrics:
+        if not rtc_on:
+            problems.append("an event threshold without Replication Time Control")
+        elif metrics["eventThreshold"].get("minutes") != REPLICATION_TIME_MINUTES:
+            problems.append(f"event threshold {metrics['eventThreshold']}")
+    return problems
+
+
+# CloudWatch API reference, "Dashboard Body Structure and Syntax": "an array of between 0 and 500
+# widget objects"; "One metrics array can include 0-500 metrics and expressions"; an alarm status
+# widget's alarms: "The array can have 1-100 ARNs". CloudWatch quotas (archived copy): "Up to 2500
+# metrics per dashboard, across all widgets". PutDashboard: names of at most 255 of A-Z, a-z, 0-9,
+# "-" and "_".
+MAX_DASHBOARD_WIDGETS = 500
+MAX_METRICS_PER_WIDGET = 500
+MAX_ALARMS_PER_ALARM_WIDGET = 100
+MAX_METRICS_PER_DASHBOARD = 2500
+DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+def dashboard_problems(body: dict) -> list[str]:
+    """What CloudWatch would refuse in a dashboard body."""
+    widgets = body["widgets"]
+    problems = []
+    if len(widgets) > MAX_DASHBOARD_WIDGETS:
+        problems.append(f"{len(widgets)} widgets")
+    metrics = 0
+    for widget in widgets:
+        properties = widget["properties"]
+        if widget["type"] == "alarm":
+            if not 1 <= len(properties["alarms"]) <= MAX_ALARMS_PER_ALARM_WIDGET:
+                problems.append(f"an alarm widget of {len(properties['alarms'])} alarms")
+        else:
+            count = len(properties.get("metrics", []))
+            metrics += count
+            if count > MAX_METRICS_PER_WIDGET:
+                problems.append(f"a widget of {count} metrics")
+    if metrics > MAX_METRICS_PER_DASHBOARD:
+        problems.append(f"{metrics} metrics on one dashboard")
     return problems

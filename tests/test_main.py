@@ -56,9 +56,15 @@ BAD_INPUT = {
         "geo-proximity:failoverOrigin: 'eu-central-1' is also the default origin",
     ),
     "status code failover cannot use": (
-        {"origins": SEED, "failoverStatusCodes": [503, 429]},
-        "geo-proximity:failoverStatusCodes: 429 cannot trigger failover; "
-        "expected 400, 403, 404, 416, 500, 502, 503, 504",
+        {"origins": SEED, "failoverStatusCodes": [503, 504, 418]},
+        "geo-proximity:failoverStatusCodes: 418 cannot trigger failover; "
+        "expected 400, 403, 404, 416, 429, 500, 502, 503, 504",
+    ),
+    "status codes without 504 while failing over": (
+        {"origins": SEED, "failoverStatusCodes": [500, 503]},
+        "geo-proximity:failoverStatusCodes: [500, 503] lacks 504: CloudFront fails over from a "
+        "Region it cannot connect to only when 503 is a failover code, and from one that times "
+        "out only when 504 is",
     ),
     "status code not an integer": (
         {"origins": SEED, "failoverStatusCodes": ["503"]},

@@ -61,7 +61,7 @@ def test_every_key_is_read():
         routes={"ap-south-1": "ap-southeast-2"},
         failover="fixed",
         failoverOrigin="ap-southeast-2",
-        failoverStatusCodes=[503, 500, 503.0],
+        failoverStatusCodes=[503, 500, 504, 503.0],
         originAccess="oai",
         priceClass="PriceClass_200",
         aliases=["cdn.example.com", "*.assets.example.com"],
@@ -72,7 +72,7 @@ def test_every_key_is_read():
     assert settings.routing.routes["ap-south-1"].primary == "ap-southeast-2"
     assert settings.routing.failover_mode is FailoverMode.FIXED
     assert settings.routing.failover_origin == "ap-southeast-2"
-    assert settings.failover_status_codes == (500, 503)
+    assert settings.failover_status_codes == (500, 503, 504)
     assert settings.origin_access is OriginAccess.OAI
     assert settings.price_class == "PriceClass_200"
     assert settings.aliases == ("cdn.example.com", "*.assets.example.com")
@@ -386,3 +386,17 @@ def test_monitoring_and_access_log_settings_are_checked(values, message):
     with pytest.raises(ConfigError) as raised:
         parse(origins=["us-east-1", "eu-west-1"], **values)
     assert message in str(raised.value)
+
+
+def test_failover_codes_must_let_a_dead_or_stalled_region_fail_over():
+    # 429 is a failover code in the current CloudFront guide; 503 and 504 are needed for failover
+    # from a Region that cannot be reached or times out.
+    settings = parse(origins=["us-east-1", "eu-west-1"], failoverStatusCodes=[429, 503, 504])
+    assert settings.failover_status_codes == (429, 503, 504)
+    for codes, missing in (([500, 504], "503"), ([503], "504"), ([404], "503 and 504")):
+        with pytest.raises(ConfigError) as raised:
+            parse(origins=["us-east-1", "eu-west-1"], failoverStatusCodes=codes)
+        assert f"lacks {missing}:" in str(raised.value)
+    # With failover off the codes are never used, so any accepted ones do.
+    off = parse(origins=["us-east-1", "eu-west-1"], failover="off", failoverStatusCodes=[404])
+    assert off.failover_status_codes == (404,)

@@ -44,9 +44,10 @@ from tools.stack_file import settings_from_stack_file
 _PLACEHOLDER_SUFFIX = "0" * 26
 # "Maximum compressed size of a Lambda function" for origin-request triggers (CloudFront quotas).
 LAMBDA_EDGE_ORIGIN_PACKAGE_LIMIT = 50 * 1024 * 1024
-# CloudFront's default quota of origins per distribution; the CloudFront Functions engine declares
-# every bucket as one (adjustable in Service Quotas).
-DEFAULT_ORIGINS_QUOTA = 25
+# CloudFront's default quota of origins per distribution ("Quotas": 100; older copies said 25); the
+# CloudFront Functions engine declares every bucket as one (adjustable in Service Quotas). Today's
+# catalogue holds 34 Regions, so this guards against a catalogue that grows past it.
+DEFAULT_ORIGINS_QUOTA = 100
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ SCENARIOS = {
         origins=["us-east-1", "eu-central-1", "ap-northeast-1"],
         failover="fixed",
         failoverOrigin="ap-northeast-1",
-        failoverStatusCodes=[500, 503],
+        failoverStatusCodes=[500, 503, 504],
         replication="off",
         **FUNCTIONS,
     ),
@@ -75,6 +75,35 @@ SCENARIOS = {
         origins=["us-east-1", "eu-west-1"], accessLogs="true", **FUNCTIONS
     ),
     "unmonitored": project_config(origins=["us-east-1", "eu-west-1"], monitoring="false"),
+    # Every option on, at 20 origins: the largest stack the docs describe, for each engine.
+    "everything-twenty": {
+        **project_config(
+            origins=TWENTY_ORIGINS,
+            routes={"ap-south-1": TWENTY_ORIGINS[1]},
+            drained=[TWENTY_ORIGINS[-1]],
+            failoverStatusCodes=[400, 403, 404, 416, 500, 502, 503, 504],
+            aliases=["cdn.example.com", "www.example.com"],
+            certificateArn=CERTIFICATE_ARN,
+            tags={"team": "platform", "cost-center": "1234"},
+            priceClass="PriceClass_200",
+            replicationTimeControl="true",
+            alarmEmail="oncall@example.com",
+            accessLogs="true",
+        ),
+        "aws:region": "eu-west-1",
+    },
+    "functions-everything-twenty": project_config(
+        origins=[*NEW_REGIONS, *TWENTY_ORIGINS][:20],
+        routes={"ap-south-1": NEW_REGIONS[0]},
+        drained=[[*NEW_REGIONS, *TWENTY_ORIGINS][19]],
+        aliases=["cdn.example.com"],
+        certificateArn=CERTIFICATE_ARN,
+        tags={"team": "platform"},
+        replicationTimeControl="true",
+        alarmEmail="oncall@example.com",
+        accessLogs="true",
+        **FUNCTIONS,
+    ),
     "switch-to-functions": project_config(
         origins=["us-east-1", "eu-central-1"], nextEngine="cloudfront-functions"
     ),

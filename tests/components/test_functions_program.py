@@ -96,7 +96,11 @@ def test_the_code_names_exactly_the_distributions_origins_in_rotation(functions_
     codes = json.loads(
         re.search(r"^var FAILOVER_STATUS_CODES = (.*);$", code, re.MULTILINE).group(1)
     )
-    assert codes and set(codes) <= aws_rules.FAILOVER_STATUS_CODES
+    behavior = functions_deployment.one(DISTRIBUTION).inputs["defaultCacheBehavior"]
+    assert (
+        aws_rules.failover_problems(codes, behavior["allowedMethods"], behavior["cachedMethods"])
+        == []
+    )
 
 
 def test_function_logs_expire_and_exist_before_the_distribution_runs_it(functions_deployment):
@@ -127,7 +131,7 @@ def test_the_code_is_byte_identical_for_an_unchanged_config_and_new_for_a_routin
     assert function_code(deploy(tagged, stack="again")) == first
 
 
-@pytest.mark.parametrize("codes", [[503], [500, 502, 503, 504]])
+@pytest.mark.parametrize("codes", [[503, 504], [429, 500, 502, 503, 504]])
 def test_the_code_is_the_one_rendered_from_the_stacks_settings(codes):
     config = {
         **SCENARIOS["functions-fixed-failover"],

@@ -91,7 +91,7 @@ def test_thresholds_and_windows_come_from_the_settings():
 def test_cloudfront_functions_stacks_alarm_on_the_functions_own_errors():
     deployment = deployed("functions-operated")
     name = deployment.one(CLOUDFRONT_FUNCTION).outputs["name"]
-    for metric in ("FunctionExecutionErrors", "FunctionValidationErrors"):
+    for metric in ("FunctionExecutionErrors", "FunctionValidationErrors", "FunctionThrottles"):
         (alarm,) = alarms_by(deployment, metric)
         assert alarm.region == "us-east-1" and alarm.inputs["namespace"] == "AWS/CloudFront"
         assert alarm.inputs["dimensions"] == {"FunctionName": name, "Region": "Global"}
@@ -139,6 +139,45 @@ def test_one_dashboard_shows_traffic_routing_replication_and_every_alarm():
     assert sorted(alarms["properties"]["alarms"]) == sorted(
         a.outputs["arn"] for a in deployment.all(ALARM)
     )
+
+
+def test_every_dashboard_is_one_cloudwatch_accepts_and_shows_every_alarm(deployment):
+    if "dashboardName" not in deployment.exports:
+        return
+    dashboard = deployment.one(DASHBOARD)
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    assert aws_rules.dashboard_problems(body) == []
+    assert aws_rules.DASHBOARD_NAME.match(dashboard.inputs["dashboardName"])
+    shown = [
+        arn for w in body["widgets"] if w["type"] == "alarm" for arn in w["properties"]["alarms"]
+    ]
+    assert sorted(shown) == sorted(a.outputs["arn"] for a in deployment.all(ALARM))
+    # No two widgets overlap: one full-width widget under another.
+    assert len({w["y"] for w in body["widgets"]}) == len(body["widgets"])
+
+
+def test_twenty_origins_split_alarms_over_widgets_of_at_most_a_hundred():
+    deployment = deployed("everything-twenty")
+    alarms = deployment.all(ALARM)
+    # 1 + 13 x 2 + 20 x 19 = 407 alarms, over five widgets.
+    assert len(alarms) == 1 + 13 * 2 + 20 * 19
+    body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
+    sizes = [len(w["properties"]["alarms"]) for w in body["widgets"] if w["type"] == "alarm"]
+    assert sizes == [100, 100, 100, 100, 7]
+    latency = [w for w in body["widgets"] if "ReplicationLatency" in w["properties"]["title"]]
+    assert sum(len(w["properties"]["metrics"]) for w in latency) == 380
+
+
+def test_the_dashboard_checks_refuse_what_cloudwatch_refuses():
+    alarm = {"type": "alarm", "properties": {"alarms": ["arn"] * 101}}
+    graph = {"type": "metric", "properties": {"metrics": [["AWS/S3", "m"]] * 501}}
+    assert aws_rules.dashboard_problems({"widgets": [alarm, graph]}) == [
+        "an alarm widget of 101 alarms",
+        "a widget of 501 metrics",
+    ]
+    assert aws_rules.dashboard_problems({"widgets": [graph] * 5}) == [
+        "a widget of 501 metrics"
+    ] * 5 + ["2505 metrics on one dashboard"]
 
 
 def test_monitoring_false_removes_it_all():

@@ -112,8 +112,14 @@ def test_origin_group_has_two_distinct_members_and_allowed_status_codes(lambda_e
     assert len(members) == aws_rules.ORIGIN_GROUP_MEMBERS
     assert len(set(members)) == 2 and set(members) <= set(origins)
     assert behavior["targetOriginId"] == group["originId"]
-    codes = [int(code) for code in group["failoverCriteria"]["statusCodes"]]
-    assert codes and set(codes) <= aws_rules.FAILOVER_STATUS_CODES
+    assert (
+        aws_rules.failover_problems(
+            group["failoverCriteria"]["statusCodes"],
+            behavior["allowedMethods"],
+            behavior["cachedMethods"],
+        )
+        == []
+    )
     primary, secondary = (origins[member] for member in members)
     assert primary["domainName"] != secondary["domainName"]
     assert routing["default"]["primary"] in primary["domainName"]
@@ -395,6 +401,11 @@ def test_versions_expire_and_incomplete_uploads_are_aborted_in_every_bucket(depl
 def test_security_headers_on_every_response(deployment):
     behavior = distribution_inputs(deployment)["defaultCacheBehavior"]
     assert behavior["responseHeadersPolicyId"] == aws_rules.MANAGED_SECURITY_HEADERS_POLICY_ID
+
+
+def test_pulumi_up_waits_until_the_distribution_is_deployed(deployment):
+    # An engine switch changes the bucket policies only once every edge signs the new way.
+    assert distribution_inputs(deployment)["waitForDeployment"] is True
 
 
 def test_cache_behaviour_methods_are_one_of_cloudfronts_sets(deployment):

@@ -4,6 +4,7 @@ declared."""
 import json
 
 from components.replication import replication_destinations
+from tests import aws_rules
 from tools.mock_program import (
     ACCOUNT_ID,
     REPLICATION_CONFIG,
@@ -62,24 +63,45 @@ def test_every_bucket_replicates_to_every_other_with_unique_priorities(deploymen
 
 def test_replication_time_control_only_when_asked_and_metrics_with_it_or_monitoring(deployment):
     monitored = "dashboardName" in deployment.exports
+    rtc = deployment.stack in ("custom-domain", "everything-twenty", "functions-everything-twenty")
     for config in deployment.all(REPLICATION_CONFIG):
         for rule in config.inputs["rules"]:
             destination = rule["destination"]
-            if deployment.stack == "custom-domain":
+            assert aws_rules.replication_destination_problems(destination) == [], rule["id"]
+            if rtc:
                 assert destination["replicationTime"] == {
                     "status": "Enabled",
                     "time": {"minutes": 15},
                 }
-            else:
-                assert "replicationTime" not in destination
-            if deployment.stack == "custom-domain" or monitored:
-                # The alarms on failed replication need S3 Replication metrics, RTC or not.
                 assert destination["metrics"] == {
                     "status": "Enabled",
                     "eventThreshold": {"minutes": 15},
                 }
             else:
-                assert "metrics" not in destination
+                assert "replicationTime" not in destination
+                # The alarms on failed replication need S3 Replication metrics, RTC or not; the
+                # event threshold only comes with RTC (S3 refuses it alone).
+                if monitored:
+                    assert destination["metrics"] == {"status": "Enabled"}
+                else:
+                    assert "metrics" not in destination
+
+
+def test_the_replication_rule_checks_refuse_what_s3_refuses():
+    threshold = {"minutes": 15}
+    rtc = {"status": "Enabled", "time": {"minutes": 15}}
+    assert aws_rules.replication_destination_problems(
+        {"metrics": {"status": "Enabled", "eventThreshold": threshold}}
+    ) == ["an event threshold without Replication Time Control"]
+    assert aws_rules.replication_destination_problems({"replicationTime": rtc}) == [
+        "Replication Time Control without metrics"
+    ]
+    assert (
+        aws_rules.replication_destination_problems(
+            {"replicationTime": rtc, "metrics": {"status": "Enabled", "eventThreshold": threshold}}
+        )
+        == []
+    )
 
 
 def test_replication_role_is_trusted_by_s3_and_reaches_only_these_buckets(deployment):

@@ -121,6 +121,18 @@ def test_the_stand_in_refuses_what_cloudfront_refuses():
     assert result.choice is None and "'s3-eu-central-1' is not an origin" in result.error
     with pytest.raises(RejectedFunctionError):
         CloudFrontFunction(code.replace("import cf from 'cloudfront';", "// no module"), [])
+    # Members as bare ids, the form of the guide's prose: only its example's objects are accepted.
+    bare = code.replace(
+        "[{ originId: ORIGIN_IDS[route[0]] }, { originId: ORIGIN_IDS[route[1]] }]",
+        "[ORIGIN_IDS[route[0]], ORIGIN_IDS[route[1]]]",
+    )
+    assert bare != code
+    ids = [origin_id(region) for region in SEED_ORIGINS]
+    result = CloudFrontFunction(bare, ids).invoke(EVENT, edge_location("eu-west-2"))
+    assert result.choice is None and "each member must be an object {originId: ...}" in result.error
+    unknown = code.replace("{ originId: ORIGIN_IDS[route[1]] }", "{ originId: 's3-mars-1' }")
+    result = CloudFrontFunction(unknown, ids).invoke(EVENT, edge_location("eu-west-2"))
+    assert result.choice is None and "'s3-mars-1' is not an origin" in result.error
     throwing = code.replace("return event.request;", "throw new Error('boom');")
     result = CloudFrontFunction(throwing, ["s3-us-east-1"]).invoke(EVENT, None)
     assert result.error == "the function threw Error: boom"

@@ -61,7 +61,7 @@ def test_the_function_runs_on_cache_hits_too(box):
     [
         ("stop", "eu-west-2", "eu-central-1", "us-east-1"),
         (Fault.UNAVAILABLE, "ap-southeast-2", "ap-northeast-1", "us-east-1"),
-        (Fault.SLOW, "us-west-2", "us-east-1", "ap-northeast-1"),
+        (Fault.STALLED, "us-west-2", "us-east-1", "ap-northeast-1"),
     ],
 )
 def test_the_request_group_fails_over_without_running_the_function_again(
@@ -79,7 +79,7 @@ def test_the_request_group_fails_over_without_running_the_function_again(
 
 
 def test_a_missing_object_fails_over_only_on_the_groups_status_codes():
-    settings = functions_settings(stack="only-503", failoverStatusCodes="[503]")
+    settings = functions_settings(stack="only-503", failoverStatusCodes="[503, 504]")
     with Sandbox(settings, read_timeout=0.5) as sandbox:
         sandbox.emulators.client("eu-central-1").delete_object(
             Bucket=sandbox.buckets["eu-central-1"], Key="index.html"

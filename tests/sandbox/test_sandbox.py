@@ -70,10 +70,13 @@ def test_failover_on_503(box):
     assert (answer.status, answer.served_by, answer.failover) == (200, "eu-central-1", True)
 
 
-def test_failover_on_a_time_out(box):
-    box.emulators.regions["us-east-1"].fault = Fault.SLOW
+def test_failover_from_a_stalled_region_after_every_attempt_times_out(box):
+    box.emulators.regions["us-east-1"].fault = Fault.STALLED
     answer = ask(box, "us-west-2", "index.html")
     assert (answer.status, answer.served_by, answer.failover) == (200, "ap-northeast-1", True)
+    # GET is tried again after each response time-out, as many times as connection attempts:
+    # 3 x 0.5 s here (the fixture's scaled-down response timeout; S3 origins: 3 x 30 s).
+    assert 1500 <= answer.first_byte_ms < 2500
 
 
 def test_failover_on_a_missing_object(box):
@@ -125,10 +128,45 @@ def test_a_method_the_behavior_does_not_allow_never_reaches_an_origin(box, metho
     assert after == before
 
 
-def test_head_options_and_the_default_root_object(box):
-    head = ask(box, "eu-west-1", "index.html", method="HEAD")
-    assert head.status == 200 and head.body == b"" and head.served_by == "eu-central-1"
-    assert ask(box, "eu-west-1", "index.html", method="OPTIONS").served_by == "eu-central-1"
+def head_length(box, edge_region, key):
+    connection = http.client.HTTPConnection("127.0.0.1", box.port, timeout=10)
+    connection.request("HEAD", f"/{key}", headers={"X-Edge-Region": edge_region})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, int(response.getheader("Content-Length")), body, response
+
+
+def test_head_answers_the_objects_size_on_a_miss_and_on_a_hit(box):
+    size = box.emulators.client("eu-central-1").head_object(
+        Bucket=box.buckets["eu-central-1"], Key="index.html"
+    )["ContentLength"]
+    assert size > 0
+    status, length, body, response = head_length(box, "eu-west-1", "index.html")
+    assert (status, length, body, response.getheader("X-Cache")) == (
+        200,
+        size,
+        b"",
+        "Miss from cloudfront",
+    )
+    ask(box, "eu-west-1", "index.html")  # a GET fills the cache
+    status, length, body, response = head_length(box, "eu-west-1", "index.html")
+    assert (status, length, body, response.getheader("X-Cache")) == (
+        200,
+        size,
+        b"",
+        "Hit from cloudfront",
+    )
+
+
+def test_options_is_refused_like_every_method_that_could_not_fail_over(box):
+    before = box.edge.stats.origin_requests
+    answer = ask(box, "eu-west-1", "index.html", method="OPTIONS")
+    assert (answer.status, answer.body) == (403, METHOD_NOT_ALLOWED)
+    assert box.edge.stats.origin_requests == before
+
+
+def test_the_default_root_object(box):
     root = ask(box, "ap-northeast-1", "")
     assert root.status == 200 and b"served from ap-northeast-1" in root.body
 
@@ -379,7 +417,7 @@ def test_range_requests_answer_206_and_416_on_a_miss_and_from_the_cache(box):
 
 def test_a_416_from_the_origin_fails_over_when_416_is_a_failover_code():
     settings = parse_settings(
-        {"origins": '["us-east-1", "eu-central-1"]', "failoverStatusCodes": "[416, 503]"},
+        {"origins": '["us-east-1", "eu-central-1"]', "failoverStatusCodes": "[416, 503, 504]"},
         stack="range",
     )
     with Sandbox(settings) as sandbox:
@@ -524,3 +562,58 @@ def test_a_sandbox_of_the_same_stack_can_follow_another_in_one_process():
     for _ in range(2):
         with Sandbox(settings) as sandbox:
             assert ask(sandbox, "eu-west-2", "index.html").status == 200
+
+
+@pytest.mark.parametrize(
+    ("codes", "fault", "status"),
+    [((500, 502, 504), "stop", 502), ((500, 502, 503), Fault.STALLED, 504)],
+)
+def test_the_edge_fails_over_on_exactly_the_configured_codes(codes, fault, status):
+    # settings.py refuses such codes; the edge must still not be kinder than CloudFront, which
+    # fails over from a Region it cannot reach only on 503, and from one that times out only on 504.
+    settings = dataclasses.replace(
+        parse_settings({"origins": '["us-east-1", "eu-central-1"]'}, stack=f"codes-{status}"),
+        failover_status_codes=codes,
+    )
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        if fault == "stop":
+            sandbox.emulators.regions["eu-central-1"].stop()
+        else:
+            sandbox.emulators.regions["eu-central-1"].fault = fault
+        answer = ask(sandbox, "eu-west-2", "index.html")
+    assert (answer.status, answer.served_by, answer.failover) == (status, "none", False)
+
+
+def test_a_stalled_region_holds_each_miss_for_s3s_30_second_response_timeout():
+    # AWS's own response timeout, not a scaled one; one attempt keeps the test to about 30 s.
+    settings = parse_settings(
+        {"origins": '["us-east-1", "eu-central-1"]', "originConnectionAttempts": "1"},
+        stack="stalled",
+    )
+    lines: list[str] = []
+    with Sandbox(settings) as sandbox:
+        assert sandbox.read_timeout == 30
+        assert run_drill(sandbox, sandbox.keys, out=lines.append, stall=True) == 0, "\n".join(lines)
+    title = next(i for i, line in enumerate(lines) if "stalled (connections accepted" in line)
+    assert "1 attempt(s) x 30 s response timeout before failover" in lines[title]
+    report = next(line for line in lines[title:] if line.startswith("failover: "))
+    median = int(report.split("time to first byte median ")[1].split(" ms")[0])
+    assert 30_000 <= median < 32_000
+    assert "(S3 origins: 1 attempt(s) x the 30 s response timeout" in report
+
+
+def test_the_drill_never_breaks_a_drained_region_and_names_it():
+    settings = parse_settings(
+        {
+            "origins": '["us-east-1", "eu-central-1", "ap-northeast-1"]',
+            "drained": '["eu-central-1"]',
+        },
+        stack="drained-drill",
+    )
+    lines: list[str] = []
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
+    assert "(drained: eu-central-1)" in lines[0]
+    titles = [line for line in lines if line.startswith("\n== phase")]
+    assert len(titles) >= 6
+    assert not any("eu-central-1" in title for title in titles), titles
