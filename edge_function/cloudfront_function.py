@@ -5,14 +5,16 @@ the distribution's own: ``cf.selectRequestOriginById(id)``, or ``cf.createReques
 originIds, failoverCriteria})`` for a failover group made for this one request (CloudFront developer
 guide, "Helper methods for origin modification"). ``cf.edgeLocation.region`` is "the CloudFront
 Regional Edge Cache (REC) that the request is expected to use if there is a cache miss" ("General
-helper methods"): the key the routing table is built on. CloudFront Functions has no environment
-and no network, so the table is written into the code, deterministically: the same table gives the
+helper methods"): the key the rankings are built on. CloudFront Functions have no environment and no
+network, so the rankings are written into the code, deterministically: the same table gives the
 same bytes, and CloudFront publishes nothing new.
 
-Each route becomes ``[primary]`` or ``[primary, failover]``: ranked failover gives every edge Region
-its own next-nearest bucket; fixed failover the origin group's secondary, except for the edges whose
-primary it is (a group of one bucket twice is no failover, so they get none, as with Lambda@Edge);
-failover off, or a single origin, gives the primary alone.
+Which origins are out of rotation is not in the code: the function reads it once per request from
+the key value store associated with it (``cf.kvs()``, "Helper methods for key value stores"), under
+``state_key``, as ``{"out": [Region, ...]}``. A drain or an evacuation writes that value and
+publishes no code. The function chooses as ``routing.table.choose`` does: the first origin in
+rotation, and a failover group with the next in rotation (``ranked``) or the fixed failover origin
+unless it is out (``fixed``); a group of one bucket twice is no failover, so there is none then.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from routing.table import Route, RoutingTable
+from routing.table import FailoverMode, Route, RoutingTable
 
 TEMPLATE = Path(__file__).with_name("router.js")
 RUNTIME = "cloudfront-js-2.0"
@@ -61,23 +63,31 @@ def route_targets(route: Route) -> tuple[str, ...]:
     return (route.primary, route.failover)
 
 
-def render_function_code(table: RoutingTable, failover_status_codes: Sequence[int]) -> str:
-    """The function's code for ``table``. Raises FunctionTooLargeError past CloudFront's size limit,
+def render_function_code(
+    table: RoutingTable, failover_status_codes: Sequence[int], state_key: str | None = None
+) -> str:
+    """The function's code for ``table``, reading the routing state under ``state_key`` (None: no
+    store; the rankings alone decide). Raises FunctionTooLargeError past CloudFront's size limit,
     and FunctionCodeError if the template uses what the runtime does not offer."""
-    # Only the origins in rotation: a drained bucket stays an origin of the distribution, unused.
-    index = {region: position for position, region in enumerate(table.active_origins)}
+    index = {region: position for position, region in enumerate(table.origins)}
 
-    def encode(route: Route) -> str:
-        return json.dumps([index[region] for region in route_targets(route)])
+    def encode(ranking: Sequence[str]) -> str:
+        # Compact: with every catalogue Region an origin the rankings are most of the 10 KB.
+        return json.dumps([index[region] for region in ranking], separators=(",", ":"))
 
-    routes = ",\n".join(
-        f"    {json.dumps(edge)}: {encode(route)}" for edge, route in table.routes.items()
+    rankings = ",\n".join(
+        f"    {json.dumps(edge)}: {encode(ranking)}" for edge, ranking in table.rankings.items()
     )
+    fixed = table.failover_origin if table.failover_mode is FailoverMode.FIXED else None
     values = {
-        "/* origin ids */[]": json.dumps([origin_id(region) for region in table.active_origins]),
-        "/* routes */{}": "{\n" + routes + "\n}",
-        "/* default route */[]": encode(table.default_route),
+        "/* origin ids */[]": json.dumps([origin_id(region) for region in table.origins]),
+        "/* origin regions */[]": json.dumps(list(table.origins)),
+        "/* rankings */{}": "{\n" + rankings + "\n}",
+        "/* default ranking */[]": encode(table.default_ranking),
+        "/* failover */'off'": json.dumps(table.failover_mode.value),
+        "/* fixed failover */-1": str(index[fixed]) if fixed is not None else "-1",
         "/* failover status codes */[]": json.dumps(sorted(set(failover_status_codes))),
+        "/* state key */null": json.dumps(state_key),
     }
     code = TEMPLATE.read_text(encoding="utf-8")
     for placeholder, value in values.items():

@@ -1,23 +1,42 @@
-"""Lambda@Edge origin-request routing: send every cache miss to the S3 origin nearest the edge.
+"""Lambda@Edge origin-request routing: send every cache miss to the S3 origin nearest the edge
+that is in rotation.
 
 CloudFront runs this function in the Regional edge cache Region that handles the miss. It reads that
-Region from its own ARN, looks it up in the routing artifact (``routing.json``, rendered at deploy
-time and packaged beside this file, because Lambda@Edge has no environment variables) and points the
-request at that Region's primary origin. A request to the origin group's failover member carries the
-marker header; in ``ranked`` mode it goes to the Region's failover origin, which is never the origin
-that just failed.
+Region from its own ARN, looks up its ranking of every origin in the routing artifact
+(``routing.json``, rendered at deploy time and packaged beside this file, because Lambda@Edge has no
+environment variables), leaves out the origins the routing state puts out of rotation, and points
+the request at the first one left. A request to the origin group's failover member carries the
+marker header; it goes to the edge's failover origin (``ranked``: the next in rotation; ``fixed``:
+the fixed one unless it is out), never to one out of rotation.
 
-Standard library only, no network I/O: ``lambda_function`` reads the artifact once per container,
-at import. This module has no import-time side effects and must stay valid on Python 3.11 to 3.13.
+The routing state (drained by the stack's configuration, evacuated at run time) lives in a DynamoDB
+global table with a replica in every Region this function runs in. A container reads it from its
+own Region's replica at most once per ``refreshSeconds``, each network step bounded by
+``timeoutSeconds``, signed with the function's own credentials; a read that fails keeps what the
+container last read (nothing, in a new container), so a store that is slow or down never stops a
+request: it fails open, to routing by the rankings alone.
+
+Standard library only: the signing is SigV4 over ``hmac`` and ``hashlib`` (botocore, which the
+runtime has, takes about half a second to import, which a cold container would add to a cache
+miss; the tests hold this signer to botocore's, byte for byte). This module has no import-time side
+effects and must stay valid on Python 3.11 to 3.13.
 """
 
+import hashlib
+import hmac
+import http.client
 import os
 import sys
+import time
 
 ARTIFACT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "routing.json")
-SCHEMA_VERSION = 1
-# A container runs under one ARN; the bound only matters for callers that invent many.
-_MAX_CACHED_ARNS = 32
+SCHEMA_VERSION = 2
+# The partition of the state table that holds the routing state: one item per owner (``drained``,
+# written by Pulumi; ``evacuated``, by the evacuator and the break-glass commands).
+STATE_PARTITION = "rotation"
+# A container routes from one Region and sees few states; the bound only matters for callers
+# that invent many.
+_MAX_CACHED_ROUTES = 256
 
 _logged: set[str] = set()
 
@@ -121,40 +140,223 @@ def load_artifact(path=ARTIFACT_PATH):
         return None
 
 
-def build_handler(document):
-    """An origin-request handler routing by ``document``; a pass-through one if it is unusable."""
+def sign_v4(method, host, path, body, headers, region, service, credentials, amz_date):
+    """``headers`` plus SigV4's ``x-amz-date``, ``x-amz-security-token`` and ``authorization``
+    for a request without a query string ("Signature Version 4 signing process")."""
+    access_key, secret_key, token = credentials
+    signed = {name.lower(): value for name, value in headers.items()}
+    signed["host"] = host
+    signed["x-amz-date"] = amz_date
+    if token:
+        signed["x-amz-security-token"] = token
+    names = sorted(signed)
+    canonical = "\n".join(
+        [
+            method,
+            path,
+            "",
+            "".join(name + ":" + " ".join(signed[name].split()) + "\n" for name in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    scope = amz_date[:8] + "/" + region + "/" + service + "/aws4_request"
+    string_to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    key = ("AWS4" + secret_key).encode()
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    signed["authorization"] = (
+        "AWS4-HMAC-SHA256 Credential="
+        + access_key
+        + "/"
+        + scope
+        + ", SignedHeaders="
+        + ";".join(names)
+        + ", Signature="
+        + signature
+    )
+    return signed
+
+
+def out_of_rotation(items):
+    """The origins the state table's routing items put out of rotation (DynamoDB JSON)."""
+    out = set()
+    for item in items:
+        owner = item["sk"]["S"]
+        regions = item.get("regions")
+        if regions is None:
+            continue
+        if owner == "drained":
+            out.update(entry["S"] for entry in regions["L"])
+        elif owner == "evacuated":
+            out.update(regions["M"])
+        else:
+            raise ValueError("unknown routing state item " + repr(owner))
+    if not all(isinstance(code, str) for code in out):
+        raise ValueError("routing state names a Region that is not a string")
+    return frozenset(out)
+
+
+class RoutingState:
+    """Which origins are out of rotation, as a container last read it from the state table."""
+
+    def __init__(self, config, clock=time.monotonic, wall_clock=time.time, environ=os.environ):
+        self._table = config["table"]
+        self._regions = config["regions"]
+        self._refresh = float(config["refreshSeconds"])
+        self._timeout = float(config["timeoutSeconds"])
+        self._endpoint = config.get("endpoint")
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._environ = environ
+        self._out = frozenset()
+        self._next_read = 0.0
+        self._connection = None
+        self._connection_host = None
+
+    def out(self, region):
+        """The origins out of rotation; read again once ``refreshSeconds`` have passed."""
+        now = self._clock()
+        if now < self._next_read:
+            return self._out
+        # Set before reading: a store that fails is asked again only after a whole period.
+        self._next_read = now + self._refresh
+        try:
+            self._out = self._read(region)
+        except Exception as error:
+            self._close()
+            _log_once(
+                "state:" + type(error).__name__,
+                "routing state unreadable ("
+                + repr(error)
+                + "); keeping "
+                + (", ".join(sorted(self._out)) or "every origin in rotation"),
+            )
+        return self._out
+
+    def _read(self, region):
+        home = region if region in self._regions else self._regions[0]
+        body = (
+            '{"TableName": "' + self._table + '", "KeyConditionExpression": "pk = :pk", '
+            '"ExpressionAttributeValues": {":pk": {"S": "' + STATE_PARTITION + '"}}}'
+        ).encode()
+        if self._endpoint:
+            secure = self._endpoint.startswith("https://")
+            host = self._endpoint.split("://", 1)[1].rstrip("/")
+        else:
+            secure, host = True, "dynamodb." + home + ".amazonaws.com"
+        credentials = (
+            self._environ["AWS_ACCESS_KEY_ID"],
+            self._environ["AWS_SECRET_ACCESS_KEY"],
+            self._environ.get("AWS_SESSION_TOKEN"),
+        )
+        headers = sign_v4(
+            "POST",
+            host,
+            "/",
+            body,
+            {
+                "content-type": "application/x-amz-json-1.0",
+                "x-amz-target": "DynamoDB_20120810.Query",
+            },
+            home,
+            "dynamodb",
+            credentials,
+            time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self._wall_clock())),
+        )
+        connection = self._connect(host, secure)
+        connection.request("POST", "/", body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise RuntimeError(
+                "DynamoDB answered "
+                + str(response.status)
+                + ": "
+                + data[:200].decode("utf-8", "replace")
+            )
+        return out_of_rotation(parse_json(data.decode("utf-8"))["Items"])
+
+    def _connect(self, host, secure):
+        # One kept-alive connection per container: later reads skip the TLS handshake.
+        if self._connection is None or self._connection_host != host:
+            self._close()
+            kind = http.client.HTTPSConnection if secure else http.client.HTTPConnection
+            self._connection = kind(host, timeout=self._timeout)
+            self._connection_host = host
+        return self._connection
+
+    def _close(self):
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+
+
+def choose(ranking, out, mode, fixed_failover):
+    """(primary, failover) Regions for an edge's ``ranking``: routing.table.choose, in the
+    standard library (the tests hold the two equal)."""
+    in_rotation = [code for code in ranking if code not in out]
+    if not in_rotation:
+        in_rotation, out = list(ranking), ()
+    primary = in_rotation[0]
+    if mode == "ranked":
+        return primary, next((code for code in in_rotation if code != primary), None)
+    if mode == "fixed" and fixed_failover is not None and fixed_failover not in out:
+        return primary, fixed_failover
+    return primary, None
+
+
+def build_handler(document, state=None):
+    """An origin-request handler routing by ``document``; a pass-through one if it is unusable.
+    ``state`` overrides the routing state the document names (tests)."""
     if document is None:
         return _pass_through
     try:
         if document["schema"] != SCHEMA_VERSION:
             raise ValueError(f"schema {document['schema']!r} is not {SCHEMA_VERSION}")
         domains = {code: origin["domainName"] for code, origin in document["origins"].items()}
-        reroute_failover = document["failover"] == "ranked"
-
-        def targets(route):
-            # (primary, failover) as (domain name, Region) pairs; failover None where the request
-            # must stay with the group's failover member (fixed or off mode, or a single origin).
-            primary, failover = route["primary"], route["failover"]
-            if not reroute_failover or failover is None:
-                return (domains[primary], primary), None
-            return (domains[primary], primary), (domains[failover], failover)
-
-        routes = {edge: targets(route) for edge, route in document["routes"].items()}
-        default_route = targets(document["defaultRoute"])
+        mode = document["failover"]
+        fixed_failover = document["fixedFailover"]
+        rankings = {edge: tuple(ranking) for edge, ranking in document["rankings"].items()}
+        default_ranking = tuple(document["defaultRanking"])
         marker = document["markerHeader"].lower()
+        if state is None and document["state"] is not None:
+            state = RoutingState(document["state"])
     except Exception as error:
         _log_once(
             "artifact", f"routing artifact unusable ({error!r}); requests pass through unchanged"
         )
         return _pass_through
 
-    routes_by_arn: dict[str, tuple[tuple[str, str], tuple[str, str] | None]] = {}
+    # (edge Region, origins out) → ((domain, Region) of the primary, of the failover or None).
+    routes = {}
+    # A container runs under one ARN; the bound only matters for callers that invent many.
+    edges_by_arn = {}
 
-    def route_for(context):
-        route = routes.get(_edge_region(context), default_route)
+    def edge_of(context):
+        edge = _edge_region(context)
         arn = getattr(context, "invoked_function_arn", None)
-        if len(routes_by_arn) < _MAX_CACHED_ARNS and isinstance(arn, str):
-            routes_by_arn[arn] = route
+        if isinstance(arn, str) and len(edges_by_arn) < 32:
+            edges_by_arn[arn] = edge
+        return edge
+
+    def route_for(edge, out):
+        key = (edge, out)
+        try:
+            return routes[key]
+        except KeyError:
+            pass
+        primary, failover = choose(rankings.get(edge, default_ranking), out, mode, fixed_failover)
+        route = (
+            (domains[primary], primary),
+            (domains[failover], failover) if failover is not None else None,
+        )
+        if len(routes) >= _MAX_CACHED_ROUTES:
+            routes.clear()
+        routes[key] = route
         return route
 
     # The hot path: subscripts over .get() and try over checks, since a zero-cost try is cheaper
@@ -169,18 +371,19 @@ def build_handler(document):
             s3 = origin["s3"]
             headers = request["headers"]
             try:
-                primary, failover = routes_by_arn[context.invoked_function_arn]
+                edge = edges_by_arn[context.invoked_function_arn]
             except (KeyError, AttributeError, TypeError):
-                primary, failover = route_for(context)
+                edge = edge_of(context)
+            out = state.out(edge) if state is not None else frozenset()
+            primary, failover = route_for(edge, out)
             try:
                 custom_headers = s3["customHeaders"]
             except KeyError:
                 custom_headers = None
             if custom_headers and (marker in custom_headers or _has_header(custom_headers, marker)):
-                # The origin group is retrying on its failover member.
-                if failover is None:
-                    return request
-                domain, region = failover
+                # The origin group is retrying on its failover member: the edge's failover
+                # origin, or the primary again where there is none (never one out of rotation).
+                domain, region = failover or primary
             else:
                 domain, region = primary
             headers["host"] = [{"key": "Host", "value": domain}]

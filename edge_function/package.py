@@ -11,7 +11,12 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from routing.artifact import ARTIFACT_FILE_NAME, DEFAULT_MARKER_HEADER, render_artifact
+from routing.artifact import (
+    ARTIFACT_FILE_NAME,
+    DEFAULT_MARKER_HEADER,
+    StateSource,
+    render_artifact,
+)
 from routing.table import RoutingTable
 
 # The modules the function runs, shipped as they are in this folder.
@@ -39,9 +44,13 @@ def routing_package_files(
     bucket_names: Mapping[str, str],
     *,
     marker_header: str = DEFAULT_MARKER_HEADER,
+    state: StateSource | None = None,
 ) -> dict[str, str]:
-    """The package a stack deploys: its routing table over ``bucket_names`` (Region → bucket)."""
-    return package_files(render_artifact(routing, bucket_names, marker_header=marker_header))
+    """The package a stack deploys: its routing table over ``bucket_names`` (Region → bucket),
+    reading the routing state from ``state``."""
+    return package_files(
+        render_artifact(routing, bucket_names, marker_header=marker_header, state=state)
+    )
 
 
 def zip_package(files: Mapping[str, str]) -> bytes:

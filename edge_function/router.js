@@ -1,34 +1,76 @@
 import cf from 'cloudfront';
 // geo-proximity viewer-request router: CloudFront Functions, JavaScript runtime 2.0.
 // Generated from the stack's routing table by edge_function/cloudfront_function.py; do not edit.
-// Every request goes to the bucket nearest the Regional edge cache it will use on a cache miss
-// (cf.edgeLocation.region), in a failover group made for this request with the next bucket.
+// Every request goes to the first origin in rotation of the ranking of the Regional edge cache it
+// will use on a cache miss (cf.edgeLocation.region), in a failover group made for this request
+// with its failover origin. Which origins are out of rotation is data, read from the key value
+// store, so a drain or an evacuation changes no code.
 var ORIGIN_IDS = /* origin ids */[];
-// Edge Region -> [primary] or [primary, failover], as indexes into ORIGIN_IDS.
-var ROUTES = /* routes */{};
+var ORIGIN_REGIONS = /* origin regions */[];
+// Edge Region -> every origin, best first, as indexes into ORIGIN_IDS.
+var RANKINGS = /* rankings */{};
 // For a Region code this table does not know, and when the edge Region is missing.
-var DEFAULT_ROUTE = /* default route */[];
+var DEFAULT_RANKING = /* default ranking */[];
+var FAILOVER = /* failover */'off';
+var FIXED_FAILOVER = /* fixed failover */-1;
 var FAILOVER_STATUS_CODES = /* failover status codes */[];
+// The key whose value, {"out": [Region, ...]}, names the origins out of rotation; null: no store.
+var STATE_KEY = /* state key */null;
+var store = STATE_KEY === null ? null : cf.kvs();
 
-function handler(event) {
+async function outOfRotation() {
+    // One read per request. A missing key, a store that cannot be read or a value that is not the
+    // expected shape leaves every origin in rotation: routing by the rankings alone.
+    if (store === null) {
+        return [];
+    }
+    try {
+        var state = await store.get(STATE_KEY, { format: 'json' });
+        return state !== null && typeof state === 'object' && Array.isArray(state.out) ? state.out : [];
+    } catch (error) {
+        return [];
+    }
+}
+
+async function handler(event) {
     // A function that throws is answered with a 503, so any surprise leaves the request on the
     // distribution's default origin instead.
     try {
+        var out = await outOfRotation();
         var location = cf.edgeLocation;
         var region = location ? location.region : undefined;
-        var route = typeof region === 'string' && Object.prototype.hasOwnProperty.call(ROUTES, region)
-            ? ROUTES[region]
-            : DEFAULT_ROUTE;
-        if (route.length === 2) {
+        var ranking = typeof region === 'string' && Object.prototype.hasOwnProperty.call(RANKINGS, region)
+            ? RANKINGS[region]
+            : DEFAULT_RANKING;
+        var inRotation = [];
+        for (var i = 0; i < ranking.length; i++) {
+            if (out.indexOf(ORIGIN_REGIONS[ranking[i]]) === -1) {
+                inRotation.push(ranking[i]);
+            }
+        }
+        if (inRotation.length === 0) {
+            // Every origin out: none is, rather than no answer at all.
+            inRotation = ranking;
+            out = [];
+        }
+        var primary = inRotation[0];
+        var failover = -1;
+        if (FAILOVER === 'ranked' && inRotation.length > 1) {
+            failover = inRotation[1];
+        } else if (FAILOVER === 'fixed' && FIXED_FAILOVER !== primary
+                   && out.indexOf(ORIGIN_REGIONS[FIXED_FAILOVER]) === -1) {
+            failover = FIXED_FAILOVER;
+        }
+        if (failover === -1) {
+            cf.selectRequestOriginById(ORIGIN_IDS[primary]);
+        } else {
             // Members as objects, as the guide's own example passes them ("Helper methods for
             // origin modification"); its prose says ids, and CloudFront checks the result only
             // after the function returns, so the form AWS shows working is the one used.
             cf.createRequestOriginGroup({
-                originIds: [{ originId: ORIGIN_IDS[route[0]] }, { originId: ORIGIN_IDS[route[1]] }],
+                originIds: [{ originId: ORIGIN_IDS[primary] }, { originId: ORIGIN_IDS[failover] }],
                 failoverCriteria: { statusCodes: FAILOVER_STATUS_CODES }
             });
-        } else {
-            cf.selectRequestOriginById(ORIGIN_IDS[route[0]]);
         }
     } catch (error) {
         console.log('geo-proximity router: left on the default origin: ' + error);

@@ -11,14 +11,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from routing.catalogue import REGION_CODE_PATTERN
-from routing.table import FailoverMode, Route, RoutingTable
+from routing.table import FailoverMode, RoutingTable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ARTIFACT_FILE_NAME = "routing.json"
 DEFAULT_MARKER_HEADER = "X-Geo-Failover"
+# A container reads the routing state again after this long: an evacuation reaches every
+# container within it (after DynamoDB's replication, "typically within a second").
+DEFAULT_STATE_REFRESH_SECONDS = 15.0
+# Each network step of a state read (connect, TLS, send, receive) gives up after this long, so a
+# slow store holds at most one cache miss per container and refresh period, and not for long.
+DEFAULT_STATE_TIMEOUT_SECONDS = 0.3
+# DynamoDB table names: 3-255 of letters, digits, '_', '-' and '.'.
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 # S3 bucket naming rules, minus dots: a dotted name breaks the TLS certificate match of the
 # virtual-hosted Regional endpoint CloudFront connects to.
@@ -86,13 +95,42 @@ def check_marker_header(name: object) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class StateSource:
+    """Where the Lambda@Edge function reads the routing state (which origins are out of
+    rotation): a DynamoDB global table, read in the replica of the Region the function runs in."""
+
+    table: str
+    # The Regions holding a replica; the function reads the nearest one (its own when it can).
+    regions: tuple[str, ...]
+    # How long a container keeps what it read before reading again.
+    refresh_seconds: float = DEFAULT_STATE_REFRESH_SECONDS
+    # The bound on each network step of a read (connect, send, receive).
+    timeout_seconds: float = DEFAULT_STATE_TIMEOUT_SECONDS
+    # Another endpoint for every Region (the sandbox's emulator); None: AWS's own.
+    endpoint: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "table": self.table,
+            "regions": list(self.regions),
+            "refreshSeconds": self.refresh_seconds,
+            "timeoutSeconds": self.timeout_seconds,
+        }
+        if self.endpoint is not None:
+            document["endpoint"] = self.endpoint
+        return document
+
+
 def render_artifact(
     table: RoutingTable,
     bucket_names: Mapping[str, str],
     *,
     marker_header: str = DEFAULT_MARKER_HEADER,
+    state: StateSource | None = None,
 ) -> str:
-    """Render and validate the artifact for ``table`` over ``bucket_names`` (Region → bucket)."""
+    """Render and validate the artifact for ``table`` over ``bucket_names`` (Region → bucket),
+    reading the routing state from ``state`` (None: no state; the rankings alone decide)."""
     missing = [code for code in table.origins if code not in bucket_names]
     extra = [code for code in bucket_names if code not in table.origins]
     if missing or extra:
@@ -108,21 +146,21 @@ def render_artifact(
     document = {
         "schema": SCHEMA_VERSION,
         "failover": table.failover_mode.value,
+        "fixedFailover": (
+            table.failover_origin if table.failover_mode is FailoverMode.FIXED else None
+        ),
         "markerHeader": marker_header,
-        # Only the origins in rotation: a drained bucket is never a target.
+        # Every origin, drained ones included: the state decides at run time.
         "origins": {
             code: {"domainName": regional_domain_name(bucket_names[code], code)}
-            for code in table.active_origins
+            for code in table.origins
         },
-        "defaultRoute": _route_document(table.default_route),
-        "routes": {code: _route_document(route) for code, route in table.routes.items()},
+        "defaultRanking": list(table.default_ranking),
+        "rankings": {code: list(ranking) for code, ranking in table.rankings.items()},
+        "state": state.document() if state is not None else None,
     }
     validate_artifact(document)
     return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
-
-
-def _route_document(route: Route) -> dict[str, str | None]:
-    return {"primary": route.primary, "failover": route.failover}
 
 
 def validate_artifact(document: Any) -> None:
@@ -131,7 +169,16 @@ def validate_artifact(document: Any) -> None:
         raise ArtifactError(f"the artifact is a {type(document).__name__}, not a JSON object")
     if document.get("schema") != SCHEMA_VERSION:
         raise ArtifactError(f"schema {document.get('schema')!r} is not {SCHEMA_VERSION}")
-    expected_keys = {"schema", "failover", "markerHeader", "origins", "defaultRoute", "routes"}
+    expected_keys = {
+        "schema",
+        "failover",
+        "fixedFailover",
+        "markerHeader",
+        "origins",
+        "defaultRanking",
+        "rankings",
+        "state",
+    }
     if set(document) != expected_keys:
         raise ArtifactError(f"keys {sorted(document)} are not {sorted(expected_keys)}")
     modes = [mode.value for mode in FailoverMode]
@@ -157,27 +204,45 @@ def validate_artifact(document: Any) -> None:
             raise ArtifactError(
                 f"origin {code!r}: {origin!r} is not {{'domainName': '<bucket>{suffix}'}}"
             )
+    fixed = document["fixedFailover"]
+    if (fixed is not None) != (document["failover"] == FailoverMode.FIXED.value):
+        raise ArtifactError(f"fixedFailover {fixed!r} does not match mode {document['failover']!r}")
+    if fixed is not None and fixed not in origins:
+        raise ArtifactError(f"fixedFailover {fixed!r} is not an origin")
 
-    routes = document["routes"]
-    if not isinstance(routes, dict) or not routes:
-        raise ArtifactError("routes must be a non-empty object of edge Region → route")
-    failover_expected = document["failover"] != FailoverMode.OFF.value and len(origins) > 1
-    for edge, route in [("defaultRoute", document["defaultRoute"]), *routes.items()]:
-        if not isinstance(route, dict) or set(route) != {"primary", "failover"}:
-            raise ArtifactError(f"route {edge!r}: {route!r} is not {{'primary', 'failover'}}")
-        if route["primary"] not in origins:
-            raise ArtifactError(f"route {edge!r}: primary {route['primary']!r} is not an origin")
-        if failover_expected != (route["failover"] is not None):
+    rankings = document["rankings"]
+    if not isinstance(rankings, dict) or not rankings:
+        raise ArtifactError("rankings must be a non-empty object of edge Region → origins")
+    for edge, ranking in [("defaultRanking", document["defaultRanking"]), *rankings.items()]:
+        if not isinstance(ranking, list) or sorted(ranking) != sorted(origins):
             raise ArtifactError(
-                f"route {edge!r}: failover {route['failover']!r} does not match mode "
-                f"{document['failover']!r} with {len(origins)} origin(s)"
+                f"ranking {edge!r}: {ranking!r} does not list every origin exactly once"
             )
-        if route["failover"] is not None and route["failover"] not in origins:
-            raise ArtifactError(f"route {edge!r}: failover {route['failover']!r} is not an origin")
-        if (
-            document["failover"] == FailoverMode.RANKED.value
-            and route["failover"] == route["primary"]
-        ):
-            raise ArtifactError(
-                f"route {edge!r}: ranked failover returns to the primary {route['primary']!r}"
-            )
+    _validate_state(document["state"])
+
+
+def _validate_state(state: Any) -> None:
+    if state is None:
+        return
+    if not isinstance(state, dict) or not {
+        "table",
+        "regions",
+        "refreshSeconds",
+        "timeoutSeconds",
+    } <= set(state):
+        raise ArtifactError(
+            f"state {state!r} is not {{table, regions, refreshSeconds, timeoutSeconds}}"
+        )
+    regions = state["regions"]
+    if not isinstance(state["table"], str) or not _TABLE_NAME.match(state["table"]):
+        raise ArtifactError(f"state table {state['table']!r} is not a DynamoDB table name")
+    if (
+        not isinstance(regions, list)
+        or not regions
+        or not all(isinstance(code, str) and REGION_CODE_PATTERN.match(code) for code in regions)
+    ):
+        raise ArtifactError(f"state regions {regions!r} is not a list of Region codes")
+    for key, bound in (("refreshSeconds", 3600.0), ("timeoutSeconds", 5.0)):
+        value = state[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= bound:
+            raise ArtifactError(f"state {key} {value!r} is not a number of seconds up to {bound:g}")

@@ -5,7 +5,7 @@ Pure functions over the Region catalogue; nothing here knows about Pulumi or AWS
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -38,29 +38,66 @@ class Route:
     failover: str | None
 
 
+def choose(
+    ranking: Sequence[str],
+    out: Collection[str],
+    mode: FailoverMode,
+    fixed_failover: str | None,
+) -> Route:
+    """Where a request goes, given an edge's ranking of every origin and the origins out of
+    rotation: the first in rotation, and its failover (``ranked``: the next in rotation;
+    ``fixed``: ``fixed_failover`` unless it is out). When every origin is out, none is: failing
+    open serves from the nearest bucket rather than from none. Both engines' edge code and the
+    sandbox choose exactly so (the tests hold them to this function)."""
+    in_rotation = [code for code in ranking if code not in out]
+    if not in_rotation:
+        in_rotation, out = list(ranking), ()
+    primary = in_rotation[0]
+    if mode is FailoverMode.RANKED:
+        return Route(primary, next((code for code in in_rotation if code != primary), None))
+    if mode is FailoverMode.FIXED and fixed_failover is not None and fixed_failover not in out:
+        return Route(primary, fixed_failover)
+    return Route(primary, None)
+
+
 @dataclass(frozen=True)
 class RoutingTable:
     origins: tuple[str, ...]
     default_origin: str
     failover_mode: FailoverMode
-    # The origin group's secondary member; None when failover is off.
+    # The origin group's secondary member and fixed failover's target; None when failover is off.
     failover_origin: str | None
-    # One route for every Region in the catalogue, keyed by Region code in catalogue order.
-    routes: Mapping[str, Route]
-    # For Region codes the catalogue does not know (AWS adds Regions).
-    default_route: Route
-    # Edge Regions whose primary was pinned by an override rather than chosen by distance.
+    # Every origin, best first, for every Region in the catalogue (catalogue order): a pinned
+    # origin first, then the others nearest first. What the edge code carries; the routing state
+    # (which origins are out of rotation) is applied to it at run time.
+    rankings: Mapping[str, tuple[str, ...]]
+    # For Region codes the catalogue does not know (AWS adds Regions): from the default origin.
+    default_ranking: tuple[str, ...]
+    # Edge Regions whose first origin was pinned by an override rather than chosen by distance.
     pinned: frozenset[str] = frozenset()
-    # Origins out of rotation: they keep their bucket but no route names them.
+    # Origins out of rotation by the stack's configuration (Pulumi's part of the routing state).
     drained: frozenset[str] = frozenset()
 
     @property
     def active_origins(self) -> tuple[str, ...]:
-        """The origins in rotation, in preference order: the only ones a route names."""
+        """The origins in rotation by the stack's configuration, in preference order."""
         return tuple(code for code in self.origins if code not in self.drained)
 
-    def route_for(self, region_code: str) -> Route:
-        return self.routes.get(region_code, self.default_route)
+    def route_for(self, region_code: str, out: Collection[str] | None = None) -> Route:
+        """Where a request from ``region_code`` goes with ``out`` out of rotation (by default the
+        drained origins)."""
+        ranking = self.rankings.get(region_code, self.default_ranking)
+        drained = self.drained if out is None else out
+        return choose(ranking, drained, self.failover_mode, self.failover_origin)
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        """Every catalogue Region's route with the drained origins out of rotation."""
+        return {edge: self.route_for(edge) for edge in self.rankings}
+
+    @property
+    def default_route(self) -> Route:
+        return choose(self.default_ranking, self.drained, self.failover_mode, self.failover_origin)
 
     def summary(self) -> dict[str, object]:
         """Plain data for people: the mode, the default route and every edge Region's route."""
@@ -85,35 +122,27 @@ def derive_routing_table(
 
     ``origins`` are the Regions that hold a bucket, in preference order (it breaks distance ties).
     ``default_origin`` (first origin if omitted) serves Region codes the catalogue does not know and
-    is the origin group's primary member. ``overrides`` pins an edge Region to an origin.
-    ``failover`` defaults to ranked with two or more origins and off with one. ``failover_origin``
-    is the origin group's secondary member, by default the origin nearest ``default_origin``; it is
-    ignored when failover is off, so switching failover off never needs a second config change.
-    ``drained`` origins keep their bucket but take no traffic: no route names them, as primary or
-    failover. A drained origin may not be named ``default_origin`` or ``failover_origin``; where
-    either was derived, it is derived from the origins in rotation instead, and a route pinned to a
-    drained origin goes to the nearest one in rotation until it is undrained. With one origin left
-    in rotation there is nothing to fail over to, whatever ``failover`` says.
+    is the origin group's primary member. ``overrides`` pins an edge Region to an origin: it ranks
+    first there. ``failover`` defaults to ranked with two or more origins and off with one.
+    ``failover_origin`` is the origin group's secondary member and fixed failover's target, by
+    default the origin nearest ``default_origin``; it is ignored when failover is off, so switching
+    failover off never needs a second config change. ``drained`` origins keep their bucket but take
+    no traffic: no route names them, as primary or failover, while another origin is in rotation.
+    The rankings, the default and the failover origin do not depend on ``drained``: draining is
+    routing state, applied at run time, so a drain never changes the edge code or the distribution.
     """
     catalogue = load_catalogue()
     origin_codes = _validate_origins(origins, catalogue)
     out = _validate_drained(drained, origin_codes)
-    active = tuple(code for code in origin_codes if code not in out)
-    default = _in_rotation("default_origin", default_origin, origin_codes, out) or active[0]
+    default = _validate_member("default_origin", default_origin, origin_codes) or origin_codes[0]
     mode = _parse_failover_mode(failover, origin_codes)
-    pinned = {
-        edge: target
-        for edge, target in _validate_overrides(overrides, origin_codes, catalogue).items()
-        if target not in out
-    }
+    pinned = _validate_overrides(overrides, origin_codes, catalogue)
 
     group_secondary: str | None = None
     if mode is not FailoverMode.OFF:
-        group_secondary = _in_rotation("failover_origin", failover_origin, origin_codes, out)
+        group_secondary = _validate_member("failover_origin", failover_origin, origin_codes)
         if group_secondary is None:
-            group_secondary = next(
-                (code for code in rank_origins(default, active) if code != default), None
-            )
+            group_secondary = rank_origins(default, origin_codes)[1]
         elif group_secondary == default:
             raise RoutingError(
                 "failover_origin",
@@ -122,21 +151,17 @@ def derive_routing_table(
                 + ", ".join(c for c in origin_codes if c != default),
             )
 
-    def route(edge: str, pinned_primary: str | None = None) -> Route:
-        ranking = rank_origins(edge, active)
-        primary = pinned_primary or ranking[0]
-        if mode is FailoverMode.RANKED:
-            return Route(primary, next((code for code in ranking if code != primary), None))
-        return Route(primary, group_secondary)
+    def ranking(edge: str, first: str | None = None) -> tuple[str, ...]:
+        nearest = rank_origins(edge, origin_codes)
+        return tuple([first, *(code for code in nearest if code != first)] if first else nearest)
 
-    routes = {code: route(code, pinned.get(code)) for code in catalogue}
     return RoutingTable(
         origins=origin_codes,
         default_origin=default,
         failover_mode=mode,
         failover_origin=group_secondary,
-        routes=MappingProxyType(routes),
-        default_route=route(default, default),
+        rankings=MappingProxyType({code: ranking(code, pinned.get(code)) for code in catalogue}),
+        default_ranking=ranking(default, default),
         pinned=frozenset(pinned),
         drained=frozenset(out),
     )
@@ -175,20 +200,6 @@ def _validate_member(field: str, code: str | None, origin_codes: tuple[str, ...]
     if code is None or code in origin_codes:
         return code
     raise _not_an_origin(field, code, origin_codes)
-
-
-def _in_rotation(
-    field: str, code: str | None, origin_codes: tuple[str, ...], drained: frozenset[str]
-) -> str | None:
-    """``code`` if it is an origin in rotation, None if not given; an error otherwise."""
-    member = _validate_member(field, code, origin_codes)
-    if member in drained:
-        raise RoutingError(
-            field,
-            f"{member!r} is drained and takes no traffic; choose one of the origins in rotation: "
-            + ", ".join(c for c in origin_codes if c not in drained),
-        )
-    return member
 
 
 def _validate_drained(drained: object, origin_codes: tuple[str, ...]) -> frozenset[str]:

@@ -18,19 +18,20 @@ code's features are also checked statically (``tests/aws_rules.py``).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from py_mini_racer import MiniRacer
+from py_mini_racer import JSEvalException, MiniRacer
 
 from components.defaults import FAILOVER_STATUS_CODES_ALLOWED
 from edge_function.cloudfront_function import CLOUDFRONT_MODULE_IMPORT
 
 # Replaces the import line: the module binding the code expects, as a stand-in that records calls.
 _STAND_IN = """
-var __calls = [], __logs = [];
+var __calls = [], __logs = [], __kvs = null, __kvsReads = 0, __kvsAssociated = false;
 var cf = {
     edgeLocation: undefined,
     selectRequestOriginById: function (originId) {
@@ -41,6 +42,35 @@ var cf = {
     },
     updateRequestOrigin: function (origin) {
         __calls.push({ method: 'updateRequestOrigin', args: [origin] });
+    },
+    kvs: function () {
+        if (!__kvsAssociated) {
+            throw new Error('no key value store is associated with this function');
+        }
+        return {
+            get: function (key, options) {
+                __kvsReads++;
+                return new Promise(function (resolve, reject) {
+                    if (__kvs === null || !Object.prototype.hasOwnProperty.call(__kvs, key)) {
+                        reject(new Error('KeyNotFound'));
+                        return;
+                    }
+                    var format = options && options.format ? options.format : 'string';
+                    if (format === 'json') {
+                        try { resolve(JSON.parse(__kvs[key])); } catch (e) { reject(e); }
+                    } else if (format === 'string') {
+                        resolve(__kvs[key]);
+                    } else {
+                        reject(new Error('format ' + format + ' is not emulated'));
+                    }
+                });
+            },
+            exists: function (key) {
+                __kvsReads++;
+                return Promise.resolve(
+                    __kvs !== null && Object.prototype.hasOwnProperty.call(__kvs, key));
+            }
+        };
     }
 };
 """
@@ -52,21 +82,28 @@ var console = { log: function () { __logs.push(Array.prototype.join.call(argumen
     if (typeof globalThis[name] !== 'undefined') { globalThis[name] = undefined; }
 });
 globalThis.eval = undefined;
-function __invoke(eventJson, locationJson) {
-    __calls = []; __logs = [];
+async function __invoke(eventJson, locationJson, kvsJson) {
+    __calls = []; __logs = []; __kvsReads = 0;
     cf.edgeLocation = JSON.parse(locationJson);
+    __kvs = JSON.parse(kvsJson);
     var request = null, error = null;
-    try { request = handler(JSON.parse(eventJson)); } catch (thrown) { error = String(thrown); }
+    try { request = await handler(JSON.parse(eventJson)); }
+    catch (thrown) { error = String(thrown); }
     return JSON.stringify({ request: request === undefined ? null : request, calls: __calls,
-                            logs: __logs, error: error });
+                            logs: __logs, error: error, kvsReads: __kvsReads });
 }
-function __repeat(eventJson, locationJson, times) {
+async function __repeat(eventJson, locationJson, kvsJson, times) {
     var event = JSON.parse(eventJson);
     cf.edgeLocation = JSON.parse(locationJson);
-    for (var i = 0; i < times; i++) { __calls = []; handler(event); }
+    __kvs = JSON.parse(kvsJson);
+    for (var i = 0; i < times; i++) { __calls = []; await handler(event); }
     return __calls.length;
 }
 """
+
+
+# CloudFront Functions must finish in about a millisecond of compute; a second here means a hang.
+_INVOKE_TIMEOUT_S = 1.0
 
 
 class RejectedFunctionError(ValueError):
@@ -89,6 +126,8 @@ class FunctionResult:
     # Set when CloudFront would answer 503: a thrown error, an invalid helper call or return value.
     error: str | None
     logs: list[str] = field(default_factory=list)
+    # How many times the function read its key value store.
+    kvs_reads: int = 0
 
 
 def viewer_request_event(
@@ -133,38 +172,61 @@ def edge_location(region: str | None, name: str = "SBX") -> dict[str, str] | Non
 
 
 class CloudFrontFunction:
-    """One published function of a distribution whose origins are ``origin_ids``."""
+    """One published function of a distribution whose origins are ``origin_ids``, associated with
+    the key value store ``kvs`` (a mapping of key to value text read at each invocation, as the
+    store holds it then), or with none."""
 
-    def __init__(self, code: str, origin_ids: Collection[str]) -> None:
+    def __init__(
+        self,
+        code: str,
+        origin_ids: Collection[str],
+        kvs: Mapping[str, str] | None = None,
+    ) -> None:
         first, _, rest = code.partition("\n")
         if first.strip() != CLOUDFRONT_MODULE_IMPORT:
             raise RejectedFunctionError(
                 f"the first line must be {CLOUDFRONT_MODULE_IMPORT!r} to modify origins"
             )
         self.origin_ids = frozenset(origin_ids)
+        self.kvs = kvs
         self._context = MiniRacer()
         self._lock = threading.Lock()
         # The stand-in replaces the import on the same line, so line numbers in errors match.
-        self._context.eval(_STAND_IN.replace("\n", " ") + "\n" + rest)
+        associated = "__kvsAssociated = true;" if kvs is not None else ""
+        try:
+            self._context.eval(_STAND_IN.replace("\n", " ") + associated + "\n" + rest)
+        except JSEvalException as error:
+            thrown = re.search(r"^\w*Error: .*$", str(error), re.MULTILINE)
+            raise RejectedFunctionError(
+                f"the function does not load: {thrown.group(0) if thrown else error}"
+            ) from None
         self._context.eval(_RUNTIME)
+        # The wrappers are async: calling them gives a promise to wait on.
+        self._invoke = self._context.eval("__invoke")
+        self._repeat = self._context.eval("__repeat")
+
+    def _kvs_json(self) -> str:
+        return json.dumps(None if self.kvs is None else dict(self.kvs))
 
     def invoke(
         self, event: Mapping[str, Any], location: Mapping[str, Any] | None
     ) -> FunctionResult:
         with self._lock:
-            raw = self._context.call("__invoke", json.dumps(event), json.dumps(location))
+            promise = self._invoke(json.dumps(event), json.dumps(location), self._kvs_json())
+            raw = promise.get(timeout=_INVOKE_TIMEOUT_S)
         outcome = json.loads(str(raw))
         logs = [str(line) for line in outcome["logs"]]
+        reads = int(outcome["kvsReads"])
         if outcome["error"] is not None:
-            return FunctionResult(None, None, f"the function threw {outcome['error']}", logs)
+            return FunctionResult(None, None, f"the function threw {outcome['error']}", logs, reads)
         request = outcome["request"]
         if not isinstance(request, dict) or "uri" not in request:
-            return FunctionResult(None, None, "the function returned no request", logs)
+            return FunctionResult(None, None, "the function returned no request", logs, reads)
         try:
             choice = self._choice(outcome["calls"])
         except ValueError as error:
-            return FunctionResult(None, None, str(error), logs)
-        return FunctionResult(request, choice, None, logs)
+            return FunctionResult(None, None, str(error), logs, reads)
+        return FunctionResult(request, choice, None, logs, reads)
 
     @property
     def v8_version(self) -> str:
@@ -175,7 +237,9 @@ class CloudFrontFunction:
     ) -> None:
         """Run the handler ``times`` times inside V8 (for the benchmark: no bridge per call)."""
         with self._lock:
-            self._context.call("__repeat", json.dumps(event), json.dumps(location), times)
+            self._repeat(json.dumps(event), json.dumps(location), self._kvs_json(), times).get(
+                timeout=_INVOKE_TIMEOUT_S * times
+            )
 
     def _choice(self, calls: list[dict[str, Any]]) -> OriginChoice | None:
         if not calls:
