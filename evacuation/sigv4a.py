@@ -47,9 +47,7 @@ def derive_signing_key(access_key: str, secret_key: str) -> SigningKey:
             + bytes([counter])
             + _KEY_BITS.to_bytes(4, "big")
         )
-        candidate = int.from_bytes(
-            hmac.new(input_key, fixed_input, hashlib.sha256).digest(), "big"
-        )
+        candidate = int.from_bytes(hmac.new(input_key, fixed_input, hashlib.sha256).digest(), "big")
         if candidate < order - 2:
             return SigningKey.from_secret_exponent(
                 candidate + 1, curve=NIST256p, hashfunc=hashlib.sha256
@@ -57,7 +55,7 @@ def derive_signing_key(access_key: str, secret_key: str) -> SigningKey:
     raise ValueError("no SigV4A key within 255 counter values")  # probability about 2^-8000
 
 
-class SigV4AAuth(SigV4Auth):
+class SigV4AAuth(SigV4Auth):  # type: ignore[misc]
     """botocore's SigV4 with SigV4A's scope, string to sign and ECDSA signature. ``region_name`` is
     the region set ("*" for a global service)."""
 

@@ -1,0 +1,270 @@
+"""One vantage Region's evacuator: probe every origin, share what it saw, act on what the vantage
+Regions agree on.
+
+A round: probe every origin's health object at once, as CloudFront would reach it (a signed GET to
+the bucket's Regional endpoint, CloudFront's connection timeout, a read timeout that catches a
+stall); record the streaks in this vantage Region's item of the state table; read every vantage
+Region's streaks and the routing state; decide (``evacuation.decide``); write the evacuated list
+(only if nobody changed it meanwhile) and say so on the monitoring topic; and, with CloudFront
+Functions, publish the origins out of rotation to the key value store when they changed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from evacuation.decide import BY_CHECKS, Decision, Evacuation, Streak, decide
+from evacuation.state import (
+    ROTATION_KEY,
+    KeyValueStore,
+    RoutingState,
+    StaleStateError,
+    StateTable,
+    out_value,
+)
+
+# The object every origin bucket holds for the checks (written by Pulumi into each bucket).
+HEALTH_KEY = ".well-known/geo-proximity/health"
+# A metric the all-origins-out alarm watches.
+METRIC_NAMESPACE = "GeoProximity"
+METRIC_NAME = "OriginsInRotation"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an evacuator needs to know, as Pulumi passes it (``from_document``)."""
+
+    stack: str
+    vantage: str
+    vantages: tuple[str, ...]
+    # Origin Region → its bucket.
+    buckets: Mapping[str, str]
+    failures: int
+    recoveries: int
+    quorum: int
+    probe_seconds: float
+    rounds: int
+    connect_timeout: float
+    read_timeout: float
+    table: str
+    kvs_arn: str | None = None
+    topic_arn: str | None = None
+    health_key: str = HEALTH_KEY
+
+    @property
+    def fresh_seconds(self) -> float:
+        # Two missed rounds and a vantage Region has no say.
+        return self.probe_seconds * 2.5 + self.connect_timeout + self.read_timeout
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Settings:
+        return cls(
+            stack=str(document["stack"]),
+            vantage=str(document["vantage"]),
+            vantages=tuple(document["vantages"]),
+            buckets=dict(document["buckets"]),
+            failures=int(document["failures"]),
+            recoveries=int(document["recoveries"]),
+            quorum=int(document["quorum"]),
+            probe_seconds=float(document["probeSeconds"]),
+            rounds=int(document["rounds"]),
+            connect_timeout=float(document["connectTimeout"]),
+            read_timeout=float(document["readTimeout"]),
+            table=str(document["table"]),
+            kvs_arn=document.get("kvsArn"),
+            topic_arn=document.get("topicArn"),
+        )
+
+
+@dataclass
+class Clients:
+    """The AWS clients an evacuator uses (boto3, or the sandbox's emulators)."""
+
+    # Origin Region → an S3 client for that Region, with the probe's timeouts and no retries.
+    s3: Mapping[str, Any]
+    dynamodb: Any
+    kvs: Any | None = None
+    sns: Any | None = None
+    cloudwatch: Any | None = None
+
+
+@dataclass
+class Round:
+    """What one round saw and did."""
+
+    healthy: dict[str, bool]
+    details: dict[str, str]
+    decision: Decision = field(default_factory=Decision)
+    state: RoutingState = field(default_factory=RoutingState)
+    published: bool = False
+
+
+class Evacuator:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.table = StateTable(clients.dynamodb, settings.table)
+        self.kvs = KeyValueStore(clients.kvs, settings.kvs_arn) if settings.kvs_arn else None
+        self.clock = clock
+        self.sleep = sleep
+        self.log = log
+        self._streaks: dict[str, Streak] | None = None
+
+    def run(self) -> list[Round]:
+        """``rounds`` rounds, ``probe_seconds`` apart (a scheduled invocation)."""
+        rounds = []
+        for number in range(self.settings.rounds):
+            started = self.clock()
+            rounds.append(self.round())
+            if number + 1 < self.settings.rounds:
+                self.sleep(max(0.0, started + self.settings.probe_seconds - self.clock()))
+        self._put_metric(rounds[-1].state)
+        return rounds
+
+    def probe(self, origin: str) -> tuple[bool, str]:
+        """Read the origin's health object as CloudFront would reach it."""
+        client = self.clients.s3[origin]
+        try:
+            answer = client.get_object(
+                Bucket=self.settings.buckets[origin], Key=self.settings.health_key
+            )
+            answer["Body"].read()
+        except Exception as error:  # noqa: BLE001 - any failure to read is what the check is for
+            return False, f"{type(error).__name__}: {error}"[:300]
+        return True, "ok"
+
+    def round(self) -> Round:
+        origins = list(self.settings.buckets)
+        with ThreadPoolExecutor(max_workers=len(origins)) as pool:
+            results = dict(zip(origins, pool.map(self.probe, origins), strict=True))
+        now = self.clock()
+        if self._streaks is None:
+            self._streaks = self.table.views().get(self.settings.vantage, {})
+        cap = max(self.settings.failures, self.settings.recoveries)
+        self._streaks = {
+            origin: self._streaks.get(origin, Streak()).after(healthy, now, cap)
+            for origin, (healthy, _) in results.items()
+        }
+        self.table.write_view(self.settings.vantage, self._streaks)
+        report = Round(
+            healthy={origin: healthy for origin, (healthy, _) in results.items()},
+            details={origin: detail for origin, (_, detail) in results.items()},
+        )
+        for origin, (healthy, detail) in results.items():
+            if not healthy:
+                self.log(f"{self.settings.vantage}: probe of {origin} failed: {detail}")
+        report.decision, report.state = self._act(now)
+        report.published = self.publish(report.state)
+        return report
+
+    def _act(self, now: float) -> tuple[Decision, RoutingState]:
+        state = self.table.read()
+        decision = decide(
+            self.table.views(),
+            origins=list(self.settings.buckets),
+            drained=state.drained,
+            evacuated=state.evacuated,
+            now=now,
+            failures=self.settings.failures,
+            recoveries=self.settings.recoveries,
+            quorum=self.settings.quorum,
+            fresh_seconds=self.settings.fresh_seconds,
+        )
+        for origin, reason in decision.held.items():
+            self.log(f"{self.settings.vantage}: {origin} not evacuated: {reason}")
+        if not decision.changes:
+            return decision, state
+        since = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+        evacuated = {
+            origin: record
+            for origin, record in state.evacuated.items()
+            if origin not in decision.restore
+        }
+        evacuated.update(
+            {
+                origin: Evacuation(since=since, by=BY_CHECKS, reason=reason)
+                for origin, reason in decision.evacuate.items()
+            }
+        )
+        try:
+            version = self.table.write_evacuated(evacuated, state.version)
+        except StaleStateError as error:
+            # Another vantage Region acted first; the next round sees what it did.
+            self.log(f"{self.settings.vantage}: no change made: {error}")
+            return Decision(held=decision.held), state
+        for origin, reason in decision.evacuate.items():
+            self.notify(f"{origin} evacuated: out of rotation ({reason})")
+        for origin, reason in decision.restore.items():
+            self.notify(f"{origin} restored: back in rotation ({reason})")
+        return decision, RoutingState(state.drained, evacuated, version)
+
+    def publish(self, state: RoutingState) -> bool:
+        """With CloudFront Functions: write the origins out of rotation to the key value store if
+        they changed since the last write. True when it wrote."""
+        if self.kvs is None:
+            return False
+        value = out_value(state.out)
+        if self.table.published() == value:
+            return False
+        self.kvs.put(ROTATION_KEY, value)
+        self.table.write_published(value)
+        self.log(f"{self.settings.vantage}: published {value} to the key value store")
+        return True
+
+    def sync(self) -> RoutingState:
+        """Publish the current state without probing (after ``pulumi up`` changed the drained list,
+        and after a break-glass command)."""
+        state = self.table.read()
+        self.publish(state)
+        return state
+
+    def notify(self, message: str) -> None:
+        line = f"geo-proximity {self.settings.stack}: {message} (seen from {self.settings.vantage})"
+        self.log(line)
+        if self.clients.sns is None or self.settings.topic_arn is None:
+            return
+        try:
+            self.clients.sns.publish(
+                TopicArn=self.settings.topic_arn,
+                Subject=f"geo-proximity {self.settings.stack}: routing changed"[:100],
+                Message=line,
+            )
+        except Exception as error:  # noqa: BLE001 - a lost notification must not undo the change
+            self.log(f"{self.settings.vantage}: notification failed: {error}")
+
+    def _put_metric(self, state: RoutingState) -> None:
+        if self.clients.cloudwatch is None:
+            return
+        in_rotation = len([origin for origin in self.settings.buckets if origin not in state.out])
+        try:
+            self.clients.cloudwatch.put_metric_data(
+                Namespace=METRIC_NAMESPACE,
+                MetricData=[
+                    {
+                        "MetricName": METRIC_NAME,
+                        "Dimensions": [{"Name": "Stack", "Value": self.settings.stack}],
+                        "Value": in_rotation,
+                        "Unit": "Count",
+                    }
+                ],
+            )
+        except Exception as error:  # noqa: BLE001 - the metric is for the alarm, not the routing
+            self.log(f"{self.settings.vantage}: metric not sent: {error}")
+
+
+def settings_from_environment(text: str) -> Settings:
+    return Settings.from_document(json.loads(text))
