@@ -5,7 +5,6 @@ changes."""
 
 import json
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -31,7 +30,7 @@ class Clock:
 
 class FakeKvs:
     class exceptions:  # noqa: N801 - boto3's attribute name
-        class ConflictException(Exception):
+        class ConflictException(Exception):  # noqa: N818 - botocore's error name
             pass
 
     def __init__(self) -> None:
