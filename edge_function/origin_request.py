@@ -183,7 +183,7 @@ def sign_v4(method, host, path, body, headers, region, service, credentials, amz
 
 def out_of_rotation(items):
     """The origins the state table's routing items put out of rotation (DynamoDB JSON)."""
-    out = set()
+    out: set[str] = set()
     for item in items:
         owner = item["sk"]["S"]
         regions = item.get("regions")
@@ -212,7 +212,7 @@ class RoutingState:
         self._clock = clock
         self._wall_clock = wall_clock
         self._environ = environ
-        self._out = frozenset()
+        self._out: frozenset[str] = frozenset()
         self._next_read = 0.0
         self._connection = None
         self._connection_host = None
@@ -267,9 +267,16 @@ class RoutingState:
             credentials,
             time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self._wall_clock())),
         )
-        connection = self._connect(host, secure)
-        connection.request("POST", "/", body=body, headers=headers)
-        response = connection.getresponse()
+        reused = self._connection is not None and self._connection_host == host
+        try:
+            response = self._post(host, secure, body, headers)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            # A kept-alive connection the store closed while the container was idle or frozen
+            # fails at once (http.client does not reconnect): once more on a new connection.
+            if not reused:
+                raise
+            self._close()
+            response = self._post(host, secure, body, headers)
         data = response.read()
         if response.status != 200:
             raise RuntimeError(
@@ -279,6 +286,11 @@ class RoutingState:
                 + data[:200].decode("utf-8", "replace")
             )
         return out_of_rotation(parse_json(data.decode("utf-8"))["Items"])
+
+    def _post(self, host, secure, body, headers):
+        connection = self._connect(host, secure)
+        connection.request("POST", "/", body=body, headers=headers)
+        return connection.getresponse()
 
     def _connect(self, host, secure):
         # One kept-alive connection per container: later reads skip the TLS handshake.
@@ -332,9 +344,9 @@ def build_handler(document, state=None):
         return _pass_through
 
     # (edge Region, origins out) → ((domain, Region) of the primary, of the failover or None).
-    routes = {}
+    routes: dict[object, object] = {}
     # A container runs under one ARN; the bound only matters for callers that invent many.
-    edges_by_arn = {}
+    edges_by_arn: dict[str, object] = {}
 
     def edge_of(context):
         edge = _edge_region(context)

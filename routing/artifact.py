@@ -28,6 +28,9 @@ DEFAULT_STATE_REFRESH_SECONDS = 15.0
 DEFAULT_STATE_TIMEOUT_SECONDS = 0.3
 # DynamoDB table names: 3-255 of letters, digits, '_', '-' and '.'.
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+# An endpoint override: scheme and host (and port), nothing after; the handler posts to its root.
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+/?$")
+_STATE_KEYS = frozenset({"table", "regions", "refreshSeconds", "timeoutSeconds"})
 
 # S3 bucket naming rules, minus dots: a dotted name breaks the TLS certificate match of the
 # virtual-hosted Regional endpoint CloudFront connects to.
@@ -207,14 +210,18 @@ def validate_artifact(document: Any) -> None:
     fixed = document["fixedFailover"]
     if (fixed is not None) != (document["failover"] == FailoverMode.FIXED.value):
         raise ArtifactError(f"fixedFailover {fixed!r} does not match mode {document['failover']!r}")
-    if fixed is not None and fixed not in origins:
+    if fixed is not None and (not isinstance(fixed, str) or fixed not in origins):
         raise ArtifactError(f"fixedFailover {fixed!r} is not an origin")
 
     rankings = document["rankings"]
     if not isinstance(rankings, dict) or not rankings:
         raise ArtifactError("rankings must be a non-empty object of edge Region → origins")
     for edge, ranking in [("defaultRanking", document["defaultRanking"]), *rankings.items()]:
-        if not isinstance(ranking, list) or sorted(ranking) != sorted(origins):
+        if (
+            not isinstance(ranking, list)
+            or not all(isinstance(code, str) for code in ranking)
+            or sorted(ranking) != sorted(origins)
+        ):
             raise ArtifactError(
                 f"ranking {edge!r}: {ranking!r} does not list every origin exactly once"
             )
@@ -224,14 +231,10 @@ def validate_artifact(document: Any) -> None:
 def _validate_state(state: Any) -> None:
     if state is None:
         return
-    if not isinstance(state, dict) or not {
-        "table",
-        "regions",
-        "refreshSeconds",
-        "timeoutSeconds",
-    } <= set(state):
+    if not isinstance(state, dict) or not _STATE_KEYS <= set(state) <= _STATE_KEYS | {"endpoint"}:
         raise ArtifactError(
-            f"state {state!r} is not {{table, regions, refreshSeconds, timeoutSeconds}}"
+            f"state {state!r} is not {{table, regions, refreshSeconds, timeoutSeconds}} and "
+            "an optional endpoint"
         )
     regions = state["regions"]
     if not isinstance(state["table"], str) or not _TABLE_NAME.match(state["table"]):
@@ -246,3 +249,6 @@ def _validate_state(state: Any) -> None:
         value = state[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= bound:
             raise ArtifactError(f"state {key} {value!r} is not a number of seconds up to {bound:g}")
+    endpoint = state.get("endpoint")
+    if endpoint is not None and (not isinstance(endpoint, str) or not _ENDPOINT.match(endpoint)):
+        raise ArtifactError(f"state endpoint {endpoint!r} is not an http(s) URL of a host")

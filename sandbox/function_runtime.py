@@ -24,7 +24,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from py_mini_racer import JSEvalException, MiniRacer
+from py_mini_racer import JSEvalException, JSFunction, JSPromise, MiniRacer
 
 from components.defaults import FAILOVER_STATUS_CODES_ALLOWED
 from edge_function.cloudfront_function import CLOUDFRONT_MODULE_IMPORT
@@ -202,8 +202,16 @@ class CloudFrontFunction:
             ) from None
         self._context.eval(_RUNTIME)
         # The wrappers are async: calling them gives a promise to wait on.
-        self._invoke = self._context.eval("__invoke")
-        self._repeat = self._context.eval("__repeat")
+        invoke, repeat = self._context.eval("__invoke"), self._context.eval("__repeat")
+        if not isinstance(invoke, JSFunction) or not isinstance(repeat, JSFunction):
+            raise RejectedFunctionError("the function redefines the sandbox's wrappers")
+        self._invoke, self._repeat = invoke, repeat
+
+    @staticmethod
+    def _wait(promise: object, timeout: float) -> object:
+        if not isinstance(promise, JSPromise):
+            raise TypeError(f"an async wrapper gave {promise!r}, not a promise")
+        return promise.get(timeout=timeout)
 
     def _kvs_json(self) -> str:
         return json.dumps(None if self.kvs is None else dict(self.kvs))
@@ -213,7 +221,7 @@ class CloudFrontFunction:
     ) -> FunctionResult:
         with self._lock:
             promise = self._invoke(json.dumps(event), json.dumps(location), self._kvs_json())
-            raw = promise.get(timeout=_INVOKE_TIMEOUT_S)
+            raw = self._wait(promise, _INVOKE_TIMEOUT_S)
         outcome = json.loads(str(raw))
         logs = [str(line) for line in outcome["logs"]]
         reads = int(outcome["kvsReads"])
@@ -237,9 +245,8 @@ class CloudFrontFunction:
     ) -> None:
         """Run the handler ``times`` times inside V8 (for the benchmark: no bridge per call)."""
         with self._lock:
-            self._repeat(json.dumps(event), json.dumps(location), self._kvs_json(), times).get(
-                timeout=_INVOKE_TIMEOUT_S * times
-            )
+            promise = self._repeat(json.dumps(event), json.dumps(location), self._kvs_json(), times)
+            self._wait(promise, _INVOKE_TIMEOUT_S * times)
 
     def _choice(self, calls: list[dict[str, Any]]) -> OriginChoice | None:
         if not calls:

@@ -209,6 +209,7 @@ RESTRICTED_JS = re.compile(
     r"\b(eval|Function|require|fetch|XMLHttpRequest|setTimeout|setInterval|setImmediate|"
     r"process|WebSocket)\s*\("
 )
+ASYNC_CLOSURE = re.compile(r"\basync\s*(\(|[A-Za-z_$][\w$]*\s*=>)|[=(,:]\s*async\s+function\b")
 # CloudFront developer guide, "Quotas": "Origins per distribution — 100" (older copies said 25;
 # adjustable on request).
 DEFAULT_MAX_ORIGINS_PER_DISTRIBUTION = 100
@@ -221,8 +222,16 @@ def cloudfront_function_code_problems(code: str) -> list[str]:
         problems.append(f"{len(code.encode('utf-8'))} bytes")
     if code.splitlines()[0] != CLOUDFRONT_MODULE_FIRST_LINE:
         problems.append("the cloudfront module is not imported on the first line")
-    if not re.search(r"^function handler\(event\)", code, re.MULTILINE):
+    # The handler may be async: CloudFront developer guide, "Use async and await" ("JavaScript
+    # runtime functions 2.0 provide async and await syntax ... async function handler(event)"),
+    # and "JavaScript runtime 2.0 features"; the key value store helpers return promises ("Helper
+    # methods for key value stores").
+    if not re.search(r"^(async )?function handler\(event\)", code, re.MULTILINE):
         problems.append("no top-level handler(event)")
+    # Same page: "async arguments and closures are not supported": async arrows and async
+    # function expressions.
+    if ASYNC_CLOSURE.search(code):
+        problems.append("an async closure")
     problems += [f"restricted: {match.group(1)}" for match in RESTRICTED_JS.finditer(code)]
     if re.search(r"^\s*(export|import)\b", "\n".join(code.splitlines()[1:]), re.MULTILINE):
         problems.append("modules other than cloudfront")

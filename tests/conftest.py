@@ -22,11 +22,12 @@ def seed_table():
 
 @pytest.fixture
 def make_handler(tmp_path):
-    """Build a handler the way a cold container does: from an artifact file on disk."""
+    """Build a handler the way a cold container does: from an artifact file on disk; ``state``
+    stands in for the routing state the artifact names (a ``tests.support.FakeState``)."""
 
-    def make(artifact_json: str):
+    def make(artifact_json: str, state=None):
         path = tmp_path / "routing.json"
         path.write_text(artifact_json, encoding="utf-8")
-        return origin_request.build_handler(origin_request.load_artifact(str(path)))
+        return origin_request.build_handler(origin_request.load_artifact(str(path)), state=state)
 
     return make

@@ -1,17 +1,26 @@
 """Builders shared by the tests: CloudFront origin-request events, Lambda contexts, routing
-artifacts."""
+artifacts, routing state (the items the state table holds, the value the key value store holds, a
+stand-in for the Lambda@Edge function's state reader) and random routing tables and out-sets."""
 
 from __future__ import annotations
 
 import copy
+import json
 import socket
-from collections.abc import Mapping
+import threading
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from hypothesis import strategies as st
 
-from routing.artifact import DEFAULT_MARKER_HEADER, regional_domain_name, render_artifact
+from routing.artifact import (
+    DEFAULT_MARKER_HEADER,
+    StateSource,
+    regional_domain_name,
+    render_artifact,
+)
 from routing.catalogue import load_catalogue
 from routing.table import FailoverMode, RoutingTable, derive_routing_table
 
@@ -48,8 +57,14 @@ def domain_of(region_code: str) -> str:
     return regional_domain_name(bucket_name(region_code), region_code)
 
 
-def artifact_for(table: RoutingTable, marker_header: str = DEFAULT_MARKER_HEADER) -> str:
-    return render_artifact(table, bucket_names(table.origins), marker_header=marker_header)
+def artifact_for(
+    table: RoutingTable,
+    marker_header: str = DEFAULT_MARKER_HEADER,
+    state: StateSource | None = None,
+) -> str:
+    return render_artifact(
+        table, bucket_names(table.origins), marker_header=marker_header, state=state
+    )
 
 
 def seed_artifact(**options: Any) -> str:
@@ -176,8 +191,9 @@ def free_port() -> int:
 
 
 @st.composite
-def routing_tables(draw: st.DrawFn) -> RoutingTable:
-    """Random routing tables: origin sets, default and failover origins, pins and failover modes."""
+def routing_arguments(draw: st.DrawFn) -> tuple[list[str], dict[str, Any]]:
+    """Random arguments of ``derive_routing_table``: origin sets, default and failover origins,
+    pins and failover modes (no drained origins)."""
     regions = list(load_catalogue())
     origins = draw(st.lists(st.sampled_from(regions), min_size=1, max_size=8, unique=True))
     default = draw(st.sampled_from(origins))
@@ -187,10 +203,189 @@ def routing_tables(draw: st.DrawFn) -> RoutingTable:
     overrides = draw(
         st.dictionaries(st.sampled_from(regions), st.sampled_from(origins), max_size=5)
     )
-    return derive_routing_table(
-        origins,
-        default_origin=default,
-        overrides=overrides,
-        failover=mode,
-        failover_origin=failover_origin,
+    return origins, {
+        "default_origin": default,
+        "overrides": overrides,
+        "failover": mode,
+        "failover_origin": failover_origin,
+    }
+
+
+@st.composite
+def routing_tables(draw: st.DrawFn) -> RoutingTable:
+    """Random routing tables: origin sets, default and failover origins, pins and failover modes."""
+    origins, options = draw(routing_arguments())
+    return derive_routing_table(origins, **options)
+
+
+# Region codes that are no origin of any table here, as a store written by hand might name.
+STRAY_REGIONS = ("xx-nowhere-9", "EU-WEST-1", "")
+
+
+def out_sets(table: RoutingTable) -> st.SearchStrategy[frozenset[str]]:
+    """Random sets of origins out of rotation for ``table``: none, some, every one, and now and
+    then a Region that is not an origin (which must change nothing)."""
+    origins = st.sampled_from(table.origins)
+    return st.one_of(
+        st.frozensets(origins),
+        st.just(frozenset(table.origins)),
+        st.frozensets(origins | st.sampled_from(STRAY_REGIONS)),
     )
+
+
+class FakeState:
+    """Stands in for ``origin_request.RoutingState``: ``out`` answers ``self.current`` and records
+    the Regions it was asked for."""
+
+    def __init__(self, out: Iterable[str] = ()) -> None:
+        self.current = frozenset(out)
+        self.asked: list[str | None] = []
+
+    def out(self, region: str | None) -> frozenset[str]:
+        self.asked.append(region)
+        return self.current
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+STATE_TABLE = "geo-proximity-dev-routing-state"
+# Credentials the state reader signs with (Lambda's environment), never real ones.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+}
+
+
+def state_source(
+    endpoint: str | None = None,
+    *,
+    regions: Collection[str] = DOCUMENTED_EXECUTION_REGIONS,
+    refresh_seconds: float = 15.0,
+    timeout_seconds: float = 0.3,
+    table: str = STATE_TABLE,
+) -> StateSource:
+    return StateSource(
+        table=table,
+        regions=tuple(regions),
+        refresh_seconds=refresh_seconds,
+        timeout_seconds=timeout_seconds,
+        endpoint=endpoint,
+    )
+
+
+def drained_item(regions: Iterable[str]) -> dict[str, Any]:
+    """The state table's ``rotation``/``drained`` item as Pulumi writes it (DynamoDB JSON)."""
+    return {
+        "pk": {"S": "rotation"},
+        "sk": {"S": "drained"},
+        "regions": {"L": [{"S": region} for region in sorted(regions)]},
+    }
+
+
+def evacuated_item(regions: Iterable[str], version: int = 1) -> dict[str, Any]:
+    """The ``rotation``/``evacuated`` item as the evacuator writes it: Region → since, by, why."""
+    return {
+        "pk": {"S": "rotation"},
+        "sk": {"S": "evacuated"},
+        "version": {"N": str(version)},
+        "regions": {
+            "M": {
+                region: {
+                    "M": {
+                        "since": {"S": "2026-11-30T06:00:00Z"},
+                        "by": {"S": "evacuator"},
+                        "reason": {"S": "3 failed checks from 2 vantage Regions"},
+                    }
+                }
+                for region in sorted(regions)
+            }
+        },
+    }
+
+
+def kvs_value(out: Iterable[str]) -> str:
+    """The key value store's routing state value, as the evacuator publishes it."""
+    return json.dumps({"out": sorted(out)}, separators=(",", ":"))
+
+
+def query_answer(items: list[dict[str, Any]]) -> bytes:
+    """DynamoDB's answer to a Query that found ``items``."""
+    return json.dumps({"Count": len(items), "Items": items, "ScannedCount": len(items)}).encode()
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    # Lowercase names, as sent.
+    headers: dict[str, str]
+    body: bytes
+
+
+class StateServer:
+    """A DynamoDB stand-in on loopback for the Lambda@Edge state reader: it records every request
+    and answers ``status`` with ``body``; with ``stall`` set it reads a request and never answers
+    (until the server stops). HTTP/1.0: one connection per request, as a closed keep-alive."""
+
+    def __init__(self, items: list[dict[str, Any]] | None = None) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.status = 200
+        self.body = query_answer(items or [])
+        self.stall = False
+        self._stopped = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                server.requests.append(
+                    RecordedRequest(
+                        self.command,
+                        self.path,
+                        {name.lower(): value for name, value in self.headers.items()},
+                        body,
+                    )
+                )
+                if server.stall:
+                    server._stopped.wait(30)
+                    return
+                self.send_response(server.status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(server.body)))
+                self.end_headers()
+                self.wfile.write(server.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def answer(self, items: list[dict[str, Any]]) -> None:
+        self.status, self.body = 200, query_answer(items)
+
+    def __enter__(self) -> StateServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()

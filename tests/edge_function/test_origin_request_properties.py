@@ -9,15 +9,18 @@ from hypothesis import strategies as st
 
 from edge_function import origin_request
 from routing.catalogue import load_catalogue
-from routing.table import FailoverMode, derive_routing_table
+from routing.table import FailoverMode, choose, derive_routing_table
 from tests.support import (
+    FakeState,
     LambdaContext,
     artifact_for,
     context_in,
     custom_origin_event,
     domain_of,
+    expected_reroute,
     failover_request_event,
     origin_request_event,
+    out_sets,
     request_of,
     routing_tables,
 )
@@ -38,35 +41,61 @@ arns = edge_regions.map(lambda code: context_in(code).invoked_function_arn) | st
 header_names = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True)
 
 
-def handler_for(table, marker):
-    return origin_request.build_handler(json.loads(artifact_for(table, marker_header=marker)))
+def handler_for(table, marker, state=None):
+    return origin_request.build_handler(
+        json.loads(artifact_for(table, marker_header=marker)), state=state
+    )
 
 
-@given(settings=routing_settings(), edge=edge_regions, group_member=st.sampled_from(REGION_CODES))
-def test_targets_are_configured_buckets_and_failover_never_returns_to_the_primary(
-    settings, edge, group_member
-):
+@given(
+    data=st.data(),
+    settings=routing_settings(),
+    edges=st.lists(edge_regions, min_size=1, max_size=4),
+    group_member=st.sampled_from(REGION_CODES),
+)
+def test_every_out_set_routes_as_the_routing_table_chooses(data, settings, edges, group_member):
     table, marker = settings
-    handler = handler_for(table, marker)
-    # A drained origin is never a target.
-    configured = {domain_of(code): code for code in table.active_origins}
+    state = FakeState()
+    handler = handler_for(table, marker, state)
+    asked = []
+    # The same container sees the state change between requests.
+    for out in data.draw(st.lists(out_sets(table), min_size=1, max_size=3), label="out sets"):
+        state.current = out
+        every_origin_out = set(table.origins) <= out
+        for edge in edges:
+            route = table.route_for(edge, out)
+            event = origin_request_event(origin_region=group_member)
+            primary = handler(copy.deepcopy(event), context_in(edge))
+            assert primary == expected_reroute(event, route.primary), (out, edge)
 
-    normal = handler(origin_request_event(origin_region=group_member), context_in(edge))
-    assert configured[normal["origin"]["s3"]["domainName"]] == normal["origin"]["s3"]["region"]
-    assert normal["headers"]["host"] == [
-        {"key": "Host", "value": normal["origin"]["s3"]["domainName"]}
-    ]
+            retry = failover_request_event(origin_region=group_member, marker_header=marker)
+            failover = handler(copy.deepcopy(retry), context_in(edge))
+            target = route.failover or route.primary
+            assert failover == expected_reroute(retry, target), (out, edge)
+            if not every_origin_out:
+                # Never to an origin out of rotation, as primary or failover.
+                assert {route.primary, target}.isdisjoint(out)
+            else:
+                # Fail open: exactly as if nothing were out.
+                assert route == table.route_for(edge, frozenset())
+            if table.failover_mode is FailoverMode.RANKED and route.failover is not None:
+                assert failover["origin"]["s3"]["domainName"] != domain_of(route.primary)
+            asked += [edge, edge]
+    # Once per request, for the Region the function executes in.
+    assert state.asked == asked
 
-    event = failover_request_event(origin_region=group_member, marker_header=marker)
-    untouched = copy.deepcopy(request_of(event))
-    retried = handler(event, context_in(edge))
-    if table.failover_mode is FailoverMode.RANKED and table.route_for(edge).failover:
-        assert (
-            configured[retried["origin"]["s3"]["domainName"]] == retried["origin"]["s3"]["region"]
-        )
-        assert retried["origin"]["s3"]["domainName"] != normal["origin"]["s3"]["domainName"]
-    else:
-        assert retried == untouched
+
+@given(data=st.data(), table=routing_tables(), edge=st.sampled_from(REGION_CODES))
+def test_the_handlers_choose_is_the_routing_tables(data, table, edge):
+    out = data.draw(out_sets(table), label="out")
+    ranking = table.rankings[edge]
+    route = choose(ranking, out, table.failover_mode, table.failover_origin)
+    # The artifact names the fixed failover origin in fixed mode only.
+    fixed = table.failover_origin if table.failover_mode is FailoverMode.FIXED else None
+    assert origin_request.choose(ranking, out, table.failover_mode.value, fixed) == (
+        route.primary,
+        route.failover,
+    )
 
 
 @given(
@@ -78,6 +107,7 @@ def test_targets_are_configured_buckets_and_failover_never_returns_to_the_primar
 )
 def test_only_domain_region_and_host_ever_change(settings, arn, extra_headers, uri, kind):
     table, marker = settings
+    out = frozenset(table.origins[:1])
     event = {
         "normal": lambda: origin_request_event(custom_headers=extra_headers),
         "failover": lambda: origin_request_event(custom_headers={**extra_headers, marker: "1"}),
@@ -85,7 +115,7 @@ def test_only_domain_region_and_host_ever_change(settings, arn, extra_headers, u
     }[kind]()
     request_of(event)["uri"] = uri
     before = copy.deepcopy(request_of(event))
-    after = handler_for(table, marker)(event, LambdaContext(arn))
+    after = handler_for(table, marker, FakeState(out))(event, LambdaContext(arn))
     if kind == "custom":
         assert after == before
         return
@@ -129,22 +159,10 @@ def damaged_events(draw):
     event=damaged_events() | json_values, context=st.none() | arns.map(LambdaContext) | json_values
 )
 def test_the_handler_never_raises(event, context):
-    handler = handler_for(derive_routing_table(["us-east-1", "eu-west-1"]), "X-Geo-Failover")
+    handler = handler_for(
+        derive_routing_table(["us-east-1", "eu-west-1"]), "X-Geo-Failover", FakeState({"eu-west-1"})
+    )
     handler(event, context)
-
-
-@given(settings=routing_settings())
-def test_every_route_targets_an_origin_and_ranked_failover_differs(settings):
-    table, _ = settings
-    assert set(table.routes) == set(REGION_CODES)
-    for route in [table.default_route, *table.routes.values()]:
-        assert route.primary in table.origins
-        if table.failover_mode is FailoverMode.OFF:
-            assert route.failover is None
-        else:
-            assert route.failover in table.origins
-        if table.failover_mode is FailoverMode.RANKED:
-            assert route.failover != route.primary
 
 
 json_documents = st.recursive(

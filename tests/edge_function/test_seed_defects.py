@@ -9,15 +9,18 @@ import pytest
 from edge_function.package import RUNTIME_MODULES
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import great_circle_km, lambda_edge_execution_regions, load_catalogue
+from routing.table import derive_routing_table
 from tests.edge_function.seed_model import seed_model_handler
 from tests.support import (
     SEED_ORIGINS,
+    FakeState,
+    artifact_for,
     context_in,
     domain_of,
     failover_request_event,
     origin_request_event,
     request_of,
-    seed_artifact,
+    state_source,
 )
 
 SEED_POST = Path(__file__).resolve().parents[3] / "shared" / "seed" / "aws-blog-geo-proximity.txt"
@@ -32,7 +35,9 @@ seed_defect = pytest.mark.xfail(
 def handler(request, make_handler):
     if request.param == "seed":
         return seed_model_handler(DEFAULT_MARKER_HEADER)
-    return make_handler(seed_artifact())
+    # As shipped: an artifact naming its state table, every origin in rotation.
+    artifact = artifact_for(derive_routing_table(SEED_ORIGINS), state=state_source())
+    return make_handler(artifact, state=FakeState())
 
 
 def test_defect_1_failover_marker_is_recognised_in_cloudfronts_lowercase(handler):
