@@ -22,6 +22,7 @@ from settings_table import (
     project_file_config,
     shown,
 )
+from settings_table import main as settings_table_main
 from tools.stack_file import load_yaml, read_stack_config, stack_file_path
 
 
@@ -181,6 +182,11 @@ def test_the_configuration_page_shows_the_tables_own_rendering():
     )
     assert "| `origins` | list of Region codes | required |" in configuration_table()
     assert "`originAccess` is a confirmation only" in page
+
+
+def test_the_table_module_prints_the_table_it_writes(capsys):
+    assert settings_table_main([]) == 0
+    assert capsys.readouterr().out == configuration_table()
 
 
 @pytest.mark.parametrize(
