@@ -332,7 +332,7 @@ class EdgeEmulator:
             # for the origin as the distribution declares it, since "OAC doesn't support origin
             # redirect by using Lambda@Edge" (CloudFront developer guide). A rewrite to another
             # Region's bucket then fails at S3 as it would on AWS.
-            oai = self.settings.origin_access is OriginAccess.OAI
+            oai = self.settings.engine.origin_access is OriginAccess.OAI
             signing_region = s3.get("region") if oai else member
         except (TypeError, KeyError, IndexError, AttributeError):
             return invalid
@@ -355,7 +355,9 @@ class EdgeEmulator:
         domain = f"{self.emulators.buckets[member]}.s3.{member}.amazonaws.com"
         custom_headers = {marker.lower(): [{"key": marker, "value": "true"}]} if marker else {}
         auth_method = (
-            "origin-access-identity" if self.settings.origin_access is OriginAccess.OAI else "none"
+            "origin-access-identity"
+            if self.settings.engine.origin_access is OriginAccess.OAI
+            else "none"
         )
         request_id = uuid.uuid4().hex
         return {

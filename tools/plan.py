@@ -281,7 +281,7 @@ def plan_document(
         "stack": settings.stack,
         "engine": settings.engine.value,
         "nextEngine": settings.next_engine.value if settings.next_engine else None,
-        "originAccess": settings.origin_access.value,
+        "originAccess": settings.engine.origin_access.value,
         "origins": list(table.origins),
         "defaultOrigin": table.default_origin,
         "drained": sorted(table.drained),

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from components.engine import Engine
 from components.policies import OriginAccess
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.__main__ import main as sandbox_main
@@ -502,11 +503,11 @@ def test_an_empty_or_missing_assets_folder_is_one_line(capsys, tmp_path):
     assert capsys.readouterr().err.strip() == f"error: no folder at {tmp_path / 'nowhere'}"
 
 
-def test_oac_behind_the_origin_rewrite_fails_as_on_aws():
-    # Settings refuse this combination; built by hand, the sandbox must not be kinder than AWS.
-    settings = dataclasses.replace(
-        settings_from_stack_file("prod"), stack="oac-by-hand", origin_access=OriginAccess.OAC
-    )
+def test_oac_behind_the_origin_rewrite_fails_as_on_aws(monkeypatch):
+    # Settings refuse this combination and the engine decides the access; made by hand (Lambda@Edge
+    # signing with OAC), the sandbox must not be kinder than AWS.
+    settings = dataclasses.replace(settings_from_stack_file("prod"), stack="oac-by-hand")
+    monkeypatch.setattr(Engine, "origin_access", property(lambda engine: OriginAccess.OAC))
     with Sandbox(settings, read_timeout=0.5) as sandbox:
         home = ask(sandbox, "us-east-1", "index.html")  # primary = the group's own member
         rewritten = ask(sandbox, "eu-west-2", "index.html")  # rewritten to eu-central-1
