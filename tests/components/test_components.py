@@ -17,8 +17,8 @@ from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.router_function import RouterFunction, RouterFunctionArgs
 from edge_function.cloudfront_function import render_function_code
 from routing.table import derive_routing_table
+from testing.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, run_under_mocks
 from tests import aws_rules
-from tools.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, run_under_mocks
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OAI = "aws:cloudfront/originAccessIdentity:OriginAccessIdentity"

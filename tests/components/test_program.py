@@ -3,9 +3,7 @@ declares."""
 
 import json
 
-from tests import aws_rules
-from tests.support import DOCUMENTED_EXECUTION_REGIONS
-from tools.mock_program import (
+from testing.mock_program import (
     CLOUDFRONT_FUNCTION,
     FUNCTION,
     REPLICATION_CONFIG,
@@ -13,6 +11,8 @@ from tools.mock_program import (
     ROLE_POLICY,
     Deployment,
 )
+from tests import aws_rules
+from tests.support import DOCUMENTED_EXECUTION_REGIONS
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
