@@ -25,8 +25,8 @@ COMPONENT_TYPES = {
     "geo-proximity:index:RegionalOrigin",
     "geo-proximity:index:GeoProximityDistribution",
     "geo-proximity:index:ReplicationMesh",
-    "geo-proximity:index:EdgeFunction",
-    "geo-proximity:index:RouterFunction",
+    "geo-proximity:index:LambdaEdgeRouter",
+    "geo-proximity:index:CloudFrontFunctionRouter",
     "geo-proximity:index:Monitoring",
     "geo-proximity:index:AccessLogs",
 }
