@@ -18,7 +18,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aliases import known_before_as
-from components.defaults import DEFAULT_LOG_RETENTION_DAYS
+from components.defaults import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    EDGE_FUNCTION_MEMORY_MB,
+    EDGE_FUNCTION_RUNTIME,
+    EDGE_FUNCTION_TIMEOUT_SECONDS,
+    LAMBDA_EDGE_REGION,
+)
 from components.policies import (
     edge_function_log_group_names,
     edge_function_logging_policy,
@@ -28,13 +34,6 @@ from edge_function.package import HANDLER_NAME, routing_package_files
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import lambda_edge_execution_regions
 from routing.table import RoutingTable
-
-LAMBDA_EDGE_REGION = "us-east-1"
-EDGE_FUNCTION_RUNTIME = "python3.13"
-# Origin-request functions may take up to 30 s; this one answers in microseconds, so 5 s is generous
-# and a hung replica fails fast into the origin group's failover instead of holding the viewer.
-EDGE_FUNCTION_TIMEOUT_SECONDS = 5
-EDGE_FUNCTION_MEMORY_MB = 128
 
 # The component's type token before it was named after its engine: stacks deployed then keep it.
 _PREVIOUS_TYPE = "geo-proximity:index:EdgeFunction"
