@@ -1,5 +1,5 @@
-"""What a module imports, checked in a fresh interpreter: ``./dev plan`` runs without Pulumi, and
-the sandbox without the upload command."""
+"""What a module imports, checked in a fresh interpreter: ``./dev plan`` runs without Pulumi, the
+sandbox without the upload command, and the folder scan both share without either."""
 
 import subprocess
 import sys
@@ -44,6 +44,17 @@ def test_plan_does_not_import_pulumi(code):
     loaded = top_level(modules_loaded_by(code))
     assert "tools" in loaded
     assert not loaded & {"pulumi", "pulumi_aws"}
+
+
+def test_the_sandbox_does_not_import_the_upload_command():
+    loaded = modules_loaded_by("import sandbox.__main__, sandbox.stack")
+    assert "content.folder" in loaded
+    assert not loaded & {"tools.publish", "tools.drift", "tools.stack_buckets"}
+
+
+def test_the_folder_scan_imports_neither_pulumi_nor_the_tools():
+    loaded = modules_loaded_by("import content.folder")
+    assert not top_level(loaded) & {"pulumi", "tools", "sandbox", "components"}
 
 
 def test_modules_loaded_by_sees_pulumi_where_it_is_imported():

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from content.folder import FolderError
 from settings import ConfigError
 from tools.stack_file import StackFileError
 
@@ -26,7 +27,7 @@ def run_command(
     """Run a command's ``main``; a problem a person can fix is one line on stderr, exit 2."""
     try:
         return main(argv)
-    except (ToolError, ConfigError, StackFileError) as error:
+    except (ToolError, ConfigError, StackFileError, FolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -27,7 +27,6 @@ from queue import Queue
 from boto3.s3.transfer import create_transfer_manager
 
 from tools.cli import ToolError, count, requests_in_flight, run_command
-from tools.publish import transfer_config
 from tools.stack_buckets import (
     DEFAULT_CONCURRENCY,
     ObjectInfo,
@@ -36,6 +35,7 @@ from tools.stack_buckets import (
     explained,
     listed_objects,
     stack_buckets,
+    transfer_config,
 )
 
 

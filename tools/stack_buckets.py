@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -27,6 +28,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
+from content.folder import PART_BYTES
 from routing.catalogue import load_catalogue
 from tools.cli import ToolError
 
@@ -177,6 +179,19 @@ def _known_region(region: str, where: str) -> str:
 
 # Requests in flight at once, per bucket, for publish and drift (the AWS CLI's default is 10).
 DEFAULT_CONCURRENCY = 16
+
+
+def transfer_config(concurrency: int, *, multipart_threshold: int = PART_BYTES) -> TransferConfig:
+    """boto3's managed transfers as publish uploads and drift copies: ``concurrency`` requests in
+    flight, objects from ``multipart_threshold`` up in parts of ``PART_BYTES`` (so a copy's ETag
+    is the one publish's upload gave the source)."""
+    return TransferConfig(
+        max_concurrency=concurrency,
+        multipart_threshold=multipart_threshold,
+        multipart_chunksize=PART_BYTES,
+        # Threads, not the CRT client: the same behaviour on every machine and against emulators.
+        preferred_transfer_client="classic",
+    )
 
 
 def s3_client(region: str, endpoint_url: str | None) -> Any:
