@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from content.folder import FolderError
+from routing.catalogue import describe_unknown_region, load_catalogue
 from settings import ConfigError
 from tools.stack_file import StackFileError
 
@@ -69,3 +70,10 @@ def requests_in_flight(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a number of requests (1 or more)")
     return value
+
+
+def edge_region(text: str) -> str:
+    """An argparse type: a Region code of the catalogue."""
+    if text not in load_catalogue():
+        raise argparse.ArgumentTypeError(describe_unknown_region(text))
+    return text

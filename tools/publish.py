@@ -37,12 +37,12 @@ from s3transfer.subscribers import BaseSubscriber
 from content.folder import LocalFile, scan_folder
 from routing.catalogue import load_catalogue
 from routing.table import rank_origins
-from tools.cli import ToolError, requests_in_flight, run_command
+from tools.cli import ToolError, run_command
 from tools.stack_buckets import (
-    DEFAULT_CONCURRENCY,
     add_bucket_arguments,
     explained,
     inventory,
+    run_content_tool,
     stack_buckets,
     transfer_config,
 )
@@ -240,14 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
-    parser.add_argument(
-        "--concurrency",
-        type=requests_in_flight,
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"requests in flight per bucket (default {DEFAULT_CONCURRENCY})",
-    )
-    return publish(parser.parse_args(argv))
+    return run_content_tool(parser, argv, publish, concurrency="requests in flight per bucket")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,7 @@ from botocore.exceptions import (
 
 from content.folder import PART_BYTES
 from routing.catalogue import load_catalogue
-from tools.cli import ToolError
+from tools.cli import ToolError, requests_in_flight
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,30 @@ def add_bucket_arguments(parser: argparse.ArgumentParser) -> None:
         help="S3 endpoint to use instead of AWS's (a local emulator): one URL for every Region, or "
         "REGION=URL per Region (repeatable); `./dev sandbox serve` prints its own",
     )
+
+
+def add_concurrency_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--concurrency N``: ``what`` (e.g. "requests in flight per bucket"), 1 or more."""
+    parser.add_argument(
+        "--concurrency",
+        type=requests_in_flight,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"{what} (default {DEFAULT_CONCURRENCY})",
+    )
+
+
+def run_content_tool(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    command: Callable[[argparse.Namespace], int],
+    *,
+    concurrency: str,
+) -> int:
+    """The end of publish's and drift's ``main``: ``--concurrency`` (described by ``concurrency``,
+    listed last in ``--help``), then ``command`` on the parsed options; its exit status."""
+    add_concurrency_argument(parser, concurrency)
+    return command(parser.parse_args(argv))
 
 
 def stack_buckets(options: argparse.Namespace) -> StackBuckets:
