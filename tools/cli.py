@@ -72,6 +72,28 @@ def requests_in_flight(text: str) -> int:
     return value
 
 
+def hit_ratio(text: str) -> float:
+    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
+    return value
+
+
+def milliseconds(text: str) -> float:
+    """An argparse type: a positive duration in milliseconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 30_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration from 0 to 30000 ms")
+    return value
+
+
 def edge_region(text: str) -> str:
     """An argparse type: a Region code of the catalogue."""
     if text not in load_catalogue():

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 import sandbox.__main__
-from tools import drift, publish
+from tools import drift, plan, publish
 
 COMMANDS = {
     "./dev publish": (publish.main, ["site"]),
     "./dev drift": (drift.main, []),
     "./dev sandbox": (sandbox.__main__.main, ["drill"]),
+    "./dev plan": (plan.main, []),
 }
 
 
