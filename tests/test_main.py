@@ -8,8 +8,8 @@ import pytest
 
 from edge_function.package import zip_package
 from routing.catalogue import load_catalogue
+from testing.mock_program import FUNCTION, ProgramError, deploy, project_config
 from tests import aws_rules
-from tools.mock_program import FUNCTION, ProgramError, deploy, project_config
 
 SEED = ["us-east-1", "eu-central-1", "ap-northeast-1"]
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"

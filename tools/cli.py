@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from content.folder import FolderError
+from routing.catalogue import describe_unknown_region, load_catalogue
 from settings import ConfigError
 from tools.stack_file import StackFileError
 
@@ -26,7 +28,7 @@ def run_command(
     """Run a command's ``main``; a problem a person can fix is one line on stderr, exit 2."""
     try:
         return main(argv)
-    except (ToolError, ConfigError, StackFileError) as error:
+    except (ToolError, ConfigError, StackFileError, FolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -68,3 +70,32 @@ def requests_in_flight(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a number of requests (1 or more)")
     return value
+
+
+def hit_ratio(text: str) -> float:
+    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
+    return value
+
+
+def milliseconds(text: str) -> float:
+    """An argparse type: a positive duration in milliseconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 30_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration from 0 to 30000 ms")
+    return value
+
+
+def edge_region(text: str) -> str:
+    """An argparse type: a Region code of the catalogue."""
+    if text not in load_catalogue():
+        raise argparse.ArgumentTypeError(describe_unknown_region(text))
+    return text

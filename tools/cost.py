@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.edge_function import EDGE_FUNCTION_MEMORY_MB
+from components.defaults import EDGE_FUNCTION_MEMORY_MB
 
 PRICES_FILE = Path(__file__).with_name("edge_prices.json")
 # The handler answers in microseconds (./dev bench), so each invocation bills the 1 ms minimum.

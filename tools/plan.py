@@ -27,7 +27,7 @@ from edge_function.package import routing_package_files, zip_package
 from routing.catalogue import great_circle_km, load_catalogue
 from routing.table import rank_origins
 from settings import PROJECT, Settings
-from tools.cli import ToolError, count, run_command
+from tools.cli import ToolError, count, hit_ratio, milliseconds, run_command
 from tools.cost import (
     DEFAULT_CACHE_HIT_RATIO,
     DEFAULT_LAMBDA_EDGE_BILLED_MS,
@@ -324,28 +324,6 @@ def plan_document(
 def _default_cost() -> tuple[CostEstimate, Prices]:
     prices = load_prices()
     return estimate(prices, DEFAULT_REQUESTS_PER_MONTH, DEFAULT_CACHE_HIT_RATIO), prices
-
-
-def hit_ratio(text: str) -> float:
-    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
-    try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
-    return value
-
-
-def milliseconds(text: str) -> float:
-    """An argparse type: a positive duration in milliseconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 30_000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration from 0 to 30000 ms")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

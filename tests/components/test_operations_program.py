@@ -5,10 +5,10 @@ import json
 
 import pytest
 
+from testing.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
 from tests import aws_rules
 from tests.components.conftest import deployed
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
-from tools.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
