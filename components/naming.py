@@ -26,3 +26,23 @@ def resource_comment(project: str, stack: str, purpose: str, limit: int = MAX_CO
     if len(stack) > room:
         stack = stack[: max(room - 3, 0)] + "..."
     return f"{project}/{stack}: {purpose}"[:limit]
+
+
+# SNS: a topic's display name holds letters, digits, spaces, hyphens and underscores, at most 100.
+_MAX_SNS_DISPLAY_NAME = 100
+
+
+def sns_display_name(project: str, stack: str, suffix: str) -> str:
+    """``<project> <stack> <suffix>``, each character other than a word character (letters, digits,
+    '_'), a space or '-' turned into '-', cut to 100."""
+    return re.sub(r"[^\w -]", "-", f"{project} {stack} {suffix}")[:_MAX_SNS_DISPLAY_NAME]
+
+
+# CloudWatch PutDashboard: a dashboard name holds A-Z, a-z, 0-9, '-' and '_', at most 255.
+_MAX_DASHBOARD_NAME = 255
+
+
+def dashboard_name(project: str, stack: str) -> str:
+    """``<project>-<stack>``, each character other than A-Z, a-z, 0-9, '-' or '_' turned into '-',
+    cut to 255."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{stack}")[:_MAX_DASHBOARD_NAME]
