@@ -79,11 +79,14 @@ def test_a_client_that_resets_its_keep_alive_connection_is_no_error(small, monke
     assert len(lines) == 1 and lines[0].startswith("GET /index.html edge us-east-1: 200")
 
 
-def test_any_other_handler_error_keeps_its_traceback(small, capsys):
+def test_any_other_handler_error_keeps_its_traceback(capsys):
+    server = EdgeServer(0, None, "us-east-1")
     try:
         raise ValueError("a bug in the edge")
     except ValueError:
-        EdgeServer.handle_error(small._server, None, ("127.0.0.1", 1))
+        server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
     err = capsys.readouterr().err
     assert "Traceback" in err and "ValueError: a bug in the edge" in err
 
