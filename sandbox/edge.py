@@ -37,6 +37,7 @@ import functools
 import http.client
 import itertools
 import re
+import sys
 import threading
 import time
 import uuid
@@ -122,6 +123,18 @@ class _Cached:
     expires: float
 
 
+@dataclass(frozen=True)
+class _Choice:
+    """Where a request goes once the viewer-request stage is past."""
+
+    uri: str
+    # CloudFront Functions: the origins the function chose, in the order to try them. None with
+    # Lambda@Edge: the origin group's members, each through the origin-request function.
+    targets: list[str] | None
+    failover_codes: tuple[int, ...]  # the status codes that fail over between them
+    invocations: int  # function invocations so far
+
+
 @dataclass
 class EdgeStats:
     invocations: int = 0
@@ -185,104 +198,33 @@ class EdgeEmulator:
         client_ip: str = "203.0.113.10",
         byte_range: str | None = None,
     ) -> EdgeResponse:
+        """One viewer request, answered as CloudFront would: the viewer-request function
+        (CloudFront Functions), the edge cache, then the origins with failover."""
         if method not in ALLOWED_METHODS:
             return EdgeResponse(
                 403, [("Content-Type", "text/plain")], METHOD_NOT_ALLOWED, None, False, "Error", 0
             )
         uri = path.split("?", 1)[0] or "/"
-        targets: list[str] | None = None
-        failover_codes = tuple(self.settings.failover_status_codes)
-        invocations = 0
-        if self.viewer_request is not None:
+        if self.viewer_request is None:
+            choice = _Choice(uri, None, tuple(self.settings.failover_status_codes), 0)
+        else:
             # CloudFront Functions run on every request, before the cache is looked at.
-            invocations = 1
-            self.stats.count("invocations")
-            result = self.viewer_request.invoke(
-                viewer_request_event(
-                    method,
-                    uri,
-                    host=self.distribution_domain,
-                    client_ip=client_ip,
-                    headers={"Range": byte_range} if byte_range else None,
-                    request_id=f"sandbox-{next(self._request_ids)}",
-                ),
-                edge_location(edge_region),
-            )
-            if result.error is not None or result.request is None:
-                body = f"The CloudFront function failed: {result.error}\n".encode()
-                return EdgeResponse(
-                    503, [("Content-Type", "text/plain")], body, None, False, "Error", 1
-                )
-            uri = str(result.request["uri"])
-            regions = {origin_id(region): region for region in self.settings.origins}
-            if result.choice is None:
-                # Left on the default cache behaviour's origin.
-                targets, failover_codes = [self.settings.routing.default_origin], ()
-            else:
-                targets = [regions[member] for member in result.choice.origin_ids]
-                failover_codes = result.choice.failover_status_codes
-        if uri == "/":
-            uri = DEFAULT_ROOT_OBJECT
+            chosen = self._run_viewer_request(method, uri, edge_region, client_ip, byte_range)
+            if isinstance(chosen, EdgeResponse):
+                return chosen
+            choice = chosen
+        uri = DEFAULT_ROOT_OBJECT if choice.uri == "/" else choice.uri
         key = (edge_region, uri)
         if method in ("GET", "HEAD"):
-            with self._cache_lock:
-                cached = self._cache.get(key)
-            if cached is not None and cached.expires > time.monotonic():
-                status, headers, body = serve_range(cached.response, byte_range)
-                # HEAD answers what GET would send, without the bytes: its length included.
-                headers = [
-                    *((name, value) for name, value in headers if name.lower() != "content-length"),
-                    ("Content-Length", str(len(body))),
-                ]
-                return EdgeResponse(
-                    status,
-                    headers,
-                    body if method == "GET" else b"",
-                    cached.response.region,
-                    cached.failover,
-                    "Hit",
-                    invocations,
-                )
-
-        failover = False
-        response = _edge_error(502, "No origin was tried")
-        attempts: list[Callable[[], OriginResponse]]
-        if targets is None:
-            members = self._group_members()
-            attempts = [
-                functools.partial(
-                    self._through_origin,
-                    method,
-                    uri,
-                    edge_region,
-                    member,
-                    marker,
-                    client_ip,
-                    byte_range,
-                )
-                for member, marker in members
-            ]
-        else:
-            # Origin access control signs for the origin's own Region.
-            attempts = [
-                functools.partial(
-                    self._fetch,
-                    method,
-                    region,
-                    self.emulators.buckets[region],
-                    region,
-                    uri,
-                    byte_range,
-                )
-                for region in targets
-            ]
-        for index, attempt in enumerate(attempts):
-            if targets is None:
-                invocations += 1
-            response = attempt()
-            if index + 1 == len(attempts) or not response.fails_over(failover_codes):
-                break
-            failover = True
+            hit = self._cache_hit(key, method, byte_range, choice.invocations)
+            if hit is not None:
+                return hit
+        attempts = self._origin_attempts(
+            method, uri, edge_region, client_ip, byte_range, choice.targets
+        )
+        response, failover, tried = self._attempt_in_turn(attempts, choice.failover_codes)
+        # Lambda@Edge's origin-request function runs once per member tried.
+        invocations = choice.invocations + (tried if choice.targets is None else 0)
         if method == "GET" and response.status == 200:
             ttl = self._ttl(response.headers)
             if ttl:
@@ -298,6 +240,121 @@ class EdgeEmulator:
             cache,
             invocations,
         )
+
+    def _run_viewer_request(
+        self, method: str, uri: str, edge_region: str, client_ip: str, byte_range: str | None
+    ) -> _Choice | EdgeResponse:
+        """The CloudFront function on the request: where it sends it, or the 503 CloudFront
+        answers when the function throws or asks for something invalid."""
+        assert self.viewer_request is not None  # the CloudFront Functions engine's path
+        self.stats.count("invocations")
+        result = self.viewer_request.invoke(
+            viewer_request_event(
+                method,
+                uri,
+                host=self.distribution_domain,
+                client_ip=client_ip,
+                headers={"Range": byte_range} if byte_range else None,
+                request_id=f"sandbox-{next(self._request_ids)}",
+            ),
+            edge_location(edge_region),
+        )
+        if result.error is not None or result.request is None:
+            body = f"The CloudFront function failed: {result.error}\n".encode()
+            return EdgeResponse(
+                503, [("Content-Type", "text/plain")], body, None, False, "Error", 1
+            )
+        uri = str(result.request["uri"])
+        if result.choice is None:
+            # Left on the default cache behaviour's origin.
+            return _Choice(uri, [self.settings.routing.default_origin], (), 1)
+        regions = {origin_id(region): region for region in self.settings.origins}
+        return _Choice(
+            uri,
+            [regions[member] for member in result.choice.origin_ids],
+            result.choice.failover_status_codes,
+            1,
+        )
+
+    def _cache_hit(
+        self, key: tuple[str, str], method: str, byte_range: str | None, invocations: int
+    ) -> EdgeResponse | None:
+        """The edge cache's answer for the edge Region and path, or None on a miss."""
+        with self._cache_lock:
+            cached = self._cache.get(key)
+        if cached is None or cached.expires <= time.monotonic():
+            return None
+        status, headers, body = serve_range(cached.response, byte_range)
+        # HEAD answers what GET would send, without the bytes: its length included.
+        headers = [
+            *((name, value) for name, value in headers if name.lower() != "content-length"),
+            ("Content-Length", str(len(body))),
+        ]
+        return EdgeResponse(
+            status,
+            headers,
+            body if method == "GET" else b"",
+            cached.response.region,
+            cached.failover,
+            "Hit",
+            invocations,
+        )
+
+    def _origin_attempts(
+        self,
+        method: str,
+        uri: str,
+        edge_region: str,
+        client_ip: str,
+        byte_range: str | None,
+        targets: list[str] | None,
+    ) -> list[Callable[[], OriginResponse]]:
+        """One call per origin to try, in order: the origin group's members through the
+        Lambda@Edge function (``targets`` None), or the origins the CloudFront function chose."""
+        if targets is None:
+            return [
+                functools.partial(
+                    self._through_origin,
+                    method,
+                    uri,
+                    edge_region,
+                    member,
+                    marker,
+                    client_ip,
+                    byte_range,
+                )
+                for member, marker in self._group_members()
+            ]
+        # Origin access control signs for the origin's own Region.
+        return [
+            functools.partial(
+                self._fetch,
+                method,
+                region,
+                self.emulators.buckets[region],
+                region,
+                uri,
+                byte_range,
+            )
+            for region in targets
+        ]
+
+    @staticmethod
+    def _attempt_in_turn(
+        attempts: list[Callable[[], OriginResponse]], failover_codes: tuple[int, ...]
+    ) -> tuple[OriginResponse, bool, int]:
+        """The first answer that does not fail over, else the last: (answer, whether it came
+        after a failover, how many origins were tried)."""
+        failover = False
+        response = _edge_error(502, "No origin was tried")
+        tried = 0
+        for index, attempt in enumerate(attempts):
+            tried += 1
+            response = attempt()
+            if index + 1 == len(attempts) or not response.fails_over(failover_codes):
+                break
+            failover = True
+        return response, failover, tried
 
     def _through_origin(
         self,
@@ -549,6 +606,14 @@ class EdgeServer(ThreadingHTTPServer):
         self.request_log: Callable[[str], None] | None = None
         super().__init__(("127.0.0.1", port), _EdgeRequestHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that closed or reset its connection left (a keep-alive connection, typically,
+        between two requests): no error of the edge's, so nothing is printed. Anything else gets
+        socketserver's traceback on stderr."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 def check_edge_region(code: str) -> tuple[str | None, str | None]:
     """(error, warning) for the edge Region a request names: an error for a code that is no Region,
@@ -563,6 +628,38 @@ def check_edge_region(code: str) -> tuple[str | None, str | None]:
             "from it (the Regional edge cache Regions are marked * in ./dev plan)"
         )
     return None, None
+
+
+# A request log line shows this much of a path (or of an edge Region header); a longer one is cut,
+# its length said instead: one line per request, however long the request line was.
+LOGGED_CHARACTERS = 200
+
+
+def shortened(text: str, limit: int = LOGGED_CHARACTERS) -> str:
+    """``text`` whole up to ``limit`` characters; else its first ``limit`` and its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def request_log_line(
+    method: str,
+    path: str,
+    edge_region: str,
+    response: EdgeResponse,
+    milliseconds: float,
+    *,
+    warned: bool = False,
+) -> str:
+    """The line ``serve`` prints for one request."""
+    edge_region = shortened(edge_region)
+    return (
+        f"{method} {shortened(path)} edge {edge_region}: {response.status} from "
+        f"{response.served_by or '-'}"
+        f"{' after failover' if response.failover else ''}, {response.cache.lower()}, "
+        f"{response.invocations} invocation(s), {milliseconds:.1f} ms"
+        + (f" (warning: {edge_region} is not a Regional edge cache Region)" if warned else "")
+    )
 
 
 def _content_length(method: str, response: EdgeResponse) -> int:
@@ -623,15 +720,13 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         if self.server.request_log is not None:
             self.server.request_log(
-                f"{self.command} {self.path} edge {edge_region}: {response.status} from "
-                f"{response.served_by or '-'}"
-                f"{' after failover' if response.failover else ''}, {response.cache.lower()}, "
-                f"{response.invocations} invocation(s), "
-                f"{(time.perf_counter() - started) * 1e3:.1f} ms"
-                + (
-                    f" (warning: {edge_region} is not a Regional edge cache Region)"
-                    if warning
-                    else ""
+                request_log_line(
+                    self.command,
+                    self.path,
+                    edge_region,
+                    response,
+                    (time.perf_counter() - started) * 1e3,
+                    warned=warning is not None,
                 )
             )
 
