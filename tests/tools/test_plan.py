@@ -1,4 +1,6 @@
+import fcntl
 import json
+import os
 import subprocess
 import sys
 
@@ -285,14 +287,20 @@ def test_invalid_yaml_is_one_line_with_file_line_and_column(capsys, tmp_path, mo
     assert err.startswith("error: Pulumi.t.yaml:3:1: ") and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("command", [["./dev", "plan"], ["./dev", "run"]])
+# ./dev plan --json prints about 14 KB: more than two of the smallest pipes hold.
+@pytest.mark.parametrize("command", [["./dev", "plan", "--json"], ["./dev", "run"]])
 def test_a_reader_that_goes_away_is_no_traceback(command):
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    process.stdout.close()  # as `| head -1` does
+    # A pipe of one page (Linux's smallest): the writer waits for its reader, so it is still
+    # writing when the reader leaves. With a 64 KB pipe a short output could be written whole
+    # before that, and end with status 0, as `./dev plan | head -1` then does too.
+    read_end, write_end = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        first = reader.readline()
+    # The reader is gone, as after `| head -1`.
     _, err = process.communicate(timeout=120)
     assert first
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
