@@ -6,6 +6,7 @@ import contextlib
 
 import pytest
 
+import sandbox.__main__ as sandbox_cli
 from edge_function.cloudfront_function import render_function_code
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.__main__ import main as sandbox_main
@@ -179,9 +180,15 @@ def test_regions_launched_after_2022_are_drilled():
     [
         (["drill", "--every-stack", "--stack", "prod"], "--every-stack drills every stack file"),
         (["serve", "--stack", "prod", "--stack", "dev"], "serve answers for one stack at a time"),
+        (
+            ["serve", "--failures-only"],
+            "./dev sandbox: error: --failures-only applies to drill only",
+        ),
     ],
 )
-def test_stack_choice_errors_are_one_line(capsys, arguments, message):
+def test_stack_choice_errors_are_one_line(capsys, monkeypatch, arguments, message):
+    # Refused before anything starts: a sandbox that started would serve until Ctrl-C.
+    monkeypatch.setattr(sandbox_cli, "_run", lambda *_: pytest.fail(f"{arguments} started"))
     with pytest.raises(SystemExit) as exited:
         sandbox_main(arguments)
     assert exited.value.code == 2
