@@ -76,7 +76,8 @@ class Settings:
     replication_time_control: bool
     # How CloudFront signs its requests to the buckets follows: engine.origin_access.
     engine: Engine = Engine.LAMBDA_EDGE
-    # The engine a switch is under way to: every bucket also grants its identity (see the README).
+    # The engine a switch is under way to: every bucket also grants its identity
+    # (docs/engines.md, Switching engines).
     next_engine: Engine | None = None
     origin_connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
     origin_connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS

@@ -1,16 +1,17 @@
 """GeoProximityDistribution: the CloudFront distribution, its origins, failover and the routing
 function's association, for either engine.
 
-With Lambda@Edge (``engine="lambda-edge"``) an origin-request function (``EdgeFunction``) sends each
-cache miss to the bucket nearest the edge; a static origin group retries a failed request on its
-failover member, which carries the marker header the function recognises. CloudFront signs a
+With Lambda@Edge (``engine="lambda-edge"``) an origin-request function (``LambdaEdgeRouter``) sends
+each cache miss to the bucket nearest the edge; a static origin group retries a failed request on
+its failover member, which carries the marker header the function recognises. CloudFront signs a
 rerouted request with the identity of the origin it started from, so every bucket must grant the one
 origin access identity this component creates: that is why the identity lives here and not in
 ``RegionalOrigin``.
 
 With CloudFront Functions (``engine="cloudfront-functions"``) every bucket is an origin of its own,
-signed with one origin access control; a viewer-request function (``RouterFunction``) picks each
-request's origin, or makes it a failover group, among them. Every bucket grants this distribution.
+signed with one origin access control; a viewer-request function (``CloudFrontFunctionRouter``)
+picks each request's origin, or makes it a failover group, among them. Every bucket grants this
+distribution.
 
 ``read_grants`` always resolves after the distribution: bucket policies change only once the
 distribution has stopped (or started) signing with an identity, never before.
@@ -66,8 +67,8 @@ class GeoProximityDistributionArgs:
 
     function_arn: pulumi.Input[str]
     """Required. Lambda@Edge: the qualified ARN (numbered version) of the origin-request function
-    (``EdgeFunction.qualified_arn``). CloudFront Functions: the viewer-request function's ARN
-    (``RouterFunction.arn``)."""
+    (``LambdaEdgeRouter.qualified_arn``). CloudFront Functions: the viewer-request function's ARN
+    (``CloudFrontFunctionRouter.arn``)."""
 
     engine: Engine = Engine.LAMBDA_EDGE
     """Which engine ``function_arn`` is and so how origins are declared and signed: Lambda@Edge

@@ -120,7 +120,8 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                 # CloudFront needs a numbered version; every routing change publishes a new one.
                 publish=True,
                 # Replicas outlive the association by hours and block deletion until then: on
-                # destroy the function leaves the stack and stays in the account (see README).
+                # destroy the function leaves the stack and stays in the account
+                # (docs/operations.md, Clean-up).
                 skip_destroy=True,
                 description="Routes CloudFront cache misses to the nearest regional S3 origin",
                 tags=tags,
@@ -188,7 +189,8 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                     region=region,
                     name=group_name,
                     retention_in_days=args.log_retention_days,
-                    # Replicas outlive the stack by hours, as the function does (see README).
+                    # Replicas outlive the stack by hours, as the function does
+                    # (docs/operations.md).
                     skip_destroy=True,
                     tags=tags,
                 ),

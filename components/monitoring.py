@@ -207,6 +207,8 @@ def dashboard_body(
         graphs.append(("Router invocations (CloudFront Functions, every request)", routing, "Sum"))
     budget = MAX_METRICS_PER_DASHBOARD - sum(len(metrics) for _, metrics, _ in graphs)
     # Latency first: it is what tells a replication falling behind; bytes pending while room lasts.
+    # Both are "published in the Region of the destination bucket" (S3 user guide, "Using S3
+    # Replication metrics"); OperationsFailedReplication, the alarms', in the source bucket's.
     for metric, stat in (("ReplicationLatency", "Maximum"), ("BytesPendingReplication", "Maximum")):
         if not replication or len(replication) > budget:
             break
@@ -221,7 +223,7 @@ def dashboard_body(
                 destination_bucket,
                 "RuleId",
                 replication_rule_id(destination),
-                {"region": source, "label": f"{source} -> {destination}"},
+                {"region": destination, "label": f"{source} -> {destination}"},
             ]
             for source, destination, source_bucket, destination_bucket in replication
         ]

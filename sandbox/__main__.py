@@ -74,8 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stacks = every if options.every_stack else options.stack or ["prod"]
     if options.mode == "serve" and len(stacks) > 1:
         parser.error("serve answers for one stack at a time: give --stack once")
-    if options.mode == "serve" and options.failures_only:
-        parser.error("--failures-only applies to drill only")
+    for flag, given in (("--failures-only", options.failures_only), ("--stall", options.stall)):
+        if options.mode == "serve" and given:
+            parser.error(f"{flag} applies to drill only")
     # Every stack file is read first: a bad value is reported before anything starts.
     every_settings = [settings_from_stack_file(stack) for stack in stacks]
 

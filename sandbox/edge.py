@@ -16,9 +16,9 @@ at. What the function chose is applied as CloudFront does: one origin of the dis
 (``createRequestOriginGroup``) that fails over on its own status codes and on refused connections
 and time-outs, without running the function again ("CloudFront Functions isn't invoked a second
 time when CloudFront is configured to use origin failover", "General helper methods"). Each origin
-is signed with origin access control for its own Region. A function that throws or asks for
-something invalid is answered 503; a function that chose nothing leaves the request on the default
-cache behaviour's origin.
+is signed with origin access control for its own Region. A function that throws is answered 503,
+one that asks for something invalid 502 (a validation error); a function that chose nothing leaves
+the request on the default cache behaviour's origin.
 
 Range requests behave as CloudFront documents them ("How CloudFront processes partial requests for
 an object (range GETs)"): a cached object serves the range itself (206, or 416 when it lies past the
@@ -78,14 +78,30 @@ _SIGNING = Credentials("sandbox-origin-access-identity", "sandbox")
 
 
 class OriginFailure(Enum):
-    """Why no origin answered, as CloudFront's failover criteria tell them apart."""
+    """Why no origin answered, and the failover codes that must all be set for CloudFront to fail
+    over from it ("Optimize high availability with CloudFront origin failover": on "fails to connect
+    to the primary origin (when 503 is set as a failover code)"; when the response "takes too long
+    (times out) (when 504 is set as a failover code)"). Where the guide leaves the case open, both
+    codes are needed, so the sandbox is never kinder than CloudFront."""
 
-    # Refused, or no connection within the connection timeout, on every attempt: fails over only
-    # when 503 is a failover code.
-    CANNOT_CONNECT = 503
-    # Connected, but no complete response within the response timeout, on every attempt: fails
-    # over only when 504 is a failover code.
-    TIMED_OUT = 504
+    # Refused on every attempt: CloudFront could not connect.
+    REFUSED = "refused"
+    # No connection within the connection timeout on every attempt: "fails to connect", yet the
+    # same guide says these settings decide "how quickly CloudFront returns an HTTP 504".
+    CONNECT_TIMED_OUT = "connect timed out"
+    # Connected, then the connection broke before a complete response.
+    CONNECTION_LOST = "connection lost"
+    # Connected, but no complete response within the response timeout on every attempt.
+    RESPONSE_TIMED_OUT = "response timed out"
+
+    @property
+    def failover_codes(self) -> tuple[int, ...]:
+        """The failover codes that must all be set for a group to fail over from it."""
+        if self is OriginFailure.REFUSED:
+            return (503,)
+        if self is OriginFailure.RESPONSE_TIMED_OUT:
+            return (504,)
+        return (503, 504)
 
 
 @dataclass
@@ -101,7 +117,7 @@ class OriginResponse:
         """Whether an origin group with these failover codes tries its other member ("Optimize
         high availability with CloudFront origin failover")."""
         if self.failure is not None:
-            return self.failure.value in failover_codes
+            return all(code in failover_codes for code in self.failure.failover_codes)
         return self.region is not None and self.status in failover_codes
 
 
@@ -244,8 +260,8 @@ class EdgeEmulator:
     def _run_viewer_request(
         self, method: str, uri: str, edge_region: str, client_ip: str, byte_range: str | None
     ) -> _Choice | EdgeResponse:
-        """The CloudFront function on the request: where it sends it, or the 503 CloudFront
-        answers when the function throws or asks for something invalid."""
+        """The CloudFront function on the request: where it sends it, or CloudFront's answer to a
+        failed function: 503 when it throws, 502 when it asks for something invalid."""
         assert self.viewer_request is not None  # the CloudFront Functions engine's path
         self.stats.count("invocations")
         result = self.viewer_request.invoke(
@@ -262,7 +278,7 @@ class EdgeEmulator:
         if result.error is not None or result.request is None:
             body = f"The CloudFront function failed: {result.error}\n".encode()
             return EdgeResponse(
-                503, [("Content-Type", "text/plain")], body, None, False, "Error", 1
+                result.error_status, [("Content-Type", "text/plain")], body, None, False, "Error", 1
             )
         uri = str(result.request["uri"])
         if result.choice is None:
@@ -489,11 +505,13 @@ class EdgeEmulator:
             try:
                 connection.connect()
             except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
-                failure = _origin_failure(504, OriginFailure.CANNOT_CONNECT, "connection timed out")
+                failure = _origin_failure(
+                    504, OriginFailure.CONNECT_TIMED_OUT, "connection timed out"
+                )
                 connection.close()
                 continue
             except OSError:
-                failure = _origin_failure(502, OriginFailure.CANNOT_CONNECT, "connection failed")
+                failure = _origin_failure(502, OriginFailure.REFUSED, "connection failed")
                 connection.close()
                 continue
             assert connection.sock is not None  # connect() either set it or raised
@@ -503,10 +521,12 @@ class EdgeEmulator:
                 answer = connection.getresponse()
                 body = answer.read()
             except TimeoutError:
-                failure = _origin_failure(504, OriginFailure.TIMED_OUT, "response timed out")
+                failure = _origin_failure(
+                    504, OriginFailure.RESPONSE_TIMED_OUT, "response timed out"
+                )
                 continue
             except OSError:
-                failure = _origin_failure(502, OriginFailure.CANNOT_CONNECT, "connection lost")
+                failure = _origin_failure(502, OriginFailure.CONNECTION_LOST, "connection lost")
                 continue
             finally:
                 connection.close()

@@ -96,6 +96,9 @@ def test_the_replication_rule_checks_refuse_what_s3_refuses():
     assert aws_rules.replication_destination_problems({"replicationTime": rtc}) == [
         "Replication Time Control without metrics"
     ]
+    assert aws_rules.replication_destination_problems(
+        {"replicationTime": rtc, "metrics": {"status": "Enabled"}}
+    ) == ["Replication Time Control without an event threshold"]
     assert (
         aws_rules.replication_destination_problems(
             {"replicationTime": rtc, "metrics": {"status": "Enabled", "eventThreshold": threshold}}

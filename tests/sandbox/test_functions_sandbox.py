@@ -131,6 +131,22 @@ def test_a_function_that_throws_is_a_503_even_for_a_cached_object(box):
     assert answer.served_by == "none" and answer.invocations == 1
 
 
+def test_a_function_that_asks_for_something_invalid_is_a_502_validation_error(box):
+    original = box.edge.viewer_request
+    # An origin id the distribution does not have: CloudFront validates it after the function
+    # returns ("HTTP 502 status code (Bad Gateway)": CloudFront function validation error).
+    box.edge.viewer_request = CloudFrontFunction(
+        render_function_code(box.settings.routing, box.settings.failover_status_codes),
+        [origin for origin in original.origin_ids if origin != "s3-eu-central-1"],
+    )
+    try:
+        answer = ask(box, "eu-west-2", "index.html")
+    finally:
+        box.edge.viewer_request = original
+    assert answer.status == 502 and b"is not an origin of the distribution" in answer.body
+    assert answer.served_by == "none" and answer.invocations == 1
+
+
 def test_a_function_that_chooses_nothing_leaves_the_request_on_the_default_origin(box):
     original = box.edge.viewer_request
     box.edge.viewer_request = CloudFrontFunction(
@@ -184,6 +200,7 @@ def test_regions_launched_after_2022_are_drilled():
             ["serve", "--failures-only"],
             "./dev sandbox: error: --failures-only applies to drill only",
         ),
+        (["serve", "--stall"], "./dev sandbox: error: --stall applies to drill only"),
     ],
 )
 def test_stack_choice_errors_are_one_line(capsys, monkeypatch, arguments, message):

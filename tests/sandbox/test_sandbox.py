@@ -569,18 +569,29 @@ def test_a_sandbox_of_the_same_stack_can_follow_another_in_one_process():
 
 @pytest.mark.parametrize(
     ("codes", "fault", "status"),
-    [((500, 502, 504), "stop", 502), ((500, 502, 503), Fault.STALLED, 504)],
+    [
+        ((500, 502, 504), "stop", 502),
+        ((500, 502, 503), Fault.STALLED, 504),
+        # A connection time-out is "fails to connect" (503) to the failover guide, and a 504 to the
+        # viewer by its timeout settings: the sandbox needs both codes.
+        ((500, 502, 503), "unreachable", 504),
+        ((500, 502, 504), "unreachable", 504),
+    ],
 )
 def test_the_edge_fails_over_on_exactly_the_configured_codes(codes, fault, status):
     # settings.py refuses such codes; the edge must still not be kinder than CloudFront, which
     # fails over from a Region it cannot reach only on 503, and from one that times out only on 504.
     settings = dataclasses.replace(
-        parse_settings({"origins": '["us-east-1", "eu-central-1"]'}, stack=f"codes-{status}"),
+        parse_settings(
+            {"origins": '["us-east-1", "eu-central-1"]'}, stack=f"codes-{fault}-{len(codes)}"
+        ),
         failover_status_codes=codes,
     )
     with Sandbox(settings, read_timeout=0.5) as sandbox:
         if fault == "stop":
             sandbox.emulators.regions["eu-central-1"].stop()
+        elif fault == "unreachable":
+            sandbox.emulators.regions["eu-central-1"].make_unreachable()
         else:
             sandbox.emulators.regions["eu-central-1"].fault = fault
         answer = ask(sandbox, "eu-west-2", "index.html")

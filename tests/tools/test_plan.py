@@ -364,7 +364,8 @@ def test_plan_prints_what_monitoring_costs(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
-    # As the README's monitoring section counts it: 1 + 13 x 2 + 6 alarms, a dashboard, 6 rules.
+    # As docs/operations.md's monitoring section counts it: 1 + 13 x 2 + 6 alarms, a dashboard,
+    # 6 rules.
     assert out[start:].splitlines()[:5] == [
         "monitoring cost per month (USD, CloudWatch prices of 2026-11-27, before the free tier; "
         "the same at any traffic):",
