@@ -8,13 +8,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import AccessLogs, AccessLogsArgs
+from components.cloudfront_function import CloudFrontFunctionRouter, CloudFrontFunctionRouterArgs
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
-from components.edge_function import EdgeFunction, EdgeFunctionArgs
 from components.engine import Engine
+from components.lambda_edge import LambdaEdgeRouter, LambdaEdgeRouterArgs
 from components.monitoring import Monitoring, MonitoringArgs, ReplicationPair
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.replication import ReplicationMesh, ReplicationMeshArgs
-from components.router_function import RouterFunction, RouterFunctionArgs
 from routing.catalogue import lambda_edge_execution_regions
 from settings import Replication, load_settings
 
@@ -60,11 +60,11 @@ replication = (
 )
 
 # The routing logic: Lambda@Edge on every cache miss, or a CloudFront function on every request.
-router: EdgeFunction | RouterFunction
+router: LambdaEdgeRouter | CloudFrontFunctionRouter
 if settings.engine is Engine.LAMBDA_EDGE:
-    router = EdgeFunction(
+    router = LambdaEdgeRouter(
         "router",
-        EdgeFunctionArgs(
+        LambdaEdgeRouterArgs(
             routing=routing,
             bucket_names=bucket_names,
             marker_header=settings.marker_header,
@@ -74,9 +74,9 @@ if settings.engine is Engine.LAMBDA_EDGE:
     )
     function_arn = router.qualified_arn
 else:
-    router = RouterFunction(
+    router = CloudFrontFunctionRouter(
         "router",
-        RouterFunctionArgs(
+        CloudFrontFunctionRouterArgs(
             routing=routing,
             failover_status_codes=settings.failover_status_codes,
             log_retention_days=settings.log_retention_days,
@@ -150,7 +150,7 @@ pulumi.export("distributionId", cdn.distribution_id)
 pulumi.export("distributionArn", cdn.arn)
 pulumi.export("distributionDomainName", cdn.domain_name)
 pulumi.export("engine", settings.engine.value)
-if isinstance(router, EdgeFunction):
+if isinstance(router, LambdaEdgeRouter):
     pulumi.export("edgeFunctionVersionArn", router.qualified_arn)
 else:
     pulumi.export("cloudFrontFunctionArn", router.arn)

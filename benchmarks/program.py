@@ -14,7 +14,7 @@ import time
 import warnings
 
 from routing.catalogue import load_catalogue
-from tools.mock_program import deploy, project_config
+from testing.mock_program import deploy, project_config
 from tools.stack_file import read_stack_config, stack_file_path
 
 

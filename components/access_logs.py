@@ -21,7 +21,7 @@ import pulumi_aws as aws
 from components.defaults import DEFAULT_ACCESS_LOG_DAYS
 from components.naming import bucket_prefix
 from components.policies import deny_insecure_transport
-from components.private_bucket import private_bucket
+from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
 
 # Where CloudFront's log delivery source must be declared.
 DELIVERY_SOURCE_REGION = "us-east-1"
@@ -85,23 +85,12 @@ class AccessLogs(pulumi.ComponentResource):
             parent=self,
         )
         bucket = private.bucket
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            aws.s3.BucketLifecycleConfigurationArgs(
-                region=args.region,
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketLifecycleConfigurationRuleArgs(
-                        id="expire-access-logs",
-                        status="Enabled",
-                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                            days=args.days
-                        ),
-                    )
-                ],
-            ),
-            opts=child,
+        bucket_lifecycle(
+            name,
+            bucket,
+            region=args.region,
+            rules=[Expiry("expire-access-logs", "objects", args.days)],
+            parent=self,
         )
         source = aws.cloudwatch.LogDeliverySource(
             f"{name}-source",

@@ -1,4 +1,5 @@
-"""CloudFront values the components default to and settings validates against (no Pulumi import)."""
+"""CloudFront and Lambda@Edge values the components default to, settings validates against and
+``./dev plan`` prices. No Pulumi import, so that the settings and the local tools stay light."""
 
 # Status codes an origin group can fail over on: "any combination of the following status codes:
 # 400, 403, 404, 416, 429, 500, 502, 503, or 504" (CloudFront developer guide, "Optimize high
@@ -52,6 +53,15 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_NONCURRENT_VERSION_DAYS = 30
 # Uploads that never completed still cost storage; S3 aborts them after this many days.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+
+# The Lambda@Edge function: CloudFront takes Lambda@Edge functions from us-east-1 only, whatever the
+# stack's aws:region ("Restrictions on Lambda@Edge"). Its memory is also what ./dev plan prices.
+LAMBDA_EDGE_REGION = "us-east-1"
+EDGE_FUNCTION_RUNTIME = "python3.13"
+# Origin-request functions may take up to 30 s; this one answers in microseconds, so 5 s is generous
+# and a hung replica fails fast into the origin group's failover instead of holding the viewer.
+EDGE_FUNCTION_TIMEOUT_SECONDS = 5
+EDGE_FUNCTION_MEMORY_MB = 128
 
 # The AWS managed response headers policy "SecurityHeadersPolicy" (HSTS, X-Content-Type-Options,
 # X-Frame-Options, Referrer-Policy, X-XSS-Protection): CloudFront developer guide, "Use managed

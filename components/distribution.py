@@ -1,16 +1,17 @@
 """GeoProximityDistribution: the CloudFront distribution, its origins, failover and the routing
 function's association, for either engine.
 
-With Lambda@Edge (``engine="lambda-edge"``) an origin-request function (``EdgeFunction``) sends each
-cache miss to the bucket nearest the edge; a static origin group retries a failed request on its
-failover member, which carries the marker header the function recognises. CloudFront signs a
+With Lambda@Edge (``engine="lambda-edge"``) an origin-request function (``LambdaEdgeRouter``) sends
+each cache miss to the bucket nearest the edge; a static origin group retries a failed request on
+its failover member, which carries the marker header the function recognises. CloudFront signs a
 rerouted request with the identity of the origin it started from, so every bucket must grant the one
 origin access identity this component creates: that is why the identity lives here and not in
 ``RegionalOrigin``.
 
 With CloudFront Functions (``engine="cloudfront-functions"``) every bucket is an origin of its own,
-signed with one origin access control; a viewer-request function (``RouterFunction``) picks each
-request's origin, or makes it a failover group, among them. Every bucket grants this distribution.
+signed with one origin access control; a viewer-request function (``CloudFrontFunctionRouter``)
+picks each request's origin, or makes it a failover group, among them. Every bucket grants this
+distribution.
 
 ``read_grants`` always resolves after the distribution: bucket policies change only once the
 distribution has stopped (or started) signing with an identity, never before.
@@ -66,8 +67,8 @@ class GeoProximityDistributionArgs:
 
     function_arn: pulumi.Input[str]
     """Required. Lambda@Edge: the qualified ARN (numbered version) of the origin-request function
-    (``EdgeFunction.qualified_arn``). CloudFront Functions: the viewer-request function's ARN
-    (``RouterFunction.arn``)."""
+    (``LambdaEdgeRouter.qualified_arn``). CloudFront Functions: the viewer-request function's ARN
+    (``CloudFrontFunctionRouter.arn``)."""
 
     engine: Engine = Engine.LAMBDA_EDGE
     """Which engine ``function_arn`` is and so how origins are declared and signed: Lambda@Edge
@@ -116,6 +117,22 @@ class GeoProximityDistributionArgs:
     """Tags of the distribution. Default none."""
 
 
+@dataclass(frozen=True)
+class _Wiring:
+    """How one engine wires the distribution: its origins (and origin groups), the default cache
+    behavior's target, and the routing function's association."""
+
+    origins: list[aws.cloudfront.DistributionOriginArgs]
+    target: str
+    origin_groups: list[aws.cloudfront.DistributionOriginGroupArgs] | None = None
+    lambda_associations: (
+        list[aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs] | None
+    ) = None
+    function_associations: (
+        list[aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs] | None
+    ) = None
+
+
 class GeoProximityDistribution(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
     """The distribution's id (``E...``), for invalidations."""
@@ -143,8 +160,38 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             None,
             known_before_as(_PREVIOUS_TYPE, opts),
         )
-        engines = [args.engine, *([args.next_engine] if args.next_engine else [])]
         child = pulumi.ResourceOptions(parent=self)
+        oai, oac = self._identities(name, args, child)
+        if args.engine is Engine.LAMBDA_EDGE:
+            assert oai is not None
+            wiring = self._lambda_edge_wiring(args, oai)
+        else:
+            assert oac is not None
+            wiring = self._cloudfront_functions_wiring(args, oac)
+        distribution = self._distribution(name, args, wiring, child)
+
+        self.distribution_id = distribution.id
+        self.arn = distribution.arn
+        self.domain_name = distribution.domain_name
+        self.read_grants = self._read_grants(args, distribution, oai)
+        self.register_outputs(
+            {
+                "distributionId": self.distribution_id,
+                "arn": self.arn,
+                "domainName": self.domain_name,
+                "readGrants": self.read_grants,
+            }
+        )
+
+    @staticmethod
+    def _identities(
+        name: str, args: GeoProximityDistributionArgs, child: pulumi.ResourceOptions
+    ) -> tuple[
+        aws.cloudfront.OriginAccessIdentity | None, aws.cloudfront.OriginAccessControl | None
+    ]:
+        """The origin access identity (Lambda@Edge, now or next) and the origin access control
+        (CloudFront Functions), each only when an engine signs with it."""
+        engines = [args.engine, *([args.next_engine] if args.next_engine else [])]
         # One identity for all buckets: a rerouted request is still signed with the identity of the
         # origin it started from.
         oai = (
@@ -172,43 +219,63 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             if args.engine is Engine.CLOUDFRONT_FUNCTIONS
             else None
         )
-        if args.engine is Engine.LAMBDA_EDGE:
-            assert oai is not None
-            origins = self._lambda_edge_origins(args, oai)
-            origin_groups = self._origin_groups(args)
-            target = ORIGIN_GROUP_ID if origin_groups else origin_id(args.default_origin)
-            lambda_associations = [
+        return oai, oac
+
+    @classmethod
+    def _lambda_edge_wiring(
+        cls, args: GeoProximityDistributionArgs, oai: aws.cloudfront.OriginAccessIdentity
+    ) -> _Wiring:
+        """The origin group's members, the group, and the origin-request function."""
+        origin_groups = cls._origin_groups(args)
+        return _Wiring(
+            origins=cls._lambda_edge_origins(args, oai),
+            origin_groups=origin_groups,
+            target=ORIGIN_GROUP_ID if origin_groups else origin_id(args.default_origin),
+            lambda_associations=[
                 aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
                     event_type="origin-request",
                     # CloudFront accepts only a numbered version, never $LATEST or an alias.
                     lambda_arn=args.function_arn,
                     include_body=False,
                 )
-            ]
-            function_associations = None
-        else:
-            assert oac is not None
-            origins = self._oac_origins(args, oac)
-            origin_groups = None
+            ],
+        )
+
+    @classmethod
+    def _cloudfront_functions_wiring(
+        cls, args: GeoProximityDistributionArgs, oac: aws.cloudfront.OriginAccessControl
+    ) -> _Wiring:
+        """Every bucket as an origin, and the viewer-request function that picks among them."""
+        return _Wiring(
+            origins=cls._oac_origins(args, oac),
             # Where a request stays when the function chooses nothing.
-            target = origin_id(args.default_origin)
-            lambda_associations = None
-            function_associations = [
+            target=origin_id(args.default_origin),
+            function_associations=[
                 aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
                     # The origin modification helpers work at viewer-request only.
                     event_type="viewer-request",
                     function_arn=args.function_arn,
                 )
-            ]
-        distribution = aws.cloudfront.Distribution(
+            ],
+        )
+
+    @classmethod
+    def _distribution(
+        cls,
+        name: str,
+        args: GeoProximityDistributionArgs,
+        wiring: _Wiring,
+        child: pulumi.ResourceOptions,
+    ) -> aws.cloudfront.Distribution:
+        return aws.cloudfront.Distribution(
             f"{name}-distribution",
             aws.cloudfront.DistributionArgs(
                 enabled=True,
                 comment=comment("geo-proximity delivery"),
-                origins=origins,
-                origin_groups=origin_groups,
+                origins=wiring.origins,
+                origin_groups=wiring.origin_groups,
                 default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                    target_origin_id=target,
+                    target_origin_id=wiring.target,
                     allowed_methods=list(READ_METHODS),
                     cached_methods=list(READ_METHODS),
                     viewer_protocol_policy="redirect-to-https",
@@ -217,15 +284,15 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                     response_headers_policy_id=(
                         SECURITY_HEADERS_POLICY_ID if args.security_headers else None
                     ),
-                    lambda_function_associations=lambda_associations,
-                    function_associations=function_associations,
+                    lambda_function_associations=wiring.lambda_associations,
+                    function_associations=wiring.function_associations,
                 ),
                 http_version="http2and3",
                 is_ipv6_enabled=True,
                 default_root_object="index.html",
                 price_class=args.price_class,
                 aliases=list(args.aliases) or None,
-                viewer_certificate=self._viewer_certificate(args.certificate_arn),
+                viewer_certificate=cls._viewer_certificate(args.certificate_arn),
                 restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                     geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
                         restriction_type="none", locations=[]
@@ -241,9 +308,13 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.distribution_id = distribution.id
-        self.arn = distribution.arn
-        self.domain_name = distribution.domain_name
+    @staticmethod
+    def _read_grants(
+        args: GeoProximityDistributionArgs,
+        distribution: aws.cloudfront.Distribution,
+        oai: aws.cloudfront.OriginAccessIdentity | None,
+    ) -> pulumi.Output[list[dict[str, Any]]]:
+        """What every bucket policy grants: the engine's identity, then the next engine's."""
         oai_arn = oai.iam_arn if oai is not None else pulumi.Output.from_input("")
 
         def grants(values: list[str]) -> list[dict[str, Any]]:
@@ -258,15 +329,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
             return [*now, next_engine_grant(grant(args.next_engine))] if args.next_engine else now
 
         # Through the distribution's ARN even for OAI: a policy changes after the distribution.
-        self.read_grants = pulumi.Output.all(distribution.arn, oai_arn).apply(grants)
-        self.register_outputs(
-            {
-                "distributionId": self.distribution_id,
-                "arn": self.arn,
-                "domainName": self.domain_name,
-                "readGrants": self.read_grants,
-            }
-        )
+        return pulumi.Output.all(distribution.arn, oai_arn).apply(grants)
 
     @staticmethod
     def _lambda_edge_origins(

@@ -13,7 +13,6 @@ Pulumi.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from components.defaults import (
     DEFAULT_ALARM_EVALUATION_MINUTES,
 )
 from components.engine import Engine
+from components.naming import dashboard_name, sns_display_name
 from components.policies import deny_insecure_transport
 from components.replication import replication_rule_id
 
@@ -207,6 +207,8 @@ def dashboard_body(
         graphs.append(("Router invocations (CloudFront Functions, every request)", routing, "Sum"))
     budget = MAX_METRICS_PER_DASHBOARD - sum(len(metrics) for _, metrics, _ in graphs)
     # Latency first: it is what tells a replication falling behind; bytes pending while room lasts.
+    # Both are "published in the Region of the destination bucket" (S3 user guide, "Using S3
+    # Replication metrics"); OperationsFailedReplication, the alarms', in the source bucket's.
     for metric, stat in (("ReplicationLatency", "Maximum"), ("BytesPendingReplication", "Maximum")):
         if not replication or len(replication) > budget:
             break
@@ -221,7 +223,7 @@ def dashboard_body(
                 destination_bucket,
                 "RuleId",
                 replication_rule_id(destination),
-                {"region": source, "label": f"{source} -> {destination}"},
+                {"region": destination, "label": f"{source} -> {destination}"},
             ]
             for source, destination, source_bucket, destination_bucket in replication
         ]
@@ -326,7 +328,6 @@ class Monitoring(pulumi.ComponentResource):
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("geo-proximity:index:Monitoring", name, None, opts)
-        tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         specs = alarm_specs(
             engine=args.engine,
@@ -337,15 +338,38 @@ class Monitoring(pulumi.ComponentResource):
             error_rate_percent=args.error_rate_percent,
             error_count=args.error_count,
         )
+        topics = self._topics(name, args, [spec.region for spec in specs], child)
+        alarms = self._alarms(name, args, specs, topics, child)
+        dashboard = self._dashboard(name, args, alarms, child)
+        self.dashboard_name = dashboard.dashboard_name
+        self.topic_arns = pulumi.Output.all(
+            **{region: topic.arn for region, topic in topics.items()}
+        ).apply(dict)
+        self.alarm_count = len(alarms)
+        self.register_outputs(
+            {
+                "dashboardName": self.dashboard_name,
+                "topicArns": self.topic_arns,
+                "alarmCount": self.alarm_count,
+            }
+        )
+
+    def _topics(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        regions: Sequence[str],
+        child: pulumi.ResourceOptions,
+    ) -> dict[str, aws.sns.Topic]:
+        """Region → the SNS topic its alarms notify (one per Region with an alarm), each with its
+        policy and, with ``alarm_email``, an email subscription."""
         account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self)
         ).account_id
-        # Letters, digits, spaces, hyphens and underscores, at most 100 (SNS).
-        display_name = re.sub(
-            r"[^\w -]", "-", f"{pulumi.get_project()} {pulumi.get_stack()} alarms"
-        )[:100]
+        display_name = sns_display_name(pulumi.get_project(), pulumi.get_stack(), "alarms")
+        tags = dict(args.tags)
         topics: dict[str, aws.sns.Topic] = {}
-        for region in dict.fromkeys(spec.region for spec in specs):
+        for region in dict.fromkeys(regions):
             # Not encrypted: alarms cannot publish to a topic under the AWS managed SNS key, and
             # alarm messages carry no content. The policy admits this account's alarms only.
             topic = aws.sns.Topic(
@@ -377,33 +401,53 @@ class Monitoring(pulumi.ComponentResource):
                     opts=child,
                 )
             topics[region] = topic
-        alarms = []
-        for spec in specs:
-            alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-{spec.key}",
-                    aws.cloudwatch.MetricAlarmArgs(
-                        region=spec.region,
-                        alarm_description=spec.description,
-                        namespace=spec.namespace,
-                        metric_name=spec.metric,
-                        dimensions=dict(spec.dimensions),
-                        statistic=spec.statistic,
-                        threshold=spec.threshold,
-                        comparison_operator=(
-                            "GreaterThanThreshold" if spec.rate else "GreaterThanOrEqualToThreshold"
-                        ),
-                        period=_MINUTE if spec.rate else _MINUTE * args.evaluation_minutes,
-                        evaluation_periods=args.evaluation_minutes if spec.rate else 1,
-                        # These metrics are sparse: no data means nothing went wrong.
-                        treat_missing_data="notBreaching",
-                        alarm_actions=[topics[spec.region].arn],
-                        ok_actions=[topics[spec.region].arn],
-                        tags=tags,
+        return topics
+
+    @staticmethod
+    def _alarms(
+        name: str,
+        args: MonitoringArgs,
+        specs: Sequence[AlarmSpec],
+        topics: Mapping[str, aws.sns.Topic],
+        child: pulumi.ResourceOptions,
+    ) -> list[aws.cloudwatch.MetricAlarm]:
+        """An alarm per spec, in its metric's Region, notifying that Region's topic."""
+        tags = dict(args.tags)
+        return [
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{spec.key}",
+                aws.cloudwatch.MetricAlarmArgs(
+                    region=spec.region,
+                    alarm_description=spec.description,
+                    namespace=spec.namespace,
+                    metric_name=spec.metric,
+                    dimensions=dict(spec.dimensions),
+                    statistic=spec.statistic,
+                    threshold=spec.threshold,
+                    comparison_operator=(
+                        "GreaterThanThreshold" if spec.rate else "GreaterThanOrEqualToThreshold"
                     ),
-                    opts=child,
-                )
+                    period=_MINUTE if spec.rate else _MINUTE * args.evaluation_minutes,
+                    evaluation_periods=args.evaluation_minutes if spec.rate else 1,
+                    # These metrics are sparse: no data means nothing went wrong.
+                    treat_missing_data="notBreaching",
+                    alarm_actions=[topics[spec.region].arn],
+                    ok_actions=[topics[spec.region].arn],
+                    tags=tags,
+                ),
+                opts=child,
             )
+            for spec in specs
+        ]
+
+    @staticmethod
+    def _dashboard(
+        name: str,
+        args: MonitoringArgs,
+        alarms: Sequence[aws.cloudwatch.MetricAlarm],
+        child: pulumi.ResourceOptions,
+    ) -> aws.cloudwatch.Dashboard:
+        """The one cross-Region dashboard, in us-east-1, its body from ``dashboard_body``."""
         replication_names = [
             pulumi.Output.all(
                 pair.source, pair.destination, pair.source_bucket, pair.destination_bucket
@@ -428,27 +472,12 @@ class Monitoring(pulumi.ComponentResource):
                 sort_keys=True,
             )
         )
-        dashboard = aws.cloudwatch.Dashboard(
+        return aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             aws.cloudwatch.DashboardArgs(
                 region=CLOUDFRONT_METRICS_REGION,
-                # Letters, digits, '-' and '_' only, at most 255 (CloudWatch PutDashboard).
-                dashboard_name=re.sub(
-                    r"[^A-Za-z0-9_-]", "-", f"{pulumi.get_project()}-{pulumi.get_stack()}"
-                )[:255],
+                dashboard_name=dashboard_name(pulumi.get_project(), pulumi.get_stack()),
                 dashboard_body=body,
             ),
             opts=child,
-        )
-        self.dashboard_name = dashboard.dashboard_name
-        self.topic_arns = pulumi.Output.all(
-            **{region: topic.arn for region, topic in topics.items()}
-        ).apply(dict)
-        self.alarm_count = len(alarms)
-        self.register_outputs(
-            {
-                "dashboardName": self.dashboard_name,
-                "topicArns": self.topic_arns,
-                "alarmCount": self.alarm_count,
-            }
         )

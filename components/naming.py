@@ -26,3 +26,23 @@ def resource_comment(project: str, stack: str, purpose: str, limit: int = MAX_CO
     if len(stack) > room:
         stack = stack[: max(room - 3, 0)] + "..."
     return f"{project}/{stack}: {purpose}"[:limit]
+
+
+# SNS accepts a topic display name of letters, digits, spaces, hyphens and underscores, at most 100.
+MAX_SNS_DISPLAY_NAME = 100
+
+
+def sns_display_name(project: str, stack: str, suffix: str) -> str:
+    """``<project> <stack> <suffix>`` as an SNS topic's display name: any other character becomes
+    '-', and the name is cut at 100 characters."""
+    return re.sub(r"[^\w -]", "-", f"{project} {stack} {suffix}")[:MAX_SNS_DISPLAY_NAME]
+
+
+# CloudWatch (PutDashboard) accepts a dashboard name of letters, digits, '-' and '_', at most 255.
+MAX_DASHBOARD_NAME = 255
+
+
+def dashboard_name(project: str, stack: str) -> str:
+    """``<project>-<stack>`` as a CloudWatch dashboard's name: any other character becomes '-',
+    and the name is cut at 255 characters."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{stack}")[:MAX_DASHBOARD_NAME]

@@ -1,11 +1,12 @@
 """A private S3 bucket as every bucket of this project is: owner-enforced (no ACLs), public access
-blocked, encrypted at rest. Its policy, versioning and lifecycle are the caller's."""
+blocked, encrypted at rest; and the lifecycle rules that expire what a bucket should not keep. Its
+policy, versioning and which rules it carries are the caller's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -75,3 +76,62 @@ def private_bucket(
         opts=child,
     )
     return PrivateBucket(bucket, ownership, public_access)
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """One lifecycle rule over the whole bucket: what S3 removes, and after how many days."""
+
+    rule_id: str
+    what: Literal["objects", "noncurrent versions", "incomplete uploads"]
+    days: int
+
+
+def _rule(expiry: Expiry) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    action: dict[str, Any]
+    if expiry.what == "objects":
+        action = {
+            "expiration": aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiry.days)
+        }
+    elif expiry.what == "noncurrent versions":
+        action = {
+            "noncurrent_version_expiration": (
+                aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=expiry.days
+                )
+            )
+        }
+    else:
+        action = {
+            "abort_incomplete_multipart_upload": (
+                aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=expiry.days
+                )
+            )
+        }
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=expiry.rule_id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        **action,
+    )
+
+
+def bucket_lifecycle(
+    name: str,
+    bucket: aws.s3.Bucket,
+    *,
+    region: pulumi.Input[str],
+    rules: Sequence[Expiry],
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> aws.s3.BucketLifecycleConfiguration:
+    """Declare ``<name>-lifecycle``: ``rules``, in order, on every object of ``bucket``, as a child
+    of ``parent`` (after ``depends_on``)."""
+    return aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle",
+        aws.s3.BucketLifecycleConfigurationArgs(
+            region=region, bucket=bucket.id, rules=[_rule(expiry) for expiry in rules]
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )

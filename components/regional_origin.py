@@ -15,7 +15,7 @@ from components.aliases import known_before_as
 from components.defaults import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS
 from components.naming import bucket_prefix
 from components.policies import bucket_policy
-from components.private_bucket import private_bucket
+from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
 from routing.artifact import regional_domain_name
 
 # The component's type token before it moved to geo-proximity:index.
@@ -92,32 +92,23 @@ class RegionalOrigin(pulumi.ComponentResource):
         # Versioning (which replication needs) keeps every old version forever unless a rule
         # expires it. Lifecycle actions are not replicated (S3 user guide, "What does Amazon S3
         # replicate?"), so every bucket carries the same rule and expires its own versions.
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            aws.s3.BucketLifecycleConfigurationArgs(
-                region=region,
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketLifecycleConfigurationRuleArgs(
-                        id="expire-noncurrent-versions",
-                        status="Enabled",
-                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                            noncurrent_days=args.noncurrent_version_days
-                        ),
-                    ),
-                    aws.s3.BucketLifecycleConfigurationRuleArgs(
-                        id="abort-incomplete-uploads",
-                        status="Enabled",
-                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS
-                        ),
-                    ),
-                ],
-            ),
+        bucket_lifecycle(
+            name,
+            bucket,
+            region=region,
+            rules=[
+                Expiry(
+                    "expire-noncurrent-versions",
+                    "noncurrent versions",
+                    args.noncurrent_version_days,
+                ),
+                Expiry(
+                    "abort-incomplete-uploads", "incomplete uploads", ABORT_INCOMPLETE_UPLOAD_DAYS
+                ),
+            ],
+            parent=self,
             # S3 applies noncurrent-version rules to a versioned bucket: versioning first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            depends_on=[versioning],
         )
         aws.s3.BucketPolicy(
             f"{name}-policy",

@@ -146,8 +146,11 @@ class ReplicationMesh(pulumi.ComponentResource):
         if replication_time_control or with_metrics:
             # S3 Replication metrics, with or without RTC. The event threshold belongs to RTC: S3
             # refuses it without ReplicationTime ("Metrics cannot contain an event threshold when
-            # ReplicationTime is not specified or Disabled", pulumi/pulumi-aws#5806; S3 API
-            # reference, Metrics: EventThreshold is optional), and 15 is the one value it takes.
+            # ReplicationTime is not specified or Disabled", as reported in pulumi/pulumi-aws#5806,
+            # crossplane-contrib/provider-aws#1117 and hashicorp/terraform-provider-aws#21895),
+            # the S3 user guide's example ("Using S3 Replication metrics") enables metrics with
+            # {"Status": "Enabled"} alone, and the API reference marks EventThreshold optional;
+            # with RTC, 15 is the one value it takes.
             metrics = aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
                 status="Enabled",
                 event_threshold=(

@@ -1,10 +1,11 @@
 """The catalogue of commercial AWS Regions: where each one is and what runs there.
 
-Source: ``regions.csv`` beside this module (copied from the project's shared reference, with a
-``launched_after_2022`` column added). Coordinates are metro-area approximations, good enough to
-rank Regions by great-circle distance. ``lambda_edge_execution`` is ``yes`` for the Regional edge
-cache Regions the CloudFront developer guide lists and ``unknown`` elsewhere: AWS adds execution
-Regions, so nothing here may assume the list is complete.
+Source: ``regions.csv`` beside this module: each commercial Region's code and city, whether it is
+opt-in (disabled in an account until enabled: AWS Account Management guide, "Enable or disable AWS
+Regions in your account") and whether it launched after 2022. Coordinates are metro-area
+approximations, good enough to rank Regions by great-circle distance. ``lambda_edge_execution`` is
+``yes`` for the Regional edge cache Regions the CloudFront developer guide lists and ``unknown``
+elsewhere: AWS adds execution Regions, so nothing here may assume the list is complete.
 """
 
 from __future__ import annotations

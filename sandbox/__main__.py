@@ -14,20 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from routing.catalogue import describe_unknown_region, load_catalogue
-from tools.cli import ToolError, port_number, run_command
+from tools.cli import ToolError, edge_region, port_number, run_command
 from tools.stack_file import settings_from_stack_file, shipped_stacks
 
 if TYPE_CHECKING:
     from sandbox.stack import Sandbox
     from settings import Settings
-
-
-def edge_region(text: str) -> str:
-    """An argparse type: a Region code of the catalogue."""
-    if text not in load_catalogue():
-        raise argparse.ArgumentTypeError(describe_unknown_region(text))
-    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stacks = every if options.every_stack else options.stack or ["prod"]
     if options.mode == "serve" and len(stacks) > 1:
         parser.error("serve answers for one stack at a time: give --stack once")
+    for flag, given in (("--failures-only", options.failures_only), ("--stall", options.stall)):
+        if options.mode == "serve" and given:
+            parser.error(f"{flag} applies to drill only")
     # Every stack file is read first: a bad value is reported before anything starts.
     every_settings = [settings_from_stack_file(stack) for stack in stacks]
 

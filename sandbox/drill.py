@@ -104,128 +104,123 @@ def _busiest_origins(sandbox: Sandbox) -> list[str]:
     return sorted(origins, key=lambda origin: (-counts[origin], origins.index(origin)))
 
 
-def phases(sandbox: Sandbox, keys: list[str], *, stall: bool = False) -> list[Phase]:
-    busiest = _busiest_origins(sandbox)
-    box_settings = sandbox.settings
-    attempts = box_settings.origin_connection_attempts
-    response_timeout = sandbox.read_timeout
-    down, unavailable, deleted_in = (busiest[i % len(busiest)] for i in range(3))
-    deleted_key = keys[0]
+# The faults, each restored when its phase ends.
 
-    @contextmanager
-    def healthy(_: Sandbox) -> Iterator[None]:
+
+@contextmanager
+def _healthy(_: Sandbox) -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def _stopped(box: Sandbox, region: str) -> Iterator[None]:
+    box.emulators.regions[region].stop()
+    try:
+        yield
+    finally:
+        box.emulators.regions[region].start()
+
+
+@contextmanager
+def _unreachable(box: Sandbox, region: str) -> Iterator[None]:
+    box.emulators.regions[region].make_unreachable()
+    try:
+        yield
+    finally:
+        box.emulators.regions[region].start()
+
+
+@contextmanager
+def _faulty(box: Sandbox, region: str, fault: Fault) -> Iterator[None]:
+    box.emulators.regions[region].fault = fault
+    try:
+        yield
+    finally:
+        box.emulators.regions[region].fault = None
+
+
+@contextmanager
+def _deleted(box: Sandbox, region: str, key: str) -> Iterator[None]:
+    box.emulators.client(region).delete_object(Bucket=box.buckets[region], Key=key)
+    try:
+        yield
+    finally:
+        box.restore_object(region, key)
+
+
+@contextmanager
+def _drained(box: Sandbox, drained: Settings) -> Iterator[None]:
+    with box.rerouted(drained):
         yield
 
-    @contextmanager
-    def region_down(box: Sandbox) -> Iterator[None]:
-        box.emulators.regions[down].stop()
-        try:
-            yield
-        finally:
-            box.emulators.regions[down].start()
 
-    @contextmanager
-    def region_unreachable(box: Sandbox) -> Iterator[None]:
-        box.emulators.regions[down].make_unreachable()
-        try:
-            yield
-        finally:
-            box.emulators.regions[down].start()
-
-    @contextmanager
-    def region_stalled(box: Sandbox) -> Iterator[None]:
-        box.emulators.regions[down].fault = Fault.STALLED
-        try:
-            yield
-        finally:
-            box.emulators.regions[down].fault = None
-
-    @contextmanager
-    def region_unavailable(box: Sandbox) -> Iterator[None]:
-        box.emulators.regions[unavailable].fault = Fault.UNAVAILABLE
-        try:
-            yield
-        finally:
-            box.emulators.regions[unavailable].fault = None
-
-    @contextmanager
-    def object_deleted(box: Sandbox) -> Iterator[None]:
-        box.emulators.client(deleted_in).delete_object(
-            Bucket=box.buckets[deleted_in], Key=deleted_key
-        )
-        try:
-            yield
-        finally:
-            box.restore_object(deleted_in, deleted_key)
-
-    drained = _drainable(box_settings, busiest)
-
-    @contextmanager
-    def region_drained(box: Sandbox) -> Iterator[None]:
-        assert drained is not None
-        with box.rerouted(drained[1]):
-            yield
-
-    drain_phase = (
-        [
+def phases(sandbox: Sandbox, keys: list[str], *, stall: bool = False) -> list[Phase]:
+    busiest = _busiest_origins(sandbox)
+    down, unavailable, deleted_in = (busiest[i % len(busiest)] for i in range(3))
+    deleted_key = keys[0]
+    drainable = _drainable(sandbox.settings, busiest)
+    drain_phase: list[Phase] = []
+    if drainable is not None:
+        drained, drained_settings = drainable
+        drain_phase.append(
             Phase(
-                f"{drained[0]} drained (geo-proximity:drained): no request may reach it",
+                f"{drained} drained (geo-proximity:drained): no request may reach it",
                 lambda key: None,
-                region_drained,
-                silent=drained[0],
+                lambda box: _drained(box, drained_settings),
+                silent=drained,
             )
-        ]
-        if drained
-        else []
-    )
+        )
     return [
-        Phase("all origins healthy", lambda key: None, healthy),
-        Phase(
-            f"{down} down (its S3 endpoint stopped: connections refused)",
-            lambda key: down,
-            region_down,
-        ),
-        Phase(
-            f"{down} unreachable (connections time out: "
-            f"{box_settings.origin_connection_attempts} attempt(s) x "
-            f"{box_settings.origin_connection_timeout} s before failover)",
-            lambda key: down,
-            region_unreachable,
-            times_out=(
-                f"this stack: {attempts} x {box_settings.origin_connection_timeout} s; "
-                f"CloudFront's defaults, 3 x 10 s, would hold each of them "
-                f"{_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s"
-            ),
-        ),
-        *(
-            [
-                Phase(
-                    f"{down} stalled (connections accepted, no answer: {attempts} attempt(s) x "
-                    f"{response_timeout:g} s response timeout before failover)",
-                    lambda key: down,
-                    region_stalled,
-                    times_out=(
-                        f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
-                        "timeout, which pulumi-aws 7 cannot shorten"
-                    ),
-                )
-            ]
-            if stall
-            else []
-        ),
+        Phase("all origins healthy", lambda key: None, _healthy),
+        *_region_down_phases(sandbox, down, stall=stall),
         Phase(
             f"{unavailable} answers 503 Service Unavailable",
             lambda key: unavailable,
-            region_unavailable,
+            lambda box: _faulty(box, unavailable, Fault.UNAVAILABLE),
         ),
         Phase(
             f"{deleted_key} deleted in {deleted_in} (404)",
             lambda key: deleted_in if key == deleted_key else None,
-            object_deleted,
+            lambda box: _deleted(box, deleted_in, deleted_key),
         ),
         *drain_phase,
-        Phase("every fault restored", lambda key: None, healthy),
+        Phase("every fault restored", lambda key: None, _healthy),
     ]
+
+
+def _region_down_phases(sandbox: Sandbox, down: str, *, stall: bool) -> list[Phase]:
+    """The busiest Region stopped, then unreachable, then (with ``stall``) stalled."""
+    box_settings = sandbox.settings
+    attempts = box_settings.origin_connection_attempts
+    response_timeout = sandbox.read_timeout
+    stopped = Phase(
+        f"{down} down (its S3 endpoint stopped: connections refused)",
+        lambda key: down,
+        lambda box: _stopped(box, down),
+    )
+    unreachable = Phase(
+        f"{down} unreachable (connections time out: "
+        f"{box_settings.origin_connection_attempts} attempt(s) x "
+        f"{box_settings.origin_connection_timeout} s before failover)",
+        lambda key: down,
+        lambda box: _unreachable(box, down),
+        times_out=(
+            f"this stack: {attempts} x {box_settings.origin_connection_timeout} s; "
+            f"CloudFront's defaults, 3 x 10 s, would hold each of them "
+            f"{_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s"
+        ),
+    )
+    stalled = Phase(
+        f"{down} stalled (connections accepted, no answer: {attempts} attempt(s) x "
+        f"{response_timeout:g} s response timeout before failover)",
+        lambda key: down,
+        lambda box: _faulty(box, down, Fault.STALLED),
+        times_out=(
+            f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
+            "timeout, which pulumi-aws 7 cannot shorten"
+        ),
+    )
+    return [stopped, unreachable, *([stalled] if stall else [])]
 
 
 def _drainable(settings: Settings, busiest: list[str]) -> tuple[str, Settings] | None:
@@ -251,6 +246,153 @@ def expected_region(routing: RoutingTable, edge: str, broken: str | None) -> str
     return route.failover if route.failover != broken else None
 
 
+LOST_BY_DESIGN = "lost by design"
+FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One request of a phase: its answer and the verdict on it."""
+
+    edge: str
+    key: str
+    answer: Answer
+    # The Region that must answer 200; None when the request is lost by design (it must fail).
+    expected: str | None
+    verdict: str  # "" (as expected), LOST_BY_DESIGN or FAILED
+
+
+@dataclass(frozen=True)
+class PhaseOutcome:
+    number: int
+    phase: Phase
+    checked: list[Checked]
+    failures: list[str]  # one line per request not answered as expected
+    # How many requests reached the phase's drained Region; None when it drains none.
+    reached_drained: int | None
+
+    @property
+    def lost_by_design(self) -> int:
+        """Fixed failover: requests whose only bucket was the broken one."""
+        return sum(request.verdict == LOST_BY_DESIGN for request in self.checked)
+
+    @property
+    def failed_over_ms(self) -> list[float]:
+        """Time to first byte of the requests served by their failover bucket, shortest first."""
+        return sorted(
+            request.answer.first_byte_ms
+            for request in self.checked
+            if request.answer.failover and request.answer.status == 200
+        )
+
+
+def run_phase(
+    sandbox: Sandbox, number: int, phase: Phase, requests: list[tuple[str, str]]
+) -> PhaseOutcome:
+    """Every request of the phase under its fault, each judged against the routing table."""
+    sandbox.edge.invalidate()  # each phase starts cold, as after a CloudFront invalidation
+    silent = sandbox.emulators.regions[phase.silent] if phase.silent else None
+    reached_before = silent.requests if silent else 0
+    with phase.fault(sandbox):
+        # The routing the edge serves with during the phase (a drain changes it).
+        phase_routing = sandbox.settings.routing
+        if phase.times_out:
+            # Viewers ask at once, as they do: the phase waits out a time-out per batch.
+            with ThreadPoolExecutor(min(_CONCURRENT_VIEWERS, len(requests))) as viewers:
+                answers = list(viewers.map(lambda request: ask(sandbox, *request), requests))
+        else:
+            answers = [ask(sandbox, edge, key) for edge, key in requests]
+    failures: list[str] = []
+    reached = None if silent is None else silent.requests - reached_before
+    if reached:
+        failures.append(
+            f"phase {number}: {reached} request(s) reached {phase.silent}, which is drained"
+        )
+    checked = []
+    for (edge, key), answer in zip(requests, answers, strict=True):
+        broken = phase.broken(key)
+        expected = expected_region(phase_routing, edge, broken)
+        where = f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}"
+        if expected is None:
+            # Lost by design: it must fail, and must not be served from anywhere else.
+            ok = answer.status >= 400 and answer.served_by in ("none", broken)
+            verdict = LOST_BY_DESIGN if ok else FAILED
+            if not ok:
+                failures.append(
+                    f"{where}, expected an error "
+                    f"(lost by design: {broken} is its primary and its failover)"
+                )
+        else:
+            ok = answer.status == 200 and answer.served_by == expected
+            verdict = "" if ok else FAILED
+            if not ok:
+                failures.append(f"{where}, expected 200 from {expected}")
+        checked.append(Checked(edge, key, answer, expected, verdict))
+    return PhaseOutcome(number, phase, checked, failures, reached)
+
+
+def print_phase_title(
+    number: int, phase: Phase, out: Callable[[str], None], *, key_width: int | None
+) -> None:
+    """The phase's title, then the table's column heads unless ``key_width`` is None."""
+    out(f"\n== phase {number}: {phase.title} ==")
+    if key_width is not None:
+        out(
+            f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}"
+            f"{'failover':<9}{'expected':<16}{'ms':>7}"
+        )
+
+
+def print_phase(
+    outcome: PhaseOutcome, out: Callable[[str], None], *, key_width: int, failures_only: bool
+) -> None:
+    """The phase's drain check, a line per request (per failed one with ``failures_only``) and its
+    failover times; with ``failures_only``, nothing for a phase without failures."""
+    if failures_only and not outcome.failures:
+        return
+    phase = outcome.phase
+    if outcome.reached_drained:
+        out(f"FAILED {outcome.reached_drained} request(s) reached {phase.silent}")
+    elif outcome.reached_drained is not None:
+        out(f"no request reached {phase.silent} while it was drained")
+    for request in outcome.checked:
+        if failures_only and request.verdict != FAILED:
+            continue
+        answer, verdict = request.answer, request.verdict
+        out(
+            f"{request.edge:<16}{request.key:<{key_width}}{answer.status:>6}  "
+            f"{answer.served_by:<16}{'yes' if answer.failover else 'no':<9}"
+            f"{request.expected or '(none)':<16}"
+            f"{answer.milliseconds:>7.1f}" + (f"  <-- {verdict}" if verdict else "")
+        )
+    failed_over = outcome.failed_over_ms
+    if failed_over:
+        out(
+            f"failover: {len(failed_over)} request(s) served by their failover bucket; time to "
+            f"first byte median {failed_over[len(failed_over) // 2]:.0f} ms, "
+            f"max {failed_over[-1]:.0f} ms" + (f" ({phase.times_out})" if phase.times_out else "")
+        )
+
+
+def _phases_to_run(
+    sandbox: Sandbox, keys: list[str], *, stall: bool
+) -> tuple[list[Phase], str | None]:
+    """The drill's phases, and why only the healthy one runs when that is so."""
+    routing = sandbox.settings.routing
+    all_phases = phases(sandbox, keys, stall=stall)
+    if any(route.failover is not None for route in routing.routes.values()):
+        return all_phases, None
+    why = (
+        "failover is off"
+        if routing.failover_mode is FailoverMode.OFF
+        else "one origin is in rotation"
+    )
+    return all_phases[:1], (
+        f"{why} for this stack: a fault would fail requests by design, "
+        "so only the healthy phase runs"
+    )
+
+
 def run_drill(
     sandbox: Sandbox,
     keys: list[str],
@@ -259,6 +401,11 @@ def run_drill(
     failures_only: bool = False,
     stall: bool = False,
 ) -> int:
+    """Every phase, each printed as it ends (its title as it starts, so a long wait says what it
+    waits for), then the summary; 0 when every request was answered as expected, else 1.
+
+    With ``failures_only``, a phase prints only when something in it failed, and then only its
+    failed requests."""
     edges = lambda_edge_execution_regions()
     settings = sandbox.settings
     routing = settings.routing
@@ -268,91 +415,20 @@ def run_drill(
         f"{', '.join(settings.origins)}{drained}, failover {routing.failover_mode.value}, "
         f"{len(edges)} Regional edge cache Regions x {len(keys)} objects"
     )
-    all_phases = phases(sandbox, keys, stall=stall)
-    if all(route.failover is None for route in routing.routes.values()):
-        why = (
-            "failover is off"
-            if routing.failover_mode is FailoverMode.OFF
-            else "one origin is in rotation"
-        )
-        out(
-            f"{why} for this stack: a fault would fail requests by design, "
-            "so only the healthy phase runs"
-        )
-        all_phases = all_phases[:1]
-
-    failures: list[str] = []  # one line per request not answered as expected
-    lost_by_design = 0  # fixed failover: requests whose only bucket was the broken one
-    latencies: list[float] = []
+    all_phases, only_healthy = _phases_to_run(sandbox, keys, stall=stall)
+    if only_healthy:
+        out(only_healthy)
     key_width = max(22, *(len(key) + 2 for key in keys))
     requests = [(edge, key) for edge in edges for key in keys]
+    outcomes = []
     for number, phase in enumerate(all_phases, start=1):
-        sandbox.edge.invalidate()  # each phase starts cold, as after a CloudFront invalidation
-        out(f"\n== phase {number}: {phase.title} ==")
         if not failures_only:
-            out(
-                f"{'edge Region':<16}{'object':<{key_width}}{'status':>6}  {'served by':<16}"
-                f"{'failover':<9}{'expected':<16}{'ms':>7}"
-            )
-        silent = sandbox.emulators.regions[phase.silent] if phase.silent else None
-        reached_before = silent.requests if silent else 0
-        with phase.fault(sandbox):
-            # The routing the edge serves with during the phase (a drain changes it).
-            phase_routing = sandbox.settings.routing
-            if phase.times_out:
-                # Viewers ask at once, as they do: the phase waits out a time-out per batch.
-                with ThreadPoolExecutor(min(_CONCURRENT_VIEWERS, len(requests))) as viewers:
-                    answers = list(viewers.map(lambda request: ask(sandbox, *request), requests))
-            else:
-                answers = [ask(sandbox, edge, key) for edge, key in requests]
-        if silent is not None and silent.requests != reached_before:
-            failures.append(
-                f"phase {number}: {silent.requests - reached_before} request(s) reached "
-                f"{phase.silent}, which is drained"
-            )
-            out(f"FAILED {silent.requests - reached_before} request(s) reached {phase.silent}")
-        elif silent is not None:
-            out(f"no request reached {phase.silent} while it was drained")
-        failed_over: list[float] = []
-        for (edge, key), answer in zip(requests, answers, strict=True):
-            broken = phase.broken(key)
-            expected = expected_region(phase_routing, edge, broken)
-            latencies.append(answer.milliseconds)
-            if answer.failover and answer.status == 200:
-                failed_over.append(answer.first_byte_ms)
-            where = f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}"
-            if expected is None:
-                # Lost by design: it must fail, and must not be served from anywhere else.
-                ok = answer.status >= 400 and answer.served_by in ("none", broken)
-                verdict = "lost by design" if ok else "FAILED"
-                if ok:
-                    lost_by_design += 1
-                else:
-                    failures.append(
-                        f"{where}, expected an error "
-                        f"(lost by design: {broken} is its primary and its failover)"
-                    )
-            else:
-                ok = answer.status == 200 and answer.served_by == expected
-                verdict = "" if ok else "FAILED"
-                if not ok:
-                    failures.append(f"{where}, expected 200 from {expected}")
-            if failures_only and verdict != "FAILED":
-                continue
-            out(
-                f"{edge:<16}{key:<{key_width}}{answer.status:>6}  {answer.served_by:<16}"
-                f"{'yes' if answer.failover else 'no':<9}{expected or '(none)':<16}"
-                f"{answer.milliseconds:>7.1f}" + (f"  <-- {verdict}" if verdict else "")
-            )
-        if failed_over:
-            failed_over.sort()
-            out(
-                f"failover: {len(failed_over)} request(s) served by their failover bucket; time to "
-                f"first byte median {failed_over[len(failed_over) // 2]:.0f} ms, "
-                f"max {failed_over[-1]:.0f} ms"
-                + (f" ({phase.times_out})" if phase.times_out else "")
-            )
-
+            print_phase_title(number, phase, out, key_width=key_width)
+        outcome = run_phase(sandbox, number, phase, requests)
+        if failures_only and outcome.failures:
+            print_phase_title(number, phase, out, key_width=None)
+        print_phase(outcome, out, key_width=key_width, failures_only=failures_only)
+        outcomes.append(outcome)
     first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])
     # Lambda@Edge runs on cache misses only; a CloudFront function on every request.
     hit_invocations = 0 if settings.engine is Engine.LAMBDA_EDGE else 1
@@ -361,15 +437,31 @@ def run_drill(
         and second.invocations == hit_invocations
         and first.body == second.body
     )
-    latencies.sort()
-    total = len(requests) * len(all_phases)
+    return print_summary(outcomes, second, cache_ok, routing, out)
+
+
+def print_summary(
+    outcomes: list[PhaseOutcome],
+    repeated: Answer,
+    cache_ok: bool,
+    routing: RoutingTable,
+    out: Callable[[str], None],
+) -> int:
+    """The drill's totals, what was lost by design and why, every failure and the verdict: 0 when
+    the drill passed, else 1."""
+    failures = [failure for outcome in outcomes for failure in outcome.failures]
+    lost_by_design = sum(outcome.lost_by_design for outcome in outcomes)
+    latencies = sorted(
+        request.answer.milliseconds for outcome in outcomes for request in outcome.checked
+    )
+    total = len(latencies)
     answered = total - len(failures) - lost_by_design
     out(
         f"\nsummary: {total} requests, {answered} answered 200 from the expected Region"
         + (f", {lost_by_design} lost by design" if lost_by_design else "")
         + f"; median {latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; "
-        f"a repeated request was a cache {second.cache.lower()} "
-        f"with {second.invocations} function invocation(s)"
+        f"a repeated request was a cache {repeated.cache.lower()} "
+        f"with {repeated.invocations} function invocation(s)"
     )
     if lost_by_design:
         secondary = routing.failover_origin

@@ -16,9 +16,9 @@ at. What the function chose is applied as CloudFront does: one origin of the dis
 (``createRequestOriginGroup``) that fails over on its own status codes and on refused connections
 and time-outs, without running the function again ("CloudFront Functions isn't invoked a second
 time when CloudFront is configured to use origin failover", "General helper methods"). Each origin
-is signed with origin access control for its own Region. A function that throws or asks for
-something invalid is answered 503; a function that chose nothing leaves the request on the default
-cache behaviour's origin.
+is signed with origin access control for its own Region. A function that throws is answered 503,
+one that asks for something invalid 502 (a validation error); a function that chose nothing leaves
+the request on the default cache behaviour's origin.
 
 Range requests behave as CloudFront documents them ("How CloudFront processes partial requests for
 an object (range GETs)"): a cached object serves the range itself (206, or 416 when it lies past the
@@ -37,6 +37,7 @@ import functools
 import http.client
 import itertools
 import re
+import sys
 import threading
 import time
 import uuid
@@ -77,14 +78,30 @@ _SIGNING = Credentials("sandbox-origin-access-identity", "sandbox")
 
 
 class OriginFailure(Enum):
-    """Why no origin answered, as CloudFront's failover criteria tell them apart."""
+    """Why no origin answered, and the failover codes that must all be set for CloudFront to fail
+    over from it ("Optimize high availability with CloudFront origin failover": on "fails to connect
+    to the primary origin (when 503 is set as a failover code)"; when the response "takes too long
+    (times out) (when 504 is set as a failover code)"). Where the guide leaves the case open, both
+    codes are needed, so the sandbox is never kinder than CloudFront."""
 
-    # Refused, or no connection within the connection timeout, on every attempt: fails over only
-    # when 503 is a failover code.
-    CANNOT_CONNECT = 503
-    # Connected, but no complete response within the response timeout, on every attempt: fails
-    # over only when 504 is a failover code.
-    TIMED_OUT = 504
+    # Refused on every attempt: CloudFront could not connect.
+    REFUSED = "refused"
+    # No connection within the connection timeout on every attempt: "fails to connect", yet the
+    # same guide says these settings decide "how quickly CloudFront returns an HTTP 504".
+    CONNECT_TIMED_OUT = "connect timed out"
+    # Connected, then the connection broke before a complete response.
+    CONNECTION_LOST = "connection lost"
+    # Connected, but no complete response within the response timeout on every attempt.
+    RESPONSE_TIMED_OUT = "response timed out"
+
+    @property
+    def failover_codes(self) -> tuple[int, ...]:
+        """The failover codes that must all be set for a group to fail over from it."""
+        if self is OriginFailure.REFUSED:
+            return (503,)
+        if self is OriginFailure.RESPONSE_TIMED_OUT:
+            return (504,)
+        return (503, 504)
 
 
 @dataclass
@@ -100,7 +117,7 @@ class OriginResponse:
         """Whether an origin group with these failover codes tries its other member ("Optimize
         high availability with CloudFront origin failover")."""
         if self.failure is not None:
-            return self.failure.value in failover_codes
+            return all(code in failover_codes for code in self.failure.failover_codes)
         return self.region is not None and self.status in failover_codes
 
 
@@ -120,6 +137,18 @@ class _Cached:
     response: OriginResponse
     failover: bool
     expires: float
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """Where a request goes once the viewer-request stage is past."""
+
+    uri: str
+    # CloudFront Functions: the origins the function chose, in the order to try them. None with
+    # Lambda@Edge: the origin group's members, each through the origin-request function.
+    targets: list[str] | None
+    failover_codes: tuple[int, ...]  # the status codes that fail over between them
+    invocations: int  # function invocations so far
 
 
 @dataclass
@@ -185,104 +214,33 @@ class EdgeEmulator:
         client_ip: str = "203.0.113.10",
         byte_range: str | None = None,
     ) -> EdgeResponse:
+        """One viewer request, answered as CloudFront would: the viewer-request function
+        (CloudFront Functions), the edge cache, then the origins with failover."""
         if method not in ALLOWED_METHODS:
             return EdgeResponse(
                 403, [("Content-Type", "text/plain")], METHOD_NOT_ALLOWED, None, False, "Error", 0
             )
         uri = path.split("?", 1)[0] or "/"
-        targets: list[str] | None = None
-        failover_codes = tuple(self.settings.failover_status_codes)
-        invocations = 0
-        if self.viewer_request is not None:
+        if self.viewer_request is None:
+            choice = _Choice(uri, None, tuple(self.settings.failover_status_codes), 0)
+        else:
             # CloudFront Functions run on every request, before the cache is looked at.
-            invocations = 1
-            self.stats.count("invocations")
-            result = self.viewer_request.invoke(
-                viewer_request_event(
-                    method,
-                    uri,
-                    host=self.distribution_domain,
-                    client_ip=client_ip,
-                    headers={"Range": byte_range} if byte_range else None,
-                    request_id=f"sandbox-{next(self._request_ids)}",
-                ),
-                edge_location(edge_region),
-            )
-            if result.error is not None or result.request is None:
-                body = f"The CloudFront function failed: {result.error}\n".encode()
-                return EdgeResponse(
-                    503, [("Content-Type", "text/plain")], body, None, False, "Error", 1
-                )
-            uri = str(result.request["uri"])
-            regions = {origin_id(region): region for region in self.settings.origins}
-            if result.choice is None:
-                # Left on the default cache behaviour's origin.
-                targets, failover_codes = [self.settings.routing.default_origin], ()
-            else:
-                targets = [regions[member] for member in result.choice.origin_ids]
-                failover_codes = result.choice.failover_status_codes
-        if uri == "/":
-            uri = DEFAULT_ROOT_OBJECT
+            chosen = self._run_viewer_request(method, uri, edge_region, client_ip, byte_range)
+            if isinstance(chosen, EdgeResponse):
+                return chosen
+            choice = chosen
+        uri = DEFAULT_ROOT_OBJECT if choice.uri == "/" else choice.uri
         key = (edge_region, uri)
         if method in ("GET", "HEAD"):
-            with self._cache_lock:
-                cached = self._cache.get(key)
-            if cached is not None and cached.expires > time.monotonic():
-                status, headers, body = serve_range(cached.response, byte_range)
-                # HEAD answers what GET would send, without the bytes: its length included.
-                headers = [
-                    *((name, value) for name, value in headers if name.lower() != "content-length"),
-                    ("Content-Length", str(len(body))),
-                ]
-                return EdgeResponse(
-                    status,
-                    headers,
-                    body if method == "GET" else b"",
-                    cached.response.region,
-                    cached.failover,
-                    "Hit",
-                    invocations,
-                )
-
-        failover = False
-        response = _edge_error(502, "No origin was tried")
-        attempts: list[Callable[[], OriginResponse]]
-        if targets is None:
-            members = self._group_members()
-            attempts = [
-                functools.partial(
-                    self._through_origin,
-                    method,
-                    uri,
-                    edge_region,
-                    member,
-                    marker,
-                    client_ip,
-                    byte_range,
-                )
-                for member, marker in members
-            ]
-        else:
-            # Origin access control signs for the origin's own Region.
-            attempts = [
-                functools.partial(
-                    self._fetch,
-                    method,
-                    region,
-                    self.emulators.buckets[region],
-                    region,
-                    uri,
-                    byte_range,
-                )
-                for region in targets
-            ]
-        for index, attempt in enumerate(attempts):
-            if targets is None:
-                invocations += 1
-            response = attempt()
-            if index + 1 == len(attempts) or not response.fails_over(failover_codes):
-                break
-            failover = True
+            hit = self._cache_hit(key, method, byte_range, choice.invocations)
+            if hit is not None:
+                return hit
+        attempts = self._origin_attempts(
+            method, uri, edge_region, client_ip, byte_range, choice.targets
+        )
+        response, failover, tried = self._attempt_in_turn(attempts, choice.failover_codes)
+        # Lambda@Edge's origin-request function runs once per member tried.
+        invocations = choice.invocations + (tried if choice.targets is None else 0)
         if method == "GET" and response.status == 200:
             ttl = self._ttl(response.headers)
             if ttl:
@@ -298,6 +256,121 @@ class EdgeEmulator:
             cache,
             invocations,
         )
+
+    def _run_viewer_request(
+        self, method: str, uri: str, edge_region: str, client_ip: str, byte_range: str | None
+    ) -> _Choice | EdgeResponse:
+        """The CloudFront function on the request: where it sends it, or CloudFront's answer to a
+        failed function: 503 when it throws, 502 when it asks for something invalid."""
+        assert self.viewer_request is not None  # the CloudFront Functions engine's path
+        self.stats.count("invocations")
+        result = self.viewer_request.invoke(
+            viewer_request_event(
+                method,
+                uri,
+                host=self.distribution_domain,
+                client_ip=client_ip,
+                headers={"Range": byte_range} if byte_range else None,
+                request_id=f"sandbox-{next(self._request_ids)}",
+            ),
+            edge_location(edge_region),
+        )
+        if result.error is not None or result.request is None:
+            body = f"The CloudFront function failed: {result.error}\n".encode()
+            return EdgeResponse(
+                result.error_status, [("Content-Type", "text/plain")], body, None, False, "Error", 1
+            )
+        uri = str(result.request["uri"])
+        if result.choice is None:
+            # Left on the default cache behaviour's origin.
+            return _Choice(uri, [self.settings.routing.default_origin], (), 1)
+        regions = {origin_id(region): region for region in self.settings.origins}
+        return _Choice(
+            uri,
+            [regions[member] for member in result.choice.origin_ids],
+            result.choice.failover_status_codes,
+            1,
+        )
+
+    def _cache_hit(
+        self, key: tuple[str, str], method: str, byte_range: str | None, invocations: int
+    ) -> EdgeResponse | None:
+        """The edge cache's answer for the edge Region and path, or None on a miss."""
+        with self._cache_lock:
+            cached = self._cache.get(key)
+        if cached is None or cached.expires <= time.monotonic():
+            return None
+        status, headers, body = serve_range(cached.response, byte_range)
+        # HEAD answers what GET would send, without the bytes: its length included.
+        headers = [
+            *((name, value) for name, value in headers if name.lower() != "content-length"),
+            ("Content-Length", str(len(body))),
+        ]
+        return EdgeResponse(
+            status,
+            headers,
+            body if method == "GET" else b"",
+            cached.response.region,
+            cached.failover,
+            "Hit",
+            invocations,
+        )
+
+    def _origin_attempts(
+        self,
+        method: str,
+        uri: str,
+        edge_region: str,
+        client_ip: str,
+        byte_range: str | None,
+        targets: list[str] | None,
+    ) -> list[Callable[[], OriginResponse]]:
+        """One call per origin to try, in order: the origin group's members through the
+        Lambda@Edge function (``targets`` None), or the origins the CloudFront function chose."""
+        if targets is None:
+            return [
+                functools.partial(
+                    self._through_origin,
+                    method,
+                    uri,
+                    edge_region,
+                    member,
+                    marker,
+                    client_ip,
+                    byte_range,
+                )
+                for member, marker in self._group_members()
+            ]
+        # Origin access control signs for the origin's own Region.
+        return [
+            functools.partial(
+                self._fetch,
+                method,
+                region,
+                self.emulators.buckets[region],
+                region,
+                uri,
+                byte_range,
+            )
+            for region in targets
+        ]
+
+    @staticmethod
+    def _attempt_in_turn(
+        attempts: list[Callable[[], OriginResponse]], failover_codes: tuple[int, ...]
+    ) -> tuple[OriginResponse, bool, int]:
+        """The first answer that does not fail over, else the last: (answer, whether it came
+        after a failover, how many origins were tried)."""
+        failover = False
+        response = _edge_error(502, "No origin was tried")
+        tried = 0
+        for index, attempt in enumerate(attempts):
+            tried += 1
+            response = attempt()
+            if index + 1 == len(attempts) or not response.fails_over(failover_codes):
+                break
+            failover = True
+        return response, failover, tried
 
     def _through_origin(
         self,
@@ -332,7 +405,7 @@ class EdgeEmulator:
             # for the origin as the distribution declares it, since "OAC doesn't support origin
             # redirect by using Lambda@Edge" (CloudFront developer guide). A rewrite to another
             # Region's bucket then fails at S3 as it would on AWS.
-            oai = self.settings.origin_access is OriginAccess.OAI
+            oai = self.settings.engine.origin_access is OriginAccess.OAI
             signing_region = s3.get("region") if oai else member
         except (TypeError, KeyError, IndexError, AttributeError):
             return invalid
@@ -355,7 +428,9 @@ class EdgeEmulator:
         domain = f"{self.emulators.buckets[member]}.s3.{member}.amazonaws.com"
         custom_headers = {marker.lower(): [{"key": marker, "value": "true"}]} if marker else {}
         auth_method = (
-            "origin-access-identity" if self.settings.origin_access is OriginAccess.OAI else "none"
+            "origin-access-identity"
+            if self.settings.engine.origin_access is OriginAccess.OAI
+            else "none"
         )
         request_id = uuid.uuid4().hex
         return {
@@ -430,11 +505,13 @@ class EdgeEmulator:
             try:
                 connection.connect()
             except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
-                failure = _origin_failure(504, OriginFailure.CANNOT_CONNECT, "connection timed out")
+                failure = _origin_failure(
+                    504, OriginFailure.CONNECT_TIMED_OUT, "connection timed out"
+                )
                 connection.close()
                 continue
             except OSError:
-                failure = _origin_failure(502, OriginFailure.CANNOT_CONNECT, "connection failed")
+                failure = _origin_failure(502, OriginFailure.REFUSED, "connection failed")
                 connection.close()
                 continue
             assert connection.sock is not None  # connect() either set it or raised
@@ -444,10 +521,12 @@ class EdgeEmulator:
                 answer = connection.getresponse()
                 body = answer.read()
             except TimeoutError:
-                failure = _origin_failure(504, OriginFailure.TIMED_OUT, "response timed out")
+                failure = _origin_failure(
+                    504, OriginFailure.RESPONSE_TIMED_OUT, "response timed out"
+                )
                 continue
             except OSError:
-                failure = _origin_failure(502, OriginFailure.CANNOT_CONNECT, "connection lost")
+                failure = _origin_failure(502, OriginFailure.CONNECTION_LOST, "connection lost")
                 continue
             finally:
                 connection.close()
@@ -547,6 +626,14 @@ class EdgeServer(ThreadingHTTPServer):
         self.request_log: Callable[[str], None] | None = None
         super().__init__(("127.0.0.1", port), _EdgeRequestHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that closed or reset its connection left (a keep-alive connection, typically,
+        between two requests): no error of the edge's, so nothing is printed. Anything else gets
+        socketserver's traceback on stderr."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 def check_edge_region(code: str) -> tuple[str | None, str | None]:
     """(error, warning) for the edge Region a request names: an error for a code that is no Region,
@@ -561,6 +648,38 @@ def check_edge_region(code: str) -> tuple[str | None, str | None]:
             "from it (the Regional edge cache Regions are marked * in ./dev plan)"
         )
     return None, None
+
+
+# A request log line shows this much of a path (or of an edge Region header); a longer one is cut,
+# its length said instead: one line per request, however long the request line was.
+LOGGED_CHARACTERS = 200
+
+
+def shortened(text: str, limit: int = LOGGED_CHARACTERS) -> str:
+    """``text`` whole up to ``limit`` characters; else its first ``limit`` and its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def request_log_line(
+    method: str,
+    path: str,
+    edge_region: str,
+    response: EdgeResponse,
+    milliseconds: float,
+    *,
+    warned: bool = False,
+) -> str:
+    """The line ``serve`` prints for one request."""
+    edge_region = shortened(edge_region)
+    return (
+        f"{method} {shortened(path)} edge {edge_region}: {response.status} from "
+        f"{response.served_by or '-'}"
+        f"{' after failover' if response.failover else ''}, {response.cache.lower()}, "
+        f"{response.invocations} invocation(s), {milliseconds:.1f} ms"
+        + (f" (warning: {edge_region} is not a Regional edge cache Region)" if warned else "")
+    )
 
 
 def _content_length(method: str, response: EdgeResponse) -> int:
@@ -621,15 +740,13 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         if self.server.request_log is not None:
             self.server.request_log(
-                f"{self.command} {self.path} edge {edge_region}: {response.status} from "
-                f"{response.served_by or '-'}"
-                f"{' after failover' if response.failover else ''}, {response.cache.lower()}, "
-                f"{response.invocations} invocation(s), "
-                f"{(time.perf_counter() - started) * 1e3:.1f} ms"
-                + (
-                    f" (warning: {edge_region} is not a Regional edge cache Region)"
-                    if warning
-                    else ""
+                request_log_line(
+                    self.command,
+                    self.path,
+                    edge_region,
+                    response,
+                    (time.perf_counter() - started) * 1e3,
+                    warned=warning is not None,
                 )
             )
 

@@ -123,11 +123,20 @@ class FunctionResult:
     request: dict[str, Any] | None
     # None: the function chose nothing, and the request stays on the behaviour's origin.
     choice: OriginChoice | None
-    # Set when CloudFront would answer 503: a thrown error, an invalid helper call or return value.
+    # Set when the function failed: it threw, or asked for something invalid.
     error: str | None
     logs: list[str] = field(default_factory=list)
     # How many times the function read its key value store.
     kvs_reads: int = 0
+    # The function ran but returned or asked for what CloudFront refuses: a validation error.
+    invalid: bool = False
+
+    @property
+    def error_status(self) -> int:
+        """What CloudFront answers a failed function with: 503 for an error it threw ("A function
+        that throws is answered 503"), 502 for a validation error ("HTTP 502 status code (Bad
+        Gateway)": "CloudFront function validation error")."""
+        return 502 if self.invalid else 503
 
 
 def viewer_request_event(
@@ -229,11 +238,13 @@ class CloudFrontFunction:
             return FunctionResult(None, None, f"the function threw {outcome['error']}", logs, reads)
         request = outcome["request"]
         if not isinstance(request, dict) or "uri" not in request:
-            return FunctionResult(None, None, "the function returned no request", logs, reads)
+            return FunctionResult(
+                None, None, "the function returned no request", logs, reads, invalid=True
+            )
         try:
             choice = self._choice(outcome["calls"])
         except ValueError as error:
-            return FunctionResult(None, None, str(error), logs, reads)
+            return FunctionResult(None, None, str(error), logs, reads, invalid=True)
         return FunctionResult(request, choice, None, logs, reads)
 
     @property

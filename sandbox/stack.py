@@ -20,6 +20,7 @@ from typing import Any
 from components.defaults import S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
 from components.engine import Engine
 from components.naming import bucket_prefix
+from content.folder import scan_folder
 from edge_function.cloudfront_function import origin_id, render_function_code
 from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, routing_package_files
 from sandbox.edge import EdgeEmulator, EdgeServer
@@ -27,7 +28,6 @@ from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import S3Emulators
 from settings import PROJECT, Settings
 from tools.cli import ToolError
-from tools.publish import scan_folder
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
 

@@ -287,6 +287,10 @@ def replication_destination_problems(destination: dict) -> list[str]:
         problems.append(f"replicationTime {rtc}")
     if rtc_on and not (metrics and metrics.get("status") == "Enabled"):
         problems.append("Replication Time Control without metrics")
+    # The user guide's only RTC example sets both, and "Metrics:EventThreshold:Minutes and
+    # ReplicationTime:Time:Minutes can only have 15 as a valid value": the conservative reading.
+    if rtc_on and metrics and "eventThreshold" not in metrics:
+        problems.append("Replication Time Control without an event threshold")
     if metrics and "eventThreshold" in metrics:
         if not rtc_on:
             problems.append("an event threshold without Replication Time Control")

@@ -8,8 +8,8 @@ import pytest
 
 from edge_function.package import zip_package
 from routing.catalogue import load_catalogue
+from testing.mock_program import FUNCTION, ProgramError, deploy, project_config
 from tests import aws_rules
-from tools.mock_program import FUNCTION, ProgramError, deploy, project_config
 
 SEED = ["us-east-1", "eu-central-1", "ap-northeast-1"]
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
@@ -104,7 +104,7 @@ BAD_INPUT = {
     ),
     "aliases without certificate": (
         {"origins": SEED, "aliases": ["cdn.example.com"]},
-        "geo-proximity:certificateArn: is required with aliases ['cdn.example.com']",
+        'geo-proximity:certificateArn: is required with aliases ["cdn.example.com"]',
     ),
     "certificate outside us-east-1": (
         {
@@ -112,11 +112,14 @@ BAD_INPUT = {
             "aliases": ["cdn.example.com"],
             "certificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1"),
         },
-        "CloudFront only uses ACM certificates from us-east-1",
+        f"geo-proximity:certificateArn: {CERTIFICATE.replace('us-east-1', 'eu-west-1')!r} is in "
+        "eu-west-1; the certificate must be in us-east-1, the only Region whose ACM certificates "
+        "CloudFront uses",
     ),
     "malformed routes": (
         {"origins": SEED, "routes": ["ap-south-1=eu-central-1"]},
-        "geo-proximity:routes: ['ap-south-1=eu-central-1'] is not a map",
+        'geo-proximity:routes: ["ap-south-1=eu-central-1"] is not a map of edge Region to origin '
+        'Region, e.g. {"ap-south-1": "eu-central-1"}',
     ),
     "routes as text": (
         {"origins": SEED, "routes": "ap-south-1"},
@@ -124,7 +127,7 @@ BAD_INPUT = {
     ),
     "malformed tags": (
         {"origins": SEED, "tags": ["team"]},
-        "geo-proximity:tags: ['team'] is not a map",
+        'geo-proximity:tags: ["team"] is not a map of tag key to value',
     ),
     "tag value not text": (
         {"origins": SEED, "tags": {"cost-center": 42}},
@@ -148,7 +151,8 @@ BAD_INPUT = {
     ),
     "misspelt key": (
         {"origins": SEED, "failOver": "off"},
-        "geo-proximity:failOver: is not a setting of this project",
+        "geo-proximity:failOver: is not a setting of this project; did you mean "
+        "geo-proximity:failover?",
     ),
 }
 
@@ -160,6 +164,35 @@ def test_bad_input_stops_the_program_before_any_resource_with_one_clear_message(
     # RunError: Pulumi prints the message alone, without a Python traceback.
     assert isinstance(failed.value.error, pulumi.RunError)
     assert message in str(failed.value.error)
+    assert failed.value.declared == []
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        # Before: ignored, and the program said geo-proximity:origins is required.
+        (
+            {"aws:region": "us-east-1", "geoproximity:origins": json.dumps(SEED)},
+            "geoproximity:origins: 'geoproximity' is not this project's namespace "
+            "(geo-proximity); did you mean geo-proximity:origins?",
+        ),
+        (
+            {**project_config(origins=SEED), "geo_proximity:failover": "off"},
+            "geo_proximity:failover: 'geo_proximity' is not this project's namespace "
+            "(geo-proximity); did you mean geo-proximity:failover?",
+        ),
+        (
+            {**project_config(origins=SEED), "aws:region": "us-east-7"},
+            "aws:region: 'us-east-7' is not a known AWS Region code; did you mean us-east-2 or "
+            "us-east-1 or us-west-2? known codes: " + ", ".join(sorted(load_catalogue())),
+        ),
+    ],
+)
+def test_the_running_stacks_other_namespaces_are_checked_before_any_resource(config, message):
+    with pytest.raises(ProgramError) as failed:
+        deploy(config)
+    assert isinstance(failed.value.error, pulumi.RunError)
+    assert str(failed.value.error) == message
     assert failed.value.declared == []
 
 

@@ -1,29 +1,29 @@
+import dataclasses
 import json
 import re
 
 import pytest
 
 from components.defaults import (
-    DEFAULT_ACCESS_LOG_DAYS,
-    DEFAULT_ALARM_ERROR_COUNT,
-    DEFAULT_ALARM_EVALUATION_MINUTES,
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
-    DEFAULT_FAILOVER_STATUS_CODES,
-    DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_NONCURRENT_VERSION_DAYS,
-    DEFAULT_PRICE_CLASS,
 )
 from components.engine import Engine
 from components.policies import OriginAccess
 from routing.table import FailoverMode
-from settings import ConfigError, parse_settings
-from tools.stack_file import (
-    project_config_defaults,
-    project_values,
-    read_stack_config,
-    stack_file_path,
+from settings import ConfigError, parse_settings, project_values
+from settings_table import (
+    CONFIGURATION_PAGE,
+    KNOWN_KEYS,
+    PROJECT_FILE,
+    SETTINGS,
+    configuration_page_table,
+    configuration_table,
+    project_file_config,
+    shown,
 )
+from settings_table import main as settings_table_main
+from tools.stack_file import load_yaml, read_stack_config, stack_file_path
 
 
 def parse(**values):
@@ -42,7 +42,7 @@ def test_defaults_for_a_multi_region_stack():
     assert settings.routing.failover_mode is FailoverMode.RANKED
     assert settings.routing.failover_origin == "eu-central-1"  # nearest to us-east-1
     assert settings.failover_status_codes == (403, 404, 500, 502, 503, 504)
-    assert settings.origin_access is OriginAccess.OAI
+    assert settings.engine.origin_access is OriginAccess.OAI
     assert settings.price_class == "PriceClass_All"
     assert settings.aliases == () and settings.certificate_arn is None
     assert dict(settings.tags) == {"project": "geo-proximity", "stack": "test"}
@@ -73,7 +73,7 @@ def test_every_key_is_read():
     assert settings.routing.failover_mode is FailoverMode.FIXED
     assert settings.routing.failover_origin == "ap-southeast-2"
     assert settings.failover_status_codes == (500, 503, 504)
-    assert settings.origin_access is OriginAccess.OAI
+    assert settings.engine.origin_access is OriginAccess.OAI
     assert settings.price_class == "PriceClass_200"
     assert settings.aliases == ("cdn.example.com", "*.assets.example.com")
     assert settings.tags["team"] == "platform"
@@ -124,7 +124,7 @@ def test_settings_are_frozen():
         ),
         (
             {"origins": ["us-east-1"], "failoverStatusCodes": [True]},
-            "geo-proximity:failoverStatusCodes: True is not an integer status code",
+            "geo-proximity:failoverStatusCodes: true is not an integer status code",
         ),
         ({"origins": "[not json"}, "geo-proximity:origins: '[not json' is not a list"),
     ],
@@ -135,26 +135,88 @@ def test_more_bad_input(values, message):
     assert message in str(raised.value)
 
 
-def test_pulumi_yaml_defaults_are_the_programs_defaults():
-    declared = project_config_defaults()
-    assert declared == {
-        "failoverStatusCodes": list(DEFAULT_FAILOVER_STATUS_CODES),
-        "engine": Engine.LAMBDA_EDGE.value,
-        "priceClass": DEFAULT_PRICE_CLASS,
-        "replicationTimeControl": False,
-        "originConnectionAttempts": DEFAULT_CONNECTION_ATTEMPTS,
-        "originConnectionTimeout": DEFAULT_CONNECTION_TIMEOUT_SECONDS,
-        "logRetentionDays": DEFAULT_LOG_RETENTION_DAYS,
-        "noncurrentVersionDays": DEFAULT_NONCURRENT_VERSION_DAYS,
-        "securityHeaders": True,
-        "monitoring": True,
-        "alarmEvaluationMinutes": DEFAULT_ALARM_EVALUATION_MINUTES,
-        "alarmErrorCount": DEFAULT_ALARM_ERROR_COUNT,
-        "accessLogs": False,
-        "accessLogDays": DEFAULT_ACCESS_LOG_DAYS,
-    }
+def test_pulumi_yaml_declares_what_the_table_declares():
+    assert load_yaml(PROJECT_FILE)["config"] == project_file_config()
+    declared = project_file_config()
+    # Required, so declared without a default; the CLI would make any other such key required.
+    assert "default" not in declared["origins"]
+    assert [key for key, declaration in declared.items() if "default" not in declaration] == [
+        "origins"
+    ]
+    # A default that follows the engine, and a fraction the schema cannot type, stay undeclared.
+    assert "originAccess" not in declared and "alarmErrorRatePercent" not in declared
+    assert declared["failoverStatusCodes"]["default"] == [403, 404, 500, 502, 503, 504]
+    assert declared["engine"]["default"] == "lambda-edge"
     # CloudFront waits attempts x timeout before failing over: at most 4 s here (its default: 30 s).
     assert DEFAULT_CONNECTION_ATTEMPTS * DEFAULT_CONNECTION_TIMEOUT_SECONDS <= 4
+
+
+def test_a_stack_that_sets_nothing_gets_the_tables_defaults():
+    settings = parse(origins=["us-east-1", "eu-west-1"])
+    table = {setting.key: setting.default for setting in SETTINGS}
+    assert settings.engine.value == table["engine"]
+    assert list(settings.failover_status_codes) == table["failoverStatusCodes"]
+    assert settings.origin_connection_attempts == table["originConnectionAttempts"] == 3
+    assert settings.origin_connection_timeout == table["originConnectionTimeout"] == 1
+    assert settings.price_class == table["priceClass"]
+    assert settings.security_headers is table["securityHeaders"] is True
+    assert settings.log_retention_days == table["logRetentionDays"] == 30
+    assert settings.noncurrent_version_days == table["noncurrentVersionDays"] == 30
+    assert settings.replication_time_control is table["replicationTimeControl"] is False
+    assert settings.monitoring is table["monitoring"] is True
+    assert settings.alarm_error_rate_percent == table["alarmErrorRatePercent"] == 5.0
+    assert settings.alarm_evaluation_minutes == table["alarmEvaluationMinutes"] == 5
+    assert settings.alarm_error_count == table["alarmErrorCount"] == 1
+    assert settings.access_logs is table["accessLogs"] is False
+    assert settings.access_log_days == table["accessLogDays"] == 90
+
+
+def test_the_configuration_page_shows_the_tables_own_rendering():
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    assert configuration_page_table(page) == configuration_table()
+    rows = [line for line in configuration_table().splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == list(KNOWN_KEYS)
+    assert (
+        "| `failoverStatusCodes` | list of status codes | `[403, 404, 500, 502, 503, 504]` |"
+        in (configuration_table())
+    )
+    assert "| `origins` | list of Region codes | required |" in configuration_table()
+    assert "`originAccess` is a confirmation only" in page
+
+
+def test_the_table_module_prints_the_table_it_writes(capsys):
+    assert settings_table_main([]) == 0
+    assert capsys.readouterr().out == configuration_table()
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "no markers at all\n",
+        "<!-- settings:start -->\nonly a start\n",
+        "<!-- settings:end -->\n<!-- settings:start -->\n",
+        "<!-- settings:start -->\n<!-- settings:start -->\n<!-- settings:end -->",
+    ],
+)
+def test_a_page_without_one_pair_of_markers_is_refused(page):
+    with pytest.raises(ValueError, match="expected one <!-- settings:start --> line"):
+        configuration_page_table(page)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "null"),
+        (True, "true"),
+        ({"a": 1}, '{"a": 1}'),
+        (["a"], '["a"]'),
+        ([1, None], "[1, null]"),
+        ("eu-west-1", "'eu-west-1'"),
+        (503.5, "503.5"),
+    ],
+)
+def test_values_are_shown_as_typed_not_as_python_reprs(value, text):
+    assert shown(value) == text
 
 
 @pytest.mark.parametrize(
@@ -252,7 +314,7 @@ def test_tags_aws_accepts_are_kept():
 def test_the_engine_defaults_to_lambda_edge_with_oai():
     settings = parse(origins=["us-east-1", "eu-west-1"])
     assert settings.engine is Engine.LAMBDA_EDGE and settings.next_engine is None
-    assert settings.origin_access is OriginAccess.OAI
+    assert settings.engine.origin_access is OriginAccess.OAI
 
 
 def test_cloudfront_functions_sign_with_oac_and_serve_regions_launched_after_2022():
@@ -260,13 +322,17 @@ def test_cloudfront_functions_sign_with_oac_and_serve_regions_launched_after_202
         origins=["us-east-1", "ca-west-1", "ap-southeast-4"], engine="cloudfront-functions"
     )
     assert settings.engine is Engine.CLOUDFRONT_FUNCTIONS
-    assert settings.origin_access is OriginAccess.OAC
-    assert (
-        parse(
-            origins=["us-east-1"], engine="cloudfront-functions", originAccess="oac"
-        ).origin_access
-        is OriginAccess.OAC
-    )
+    assert settings.engine.origin_access is OriginAccess.OAC
+
+
+@pytest.mark.parametrize(
+    ("engine", "access"), [("lambda-edge", "oai"), ("cloudfront-functions", "oac")]
+)
+def test_origin_access_is_a_confirmation_that_changes_nothing(engine, access):
+    plain = parse(origins=["us-east-1", "eu-west-1"], engine=engine)
+    confirmed = parse(origins=["us-east-1", "eu-west-1"], engine=engine, originAccess=access)
+    assert not hasattr(confirmed, "origin_access")
+    assert dataclasses.replace(confirmed, values=plain.values) == plain
 
 
 @pytest.mark.parametrize(
@@ -400,3 +466,187 @@ def test_failover_codes_must_let_a_dead_or_stalled_region_fail_over():
     # With failover off the codes are never used, so any accepted ones do.
     off = parse(origins=["us-east-1", "eu-west-1"], failover="off", failoverStatusCodes=[404])
     assert off.failover_status_codes == (404,)
+
+
+NAMESPACE_HINT = "is not this project's namespace (geo-proximity); did you mean geo-proximity:"
+
+
+@pytest.mark.parametrize(
+    ("namespaced", "message"),
+    [
+        ("geoproximity:origins", f"geoproximity:origins: 'geoproximity' {NAMESPACE_HINT}origins?"),
+        (
+            "geo_proximity:origins",
+            f"geo_proximity:origins: 'geo_proximity' {NAMESPACE_HINT}origins?",
+        ),
+        ("geo-proximty:origin", f"geo-proximty:origin: 'geo-proximty' {NAMESPACE_HINT}origins?"),
+        (
+            "Geo-Proximity:failOver",
+            f"Geo-Proximity:failOver: 'Geo-Proximity' {NAMESPACE_HINT}failover?",
+        ),
+        # Far from the project's name, but one of its keys: meant for it all the same.
+        ("cdn:priceClass", f"cdn:priceClass: 'cdn' {NAMESPACE_HINT}priceClass?"),
+        (
+            "geoproximity:zzz",
+            "geoproximity:zzz: 'geoproximity' is not this project's namespace (geo-proximity); "
+            f"and 'zzz' is none of its keys: {', '.join(KNOWN_KEYS)}",
+        ),
+    ],
+)
+def test_a_key_meant_for_this_project_in_another_namespace_is_refused(namespaced, message):
+    # Before: ignored, so the stack was told origins is required, or ran without the setting.
+    with pytest.raises(ConfigError) as raised:
+        project_values({"geo-proximity:origins": '["us-east-1"]', namespaced: "x"})
+    assert str(raised.value) == message
+
+
+def test_keys_of_the_provider_the_cli_and_unrelated_namespaces_pass_through():
+    config = {
+        "geo-proximity:origins": '["us-east-1"]',
+        "aws:region": "eu-west-1",
+        "aws:defaultTags": '{"tags": {"team": "cdn"}}',
+        "pulumi:tags": '{"owner": "cdn"}',
+        "random:seed": "7",
+    }
+    assert project_values(config) == {"origins": '["us-east-1"]'}
+
+
+def test_the_home_region_is_checked_against_the_catalogue():
+    from routing.catalogue import load_catalogue
+
+    with pytest.raises(ConfigError) as raised:
+        project_values({"aws:region": "eu-westt-1", "geo-proximity:origins": '["us-east-1"]'})
+    assert str(raised.value) == (
+        "aws:region: 'eu-westt-1' is not a known AWS Region code; did you mean eu-west-1 or "
+        "us-west-1 or eu-west-3? "
+        f"known codes: {', '.join(sorted(load_catalogue()))}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            "failOver",
+            "geo-proximity:failOver: is not a setting of this project; did you mean "
+            "geo-proximity:failover?",
+        ),
+        (
+            "ORIGINACCESS",
+            "geo-proximity:ORIGINACCESS: is not a setting of this project; did you "
+            "mean geo-proximity:originAccess?",
+        ),
+        (
+            "zzz",
+            "geo-proximity:zzz: is not a setting of this project; known keys: "
+            + ", ".join(KNOWN_KEYS),
+        ),
+    ],
+)
+def test_an_unknown_key_names_the_nearest_known_one(key, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1"], **{key: "x"})
+    assert str(raised.value) == message
+
+
+ARN_ID = "123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+
+
+@pytest.mark.parametrize(
+    ("arn", "message"),
+    [
+        # Well formed, wrong Region; and wrong Region with a mistyped id (before: "not an ACM
+        # certificate ARN").
+        (f"arn:aws:acm:eu-west-1:{ARN_ID}", "is in eu-west-1"),
+        ("arn:aws:acm:eu-west-1:123456789012:certificate/abc", "is in eu-west-1"),
+        (f"arn:aws-cn:acm:cn-north-1:{ARN_ID}", "is in cn-north-1"),
+    ],
+)
+def test_a_certificate_outside_us_east_1_is_told_where_it_must_be(arn, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1"], aliases=["cdn.example.com"], certificateArn=arn)
+    assert str(raised.value) == (
+        f"geo-proximity:certificateArn: {arn!r} {message}; the certificate must be in us-east-1, "
+        "the only Region whose ACM certificates CloudFront uses"
+    )
+
+
+@pytest.mark.parametrize(
+    "arn", ["arn:aws:acm:us-east-1:123456789012:certificate/abc", f"arn:aws:iam::{ARN_ID}"]
+)
+def test_a_malformed_certificate_arn_is_not_an_acm_certificate_arn(arn):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1"], aliases=["cdn.example.com"], certificateArn=arn)
+    assert str(raised.value) == (
+        f"geo-proximity:certificateArn: {arn!r} is not an ACM certificate ARN "
+        "(arn:aws:acm:us-east-1:<account>:certificate/<id>)"
+    )
+
+
+REGION_LIST = 'a list of Region codes, e.g. ["us-east-1", "eu-central-1"]'
+ROUTE_MAP = 'a map of edge Region to origin Region, e.g. {"ap-south-1": "eu-central-1"}'
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"origins": "null"}, f"origins: null is not {REGION_LIST}"),
+        ({"origins": '{"a": 1}'}, f'origins: {{"a": 1}} is not {REGION_LIST}'),
+        ({"origins": "[null]"}, f"origins: null is not a Region code; expected {REGION_LIST}"),
+        ({"origins": "[true]"}, f"origins: true is not a Region code; expected {REGION_LIST}"),
+        (
+            {"drained": '[{"a": 1}]'},
+            f'drained: {{"a": 1}} is not a Region code; expected {REGION_LIST}',
+        ),
+        ({"routes": "null"}, f"routes: null is not {ROUTE_MAP}"),
+        (
+            {"routes": '{"ap-south-1": null}'},
+            f"routes: the route for 'ap-south-1', null, is not a Region code; expected {ROUTE_MAP}",
+        ),
+        (
+            {"tags": '{"team": null}'},
+            "tags: the value of 'team', null, is not text of at most 256 letters, digits, spaces "
+            "and _ . : / = + - @",
+        ),
+        (
+            {"tags": '["team"]'},
+            'tags: ["team"] is not a map of tag key to value, e.g. {"team": "cdn"}',
+        ),
+        (
+            {"aliases": "[null]"},
+            "aliases: null is not a lowercase domain name such as cdn.example.com",
+        ),
+        (
+            {"aliases": '["a.example.com", "a.example.com"]'},
+            "aliases: 'a.example.com' is listed twice",
+        ),
+        (
+            {"failoverStatusCodes": '[{"code": 503}]'},
+            'failoverStatusCodes: {"code": 503} is not an integer status code; expected 400, 403, '
+            "404, 416, 429, 500, 502, 503, 504",
+        ),
+        (
+            {"failoverStatusCodes": "null"},
+            "failoverStatusCodes: null is not a list of status codes, e.g. [503, 504]",
+        ),
+        (
+            {"aliases": '["cdn.example.com"]'},
+            'certificateArn: is required with aliases ["cdn.example.com"]: CloudFront serves '
+            "custom domain names only with an ACM certificate in us-east-1 that covers them",
+        ),
+    ],
+)
+def test_messages_show_values_as_typed_never_python_reprs(values, message):
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"origins": '["us-east-1", "eu-west-1"]', **values}, stack="t")
+    assert str(raised.value) == f"geo-proximity:{message}"
+    assert not re.search(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['", str(raised.value))
+
+
+def test_origins_required_names_the_shape_and_the_command():
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({}, stack="t")
+    assert str(raised.value) == (
+        f"geo-proximity:origins: is required: {REGION_LIST} "
+        "(pulumi config set --path 'geo-proximity:origins[0]' ...)"
+    )

@@ -4,11 +4,16 @@ goes away, and argument types that refuse bad values with a message instead of a
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any, TextIO, cast
 
+from content.folder import FolderError
+from routing.catalogue import describe_unknown_region, load_catalogue
 from settings import ConfigError
+from tools.cost import REQUESTS_PER_MONTH_RANGE
 from tools.stack_file import StackFileError
 
 
@@ -18,26 +23,97 @@ class ToolError(Exception):
 
 # `./dev plan | head -1`: the shell's usual status for a writer whose reader left (128 + SIGPIPE).
 EXIT_READER_GONE = 141
+# `./dev plan > /dev/full`, a full disk: 1, as GNU tools exit on a write error; 2 stays for what
+# the person can fix in the command's input.
+EXIT_OUTPUT_FAILED = 1
+
+
+class _OutputError(Exception):
+    """Writing the command's output to stdout failed (anything but its reader leaving)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _GuardedOutput:
+    """stdout while a command runs: an ``OSError`` writing to it becomes an ``_OutputError``, so
+    that it is told apart from every other ``OSError`` (a broken pipe stays what it is)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _OutputError(error) from error
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _OutputError(error) from error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _discard_stdout() -> None:
+    """Point stdout's descriptor at /dev/null, so that Python's own flush at exit does not fail
+    again on what is still buffered (Python docs, "Note on SIGPIPE")."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def run_command(
     main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None
 ) -> int:
-    """Run a command's ``main``; a problem a person can fix is one line on stderr, exit 2."""
+    """Run a command's ``main`` and end it with one line, not a traceback, when:
+
+    - a problem the person can fix (``ToolError``, ``ConfigError``, ``StackFileError``):
+      ``error: ...`` on stderr, exit status 2;
+    - the output cannot be written (``> /dev/full``, a full disk, an I/O error):
+      ``error: cannot write the output: <reason>`` on stderr, exit status 1
+      (``EXIT_OUTPUT_FAILED``);
+    - the reader of the output left (``| head -1``): nothing, exit status 141;
+    - Ctrl-C: ``interrupted``, exit status 130.
+    """
+    stdout = sys.stdout
+    sys.stdout = cast(TextIO, _GuardedOutput(stdout))
     try:
-        return main(argv)
-    except (ToolError, ConfigError, StackFileError) as error:
+        try:
+            return main(argv)
+        finally:
+            # What is still buffered is written now, not at exit, so that a write error there is
+            # reported like any other (argparse's --help and usage exits included).
+            sys.stdout.flush()
+    except (ToolError, ConfigError, StackFileError, FolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
-        # The reader closed the pipe: stop without a traceback, and keep Python's own flush at exit
-        # from failing again on the closed descriptor (Python docs, "Note on SIGPIPE").
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader closed the pipe: stop without a traceback.
+        _discard_stdout()
         return EXIT_READER_GONE
+    except _OutputError as failure:
+        reason = failure.error.strerror or str(failure.error)
+        print(f"error: cannot write the output: {reason}", file=sys.stderr)
+        _discard_stdout()
+        return EXIT_OUTPUT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = stdout
 
 
 def port_number(text: str) -> int:
@@ -68,3 +144,58 @@ def requests_in_flight(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a number of requests (1 or more)")
     return value
+
+
+def hit_ratio(text: str) -> float:
+    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
+    return value
+
+
+def milliseconds(text: str) -> float:
+    """An argparse type: a duration in milliseconds, more than 0 and at most 30,000 (Lambda@Edge's
+    origin-request timeout, 30 s)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 30_000:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration of more than 0 and at most 30000 ms"
+        )
+    return value
+
+
+def requests_per_month(text: str) -> int:
+    """An argparse type: a whole number of requests a month, 1 to 10^15; 1e9, 1_000_000 and
+    1,000,000 are read too."""
+    low, high = REQUESTS_PER_MONTH_RANGE
+    bounds = f"from {low:,} to {high:,} (10^15)"
+    cleaned = text.strip().replace(",", "")
+    try:
+        value = int(cleaned)
+    except ValueError:
+        try:
+            number = float(cleaned)
+        except ValueError:
+            number = math.nan
+        if not number.is_integer():
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number of requests {bounds}"
+            ) from None
+        value = int(number)
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests {bounds}")
+    return value
+
+
+def edge_region(text: str) -> str:
+    """An argparse type: a Region code of the catalogue."""
+    if text not in load_catalogue():
+        raise argparse.ArgumentTypeError(describe_unknown_region(text))
+    return text

@@ -26,8 +26,7 @@ from queue import Queue
 
 from boto3.s3.transfer import create_transfer_manager
 
-from tools.cli import ToolError, count, requests_in_flight, run_command
-from tools.publish import transfer_config
+from tools.cli import ToolError, count, run_command
 from tools.stack_buckets import (
     DEFAULT_CONCURRENCY,
     ObjectInfo,
@@ -35,7 +34,9 @@ from tools.stack_buckets import (
     add_bucket_arguments,
     explained,
     listed_objects,
+    run_content_tool,
     stack_buckets,
+    transfer_config,
 )
 
 
@@ -232,14 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="list at most N drifted objects (default 20)",
     )
-    parser.add_argument(
-        "--concurrency",
-        type=requests_in_flight,
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"copies in flight per bucket while repairing (default {DEFAULT_CONCURRENCY})",
+    return run_content_tool(
+        parser, argv, check, concurrency="copies in flight per bucket while repairing"
     )
-    return check(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ Reads Pulumi.<stack>.yaml the way the Pulumi CLI hands it to the program, valida
 program's own settings code (same messages), and prints the routing table the routing function would
 carry, with great-circle distances and pinned routes; which engine runs it and the size of what it
 would deploy against that engine's limit; and the monthly cost of the routing logic with each engine
-for a traffic you give, with the cache hit ratio where they cost the same. ``--json`` prints the
-same as data; ``--html FILE`` writes a page with a world map of it.
+for a traffic you give, with the cache hit ratio where they cost the same; and what the stack's
+monitoring costs a month. ``--json`` prints the same as data; ``--html FILE`` writes a page with a
+world map of it.
 """
 
 from __future__ import annotations
@@ -24,19 +25,24 @@ from components.engine import Engine
 from components.naming import bucket_prefix
 from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
 from edge_function.package import routing_package_files, zip_package
-from routing.catalogue import great_circle_km, load_catalogue
+from routing.catalogue import great_circle_km, lambda_edge_execution_regions, load_catalogue
 from routing.table import rank_origins
-from settings import PROJECT, Settings
-from tools.cli import ToolError, count, run_command
+from settings import PROJECT, Replication, Settings
+from tools.cli import ToolError, hit_ratio, milliseconds, requests_per_month, run_command
 from tools.cost import (
     DEFAULT_CACHE_HIT_RATIO,
     DEFAULT_LAMBDA_EDGE_BILLED_MS,
     DEFAULT_REQUESTS_PER_MONTH,
+    METRICS_PER_REPLICATION_RULE,
     CostEstimate,
+    MonitoringCost,
+    MonitoringPrices,
     PriceError,
     Prices,
     estimate,
+    load_monitoring_prices,
     load_prices,
+    monitoring_estimate,
 )
 from tools.stack_file import settings_from_stack_file
 
@@ -132,6 +138,14 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
             f"{DEFAULT_ORIGINS_QUOTA} per distribution; raise it in Service Quotas before "
             "`pulumi up`, or use fewer origins."
         )
+    opt_in = [code for code in settings.origins if load_catalogue()[code].opt_in]
+    if opt_in:
+        found.append(
+            f"opt-in Region(s) among the origins: {', '.join(opt_in)}. AWS leaves them disabled "
+            "in an account until someone enables them (console: Account, AWS Regions; or `aws "
+            f"account enable-region --region-name {opt_in[0]}`); enable each before `pulumi up`, "
+            "or creating its bucket fails."
+        )
     if settings.routing.drained:
         moved = sorted({row.edge for row in rows if row.drained_nearer})
         found.append(
@@ -184,26 +198,37 @@ def function_size(settings: Settings) -> FunctionSize:
 def render_cost(cost: CostEstimate, prices: Prices, engine: Engine) -> str:
     rows = [
         (
-            Engine.LAMBDA_EDGE,
+            Engine.LAMBDA_EDGE.value,
             "cache misses",
-            cost.lambda_edge_invocations,
-            cost.lambda_edge_dollars,
+            f"{cost.lambda_edge_invocations:,}",
+            f"{cost.lambda_edge_dollars:,.2f}",
         ),
         (
-            Engine.CLOUDFRONT_FUNCTIONS,
+            Engine.CLOUDFRONT_FUNCTIONS.value,
             "every request",
-            cost.cloudfront_functions_invocations,
-            cost.cloudfront_functions_dollars,
+            f"{cost.cloudfront_functions_invocations:,}",
+            f"{cost.cloudfront_functions_dollars:,.2f}",
         ),
     ]
+    header = ("engine", "runs on", "invocations", "$/month")
+    # Columns as wide as their widest cell (at 10^15 requests the counts take 21 characters).
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(4)]
+    engines = [candidate.value for candidate in (Engine.LAMBDA_EDGE, Engine.CLOUDFRONT_FUNCTIONS)]
+
+    def line(cells: tuple[str, str, str, str]) -> str:
+        name, runs_on, invocations, dollars = cells
+        return (
+            f"  {name:<{widths[0] + 2}}{runs_on:<{widths[1] + 2}}"
+            f"{invocations:>{widths[2] + 2}}{dollars:>{widths[3] + 2}}"
+        )
+
     lines = [
         f"routing cost per month at {cost.requests_per_month:,} requests with "
         f"{cost.cache_hit_ratio:.0%} served from the edge cache (USD, prices of {prices.as_of}):",
-        f"  {'engine':<22}{'runs on':<15}{'invocations':>15}{'$/month':>12}",
+        line(header),
         *(
-            f"  {candidate.value:<22}{runs_on:<15}{invocations:>15,.0f}{dollars:>12,.2f}"
-            + ("  <- this stack" if candidate is engine else "")
-            for candidate, runs_on, invocations, dollars in rows
+            line(row) + ("  <- this stack" if candidate == engine.value else "")
+            for candidate, row in zip(engines, rows, strict=True)
         ),
         f"  (Lambda@Edge: {cost.lambda_edge_billed_ms:.0f} ms billed per invocation at 128 MB; "
         "free tiers and failover retries left out)",
@@ -214,6 +239,83 @@ def render_cost(cost: CostEstimate, prices: Prices, engine: Engine) -> str:
         lines.append(
             f"  break-even: {cost.break_even_hit_ratio:.1%} cache hits; above that Lambda@Edge "
             "costs less, below it CloudFront Functions do"
+        )
+    return "\n".join(lines)
+
+
+def stack_monitoring(settings: Settings, prices: MonitoringPrices | None = None) -> MonitoringCost:
+    """What this stack's monitoring declares and costs (none with ``monitoring: false``)."""
+    return monitoring_estimate(
+        prices or load_monitoring_prices(),
+        enabled=settings.monitoring,
+        engine=settings.engine,
+        origins=len(settings.origins),
+        mesh=settings.replication is Replication.MESH,
+    )
+
+
+def render_monitoring(monitoring: MonitoringCost) -> str:
+    prices = monitoring.prices
+    if not monitoring.enabled:
+        return (
+            "monitoring cost per month: none (monitoring is off: no alarms, dashboard or "
+            "replication metrics)"
+        )
+    if monitoring.engine is Engine.LAMBDA_EDGE:
+        router = (
+            f"{monitoring.router_alarms} Lambda@Edge in "
+            f"{len(lambda_edge_execution_regions())} execution Regions"
+        )
+    else:
+        router = f"{monitoring.router_alarms} CloudFront function"
+    alarm_kinds = f"{monitoring.viewer_alarms} viewer 5xx, {router}"
+    if monitoring.replication_alarms:
+        alarm_kinds += f", {monitoring.replication_alarms} failed replication"
+    rows = [
+        (
+            "alarms",
+            monitoring.alarms,
+            prices.alarm_per_month,
+            monitoring.alarm_dollars,
+            alarm_kinds,
+        ),
+        (
+            "dashboard",
+            monitoring.dashboards,
+            prices.dashboard_per_month,
+            monitoring.dashboard_dollars,
+            "",
+        ),
+        (
+            "replication metrics",
+            monitoring.replication_metrics,
+            prices.metric_per_month,
+            monitoring.metric_dollars,
+            f"{monitoring.replication_rules} rules x {METRICS_PER_REPLICATION_RULE}"
+            if monitoring.replication_rules
+            else "replication is off",
+        ),
+    ]
+    cells = [
+        (what, f"{number:,} x ${price:,.2f} =", f"${dollars:,.2f}", detail)
+        for what, number, price, dollars, detail in rows
+    ]
+    total = ("total", "", f"${monitoring.dollars:,.2f}", "")
+    widths = [max(len(cell[column]) for cell in [*cells, total]) for column in range(3)]
+    lines = [
+        f"monitoring cost per month (USD, CloudWatch prices of {prices.as_of}, before the free "
+        "tier; the same at any traffic):",
+        *(
+            f"  {what:<{widths[0]}}  {count:>{widths[1]}}  {dollars:>{widths[2]}}"
+            + (f"  ({detail})" if detail else "")
+            for what, count, dollars, detail in [*cells, total]
+        ),
+    ]
+    if monitoring.replication_rules:
+        lines.append(
+            "  (it grows with the square of the origins: a mesh of n origins has n x (n - 1) "
+            f"replication rules, each with an alarm and {METRICS_PER_REPLICATION_RULE} metrics; "
+            f"`pulumi config set {PROJECT}:monitoring false` turns all of it off)"
         )
     return "\n".join(lines)
 
@@ -272,16 +374,18 @@ def plan_document(
     settings: Settings,
     rows: list[PlanRow],
     cost: tuple[CostEstimate, Prices] | None = None,
+    monitoring: MonitoringCost | None = None,
 ) -> dict[str, Any]:
     """The plan as data: what ``--json`` prints and the HTML page shows."""
     table = settings.routing
     size = function_size(settings)
     cost = cost or _default_cost()
+    monitoring = monitoring or stack_monitoring(settings)
     return {
         "stack": settings.stack,
         "engine": settings.engine.value,
         "nextEngine": settings.next_engine.value if settings.next_engine else None,
-        "originAccess": settings.origin_access.value,
+        "originAccess": settings.engine.origin_access.value,
         "origins": list(table.origins),
         "defaultOrigin": table.default_origin,
         "drained": sorted(table.drained),
@@ -317,6 +421,7 @@ def plan_document(
             "limitBytes": size.limit_bytes,
         },
         "cost": cost[0].as_document(cost[1]),
+        "monitoring": monitoring.as_document(),
         "warnings": warnings(settings, rows),
     }
 
@@ -324,28 +429,6 @@ def plan_document(
 def _default_cost() -> tuple[CostEstimate, Prices]:
     prices = load_prices()
     return estimate(prices, DEFAULT_REQUESTS_PER_MONTH, DEFAULT_CACHE_HIT_RATIO), prices
-
-
-def hit_ratio(text: str) -> float:
-    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
-    try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
-    return value
-
-
-def milliseconds(text: str) -> float:
-    """An argparse type: a positive duration in milliseconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 30_000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration from 0 to 30000 ms")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -361,10 +444,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     traffic = parser.add_argument_group("cost model")
     traffic.add_argument(
         "--requests-per-month",
-        type=count,
+        type=requests_per_month,
         default=DEFAULT_REQUESTS_PER_MONTH,
         metavar="N",
-        help=f"viewer requests per month (default {DEFAULT_REQUESTS_PER_MONTH:,})",
+        help=f"viewer requests per month, 1 to 10^15 (default {DEFAULT_REQUESTS_PER_MONTH:,})",
     )
     traffic.add_argument(
         "--cache-hit-ratio",
@@ -379,16 +462,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=milliseconds,
         default=DEFAULT_LAMBDA_EDGE_BILLED_MS,
         metavar="MS",
-        help="Lambda@Edge duration per invocation, billed per whole ms (default 1: the handler "
-        "answers in microseconds, see BENCHMARKS.md)",
+        help="Lambda@Edge duration per invocation, more than 0 and at most 30000, billed per whole "
+        "ms (default 1: the handler answers in microseconds, see BENCHMARKS.md)",
     )
     traffic.add_argument(
-        "--prices", type=Path, metavar="FILE", help="JSON overriding tools/edge_prices.json"
+        "--prices",
+        type=Path,
+        metavar="FILE",
+        help="JSON overriding keys of tools/edge_prices.json and tools/monitoring_prices.json",
     )
     options = parser.parse_args(argv)
     settings = settings_from_stack_file(options.stack)
     try:
         prices = load_prices(options.prices)
+        monitoring = stack_monitoring(settings, load_monitoring_prices(options.prices))
     except PriceError as error:
         raise ToolError(str(error)) from None
     cost = estimate(
@@ -396,14 +483,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rows = plan_rows(settings)
     if options.json:
-        print(json.dumps(plan_document(settings, rows, (cost, prices)), indent=2))
+        print(json.dumps(plan_document(settings, rows, (cost, prices), monitoring), indent=2))
         return 0
     if options.html:
         from tools.plan_map import render_page
 
         try:
             options.html.write_text(
-                render_page(plan_document(settings, rows, (cost, prices))), encoding="utf-8"
+                render_page(plan_document(settings, rows, (cost, prices), monitoring)),
+                encoding="utf-8",
             )
         except OSError as error:
             raise ToolError(f"cannot write {options.html}: {error.strerror}") from None
@@ -417,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nwarning: {warning}")
     print(f"\n{function_size(settings).describe()}")
     print(f"\n{render_cost(cost, prices, settings.engine)}")
+    print(f"\n{render_monitoring(monitoring)}")
     print("\nNothing was deployed; run `pulumi up` to deploy.")
     return 0
 

@@ -1,5 +1,8 @@
 """A self-contained HTML page of a stack's routing: a world map with an arrow from every edge Region
 to its primary bucket (dashed: to its failover), pinned Regions marked, and the table beneath.
+The map takes the window's width (an SVG viewBox at width 100%); where Regions cluster (Europe,
+us-east-1/us-east-2, Tokyo/Osaka/Seoul, Singapore/Kuala Lumpur/Jakarta) their labels move apart,
+each joined to its dot by a leader line, so that no label covers another label or a dot.
 
 Land outlines: Natural Earth 1:110m via world-atlas (``tools/map/ATTRIBUTION.md``), decoded from
 TopoJSON here and drawn as inline SVG in an equirectangular projection: the page loads nothing, so
@@ -11,6 +14,9 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,12 +88,236 @@ def land_path() -> str:
     return "".join(commands)
 
 
+# Labels: a monospaced font whose every glyph is 0.6 em wide, and textLength pins each label to
+# exactly that width in any browser, so their boxes are known here without measuring text.
+LABEL_FONT_SIZE = 10.0
+_CHAR_WIDTH = 0.6 * LABEL_FONT_SIZE
+# A line's box: the font's ascent and descent (about 1.17 em for DejaVu and Liberation Mono).
+LABEL_HEIGHT = 1.2 * LABEL_FONT_SIZE
+# Space kept between a label and any other label, dot or leader line.
+_GAP = 2.0
+ORIGIN_RADIUS, REGION_RADIUS = 6.0, 3.5
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+@dataclass(frozen=True)
+class Label:
+    """Where a Region's code is written: a box beside its dot, or further out with a leader line
+    from the dot's edge to the box."""
+
+    code: str
+    left: float
+    middle: float  # the text's vertical centre (dominant-baseline: central)
+    width: float
+    leader: tuple[float, float, float, float] | None = None
+
+    @property
+    def box(self) -> Box:
+        half = LABEL_HEIGHT / 2
+        return self.left, self.middle - half, self.left + self.width, self.middle + half
+
+
+def _overlap(a: Box, b: Box, gap: float = 0.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def _segment_hits_box(segment: tuple[float, float, float, float], box: Box) -> bool:
+    """Whether the segment passes through the box (Liang-Barsky clipping)."""
+    x1, y1, x2, y2 = segment
+    dx, dy = x2 - x1, y2 - y1
+    low, high = 0.0, 1.0
+    for p, q in ((-dx, x1 - box[0]), (dx, box[2] - x1), (-dy, y1 - box[1]), (dy, box[3] - y1)):
+        if p == 0:
+            if q < 0:
+                return False
+        elif p < 0:
+            low = max(low, q / p)
+        else:
+            high = min(high, q / p)
+        if low > high:
+            return False
+    return True
+
+
+def _segments_cross(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    def side(ox: float, oy: float, px: float, py: float, qx: float, qy: float) -> float:
+        return (px - ox) * (qy - oy) - (py - oy) * (qx - ox)
+
+    d1 = side(b[0], b[1], b[2], b[3], a[0], a[1])
+    d2 = side(b[0], b[1], b[2], b[3], a[2], a[3])
+    d3 = side(a[0], a[1], a[2], a[3], b[0], b[1])
+    d4 = side(a[0], a[1], a[2], a[3], b[2], b[3])
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def _candidates(x: float, y: float, radius: float, width: float, away: float) -> list[Label]:
+    """Where a label may go, best first: beside the dot (right, left, above, below, diagonals),
+    then ever further out with a leader line, the directions facing away from the cluster first."""
+    half = LABEL_HEIGHT / 2
+    near = radius + 3
+    diagonal = radius * 0.7 + 2
+    beside = [
+        (x + near, y),
+        (x - near - width, y),
+        (x - width / 2, y - radius - 2 - half),
+        (x - width / 2, y + radius + 2 + half),
+        (x + diagonal, y - diagonal - half + 2),
+        (x + diagonal, y + diagonal + half - 2),
+        (x - diagonal - width, y - diagonal - half + 2),
+        (x - diagonal - width, y + diagonal + half - 2),
+    ]
+    found = [Label("", left, middle, width) for left, middle in beside]
+    directions = sorted(
+        (math.radians(degrees) for degrees in range(0, 360, 15)),
+        key=lambda angle: -math.cos(angle - away),
+    )
+    for distance in (16, 24, 34, 46, 60, 76, 94, 115, 140):
+        for angle in directions:
+            cos, sin = math.cos(angle), math.sin(angle)
+            px, py = x + distance * cos, y + distance * sin
+            left = px if cos > 0.25 else px - width if cos < -0.25 else px - width / 2
+            middle = py + half if sin > 0.25 else py - half if sin < -0.25 else py
+            leader = (x + radius * cos, y + radius * sin, px, py)
+            found.append(Label("", left, middle, width, leader))
+    return found
+
+
+def _fits(
+    label: Label, placed: Iterable[Label], other_dots: dict[str, Box], *, strict: bool
+) -> bool:
+    """Whether ``label`` stays on the map and clear of every placed label, every dot and every
+    placed leader line; ``strict``: and its own leader crosses no label, leader or other dot."""
+    box = label.box
+    if box[0] < 1 or box[1] < 1 or box[2] > WIDTH - 1 or box[3] > HEIGHT - 1:
+        return False
+    placed = list(placed)
+    if any(_overlap(box, other.box, _GAP) for other in placed):
+        return False
+    if any(_overlap(box, dot, _GAP) for dot in other_dots.values()):
+        return False
+    if any(other.leader and _segment_hits_box(other.leader, box) for other in placed):
+        return False
+    if label.leader is None or not strict:
+        return True
+    return not any(
+        _segment_hits_box(label.leader, other.box)
+        or (other.leader is not None and _segments_cross(label.leader, other.leader))
+        for other in placed
+    ) and not any(_segment_hits_box(label.leader, dot) for dot in other_dots.values())
+
+
+def place_labels(dots: dict[str, tuple[float, float, float]]) -> dict[str, Label]:
+    """A label for every dot (code → x, y, radius) that overlaps no other label, no dot and no
+    other leader line, within the map; the most crowded dots are placed first."""
+
+    def crowd(code: str) -> list[str]:
+        x, y, _ = dots[code]
+        return [
+            other
+            for other, (ox, oy, _) in dots.items()
+            if other != code and math.hypot(ox - x, oy - y) < 60
+        ]
+
+    dot_boxes = {
+        code: (x - radius, y - radius, x + radius, y + radius)
+        for code, (x, y, radius) in dots.items()
+    }
+    placed: dict[str, Label] = {}
+    for code in sorted(dots, key=lambda code: (-len(crowd(code)), code)):
+        x, y, radius = dots[code]
+        neighbours = crowd(code)
+        if neighbours:
+            cx = sum(dots[other][0] for other in neighbours) / len(neighbours)
+            cy = sum(dots[other][1] for other in neighbours) / len(neighbours)
+            away = math.atan2(y - cy, x - cx) if (cx, cy) != (x, y) else 0.0
+        else:
+            away = 0.0
+        width = len(code) * _CHAR_WIDTH
+
+        candidates = _candidates(x, y, radius, width, away)
+        others = {other: box for other, box in dot_boxes.items() if other != code}
+        label = next(
+            (c for c in candidates if _fits(c, placed.values(), others, strict=True)), None
+        ) or next(
+            (c for c in candidates if _fits(c, placed.values(), others, strict=False)),
+            candidates[0],
+        )
+        placed[code] = Label(code, label.left, label.middle, label.width, label.leader)
+    return placed
+
+
 def _curve(start: tuple[float, float], end: tuple[float, float]) -> str:
     """A gently bowed path from ``start`` to ``end``, so arrows to one bucket do not overlap."""
     (x1, y1), (x2, y2) = start, end
     bend = 0.18
     cx, cy = (x1 + x2) / 2 - (y2 - y1) * bend, (y1 + y2) / 2 + (x2 - x1) * bend
     return f"M{x1:.1f},{y1:.1f}Q{cx:.1f},{cy:.1f} {x2:.1f},{y2:.1f}"
+
+
+def _region_markers(plan: dict[str, Any], dots: dict[str, tuple[float, float, float]]) -> str:
+    """Every Region's dot, its label and any leader line, with its route as a tooltip."""
+    origins = set(plan["origins"])
+    labels = place_labels(dots)
+    markers = []
+    for code, (x, y, radius) in dots.items():
+        route = plan["routes"][code]
+        kinds = ["region"]
+        if code in plan["drained"]:
+            kinds.append("drained")
+        elif code in origins:
+            kinds.append("origin")
+        if route["pinned"]:
+            kinds.append("pinned")
+        if route["lambdaEdgeExecution"]:
+            kinds.append("execution")
+        title = f"{code}: primary {route['primary']} ({route['primaryKm']:,.0f} km)" + (
+            f", failover {route['failover']}" if route["failover"] else ""
+        )
+        label = labels[code]
+        leader = (
+            '<line class="leader" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>'.format(
+                *label.leader
+            )
+            if label.leader
+            else ""
+        )
+        markers.append(
+            f'<g class="{" ".join(kinds)}" data-region="{code}"><title>{html.escape(title)}</title>'
+            f"{leader}"
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}"/>'
+            f'<text x="{label.left:.1f}" y="{label.middle:.1f}" textLength="{label.width:.1f}" '
+            f'lengthAdjust="spacingAndGlyphs">{code}</text></g>'
+        )
+    return "\n".join(markers)
+
+
+def _summary(plan: dict[str, Any]) -> str:
+    """The line above the map: engine, origins, function size, routing and monitoring cost."""
+    group = plan["originGroup"]
+    function, cost, monitoring = plan["function"], plan["cost"], plan["monitoring"]
+    return (
+        f"engine {plan['engine']}; origins {', '.join(plan['origins'])}; default "
+        f"{plan['defaultOrigin']}; failover {plan['failover']}"
+        + (f"; drained {', '.join(plan['drained'])} (no traffic)" if plan["drained"] else "")
+        + (
+            f" (origin group: {group['primary']} → {group['secondary']})"
+            if group and plan["engine"] == "lambda-edge"
+            else ""
+        )
+        + f"; {function['what']} {function['bytes']:,} of {function['limitBytes']:,} bytes; "
+        f"routing cost at {cost['requestsPerMonth']:,} requests a month and "
+        f"{cost['cacheHitRatio']:.0%} cache hits: lambda-edge "
+        f"${cost['lambdaEdge']['dollarsPerMonth']:,.2f}, cloudfront-functions "
+        f"${cost['cloudfrontFunctions']['dollarsPerMonth']:,.2f}; "
+        + (
+            f"monitoring ${monitoring['dollarsPerMonth']['total']:,.2f} a month "
+            f"({monitoring['alarms']['total']:,} alarms, a dashboard and "
+            f"{monitoring['replicationMetrics']:,} replication metrics)"
+            if monitoring["enabled"]
+            else "monitoring off"
+        )
+    )
 
 
 def render_page(plan: dict[str, Any]) -> str:
@@ -99,7 +329,7 @@ def render_page(plan: dict[str, Any]) -> str:
         region = catalogue[code]
         return project(region.longitude, region.latitude)
 
-    arrows, markers = [], []
+    arrows = []
     for edge, route in plan["routes"].items():
         if route["primary"] != edge:
             arrows.append(
@@ -113,30 +343,9 @@ def render_page(plan: dict[str, Any]) -> str:
                 f'd="{_curve(at(edge), at(route["failover"]))}" '
                 'marker-end="url(#head-failover)"/>'
             )
-    for code in catalogue:
-        x, y = at(code)
-        route = plan["routes"][code]
-        kinds = ["region"]
-        if code in plan["drained"]:
-            kinds.append("drained")
-        elif code in origins:
-            kinds.append("origin")
-        if route["pinned"]:
-            kinds.append("pinned")
-        if route["lambdaEdgeExecution"]:
-            kinds.append("execution")
-        radius = 6 if code in origins else 3.5
-        title = f"{code}: primary {route['primary']} ({route['primaryKm']:,.0f} km)" + (
-            f", failover {route['failover']}" if route["failover"] else ""
-        )
-        # Labels sit right of the marker, or left of it near the map's eastern edge.
-        label_x, anchor = (x + radius + 2, "start") if x < WIDTH - 90 else (x - radius - 2, "end")
-        markers.append(
-            f'<g class="{" ".join(kinds)}" data-region="{code}"><title>{html.escape(title)}</title>'
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}"/>'
-            f'<text x="{label_x:.1f}" y="{y + 3:.1f}" text-anchor="{anchor}">{code}</text></g>'
-        )
-
+    dots = {
+        code: (*at(code), ORIGIN_RADIUS if code in origins else REGION_RADIUS) for code in catalogue
+    }
     rows = []
     for edge, route in plan["routes"].items():
         failover_km = f"{route['failoverKm']:,.0f}" if route["failoverKm"] is not None else "-"
@@ -150,31 +359,15 @@ def render_page(plan: dict[str, Any]) -> str:
     warnings = "".join(
         f'<p class="warning">warning: {html.escape(text)}</p>' for text in plan["warnings"]
     )
-    group = plan["originGroup"]
-    function, cost = plan["function"], plan["cost"]
-    summary = (
-        f"engine {plan['engine']}; origins {', '.join(plan['origins'])}; default "
-        f"{plan['defaultOrigin']}; failover {plan['failover']}"
-        + (f"; drained {', '.join(plan['drained'])} (no traffic)" if plan["drained"] else "")
-        + (
-            f" (origin group: {group['primary']} → {group['secondary']})"
-            if group and plan["engine"] == "lambda-edge"
-            else ""
-        )
-        + f"; {function['what']} {function['bytes']:,} of {function['limitBytes']:,} bytes; "
-        f"routing cost at {cost['requestsPerMonth']:,} requests a month and "
-        f"{cost['cacheHitRatio']:.0%} cache hits: lambda-edge "
-        f"${cost['lambdaEdge']['dollarsPerMonth']:,.2f}, cloudfront-functions "
-        f"${cost['cloudfrontFunctions']['dollarsPerMonth']:,.2f}"
-    )
     return _PAGE.format(
         stack=html.escape(plan["stack"]),
-        summary=html.escape(summary),
+        summary=html.escape(_summary(plan)),
         width=WIDTH,
         height=HEIGHT,
+        font_size=f"{LABEL_FONT_SIZE:g}",
         land=land_path(),
         arrows="\n".join(arrows),
-        markers="\n".join(markers),
+        markers=_region_markers(plan, dots),
         warnings=warnings,
         rows="\n".join(rows),
     )
@@ -187,8 +380,8 @@ _PAGE = """<!DOCTYPE html>
 <title>geo-proximity routing: stack {stack}</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d2733; }}
-svg {{ width: 100%; max-width: {width}px; height: auto; background: #eaf2fa;
-  border: 1px solid #c9d6e3; }}
+svg {{ display: block; width: 100%; height: auto; background: #eaf2fa;
+  outline: 1px solid #c9d6e3; }}
 .land {{ fill: #d9dfd3; stroke: #a9b3a0; stroke-width: 0.5; }}
 path.primary {{ fill: none; stroke: #1f6fb2; stroke-width: 1.4; opacity: 0.8; }}
 path.failover {{ fill: none; stroke: #c2571a; stroke-width: 1; stroke-dasharray: 5 4;
@@ -199,8 +392,12 @@ path.failover {{ fill: none; stroke: #c2571a; stroke-width: 1; stroke-dasharray:
 .region.pinned circle {{ stroke: #b0006a; stroke-width: 2.5; }}
 .region.drained circle {{ fill: #ffffff; stroke: #6b7785; stroke-width: 2;
   stroke-dasharray: 2 2; }}
-.region text {{ font-size: 9px; fill: #1d2733; paint-order: stroke; stroke: #eaf2fa;
-  stroke-width: 2px; }}
+.region text {{ font: {font_size}px "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas,
+  monospace; dominant-baseline: central; fill: #1d2733; paint-order: stroke; stroke: #eaf2fa;
+  stroke-width: 2.5px; stroke-linejoin: round; }}
+.region line.leader {{ stroke: #5b6b7b; stroke-width: 0.7; }}
+.region:hover text {{ font-weight: 700; fill: #000000; }}
+.region:hover circle {{ stroke-width: 3; }}
 .legend span {{ margin-right: 1.5em; }}
 .warning {{ color: #8a1c00; font-weight: 600; }}
 table {{ border-collapse: collapse; margin-top: 1em; }}

@@ -23,98 +23,29 @@ credentials, endpoint).
 from __future__ import annotations
 
 import argparse
-import hashlib
-import mimetypes
 import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import boto3
-from boto3.s3.transfer import TransferConfig, create_transfer_manager
+from boto3.s3.transfer import create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
-from s3transfer.utils import ChunksizeAdjuster
 
+from content.folder import LocalFile, scan_folder
 from routing.catalogue import load_catalogue
 from routing.table import rank_origins
-from tools.cli import ToolError, requests_in_flight, run_command
+from tools.cli import ToolError, run_command
 from tools.stack_buckets import (
-    DEFAULT_CONCURRENCY,
     add_bucket_arguments,
     explained,
     inventory,
+    run_content_tool,
     stack_buckets,
+    transfer_config,
 )
-
-# Files from this size up go as multipart uploads of parts this size (s3transfer's defaults).
-PART_BYTES = 8 * 1024 * 1024
-_CHUNK = 1024 * 1024
-
-
-def transfer_config(concurrency: int, *, multipart_threshold: int = PART_BYTES) -> TransferConfig:
-    return TransferConfig(
-        max_concurrency=concurrency,
-        multipart_threshold=multipart_threshold,
-        multipart_chunksize=PART_BYTES,
-        # Threads, not the CRT client: the same behaviour on every machine and against emulators.
-        preferred_transfer_client="classic",
-    )
-
-
-def _md5_of_next(handle: BinaryIO, limit: int) -> bytes | None:
-    """The MD5 of the next ``limit`` bytes of ``handle`` (fewer at the end), read a chunk at a
-    time; None at the end of the file."""
-    digest = hashlib.md5(usedforsecurity=False)
-    remaining = limit
-    while remaining and (chunk := handle.read(min(_CHUNK, remaining))):
-        digest.update(chunk)
-        remaining -= len(chunk)
-    return digest.digest() if remaining < limit else None
-
-
-def expected_etag(path: Path, size: int) -> str:
-    """The ETag S3 gives this file's object as uploaded here: its MD5 for a single PUT; for a
-    multipart upload, the MD5 of the parts' MD5s and the part count, with s3transfer's part size."""
-    with path.open("rb") as handle:
-        if size < PART_BYTES:
-            return hashlib.md5(handle.read(), usedforsecurity=False).hexdigest()
-        part_bytes = ChunksizeAdjuster().adjust_chunksize(PART_BYTES, size)
-        parts = []
-        while (part := _md5_of_next(handle, part_bytes)) is not None:
-            parts.append(part)
-    return f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
-
-
-@dataclass(frozen=True)
-class LocalFile:
-    path: Path
-    key: str
-    size: int
-    etag: str
-
-    @property
-    def content_type(self) -> str:
-        guessed, _ = mimetypes.guess_type(self.path.name)
-        return guessed or "application/octet-stream"
-
-
-def scan_folder(folder: Path, prefix: str) -> list[LocalFile]:
-    if not folder.is_dir():
-        raise ToolError(f"no folder at {folder}")
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
-
-    def local(path: Path) -> LocalFile:
-        size = path.stat().st_size
-        return LocalFile(
-            path, prefix + path.relative_to(folder).as_posix(), size, expected_etag(path, size)
-        )
-
-    # hashlib releases the GIL on large buffers: big folders hash on every core.
-    with ThreadPoolExecutor() as pool:
-        return list(pool.map(local, paths))
 
 
 def choose_targets(
@@ -309,14 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
-    parser.add_argument(
-        "--concurrency",
-        type=requests_in_flight,
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"requests in flight per bucket (default {DEFAULT_CONCURRENCY})",
-    )
-    return publish(parser.parse_args(argv))
+    return run_content_tool(parser, argv, publish, concurrency="requests in flight per bucket")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -27,8 +28,9 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
+from content.folder import PART_BYTES
 from routing.catalogue import load_catalogue
-from tools.cli import ToolError
+from tools.cli import ToolError, requests_in_flight
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,30 @@ def add_bucket_arguments(parser: argparse.ArgumentParser) -> None:
         help="S3 endpoint to use instead of AWS's (a local emulator): one URL for every Region, or "
         "REGION=URL per Region (repeatable); `./dev sandbox serve` prints its own",
     )
+
+
+def add_concurrency_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--concurrency N``: ``what`` (e.g. "requests in flight per bucket"), 1 or more."""
+    parser.add_argument(
+        "--concurrency",
+        type=requests_in_flight,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"{what} (default {DEFAULT_CONCURRENCY})",
+    )
+
+
+def run_content_tool(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    command: Callable[[argparse.Namespace], int],
+    *,
+    concurrency: str,
+) -> int:
+    """The end of publish's and drift's ``main``: ``--concurrency`` (described by ``concurrency``,
+    listed last in ``--help``), then ``command`` on the parsed options; its exit status."""
+    add_concurrency_argument(parser, concurrency)
+    return command(parser.parse_args(argv))
 
 
 def stack_buckets(options: argparse.Namespace) -> StackBuckets:
@@ -177,6 +203,19 @@ def _known_region(region: str, where: str) -> str:
 
 # Requests in flight at once, per bucket, for publish and drift (the AWS CLI's default is 10).
 DEFAULT_CONCURRENCY = 16
+
+
+def transfer_config(concurrency: int, *, multipart_threshold: int = PART_BYTES) -> TransferConfig:
+    """boto3's managed transfers as publish uploads and drift copies: ``concurrency`` requests in
+    flight, objects from ``multipart_threshold`` up in parts of ``PART_BYTES`` (so a copy's ETag
+    is the one publish's upload gave the source)."""
+    return TransferConfig(
+        max_concurrency=concurrency,
+        multipart_threshold=multipart_threshold,
+        multipart_chunksize=PART_BYTES,
+        # Threads, not the CRT client: the same behaviour on every machine and against emulators.
+        preferred_transfer_client="classic",
+    )
 
 
 def s3_client(region: str, endpoint_url: str | None) -> Any:

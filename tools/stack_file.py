@@ -13,20 +13,24 @@ configuration from the CLI through ``settings.load_settings``.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from settings import PROJECT, Settings, parse_settings
+from settings import PROJECT, Settings, parse_settings, project_values
+from settings_table import PROJECT_FILE, cli_text, shown
+from settings_table import PROJECT_ROOT as PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_FILE = PROJECT_ROOT / "Pulumi.yaml"
-_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+# The longest stack name the Pulumi CLI accepts.
+MAX_STACK_NAME_LENGTH = 100
 
 
 class StackFileError(ValueError):
@@ -35,6 +39,11 @@ class StackFileError(ValueError):
 
 def stack_file_path(stack: str) -> Path:
     """Where the stack's settings live; a stack name is letters, digits, '-', '_' and '.'."""
+    if len(stack) > MAX_STACK_NAME_LENGTH:
+        raise StackFileError(
+            f"{shown(stack[:20] + '...')} is {len(stack)} characters long; a stack name has at "
+            f"most {MAX_STACK_NAME_LENGTH}"
+        )
     if not _STACK_NAME.match(stack):
         raise StackFileError(
             f"{stack!r} is not a stack name: letters, digits, '-', '_' and '.' only"
@@ -52,6 +61,8 @@ def load_yaml(path: Path) -> dict[str, Any]:
         raise StackFileError(f"cannot read {path}: {error}") from None
     try:
         document = YAML(typ="safe", pure=True).load(text)
+    except DuplicateKeyError as error:
+        raise StackFileError(_duplicate_key(path, text, error)) from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
@@ -68,13 +79,45 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
-def cli_string(value: Any) -> str:
-    """The text the CLI hands the program for a value: lists and maps as JSON, scalars as text."""
-    if isinstance(value, list | dict):
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _duplicate_key(path: Path, text: str, error: DuplicateKeyError) -> str:
+    """Which key ``text`` sets twice, where, and to what; ruamel's own message shows a list or a
+    map as empty and other values as Python reprs (None, True)."""
+    yaml = YAML(typ="safe", pure=True)
+    mark = error.problem_mark
+    for first_key, first_value, key, value in _keys_set_twice(yaml.compose(text)):
+        if mark is None or (key.start_mark.line, key.start_mark.column) == (mark.line, mark.column):
+            first, second = first_key.start_mark.line + 1, key.start_mark.line + 1
+            return (
+                f"{path.name}:{second}:{key.start_mark.column + 1}: {key.value} is set twice, to "
+                f"{_as_written(yaml, text, first_value)} on line {first} and to "
+                f"{_as_written(yaml, text, value)} on line {second}; keep one"
+            )
+    return f"{path.name}: a key is set twice (not valid YAML)"
+
+
+def _keys_set_twice(node: Node) -> Iterator[tuple[Node, Node, Node, Node]]:
+    """Every (first key, its value, second key, its value) where a mapping in ``node`` sets a key
+    again, outer mappings first."""
+    if isinstance(node, MappingNode):
+        seen: dict[str, tuple[Node, Node]] = {}
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value in seen:
+                yield (*seen[key.value], key, value)
+            elif isinstance(key, ScalarNode):
+                seen[key.value] = (key, value)
+        for _, value in node.value:
+            yield from _keys_set_twice(value)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            yield from _keys_set_twice(item)
+
+
+def _as_written(yaml: YAML, text: str, node: Node) -> str:
+    """A value as a message shows it, else (when it is not valid itself) its text on one line."""
+    try:
+        return shown(yaml.constructor.construct_object(node, deep=True))
+    except YAMLError:
+        return " ".join(text[node.start_mark.index : node.end_mark.index].split())
 
 
 def project_config_defaults() -> dict[str, Any]:
@@ -91,7 +134,7 @@ def read_stack_config(path: Path) -> dict[str, str]:
     """Every config value of a stack file, namespaced (``aws:region``, ``geo-proximity:origins``),
     as the CLI hands them to the program: project defaults first, then the stack's own values."""
     values = {
-        f"{PROJECT}:{key}": cli_string(value) for key, value in project_config_defaults().items()
+        f"{PROJECT}:{key}": cli_text(value) for key, value in project_config_defaults().items()
     }
     config = load_yaml(path).get("config") or {}
     if not isinstance(config, dict):
@@ -101,20 +144,17 @@ def read_stack_config(path: Path) -> dict[str, str]:
             raise StackFileError(
                 f"{path.name}: {namespaced} is a secret, which only the Pulumi CLI can decrypt"
             )
-        values[str(namespaced)] = cli_string(value)
+        if value is None:
+            raise StackFileError(
+                f"{path.name}: {namespaced} has no value; give it one or remove it"
+            )
+        values[str(namespaced)] = cli_text(value)
     return values
 
 
-def project_values(config: dict[str, str]) -> dict[str, str]:
-    """This project's keys (without the namespace) from namespaced config."""
-    prefix = f"{PROJECT}:"
-    return {
-        key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)
-    }
-
-
 def settings_from_stack_file(stack: str) -> Settings:
-    """The settings of ``Pulumi.<stack>.yaml``: same validation and messages as the program's."""
+    """The settings of ``Pulumi.<stack>.yaml``: same validation and messages as the program's,
+    a key in a misspelt namespace and an unknown ``aws:region`` included."""
     path = stack_file_path(stack)
     return parse_settings(project_values(read_stack_config(path)), stack=stack)
 

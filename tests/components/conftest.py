@@ -4,7 +4,7 @@ import pytest
 
 from routing.catalogue import load_catalogue
 from settings import PROJECT
-from tools.mock_program import Deployment, deploy, project_config
+from testing.mock_program import Deployment, deploy, project_config
 from tools.stack_file import read_stack_config, shipped_stacks, stack_file_path
 
 # The stack files git tracks: a personal, untracked Pulumi.<name>.yaml never turns the suite red.

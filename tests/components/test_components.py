@@ -5,20 +5,21 @@ import json
 
 import pytest
 
+from components.cloudfront_function import CloudFrontFunctionRouter, CloudFrontFunctionRouterArgs
 from components.distribution import (
     ORIGIN_GROUP_ID,
     GeoProximityDistribution,
     GeoProximityDistributionArgs,
 )
-from components.edge_function import EdgeFunction, EdgeFunctionArgs
 from components.engine import Engine
+from components.lambda_edge import LambdaEdgeRouter, LambdaEdgeRouterArgs
 from components.policies import next_engine_grant, oac_read_grant, oai_read_grant
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
-from components.router_function import RouterFunction, RouterFunctionArgs
 from edge_function.cloudfront_function import render_function_code
 from routing.table import derive_routing_table
+from testing.mock_monitor import Alias
+from testing.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, run_under_mocks
 from tests import aws_rules
-from tools.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, run_under_mocks
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OAI = "aws:cloudfront/originAccessIdentity:OriginAccessIdentity"
@@ -159,9 +160,9 @@ def test_edge_function_alone_packages_its_routing_table(failover):
     routing = derive_routing_table(["us-east-1", "eu-central-1"], failover=failover)
 
     def program():
-        router = EdgeFunction(
+        router = LambdaEdgeRouter(
             "router",
-            EdgeFunctionArgs(
+            LambdaEdgeRouterArgs(
                 routing=routing,
                 bucket_names={"us-east-1": "bucket-a-0001", "eu-central-1": "bucket-b-0001"},
                 marker_header="X-Retry-Marker",
@@ -193,9 +194,9 @@ def test_router_function_alone_publishes_the_generated_code_and_an_expiring_log_
     routing = derive_routing_table(["us-east-1", "eu-central-1", "ap-southeast-4"])
 
     def program():
-        router = RouterFunction(
+        router = CloudFrontFunctionRouter(
             "router",
-            RouterFunctionArgs(
+            CloudFrontFunctionRouterArgs(
                 routing=routing, failover_status_codes=(500, 503), log_retention_days=7
             ),
         )
@@ -218,4 +219,4 @@ def test_components_alias_their_previous_type_tokens():
     component = deployment.one("geo-proximity:index:GeoProximityDistribution")
     assert component.urn.endswith("geo-proximity:index:GeoProximityDistribution::cdn")
     # Stacks deployed before the move to geo-proximity:index keep their resources (children follow).
-    assert component.aliases == ["type=geo-proximity:cdn:GeoProximityDistribution"]
+    assert component.aliases == [Alias(type="geo-proximity:cdn:GeoProximityDistribution")]

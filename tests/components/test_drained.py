@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from testing.mock_program import CLOUDFRONT_FUNCTION
 from tests.components.conftest import deployed
-from tools.mock_program import CLOUDFRONT_FUNCTION
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 

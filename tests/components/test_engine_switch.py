@@ -14,8 +14,8 @@ import json
 
 import pytest
 
+from testing.mock_program import Deployment, deploy, project_config
 from tests import aws_rules
-from tools.mock_program import Deployment, deploy, project_config
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OAI = "aws:cloudfront/originAccessIdentity:OriginAccessIdentity"

@@ -8,9 +8,9 @@ import pytest
 
 from edge_function.cloudfront_function import render_function_code
 from settings import parse_settings
+from testing.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, ROLE, deploy
 from tests import aws_rules
 from tests.components.conftest import SCENARIOS
-from tools.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, ROLE, deploy
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 OAI = "aws:cloudfront/originAccessIdentity:OriginAccessIdentity"

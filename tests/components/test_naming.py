@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from components.naming import bucket_prefix
@@ -36,3 +38,50 @@ def test_comments_fit_cloudfronts_limit_whatever_the_stack_name():
         assert comment.startswith("geo-proximity/s") and comment.endswith(
             ": granted by every origin bucket"
         )
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        ("prod", "geo-proximity prod alarms"),
+        ("Team_A.Staging", "geo-proximity Team_A-Staging alarms"),
+        ("s" * 100, ("geo-proximity " + "s" * 100)[:100]),
+    ],
+)
+def test_sns_display_names_keep_only_what_sns_accepts(stack, expected):
+    from components.naming import sns_display_name
+
+    name = sns_display_name("geo-proximity", stack, "alarms")
+    assert name == expected
+    assert len(name) <= 100 and re.fullmatch(r"[A-Za-z0-9 _-]+", name)
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        ("prod", "geo-proximity-prod"),
+        ("Team_A.Staging", "geo-proximity-Team_A-Staging"),
+        ("s.t" * 100, ("geo-proximity-" + "s-t" * 100)[:255]),
+    ],
+)
+def test_dashboard_names_keep_only_what_cloudwatch_accepts(stack, expected):
+    from components.naming import dashboard_name
+
+    name = dashboard_name("geo-proximity", stack)
+    assert name == expected
+    assert len(name) <= 255 and re.fullmatch(r"[A-Za-z0-9_-]+", name)
+
+
+@pytest.mark.parametrize("stack", ["prod", "Team_A.Staging"])
+def test_the_monitoring_names_are_the_ones_the_program_declares(stack):
+    from components.naming import dashboard_name, sns_display_name
+    from settings import PROJECT
+    from testing.mock_program import deploy, project_config
+
+    deployment = deploy(project_config(origins=["us-east-1", "eu-west-1"]), stack=stack)
+    topics = deployment.all("aws:sns/topic:Topic")
+    assert topics
+    assert {topic.inputs["displayName"] for topic in topics} == {
+        sns_display_name(PROJECT, stack, "alarms")
+    }
+    assert deployment.exports["dashboardName"] == dashboard_name(PROJECT, stack)

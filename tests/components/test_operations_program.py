@@ -5,10 +5,10 @@ import json
 
 import pytest
 
+from testing.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
 from tests import aws_rules
 from tests.components.conftest import deployed
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
-from tools.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -133,7 +133,10 @@ def test_one_dashboard_shows_traffic_routing_replication_and_every_alarm():
         widget = next(w for w in widgets if metric in w["properties"]["title"])
         assert len(widget["properties"]["metrics"]) == 6
         assert all(
-            m[-1]["region"] == m[-1]["label"].split(" ")[0] for m in widget["properties"]["metrics"]
+            # Published in the destination bucket's Region (S3 user guide, "Using S3 Replication
+            # metrics").
+            m[-1]["region"] == m[-1]["label"].split(" -> ")[1]
+            for m in widget["properties"]["metrics"]
         )
     (alarms,) = [w for w in widgets if w["type"] == "alarm"]
     assert sorted(alarms["properties"]["alarms"]) == sorted(

@@ -3,9 +3,7 @@ declares."""
 
 import json
 
-from tests import aws_rules
-from tests.support import DOCUMENTED_EXECUTION_REGIONS
-from tools.mock_program import (
+from testing.mock_program import (
     CLOUDFRONT_FUNCTION,
     FUNCTION,
     REPLICATION_CONFIG,
@@ -13,6 +11,8 @@ from tools.mock_program import (
     ROLE_POLICY,
     Deployment,
 )
+from tests import aws_rules
+from tests.support import DOCUMENTED_EXECUTION_REGIONS
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
@@ -25,8 +25,8 @@ COMPONENT_TYPES = {
     "geo-proximity:index:RegionalOrigin",
     "geo-proximity:index:GeoProximityDistribution",
     "geo-proximity:index:ReplicationMesh",
-    "geo-proximity:index:EdgeFunction",
-    "geo-proximity:index:RouterFunction",
+    "geo-proximity:index:LambdaEdgeRouter",
+    "geo-proximity:index:CloudFrontFunctionRouter",
     "geo-proximity:index:Monitoring",
     "geo-proximity:index:AccessLogs",
 }

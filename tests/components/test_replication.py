@@ -4,8 +4,7 @@ declared."""
 import json
 
 from components.replication import replication_destinations
-from tests import aws_rules
-from tools.mock_program import (
+from testing.mock_program import (
     ACCOUNT_ID,
     REPLICATION_CONFIG,
     ROLE,
@@ -13,6 +12,7 @@ from tools.mock_program import (
     deploy,
     project_config,
 )
+from tests import aws_rules
 
 REPLICATION_ACTIONS = {
     "s3:GetReplicationConfiguration",
@@ -96,6 +96,9 @@ def test_the_replication_rule_checks_refuse_what_s3_refuses():
     assert aws_rules.replication_destination_problems({"replicationTime": rtc}) == [
         "Replication Time Control without metrics"
     ]
+    assert aws_rules.replication_destination_problems(
+        {"replicationTime": rtc, "metrics": {"status": "Enabled"}}
+    ) == ["Replication Time Control without an event threshold"]
     assert (
         aws_rules.replication_destination_problems(
             {"replicationTime": rtc, "metrics": {"status": "Enabled", "eventThreshold": threshold}}

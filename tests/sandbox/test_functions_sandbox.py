@@ -6,6 +6,7 @@ import contextlib
 
 import pytest
 
+import sandbox.__main__ as sandbox_cli
 from edge_function.cloudfront_function import render_function_code
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.__main__ import main as sandbox_main
@@ -130,6 +131,22 @@ def test_a_function_that_throws_is_a_503_even_for_a_cached_object(box):
     assert answer.served_by == "none" and answer.invocations == 1
 
 
+def test_a_function_that_asks_for_something_invalid_is_a_502_validation_error(box):
+    original = box.edge.viewer_request
+    # An origin id the distribution does not have: CloudFront validates it after the function
+    # returns ("HTTP 502 status code (Bad Gateway)": CloudFront function validation error).
+    box.edge.viewer_request = CloudFrontFunction(
+        render_function_code(box.settings.routing, box.settings.failover_status_codes),
+        [origin for origin in original.origin_ids if origin != "s3-eu-central-1"],
+    )
+    try:
+        answer = ask(box, "eu-west-2", "index.html")
+    finally:
+        box.edge.viewer_request = original
+    assert answer.status == 502 and b"is not an origin of the distribution" in answer.body
+    assert answer.served_by == "none" and answer.invocations == 1
+
+
 def test_a_function_that_chooses_nothing_leaves_the_request_on_the_default_origin(box):
     original = box.edge.viewer_request
     box.edge.viewer_request = CloudFrontFunction(
@@ -179,9 +196,16 @@ def test_regions_launched_after_2022_are_drilled():
     [
         (["drill", "--every-stack", "--stack", "prod"], "--every-stack drills every stack file"),
         (["serve", "--stack", "prod", "--stack", "dev"], "serve answers for one stack at a time"),
+        (
+            ["serve", "--failures-only"],
+            "./dev sandbox: error: --failures-only applies to drill only",
+        ),
+        (["serve", "--stall"], "./dev sandbox: error: --stall applies to drill only"),
     ],
 )
-def test_stack_choice_errors_are_one_line(capsys, arguments, message):
+def test_stack_choice_errors_are_one_line(capsys, monkeypatch, arguments, message):
+    # Refused before anything starts: a sandbox that started would serve until Ctrl-C.
+    monkeypatch.setattr(sandbox_cli, "_run", lambda *_: pytest.fail(f"{arguments} started"))
     with pytest.raises(SystemExit) as exited:
         sandbox_main(arguments)
     assert exited.value.code == 2

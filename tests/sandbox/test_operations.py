@@ -1,5 +1,6 @@
-"""The README's operating procedures, end to end in the sandbox, with both engines: bring a new
-Region in without serving from its empty bucket, and drain a Region during an incident."""
+"""The operating procedures of docs/operations.md, end to end in the sandbox, with both engines:
+bring a new Region in without serving from its empty bucket, and drain a Region during an
+incident."""
 
 import json
 

@@ -1,5 +1,6 @@
 import time
 
+from content.folder import PART_BYTES
 from tools import drift, publish
 from tools.cli import run_command as run_tool
 
@@ -132,8 +133,8 @@ def test_an_object_above_the_copy_limit_is_copied_in_parts_with_the_same_etag(
     stack, site, capsys, monkeypatch
 ):
     # S3's 5 GiB CopyObject limit, lowered so that a test-sized object takes the multipart path.
-    monkeypatch.setattr(drift, "MAX_SINGLE_COPY_BYTES", publish.PART_BYTES)
-    (site / "big.bin").write_bytes(b"\x07" * (publish.PART_BYTES * 2 + 10))
+    monkeypatch.setattr(drift, "MAX_SINGLE_COPY_BYTES", PART_BYTES)
+    (site / "big.bin").write_bytes(b"\x07" * (PART_BYTES * 2 + 10))
     args = (
         site,
         "--outputs",

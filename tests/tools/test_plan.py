@@ -1,12 +1,16 @@
+import fcntl
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
+from components.engine import Engine
 from routing.catalogue import load_catalogue
-from tools import plan, stack_file
-from tools.stack_file import PROJECT_ROOT
+from settings import parse_settings
+from tools import cost, plan, stack_file
+from tools.stack_file import PROJECT_ROOT, project_values
 
 
 def rows_of(out):
@@ -164,17 +168,74 @@ def test_the_cost_table_marks_the_stacks_engine(capsys):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--cache-hit-ratio", "1.5"], "argument --cache-hit-ratio: '1.5' is not a ratio"),
-        (["--cache-hit-ratio", "most"], "argument --cache-hit-ratio: 'most' is not a ratio"),
-        (["--requests-per-month", "-3"], "argument --requests-per-month: -3 is negative"),
-        (["--lambda-edge-ms", "0"], "argument --lambda-edge-ms: '0' is not a duration"),
+        (
+            ["--cache-hit-ratio", "1.5"],
+            "argument --cache-hit-ratio: '1.5' is not a ratio from 0 to 1 (or 0% to 100%)",
+        ),
+        (
+            ["--cache-hit-ratio", "most"],
+            "argument --cache-hit-ratio: 'most' is not a ratio from 0 to 1 (or 0% to 100%)",
+        ),
+        *(
+            (
+                ["--requests-per-month", value],
+                f"argument --requests-per-month: {value!r} is not a {what}number of requests "
+                "from 1 to 1,000,000,000,000,000 (10^15)",
+            )
+            for value, what in [
+                ("-3", ""),
+                ("0", ""),
+                ("1e30", ""),
+                ("1000000000000001", ""),
+                ("1.5", "whole "),
+                ("nan", "whole "),
+                ("inf", "whole "),
+                ("many", "whole "),
+            ]
+        ),
+        *(
+            (
+                ["--lambda-edge-ms", value],
+                f"argument --lambda-edge-ms: {value!r} is not a duration of more than 0 and at "
+                "most 30000 ms",
+            )
+            for value in ("0", "-1", "30001", "soon", "nan")
+        ),
     ],
 )
 def test_bad_traffic_figures_are_one_line(capsys, arguments, message):
     with pytest.raises(SystemExit) as exited:
         plan.main(arguments)
     assert exited.value.code == 2
-    assert message in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines()[-1] == f"./dev plan: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "requests"),
+    [("1", 1), ("1e9", 10**9), ("1,000,000", 10**6), ("1_000", 1000), ("1e15", 10**15)],
+)
+def test_requests_per_month_read_as_written(text, requests):
+    assert plan.requests_per_month(text) == requests
+
+
+def test_costs_at_the_largest_traffic_print_without_float_noise(capsys):
+    assert plan.main(["--requests-per-month", "1e15", "--cache-hit-ratio", "95%"]) == 0
+    out = capsys.readouterr().out
+    start = out.index("routing cost per month")
+    assert out[start:].splitlines()[:4] == [
+        "routing cost per month at 1,000,000,000,000,000 requests with 95% served from the edge "
+        "cache (USD, prices of 2026-11-27):",
+        "  engine                runs on                    invocations         $/month",
+        "  lambda-edge           cache misses        50,000,000,000,000   30,312,562.50  "
+        "<- this stack",
+        "  cloudfront-functions  every request    1,000,000,000,000,000  100,000,000.00",
+    ]
+    assert plan.main(["--requests-per-month", "1e15", "--cache-hit-ratio", "95%", "--json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    # Whole numbers of invocations, exact: 5% of 10^15 is 5 x 10^13, not 50000000000000.04.
+    assert cost["lambdaEdge"]["invocations"] == 50_000_000_000_000
+    assert cost["cloudfrontFunctions"]["invocations"] == 10**15
+    assert cost["cloudfrontFunctions"]["dollarsPerMonth"] == 100_000_000.0
 
 
 @pytest.mark.parametrize(
@@ -226,14 +287,20 @@ def test_invalid_yaml_is_one_line_with_file_line_and_column(capsys, tmp_path, mo
     assert err.startswith("error: Pulumi.t.yaml:3:1: ") and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("command", [["./dev", "plan"], ["./dev", "run"]])
+# ./dev plan --json prints about 14 KB: more than two of the smallest pipes hold.
+@pytest.mark.parametrize("command", [["./dev", "plan", "--json"], ["./dev", "run"]])
 def test_a_reader_that_goes_away_is_no_traceback(command):
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    process.stdout.close()  # as `| head -1` does
+    # A pipe of one page (Linux's smallest): the writer waits for its reader, so it is still
+    # writing when the reader leaves. With a 64 KB pipe a short output could be written whole
+    # before that, and end with status 0, as `./dev plan | head -1` then does too.
+    read_end, write_end = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        first = reader.readline()
+    # The reader is gone, as after `| head -1`.
     _, err = process.communicate(timeout=120)
     assert first
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
@@ -291,3 +358,161 @@ def test_plan_marks_drained_regions_and_where_their_edges_go(capsys, tmp_path, m
     page = render_page(document)
     assert '<g class="region drained execution" data-region="eu-central-1">' in page
     assert '<g class="region origin execution" data-region="us-east-1">' in page
+
+
+def test_plan_prints_what_monitoring_costs(capsys):
+    assert plan.main(["--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    start = out.index("monitoring cost per month")
+    # As docs/operations.md's monitoring section counts it: 1 + 13 x 2 + 6 alarms, a dashboard,
+    # 6 rules.
+    assert out[start:].splitlines()[:5] == [
+        "monitoring cost per month (USD, CloudWatch prices of 2026-11-27, before the free tier; "
+        "the same at any traffic):",
+        "  alarms               33 x $0.10 =   $3.30  (1 viewer 5xx, 26 Lambda@Edge in 13 "
+        "execution Regions, 6 failed replication)",
+        "  dashboard             1 x $3.00 =   $3.00",
+        "  replication metrics  24 x $0.30 =   $7.20  (6 rules x 4)",
+        "  total                              $13.50",
+    ]
+    assert plan.main(["--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    start = out.index("monitoring cost per month")
+    assert out[start:].splitlines()[1:5] == [
+        "  alarms               6 x $0.10 =  $0.60  (1 viewer 5xx, 3 CloudFront function, 2 failed "
+        "replication)",
+        "  dashboard            1 x $3.00 =  $3.00",
+        "  replication metrics  8 x $0.30 =  $2.40  (2 rules x 4)",
+        "  total                             $6.00",
+    ]
+
+
+def test_plan_json_has_the_monitoring_cost_and_its_prices(capsys):
+    assert plan.main(["--stack", "prod", "--json"]) == 0
+    monitoring = json.loads(capsys.readouterr().out)["monitoring"]
+    prices = monitoring.pop("prices")
+    assert monitoring == {
+        "enabled": True,
+        "alarms": {"viewer5xx": 1, "router": 26, "failedReplication": 6, "total": 33},
+        "dashboards": 1,
+        "replicationRules": 6,
+        "replicationMetrics": 24,
+        "dollarsPerMonth": {
+            "alarms": 3.3,
+            "dashboards": 3.0,
+            "replicationMetrics": 7.2,
+            "total": 13.5,
+        },
+    }
+    assert prices["asOf"] == "2026-11-27" and "CloudWatch pricing" in prices["source"]
+    assert (prices["alarmPerMonth"], prices["dashboardPerMonth"], prices["metricPerMonth"]) == (
+        0.1,
+        3.0,
+        0.3,
+    )
+
+
+def test_an_unmonitored_stack_shows_no_monitoring_cost(capsys, tmp_path, monkeypatch):
+    write_stack(
+        tmp_path,
+        monkeypatch,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-west-1]\n"
+        "  geo-proximity:monitoring: false\n",
+    )
+    assert plan.main(["--stack", "t"]) == 0
+    assert (
+        "\nmonitoring cost per month: none (monitoring is off: no alarms, dashboard or "
+        "replication metrics)\n" in capsys.readouterr().out
+    )
+    assert plan.main(["--stack", "t", "--json"]) == 0
+    monitoring = json.loads(capsys.readouterr().out)["monitoring"]
+    assert monitoring["enabled"] is False
+    assert monitoring["alarms"]["total"] == monitoring["replicationMetrics"] == 0
+    assert monitoring["dashboards"] == 0 and monitoring["dollarsPerMonth"]["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("engine", "origins", "mesh", "alarms", "metrics", "dollars"),
+    [
+        ("lambda-edge", 3, True, 33, 24, 13.50),  # prod
+        ("cloudfront-functions", 2, True, 6, 8, 6.00),  # dev
+        ("lambda-edge", 3, False, 27, 0, 5.70),  # replication off
+        ("lambda-edge", 20, True, 407, 1_520, 499.70),
+        ("cloudfront-functions", 20, True, 384, 1_520, 497.40),
+        # Every Region of the catalogue: about $1,500 a month, nearly all of it replication.
+        ("lambda-edge", 34, True, 1_149, 4_488, 1_464.30),
+        ("cloudfront-functions", 34, True, 1_126, 4_488, 1_462.00),
+    ],
+)
+def test_monitoring_grows_with_the_square_of_the_origins(
+    engine, origins, mesh, alarms, metrics, dollars
+):
+    estimate = cost.monitoring_estimate(
+        cost.load_monitoring_prices(),
+        enabled=True,
+        engine=Engine(engine),
+        origins=origins,
+        mesh=mesh,
+    )
+    assert (estimate.alarms, estimate.dashboards, estimate.replication_metrics) == (
+        alarms,
+        1,
+        metrics,
+    )
+    assert round(estimate.dollars, 2) == dollars
+
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["stack:prod", "stack:dev", "unmonitored", "fixed-failover", "functions-twenty-origins"],
+)
+def test_the_monitoring_estimate_counts_what_the_program_declares(scenario):
+    # The plan counts without Pulumi; the program, run under mocks, declares the resources.
+    from testing.mock_program import REPLICATION_CONFIG
+    from tests.components.conftest import _config, deployed
+
+    config, stack = _config(scenario)
+    settings = parse_settings(project_values(config), stack=stack)
+    estimate = plan.stack_monitoring(settings)
+    deployment = deployed(scenario)
+    rules_with_metrics = [
+        rule
+        for config in deployment.all(REPLICATION_CONFIG)
+        for rule in config.inputs["rules"]
+        if (rule["destination"].get("metrics") or {}).get("status") == "Enabled"
+    ]
+    assert estimate.alarms == len(deployment.all(ALARM))
+    assert estimate.dashboards == len(deployment.all(DASHBOARD))
+    assert estimate.replication_rules == len(rules_with_metrics)
+
+
+def test_prices_override_reaches_the_monitoring_prices(capsys, tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"alarmPerMonth": 0.2}', encoding="utf-8")
+    assert plan.main(["--prices", str(prices), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 6.6
+    assert document["monitoring"]["prices"]["source"].endswith(f"Overridden by {prices}.")
+    assert "Overridden" not in document["cost"]["prices"]["source"]
+
+
+def test_opt_in_origins_are_named_in_a_warning(capsys, tmp_path, monkeypatch):
+    write_stack(
+        tmp_path,
+        monkeypatch,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-south-1, me-south-1]\n",
+    )
+    assert plan.main(["--stack", "t"]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning")]
+    assert warnings == [
+        "warning: opt-in Region(s) among the origins: eu-south-1, me-south-1. AWS leaves them "
+        "disabled in an account until someone enables them (console: Account, AWS Regions; or "
+        "`aws account enable-region --region-name eu-south-1`); enable each before `pulumi up`, "
+        "or creating its bucket fails."
+    ]
+    assert plan.main(["--stack", "t", "--json"]) == 0
+    assert "eu-south-1, me-south-1" in json.loads(capsys.readouterr().out)["warnings"][0]

@@ -2,6 +2,7 @@ import hashlib
 
 import pytest
 
+from content.folder import PART_BYTES, expected_etag
 from tools import publish
 from tools.cli import run_command as run_tool
 
@@ -197,13 +198,13 @@ def test_a_large_file_goes_up_in_parts_its_etag_is_known_and_a_second_run_skips_
 ):
     large = site / "video.bin"
     # Three parts: two of 8 MiB and a short one, bytes that differ per part.
-    large.write_bytes(b"".join(bytes([n]) * publish.PART_BYTES for n in (1, 2)) + b"tail" * 1000)
+    large.write_bytes(b"".join(bytes([n]) * PART_BYTES for n in (1, 2)) + b"tail" * 1000)
     size = large.stat().st_size
-    parts = [hashlib.md5(bytes([n]) * publish.PART_BYTES).digest() for n in (1, 2)] + [
+    parts = [hashlib.md5(bytes([n]) * PART_BYTES).digest() for n in (1, 2)] + [
         hashlib.md5(b"tail" * 1000).digest()
     ]
     expected = hashlib.md5(b"".join(parts)).hexdigest() + "-3"
-    assert publish.expected_etag(large, size) == expected
+    assert expected_etag(large, size) == expected
     args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
     code, out, _ = run(capsys, *args)
     assert code == 0, out

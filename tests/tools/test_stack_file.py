@@ -1,8 +1,9 @@
 import pytest
 
-from settings import ConfigError, parse_settings
+from routing.catalogue import load_catalogue
+from settings import ConfigError, parse_settings, project_values
 from tools import stack_file
-from tools.stack_file import StackFileError, load_yaml, project_values, read_stack_config
+from tools.stack_file import StackFileError, load_yaml, read_stack_config
 
 
 def write(tmp_path, text, name="Pulumi.t.yaml"):
@@ -31,7 +32,6 @@ def test_yaml_1_2_keeps_off_and_yes_as_the_strings_the_cli_passes(tmp_path):
     ("text", "where"),
     [
         ("config:\n  geo-proximity:origins: [us-east-1,\n", "Pulumi.t.yaml:3:1"),
-        ("config:\n  a: 1\n  a: 2\n", "Pulumi.t.yaml:3:3"),
         ("config:\n\tgeo-proximity:origins: x\n", "Pulumi.t.yaml:2:1"),
     ],
 )
@@ -61,10 +61,65 @@ def test_secret_values_are_refused_with_the_key(tmp_path):
         read_stack_config(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # ruamel's own message said: with value "[]" (original value: "[]").
+        (
+            "config:\n  geo-proximity:origins: [us-east-1]\n  geo-proximity:origins: [eu-west-1]\n",
+            'Pulumi.t.yaml:3:3: geo-proximity:origins is set twice, to ["us-east-1"] on line 2 '
+            'and to ["eu-west-1"] on line 3; keep one',
+        ),
+        (
+            "config:\n  geo-proximity:tags:\n    team: a\n  geo-proximity:tags:\n"
+            "    team: b\n    owner: c\n",
+            'Pulumi.t.yaml:4:3: geo-proximity:tags is set twice, to {"team": "a"} on line 2 and '
+            'to {"team": "b", "owner": "c"} on line 4; keep one',
+        ),
+        # ...and "with value "False" (original value: "True")".
+        (
+            "config:\n  geo-proximity:monitoring: true\n  geo-proximity:monitoring: false\n",
+            "Pulumi.t.yaml:3:3: geo-proximity:monitoring is set twice, to true on line 2 and to "
+            "false on line 3; keep one",
+        ),
+        (
+            "config:\n  geo-proximity:tags:\n    team: a\n    team: b\n",
+            "Pulumi.t.yaml:4:5: team is set twice, to 'a' on line 3 and to 'b' on line 4; keep one",
+        ),
+    ],
+)
+def test_a_key_set_twice_is_reported_with_both_lines_and_values(tmp_path, text, message):
+    with pytest.raises(StackFileError) as raised:
+        load_yaml(write(tmp_path, text))
+    assert str(raised.value) == message
+
+
+def test_a_key_without_a_value_is_refused_with_the_key(tmp_path):
+    path = write(tmp_path, "config:\n  geo-proximity:alarmEmail:\n")
+    with pytest.raises(StackFileError) as raised:
+        read_stack_config(path)
+    # Before: 'None' is not an email address.
+    assert str(raised.value) == (
+        "Pulumi.t.yaml: geo-proximity:alarmEmail has no value; give it one or remove it"
+    )
+
+
 @pytest.mark.parametrize("name", ["../prod", "a/b", "", "prod yaml"])
 def test_stack_names_are_checked_before_any_path_is_built(name):
-    with pytest.raises(StackFileError, match="is not a stack name"):
+    with pytest.raises(StackFileError) as raised:
         stack_file.stack_file_path(name)
+    assert str(raised.value) == (
+        f"{name!r} is not a stack name: letters, digits, '-', '_' and '.' only"
+    )
+
+
+def test_a_stack_name_over_100_characters_is_refused_for_its_length():
+    assert stack_file.stack_file_path("s" * 100).name == f"Pulumi.{'s' * 100}.yaml"
+    with pytest.raises(StackFileError) as raised:
+        stack_file.stack_file_path("s" * 101)
+    assert str(raised.value) == (
+        "'ssssssssssssssssssss...' is 101 characters long; a stack name has at most 100"
+    )
 
 
 def test_shipped_stacks_are_the_tracked_files_only(tmp_path):
@@ -87,3 +142,34 @@ def test_settings_from_a_stack_file_report_the_programs_messages(tmp_path, monke
     )
     with pytest.raises(ConfigError, match="'us-east-1' is listed twice"):
         stack_file.settings_from_stack_file("bad")
+
+
+def test_a_stack_file_key_in_a_misspelt_namespace_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    write(
+        tmp_path,
+        "config:\n  aws:region: us-east-1\n  geoproximity:origins: [us-east-1, eu-west-1]\n",
+        name="Pulumi.typo.yaml",
+    )
+    with pytest.raises(ConfigError) as raised:
+        stack_file.settings_from_stack_file("typo")
+    # Before: geo-proximity:origins: is required.
+    assert str(raised.value) == (
+        "geoproximity:origins: 'geoproximity' is not this project's namespace (geo-proximity); "
+        "did you mean geo-proximity:origins?"
+    )
+
+
+def test_a_stack_file_home_region_outside_the_catalogue_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    write(
+        tmp_path,
+        "config:\n  aws:region: mars\n  geo-proximity:origins: [us-east-1]\n",
+        name="Pulumi.mars.yaml",
+    )
+    with pytest.raises(ConfigError) as raised:
+        stack_file.settings_from_stack_file("mars")
+    assert str(raised.value) == (
+        "aws:region: 'mars' is not a known AWS Region code; known codes: "
+        + ", ".join(sorted(load_catalogue()))
+    )

@@ -19,7 +19,7 @@ from unittest import mock
 import pulumi
 
 from settings import PROJECT
-from tools.mock_monitor import Declared, RecordingMonitor, placed_in
+from testing.mock_monitor import Declared, RecordingMonitor, placed_in
 from tools.stack_file import PROJECT_ROOT
 
 ACCOUNT_ID = "123456789012"

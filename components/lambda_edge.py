@@ -1,4 +1,4 @@
-"""EdgeFunction: the Lambda@Edge origin-request router, its role and its package, in us-east-1.
+"""LambdaEdgeRouter: the Lambda@Edge engine's origin-request router, its role and its package.
 
 CloudFront accepts Lambda@Edge functions from us-east-1 only, as a numbered version (CloudFront
 developer guide, "Restrictions on Lambda@Edge"), so the function lives in us-east-1 whatever the
@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import DEFAULT_LOG_RETENTION_DAYS
+from components.aliases import known_before_as
+from components.defaults import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    EDGE_FUNCTION_MEMORY_MB,
+    EDGE_FUNCTION_RUNTIME,
+    EDGE_FUNCTION_TIMEOUT_SECONDS,
+    LAMBDA_EDGE_REGION,
+)
 from components.policies import (
     edge_function_log_group_names,
     edge_function_logging_policy,
@@ -28,16 +35,12 @@ from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import lambda_edge_execution_regions
 from routing.table import RoutingTable
 
-LAMBDA_EDGE_REGION = "us-east-1"
-EDGE_FUNCTION_RUNTIME = "python3.13"
-# Origin-request functions may take up to 30 s; this one answers in microseconds, so 5 s is generous
-# and a hung replica fails fast into the origin group's failover instead of holding the viewer.
-EDGE_FUNCTION_TIMEOUT_SECONDS = 5
-EDGE_FUNCTION_MEMORY_MB = 128
+# The component's type token before it was named after its engine: stacks deployed then keep it.
+_PREVIOUS_TYPE = "geo-proximity:index:EdgeFunction"
 
 
 @dataclass(frozen=True)
-class EdgeFunctionArgs:
+class LambdaEdgeRouterArgs:
     routing: RoutingTable
     """Required. Where every edge Region sends a cache miss (``derive_routing_table``)."""
 
@@ -58,7 +61,7 @@ class EdgeFunctionArgs:
     """Tags of the function, its role and its log groups. Default none."""
 
 
-class EdgeFunction(pulumi.ComponentResource):
+class LambdaEdgeRouter(pulumi.ComponentResource):
     qualified_arn: pulumi.Output[str]
     """The published version's ARN (``...:function:<name>:<version>``): what CloudFront uses."""
 
@@ -72,9 +75,14 @@ class EdgeFunction(pulumi.ComponentResource):
     """The execution role: trusted by Lambda and Lambda@Edge, allowed to write its own logs only."""
 
     def __init__(
-        self, name: str, args: EdgeFunctionArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: LambdaEdgeRouterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("geo-proximity:index:EdgeFunction", name, None, opts)
+        super().__init__(
+            "geo-proximity:index:LambdaEdgeRouter",
+            name,
+            None,
+            known_before_as(_PREVIOUS_TYPE, opts),
+        )
         tags = dict(args.tags)
         # Lambda@Edge functions live in us-east-1, whatever aws:region says; the role is global.
         child = pulumi.ResourceOptions(parent=self)
@@ -112,7 +120,8 @@ class EdgeFunction(pulumi.ComponentResource):
                 # CloudFront needs a numbered version; every routing change publishes a new one.
                 publish=True,
                 # Replicas outlive the association by hours and block deletion until then: on
-                # destroy the function leaves the stack and stays in the account (see README).
+                # destroy the function leaves the stack and stays in the account
+                # (docs/operations.md, Clean-up).
                 skip_destroy=True,
                 description="Routes CloudFront cache misses to the nearest regional S3 origin",
                 tags=tags,
@@ -157,7 +166,7 @@ class EdgeFunction(pulumi.ComponentResource):
         self,
         name: str,
         function_name: pulumi.Output[str],
-        args: EdgeFunctionArgs,
+        args: LambdaEdgeRouterArgs,
         tags: dict[str, str],
     ) -> dict[str, aws.cloudwatch.LogGroup]:
         """Lambda@Edge logs to ``/aws/lambda/us-east-1.<name>`` in each Region where a replica
@@ -180,7 +189,8 @@ class EdgeFunction(pulumi.ComponentResource):
                     region=region,
                     name=group_name,
                     retention_in_days=args.log_retention_days,
-                    # Replicas outlive the stack by hours, as the function does (see README).
+                    # Replicas outlive the stack by hours, as the function does
+                    # (docs/operations.md).
                     skip_destroy=True,
                     tags=tags,
                 ),

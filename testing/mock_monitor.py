@@ -17,6 +17,21 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.rpc import deserialize_properties
 
 
+@dataclass(frozen=True)
+class Alias:
+    """One alias as the resource sent it: a whole URN, or a specification whose empty fields mean
+    "as now" (Pulumi's ``Alias`` message: the engine fills in the resource's current name, type,
+    stack, project and parent)."""
+
+    urn: str = ""
+    name: str = ""
+    type: str = ""
+    stack: str = ""
+    project: str = ""
+    parent_urn: str = ""
+    no_parent: bool = False
+
+
 @dataclass
 class Declared:
     """One resource as the program declared it and as the mocks completed it."""
@@ -24,6 +39,8 @@ class Declared:
     type: str
     name: str
     id: str
+    # The mocks' URN: it qualifies the type with the parent's own type only, not the parent's whole
+    # type chain as the engine does (``testing.urns`` computes the engine's).
     urn: str
     parent: str
     inputs: dict[str, Any]
@@ -31,8 +48,8 @@ class Declared:
     # The Region the mocks placed it in (its region input, else aws:region); None for components.
     region: str | None
     dependencies: list[str]
-    # The URNs or alias specifications the resource declares it was known by before.
-    aliases: list[str]
+    # What the resource declares it was known by before: whole URNs or alias specifications.
+    aliases: list[Alias]
 
 
 def placed_in(inputs: Mapping[str, Any], home_region: str) -> str:
@@ -65,17 +82,25 @@ class RecordingMonitor(MockMonitor):
                 outputs=state,
                 region=placed_in(inputs, self.home_region) if request.custom else None,
                 dependencies=list(request.dependencies),
-                aliases=[*request.aliasURNs, *(_alias_text(alias) for alias in request.aliases)],
+                aliases=[
+                    *(Alias(urn=urn) for urn in request.aliasURNs),
+                    *(_alias(alias) for alias in request.aliases),
+                ],
             )
         )
         return response
 
 
-def _alias_text(alias: Any) -> str:
-    """An alias as text: its URN, or the fields its specification changes (type, name, ...)."""
+def _alias(alias: Any) -> Alias:
+    """An ``Alias`` message (a URN, or a specification) as a plain record."""
     if alias.urn:
-        return str(alias.urn)
+        return Alias(urn=str(alias.urn))
     spec = alias.spec
-    return ",".join(
-        f"{field.name}={value}" for field, value in spec.ListFields() if field.name != "parentUrn"
+    return Alias(
+        name=spec.name,
+        type=spec.type,
+        stack=spec.stack,
+        project=spec.project,
+        parent_urn=spec.parentUrn,
+        no_parent=spec.noParent,
     )

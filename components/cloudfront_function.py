@@ -1,4 +1,4 @@
-"""RouterFunction: the CloudFront Functions engine's viewer-request router and its log group.
+"""CloudFrontFunctionRouter: the CloudFront Functions engine's viewer-request router, its log group.
 
 The code is generated from the routing table (``edge_function.cloudfront_function``) at deploy
 time, deterministically, so an unchanged routing table publishes nothing new. CloudFront Functions
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aliases import known_before_as
 from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_LOG_RETENTION_DAYS
 from components.naming import resource_comment
 from edge_function.cloudfront_function import RUNTIME, render_function_code
@@ -24,9 +25,12 @@ from routing.table import RoutingTable
 FUNCTION_LOG_REGION = "us-east-1"
 FUNCTION_LOG_GROUP_PREFIX = "/aws/cloudfront/function/"
 
+# The component's type token before it was named after its engine: stacks deployed then keep it.
+_PREVIOUS_TYPE = "geo-proximity:index:RouterFunction"
+
 
 @dataclass(frozen=True)
-class RouterFunctionArgs:
+class CloudFrontFunctionRouterArgs:
     routing: RoutingTable
     """Required. Where every edge Region sends its requests (``derive_routing_table``)."""
 
@@ -41,7 +45,7 @@ class RouterFunctionArgs:
     """Tags of the function and its log group. Default none."""
 
 
-class RouterFunction(pulumi.ComponentResource):
+class CloudFrontFunctionRouter(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     """The function's ARN, for the distribution's viewer-request association."""
 
@@ -52,9 +56,17 @@ class RouterFunction(pulumi.ComponentResource):
     """The size of the generated code (CloudFront Functions accept at most 10 KB)."""
 
     def __init__(
-        self, name: str, args: RouterFunctionArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: CloudFrontFunctionRouterArgs,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("geo-proximity:index:RouterFunction", name, None, opts)
+        super().__init__(
+            "geo-proximity:index:CloudFrontFunctionRouter",
+            name,
+            None,
+            known_before_as(_PREVIOUS_TYPE, opts),
+        )
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         code = render_function_code(args.routing, args.failover_status_codes)

@@ -1,0 +1,721 @@
+"""Every config key of the project, declared once: its type, default, parser and description.
+
+``KNOWN_KEYS``, the ``config`` section of ``Pulumi.yaml`` and the table in docs/configuration.md
+all come from ``SETTINGS``. Each key's parser checks that key alone and raises ``ConfigError``
+naming the key, the bad value and what is accepted; ``settings.parse_settings`` then checks what
+the keys mean together. After changing a row, regenerate both files:
+
+    python -m settings_table --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedSeq
+
+from components.defaults import (
+    ABORT_INCOMPLETE_UPLOAD_DAYS,
+    CONNECTION_ATTEMPTS_RANGE,
+    CONNECTION_TIMEOUT_RANGE,
+    DEFAULT_ACCESS_LOG_DAYS,
+    DEFAULT_ALARM_ERROR_COUNT,
+    DEFAULT_ALARM_ERROR_RATE_PERCENT,
+    DEFAULT_ALARM_EVALUATION_MINUTES,
+    DEFAULT_CONNECTION_ATTEMPTS,
+    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_NONCURRENT_VERSION_DAYS,
+    DEFAULT_PRICE_CLASS,
+    FAILOVER_STATUS_CODES_ALLOWED,
+    LOG_RETENTION_DAYS,
+    PRICE_CLASSES,
+)
+from components.engine import Engine
+from components.policies import OriginAccess
+
+PROJECT = "geo-proximity"
+PROJECT_ROOT = Path(__file__).resolve().parent
+PROJECT_FILE = PROJECT_ROOT / "Pulumi.yaml"
+CONFIGURATION_PAGE = PROJECT_ROOT / "docs" / "configuration.md"
+# The page's generated table sits between these lines; the prose around it is written by hand.
+TABLE_START = "<!-- settings:start -->"
+TABLE_END = "<!-- settings:end -->"
+
+# Tag keys every resource gets; user tags may not redefine them, in any case.
+RESERVED_TAG_KEYS = ("project", "stack")
+MAX_TAGS_PER_RESOURCE = 50
+_TAG_PUNCTUATION = "_ . : / = + - @"
+# Letters and digits of any script, spaces, and the punctuation above.
+_TAG_TEXT = re.compile(f"[\\w {re.escape(_TAG_PUNCTUATION.replace(' ', ''))}]*")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
+# Read before the whole ARN, so a certificate in the wrong Region is told so even when the rest of
+# its ARN is mistyped as well.
+_ARN_REGION = re.compile(r"^arn:[a-z-]+:acm:([a-z0-9-]+):")
+_DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class ConfigError(ValueError):
+    """A stack config value that cannot be used. The message names the key as users type it."""
+
+    def __init__(self, key: str, reason: str, *, namespace: str = PROJECT) -> None:
+        super().__init__(f"{namespace}:{key}: {reason}")
+        self.key = key
+
+
+class Replication(StrEnum):
+    # Every bucket replicates to every other one: a write to any Region reaches all.
+    MESH = "mesh"
+    # The buckets are filled by other means (the publish command with --all, a pipeline, ...).
+    OFF = "off"
+
+
+def shown(value: object) -> str:
+    """``value`` as a message quotes it: text in quotes, anything else as the JSON it came as
+    (``null``, ``true``, ``["a"]``, ``{"a": 1}``), never a Python repr such as None or {'a': 1}."""
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def cli_text(value: Any) -> str:
+    """The text the CLI hands the program for a value: lists and maps as JSON, scalars as text."""
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a key's value is: the docs' type column, how Pulumi.yaml declares it, and, for a list or
+    a map, the shape messages describe."""
+
+    label: str
+    # Pulumi's project schema for it; None where the schema cannot type it (a fraction), or where no
+    # key of the kind has a fixed default to declare (the maps).
+    schema: Mapping[str, Any] | None
+    shape: str = ""
+
+
+TEXT = Kind("text", {"type": "string"})
+WHOLE_NUMBER = Kind("whole number", {"type": "integer"})
+FRACTION = Kind("number", None)
+BOOLEAN = Kind("boolean", {"type": "boolean"})
+REGION_LIST = Kind(
+    "list of Region codes",
+    {"type": "array", "items": {"type": "string"}},
+    'a list of Region codes, e.g. ["us-east-1", "eu-central-1"]',
+)
+STATUS_CODE_LIST = Kind(
+    "list of status codes",
+    {"type": "array", "items": {"type": "integer"}},
+    "a list of status codes, e.g. [503, 504]",
+)
+DOMAIN_NAME_LIST = Kind(
+    "list of domain names",
+    {"type": "array", "items": {"type": "string"}},
+    'a list of domain names, e.g. ["cdn.example.com"]',
+)
+REGION_MAP = Kind(
+    "map of Region code to Region code",
+    None,
+    'a map of edge Region to origin Region, e.g. {"ap-south-1": "eu-central-1"}',
+)
+TAG_MAP = Kind("map of text to text", None, 'a map of tag key to value, e.g. {"team": "cdn"}')
+
+# (key as users type it, raw CLI text) -> the value; a ConfigError for a value the key never takes.
+Parser = Callable[[str, str], Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key: what the program, Pulumi.yaml and the docs say about it."""
+
+    key: str
+    kind: Kind
+    parse: Parser
+    # One line, for Pulumi.yaml and the docs' table.
+    description: str
+    # As Pulumi.yaml declares it; None when there is none or it follows other keys (see below).
+    default: Any = None
+    # How the docs state a default that follows other keys.
+    computed_default: str = ""
+    required: bool = False
+
+    def read(self, values: Mapping[str, str]) -> Any:
+        """The value in ``values`` (key without namespace → CLI text), else the default, parsed."""
+        raw = values.get(self.key)
+        if raw is None and self.required:
+            raise ConfigError(
+                self.key,
+                f"is required: {self.kind.shape} "
+                f"(pulumi config set --path '{PROJECT}:{self.key}[0]' ...)",
+            )
+        if raw is None:
+            return None if self.default is None else self.parse(self.key, cli_text(self.default))
+        return self.parse(self.key, raw)
+
+    @property
+    def project_file_declaration(self) -> dict[str, Any] | None:
+        """How Pulumi.yaml declares the key; None where it does not. The CLI makes a declared key
+        without a default required, so only a required key is declared without one."""
+        if self.kind.schema is None or not (self.required or self.default is not None):
+            return None
+        default = {} if self.default is None else {"default": self.default}
+        return {**self.kind.schema, "description": self.description, **default}
+
+    @property
+    def documented_default(self) -> str:
+        if self.required:
+            return "required"
+        if self.default is not None:
+            return f"`{cli_text(self.default)}`"
+        return self.computed_default or "none"
+
+
+def _text(key: str, raw: str) -> str | None:
+    # An empty value counts as unset.
+    return raw or None
+
+
+def _one_of(choices: type[StrEnum] | Sequence[str]) -> Parser:
+    accepted = [str(choice) for choice in choices]
+
+    def parse(key: str, raw: str) -> Any:
+        if raw not in accepted:
+            raise ConfigError(key, f"{shown(raw)} is not one of: {', '.join(accepted)}")
+        return choices(raw) if isinstance(choices, type) else raw
+
+    return parse
+
+
+def _boolean(key: str, raw: str) -> bool:
+    if raw not in ("true", "false"):
+        raise ConfigError(key, f"{shown(raw)} is not true or false")
+    return raw == "true"
+
+
+def _whole_number(bounds: tuple[int, int]) -> Parser:
+    low, high = bounds
+
+    def parse(key: str, raw: str) -> int:
+        try:
+            number = int(raw)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise ConfigError(key, f"{shown(raw)} is not a whole number from {low} to {high}")
+        return number
+
+    return parse
+
+
+def _percent(key: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 100:
+        raise ConfigError(key, f"{shown(raw)} is not a percentage above 0 and at most 100")
+    return value
+
+
+def _log_retention_days(key: str, raw: str) -> int:
+    if not raw.isdigit() or int(raw) not in LOG_RETENTION_DAYS:
+        accepted = ", ".join(map(str, LOG_RETENTION_DAYS))
+        raise ConfigError(
+            key, f"{shown(raw)} is not a retention CloudWatch Logs accepts: {accepted}"
+        )
+    return int(raw)
+
+
+def _email(key: str, raw: str) -> str | None:
+    if raw and not _EMAIL.match(raw):
+        raise ConfigError(key, f"{shown(raw)} is not an email address such as ops@example.com")
+    return raw or None
+
+
+def _structured(key: str, raw: str, kind: Kind, container: type[list[Any] | dict[str, Any]]) -> Any:
+    """A list or map given as JSON; a scalar set with plain `pulumi config set` arrives as text."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    if container is list and isinstance(value, str):
+        raise ConfigError(
+            key,
+            f"{shown(value)} is not a list; set it as one: "
+            f"pulumi config set --path '{PROJECT}:{key}[0]' {value}",
+        )
+    if not isinstance(value, container):
+        raise ConfigError(key, f"{shown(value)} is not {kind.shape}")
+    return value
+
+
+def _region_list(key: str, raw: str) -> list[str]:
+    codes: list[Any] = _structured(key, raw, REGION_LIST, list)
+    # Which codes are Regions, and which have a bucket, the routing table checks.
+    for code in codes:
+        if not isinstance(code, str):
+            raise ConfigError(
+                key, f"{shown(code)} is not a Region code; expected {REGION_LIST.shape}"
+            )
+    return codes
+
+
+def _region_map(key: str, raw: str) -> dict[str, str]:
+    routes: dict[str, Any] = _structured(key, raw, REGION_MAP, dict)
+    for edge, origin in routes.items():
+        if not isinstance(origin, str):
+            raise ConfigError(
+                key,
+                f"the route for {shown(edge)}, {shown(origin)}, is not a Region code; "
+                f"expected {REGION_MAP.shape}",
+            )
+    return routes
+
+
+def _status_codes(key: str, raw: str) -> tuple[int, ...]:
+    codes: list[Any] = _structured(key, raw, STATUS_CODE_LIST, list)
+    accepted = ", ".join(map(str, FAILOVER_STATUS_CODES_ALLOWED))
+    if not codes:
+        raise ConfigError(key, f"is empty; expected one or more of {accepted}")
+    for code in codes:
+        # JSON gives 503 or 503.0 for a number; a string or a fraction is a mistake to report.
+        if isinstance(code, bool) or not isinstance(code, int | float) or code != int(code):
+            raise ConfigError(
+                key, f"{shown(code)} is not an integer status code; expected {accepted}"
+            )
+        if int(code) not in FAILOVER_STATUS_CODES_ALLOWED:
+            raise ConfigError(key, f"{int(code)} cannot trigger failover; expected {accepted}")
+    return tuple(sorted({int(code) for code in codes}))
+
+
+def _domain_names(key: str, raw: str) -> tuple[str, ...]:
+    names: list[Any] = _structured(key, raw, DOMAIN_NAME_LIST, list)
+    seen: set[str] = set()
+    for name in names:
+        if not isinstance(name, str) or not _DOMAIN_NAME.match(name):
+            raise ConfigError(
+                key, f"{shown(name)} is not a lowercase domain name such as cdn.example.com"
+            )
+        if name in seen:
+            raise ConfigError(key, f"{shown(name)} is listed twice")
+        seen.add(name)
+    return tuple(names)
+
+
+def _certificate_arn(key: str, raw: str) -> str | None:
+    if not raw:
+        return None
+    region = _ARN_REGION.match(raw)
+    if region and region.group(1) != "us-east-1":
+        raise ConfigError(
+            key,
+            f"{shown(raw)} is in {region.group(1)}; the certificate must be in us-east-1, the only "
+            "Region whose ACM certificates CloudFront uses",
+        )
+    if not _ACM_CERTIFICATE_ARN.match(raw):
+        raise ConfigError(
+            key,
+            f"{shown(raw)} is not an ACM certificate ARN "
+            "(arn:aws:acm:us-east-1:<account>:certificate/<id>)",
+        )
+    return raw
+
+
+def _tags(key: str, raw: str) -> dict[str, str]:
+    """The user's tags, checked against what IAM, S3, CloudFront and Lambda all accept (tagging
+    best practices, "Tag naming limits and requirements")."""
+    tags: dict[str, Any] = _structured(key, raw, TAG_MAP, dict)
+    seen: dict[str, str] = {name.lower(): name for name in RESERVED_TAG_KEYS}
+    room = MAX_TAGS_PER_RESOURCE - len(RESERVED_TAG_KEYS)
+    if len(tags) > room:
+        raise ConfigError(
+            key,
+            f"has {len(tags)} tags; AWS allows {MAX_TAGS_PER_RESOURCE} per resource and the "
+            f"program adds {len(RESERVED_TAG_KEYS)} ({', '.join(RESERVED_TAG_KEYS)}): "
+            f"at most {room}",
+        )
+    for name, value in tags.items():
+        if not isinstance(value, str) or len(value) > 256 or not _TAG_TEXT.fullmatch(value):
+            raise ConfigError(
+                key,
+                f"the value of {shown(name)}, {shown(value)}, is not text of at most 256 letters, "
+                f"digits, spaces and {_TAG_PUNCTUATION}",
+            )
+        if (
+            not 1 <= len(name) <= 128
+            or not _TAG_TEXT.fullmatch(name)
+            or name.lower().startswith("aws:")
+        ):
+            raise ConfigError(
+                key,
+                f"{shown(name)} is not a tag key: 1-128 letters, digits, spaces and "
+                f"{_TAG_PUNCTUATION}, not starting with 'aws:'",
+            )
+        twin = seen.get(name.lower())
+        if twin in RESERVED_TAG_KEYS:
+            raise ConfigError(
+                key,
+                f"{shown(name)} is set by the program itself (to the {twin} name); "
+                "choose another key",
+            )
+        if twin is not None:
+            raise ConfigError(
+                key,
+                f"{shown(name)} and {shown(twin)} are one key to IAM, which ignores case; keep one",
+            )
+        seen[name.lower()] = name
+    return tags
+
+
+def _from_to(bounds: tuple[int, int]) -> str:
+    return f"{bounds[0]}-{bounds[1]}"
+
+
+_DAYS = (1, 36_500)
+_ALARM_MINUTES = (1, 1440)
+_ALARM_COUNT = (1, 1_000_000)
+
+SETTINGS = (
+    Setting(
+        "engine",
+        TEXT,
+        _one_of(Engine),
+        "Where the routing runs: `lambda-edge` (an origin-request function on cache misses; "
+        "buckets reached with an origin access identity) or `cloudfront-functions` (a "
+        "viewer-request function on every request; every bucket an origin of the distribution, "
+        "signed with origin access control)",
+        default=Engine.LAMBDA_EDGE.value,
+    ),
+    Setting(
+        "nextEngine",
+        TEXT,
+        _one_of(Engine),
+        "The engine a switch is under way to: every bucket also grants that engine's identity, so "
+        "the switch itself serves no 403; remove it once `engine` is set to it",
+    ),
+    Setting(
+        "origins",
+        REGION_LIST,
+        _region_list,
+        "Region codes that get a bucket (active-active), in preference order (it breaks distance "
+        "ties); with `lambda-edge`, not the Regions launched after December 2022 (see "
+        "`originAccess`); with `cloudfront-functions`, any Region",
+        required=True,
+    ),
+    Setting(
+        "defaultOrigin",
+        TEXT,
+        _text,
+        "The origin for Region codes the catalogue does not know; also the origin group's primary "
+        "member (`lambda-edge`) or the default cache behaviour's origin (`cloudfront-functions`)",
+        computed_default="the first of `origins` in rotation",
+    ),
+    Setting(
+        "routes",
+        REGION_MAP,
+        _region_map,
+        "Edge Region → origin Region, overriding nearest-origin routing",
+    ),
+    Setting(
+        "drained",
+        REGION_LIST,
+        _region_list,
+        "Origins out of rotation: each keeps its bucket, policy and replication, but no request is "
+        "routed to it, as primary or failover, in either engine or the origin group. It may not "
+        "be `defaultOrigin` or `failoverOrigin` (where those are derived, they are derived from "
+        "the origins in rotation); a route pinned to it goes to the nearest origin in rotation "
+        "until it is undrained; at least one origin stays in rotation",
+    ),
+    Setting(
+        "failover",
+        TEXT,
+        _text,
+        "`ranked`: a failover request goes to the next-nearest bucket of the edge Region, never "
+        "back to the one that failed; `fixed`: it goes to `failoverOrigin` (the post's "
+        "behaviour); `off`: no failover. With `cloudfront-functions` each request gets its own "
+        "group of [primary, that bucket]",
+        computed_default="`ranked` with 2+ origins, `off` with one",
+    ),
+    Setting(
+        "failoverOrigin",
+        TEXT,
+        _text,
+        "Where `fixed` failover goes: the origin group's secondary member (ignored when "
+        "`failover` is `off`)",
+        computed_default="the origin nearest `defaultOrigin`",
+    ),
+    Setting(
+        "failoverStatusCodes",
+        STATUS_CODE_LIST,
+        _status_codes,
+        "Origin status codes that fail over: any of "
+        + ", ".join(map(str, FAILOVER_STATUS_CODES_ALLOWED))
+        + "; with failover on they must include 503 and 504. The default's 403 and 404 also "
+        "cover objects not yet replicated",
+        default=list(DEFAULT_FAILOVER_STATUS_CODES),
+    ),
+    Setting(
+        "originConnectionAttempts",
+        WHOLE_NUMBER,
+        _whole_number(CONNECTION_ATTEMPTS_RANGE),
+        "Times CloudFront tries to connect to a bucket before it fails over, "
+        + _from_to(CONNECTION_ATTEMPTS_RANGE),
+        default=DEFAULT_CONNECTION_ATTEMPTS,
+    ),
+    Setting(
+        "originConnectionTimeout",
+        WHOLE_NUMBER,
+        _whole_number(CONNECTION_TIMEOUT_RANGE),
+        "Seconds CloudFront waits for each connection, " + _from_to(CONNECTION_TIMEOUT_RANGE),
+        default=DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    ),
+    Setting(
+        "originAccess",
+        TEXT,
+        _one_of(OriginAccess),
+        "A confirmation only, not stored: the engine decides how CloudFront signs (`lambda-edge`: "
+        "`oai`; `cloudfront-functions`: `oac`); the engine's own value is accepted, the other "
+        "refused",
+        computed_default="`oai` or `oac` by engine",
+    ),
+    Setting(
+        "priceClass",
+        TEXT,
+        _one_of(PRICE_CLASSES),
+        "CloudFront price class: " + ", ".join(f"`{name}`" for name in PRICE_CLASSES),
+        default=DEFAULT_PRICE_CLASS,
+    ),
+    Setting(
+        "aliases",
+        DOMAIN_NAME_LIST,
+        _domain_names,
+        "Custom domain names of the distribution (needs `certificateArn`)",
+    ),
+    Setting(
+        "certificateArn",
+        TEXT,
+        _certificate_arn,
+        "ACM certificate in us-east-1 covering `aliases`; served `sni-only` with minimum protocol "
+        "`TLSv1.2_2021`",
+    ),
+    Setting(
+        "tags",
+        TAG_MAP,
+        _tags,
+        "Applied to every taggable resource; "
+        + " and ".join(f"`{name}`" for name in RESERVED_TAG_KEYS)
+        + " are added by the program. Checked as AWS checks them: at most "
+        f"{MAX_TAGS_PER_RESOURCE - len(RESERVED_TAG_KEYS)} ({MAX_TAGS_PER_RESOURCE} per resource "
+        "with the program's own; tags from `aws:defaultTags` count too), keys of 1-128 and values "
+        f"of up to 256 letters, digits, spaces and `{_TAG_PUNCTUATION}`, no `aws:` prefix, no two "
+        "keys equal but for case (IAM ignores case)",
+    ),
+    Setting(
+        "securityHeaders",
+        BOOLEAN,
+        _boolean,
+        "Attach CloudFront's managed `SecurityHeadersPolicy` (HSTS, "
+        "`X-Content-Type-Options: nosniff`, `X-Frame-Options`, `Referrer-Policy`, "
+        "`X-XSS-Protection`) to every response",
+        default=True,
+    ),
+    Setting(
+        "logRetentionDays",
+        WHOLE_NUMBER,
+        _log_retention_days,
+        "Days CloudWatch keeps the routing function's logs (Lambda@Edge's in every Region where it "
+        "runs, the CloudFront function's in us-east-1): one of "
+        + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        default=DEFAULT_LOG_RETENTION_DAYS,
+    ),
+    Setting(
+        "noncurrentVersionDays",
+        WHOLE_NUMBER,
+        _whole_number(_DAYS),
+        "Days S3 keeps an overwritten or deleted object version before it expires, "
+        f"{_from_to(_DAYS)} (every bucket also aborts uploads left incomplete for "
+        f"{ABORT_INCOMPLETE_UPLOAD_DAYS} days)",
+        default=DEFAULT_NONCURRENT_VERSION_DAYS,
+    ),
+    Setting(
+        "replication",
+        TEXT,
+        _one_of(Replication),
+        "`mesh`: every bucket replicates to every other one; `off`: you fill the buckets yourself "
+        "(`./dev publish --all`)",
+        computed_default="`mesh` with 2+ origins, `off` with one",
+    ),
+    Setting(
+        "replicationTimeControl",
+        BOOLEAN,
+        _boolean,
+        "`true` adds S3 Replication Time Control (15-minute SLA for 99.99% of objects, with "
+        "metrics; extra cost) to every replication rule",
+        default=False,
+    ),
+    Setting(
+        "monitoring",
+        BOOLEAN,
+        _boolean,
+        "Alarms in every Region where their metrics live, a topic per Region and one dashboard; "
+        "`false` removes them all",
+        default=True,
+    ),
+    Setting(
+        "alarmEmail",
+        TEXT,
+        _email,
+        "An address subscribed to every Region's alarm topic (each subscription is confirmed by a "
+        "mail of its own)",
+    ),
+    Setting(
+        "alarmErrorRatePercent",
+        FRACTION,
+        _percent,
+        "The viewer 5xx error rate (%), above 0 and at most 100, that raises the alarm when it is "
+        "exceeded in each of `alarmEvaluationMinutes` consecutive minutes",
+        default=DEFAULT_ALARM_ERROR_RATE_PERCENT,
+    ),
+    Setting(
+        "alarmEvaluationMinutes",
+        WHOLE_NUMBER,
+        _whole_number(_ALARM_MINUTES),
+        "Minutes a rate must stay above its threshold; the window over which errors, throttles "
+        f"and failed replications are counted, {_from_to(_ALARM_MINUTES)}",
+        default=DEFAULT_ALARM_EVALUATION_MINUTES,
+    ),
+    Setting(
+        "alarmErrorCount",
+        WHOLE_NUMBER,
+        _whole_number(_ALARM_COUNT),
+        "Routing function errors or throttles, or failed replications, within the window that "
+        f"raise an alarm, {_from_to(_ALARM_COUNT)}",
+        default=DEFAULT_ALARM_ERROR_COUNT,
+    ),
+    Setting(
+        "accessLogs",
+        BOOLEAN,
+        _boolean,
+        "CloudFront standard logs (v2) into a private log bucket in the stack's home Region "
+        "(`aws:region`)",
+        default=False,
+    ),
+    Setting(
+        "accessLogDays",
+        WHOLE_NUMBER,
+        _whole_number(_DAYS),
+        f"Days the log bucket keeps each access log, {_from_to(_DAYS)}",
+        default=DEFAULT_ACCESS_LOG_DAYS,
+    ),
+)
+KNOWN_KEYS = tuple(setting.key for setting in SETTINGS)
+
+
+def project_file_config() -> dict[str, dict[str, Any]]:
+    """The ``config`` section of ``Pulumi.yaml``: the keys it declares, in table order."""
+    return {
+        setting.key: declaration
+        for setting in SETTINGS
+        if (declaration := setting.project_file_declaration) is not None
+    }
+
+
+def configuration_table() -> str:
+    """The Markdown table of every key, as docs/configuration.md shows it."""
+    rows = [
+        "| key | type | default | description |",
+        "|---|---|---|---|",
+        *(
+            f"| `{setting.key}` | {setting.kind.label} | {setting.documented_default} | "
+            f"{setting.description.replace('|', '&#124;')} |"
+            for setting in SETTINGS
+        ),
+    ]
+    return "\n".join(rows) + "\n"
+
+
+def configuration_page_table(page: str) -> str:
+    """The table between the markers of ``page``'s text; a ValueError when the markers are not
+    there once each, in order."""
+    before, start, rest = page.partition(TABLE_START + "\n")
+    table, end, _ = rest.partition(TABLE_END)
+    if not start or not end or TABLE_START in rest or TABLE_END in before:
+        raise ValueError(f"expected one {TABLE_START} line and, after it, one {TABLE_END}")
+    return table
+
+
+def _rendered_page(page: str) -> str:
+    table = configuration_page_table(page)
+    return page.replace(
+        f"{TABLE_START}\n{table}{TABLE_END}", f"{TABLE_START}\n{configuration_table()}{TABLE_END}"
+    )
+
+
+def _rendered_project_file(text: str) -> str:
+    yaml = YAML()  # round trip: the file's comments and order stay
+    yaml.width = 4096  # one line per description, as in the docs
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    document = yaml.load(text)
+    config = project_file_config()
+    for declaration in config.values():
+        if isinstance(declaration.get("default"), list):
+            declaration["default"] = CommentedSeq(declaration["default"])
+            declaration["default"].fa.set_flow_style()
+    document["config"] = config
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def write_generated_files() -> list[Path]:
+    """Rewrite the docs' table and Pulumi.yaml's config section from ``SETTINGS``; the changed
+    files."""
+    changed = []
+    for path, render in (
+        (CONFIGURATION_PAGE, _rendered_page),
+        (PROJECT_FILE, _rendered_project_file),
+    ):
+        text = path.read_text(encoding="utf-8")
+        if (rendered := render(text)) != text:
+            path.write_text(rendered, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m settings_table",
+        description="Print the table of config keys, or write it where it is published.",
+    )
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="rewrite docs/configuration.md's table and Pulumi.yaml's config section",
+    )
+    if not parser.parse_args(argv).write:
+        print(configuration_table(), end="")
+        return 0
+    for path in write_generated_files():
+        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""A stack deployed before the routing components were named after their engines keeps every
+resource: each resource the program declares now is found, by its URN or through an alias, under
+the URN the same declaration had with the old type tokens (``testing.urns`` computes both the way
+Pulumi's engine does, a child's URN from its parent's type chain)."""
+
+import pytest
+
+from components import cloudfront_function, lambda_edge
+from testing.mock_monitor import Declared
+from testing.mock_program import Deployment, deploy
+from testing.urns import Urns, lost_in_place
+from tests.components.conftest import deployed
+from tools.stack_file import read_stack_config, stack_file_path
+
+# Type token now → type token of the stacks deployed before the rename.
+RENAMED = {
+    "geo-proximity:index:LambdaEdgeRouter": "geo-proximity:index:EdgeFunction",
+    "geo-proximity:index:CloudFrontFunctionRouter": "geo-proximity:index:RouterFunction",
+}
+
+
+def router_and_children(deployment: Deployment) -> list[Declared]:
+    """The renamed component and every resource under it."""
+    (router,) = [r for r in deployment.resources if r.type in RENAMED]
+    return [r for r in deployment.resources if router.urn in (r.urn, r.parent)]
+
+
+@pytest.mark.parametrize(
+    "key", ["stack:prod", "stack:dev", "everything-twenty", "functions-everything-twenty"]
+)
+def test_a_stack_deployed_before_the_rename_keeps_every_resource(key):
+    deployment = deployed(key)
+    # Not vacuous: the renamed router and its children are there, under the new type token.
+    names = {resource.name for resource in router_and_children(deployment)}
+    assert {"router", "router-function", "router-logs"} <= names
+    assert lost_in_place(deployment.resources, RENAMED) == []
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_without_the_aliases_the_router_and_its_children_would_be_replaced(monkeypatch, stack):
+    for module in (lambda_edge, cloudfront_function):
+        monkeypatch.setattr(module, "known_before_as", lambda previous_type, opts: opts)
+    deployment = deploy(read_stack_config(stack_file_path(stack)), stack=stack)
+    renamed = router_and_children(deployment)
+    assert len(renamed) >= 3
+    # Everything under the old type token is lost (deleted, and created again), nothing else.
+    urns = Urns(deployment.resources)
+    assert sorted(lost_in_place(deployment.resources, RENAMED)) == sorted(
+        urns.current(resource, RENAMED) for resource in renamed
+    )
+
+
+def test_urns_follow_the_parents_type_chain_and_its_aliases():
+    deployment = deployed("stack:prod")
+    urns = Urns(deployment.resources)
+    function = deployment.one("aws:lambda/function:Function")
+    # The engine's URN: the component's type, then the child's; the stack is left out.
+    assert urns.current(function) == (
+        "urn:pulumi:prod::geo-proximity::"
+        "geo-proximity:index:LambdaEdgeRouter$aws:lambda/function:Function::router-function"
+    )
+    assert urns.current(function, RENAMED) == (
+        "urn:pulumi:prod::geo-proximity::"
+        "geo-proximity:index:EdgeFunction$aws:lambda/function:Function::router-function"
+    )
+    # The child declares no alias itself; it inherits its parent's.
+    assert function.aliases == []
+    assert urns.former(function) == {
+        urns.current(function),
+        urns.current(function, RENAMED),
+    }
