@@ -23,15 +23,24 @@ from components.defaults import (
     DEFAULT_ALARM_EVALUATION_MINUTES,
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_EVACUATION_FAILURES,
+    DEFAULT_EVACUATION_RECOVERIES,
+    DEFAULT_EVACUATION_VANTAGES,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NONCURRENT_VERSION_DAYS,
+    EVACUATION_QUORUM,
     FAILOVER_STATUS_CODES_REQUIRED,
 )
 from components.engine import Engine
 from components.policies import OriginAccess
 from edge_function.cloudfront_function import FunctionTooLargeError, render_function_code
+from evacuation.state import DRAINED_KEY, ROTATION_KEY
 from routing.artifact import DEFAULT_MARKER_HEADER
-from routing.catalogue import describe_unknown_region, load_catalogue
+from routing.catalogue import (
+    describe_unknown_region,
+    lambda_edge_execution_regions,
+    load_catalogue,
+)
 from routing.table import FailoverMode, RoutingError, RoutingTable, derive_routing_table
 from settings_table import KNOWN_KEYS as KNOWN_KEYS
 from settings_table import PROJECT as PROJECT
@@ -92,6 +101,11 @@ class Settings:
     alarm_error_count: int = DEFAULT_ALARM_ERROR_COUNT
     access_logs: bool = False
     access_log_days: int = DEFAULT_ACCESS_LOG_DAYS
+    # Health checks that take a failing origin out of rotation by themselves (docs/operations.md).
+    evacuation: bool = False
+    evacuation_failures: int = DEFAULT_EVACUATION_FAILURES
+    evacuation_recoveries: int = DEFAULT_EVACUATION_RECOVERIES
+    evacuation_vantages: tuple[str, ...] = DEFAULT_EVACUATION_VANTAGES
     # The config values these settings were parsed from (key without namespace → CLI string), so
     # the tools can parse a variant (the drill drains an origin) with the same checks.
     values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -99,6 +113,21 @@ class Settings:
     @property
     def origins(self) -> tuple[str, ...]:
         return self.routing.origins
+
+    @property
+    def routing_state(self) -> bool:
+        """Whether origins can be out of rotation at run time, so the edge reads a routing state:
+        with two or more origins. One origin is never out."""
+        return len(self.origins) > 1
+
+    @property
+    def state_key(self) -> str | None:
+        """The key value store key a CloudFront function reads the origins out of rotation from:
+        the union the evacuator publishes, or without an evacuator the drained list Pulumi
+        writes; None without a routing state."""
+        if not self.routing_state:
+            return None
+        return ROTATION_KEY if self.evacuation else DRAINED_KEY
 
 
 def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
@@ -112,9 +141,14 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
     _confirm_origin_access(read["originAccess"], engine)
     _check_origins_have_access(routing.origins, engine, next_engine)
     failover_status_codes = _failover_status_codes(read["failoverStatusCodes"], routing)
+    evacuation = _evacuation(read["evacuation"], routing.origins)
+    vantages = _evacuation_vantages(read["evacuationVantages"], engine)
     if engine is Engine.CLOUDFRONT_FUNCTIONS:
+        state_key = (
+            None if len(routing.origins) < 2 else ROTATION_KEY if evacuation else DRAINED_KEY
+        )
         try:
-            render_function_code(routing, failover_status_codes)
+            render_function_code(routing, failover_status_codes, state_key)
         except FunctionTooLargeError as error:
             raise ConfigError("origins", f"{error}; use fewer origins") from None
     aliases: tuple[str, ...] = read["aliases"] or ()
@@ -145,6 +179,10 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         alarm_error_count=read["alarmErrorCount"],
         access_logs=read["accessLogs"],
         access_log_days=read["accessLogDays"],
+        evacuation=evacuation,
+        evacuation_failures=read["evacuationFailures"],
+        evacuation_recoveries=read["evacuationRecoveries"],
+        evacuation_vantages=vantages,
         values=MappingProxyType(dict(values)),
     )
 
@@ -334,6 +372,49 @@ def _replication(chosen: Replication | None, origins: tuple[str, ...]) -> Replic
             "use 'off' or add an origin",
         )
     return chosen
+
+
+def _evacuation(chosen: bool | None, origins: tuple[str, ...]) -> bool:
+    if chosen is None:
+        return len(origins) > 1
+    if chosen and len(origins) < 2:
+        raise ConfigError(
+            "evacuation",
+            f"true needs at least two origins, and only {origins[0]} has a bucket: the last "
+            "origin in rotation is never taken out; set it to false or add an origin",
+        )
+    return chosen
+
+
+def _evacuation_vantages(codes: list[str], engine: Engine) -> tuple[str, ...]:
+    """Two or more Regions the health checks run from: Regions every account has (not opt-in);
+    with Lambda@Edge, Regions it runs in, where the routing state table has its replicas."""
+    catalogue = load_catalogue()
+    for code in codes:
+        if code not in catalogue:
+            raise ConfigError("evacuationVantages", describe_unknown_region(code))
+        if catalogue[code].opt_in:
+            raise ConfigError(
+                "evacuationVantages",
+                f"{code} is an opt-in Region, which an account may not have enabled; choose "
+                "Regions every account has",
+            )
+        if engine is Engine.LAMBDA_EDGE and code not in lambda_edge_execution_regions():
+            raise ConfigError(
+                "evacuationVantages",
+                f"{code} is not a Region where Lambda@Edge runs, where the {engine.value} engine "
+                "keeps the routing state; choose among "
+                + ", ".join(lambda_edge_execution_regions()),
+            )
+    if len(set(codes)) != len(codes):
+        raise ConfigError("evacuationVantages", f"{shown(codes)} lists a Region twice")
+    if len(codes) < EVACUATION_QUORUM:
+        raise ConfigError(
+            "evacuationVantages",
+            f"{shown(codes)} has {len(codes)} Region(s); two must agree before an origin is "
+            "taken out, so give two or more",
+        )
+    return tuple(codes)
 
 
 def _replication_time_control(enabled: bool, replication: Replication) -> bool:

@@ -34,10 +34,16 @@ from components.defaults import (
     DEFAULT_ALARM_EVALUATION_MINUTES,
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_EVACUATION_FAILURES,
+    DEFAULT_EVACUATION_RECOVERIES,
+    DEFAULT_EVACUATION_VANTAGES,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NONCURRENT_VERSION_DAYS,
     DEFAULT_PRICE_CLASS,
+    EVACUATION_FAILURES_RANGE,
+    EVACUATION_PROBE_SECONDS,
+    EVACUATION_RECOVERIES_RANGE,
     FAILOVER_STATUS_CODES_ALLOWED,
     LOG_RETENTION_DAYS,
     PRICE_CLASSES,
@@ -623,6 +629,38 @@ SETTINGS = (
         _whole_number(_DAYS),
         f"Days the log bucket keeps each access log, {_from_to(_DAYS)}",
         default=DEFAULT_ACCESS_LOG_DAYS,
+    ),
+    Setting(
+        "evacuation",
+        BOOLEAN,
+        _boolean,
+        "Health checks of every origin from several vantage Regions that take a failing Region "
+        "out of rotation, and bring it back, by themselves; `false` removes them all",
+        computed_default="`true` with 2+ origins, `false` with one",
+    ),
+    Setting(
+        "evacuationFailures",
+        WHOLE_NUMBER,
+        _whole_number(EVACUATION_FAILURES_RANGE),
+        f"Failed probes in a row ({EVACUATION_PROBE_SECONDS} s apart), seen by two vantage "
+        f"Regions, that take an origin out of rotation, {_from_to(EVACUATION_FAILURES_RANGE)}",
+        default=DEFAULT_EVACUATION_FAILURES,
+    ),
+    Setting(
+        "evacuationRecoveries",
+        WHOLE_NUMBER,
+        _whole_number(EVACUATION_RECOVERIES_RANGE),
+        f"Good probes in a row ({EVACUATION_PROBE_SECONDS} s apart), seen by two vantage Regions, "
+        f"that bring an evacuated origin back, {_from_to(EVACUATION_RECOVERIES_RANGE)}",
+        default=DEFAULT_EVACUATION_RECOVERIES,
+    ),
+    Setting(
+        "evacuationVantages",
+        REGION_LIST,
+        _region_list,
+        "Regions the health checks run from, two or more (two must agree); with `lambda-edge` "
+        "Regions where Lambda@Edge runs, since the routing state is kept there",
+        default=list(DEFAULT_EVACUATION_VANTAGES),
     ),
 )
 KNOWN_KEYS = tuple(setting.key for setting in SETTINGS)

@@ -75,3 +75,22 @@ DEFAULT_ALARM_EVALUATION_MINUTES = 5
 DEFAULT_ALARM_ERROR_COUNT = 1
 # Access logs kept this many days in the log bucket.
 DEFAULT_ACCESS_LOG_DAYS = 90
+
+# Evacuation: each vantage Region probes every origin every 20 s (three rounds in a scheduled
+# minute; EventBridge Scheduler's finest rate is one minute). Three failures in a row, seen by two
+# vantage Regions, take an origin out: 40-60 s of failure plus the probe's own time-outs, so a Region
+# is out within about 65 s, inside the 2 minutes promised with room for the state to reach the edges.
+# Six good probes in a row bring it back: two minutes of health, so a Region that flaps stays out
+# rather than taking traffic every other minute.
+DEFAULT_EVACUATION_FAILURES = 3
+DEFAULT_EVACUATION_RECOVERIES = 6
+EVACUATION_FAILURES_RANGE = (1, 10)
+EVACUATION_RECOVERIES_RANGE = (1, 60)
+EVACUATION_PROBE_SECONDS = 20
+EVACUATION_ROUNDS = 3
+# How many vantage Regions must agree: two, so that no single one evacuates on its own view.
+EVACUATION_QUORUM = 2
+# Three continents: any two still agree while the third (or its Region's own origin) is down.
+DEFAULT_EVACUATION_VANTAGES = ("us-east-1", "eu-west-1", "ap-northeast-1")
+# The probe's read timeout: a stall shows as a failure within seconds, not S3's 30.
+EVACUATION_READ_TIMEOUT_SECONDS = 5

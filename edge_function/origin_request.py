@@ -182,7 +182,9 @@ def sign_v4(method, host, path, body, headers, region, service, credentials, amz
 
 
 def out_of_rotation(items):
-    """The origins the state table's routing items put out of rotation (DynamoDB JSON)."""
+    """The origins the state table's routing items put out of rotation (DynamoDB JSON). Items of
+    other owners are not this function's to read: one stray item must not turn drains and
+    evacuations off at every edge."""
     out: set[str] = set()
     for item in items:
         owner = item["sk"]["S"]
@@ -193,8 +195,6 @@ def out_of_rotation(items):
             out.update(entry["S"] for entry in regions["L"])
         elif owner == "evacuated":
             out.update(regions["M"])
-        else:
-            raise ValueError("unknown routing state item " + repr(owner))
     if not all(isinstance(code, str) for code in out):
         raise ValueError("routing state names a Region that is not a string")
     return frozenset(out)

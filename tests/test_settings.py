@@ -403,11 +403,16 @@ def test_drained_origins_are_read_and_checked():
         "geo-proximity:drained: 'eu-west-1' is not a list; set it as one: "
         "pulumi config set --path 'geo-proximity:drained[0]' eu-west-1"
     )
-    with pytest.raises(ConfigError) as raised:
-        parse(origins=["us-east-1", "eu-west-1"], drained=["eu-west-1"], defaultOrigin="eu-west-1")
-    assert str(raised.value).startswith(
-        "geo-proximity:defaultOrigin: 'eu-west-1' is drained and takes no traffic"
+    # Draining is routing state: even the default origin may be drained (the edge routes around
+    # it), while the static configuration stays as it was.
+    drained = parse(
+        origins=["us-east-1", "eu-west-1"], drained=["eu-west-1"], defaultOrigin="eu-west-1"
     )
+    assert drained.routing.default_origin == "eu-west-1"
+    assert drained.routing.route_for("eu-west-2").primary == "us-east-1"
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1", "eu-west-1"], drained=["eu-west-1", "us-east-1"])
+    assert "drains every origin" in str(raised.value)
 
 
 def test_monitoring_and_access_log_settings_have_documented_defaults():
@@ -650,3 +655,78 @@ def test_origins_required_names_the_shape_and_the_command():
         f"geo-proximity:origins: is required: {REGION_LIST} "
         "(pulumi config set --path 'geo-proximity:origins[0]' ...)"
     )
+
+
+def test_evacuation_is_on_with_two_origins_and_its_settings_are_checked():
+    two = parse(origins=["us-east-1", "eu-west-1"])
+    assert two.evacuation is True and two.state_key == "rotation"
+    assert (two.evacuation_failures, two.evacuation_recoveries) == (3, 6)
+    assert two.evacuation_vantages == ("us-east-1", "eu-west-1", "ap-northeast-1")
+    one = parse(origins=["us-east-1"])
+    assert one.evacuation is False and one.state_key is None and not one.routing_state
+    off = parse(origins=["us-east-1", "eu-west-1"], evacuation="false")
+    assert off.evacuation is False and off.state_key == "drained"
+    custom = parse(
+        origins=["us-east-1", "eu-west-1"],
+        evacuationFailures="5",
+        evacuationRecoveries="12",
+        evacuationVantages=["us-west-2", "eu-central-1"],
+    )
+    assert (custom.evacuation_failures, custom.evacuation_recoveries) == (5, 12)
+    assert custom.evacuation_vantages == ("us-west-2", "eu-central-1")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"origins": ["us-east-1"], "evacuation": "true"},
+            "geo-proximity:evacuation: true needs at least two origins, and only us-east-1 has a "
+            "bucket",
+        ),
+        (
+            {"origins": ["us-east-1", "eu-west-1"], "evacuationVantages": ["us-east-1"]},
+            'geo-proximity:evacuationVantages: ["us-east-1"] has 1 Region(s); two must agree',
+        ),
+        (
+            {"origins": ["us-east-1", "eu-west-1"], "evacuationVantages": ["eu-west-1"] * 2},
+            'geo-proximity:evacuationVantages: ["eu-west-1", "eu-west-1"] lists a Region twice',
+        ),
+        (
+            {
+                "origins": ["us-east-1", "eu-west-1"],
+                "evacuationVantages": ["us-east-1", "me-south-1"],
+            },
+            "geo-proximity:evacuationVantages: me-south-1 is an opt-in Region",
+        ),
+        (
+            {
+                "origins": ["us-east-1", "eu-west-1"],
+                "evacuationVantages": ["us-east-1", "eu-north-1"],
+            },
+            "geo-proximity:evacuationVantages: eu-north-1 is not a Region where Lambda@Edge runs",
+        ),
+        (
+            {"origins": ["us-east-1", "eu-west-1"], "evacuationFailures": "0"},
+            "geo-proximity:evacuationFailures:",
+        ),
+        (
+            {"origins": ["us-east-1", "eu-west-1"], "evacuationRecoveries": "61"},
+            "geo-proximity:evacuationRecoveries:",
+        ),
+    ],
+)
+def test_bad_evacuation_settings_are_one_line(values, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(**values)
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+
+
+def test_cloudfront_functions_may_check_from_any_region_every_account_has():
+    settings = parse(
+        origins=["us-east-1", "eu-west-1"],
+        engine="cloudfront-functions",
+        evacuationVantages=["eu-north-1", "ca-central-1"],
+    )
+    assert settings.evacuation_vantages == ("eu-north-1", "ca-central-1")

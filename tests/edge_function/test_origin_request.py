@@ -462,6 +462,14 @@ def test_a_document_with_a_state_source_reads_it(monkeypatch):
         ([drained_item([]), evacuated_item([])], set()),
         # An item without its list (written before any Region was put out): nothing out.
         ([{"pk": {"S": "rotation"}, "sk": {"S": "evacuated"}, "version": {"N": "0"}}], set()),
+        # Another owner's item: not the function's to read, and no reason to drop the others.
+        (
+            [
+                {"pk": {"S": "rotation"}, "sk": {"S": "someone"}, "regions": {"L": []}},
+                drained_item(["eu-central-1"]),
+            ],
+            {"eu-central-1"},
+        ),
     ],
 )
 def test_out_of_rotation_reads_both_owners_items(items, out):
@@ -471,7 +479,6 @@ def test_out_of_rotation_reads_both_owners_items(items, out):
 @pytest.mark.parametrize(
     "items",
     [
-        [{"pk": {"S": "rotation"}, "sk": {"S": "someone"}, "regions": {"L": []}}],
         [{**drained_item([]), "regions": {"SS": ["eu-central-1"]}}],
         [{**drained_item([]), "regions": {"L": [{"N": "1"}]}}],
         [{"pk": {"S": "rotation"}}],
@@ -535,9 +542,7 @@ FAILURES = {
     "json, not a Query answer": (200, b'{"Count": 0}'),
     "an item it does not understand": (
         200,
-        json.dumps(
-            {"Items": [{"pk": {"S": "rotation"}, "sk": {"S": "someone"}, "regions": {"L": []}}]}
-        ).encode(),
+        json.dumps({"Items": [{**drained_item([]), "regions": {"SS": ["eu-central-1"]}}]}).encode(),
     ),
     "a Region that is not a string": (
         200,
