@@ -11,6 +11,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from routing.catalogue import Region, describe_unknown_region, great_circle_km, load_catalogue
+from routing.latency import DEFAULT_MARGIN_MS, LatencySnapshot, RoutingMetric, latency_ranking
 
 
 class FailoverMode(StrEnum):
@@ -80,6 +81,9 @@ def derive_routing_table(
     failover: FailoverMode | str | None = None,
     failover_origin: str | None = None,
     drained: Sequence[str] | None = None,
+    metric: RoutingMetric | str = RoutingMetric.DISTANCE,
+    latency: LatencySnapshot | None = None,
+    margin_ms: float = DEFAULT_MARGIN_MS,
 ) -> RoutingTable:
     """Rank the origins for every catalogue Region.
 
@@ -93,8 +97,11 @@ def derive_routing_table(
     failover. A drained origin may not be named ``default_origin`` or ``failover_origin``; where
     either was derived, it is derived from the origins in rotation instead, and a route pinned to a
     drained origin goes to the nearest one in rotation until it is undrained. With one origin left
-    in rotation there is nothing to fail over to, whatever ``failover`` says.
+    in rotation there is nothing to fail over to, whatever ``failover`` says. ``metric`` latency
+    ranks the origins of every edge, failover included, by the ``latency`` snapshot with
+    ``margin_ms`` (``routing.latency.rank_origins_by_metric``); pins still win.
     """
+    rank = latency_ranking(metric, latency, margin_ms) or rank_origins
     catalogue = load_catalogue()
     origin_codes = _validate_origins(origins, catalogue)
     out = _validate_drained(drained, origin_codes)
@@ -112,7 +119,7 @@ def derive_routing_table(
         group_secondary = _in_rotation("failover_origin", failover_origin, origin_codes, out)
         if group_secondary is None:
             group_secondary = next(
-                (code for code in rank_origins(default, active) if code != default), None
+                (code for code in rank(default, active) if code != default), None
             )
         elif group_secondary == default:
             raise RoutingError(
@@ -123,7 +130,7 @@ def derive_routing_table(
             )
 
     def route(edge: str, pinned_primary: str | None = None) -> Route:
-        ranking = rank_origins(edge, active)
+        ranking = rank(edge, active)
         primary = pinned_primary or ranking[0]
         if mode is FailoverMode.RANKED:
             return Route(primary, next((code for code in ranking if code != primary), None))
