@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -41,10 +42,17 @@ from routing.catalogue import (
     lambda_edge_execution_regions,
     load_catalogue,
 )
+from routing.latency import (
+    DEFAULT_MARGIN_MS,
+    LatencyError,
+    LatencySnapshot,
+    RoutingMetric,
+    load_snapshot,
+)
 from routing.table import FailoverMode, RoutingError, RoutingTable, derive_routing_table
+from settings_table import DEFAULT_LATENCY_FILE, PROJECT_ROOT, SETTINGS, shown
 from settings_table import KNOWN_KEYS as KNOWN_KEYS
 from settings_table import PROJECT as PROJECT
-from settings_table import SETTINGS, shown
 from settings_table import ConfigError as ConfigError
 from settings_table import Replication as Replication
 
@@ -106,6 +114,11 @@ class Settings:
     evacuation_failures: int = DEFAULT_EVACUATION_FAILURES
     evacuation_recoveries: int = DEFAULT_EVACUATION_RECOVERIES
     evacuation_vantages: tuple[str, ...] = DEFAULT_EVACUATION_VANTAGES
+    # What ranks the origins, and with latency the snapshot it read and the margin it applied.
+    routing_metric: RoutingMetric = RoutingMetric.DISTANCE
+    latency_file: Path = PROJECT_ROOT / DEFAULT_LATENCY_FILE
+    latency: LatencySnapshot | None = None
+    latency_margin_ms: int = DEFAULT_MARGIN_MS
     # The config values these settings were parsed from (key without namespace → CLI string), so
     # the tools can parse a variant (the drill drains an origin) with the same checks.
     values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -135,7 +148,9 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
     _refuse_unknown_keys(values)
     # Each key alone first, by its own parser; then what the keys mean together.
     read = {setting.key: setting.read(values) for setting in SETTINGS}
-    routing = _routing(read)
+    latency_file = latency_path(read["latencyFile"])
+    latency = _latency_snapshot(read["routingMetric"], latency_file, stack)
+    routing = _routing(read, latency)
     engine: Engine = read["engine"]
     next_engine = _next_engine(read["nextEngine"], engine)
     _confirm_origin_access(read["originAccess"], engine)
@@ -183,6 +198,10 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         evacuation_failures=read["evacuationFailures"],
         evacuation_recoveries=read["evacuationRecoveries"],
         evacuation_vantages=vantages,
+        routing_metric=read["routingMetric"],
+        latency_file=latency_file,
+        latency=latency,
+        latency_margin_ms=read["latencyMarginMs"],
         values=MappingProxyType(dict(values)),
     )
 
@@ -259,7 +278,28 @@ def _refuse_misplaced_key(namespaced: str) -> None:
     )
 
 
-def _routing(read: Mapping[str, Any]) -> RoutingTable:
+def latency_path(configured: str | None) -> Path:
+    """Where ``latencyFile`` points: a relative path is taken from the project directory, where
+    the program runs at deploy time, not from wherever a tool was started."""
+    path = Path(configured or DEFAULT_LATENCY_FILE)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _latency_snapshot(metric: RoutingMetric, path: Path, stack: str) -> LatencySnapshot | None:
+    """The snapshot ``routingMetric: latency`` routes by; with ``distance`` no file is read."""
+    if metric is RoutingMetric.DISTANCE:
+        return None
+    try:
+        return load_snapshot(path)
+    except LatencyError as error:
+        raise ConfigError(
+            "latencyFile",
+            f"{error}, which routingMetric 'latency' routes by; run `./dev latency fetch "
+            f"--stack {stack}` to write it (or set routingMetric to distance)",
+        ) from None
+
+
+def _routing(read: Mapping[str, Any], latency: LatencySnapshot | None) -> RoutingTable:
     try:
         return derive_routing_table(
             read["origins"],
@@ -268,6 +308,9 @@ def _routing(read: Mapping[str, Any]) -> RoutingTable:
             failover=read["failover"],
             failover_origin=read["failoverOrigin"],
             drained=read["drained"],
+            metric=read["routingMetric"],
+            latency=latency,
+            margin_ms=read["latencyMarginMs"],
         )
     except RoutingError as error:
         raise ConfigError(_ROUTING_FIELD_KEYS[error.field], error.reason) from None

@@ -50,6 +50,7 @@ from components.defaults import (
 )
 from components.engine import Engine
 from components.policies import OriginAccess
+from routing.latency import DEFAULT_MARGIN_MS, MARGIN_MS_RANGE, RoutingMetric
 
 PROJECT = "geo-proximity"
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -58,6 +59,9 @@ CONFIGURATION_PAGE = PROJECT_ROOT / "docs" / "configuration.md"
 # The page's generated table sits between these lines; the prose around it is written by hand.
 TABLE_START = "<!-- settings:start -->"
 TABLE_END = "<!-- settings:end -->"
+
+# Where the latency snapshot lives unless `latencyFile` says otherwise (relative to PROJECT_ROOT).
+DEFAULT_LATENCY_FILE = "latency.json"
 
 # Tag keys every resource gets; user tags may not redefine them, in any case.
 RESERVED_TAG_KEYS = ("project", "stack")
@@ -437,7 +441,34 @@ SETTINGS = (
         "routes",
         REGION_MAP,
         _region_map,
-        "Edge Region → origin Region, overriding nearest-origin routing",
+        "Edge Region → origin Region, overriding nearest-origin routing (and `routingMetric`)",
+    ),
+    Setting(
+        "routingMetric",
+        TEXT,
+        _one_of(RoutingMetric),
+        "What ranks the origins of each edge Region, primary and failover: `distance` "
+        "(great-circle) or `latency` (the measured round trips of `latencyFile` where it holds "
+        "the pair, distance where it does not; `./dev latency fetch` writes it)",
+        default=RoutingMetric.DISTANCE.value,
+    ),
+    Setting(
+        "latencyFile",
+        TEXT,
+        _text,
+        "The latency snapshot `routingMetric: latency` reads, relative to the project directory; "
+        "read by the program at deploy time, so commit it",
+        default=DEFAULT_LATENCY_FILE,
+    ),
+    Setting(
+        "latencyMarginMs",
+        WHOLE_NUMBER,
+        _whole_number(MARGIN_MS_RANGE),
+        "With `routingMetric: latency`, an edge Region leaves its nearest origin by distance only "
+        "for one measured at least this many ms faster (round trip), "
+        + _from_to(MARGIN_MS_RANGE)
+        + ", so that routing does not change between snapshots over noise",
+        default=DEFAULT_MARGIN_MS,
     ),
     Setting(
         "drained",
@@ -465,7 +496,7 @@ SETTINGS = (
         _text,
         "Where `fixed` failover goes: the origin group's secondary member (ignored when "
         "`failover` is `off`)",
-        computed_default="the origin nearest `defaultOrigin`",
+        computed_default="the origin nearest `defaultOrigin` (by `routingMetric`)",
     ),
     Setting(
         "failoverStatusCodes",

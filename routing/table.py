@@ -11,6 +11,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from routing.catalogue import Region, describe_unknown_region, great_circle_km, load_catalogue
+from routing.latency import DEFAULT_MARGIN_MS, LatencySnapshot, RoutingMetric, latency_ranking
 
 
 class FailoverMode(StrEnum):
@@ -117,6 +118,9 @@ def derive_routing_table(
     failover: FailoverMode | str | None = None,
     failover_origin: str | None = None,
     drained: Sequence[str] | None = None,
+    metric: RoutingMetric | str = RoutingMetric.DISTANCE,
+    latency: LatencySnapshot | None = None,
+    margin_ms: float = DEFAULT_MARGIN_MS,
 ) -> RoutingTable:
     """Rank the origins for every catalogue Region.
 
@@ -130,7 +134,10 @@ def derive_routing_table(
     no traffic: no route names them, as primary or failover, while another origin is in rotation.
     The rankings, the default and the failover origin do not depend on ``drained``: draining is
     routing state, applied at run time, so a drain never changes the edge code or the distribution.
+    ``metric`` latency ranks every edge's origins, failover included, by the ``latency`` snapshot
+    with ``margin_ms`` (``routing.latency.rank_origins_by_metric``); pins still win.
     """
+    rank = latency_ranking(metric, latency, margin_ms) or rank_origins
     catalogue = load_catalogue()
     origin_codes = _validate_origins(origins, catalogue)
     out = _validate_drained(drained, origin_codes)
@@ -142,7 +149,7 @@ def derive_routing_table(
     if mode is not FailoverMode.OFF:
         group_secondary = _validate_member("failover_origin", failover_origin, origin_codes)
         if group_secondary is None:
-            group_secondary = rank_origins(default, origin_codes)[1]
+            group_secondary = rank(default, origin_codes)[1]
         elif group_secondary == default:
             raise RoutingError(
                 "failover_origin",
@@ -152,7 +159,7 @@ def derive_routing_table(
             )
 
     def ranking(edge: str, first: str | None = None) -> tuple[str, ...]:
-        nearest = rank_origins(edge, origin_codes)
+        nearest = rank(edge, origin_codes)
         return tuple([first, *(code for code in nearest if code != first)] if first else nearest)
 
     return RoutingTable(

@@ -157,6 +157,7 @@ NOT_SETTINGS = frozenset(
         "originIds",
         "domainName",  # the origin-request event's S3 origin field
         "responseCompletionTimeout",  # a CloudFront origin setting the program leaves unset
+        "failoverCriteria",  # createRequestOriginGroup's argument (docs/engines.md)
     }
 )
 

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from components.defaults import (
 from components.engine import Engine
 from components.policies import OriginAccess
 from routing.table import FailoverMode
-from settings import ConfigError, parse_settings, project_values
+from settings import ConfigError, latency_path, parse_settings, project_values
 from settings_table import (
     CONFIGURATION_PAGE,
     KNOWN_KEYS,
@@ -23,7 +24,7 @@ from settings_table import (
     shown,
 )
 from settings_table import main as settings_table_main
-from tools.stack_file import load_yaml, read_stack_config, stack_file_path
+from tools.stack_file import PROJECT_ROOT, load_yaml, read_stack_config, stack_file_path
 
 
 def parse(**values):
@@ -169,6 +170,11 @@ def test_a_stack_that_sets_nothing_gets_the_tables_defaults():
     assert settings.alarm_error_count == table["alarmErrorCount"] == 1
     assert settings.access_logs is table["accessLogs"] is False
     assert settings.access_log_days == table["accessLogDays"] == 90
+    assert settings.routing_metric.value == table["routingMetric"] == "distance"
+    assert settings.latency_file == PROJECT_ROOT / table["latencyFile"]
+    assert table["latencyFile"] == "latency.json"
+    assert settings.latency_margin_ms == table["latencyMarginMs"] == 10
+    assert settings.latency is None
 
 
 def test_the_configuration_page_shows_the_tables_own_rendering():
@@ -674,6 +680,71 @@ def test_evacuation_is_on_with_two_origins_and_its_settings_are_checked():
     )
     assert (custom.evacuation_failures, custom.evacuation_recoveries) == (5, 12)
     assert custom.evacuation_vantages == ("us-west-2", "eu-central-1")
+# --- routing by measured latency ---------------------------------------------------------------
+
+SNAPSHOT = {
+    "source": "synthetic",
+    "measured": "2026-11-28",
+    "statistic": "p50",
+    "unit": "ms",
+    "latency": {"ap-south-1": {"eu-central-1": 120.0, "ap-northeast-1": 100.0}},
+}
+SEED = ["us-east-1", "eu-central-1", "ap-northeast-1"]
+
+
+def snapshot_file(tmp_path, document=SNAPSHOT):
+    path = tmp_path / "latency.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document), "utf-8")
+    return path
+
+
+def test_latency_routing_reads_the_snapshot_and_applies_the_margin(tmp_path):
+    path = snapshot_file(tmp_path)
+    settings = parse(origins=SEED, routingMetric="latency", latencyFile=str(path))
+    assert settings.routing_metric.value == "latency" and settings.latency_file == path
+    assert settings.latency.between("ap-south-1", "ap-northeast-1") == 100.0
+    assert settings.routing.routes["ap-south-1"].primary == "ap-northeast-1"
+    kept = parse(origins=SEED, routingMetric="latency", latencyFile=str(path), latencyMarginMs="21")
+    assert kept.latency_margin_ms == 21
+    assert kept.routing.routes["ap-south-1"].primary == "eu-central-1"
+
+
+def test_by_distance_the_snapshot_is_not_even_read(tmp_path):
+    settings = parse(origins=SEED, latencyFile=str(tmp_path / "nowhere.json"))
+    assert settings.latency is None
+    assert settings.routing.routes["ap-south-1"].primary == "eu-central-1"
+
+
+def test_a_relative_latency_file_is_taken_from_the_project_directory():
+    assert latency_path(None) == PROJECT_ROOT / "latency.json"
+    assert latency_path("data/lat.json") == PROJECT_ROOT / "data" / "lat.json"
+    assert latency_path("/srv/lat.json") == Path("/srv/lat.json")
+    assert parse(origins=SEED, latencyFile="").latency_file == PROJECT_ROOT / "latency.json"
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (None, "no latency snapshot at {path}"),
+        ("[1, 2", "{path}:1:6: not valid JSON (Expecting ',' delimiter)"),
+        ({**SNAPSHOT, "unit": "s"}, "{path}: holds 'p50' in 's'; routing reads p50 round trips"),
+        (
+            {**SNAPSHOT, "latency": {"ap-south-1": {"eu-central-1": -3}}},
+            "{path}: latency: ap-south-1 to eu-central-1 is -3, not a round trip in ms",
+        ),
+    ],
+)
+def test_latency_without_a_usable_snapshot_says_to_fetch_one(tmp_path, document, reason):
+    path = tmp_path / "latency.json" if document is None else snapshot_file(tmp_path, document)
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=SEED, routingMetric="latency", latencyFile=str(path))
+    message = str(raised.value)
+    assert message.startswith(f"geo-proximity:latencyFile: {reason.format(path=path)}")
+    assert message.endswith(
+        ", which routingMetric 'latency' routes by; run `./dev latency fetch --stack test` to "
+        "write it (or set routingMetric to distance)"
+    )
+    assert "\n" not in message
 
 
 @pytest.mark.parametrize(
@@ -730,3 +801,25 @@ def test_cloudfront_functions_may_check_from_any_region_every_account_has():
         evacuationVantages=["eu-north-1", "ca-central-1"],
     )
     assert settings.evacuation_vantages == ("eu-north-1", "ca-central-1")
+            {"routingMetric": "nearest"},
+            "geo-proximity:routingMetric: 'nearest' is not one of: distance, latency",
+        ),
+        (
+            {"latencyMarginMs": "-1"},
+            "geo-proximity:latencyMarginMs: '-1' is not a whole number from 0 to 1000",
+        ),
+        (
+            {"latencyMarginMs": "2.5"},
+            "geo-proximity:latencyMarginMs: '2.5' is not a whole number from 0 to 1000",
+        ),
+        (
+            {"latencyMargin": "5"},
+            "geo-proximity:latencyMargin: is not a setting of this project; did you mean "
+            "geo-proximity:latencyMarginMs?",
+        ),
+    ],
+)
+def test_latency_settings_are_checked(values, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=SEED, **values)
+    assert str(raised.value) == message

@@ -199,3 +199,22 @@ def edge_region(text: str) -> str:
     if text not in load_catalogue():
         raise argparse.ArgumentTypeError(describe_unknown_region(text))
     return text
+
+
+# The longest window Infrastructure Performance's console queries at once ("The date range cannot
+# exceed 30 days"; Infrastructure Performance User Guide, "Monitor Infrastructure Performance using
+# the AWS Network Manager console"); the API documents no limit of its own, so the tool keeps to it.
+MAX_DAYS_OF_HISTORY = 30
+
+
+def days_of_history(text: str) -> int:
+    """An argparse type: a number of whole days of measurements, 1 to 30."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_DAYS_OF_HISTORY:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of days from 1 to {MAX_DAYS_OF_HISTORY}"
+        )
+    return value

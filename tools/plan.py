@@ -4,11 +4,12 @@
 
 Reads Pulumi.<stack>.yaml the way the Pulumi CLI hands it to the program, validates it with the
 program's own settings code (same messages), and prints the routing table the routing function would
-carry, with great-circle distances and pinned routes; which engine runs it and the size of what it
-would deploy against that engine's limit; and the monthly cost of the routing logic with each engine
-for a traffic you give, with the cache hit ratio where they cost the same; and what the stack's
-monitoring costs a month. ``--json`` prints the same as data; ``--html FILE`` writes a page with a
-world map of it.
+carry, with great-circle distances and pinned routes (with ``routingMetric: latency``, the measured
+round trips too, and where the fastest origin is not the nearest); which engine runs it and the
+size of what it would deploy against that engine's limit; and the monthly cost of the routing logic
+with each engine for a traffic you give, with the cache hit ratio where they cost the same; and what
+the stack's monitoring costs a month. ``--json`` prints the same as data; ``--html FILE`` writes a
+page with a world map of it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from components.naming import bucket_prefix
 from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
 from edge_function.package import routing_package_files, zip_package
 from routing.catalogue import great_circle_km, lambda_edge_execution_regions, load_catalogue
+from routing.latency import RoutingMetric
 from routing.table import rank_origins
 from settings import PROJECT, Replication, Settings
 from tools.cli import ToolError, hit_ratio, milliseconds, requests_per_month, run_command
@@ -43,6 +45,14 @@ from tools.cost import (
     load_monitoring_prices,
     load_prices,
     monitoring_estimate,
+)
+from tools.plan_latency import (
+    Measured,
+    difference_lines,
+    latency_document,
+    latency_warnings,
+    measured,
+    metric_line,
 )
 from tools.stack_file import settings_from_stack_file
 
@@ -74,6 +84,8 @@ class PlanRow:
     failover_is_primary: bool
     # A drained origin nearer than the primary: where this Region's requests went before the drain.
     drained_nearer: str | None = None
+    # With routingMetric latency: the snapshot's round trips (else all None).
+    measured: Measured = Measured()
 
     @property
     def notes(self) -> list[str]:
@@ -83,6 +95,10 @@ class PlanRow:
             notes.append(f"{self.drained_nearer} drained")
         if self.pinned:
             notes.append(f"pinned (nearest is {self.nearest})")
+        if self.measured.latency_changed and self.measured.gain_ms is not None:
+            notes.append(
+                f"latency: {self.measured.gain_ms:.1f} ms faster than nearest {self.nearest}"
+            )
         if self.failover_is_primary:
             notes.append("failover = primary: lost while it is down")
         return notes
@@ -99,6 +115,8 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
     rows = []
     for edge, route in table.routes.items():
         nearest_of_all = rank_origins(edge, table.origins)[0]
+        nearest = rank_origins(edge, table.active_origins)[0]
+        pinned = edge in table.pinned
         rows.append(
             PlanRow(
                 edge=edge,
@@ -106,11 +124,12 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
                 primary_km=km(edge, route.primary),
                 failover=route.failover,
                 failover_km=km(edge, route.failover) if route.failover else None,
-                nearest=rank_origins(edge, table.active_origins)[0],
-                pinned=edge in table.pinned,
+                nearest=nearest,
+                pinned=pinned,
                 execution=catalogue[edge].lambda_edge_execution,
                 failover_is_primary=route.failover == route.primary,
                 drained_nearer=nearest_of_all if nearest_of_all in table.drained else None,
+                measured=measured(settings, edge, (route.primary, route.failover), nearest, pinned),
             )
         )
     return sorted(rows, key=lambda row: not row.execution)
@@ -161,7 +180,7 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
             f"`pulumi config set {PROJECT}:engine {settings.next_engine.value}` and "
             f"`pulumi config rm {PROJECT}:nextEngine`, then `pulumi up` again."
         )
-    return found
+    return found + latency_warnings(settings)
 
 
 @dataclass(frozen=True)
@@ -350,24 +369,41 @@ def render_table(settings: Settings, rows: list[PlanRow]) -> str:
         f"origin connections: {settings.origin_connection_attempts} attempt(s) x "
         f"{settings.origin_connection_timeout} s, so an unreachable Region delays failover by at "
         f"most {settings.origin_connection_attempts * settings.origin_connection_timeout} s",
+        metric_line(settings),
         "",
-        f" {'edge Region':<16}{'primary':<16}{'km':>7}  {'failover':<16}{'km':>7}  note",
     ]
+    # With latency, each destination's measured round trip beside its distance ('-': unmeasured).
+    by_latency = settings.routing_metric is RoutingMetric.LATENCY
+    ms = f"{'ms':>7}" if by_latency else ""
+    lines.append(
+        f" {'edge Region':<16}{'primary':<16}{'km':>7}{ms}  {'failover':<16}{'km':>7}{ms}  note"
+    )
     for row in rows:
         failover_km = f"{row.failover_km:>7,.0f}" if row.failover_km is not None else f"{'-':>7}"
+        primary_ms = _ms(row.measured.primary_ms) if by_latency else ""
+        failover_ms = _ms(row.measured.failover_ms) if by_latency else ""
         lines.append(
             f"{'*' if row.execution else ' '}{row.edge:<16}"
-            f"{row.primary:<16}{row.primary_km:>7,.0f}  "
-            f"{row.failover or '-':<16}{failover_km}  {'; '.join(row.notes)}".rstrip()
+            f"{row.primary:<16}{row.primary_km:>7,.0f}{primary_ms}  "
+            f"{row.failover or '-':<16}{failover_km}{failover_ms}  {'; '.join(row.notes)}".rstrip()
         )
     default = table.default_route
-    lines.append(f" {'(unknown)':<16}{default.primary:<16}{'':>7}  {default.failover or '-':<16}")
+    blank_ms = " " * len(ms)
+    lines.append(
+        f" {'(unknown)':<16}{default.primary:<16}{'':>7}{blank_ms}  {default.failover or '-':<16}"
+    )
     lines.append("")
     lines.append(
         "* a Regional edge cache Region (where Lambda@Edge executes, and what "
         "cf.edgeLocation.region names); others are routed in advance."
     )
+    if by_latency:
+        lines += ["", *difference_lines(settings, rows)]
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:>7.1f}" if value is not None else f"{'-':>7}"
 
 
 def plan_document(
@@ -390,6 +426,8 @@ def plan_document(
         "defaultOrigin": table.default_origin,
         "drained": sorted(table.drained),
         "failover": table.failover_mode.value,
+        "routingMetric": settings.routing_metric.value,
+        "latency": latency_document(settings),
         "originGroup": (
             {"primary": table.default_origin, "secondary": table.failover_origin}
             if table.failover_origin is not None
@@ -406,6 +444,13 @@ def plan_document(
                 "lambdaEdgeExecution": row.execution,
                 "failoverIsPrimary": row.failover_is_primary,
                 "drainedNearer": row.drained_nearer,
+                "primaryMs": row.measured.primary_ms,
+                "failoverMs": row.measured.failover_ms,
+                "nearestMs": row.measured.nearest_ms,
+                "fastest": row.measured.fastest,
+                "fastestMs": row.measured.fastest_ms,
+                "gainMs": row.measured.gain_ms,
+                "latencyChanged": row.measured.latency_changed,
                 "notes": row.notes,
             }
             for row in rows

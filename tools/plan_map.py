@@ -1,5 +1,6 @@
 """A self-contained HTML page of a stack's routing: a world map with an arrow from every edge Region
-to its primary bucket (dashed: to its failover), pinned Regions marked, and the table beneath.
+to its primary bucket (dashed: to its failover; green: a route measured latency moved away from the
+nearest bucket), pinned Regions marked, and the table beneath.
 The map takes the window's width (an SVG viewBox at width 100%); where Regions cluster (Europe,
 us-east-1/us-east-2, Tokyo/Osaka/Seoul, Singapore/Kuala Lumpur/Jakarta) their labels move apart,
 each joined to its dot by a leader line, so that no label covers another label or a dot.
@@ -271,8 +272,11 @@ def _region_markers(plan: dict[str, Any], dots: dict[str, tuple[float, float, fl
             kinds.append("pinned")
         if route["lambdaEdgeExecution"]:
             kinds.append("execution")
-        title = f"{code}: primary {route['primary']} ({route['primaryKm']:,.0f} km)" + (
-            f", failover {route['failover']}" if route["failover"] else ""
+        title = (
+            f"{code}: primary {route['primary']} ({route['primaryKm']:,.0f} km"
+            + (f", {route['primaryMs']:.1f} ms" if route.get("primaryMs") is not None else "")
+            + ")"
+            + (f", failover {route['failover']}" if route["failover"] else "")
         )
         label = labels[code]
         leader = (
@@ -296,6 +300,13 @@ def _summary(plan: dict[str, Any]) -> str:
     """The line above the map: engine, origins, function size, routing and monitoring cost."""
     group = plan["originGroup"]
     function, cost, monitoring = plan["function"], plan["cost"], plan["monitoring"]
+    latency = plan.get("latency")
+    metric = (
+        f"; routing by measured latency ({latency['file']}, measured {latency['measured']}, "
+        f"margin {latency['marginMs']} ms)"
+        if latency
+        else "; routing by distance"
+    )
     return (
         f"engine {plan['engine']}; origins {', '.join(plan['origins'])}; default "
         f"{plan['defaultOrigin']}; failover {plan['failover']}"
@@ -305,6 +316,7 @@ def _summary(plan: dict[str, Any]) -> str:
             if group and plan["engine"] == "lambda-edge"
             else ""
         )
+        + metric
         + f"; {function['what']} {function['bytes']:,} of {function['limitBytes']:,} bytes; "
         f"routing cost at {cost['requestsPerMonth']:,} requests a month and "
         f"{cost['cacheHitRatio']:.0%} cache hits: lambda-edge "
@@ -332,10 +344,13 @@ def render_page(plan: dict[str, Any]) -> str:
     arrows = []
     for edge, route in plan["routes"].items():
         if route["primary"] != edge:
+            # A route measured latency moved away from the nearest bucket is drawn apart.
+            moved = bool(route.get("latencyChanged"))
+            kind, head = ("primary latency", "head-latency") if moved else ("primary", "head")
             arrows.append(
-                f'<path class="primary" data-edge="{edge}" '
+                f'<path class="{kind}" data-edge="{edge}" '
                 f'd="{_curve(at(edge), at(route["primary"]))}" '
-                'marker-end="url(#head)"/>'
+                f'marker-end="url(#{head})"/>'
             )
         if route["failover"] and route["failover"] != edge:
             arrows.append(
@@ -384,6 +399,7 @@ svg {{ display: block; width: 100%; height: auto; background: #eaf2fa;
   outline: 1px solid #c9d6e3; }}
 .land {{ fill: #d9dfd3; stroke: #a9b3a0; stroke-width: 0.5; }}
 path.primary {{ fill: none; stroke: #1f6fb2; stroke-width: 1.4; opacity: 0.8; }}
+path.primary.latency {{ stroke: #1a8a3a; stroke-width: 2.2; opacity: 0.95; }}
 path.failover {{ fill: none; stroke: #c2571a; stroke-width: 1; stroke-dasharray: 5 4;
   opacity: 0.6; }}
 .region circle {{ fill: #ffffff; stroke: #1d2733; stroke-width: 1; }}
@@ -413,13 +429,16 @@ footer {{ margin-top: 1.5em; font-size: 12px; color: #5b6b7b; }}
 <p class="legend"><span>● filled dark: origin bucket</span>
 <span>● light blue: a Regional edge cache Region</span><span>○ dotted: drained origin</span>
 <span>ring magenta: pinned route</span>
-<span>solid arrow: primary</span><span>dashed arrow: failover</span></p>
+<span>solid arrow: primary</span><span>dashed arrow: failover</span>
+<span>green arrow: primary moved by measured latency</span></p>
 <svg id="map" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img"
  aria-label="World map: each edge Region's arrow to its primary and failover bucket">
 <defs>
 <marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6"
  orient="auto-start-reverse">
 <path d="M0,0L10,5L0,10z" fill="#1f6fb2"/></marker>
+<marker id="head-latency" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6"
+ orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#1a8a3a"/></marker>
 <marker id="head-failover" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6"
  orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#c2571a"/></marker>
 </defs>

@@ -1,6 +1,8 @@
+import datetime
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -516,3 +518,144 @@ def test_opt_in_origins_are_named_in_a_warning(capsys, tmp_path, monkeypatch):
     ]
     assert plan.main(["--stack", "t", "--json"]) == 0
     assert "eu-south-1, me-south-1" in json.loads(capsys.readouterr().out)["warnings"][0]
+
+
+# --- the routing metric ------------------------------------------------------------------------
+
+
+def latency_stack(tmp_path, monkeypatch, measured, extra=""):
+    """Pulumi.t.yaml routing the seed origins by a snapshot: from Mumbai, Tokyo 20 ms faster than
+    Frankfurt (its nearest); from Sao Paulo, Frankfurt 7 ms faster than Virginia (its nearest)."""
+    snapshot = tmp_path / "latency.json"
+    snapshot.write_text(
+        json.dumps(
+            {
+                "source": "synthetic",
+                "measured": measured.isoformat(),
+                "statistic": "p50",
+                "unit": "ms",
+                "latency": {
+                    "ap-south-1": {"eu-central-1": 120.0, "ap-northeast-1": 100.0},
+                    "sa-east-1": {"us-east-1": 115.0, "eu-central-1": 108.0},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    write_stack(
+        tmp_path,
+        monkeypatch,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-central-1, ap-northeast-1]\n"
+        f"  geo-proximity:routingMetric: latency\n  geo-proximity:latencyFile: {snapshot}\n"
+        + extra,
+    )
+    return snapshot
+
+
+def test_plan_says_a_stack_routes_by_distance(capsys):
+    assert plan.main(["--stack", "prod"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "routing metric: distance (the nearest origin by great-circle km)"
+    assert " ms " not in lines[4]  # no measured columns
+    assert plan.main(["--stack", "prod", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["routingMetric"] == "distance" and document["latency"] is None
+    route = document["routes"]["ap-south-1"]
+    assert route["latencyChanged"] is False and route["primaryMs"] is None
+    assert route["fastest"] is None and route["gainMs"] is None
+
+
+def test_plan_shows_where_measured_latency_and_distance_differ(capsys, tmp_path, monkeypatch):
+    today = datetime.datetime.now(datetime.UTC).date()
+    snapshot = latency_stack(tmp_path, monkeypatch, today - datetime.timedelta(days=2))
+    assert plan.main(["--stack", "t"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[2] == (
+        f"routing metric: latency ({snapshot}, p50 round trips measured "
+        f"{(today - datetime.timedelta(days=2)).isoformat()}; margin 10 ms): 4 of 36 pairs from "
+        "the Regional edge cache Regions to the origins measured, the others ranked by distance"
+    )
+    rows = rows_of(out)
+    assert rows["ap-south-1"].split()[1:7] == [
+        "ap-northeast-1",
+        "6,723",
+        "100.0",
+        "eu-central-1",
+        "6,564",
+        "120.0",
+    ]
+    assert rows["ap-south-1"].endswith("latency: 20.0 ms faster than nearest eu-central-1")
+    assert rows["sa-east-1"].split()[1:4] == ["us-east-1", "7,664", "115.0"]
+    assert rows["eu-west-1"].split()[1:4] == ["eu-central-1", "1,088", "-"]
+    assert (
+        "where the nearest origin by distance is not the fastest measured:\n"
+        "- sa-east-1: nearest us-east-1 (115.0 ms), fastest eu-central-1 (108.0 ms), 7.0 ms "
+        "faster: kept on us-east-1 (under the 10 ms margin)\n"
+        "- ap-south-1: nearest eu-central-1 (120.0 ms), fastest ap-northeast-1 (100.0 ms), "
+        "20.0 ms faster: routed to ap-northeast-1\n"
+    ) in out
+    assert (
+        "warning: the latency snapshot holds 4 of the 36 pairs from the Regional edge cache "
+        "Regions to this stack's origins; the other 32 are ranked by distance "
+        "(`./dev latency fetch --stack t` asks AWS for them" in out
+    )
+    assert "days ago" not in out
+
+
+def test_plan_json_and_the_map_carry_both_metrics(capsys, tmp_path, monkeypatch):
+    today = datetime.datetime.now(datetime.UTC).date()
+    latency_stack(tmp_path, monkeypatch, today, extra="  geo-proximity:latencyMarginMs: 5\n")
+    assert plan.main(["--stack", "t", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["routingMetric"] == "latency"
+    assert document["latency"]["marginMs"] == 5
+    assert (document["latency"]["pairsMeasured"], document["latency"]["pairsToOrigins"]) == (4, 36)
+    mumbai, sao_paulo = document["routes"]["ap-south-1"], document["routes"]["sa-east-1"]
+    assert (mumbai["primary"], mumbai["primaryKm"], mumbai["primaryMs"]) == (
+        "ap-northeast-1",
+        6723.4,
+        100.0,
+    )
+    assert (mumbai["nearest"], mumbai["nearestMs"], mumbai["fastest"], mumbai["fastestMs"]) == (
+        "eu-central-1",
+        120.0,
+        "ap-northeast-1",
+        100.0,
+    )
+    assert mumbai["gainMs"] == 20.0 and mumbai["latencyChanged"] is True
+    # With a 5 ms margin, Sao Paulo's 7 ms gain moves it too.
+    assert sao_paulo["primary"] == "eu-central-1" and sao_paulo["latencyChanged"] is True
+    changed = {edge for edge, route in document["routes"].items() if route["latencyChanged"]}
+    assert changed == {"ap-south-1", "sa-east-1"}
+    from tools.plan_map import render_page
+
+    page = render_page(document)
+    assert sorted(re.findall(r'<path class="primary latency" data-edge="([a-z0-9-]+)"', page)) == [
+        "ap-south-1",
+        "sa-east-1",
+    ]
+    assert page.count('<path class="primary latency"') == 2
+    assert "routing by measured latency" in page and "green arrow" in page
+
+
+def test_an_old_snapshot_is_said_to_need_refreshing(capsys, tmp_path, monkeypatch):
+    latency_stack(tmp_path, monkeypatch, datetime.date(2020, 1, 1))
+    assert plan.main(["--stack", "t", "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    (stale,) = [w for w in warnings if "days ago" in w]
+    age = (datetime.datetime.now(datetime.UTC).date() - datetime.date(2020, 1, 1)).days
+    assert stale.startswith(f"the latency snapshot was measured {age} days ago (2020-01-01)")
+    assert "`./dev latency fetch --stack t`" in stale
+
+
+def test_a_stack_routing_by_latency_without_its_snapshot_is_one_line(capsys, tmp_path, monkeypatch):
+    snapshot = latency_stack(tmp_path, monkeypatch, datetime.date(2026, 11, 28))
+    snapshot.unlink()
+    assert plan.run_command(plan.main, ["--stack", "t"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: geo-proximity:latencyFile: no latency snapshot at {snapshot}, which "
+        "routingMetric 'latency' routes by; run `./dev latency fetch --stack t` to write it (or "
+        "set routingMetric to distance)\n"
+    )

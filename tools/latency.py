@@ -1,0 +1,467 @@
+"""Fetch the measured latency that routing by latency reads, and show a snapshot.
+
+    ./dev latency fetch (--stack NAME | --all) [--output FILE] [--days N] [--region R]
+                        [--endpoint-url URL]
+    ./dev latency show [--stack NAME | --file FILE]
+
+``fetch`` asks the EC2 API's ``GetAwsNetworkPerformanceData``, with your AWS credentials, for the
+p50 round trip from every Regional edge cache Region to every origin of the stack (``--all``: to
+every Region of the catalogue) over the last ``--days`` whole UTC days, and writes the snapshot
+``routingMetric: latency`` routes by (``routing/latency.py``): the stack's ``latencyFile``, else
+``latency.json`` in the project directory.
+
+What the API takes, from the EC2 API Reference ("GetAwsNetworkPerformanceData", "DataQuery",
+"MetricPoint"): ``DataQuery.N`` with ``Id``, ``Source``, ``Destination``, ``Metric``
+(``aggregate-latency``, the only one), ``Statistic`` (``p50``, "the only supported metric") and
+``Period`` (``five-minutes`` to ``one-week``); ``StartTime``, ``EndTime``; ``MaxResults`` and
+``NextToken`` for paging. The reference gives no limit on the queries of one request and no range
+for ``MaxResults``, and says of ``MetricPoint`` "Currently only five_minutes is supported" while
+``Period`` lists six values. So, conservatively: at most ``QUERIES_PER_REQUEST`` queries a request,
+no ``MaxResults`` (AWS's own page size, every ``NextToken`` followed), and each pair's value is the
+median of whatever points come back, one a day or one every five minutes alike. EC2 throttles per
+account and Region ("Request throttling for the Amazon EC2 API": ``Get*`` actions share a bucket of
+100 requests refilled at 20 a second, and a throttled request fails with ``RequestLimitExceeded``);
+its advice is exponential back-off with a maximum delay and a maximum number of retries, for
+throttling and server errors only. The requests are sent one at a time, so the bucket never empties
+in practice; when it does, a request is tried ``MAX_ATTEMPTS`` times in all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+)
+
+from routing.catalogue import lambda_edge_execution_regions, load_catalogue
+from routing.latency import (
+    LatencyError,
+    LatencySnapshot,
+    RoutingMetric,
+    load_snapshot,
+    render_snapshot,
+    snapshot_of,
+)
+from settings import Settings, latency_path, parse_settings, project_values
+from tools.cli import ToolError, days_of_history, edge_region, run_command
+from tools.stack_file import read_stack_config, stack_file_path
+
+API = "EC2 GetAwsNetworkPerformanceData (AWS Network Manager Infrastructure Performance)"
+# Any Region answers for every pair: the guide queries us-east-1 to us-west-2 in ap-southeast-3.
+DEFAULT_API_REGION = "us-east-1"
+METRIC, STATISTIC = "aggregate-latency", "p50"
+# One point a day; the value of a pair is the median of its points.
+PERIOD = "one-day"
+# A week covers weekdays and the weekend; the console queries at most 30 days at once.
+DEFAULT_DAYS = 7
+# The API reference documents no limit on DataQuery.N; ten keeps every request small.
+QUERIES_PER_REQUEST = 10
+# A request throttled or failed by the server is tried this many times in all, waiting 1, 2, 4 and
+# 8 s between tries (MAX_BACKOFF_SECONDS at most).
+MAX_ATTEMPTS = 5
+FIRST_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 8.0
+# The pages of one request, at most; a NextToken chain longer than this is AWS's fault, not data.
+MAX_PAGES = 1000
+THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AuthFailure", "AccessDenied", "OptInRequired"})
+IAM_ACTION = "ec2:GetAwsNetworkPerformanceData"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whole UTC days, ``start`` inclusive to ``end`` exclusive (midnights)."""
+
+    start: datetime.datetime
+    end: datetime.datetime
+
+    @classmethod
+    def ending(cls, now: datetime.datetime, days: int) -> Window:
+        """The ``days`` whole UTC days before the day of ``now``."""
+        midnight = now.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return cls(midnight - datetime.timedelta(days=days), midnight)
+
+    @property
+    def last_day(self) -> datetime.date:
+        return (self.end - datetime.timedelta(days=1)).date()
+
+    def describe(self) -> str:
+        return f"{self.start.date().isoformat()} to {self.last_day.isoformat()} (UTC)"
+
+
+@dataclass(frozen=True)
+class Query:
+    """One DataQuery: the round trip from an edge Region to an origin Region."""
+
+    id: str
+    source: str
+    destination: str
+
+    def as_parameter(self) -> dict[str, str]:
+        return {
+            "Id": self.id,
+            "Source": self.source,
+            "Destination": self.destination,
+            "Metric": METRIC,
+            "Statistic": STATISTIC,
+            "Period": PERIOD,
+        }
+
+
+def query_pairs(origins: Sequence[str]) -> list[Query]:
+    """A query from every Regional edge cache Region to every origin but itself, in catalogue and
+    origin order; Ids unique across all of them, so any subset is one valid request."""
+    pairs = [
+        (edge, origin)
+        for edge in lambda_edge_execution_regions()
+        for origin in origins
+        if origin != edge
+    ]
+    return [Query(f"q{index}", edge, origin) for index, (edge, origin) in enumerate(pairs)]
+
+
+class Progress:
+    """A line on a terminal that counts the pairs as they arrive; nothing elsewhere."""
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self.stream, self.total = stream, total
+        self.shown = stream.isatty()
+
+    def update(self, done: int, requests: int) -> None:
+        if self.shown:
+            self.stream.write(
+                f"\rlatency: {done} of {self.total} pairs asked, {requests} request(s)"
+            )
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+@dataclass
+class Fetched:
+    # Edge Region -> origin Region -> the median of the points AWS returned, in ms.
+    latency: dict[str, dict[str, float]] = field(default_factory=dict)
+    # (edge, origin) -> why the snapshot lacks it.
+    missing: dict[tuple[str, str], str] = field(default_factory=dict)
+    requests: int = 0
+
+
+class _RefusedError(Exception):
+    """AWS refused a request's parameters (a 400 that is not about credentials or throttling)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+
+
+class Fetcher:
+    """Asks for a set of pairs, QUERIES_PER_REQUEST at a time, following every page."""
+
+    def __init__(
+        self,
+        client: Any,
+        window: Window,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Progress | None = None,
+    ) -> None:
+        self.client, self.window, self.sleep, self.progress = client, window, sleep, progress
+        self.fetched = Fetched()
+        self.asked = 0
+
+    def run(self, queries: Sequence[Query]) -> Fetched:
+        for first in range(0, len(queries), QUERIES_PER_REQUEST):
+            self._batch(queries[first : first + QUERIES_PER_REQUEST])
+        if self.progress:
+            self.progress.finish()
+        for query in queries:
+            pair = (query.source, query.destination)
+            if query.destination not in self.fetched.latency.get(query.source, {}):
+                self.fetched.missing.setdefault(pair, "no data points")
+        return self.fetched
+
+    def _batch(self, queries: Sequence[Query]) -> None:
+        """Ask for ``queries``; where AWS refuses the request, ask for each half apart, down to the
+        one query it refuses, which is reported."""
+        try:
+            points = self._pages(queries)
+        except _RefusedError as refused:
+            if len(queries) == 1:
+                query = queries[0]
+                self.fetched.missing[(query.source, query.destination)] = f"refused: {refused}"
+                self._advance(1)
+                return
+            middle = len(queries) // 2
+            self._batch(queries[:middle])
+            self._batch(queries[middle:])
+            return
+        for query in queries:
+            values = points.get(query.id, [])
+            if values:
+                row = self.fetched.latency.setdefault(query.source, {})
+                row[query.destination] = statistics.median(values)
+        self._advance(len(queries))
+
+    def _advance(self, count: int) -> None:
+        self.asked += count
+        if self.progress:
+            self.progress.update(self.asked, self.fetched.requests)
+
+    def _pages(self, queries: Sequence[Query]) -> dict[str, list[float]]:
+        """Every point's value by query Id, over all pages (a query's points may span pages)."""
+        parameters: dict[str, Any] = {
+            "DataQueries": [query.as_parameter() for query in queries],
+            "StartTime": self.window.start,
+            "EndTime": self.window.end,
+        }
+        points: dict[str, list[float]] = {}
+        seen_tokens: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page = self._call(parameters)
+            for response in page.get("DataResponses", []):
+                values = points.setdefault(str(response.get("Id")), [])
+                values.extend(
+                    float(point["Value"])
+                    for point in response.get("MetricPoints", [])
+                    if point.get("Value") is not None
+                )
+            token = page.get("NextToken")
+            if not token:
+                return points
+            if token in seen_tokens:
+                raise ToolError(f"{API} returned the same NextToken twice; try again later")
+            seen_tokens.add(token)
+            parameters = {**parameters, "NextToken": token}
+        raise ToolError(f"{API} returned more than {MAX_PAGES} pages for one request")
+
+    def _call(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """One request, retried with exponential back-off while EC2 throttles it or fails."""
+        delay = FIRST_BACKOFF_SECONDS
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.fetched.requests += 1
+            try:
+                with _explained():
+                    answer: dict[str, Any] = self.client.get_aws_network_performance_data(
+                        **parameters
+                    )
+                    return answer
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                retryable = code in THROTTLING_CODES or status >= 500
+                if retryable and attempt < MAX_ATTEMPTS:
+                    self.sleep(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                raise _explained_error(error, code, retryable) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _explained_error(error: ClientError, code: str, retryable: bool) -> Exception:
+    message = error.response.get("Error", {}).get("Message", "")
+    if retryable:
+        return ToolError(
+            f"{API} still answered {code or 'a server error'} after {MAX_ATTEMPTS} tries with "
+            "back-off; try again later"
+        )
+    if code in DENIED_CODES:
+        return ToolError(
+            f"AWS refused {IAM_ACTION} ({code}): the credentials need it (Infrastructure "
+            'Performance User Guide, "Create an IAM policy")'
+        )
+    if code.startswith("InvalidParameter") or code == "ValidationError":
+        return _RefusedError(code, message)
+    return ToolError(f"{API} failed: {code} {message}".rstrip())
+
+
+@contextmanager
+def _explained() -> Iterator[None]:
+    """The SDK's own errors a person can fix, as one line; a ClientError passes through."""
+    try:
+        yield
+    except ParamValidationError:
+        raise  # a request this tool built wrong: a bug, not an input to report
+    except NoCredentialsError:
+        raise ToolError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY"
+        ) from None
+    except EndpointConnectionError as error:
+        raise ToolError(f"cannot reach the EC2 API at {error.kwargs.get('endpoint_url')}") from None
+    except BotoCoreError as error:
+        raise ToolError(f"{API} failed: {error}") from None
+
+
+def ec2_client(region: str, endpoint_url: str | None) -> Any:
+    """An EC2 client whose own retries are off: ``Fetcher`` retries, bounded, and says so."""
+    config = Config(
+        retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60
+    )
+    return boto3.session.Session().client(
+        "ec2", region_name=region, endpoint_url=endpoint_url, config=config
+    )
+
+
+def stack_settings(stack: str) -> Settings:
+    """The stack's settings as read to fetch for it: every key checked, but the snapshot not read
+    (it may not exist yet: fetching is how it comes to)."""
+    values = project_values(read_stack_config(stack_file_path(stack)))
+    return parse_settings({**values, "routingMetric": RoutingMetric.DISTANCE.value}, stack=stack)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _targets(options: argparse.Namespace) -> tuple[list[str], Path]:
+    """The origins to ask for and the file to write."""
+    if not options.stack and not options.all:
+        raise ToolError("give --stack NAME (its origins) or --all (every Region of the catalogue)")
+    settings = stack_settings(options.stack) if options.stack else None
+    origins = list(load_catalogue()) if options.all else list(settings.origins if settings else [])
+    default = settings.latency_file if settings else latency_path(None)
+    return origins, options.output or default
+
+
+def fetch(options: argparse.Namespace) -> int:
+    origins, output = _targets(options)
+    queries = query_pairs(origins)
+    window = Window.ending(_now(), options.days)
+    client = ec2_client(options.region, options.endpoint_url)
+    progress = Progress(sys.stderr, len(queries))
+    fetched = Fetcher(client, window, sleep=_sleep, progress=progress).run(queries)
+    if not fetched.latency:
+        raise ToolError(
+            f"AWS returned no latency for any of the {len(queries)} pairs asked; nothing written"
+        )
+    source = (
+        f"{API} in {options.region}: {METRIC} {STATISTIC}, median of the {PERIOD} points of "
+        f"{window.describe()}"
+    )
+    snapshot = snapshot_of(fetched.latency, source=source, measured=window.last_day)
+    _write(output, render_snapshot(snapshot))
+    print(
+        f"wrote {output}: {snapshot.pair_count} of {len(queries)} pairs, p50 round trips of "
+        f"{window.describe()} ({fetched.requests} request(s) in {options.region})"
+    )
+    if fetched.missing:
+        print(
+            f"AWS returned no latency for {len(fetched.missing)} pair(s); routing ranks them by "
+            "distance (Infrastructure Performance covers the Regions its guide lists under "
+            '"Region availability"):'
+        )
+        for (edge, origin), why in sorted(fetched.missing.items()):
+            print(f"  {edge} -> {origin}: {why}")
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` whole or not at all: a half-written snapshot would stop the next deploy."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ToolError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def describe_snapshot(path: Path, snapshot: LatencySnapshot) -> str:
+    """The snapshot for people: where it came from, and each edge's origins fastest first."""
+    lines = [
+        f"{path}: {snapshot.statistic} round trips in {snapshot.unit}, measured "
+        f"{snapshot.measured.isoformat()}, {snapshot.pair_count} pairs",
+        f"source: {snapshot.source}",
+    ]
+    for edge, row in snapshot.latency.items():
+        fastest = sorted(row.items(), key=lambda item: (item[1], item[0]))
+        lines.append(f"{edge}: " + ", ".join(f"{origin} {ms:.1f}" for origin, ms in fastest))
+    return "\n".join(lines)
+
+
+def show(options: argparse.Namespace) -> int:
+    if options.file:
+        path = options.file
+    elif options.stack:
+        path = stack_settings(options.stack).latency_file
+    else:
+        path = latency_path(None)
+    try:
+        snapshot = load_snapshot(path)
+    except LatencyError as error:
+        raise ToolError(f"{error}; run `./dev latency fetch` to write one") from None
+    print(describe_snapshot(path, snapshot))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="./dev latency", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,show}")
+    fetching = commands.add_parser(
+        "fetch",
+        help="read the p50 latency from AWS into a snapshot file",
+        description="Read, with your AWS credentials, the p50 round trip from every Regional edge "
+        "cache Region to every origin, and write the snapshot routingMetric latency routes by.",
+    )
+    fetching.add_argument("--stack", help="read Pulumi.<stack>.yaml: its origins and latencyFile")
+    fetching.add_argument(
+        "--all", action="store_true", help="every Region of the catalogue, not only the origins"
+    )
+    fetching.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where to write (default: the stack's latencyFile, else latency.json)",
+    )
+    fetching.add_argument(
+        "--days",
+        type=days_of_history,
+        default=DEFAULT_DAYS,
+        metavar="N",
+        help=f"whole UTC days before today to take the median over, 1-30 (default {DEFAULT_DAYS})",
+    )
+    fetching.add_argument(
+        "--region",
+        type=edge_region,
+        default=DEFAULT_API_REGION,
+        help=f"the Region whose EC2 API to ask (default {DEFAULT_API_REGION})",
+    )
+    fetching.add_argument(
+        "--endpoint-url", metavar="URL", help="an EC2 endpoint to use instead of AWS's"
+    )
+    showing = commands.add_parser("show", help="print a snapshot, fastest origins first")
+    where = showing.add_mutually_exclusive_group()
+    where.add_argument("--stack", help="the snapshot of Pulumi.<stack>.yaml's latencyFile")
+    where.add_argument("--file", type=Path, metavar="FILE", help="a snapshot file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    return fetch(options) if options.command == "fetch" else show(options)
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main))
