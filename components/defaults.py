@@ -78,8 +78,9 @@ DEFAULT_ACCESS_LOG_DAYS = 90
 
 # Evacuation: each vantage Region probes every origin every 20 s (three rounds in a scheduled
 # minute; EventBridge Scheduler's finest rate is one minute). Three failures in a row, seen by two
-# vantage Regions, take an origin out: 40-60 s of failure plus the probe's own time-outs, so a Region
-# is out within about 65 s, inside the 2 minutes promised with room for the state to reach the edges.
+# vantage Regions, take an origin out: 40-60 s of failure plus the probe's own time-outs, so a
+# Region is out within about 65 s, inside the 2 minutes promised, with room for the state to reach
+# the edges.
 # Six good probes in a row bring it back: two minutes of health, so a Region that flaps stays out
 # rather than taking traffic every other minute.
 DEFAULT_EVACUATION_FAILURES = 3

@@ -663,23 +663,6 @@ def test_origins_required_names_the_shape_and_the_command():
     )
 
 
-def test_evacuation_is_on_with_two_origins_and_its_settings_are_checked():
-    two = parse(origins=["us-east-1", "eu-west-1"])
-    assert two.evacuation is True and two.state_key == "rotation"
-    assert (two.evacuation_failures, two.evacuation_recoveries) == (3, 6)
-    assert two.evacuation_vantages == ("us-east-1", "eu-west-1", "ap-northeast-1")
-    one = parse(origins=["us-east-1"])
-    assert one.evacuation is False and one.state_key is None and not one.routing_state
-    off = parse(origins=["us-east-1", "eu-west-1"], evacuation="false")
-    assert off.evacuation is False and off.state_key == "drained"
-    custom = parse(
-        origins=["us-east-1", "eu-west-1"],
-        evacuationFailures="5",
-        evacuationRecoveries="12",
-        evacuationVantages=["us-west-2", "eu-central-1"],
-    )
-    assert (custom.evacuation_failures, custom.evacuation_recoveries) == (5, 12)
-    assert custom.evacuation_vantages == ("us-west-2", "eu-central-1")
 # --- routing by measured latency ---------------------------------------------------------------
 
 SNAPSHOT = {
@@ -751,6 +734,53 @@ def test_latency_without_a_usable_snapshot_says_to_fetch_one(tmp_path, document,
     ("values", "message"),
     [
         (
+            {"routingMetric": "nearest"},
+            "geo-proximity:routingMetric: 'nearest' is not one of: distance, latency",
+        ),
+        (
+            {"latencyMarginMs": "-1"},
+            "geo-proximity:latencyMarginMs: '-1' is not a whole number from 0 to 1000",
+        ),
+        (
+            {"latencyMarginMs": "2.5"},
+            "geo-proximity:latencyMarginMs: '2.5' is not a whole number from 0 to 1000",
+        ),
+        (
+            {"latencyMargin": "5"},
+            "geo-proximity:latencyMargin: is not a setting of this project; did you mean "
+            "geo-proximity:latencyMarginMs?",
+        ),
+    ],
+)
+def test_latency_settings_are_checked(values, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=SEED, **values)
+    assert str(raised.value) == message
+
+
+def test_evacuation_is_on_with_two_origins_and_its_settings_are_checked():
+    two = parse(origins=["us-east-1", "eu-west-1"])
+    assert two.evacuation is True and two.state_key == "rotation"
+    assert (two.evacuation_failures, two.evacuation_recoveries) == (3, 6)
+    assert two.evacuation_vantages == ("us-east-1", "eu-west-1", "ap-northeast-1")
+    one = parse(origins=["us-east-1"])
+    assert one.evacuation is False and one.state_key is None and not one.routing_state
+    off = parse(origins=["us-east-1", "eu-west-1"], evacuation="false")
+    assert off.evacuation is False and off.state_key == "drained"
+    custom = parse(
+        origins=["us-east-1", "eu-west-1"],
+        evacuationFailures="5",
+        evacuationRecoveries="12",
+        evacuationVantages=["us-west-2", "eu-central-1"],
+    )
+    assert (custom.evacuation_failures, custom.evacuation_recoveries) == (5, 12)
+    assert custom.evacuation_vantages == ("us-west-2", "eu-central-1")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
             {"origins": ["us-east-1"], "evacuation": "true"},
             "geo-proximity:evacuation: true needs at least two origins, and only us-east-1 has a "
             "bucket",
@@ -801,25 +831,3 @@ def test_cloudfront_functions_may_check_from_any_region_every_account_has():
         evacuationVantages=["eu-north-1", "ca-central-1"],
     )
     assert settings.evacuation_vantages == ("eu-north-1", "ca-central-1")
-            {"routingMetric": "nearest"},
-            "geo-proximity:routingMetric: 'nearest' is not one of: distance, latency",
-        ),
-        (
-            {"latencyMarginMs": "-1"},
-            "geo-proximity:latencyMarginMs: '-1' is not a whole number from 0 to 1000",
-        ),
-        (
-            {"latencyMarginMs": "2.5"},
-            "geo-proximity:latencyMarginMs: '2.5' is not a whole number from 0 to 1000",
-        ),
-        (
-            {"latencyMargin": "5"},
-            "geo-proximity:latencyMargin: is not a setting of this project; did you mean "
-            "geo-proximity:latencyMarginMs?",
-        ),
-    ],
-)
-def test_latency_settings_are_checked(values, message):
-    with pytest.raises(ConfigError) as raised:
-        parse(origins=SEED, **values)
-    assert str(raised.value) == message
