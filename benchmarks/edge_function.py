@@ -33,7 +33,8 @@ from edge_function.cloudfront_function import (
     render_function_code,
 )
 from edge_function.package import package_files, zip_package
-from routing.artifact import regional_domain_name, render_artifact
+from evacuation.state import ROTATION_KEY, out_value
+from routing.artifact import StateSource, regional_domain_name, render_artifact
 from routing.catalogue import load_catalogue
 from routing.table import derive_routing_table
 from sandbox.function_runtime import CloudFrontFunction, edge_location, viewer_request_event
@@ -55,8 +56,23 @@ def bucket_names(origins: Sequence[str]) -> dict[str, str]:
     return {code: f"geo-proximity-prod-{code}-0a1b2c3" for code in origins}
 
 
+STATE = StateSource(table="geo-proximity-prod-routing-state", regions=("us-east-1", "eu-west-2"))
+
+
 def artifact(origins: Sequence[str]) -> str:
-    return render_artifact(derive_routing_table(origins), bucket_names(origins))
+    return render_artifact(derive_routing_table(origins), bucket_names(origins), state=STATE)
+
+
+class ReadState(origin_request.RoutingState):
+    """The handler's routing state with its read answered in process: what a container does
+    between two reads of the state table (the read itself is network time, not the handler's)."""
+
+    def __init__(self, out: frozenset[str]) -> None:
+        super().__init__(STATE.document())  # type: ignore[no-untyped-call]
+        self._answer = out
+
+    def _read(self, region: str) -> frozenset[str]:
+        return self._answer
 
 
 def event(custom_headers: dict[str, Any]) -> dict[str, Any]:
@@ -147,10 +163,15 @@ def main(argv: list[str] | None = None) -> None:
 
     seed_artifact = artifact(SEED_ORIGINS)
     document = json.loads(seed_artifact)
-    handler: Handler = origin_request.build_handler(document)  # type: ignore[no-untyped-call]
+    handler: Handler = origin_request.build_handler(  # type: ignore[no-untyped-call]
+        document, state=ReadState(frozenset())
+    )
+    drained: Handler = origin_request.build_handler(  # type: ignore[no-untyped-call]
+        document, state=ReadState(frozenset({"eu-central-1"}))
+    )
     mapping = {
-        edge: document["origins"][route["primary"]]["domainName"]
-        for edge, route in document["routes"].items()
+        edge: document["origins"][ranking[0]]["domainName"]
+        for edge, ranking in document["rankings"].items()
     }
     naive = naive_handler(mapping, mapping["us-east-1"], parse_arn=True)
     resolved_once = naive_handler(mapping, mapping["us-east-1"], parse_arn=False)
@@ -160,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     failover_event = event({marker.lower(): [{"key": marker, "value": "true"}]})
     assert handler(normal_event, context)["origin"]["s3"]["region"] == "eu-central-1"
     assert handler(failover_event, context)["origin"]["s3"]["region"] == "us-east-1"
+    assert drained(normal_event, context)["origin"]["s3"]["region"] == "us-east-1"
 
     timings = per_call_ns(
         {
@@ -167,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
             "naive, Region resolved once": (resolved_once, (event({}), context)),
             "handler, normal request": (handler, (normal_event, context)),
             "handler, failover request": (handler, (failover_event, context)),
+            "handler, an origin out": (drained, (normal_event, context)),
         },
         options.repeats,
         options.calls,
@@ -214,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         "(the sandbox's cost, not the function's)"
     )
     for label, origins in (("3 origins (prod)", SEED_ORIGINS), ("20 origins", all_regions)):
-        code = render_function_code(derive_routing_table(origins), DEFAULT_CODES)
+        code = render_function_code(derive_routing_table(origins), DEFAULT_CODES, ROTATION_KEY)
         size = len(code.encode())
         print(
             f"function code, {label}: {size:,} bytes of CloudFront's {MAX_CODE_BYTES:,} "
@@ -233,8 +256,17 @@ def javascript_per_call_ns(repeats: int, calls: int) -> dict[str, Any]:
     own cost), and one call through the Python-to-V8 bridge as the sandbox makes it."""
     table = derive_routing_table(SEED_ORIGINS)
     origin_ids = [origin_id(region) for region in SEED_ORIGINS]
+    store = {ROTATION_KEY: out_value(())}
     functions = {
         "router, ranked group": CloudFrontFunction(
+            render_function_code(table, DEFAULT_CODES, ROTATION_KEY), origin_ids, store
+        ),
+        "router, an origin out": CloudFrontFunction(
+            render_function_code(table, DEFAULT_CODES, ROTATION_KEY),
+            origin_ids,
+            {ROTATION_KEY: out_value({"eu-central-1"})},
+        ),
+        "router without a store": CloudFrontFunction(
             render_function_code(table, DEFAULT_CODES), origin_ids
         ),
         "empty handler (loop baseline)": CloudFrontFunction(_EMPTY_FUNCTION, origin_ids),
