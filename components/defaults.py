@@ -78,8 +78,9 @@ DEFAULT_ACCESS_LOG_DAYS = 90
 
 # Evacuation: each vantage Region probes every origin every 20 s (three rounds in a scheduled
 # minute; EventBridge Scheduler's finest rate is one minute). Three failures in a row, seen by two
-# vantage Regions, take an origin out: 40-60 s of failure plus the probe's own time-outs, so a Region
-# is out within about 65 s, inside the 2 minutes promised with room for the state to reach the edges.
+# vantage Regions, take an origin out: 40-60 s of failure plus the probe's own time-outs, so a
+# Region is out within about 65 s, inside the 2 minutes promised with room for the state to reach
+# the edges.
 # Six good probes in a row bring it back: two minutes of health, so a Region that flaps stays out
 # rather than taking traffic every other minute.
 DEFAULT_EVACUATION_FAILURES = 3
@@ -94,3 +95,14 @@ EVACUATION_QUORUM = 2
 DEFAULT_EVACUATION_VANTAGES = ("us-east-1", "eu-west-1", "ap-northeast-1")
 # The probe's read timeout: a stall shows as a failure within seconds, not S3's 30.
 EVACUATION_READ_TIMEOUT_SECONDS = 5
+# The evacuator's function in each vantage Region: EventBridge Scheduler's finest rate is one
+# minute ("rate(value unit)", value a positive integer; EventBridge Scheduler user guide, "Schedule
+# types in EventBridge Scheduler"), and each invocation runs EVACUATION_ROUNDS rounds
+# EVACUATION_PROBE_SECONDS apart. Its timeout covers the rounds (two 20 s waits and the last round's
+# probe, at most a 10 s connection and a 5 s read) and stays under the minute, so a vantage's
+# invocations never overlap. 128 MB: it waits on the network, and memory buys nothing.
+EVACUATOR_RUNTIME = "python3.13"
+EVACUATOR_HANDLER = "evacuation.lambda_function.handler"
+EVACUATOR_MEMORY_MB = 128
+EVACUATOR_TIMEOUT_SECONDS = 58
+EVACUATOR_SCHEDULE = "rate(1 minute)"

@@ -30,6 +30,12 @@ CLOUDFRONT_FUNCTION = "aws:cloudfront/function:Function"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REPLICATION_CONFIG = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+TABLE = "aws:dynamodb/table:Table"
+TABLE_ITEM = "aws:dynamodb/tableItem:TableItem"
+KEY_VALUE_STORE = "aws:cloudfront/keyValueStore:KeyValueStore"
+KVS_KEY = "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+INVOCATION = "aws:lambda/invocation:Invocation"
 
 
 @dataclass
@@ -40,8 +46,23 @@ class Deployment:
 
     def function_package(self) -> dict[str, str]:
         """File name → text of the edge function's code archive."""
-        archive = self.one(FUNCTION).inputs["code"]
+        archive = self.edge_function().inputs["code"]
         return {name: asset.text for name, asset in archive.assets.items()}
+
+    def edge_function(self) -> Declared:
+        """The Lambda@Edge function (not the evacuator's functions)."""
+        (function,) = [
+            f for f in self.all(FUNCTION) if self.by_urn(f.parent).type.endswith("LambdaEdgeRouter")
+        ]
+        return function
+
+    def evacuator_functions(self) -> dict[str, Declared]:
+        """Vantage Region → the evacuator's function there."""
+        return {
+            str(f.region): f
+            for f in self.all(FUNCTION)
+            if self.by_urn(f.parent).type.endswith(":Evacuator")
+        }
 
     def all(self, type_: str) -> list[Declared]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -106,6 +127,39 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 status="UNASSOCIATED",
                 liveStageEtag="ETVPDKIKX0DER",
             )
+        elif args.typ == TABLE:
+            name = inputs["name"]
+            resource_id = name
+            arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}"
+            outputs.update(
+                arn=arn,
+                streamArn=f"{arn}/stream/2026-01-01T00:00:00.000",
+                streamLabel="2026-01-01T00:00:00.000",
+            )
+        elif args.typ == KEY_VALUE_STORE:
+            # Named by Pulumi's autonaming; its ARN ends in an id of CloudFront's own (a UUID).
+            name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
+            resource_id = name
+            uuid = _suffix(name, 32)
+            outputs.update(
+                name=name,
+                arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:key-value-store/"
+                f"{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:]}",
+                etag="ETVPDKIKX0DER",
+            )
+        elif args.typ == SCHEDULE:
+            name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
+            resource_id = f"default/{name}"
+            outputs.update(
+                name=name,
+                groupName="default",
+                arn=f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/default/{name}",
+            )
+        elif args.typ == INVOCATION:
+            # The sync answers with the origins out of rotation it published: the drained list
+            # the invocation was triggered by (nothing is evacuated under mocks).
+            drained = json.loads(inputs.get("triggers", {}).get("drained", '{"out":[]}'))
+            outputs.update(result=json.dumps({"out": drained["out"]}))
         elif args.typ == "aws:sns/topic:Topic":
             name = inputs.get("name") or resource_id
             resource_id = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{name}"
