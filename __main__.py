@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components.access_logs import AccessLogs, AccessLogsArgs
 from components.cloudfront_function import CloudFrontFunctionRouter, CloudFrontFunctionRouterArgs
+from components.defaults import STATE_TABLE_HOME_REGION
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
 from components.engine import Engine
 from components.evacuator import Evacuator, EvacuatorArgs
@@ -71,12 +72,16 @@ routing_state = (
     RoutingState(
         "routing-state",
         RoutingStateArgs(
-            table_regions=(
-                lambda_edge_execution_regions()
-                if lambda_edge
-                else settings.evacuation_vantages
-                if settings.evacuation
-                else ()
+            # Lambda@Edge reads the table where it runs; with CloudFront Functions only the
+            # evacuator does. Its home Region first, always the same one.
+            table_regions=list(
+                dict.fromkeys(
+                    [STATE_TABLE_HOME_REGION, *lambda_edge_execution_regions()]
+                    if lambda_edge
+                    else [STATE_TABLE_HOME_REGION, *settings.evacuation_vantages]
+                    if settings.evacuation
+                    else []
+                )
             ),
             key_value_store=not lambda_edge,
             drained_key=not lambda_edge and not settings.evacuation,
@@ -133,6 +138,7 @@ evacuator = (
             vantages=settings.evacuation_vantages,
             bucket_names=bucket_names,
             table_name=routing_state.table_name,
+            table_region=routing_state.table_region,
             kvs_arn=routing_state.kvs_arn,
             topic_arn=monitoring.global_topic_arn if monitoring else None,
             drained=sorted(routing.drained),

@@ -106,3 +106,9 @@ EVACUATOR_HANDLER = "evacuation.lambda_function.handler"
 EVACUATOR_MEMORY_MB = 128
 EVACUATOR_TIMEOUT_SECONDS = 58
 EVACUATOR_SCHEDULE = "rate(1 minute)"
+# The routing state table's home Region, whatever the engine and the vantage Regions: where it is
+# created and Pulumi writes its item; every other Region holding it is a replica. A table's Region
+# cannot change in place, and a table replaced loses the evacuator's state, so it never changes: an
+# engine switch or new vantage Regions add and remove replicas only. us-east-1, where Lambda@Edge
+# functions are created and CloudFront's metrics and the default vantage Regions begin.
+STATE_TABLE_HOME_REGION = "us-east-1"

@@ -6,7 +6,7 @@ settings in one environment variable; an EventBridge Scheduler schedule invoking
 One execution role serves every function and may do exactly what an evacuator does
 (``policies.evacuator_policy``): read each bucket's health object, read and write this stack's
 state table, with CloudFront Functions this stack's key value store, notify the alarm topic and
-publish its metric. With CloudFront Functions, ``pulumi up`` also invokes the first vantage's
+publish its metric. With CloudFront Functions, ``pulumi up`` also invokes one vantage's
 function once to publish the drained list to the key value store at once (``synced_kvs_arn``).
 
 The code is the ``evacuation`` package with the pure-Python ``ecdsa`` package and its dependency
@@ -156,6 +156,11 @@ class EvacuatorArgs:
     """Required. The routing state table (``RoutingState.table_name``), with a replica in every
     vantage Region."""
 
+    table_region: str | None = None
+    """The table's home Region, where Pulumi writes its item. The sync runs there when it is a
+    vantage Region, so that it reads the item just written rather than a replica a moment behind.
+    Default None: the first vantage Region."""
+
     kvs_arn: pulumi.Input[str] | None = None
     """With CloudFront Functions: the key value store the evacuator publishes the origins out of
     rotation to. Default None (Lambda@Edge reads the table itself)."""
@@ -212,7 +217,8 @@ class EvacuatorArgs:
                 f"a quorum of {self.quorum} needs that many vantage Regions; {vantages} has "
                 f"{len(vantages)}"
             )
-        for code in [*vantages, *self.bucket_names, *self.drained]:
+        named = [*vantages, *self.bucket_names, *self.drained, *filter(None, [self.table_region])]
+        for code in named:
             if not REGION_CODE_PATTERN.match(code):
                 raise EvacuatorError(f"{code!r} is not a Region code")
         if len(self.bucket_names) < 2:
@@ -233,6 +239,13 @@ class EvacuatorArgs:
                 f"the settings of {len(self.bucket_names)} origins may take {worst} bytes of "
                 f"environment; Lambda allows {MAX_ENVIRONMENT_BYTES} (Lambda quotas)"
             )
+
+    @property
+    def sync_region(self) -> str:
+        """The vantage Region whose function publishes the state on ``pulumi up``."""
+        if self.table_region is not None and self.table_region in self.vantages:
+            return self.table_region
+        return self.vantages[0]
 
     @property
     def invocation_seconds(self) -> int:
@@ -533,11 +546,12 @@ class Evacuator(pulumi.ComponentResource):
         functions: Mapping[str, aws.lambda_.Function],
         policy: aws.iam.RolePolicy,
     ) -> pulumi.Output[str]:
-        """Invoke the first vantage's function with ``{"action": "sync"}``: it publishes the
-        routing state to the key value store. pulumi-aws's Invocation "only invokes the function
-        when the arguments call for a create or replace" and re-invokes when its ``triggers``
-        change: the drained list, the table and the store."""
-        first = args.vantages[0]
+        """Invoke one vantage's function (``sync_region``) with ``{"action": "sync"}``: it
+        publishes the routing state to the key value store. pulumi-aws's Invocation: "By default
+        this resource only invokes the function when the arguments call for a create or replace";
+        its ``triggers`` are a "Map of arbitrary keys and values that, when changed, will trigger a
+        re-invocation": the drained list, the table and the store."""
+        first = args.sync_region
         invocation = aws.lambda_.Invocation(
             f"{name}-sync",
             aws.lambda_.InvocationArgs(

@@ -168,7 +168,11 @@ class RoutingState(pulumi.ComponentResource):
                 range_key=table.range_key,
                 item=json.dumps(drained_item(args.drained), sort_keys=True),
             ),
-            opts=child,
+            # A replacement names the same item (table, pk, sk): created first, it would be deleted
+            # by the old one's deletion.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(delete_before_replace=True)
+            ),
         )
         # Whoever reads the table's name reads it once Pulumi's part of the state is written.
         self.table_name = pulumi.Output.all(table.name, item.id).apply(lambda values: values[0])

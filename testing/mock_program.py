@@ -82,15 +82,17 @@ def _suffix(name: str, length: int) -> str:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Computes the outputs AWS would for the resource types this program declares."""
 
-    def __init__(self, home_region: str) -> None:
+    def __init__(self, home_region: str, stack: str = "test") -> None:
         self.home_region = home_region
+        # Pulumi's autonaming adds a random suffix: two stacks never share a physical name.
+        self.stack = stack
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[Any, Any]]:
         inputs = dict(args.inputs)
         outputs = dict(inputs)
-        resource_id = f"{args.name}-{_suffix(args.name, 8)}"
+        resource_id = f"{args.name}-{_suffix(f'{self.stack}/{args.name}', 8)}"
         region = placed_in(inputs, self.home_region)
         if args.typ == "aws:s3/bucket:Bucket":
             # S3 appends a 26-character unique suffix to bucket_prefix.
@@ -140,7 +142,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             # Named by Pulumi's autonaming; its ARN ends in an id of CloudFront's own (a UUID).
             name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
             resource_id = name
-            uuid = _suffix(name, 32)
+            uuid = _suffix(f"{self.stack}/{name}", 32)
             outputs.update(
                 name=name,
                 arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:key-value-store/"
@@ -217,7 +219,7 @@ def run_under_mocks(
 ) -> Deployment:
     """Run ``program`` (which declares resources and returns its outputs) with ``config``."""
     home_region = config.get("aws:region", "us-east-1")
-    mocks = RecordingMocks(home_region)
+    mocks = RecordingMocks(home_region, stack)
     monitor = RecordingMonitor(mocks, home_region)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config))

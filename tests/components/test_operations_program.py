@@ -266,3 +266,51 @@ def test_topic_display_names_and_the_dashboard_name_use_only_what_aws_accepts():
             assert len(name) <= 100 and all(c.isalnum() or c in " -_" for c in name), name
         dashboard = deployment.one(DASHBOARD).inputs["dashboardName"]
         assert len(dashboard) <= 255 and all(c.isalnum() or c in "-_" for c in dashboard)
+
+
+def test_every_origin_out_of_rotation_raises_an_alarm_where_there_is_an_evacuator(deployment):
+    exported = deployment.exports["routingState"]
+    alarms = alarms_by(deployment, "OriginsInRotation")
+    if not (exported["evacuation"] and "dashboardName" in deployment.exports):
+        assert alarms == []
+        return
+    (alarm,) = alarms
+    inputs = alarm.inputs
+    assert alarm.region == "us-east-1" and inputs["namespace"] == "GeoProximity"
+    assert inputs["dimensions"] == {"Stack": deployment.stack}
+    # The highest report of a minute below 1: no vantage Region saw an origin in rotation.
+    assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+        "Maximum",
+        "LessThanThreshold",
+        1,
+    )
+    assert (inputs["period"], inputs["evaluationPeriods"]) == (60, 1)
+    # No report (no evacuator running) is no alarm.
+    assert inputs["treatMissingData"] == "notBreaching"
+    (topic,) = [t for t in deployment.all(TOPIC) if t.region == "us-east-1"]
+    assert inputs["alarmActions"] == [topic.outputs["arn"]]
+    body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
+    (graph,) = [w for w in body["widgets"] if "Origins in rotation" in w["properties"]["title"]]
+    assert graph["properties"]["metrics"] == [
+        ["GeoProximity", "OriginsInRotation", "Stack", deployment.stack]
+    ]
+    assert graph["properties"]["region"] == "us-east-1"
+
+
+def test_alarms_on_the_distribution_and_the_function_wait_for_them(deployment):
+    # Monitoring is declared before the distribution and the function, on promised values: the
+    # alarms still follow what they watch.
+    if "dashboardName" not in deployment.exports:
+        return
+    distribution = deployment.one(DISTRIBUTION)
+    (rate,) = alarms_by(deployment, "5xxErrorRate")
+    assert distribution.urn in rate.dependencies
+    assert rate.inputs["dimensions"]["DistributionId"] == deployment.exports["distributionId"]
+    function = (
+        deployment.edge_function()
+        if deployment.exports["engine"] == "lambda-edge"
+        else deployment.one(CLOUDFRONT_FUNCTION)
+    )
+    router_alarms = [a for a in deployment.all(ALARM) if a.name.startswith("monitoring-router-")]
+    assert router_alarms and all(function.urn in a.dependencies for a in router_alarms)
+    assert distribution.urn in deployment.one(DASHBOARD).dependencies

@@ -424,13 +424,15 @@ def test_every_regional_resource_names_its_region(deployment):
 
 def state_resource_region(deployment: Deployment, resource) -> str:
     """Where a resource of the routing state or the evacuator belongs: the table and Pulumi's item
-    in the table's home Region, the sync invocation in the first vantage Region, everything else in
+    in the table's home Region, the sync invocation in the home or first vantage Region, the rest in
     the vantage Region its name ends with."""
     state = deployment.exports["routingState"]
     if resource.type in (TABLE, TABLE_ITEM):
         return state["tableRegion"]
     if resource.type == INVOCATION:
-        return state["vantages"][0]
+        # Where Pulumi writes its item when that is a vantage Region: the sync reads it there.
+        home = state["tableRegion"]
+        return home if home in state["vantages"] else state["vantages"][0]
     (vantage,) = [v for v in state["vantages"] if resource.name.endswith(f"-{v}")]
     assert resource.type in (FUNCTION, LOG_GROUP, SCHEDULE), resource.name
     return vantage
