@@ -4,7 +4,9 @@ The code is generated from the routing table (``edge_function.cloudfront_functio
 time, deterministically, so an unchanged routing table publishes nothing new. CloudFront Functions
 are global; their logs go to CloudWatch Logs in us-east-1, to ``/aws/cloudfront/function/<name>``
 (CloudFront developer guide, "Edge function logs"), which is declared first with a retention so that
-it expires. The function writes only when something surprises it (see ``router.js``).
+it expires. The function writes only when something surprises it (see ``router.js``). Which
+origins are out of rotation it reads at run time from the key value store it is associated with
+(``kvs_arn``, ``state_key``): a drain or an evacuation publishes no code.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ A CloudWatch alarm can notify only an SNS topic of its own Region, so every Regi
 gets a topic (and, with ``alarm_email``, a subscription to confirm). Where the metrics live:
 CloudFront's and CloudFront Functions' in us-east-1 (``Region=Global``); Lambda@Edge's in each
 Region where a replica ran, under the function name ``us-east-1.<name>``; S3 replication's in the
-source bucket's Region, per rule, once the rule turns replication metrics on. Which alarms and
-widgets exist is decided by plain functions (``alarm_specs``, ``dashboard_body``), testable without
-Pulumi.
+source bucket's Region, per rule, once the rule turns replication metrics on; the evacuator's
+``GeoProximity``/``OriginsInRotation`` in us-east-1, alarmed on when every origin is out. Which
+alarms and widgets exist is decided by plain functions (``alarm_specs``, ``dashboard_body``),
+testable without Pulumi.
 """
 
 from __future__ import annotations

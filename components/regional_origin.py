@@ -1,5 +1,5 @@
 """RegionalOrigin: one private, versioned, encrypted S3 bucket in one Region, readable by CloudFront
-only."""
+only (and, with ``health_object``, holding the object the evacuator's health checks read)."""
 
 from __future__ import annotations
 

@@ -31,13 +31,15 @@ from routing.catalogue import REGION_CODE_PATTERN
 # The table's key schema (evacuation.state): partition key pk, sort key sk, both strings.
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
-# A global table replicates through DynamoDB Streams carrying both images of an item: "The table
-# must have DynamoDB Streams enabled, with the stream containing both the new and the old images of
-# the item" (DynamoDB API reference, CreateGlobalTable); for the current version, CloudFormation's
-# AWS::DynamoDB::GlobalTable StreamSpecification: "You must specify a value for this property ...
-# configured for MREC with more than one entry in Replicas". The docs of the current version do not
-# say what happens to a replica table declared without a stream, so it is declared: the
-# conservative reading.
+# A global table (multi-Region eventual consistency, the default) replicates through DynamoDB
+# Streams: "DynamoDB Streams is enabled by default on all replicas in an MREC global table and
+# cannot be disabled on those replicas" (AWS Prescriptive Guidance, "DynamoDB global tables", FAQ),
+# so a table declared without it would show a diff forever, each update trying to turn it off. Which
+# view type: "The table must have DynamoDB Streams enabled, with the stream containing both the new
+# and the old images of the item" (DynamoDB API reference, CreateGlobalTable, version 2017.11.29);
+# the current version's pages do not say, so both images, the conservative reading (what
+# CloudFormation's AWS::DynamoDB::GlobalTable StreamSpecification requires a value for "with more
+# than one entry in Replicas").
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 
 
@@ -148,6 +150,8 @@ class RoutingState(pulumi.ComponentResource):
                 ],
                 stream_enabled=True,
                 stream_view_type=STREAM_VIEW_TYPE,
+                # "Do tags on tables propagate? No, tags do not automatically propagate" (the
+                # same FAQ): each replica is told to.
                 replicas=[
                     aws.dynamodb.TableReplicaArgs(region_name=region, propagate_tags=True)
                     for region in replicas

@@ -350,9 +350,11 @@ def is_valid_function_name(name: str) -> bool:
     return bool(FUNCTION_NAME.match(name))
 
 
-# A global table replicates through DynamoDB Streams with both images: "The table must have DynamoDB
-# Streams enabled, with the stream containing both the new and the old images of the item"
-# (DynamoDB API reference, CreateGlobalTable, for replicas of version 2017.11.29);
+# A global table replicates through DynamoDB Streams with both images: "DynamoDB Streams is enabled
+# by default on all replicas in an MREC global table and cannot be disabled on those replicas" (AWS
+# Prescriptive Guidance, "DynamoDB global tables", FAQ); "The table must have DynamoDB Streams
+# enabled, with the stream containing both the new and the old images of the item" (DynamoDB API
+# reference, CreateGlobalTable, for replicas of version 2017.11.29);
 # CloudFormation's AWS::DynamoDB::GlobalTable StreamSpecification, for the current version: "You
 # must specify a value for this property ... configured for MREC with more than one entry in
 # Replicas". A replica per Region: "Each global table can have only one replica per AWS Region"
