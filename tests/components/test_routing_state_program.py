@@ -51,6 +51,18 @@ def test_the_state_is_where_the_engine_reads_it(deployment):
     drained = deployment.exports["routing"]["drained"]
     tables, stores = deployment.all(TABLE), deployment.all(KEY_VALUE_STORE)
     engine = deployment.exports["engine"]
+    # The shape the break-glass commands read from `pulumi stack output --json`.
+    assert list(exported) == [
+        "engine",
+        "table",
+        "tableRegion",
+        "tableRegions",
+        "kvsArn",
+        "stateKey",
+        "evacuation",
+        "vantages",
+    ]
+    assert json.loads(json.dumps(exported)) == exported
     assert exported["engine"] == engine
     if len(origins) == 1:
         # One origin is never out of rotation: nothing to store, nothing to check.
