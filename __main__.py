@@ -9,12 +9,15 @@ import pulumi_aws as aws
 
 from components.access_logs import AccessLogs, AccessLogsArgs
 from components.cloudfront_function import CloudFrontFunctionRouter, CloudFrontFunctionRouterArgs
+from components.defaults import STATE_TABLE_HOME_REGION
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
 from components.engine import Engine
+from components.evacuator import Evacuator, EvacuatorArgs
 from components.lambda_edge import LambdaEdgeRouter, LambdaEdgeRouterArgs
 from components.monitoring import Monitoring, MonitoringArgs, ReplicationPair
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.replication import ReplicationMesh, ReplicationMeshArgs
+from components.routing_state import RoutingState, RoutingStateArgs
 from routing.catalogue import lambda_edge_execution_regions
 from settings import Replication, load_settings
 
@@ -35,6 +38,8 @@ origins = {
             region=region,
             read_grants=read_grants,
             noncurrent_version_days=settings.noncurrent_version_days,
+            # What the evacuator's health checks read.
+            health_object=settings.evacuation,
             tags=settings.tags,
         ),
     )
@@ -59,9 +64,99 @@ replication = (
     else None
 )
 
+# Which origins are out of rotation is data the edge reads at run time, not code: a DynamoDB global
+# table (read by Lambda@Edge where it runs; the evacuator's state) and, for a CloudFront function, a
+# key value store. Pulumi writes the drained list; the evacuator, what it evacuates.
+lambda_edge = settings.engine is Engine.LAMBDA_EDGE
+routing_state = (
+    RoutingState(
+        "routing-state",
+        RoutingStateArgs(
+            # Lambda@Edge reads the table where it runs; with CloudFront Functions only the
+            # evacuator does. Its home Region first, always the same one.
+            table_regions=list(
+                dict.fromkeys(
+                    [STATE_TABLE_HOME_REGION, *lambda_edge_execution_regions()]
+                    if lambda_edge
+                    else [STATE_TABLE_HOME_REGION, *settings.evacuation_vantages]
+                    if settings.evacuation
+                    else []
+                )
+            ),
+            key_value_store=not lambda_edge,
+            drained_key=not lambda_edge and not settings.evacuation,
+            drained=sorted(routing.drained),
+            tags=settings.tags,
+        ),
+    )
+    if settings.routing_state
+    else None
+)
+
+# Alarms and a dashboard (on by default). Declared before what they watch: the evacuator notifies
+# on their topic, and a CloudFront function is published only once the evacuator has written the
+# state it reads, so alarms on the distribution and the function, declared after them, would close
+# a cycle (topic → evacuator → function → distribution → alarms). The topics come first; the
+# distribution's id and the function's name are promised here and kept below, once both exist.
+distribution_id: pulumi.Output[str]
+function_name: pulumi.Output[str]
+keep_distribution_id: Callable[[pulumi.Output[str]], None]
+keep_function_name: Callable[[pulumi.Output[str]], None]
+distribution_id, keep_distribution_id = pulumi.deferred_output()
+function_name, keep_function_name = pulumi.deferred_output()
+monitoring = (
+    Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            distribution_id=distribution_id,
+            function_name=function_name,
+            engine=settings.engine,
+            execution_regions=lambda_edge_execution_regions(),
+            replication=[
+                ReplicationPair(source, target, bucket_names[source], bucket_names[target])
+                for source, targets in (replication.destinations if replication else {}).items()
+                for target in targets
+            ],
+            alarm_email=settings.alarm_email,
+            error_rate_percent=settings.alarm_error_rate_percent,
+            evaluation_minutes=settings.alarm_evaluation_minutes,
+            error_count=settings.alarm_error_count,
+            evacuation_stack=settings.stack if settings.evacuation else None,
+            tags=settings.tags,
+        ),
+    )
+    if settings.monitoring
+    else None
+)
+
+# Health checks from several vantage Regions that take a failing origin out of rotation by
+# themselves and bring it back (on by default with two or more origins).
+evacuator = (
+    Evacuator(
+        "evacuator",
+        EvacuatorArgs(
+            vantages=settings.evacuation_vantages,
+            bucket_names=bucket_names,
+            table_name=routing_state.table_name,
+            table_region=routing_state.table_region,
+            kvs_arn=routing_state.kvs_arn,
+            topic_arn=monitoring.global_topic_arn if monitoring else None,
+            drained=sorted(routing.drained),
+            failures=settings.evacuation_failures,
+            recoveries=settings.evacuation_recoveries,
+            connect_timeout=settings.origin_connection_timeout,
+            log_retention_days=settings.log_retention_days,
+            stack_name=settings.stack,
+            tags=settings.tags,
+        ),
+    )
+    if settings.evacuation and routing_state is not None and routing_state.table_name is not None
+    else None
+)
+
 # The routing logic: Lambda@Edge on every cache miss, or a CloudFront function on every request.
 router: LambdaEdgeRouter | CloudFrontFunctionRouter
-if settings.engine is Engine.LAMBDA_EDGE:
+if lambda_edge:
     router = LambdaEdgeRouter(
         "router",
         LambdaEdgeRouterArgs(
@@ -69,6 +164,8 @@ if settings.engine is Engine.LAMBDA_EDGE:
             bucket_names=bucket_names,
             marker_header=settings.marker_header,
             log_retention_days=settings.log_retention_days,
+            state_table_name=routing_state.table_name if routing_state else None,
+            state_regions=routing_state.table_regions if routing_state else (),
             tags=settings.tags,
         ),
     )
@@ -80,6 +177,15 @@ else:
             routing=routing,
             failover_status_codes=settings.failover_status_codes,
             log_retention_days=settings.log_retention_days,
+            # With an evacuator, the store once it holds the state the function reads.
+            kvs_arn=(
+                evacuator.synced_kvs_arn
+                if evacuator is not None
+                else routing_state.kvs_arn
+                if routing_state is not None
+                else None
+            ),
+            state_key=settings.state_key,
             tags=settings.tags,
         ),
     )
@@ -106,31 +212,10 @@ cdn = GeoProximityDistribution(
     ),
 )
 grant_read_access(cdn.read_grants)
+keep_distribution_id(cdn.distribution_id)
+keep_function_name(router.function_name)
 
-# Operating it: alarms and a dashboard (on by default), access logs (off by default).
-monitoring = (
-    Monitoring(
-        "monitoring",
-        MonitoringArgs(
-            distribution_id=cdn.distribution_id,
-            function_name=router.function_name,
-            engine=settings.engine,
-            execution_regions=lambda_edge_execution_regions(),
-            replication=[
-                ReplicationPair(source, target, bucket_names[source], bucket_names[target])
-                for source, targets in (replication.destinations if replication else {}).items()
-                for target in targets
-            ],
-            alarm_email=settings.alarm_email,
-            error_rate_percent=settings.alarm_error_rate_percent,
-            evaluation_minutes=settings.alarm_evaluation_minutes,
-            error_count=settings.alarm_error_count,
-            tags=settings.tags,
-        ),
-    )
-    if settings.monitoring
-    else None
-)
+# Access logs (off by default).
 access_logs = (
     AccessLogs(
         "access-logs",
@@ -157,6 +242,20 @@ else:
 pulumi.export("buckets", bucket_names)
 pulumi.export("routing", routing.summary())
 pulumi.export("replication", replication.destinations if replication else {})
+# Where the routing state lives, for ./dev evacuate, restore and status (break-glass).
+pulumi.export(
+    "routingState",
+    {
+        "engine": settings.engine.value,
+        "table": routing_state.table_name if routing_state else None,
+        "tableRegion": routing_state.table_region if routing_state else None,
+        "tableRegions": list(routing_state.table_regions) if routing_state else [],
+        "kvsArn": routing_state.kvs_arn if routing_state else None,
+        "stateKey": settings.state_key if routing_state and not lambda_edge else None,
+        "evacuation": settings.evacuation,
+        "vantages": list(settings.evacuation_vantages) if settings.evacuation else [],
+    },
+)
 if monitoring is not None:
     pulumi.export("dashboardName", monitoring.dashboard_name)
     pulumi.export("alarmTopics", monitoring.topic_arns)

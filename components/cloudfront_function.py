@@ -4,7 +4,9 @@ The code is generated from the routing table (``edge_function.cloudfront_functio
 time, deterministically, so an unchanged routing table publishes nothing new. CloudFront Functions
 are global; their logs go to CloudWatch Logs in us-east-1, to ``/aws/cloudfront/function/<name>``
 (CloudFront developer guide, "Edge function logs"), which is declared first with a retention so that
-it expires. The function writes only when something surprises it (see ``router.js``).
+it expires. The function writes only when something surprises it (see ``router.js``). Which
+origins are out of rotation it reads at run time from the key value store it is associated with
+(``kvs_arn``, ``state_key``): a drain or an evacuation publishes no code.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ FUNCTION_LOG_GROUP_PREFIX = "/aws/cloudfront/function/"
 _PREVIOUS_TYPE = "geo-proximity:index:RouterFunction"
 
 
+class CloudFrontFunctionRouterError(ValueError):
+    """CloudFrontFunctionRouterArgs that do not describe a function CloudFront can run."""
+
+
 @dataclass(frozen=True)
 class CloudFrontFunctionRouterArgs:
     routing: RoutingTable
@@ -41,8 +47,28 @@ class CloudFrontFunctionRouterArgs:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     """Days CloudWatch keeps the function's logs. Default 30."""
 
+    kvs_arn: pulumi.Input[str] | None = None
+    """The key value store the function reads the origins out of rotation from
+    (``RoutingState.kvs_arn``, or with an evacuator ``Evacuator.synced_kvs_arn``): the function is
+    associated with it, and so published, only once this resolves. Default None: no store (one
+    origin); the rankings alone decide."""
+
+    state_key: str | None = None
+    """The key the function reads in ``kvs_arn``: ``ROTATION_KEY`` with an evacuator,
+    ``DRAINED_KEY`` without. Required with a store. Default None."""
+
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the function and its log group. Default none."""
+
+    def __post_init__(self) -> None:
+        if (self.kvs_arn is None) != (self.state_key is None):
+            raise CloudFrontFunctionRouterError(
+                "kvs_arn and state_key go together: the store and the key the function reads"
+            )
+        # CloudFront quotas, "Quotas on key value stores": "Maximum size of a key in a key-value
+        # pair: 512 Bytes".
+        if self.state_key is not None and not 1 <= len(self.state_key.encode("utf-8")) <= 512:
+            raise CloudFrontFunctionRouterError(f"state_key {self.state_key!r} is not 1-512 bytes")
 
 
 class CloudFrontFunctionRouter(pulumi.ComponentResource):
@@ -69,7 +95,7 @@ class CloudFrontFunctionRouter(pulumi.ComponentResource):
         )
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-        code = render_function_code(args.routing, args.failover_status_codes)
+        code = render_function_code(args.routing, args.failover_status_codes, args.state_key)
         function = aws.cloudfront.Function(
             f"{name}-function",
             aws.cloudfront.FunctionArgs(
@@ -77,6 +103,10 @@ class CloudFrontFunctionRouter(pulumi.ComponentResource):
                 code=code,
                 # Associations use the LIVE stage: every code change is published at once.
                 publish=True,
+                # "A function can have only one key value store" (CloudFront developer guide,
+                # "Associate a key value store with a function"); a drain or an evacuation writes
+                # to it and publishes no code.
+                key_value_store_associations=[args.kvs_arn] if args.kvs_arn is not None else None,
                 comment=resource_comment(
                     pulumi.get_project(), pulumi.get_stack(), "routes to the nearest S3 origin"
                 ),

@@ -95,3 +95,20 @@ EVACUATION_QUORUM = 2
 DEFAULT_EVACUATION_VANTAGES = ("us-east-1", "eu-west-1", "ap-northeast-1")
 # The probe's read timeout: a stall shows as a failure within seconds, not S3's 30.
 EVACUATION_READ_TIMEOUT_SECONDS = 5
+# The evacuator's function in each vantage Region: EventBridge Scheduler's finest rate is one
+# minute ("rate(value unit)", value a positive integer; EventBridge Scheduler user guide, "Schedule
+# types in EventBridge Scheduler"), and each invocation runs EVACUATION_ROUNDS rounds
+# EVACUATION_PROBE_SECONDS apart. Its timeout covers the rounds (two 20 s waits and the last round's
+# probe, at most a 10 s connection and a 5 s read) and stays under the minute, so a vantage's
+# invocations never overlap. 128 MB: it waits on the network, and memory buys nothing.
+EVACUATOR_RUNTIME = "python3.13"
+EVACUATOR_HANDLER = "evacuation.lambda_function.handler"
+EVACUATOR_MEMORY_MB = 128
+EVACUATOR_TIMEOUT_SECONDS = 58
+EVACUATOR_SCHEDULE = "rate(1 minute)"
+# The routing state table's home Region, whatever the engine and the vantage Regions: where it is
+# created and Pulumi writes its item; every other Region holding it is a replica. A table's Region
+# cannot change in place, and a table replaced loses the evacuator's state, so it never changes: an
+# engine switch or new vantage Regions add and remove replicas only. us-east-1, where Lambda@Edge
+# functions are created and CloudFront's metrics and the default vantage Regions begin.
+STATE_TABLE_HOME_REGION = "us-east-1"

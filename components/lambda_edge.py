@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -29,14 +30,19 @@ from components.policies import (
     edge_function_log_group_names,
     edge_function_logging_policy,
     edge_function_trust_policy,
+    state_reader_policy,
 )
 from edge_function.package import HANDLER_NAME, routing_package_files
-from routing.artifact import DEFAULT_MARKER_HEADER
+from routing.artifact import DEFAULT_MARKER_HEADER, StateSource
 from routing.catalogue import lambda_edge_execution_regions
 from routing.table import RoutingTable
 
 # The component's type token before it was named after its engine: stacks deployed then keep it.
 _PREVIOUS_TYPE = "geo-proximity:index:EdgeFunction"
+
+
+class LambdaEdgeRouterError(ValueError):
+    """LambdaEdgeRouterArgs that do not describe a function the edge can run."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +59,28 @@ class LambdaEdgeRouterArgs:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     """Days CloudWatch keeps the function's logs, in every Region where it runs. Default 30."""
 
+    state_table_name: pulumi.Input[str] | None = None
+    """The routing state table (``RoutingState.table_name``) the function reads which origins are
+    out of rotation from, in the replica of the Region it runs in. Default None: no routing state
+    (one origin); the rankings alone decide."""
+
+    state_regions: Sequence[str] = ()
+    """The Regions holding a replica of ``state_table_name``, its home Region first. Required with
+    a table. Default none."""
+
     log_regions: Sequence[str] = field(default_factory=lambda_edge_execution_regions)
     """Regions whose log group to declare: where replicas run. Default: the Regional edge cache
     Regions of the catalogue."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the function, its role and its log groups. Default none."""
+
+    def __post_init__(self) -> None:
+        if (self.state_table_name is None) != (not self.state_regions):
+            raise LambdaEdgeRouterError(
+                "state_table_name and state_regions go together: the table and where its "
+                "replicas are"
+            )
 
 
 class LambdaEdgeRouter(pulumi.ComponentResource):
@@ -72,7 +94,8 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
     """Region → the log group declared there, with ``log_retention_days``."""
 
     role_arn: pulumi.Output[str]
-    """The execution role: trusted by Lambda and Lambda@Edge, allowed to write its own logs only."""
+    """The execution role: trusted by Lambda and Lambda@Edge, allowed to write its own logs and,
+    with a routing state, to query its table, nothing else."""
 
     def __init__(
         self, name: str, args: LambdaEdgeRouterArgs, opts: pulumi.ResourceOptions | None = None
@@ -90,21 +113,11 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
             f"{name}-role",
             aws.iam.RoleArgs(
                 assume_role_policy=json.dumps(edge_function_trust_policy()),
-                description="Lambda@Edge origin-request router: writes its own logs, nothing else",
+                description="Lambda@Edge origin-request router: writes its own logs, reads the "
+                "routing state",
                 tags=tags,
             ),
             opts=child,
-        )
-        routing, marker_header = args.routing, args.marker_header
-        code = pulumi.Output.all(**args.bucket_names).apply(
-            lambda names: pulumi.AssetArchive(
-                {
-                    file_name: pulumi.StringAsset(text)
-                    for file_name, text in routing_package_files(
-                        routing, names, marker_header=marker_header
-                    ).items()
-                }
-            )
         )
         function = aws.lambda_.Function(
             f"{name}-function",
@@ -114,7 +127,7 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                 runtime=EDGE_FUNCTION_RUNTIME,
                 architectures=["x86_64"],
                 handler=HANDLER_NAME,
-                code=code,
+                code=self._code(args),
                 memory_size=EDGE_FUNCTION_MEMORY_MB,
                 timeout=EDGE_FUNCTION_TIMEOUT_SECONDS,
                 # CloudFront needs a numbered version; every routing change publishes a new one.
@@ -143,11 +156,26 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
             opts=child,
         )
 
-        # The ARN CloudFront associates becomes known only once every log group exists: no replica
-        # runs, and so none logs into a group Lambda would create without retention, before then.
-        self.qualified_arn = pulumi.Output.all(
-            function.qualified_arn, *(group.name for group in log_groups.values())
-        ).apply(lambda values: str(values[0]))
+        waits_for = [group.name for group in log_groups.values()]
+        if args.state_table_name is not None:
+            state_policy = aws.iam.RolePolicy(
+                f"{name}-state",
+                aws.iam.RolePolicyArgs(
+                    role=role.id,
+                    policy=pulumi.Output.all(account_id, args.state_table_name).apply(
+                        lambda values: json.dumps(state_reader_policy(values[0], values[1]))
+                    ),
+                ),
+                opts=child,
+            )
+            waits_for.append(state_policy.id)
+
+        # The ARN CloudFront associates becomes known only once every log group exists (no replica
+        # runs, and so none logs into a group Lambda would create without retention, before then)
+        # and the function may read the routing state.
+        self.qualified_arn = pulumi.Output.all(function.qualified_arn, *waits_for).apply(
+            lambda values: str(values[0])
+        )
         self.function_name = function.name
         self.role_arn = role.arn
         self.log_group_names = pulumi.Output.all(
@@ -161,6 +189,26 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                 "logGroupNames": self.log_group_names,
             }
         )
+
+    @staticmethod
+    def _code(args: LambdaEdgeRouterArgs) -> pulumi.Output[pulumi.AssetArchive]:
+        """The package: the handler and its routing artifact, over the bucket names and, with a
+        routing state, the table it reads (``edge_function.package``)."""
+        regions = tuple(args.state_regions)
+
+        def archive(values: list[Any]) -> pulumi.AssetArchive:
+            names, table = values
+            state = StateSource(table=table, regions=regions) if table is not None else None
+            files = routing_package_files(
+                args.routing, names, marker_header=args.marker_header, state=state
+            )
+            return pulumi.AssetArchive(
+                {file_name: pulumi.StringAsset(text) for file_name, text in files.items()}
+            )
+
+        return pulumi.Output.all(
+            pulumi.Output.all(**args.bucket_names), args.state_table_name
+        ).apply(archive)
 
     def _log_groups(
         self,

@@ -5,9 +5,10 @@ A CloudWatch alarm can notify only an SNS topic of its own Region, so every Regi
 gets a topic (and, with ``alarm_email``, a subscription to confirm). Where the metrics live:
 CloudFront's and CloudFront Functions' in us-east-1 (``Region=Global``); Lambda@Edge's in each
 Region where a replica ran, under the function name ``us-east-1.<name>``; S3 replication's in the
-source bucket's Region, per rule, once the rule turns replication metrics on. Which alarms and
-widgets exist is decided by plain functions (``alarm_specs``, ``dashboard_body``), testable without
-Pulumi.
+source bucket's Region, per rule, once the rule turns replication metrics on; the evacuator's
+``GeoProximity``/``OriginsInRotation`` in us-east-1, alarmed on when every origin is out. Which
+alarms and widgets exist is decided by plain functions (``alarm_specs``, ``dashboard_body``),
+testable without Pulumi.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from components.engine import Engine
 from components.naming import dashboard_name, sns_display_name
 from components.policies import deny_insecure_transport
 from components.replication import replication_rule_id
+from evacuation.evacuator import METRIC_NAME as EVACUATION_METRIC
+from evacuation.evacuator import METRIC_NAMESPACE as EVACUATION_METRIC_NAMESPACE
 
 # CloudFront publishes its metrics, and CloudFront Functions', in us-east-1 under Region=Global.
 CLOUDFRONT_METRICS_REGION = "us-east-1"
@@ -49,6 +52,8 @@ class AlarmSpec:
     description: str
     # Rates breach only when every one of the evaluation minutes does; counts are summed over them.
     rate: bool = False
+    # A level that breaches below the threshold, in any one minute (the origins in rotation).
+    below: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ def alarm_specs(
     replication: Sequence[ReplicationPair],
     error_rate_percent: float,
     error_count: int,
+    evacuation_stack: str | None = None,
 ) -> list[AlarmSpec]:
     """Every alarm the stack needs, in the Region where its metric lives."""
     specs = [
@@ -123,6 +129,8 @@ def alarm_specs(
                     f"The CloudFront router function {what}",
                 )
             )
+    if evacuation_stack is not None:
+        specs.append(origins_in_rotation_alarm(evacuation_stack))
     for pair in replication:
         specs.append(
             AlarmSpec(
@@ -143,6 +151,25 @@ def alarm_specs(
     return specs
 
 
+def origins_in_rotation_alarm(stack: str) -> AlarmSpec:
+    """Every origin out of rotation: the edge then fails open and routes as if none were, and that
+    state raises this alarm. The evacuator reports the origins in rotation after every invocation
+    from each vantage Region (``evacuation.evacuator``); the highest report of a minute below 1
+    means no vantage Region saw an origin in rotation. No report (no evacuator running) is not an
+    alarm: the function errors and throttles alarm on their own."""
+    return AlarmSpec(
+        "origins-in-rotation",
+        CLOUDFRONT_METRICS_REGION,
+        EVACUATION_METRIC_NAMESPACE,
+        EVACUATION_METRIC,
+        {"Stack": stack},
+        "Maximum",
+        1,
+        f"Every origin of {stack} is out of rotation: the edge routes as if none were",
+        below=True,
+    )
+
+
 # CloudWatch dashboard body ("Dashboard Body Structure and Syntax"): at most 500 widgets; one
 # metrics array holds at most 500 metrics; an alarm status widget 1-100 alarm ARNs. CloudWatch's
 # quotas page (archived copy) adds at most 2,500 metrics per dashboard across all widgets.
@@ -158,6 +185,44 @@ def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+def routing_graphs(
+    engine: Engine,
+    function_name: str,
+    execution_regions: Sequence[str],
+    evacuation_stack: str | None,
+) -> list[tuple[str, list[list[Any]], str]]:
+    """The dashboard's graphs of the routing: the function's invocations where it runs and, with
+    an evacuator, the origins in rotation (title, metrics, statistic)."""
+    if engine is Engine.LAMBDA_EDGE:
+        invocations = [
+            [
+                "AWS/Lambda",
+                "Invocations",
+                "FunctionName",
+                f"us-east-1.{function_name}",
+                {"region": region, "label": region},
+            ]
+            for region in execution_regions
+        ]
+        title = "Router invocations per execution Region (Lambda@Edge, cache misses)"
+    else:
+        invocations = [
+            ["AWS/CloudFront", metric, "FunctionName", function_name, "Region", "Global"]
+            for metric in ("FunctionInvocations", "FunctionExecutionErrors", "FunctionThrottles")
+        ]
+        title = "Router invocations (CloudFront Functions, every request)"
+    graphs = [(title, invocations, "Sum")]
+    if evacuation_stack is not None:
+        graphs.append(
+            (
+                "Origins in rotation (evacuator, lowest report of each minute)",
+                [[EVACUATION_METRIC_NAMESPACE, EVACUATION_METRIC, "Stack", evacuation_stack]],
+                "Minimum",
+            )
+        )
+    return graphs
+
+
 def dashboard_body(
     *,
     engine: Engine,
@@ -166,6 +231,7 @@ def dashboard_body(
     execution_regions: Sequence[str],
     replication: Sequence[tuple[str, str, str, str]],
     alarm_arns: Sequence[str],
+    evacuation_stack: str | None = None,
 ) -> dict[str, Any]:
     """One dashboard over every Region: traffic and errors, where the routing runs, replication
     per pair (source Region, destination Region, source bucket, destination bucket), alarms.
@@ -185,26 +251,7 @@ def dashboard_body(
             "Average",
         ),
     ]
-    if engine is Engine.LAMBDA_EDGE:
-        routing = [
-            [
-                "AWS/Lambda",
-                "Invocations",
-                "FunctionName",
-                f"us-east-1.{function_name}",
-                {"region": region, "label": region},
-            ]
-            for region in execution_regions
-        ]
-        graphs.append(
-            ("Router invocations per execution Region (Lambda@Edge, cache misses)", routing, "Sum")
-        )
-    else:
-        routing = [
-            [*cloudfront, metric, "FunctionName", function_name, "Region", "Global"]
-            for metric in ("FunctionInvocations", "FunctionExecutionErrors", "FunctionThrottles")
-        ]
-        graphs.append(("Router invocations (CloudFront Functions, every request)", routing, "Sum"))
+    graphs += routing_graphs(engine, function_name, execution_regions, evacuation_stack)
     budget = MAX_METRICS_PER_DASHBOARD - sum(len(metrics) for _, metrics, _ in graphs)
     # Latency first: it is what tells a replication falling behind; bytes pending while room lasts.
     # Both are "published in the Region of the destination bucket" (S3 user guide, "Using S3
@@ -310,6 +357,10 @@ class MonitoringArgs:
     """Function errors, throttles or failed replications within the window that raise an alarm.
     Default 1."""
 
+    evacuation_stack: str | None = None
+    """With an evacuator: the stack name it reports ``GeoProximity``/``OriginsInRotation`` under
+    (dimension ``Stack``), alarmed on below 1 and graphed. Default None: no evacuator."""
+
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the topics and alarms. Default none."""
 
@@ -320,6 +371,10 @@ class Monitoring(pulumi.ComponentResource):
 
     topic_arns: pulumi.Output[dict[str, str]]
     """Region → the SNS topic its alarms notify."""
+
+    global_topic_arn: pulumi.Output[str]
+    """The topic in us-east-1, where CloudFront's metrics and alarms live: where the rest of the
+    stack notifies (the evacuator's evacuations and restores)."""
 
     alarm_count: int
     """How many alarms are declared (each is billed monthly)."""
@@ -337,6 +392,7 @@ class Monitoring(pulumi.ComponentResource):
             replication=args.replication,
             error_rate_percent=args.error_rate_percent,
             error_count=args.error_count,
+            evacuation_stack=args.evacuation_stack,
         )
         topics = self._topics(name, args, [spec.region for spec in specs], child)
         alarms = self._alarms(name, args, specs, topics, child)
@@ -345,11 +401,13 @@ class Monitoring(pulumi.ComponentResource):
         self.topic_arns = pulumi.Output.all(
             **{region: topic.arn for region, topic in topics.items()}
         ).apply(dict)
+        self.global_topic_arn = topics[CLOUDFRONT_METRICS_REGION].arn
         self.alarm_count = len(alarms)
         self.register_outputs(
             {
                 "dashboardName": self.dashboard_name,
                 "topicArns": self.topic_arns,
+                "globalTopicArn": self.global_topic_arn,
                 "alarmCount": self.alarm_count,
             }
         )
@@ -425,9 +483,15 @@ class Monitoring(pulumi.ComponentResource):
                     statistic=spec.statistic,
                     threshold=spec.threshold,
                     comparison_operator=(
-                        "GreaterThanThreshold" if spec.rate else "GreaterThanOrEqualToThreshold"
+                        "LessThanThreshold"
+                        if spec.below
+                        else "GreaterThanThreshold"
+                        if spec.rate
+                        else "GreaterThanOrEqualToThreshold"
                     ),
-                    period=_MINUTE if spec.rate else _MINUTE * args.evaluation_minutes,
+                    period=_MINUTE
+                    if spec.rate or spec.below
+                    else _MINUTE * args.evaluation_minutes,
                     evaluation_periods=args.evaluation_minutes if spec.rate else 1,
                     # These metrics are sparse: no data means nothing went wrong.
                     treat_missing_data="notBreaching",
@@ -468,6 +532,7 @@ class Monitoring(pulumi.ComponentResource):
                     execution_regions=args.execution_regions,
                     replication=values[2],
                     alarm_arns=values[3],
+                    evacuation_stack=args.evacuation_stack,
                 ),
                 sort_keys=True,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # S3 keeps bucket_prefix to 37 characters and appends a 26-character unique suffix.
@@ -46,3 +47,48 @@ def dashboard_name(project: str, stack: str) -> str:
     """``<project>-<stack>`` as a CloudWatch dashboard's name: any other character becomes '-',
     and the name is cut at 255 characters."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{stack}")[:MAX_DASHBOARD_NAME]
+
+
+# DynamoDB table names: 3-255 characters of letters, digits, '_', '-' and '.' (DynamoDB developer
+# guide, "Supported data types and naming rules in Amazon DynamoDB").
+MAX_TABLE_NAME = 255
+# Lambda function names: letters, digits, '-' and '_', at most 64 (Lambda API, CreateFunction:
+# FunctionName).
+MAX_FUNCTION_NAME = 64
+_NAME_HASH_LENGTH = 8
+
+
+def _fitted(stem: str, suffix: str, raw: str, allowed: str, limit: int) -> str:
+    """``stem`` + ``suffix`` with every character outside ``allowed`` (a regex character class)
+    replaced by '-', cut to ``limit``. When anything had to change, 8 hex digits of ``raw``'s
+    SHA-256 go before the suffix, so two stacks whose names differ only in what was replaced or
+    cut never share a physical name."""
+    clean = re.sub(f"[^{allowed}]", "-", stem)
+    if clean == stem and len(clean) + len(suffix) <= limit:
+        return clean + suffix
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:_NAME_HASH_LENGTH]
+    room = limit - len(suffix) - _NAME_HASH_LENGTH - 1
+    return f"{clean[:room].rstrip('-')}-{digest}{suffix}"
+
+
+def state_table_name(project: str, stack: str) -> str:
+    """``<project>-<stack>-routing-state``: the stack's routing state table (a DynamoDB global
+    table, so one name in every Region). Only the characters DynamoDB accepts, at most 255; a
+    name that had to be changed to fit carries a hash of the original."""
+    return _fitted(
+        f"{project}-{stack}",
+        "-routing-state",
+        f"{project}\0{stack}",
+        "A-Za-z0-9_.-",
+        MAX_TABLE_NAME,
+    )
+
+
+def evacuator_function_name(project: str, stack: str) -> str:
+    """``<project>-<stack>-evacuator``: the evacuator's function in each vantage Region (a Lambda
+    function name is unique per Region, so one name serves every vantage). Only the characters
+    Lambda accepts, at most 64; a name that had to be changed to fit carries a hash of the
+    original."""
+    return _fitted(
+        f"{project}-{stack}", "-evacuator", f"{project}\0{stack}", "A-Za-z0-9_-", MAX_FUNCTION_NAME
+    )

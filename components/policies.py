@@ -175,3 +175,124 @@ def replication_role_policy(bucket_arns: list[str]) -> dict[str, Any]:
             },
         ],
     }
+
+
+def service_trust_policy(service: str, account_id: str) -> dict[str, Any]:
+    """``service`` may assume the role on behalf of this account only: the ``aws:SourceAccount``
+    condition guards against the confused deputy (IAM user guide, "The confused deputy problem";
+    EventBridge Scheduler user guide, "Confused deputy prevention": "Use aws:SourceAccount if you
+    want to allow any resource in that account to be associated with the cross-service use")."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        ],
+    }
+
+
+def state_table_arn(account_id: str, table_name: str) -> str:
+    """The routing state table in every Region of this account: a global table has one name and
+    a replica (an ARN of its own Region) wherever it is read or written."""
+    return f"arn:aws:dynamodb:*:{account_id}:table/{table_name}"
+
+
+def state_reader_policy(account_id: str, table_name: str) -> dict[str, Any]:
+    """What the Lambda@Edge function needs to read the routing state: one Query of this stack's
+    table, in whichever Region's replica it reads, and nothing more."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadRoutingState",
+                "Effect": "Allow",
+                "Action": "dynamodb:Query",
+                "Resource": state_table_arn(account_id, table_name),
+            }
+        ],
+    }
+
+
+def evacuator_policy(
+    account_id: str,
+    *,
+    health_objects: Sequence[str],
+    table_name: str,
+    log_groups: Sequence[str],
+    kvs_arn: str | None,
+    topic_arn: str | None,
+    metric_namespace: str,
+) -> dict[str, Any]:
+    """Exactly what the evacuator needs: read each bucket's health object (``bucket/key`` paths)
+    and nothing else of it; query, read and write this stack's state table; with CloudFront
+    Functions, describe, read and write this stack's key value store; notify this stack's alarm
+    topic; publish metrics in ``metric_namespace`` only ("Using condition keys to limit access to
+    CloudWatch namespaces", CloudWatch user guide); write its own logs (``log_groups``: ARNs)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadHealthObjects",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [f"arn:aws:s3:::{path}" for path in sorted(health_objects)],
+        },
+        {
+            "Sid": "ReadWriteRoutingState",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            "Resource": state_table_arn(account_id, table_name),
+        },
+    ]
+    if kvs_arn is not None:
+        statements.append(
+            {
+                "Sid": "PublishRoutingState",
+                "Effect": "Allow",
+                "Action": [
+                    "cloudfront-keyvaluestore:DescribeKeyValueStore",
+                    "cloudfront-keyvaluestore:GetKey",
+                    "cloudfront-keyvaluestore:PutKey",
+                ],
+                "Resource": kvs_arn,
+            }
+        )
+    if topic_arn is not None:
+        statements.append(
+            {"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn}
+        )
+    statements += [
+        {
+            "Sid": "PublishMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            # PutMetricData has no resource type: "*" with the namespace as the condition.
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": metric_namespace}},
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            # The groups are declared before the functions: no logs:CreateLogGroup.
+            "Resource": [form for group in log_groups for form in (group, f"{group}:*")],
+        },
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def invoke_policy(function_arns: Sequence[str]) -> dict[str, Any]:
+    """Invoke these functions (their unqualified ARNs, as a schedule targets them), no other."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InvokeEvacuators",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": sorted(function_arns),
+            }
+        ],
+    }

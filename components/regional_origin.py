@@ -1,5 +1,5 @@
 """RegionalOrigin: one private, versioned, encrypted S3 bucket in one Region, readable by CloudFront
-only."""
+only (and, with ``health_object``, holding the object the evacuator's health checks read)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from components.defaults import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT
 from components.naming import bucket_prefix
 from components.policies import bucket_policy
 from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
+from evacuation.evacuator import HEALTH_KEY
 from routing.artifact import regional_domain_name
 
+# What the health object holds: the checks read it whole, and a few bytes keep that cheap.
+HEALTH_CONTENT = "ok\n"
 # The component's type token before it moved to geo-proximity:index.
 _PREVIOUS_TYPE = "geo-proximity:origins:RegionalOrigin"
 
@@ -34,6 +37,10 @@ class RegionalOriginArgs:
 
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
     """Days an overwritten or deleted object version is kept before S3 expires it. Default 30."""
+
+    health_object: bool = False
+    """Hold the evacuator's health object, ``evacuation.evacuator.HEALTH_KEY`` (``ok``, text/plain),
+    which its checks read as CloudFront would read any object. Default False."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the bucket. Default none."""
@@ -124,6 +131,20 @@ class RegionalOrigin(pulumi.ComponentResource):
                 child, pulumi.ResourceOptions(depends_on=[public_access, ownership])
             ),
         )
+
+        if args.health_object:
+            # Written by Pulumi into every bucket, so no bucket depends on replication for it.
+            aws.s3.BucketObjectv2(
+                f"{name}-health",
+                aws.s3.BucketObjectv2Args(
+                    region=region,
+                    bucket=bucket.id,
+                    key=HEALTH_KEY,
+                    content=HEALTH_CONTENT,
+                    content_type="text/plain",
+                ),
+                opts=child,
+            )
 
         self.region = args.region
         self.versioning = versioning

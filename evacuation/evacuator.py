@@ -212,13 +212,13 @@ class Evacuator:
             self.notify(f"{origin} restored: back in rotation ({reason})")
         return decision, RoutingState(state.drained, evacuated, version)
 
-    def publish(self, state: RoutingState) -> bool:
+    def publish(self, state: RoutingState, *, always: bool = False) -> bool:
         """With CloudFront Functions: write the origins out of rotation to the key value store if
-        they changed since the last write. True when it wrote."""
+        they changed since the last write (or ``always``). True when it wrote."""
         if self.kvs is None:
             return False
         value = out_value(state.out)
-        if self.table.published() == value:
+        if not always and self.table.published() == value:
             return False
         self.kvs.put(ROTATION_KEY, value)
         self.table.write_published(value)
@@ -226,10 +226,12 @@ class Evacuator:
         return True
 
     def sync(self) -> RoutingState:
-        """Publish the current state without probing (after ``pulumi up`` changed the drained list,
-        and after a break-glass command)."""
+        """Publish the current state without probing (after ``pulumi up`` changed the drained list
+        or created the store, and after a break-glass command). It writes whatever the table says
+        was published last: a store created anew (an engine switched back, a store replaced) holds
+        no key yet while the table, which outlives it, remembers the value."""
         state = self.table.read()
-        self.publish(state)
+        self.publish(state, always=True)
         return state
 
     def notify(self, message: str) -> None:

@@ -30,6 +30,12 @@ CLOUDFRONT_FUNCTION = "aws:cloudfront/function:Function"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REPLICATION_CONFIG = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+TABLE = "aws:dynamodb/table:Table"
+TABLE_ITEM = "aws:dynamodb/tableItem:TableItem"
+KEY_VALUE_STORE = "aws:cloudfront/keyValueStore:KeyValueStore"
+KVS_KEY = "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+INVOCATION = "aws:lambda/invocation:Invocation"
 
 
 @dataclass
@@ -40,8 +46,23 @@ class Deployment:
 
     def function_package(self) -> dict[str, str]:
         """File name → text of the edge function's code archive."""
-        archive = self.one(FUNCTION).inputs["code"]
+        archive = self.edge_function().inputs["code"]
         return {name: asset.text for name, asset in archive.assets.items()}
+
+    def edge_function(self) -> Declared:
+        """The Lambda@Edge function (not the evacuator's functions)."""
+        (function,) = [
+            f for f in self.all(FUNCTION) if self.by_urn(f.parent).type.endswith("LambdaEdgeRouter")
+        ]
+        return function
+
+    def evacuator_functions(self) -> dict[str, Declared]:
+        """Vantage Region → the evacuator's function there."""
+        return {
+            str(f.region): f
+            for f in self.all(FUNCTION)
+            if self.by_urn(f.parent).type.endswith(":Evacuator")
+        }
 
     def all(self, type_: str) -> list[Declared]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -61,15 +82,17 @@ def _suffix(name: str, length: int) -> str:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Computes the outputs AWS would for the resource types this program declares."""
 
-    def __init__(self, home_region: str) -> None:
+    def __init__(self, home_region: str, stack: str = "test") -> None:
         self.home_region = home_region
+        # Pulumi's autonaming adds a random suffix: two stacks never share a physical name.
+        self.stack = stack
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[Any, Any]]:
         inputs = dict(args.inputs)
         outputs = dict(inputs)
-        resource_id = f"{args.name}-{_suffix(args.name, 8)}"
+        resource_id = f"{args.name}-{_suffix(f'{self.stack}/{args.name}', 8)}"
         region = placed_in(inputs, self.home_region)
         if args.typ == "aws:s3/bucket:Bucket":
             # S3 appends a 26-character unique suffix to bucket_prefix.
@@ -106,6 +129,39 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 status="UNASSOCIATED",
                 liveStageEtag="ETVPDKIKX0DER",
             )
+        elif args.typ == TABLE:
+            name = inputs["name"]
+            resource_id = name
+            arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}"
+            outputs.update(
+                arn=arn,
+                streamArn=f"{arn}/stream/2026-01-01T00:00:00.000",
+                streamLabel="2026-01-01T00:00:00.000",
+            )
+        elif args.typ == KEY_VALUE_STORE:
+            # Named by Pulumi's autonaming; its ARN ends in an id of CloudFront's own (a UUID).
+            name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
+            resource_id = name
+            uuid = _suffix(f"{self.stack}/{name}", 32)
+            outputs.update(
+                name=name,
+                arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:key-value-store/"
+                f"{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:]}",
+                etag="ETVPDKIKX0DER",
+            )
+        elif args.typ == SCHEDULE:
+            name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
+            resource_id = f"default/{name}"
+            outputs.update(
+                name=name,
+                groupName="default",
+                arn=f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/default/{name}",
+            )
+        elif args.typ == INVOCATION:
+            # The sync answers with the origins out of rotation it published: the drained list
+            # the invocation was triggered by (nothing is evacuated under mocks).
+            drained = json.loads(inputs.get("triggers", {}).get("drained", '{"out":[]}'))
+            outputs.update(result=json.dumps({"out": drained["out"]}))
         elif args.typ == "aws:sns/topic:Topic":
             name = inputs.get("name") or resource_id
             resource_id = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{name}"
@@ -163,7 +219,7 @@ def run_under_mocks(
 ) -> Deployment:
     """Run ``program`` (which declares resources and returns its outputs) with ``config``."""
     home_region = config.get("aws:region", "us-east-1")
-    mocks = RecordingMocks(home_region)
+    mocks = RecordingMocks(home_region, stack)
     monitor = RecordingMonitor(mocks, home_region)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config))

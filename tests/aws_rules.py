@@ -331,3 +331,116 @@ def dashboard_problems(body: dict) -> list[str]:
     if metrics > MAX_METRICS_PER_DASHBOARD:
         problems.append(f"{metrics} metrics on one dashboard")
     return problems
+
+
+# DynamoDB developer guide, "Supported data types and naming rules in Amazon DynamoDB": "Table names
+# and index names must be between 3 and 255 characters long, and can contain only the following
+# characters: a-z, A-Z, 0-9, _ (underscore), - (dash), . (dot)".
+TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+# Lambda API reference, CreateFunction, FunctionName: letters, digits, hyphens and underscores, at
+# most 64 characters for a name.
+FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def is_valid_table_name(name: str) -> bool:
+    return bool(TABLE_NAME.match(name))
+
+
+def is_valid_function_name(name: str) -> bool:
+    return bool(FUNCTION_NAME.match(name))
+
+
+# A global table replicates through DynamoDB Streams with both images: "DynamoDB Streams is enabled
+# by default on all replicas in an MREC global table and cannot be disabled on those replicas" (AWS
+# Prescriptive Guidance, "DynamoDB global tables", FAQ); "The table must have DynamoDB Streams
+# enabled, with the stream containing both the new and the old images of the item" (DynamoDB API
+# reference, CreateGlobalTable, for replicas of version 2017.11.29);
+# CloudFormation's AWS::DynamoDB::GlobalTable StreamSpecification, for the current version: "You
+# must specify a value for this property ... configured for MREC with more than one entry in
+# Replicas". A replica per Region: "Each global table can have only one replica per AWS Region"
+# (DynamoDB developer guide, "How DynamoDB global tables work").
+GLOBAL_TABLE_STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+
+
+def global_table_problems(inputs: dict, home_region: str) -> list[str]:
+    """What DynamoDB would refuse, or replicate wrongly, in a table with replicas."""
+    replicas = [replica["regionName"] for replica in inputs.get("replicas", [])]
+    problems = []
+    if replicas and not (
+        inputs.get("streamEnabled") is True
+        and inputs.get("streamViewType") == GLOBAL_TABLE_STREAM_VIEW_TYPE
+    ):
+        problems.append("replicas without a NEW_AND_OLD_IMAGES stream")
+    if len(set(replicas)) != len(replicas) or home_region in replicas:
+        problems.append(f"more than one replica in a Region: {home_region} and {replicas}")
+    if not is_valid_table_name(inputs.get("name", "")):
+        problems.append(f"table name {inputs.get('name')!r}")
+    return problems
+
+
+# CloudFront developer guide, "Quotas", Quotas on key value stores: "Maximum size of a key in a
+# key-value pair: 512 Bytes", "Maximum size of the value in a key-value pair: 1 KB", "Maximum number
+# of key value stores per function: 1". (KB: 1,024 bytes, as the key value store file format page
+# puts it: "Value size - 1024 characters".)
+MAX_KVS_KEY_BYTES = 512
+MAX_KVS_VALUE_BYTES = 1024
+MAX_KVS_PER_FUNCTION = 1
+
+
+def kvs_pair_problems(key: str, value: str) -> list[str]:
+    problems = []
+    if not 1 <= len(key.encode("utf-8")) <= MAX_KVS_KEY_BYTES:
+        problems.append(f"key of {len(key.encode('utf-8'))} bytes")
+    if len(value.encode("utf-8")) > MAX_KVS_VALUE_BYTES:
+        problems.append(f"value of {len(value.encode('utf-8'))} bytes")
+    return problems
+
+
+# EventBridge Scheduler user guide, "Schedule types in EventBridge Scheduler": "rate(value unit)",
+# value "A positive number", unit "minutes | hours | days" (the API's ScheduleExpression also takes
+# the singular: "minute | minutes | hour | hours | day | days"); "All schedule types on EventBridge
+# Scheduler invoke their targets with 60 second precision". API reference, FlexibleTimeWindow: Mode
+# "OFF | FLEXIBLE", required; MaximumWindowInMinutes 1-1440. RetryPolicy: MaximumEventAgeInSeconds
+# 60-86400, MaximumRetryAttempts 0-185.
+RATE_EXPRESSION = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+FLEXIBLE_WINDOW_MODES = {"OFF", "FLEXIBLE"}
+
+
+def schedule_problems(inputs: dict) -> list[str]:
+    """What EventBridge Scheduler would refuse in a rate-based schedule."""
+    problems = []
+    rate = RATE_EXPRESSION.match(inputs["scheduleExpression"])
+    if not rate or int(rate.group(1)) < 1:
+        problems.append(f"expression {inputs['scheduleExpression']!r}")
+    elif (rate.group(1) == "1") != (rate.group(2) in ("minute", "hour", "day")):
+        problems.append(
+            f"{inputs['scheduleExpression']!r}: 1 takes the singular unit, more the plural"
+        )
+    window = inputs["flexibleTimeWindow"]
+    if window.get("mode") not in FLEXIBLE_WINDOW_MODES:
+        problems.append(f"window mode {window.get('mode')!r}")
+    if (
+        window.get("mode") == "FLEXIBLE"
+        and not 1 <= window.get("maximumWindowInMinutes", 0) <= 1440
+    ):
+        problems.append("a flexible window without 1-1440 minutes")
+    retry = inputs["target"].get("retryPolicy", {})
+    if not 60 <= retry.get("maximumEventAgeInSeconds", 86400) <= 86400:
+        problems.append(f"event age {retry.get('maximumEventAgeInSeconds')}")
+    if not 0 <= retry.get("maximumRetryAttempts", 185) <= 185:
+        problems.append(f"retry attempts {retry.get('maximumRetryAttempts')}")
+    return problems
+
+
+# Lambda developer guide, "Lambda quotas": "Function timeout: 900 seconds (15 minutes)"; "Function
+# environment variables: 4 KB, for all environment variables associated with the function, in
+# aggregate" (KB = 1,024 bytes in the Lambda documentation). How the aggregate is counted is not
+# said; keys and values, in UTF-8, are counted here, and a test of the program counts its JSON.
+MAX_LAMBDA_TIMEOUT_SECONDS = 900
+MAX_LAMBDA_ENVIRONMENT_BYTES = 4096
+
+
+def lambda_environment_bytes(variables: dict) -> int:
+    return sum(
+        len(key.encode("utf-8")) + len(value.encode("utf-8")) for key, value in variables.items()
+    )

@@ -240,8 +240,9 @@ def test_twenty_origin_stack_builds_with_a_bucket_per_region():
     deployment = deploy(project_config(origins=regions))
     assert sorted(deployment.exports["buckets"]) == sorted(regions)
     artifact = json.loads(deployment.function_package()["routing.json"])
-    assert len(artifact["origins"]) == 20 and len(artifact["routes"]) == len(load_catalogue())
-    assert deployment.one(FUNCTION).region == "us-east-1"
+    assert len(artifact["origins"]) == 20 and len(artifact["rankings"]) == len(load_catalogue())
+    assert all(sorted(ranking) == sorted(regions) for ranking in artifact["rankings"].values())
+    assert deployment.edge_function().region == "us-east-1"
 
 
 def test_routing_output_tells_where_every_region_goes():
@@ -261,7 +262,7 @@ def test_routing_output_tells_where_every_region_goes():
 def test_edge_function_lands_in_us_east_1_whatever_aws_region_says():
     config = {**project_config(origins=SEED), "aws:region": "eu-west-1"}
     deployment = deploy(config)
-    assert deployment.one(FUNCTION).region == "us-east-1"
+    assert deployment.edge_function().region == "us-east-1"
     assert (
         deployment.one("aws:cloudfront/distribution:Distribution").region == "eu-west-1"
     )  # global: any provider
@@ -319,3 +320,8 @@ def test_names_and_comments_fit_for_the_longest_stack_name_pulumi_allows():
             assert len(resource.name) + 8 <= aws_rules.MAX_IAM_INLINE_POLICY_NAME
     for tags in (r.inputs["tags"] for r in deployment.resources if "tags" in r.inputs):
         assert aws_rules.tag_problems(tags) == []
+    # The names given explicitly: the state table's and the evacuator functions'.
+    state = deployment.exports["routingState"]
+    assert aws_rules.is_valid_table_name(state["table"])
+    for function in deployment.evacuator_functions().values():
+        assert aws_rules.is_valid_function_name(function.inputs["name"])

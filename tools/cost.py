@@ -217,10 +217,17 @@ class MonitoringCost:
     dashboards: int
     replication_rules: int
     prices: MonitoringPrices
+    # With an evacuator: one alarm on every origin out of rotation.
+    evacuation_alarms: int = 0
 
     @property
     def alarms(self) -> int:
-        return self.viewer_alarms + self.router_alarms + self.replication_alarms
+        return (
+            self.viewer_alarms
+            + self.router_alarms
+            + self.replication_alarms
+            + self.evacuation_alarms
+        )
 
     @property
     def replication_metrics(self) -> int:
@@ -249,6 +256,7 @@ class MonitoringCost:
                 "viewer5xx": self.viewer_alarms,
                 "router": self.router_alarms,
                 "failedReplication": self.replication_alarms,
+                "everyOriginOut": self.evacuation_alarms,
                 "total": self.alarms,
             },
             "dashboards": self.dashboards,
@@ -267,10 +275,17 @@ class MonitoringCost:
 
 
 def monitoring_estimate(
-    prices: MonitoringPrices, *, enabled: bool, engine: Engine, origins: int, mesh: bool
+    prices: MonitoringPrices,
+    *,
+    enabled: bool,
+    engine: Engine,
+    origins: int,
+    mesh: bool,
+    evacuation: bool = False,
 ) -> MonitoringCost:
     """The alarms, dashboard and replication metrics of a stack with ``origins`` buckets
-    (``mesh``: replicating to one another), as ``components/monitoring.py`` declares them."""
+    (``mesh``: replicating to one another; ``evacuation``: with an evacuator), as
+    ``components/monitoring.py`` declares them."""
     if not enabled:
         return MonitoringCost(False, engine, 0, 0, 0, 0, 0, prices)
     router = (
@@ -279,4 +294,6 @@ def monitoring_estimate(
         else CLOUDFRONT_FUNCTIONS_ALARMS
     )
     rules = origins * (origins - 1) if mesh else 0
-    return MonitoringCost(True, engine, VIEWER_ALARMS, router, rules, DASHBOARDS, rules, prices)
+    return MonitoringCost(
+        True, engine, VIEWER_ALARMS, router, rules, DASHBOARDS, rules, prices, int(evacuation)
+    )

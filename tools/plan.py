@@ -270,6 +270,7 @@ def stack_monitoring(settings: Settings, prices: MonitoringPrices | None = None)
         engine=settings.engine,
         origins=len(settings.origins),
         mesh=settings.replication is Replication.MESH,
+        evacuation=settings.evacuation,
     )
 
 
@@ -290,6 +291,8 @@ def render_monitoring(monitoring: MonitoringCost) -> str:
     alarm_kinds = f"{monitoring.viewer_alarms} viewer 5xx, {router}"
     if monitoring.replication_alarms:
         alarm_kinds += f", {monitoring.replication_alarms} failed replication"
+    if monitoring.evacuation_alarms:
+        alarm_kinds += ", 1 every origin out of rotation"
     rows = [
         (
             "alarms",

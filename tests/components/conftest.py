@@ -104,6 +104,42 @@ SCENARIOS = {
         accessLogs="true",
         **FUNCTIONS,
     ),
+    # The routing state and the evacuator: off, from other vantage Regions (Lambda@Edge keeps the
+    # state where it runs; CloudFront Functions may use any Region every account has), with slow
+    # probes, and without monitoring (no topic to notify).
+    "evacuation-off": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-northeast-1"],
+        drained=["ap-northeast-1"],
+        evacuation="false",
+    ),
+    "functions-evacuation-off": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-northeast-1"],
+        drained=["eu-central-1"],
+        evacuation="false",
+        **FUNCTIONS,
+    ),
+    "custom-vantages": project_config(
+        origins=["us-east-1", "eu-central-1", "ap-southeast-2"],
+        evacuationVantages=["us-west-2", "eu-central-1"],
+        evacuationFailures="2",
+        evacuationRecoveries="4",
+        # Within the 4 s of failover the project promises, the longest a probe may connect.
+        originConnectionTimeout="4",
+        originConnectionAttempts="1",
+    ),
+    "functions-custom-vantages": {
+        **project_config(
+            origins=["us-east-1", "eu-west-1", "sa-east-1"],
+            evacuationVantages=["ca-central-1", "eu-north-1", "ap-southeast-2", "sa-east-1"],
+            evacuationFailures="5",
+            logRetentionDays="14",
+            **FUNCTIONS,
+        ),
+        "aws:region": "eu-west-1",
+    },
+    "functions-unmonitored": project_config(
+        origins=["us-east-1", "eu-west-1"], monitoring="false", **FUNCTIONS
+    ),
     "switch-to-functions": project_config(
         origins=["us-east-1", "eu-central-1"], nextEngine="cloudfront-functions"
     ),
@@ -118,6 +154,11 @@ def _config(key: str) -> tuple[dict[str, str], str]:
         name = key.removeprefix("stack:")
         return read_stack_config(stack_file_path(name)), name
     return SCENARIOS[key], key
+
+
+def config_of(key: str) -> tuple[dict[str, str], str]:
+    """The config (namespaced keys → CLI strings) and stack name of a stack file or scenario."""
+    return _config(key)
 
 
 def _engine(key: str) -> str:

@@ -1,12 +1,20 @@
-"""A drained origin under mocks: its bucket, policy and replication stay; no routing names it."""
+"""A drained origin under mocks: its bucket, policy and replication stay; no route names it; and the
+drain is routing state (Pulumi's item of the state table, its key of the key value store), so it
+changes neither the edge code nor the distribution."""
 
 import json
-import re
 
 import pytest
 
-from testing.mock_program import CLOUDFRONT_FUNCTION
-from tests.components.conftest import deployed
+from evacuation.state import DRAINED_KEY, drained_item, out_value
+from testing.mock_program import (
+    CLOUDFRONT_FUNCTION,
+    INVOCATION,
+    KVS_KEY,
+    TABLE_ITEM,
+    deploy,
+)
+from tests.components.conftest import SCENARIOS, deployed
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 
@@ -34,20 +42,46 @@ def test_a_drained_origin_keeps_its_bucket_policy_and_replication(scenario, regi
         assert region not in (route["primary"], route["failover"])
 
 
-def test_lambda_edge_neither_routes_to_nor_groups_a_drained_origin():
-    deployment = deployed("drained")
-    artifact = json.loads(deployment.function_package()["routing.json"])
-    assert set(artifact["origins"]) == {"us-east-1", "ap-northeast-1"}
-    (group,) = deployment.one(DISTRIBUTION).inputs["originGroups"]
-    assert [m["originId"] for m in group["members"]] == ["s3-us-east-1", "s3-ap-northeast-1"]
+def undrained(scenario: str) -> dict[str, str]:
+    config = dict(SCENARIOS[scenario])
+    del config["geo-proximity:drained"]
+    return config
 
 
-def test_cloudfront_functions_keep_the_drained_origin_declared_but_never_choose_it():
-    deployment = deployed("functions-drained")
+@pytest.mark.parametrize("scenario", ["drained", "functions-drained"])
+def test_a_drain_changes_no_edge_code_and_no_distribution_only_the_state(scenario):
+    drained, whole = deployed(scenario), deploy(undrained(scenario), stack=scenario)
+    if scenario == "drained":
+        assert drained.function_package() == whole.function_package()
+    else:
+        code = drained.one(CLOUDFRONT_FUNCTION).inputs["code"]
+        assert code == whole.one(CLOUDFRONT_FUNCTION).inputs["code"]
+    assert drained.one(DISTRIBUTION).inputs == whole.one(DISTRIBUTION).inputs
+    # Pulumi's part of the routing state names the drained origin, and only it does.
+    region = drained.exports["routing"]["drained"]
+    item = json.loads(drained.one(TABLE_ITEM).inputs["item"])
+    assert item == drained_item(region) and item["regions"] == {"L": [{"S": r} for r in region]}
+    assert json.loads(whole.one(TABLE_ITEM).inputs["item"]) == drained_item([])
+
+
+def test_with_an_evacuator_pulumi_up_publishes_a_drain_to_the_store_at_once():
+    # The sync invocation is triggered by the drained list: a new list, a new invocation.
+    drained, whole = deployed("functions-drained"), deploy(undrained("functions-drained"))
+    sync, before = drained.one(INVOCATION), whole.one(INVOCATION)
+    assert sync.inputs["triggers"]["drained"] == out_value(["us-east-1"])
+    assert before.inputs["triggers"]["drained"] == out_value([])
+    assert json.loads(sync.inputs["input"]) == {"action": "sync"}
+    # With an evacuator the evacuator alone writes the key the function reads.
+    assert drained.all(KVS_KEY) == []
+
+
+def test_without_an_evacuator_pulumi_writes_the_drained_key_the_function_reads():
+    config = {**SCENARIOS["functions-drained"], "geo-proximity:evacuation": "false"}
+    deployment = deploy(config, stack="functions-drained-alone")
+    (key,) = deployment.all(KVS_KEY)
+    assert (key.inputs["key"], key.inputs["value"]) == (DRAINED_KEY, out_value(["us-east-1"]))
     code = deployment.one(CLOUDFRONT_FUNCTION).inputs["code"]
-    ids = json.loads(re.search(r"^var ORIGIN_IDS = (.*);$", code, re.MULTILINE).group(1))
-    assert ids == ["s3-eu-central-1", "s3-ap-northeast-1"]
-    inputs = deployment.one(DISTRIBUTION).inputs
-    # Still an origin (undraining changes only the function), but not the default behaviour's.
-    assert "s3-us-east-1" in {o["originId"] for o in inputs["origins"]}
-    assert inputs["defaultCacheBehavior"]["targetOriginId"] == "s3-eu-central-1"
+    assert f"var STATE_KEY = {json.dumps(DRAINED_KEY)};" in code
+    assert deployment.exports["routingState"]["stateKey"] == DRAINED_KEY
+    # No evacuator, and so no table either: the store is the whole routing state.
+    assert deployment.all(TABLE_ITEM) == [] and deployment.all(INVOCATION) == []

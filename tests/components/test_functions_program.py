@@ -39,9 +39,14 @@ def test_the_function_is_published_on_runtime_2_and_obeys_cloudfront_functions_l
 
 
 def test_nothing_of_lambda_edge_is_declared(functions_deployment):
-    assert functions_deployment.all(FUNCTION) == []
-    assert [role.name for role in functions_deployment.all(ROLE)] == ["replication-role"] * bool(
-        functions_deployment.exports["replication"]
+    # Lambda functions only the evacuator's, one per vantage Region.
+    evacuation = functions_deployment.exports["routingState"]["evacuation"]
+    assert sorted(f.region for f in functions_deployment.all(FUNCTION)) == sorted(
+        functions_deployment.exports["routingState"]["vantages"]
+    )
+    assert sorted(role.name for role in functions_deployment.all(ROLE)) == sorted(
+        ["replication-role"] * bool(functions_deployment.exports["replication"])
+        + ["evacuator-role", "evacuator-scheduler-role"] * evacuation
     )
     # An origin access identity only while the stack is switching back to Lambda@Edge.
     switching_back = functions_deployment.stack == "switch-to-lambda-edge"
@@ -52,7 +57,7 @@ def test_nothing_of_lambda_edge_is_declared(functions_deployment):
     assert all(not origin.get("customHeaders") for origin in inputs["origins"])
     assert "edgeFunctionVersionArn" not in functions_deployment.exports
     assert not any(
-        group.inputs["name"].startswith("/aws/lambda/")
+        group.inputs["name"].startswith("/aws/lambda/us-east-1.")
         for group in functions_deployment.all(LOG_GROUP)
     )
 
@@ -73,9 +78,15 @@ def test_every_bucket_is_an_origin_signed_by_one_oac_and_granting_only_this_dist
     for origin in origins.values():
         assert origin["originAccessControlId"] == oac.id
         assert "s3OriginConfig" not in origin
-    # The default behaviour's origin is the default route's primary: where a surprise stays.
+    # The default behaviour's origin is the default ranking's first, the default origin, where a
+    # surprise stays; a drain (state, read at run time) leaves it as it is.
+    code = function_code(functions_deployment)
+    ids = json.loads(re.search(r"^var ORIGIN_IDS = (.*);$", code, re.MULTILINE).group(1))
+    default = json.loads(re.search(r"^var DEFAULT_RANKING = (.*);$", code, re.MULTILINE).group(1))
+    assert inputs["defaultCacheBehavior"]["targetOriginId"] == ids[default[0]]
     routing = functions_deployment.exports["routing"]
-    assert inputs["defaultCacheBehavior"]["targetOriginId"] == f"s3-{routing['default']['primary']}"
+    if not routing["drained"]:
+        assert ids[default[0]] == f"s3-{routing['default']['primary']}"
     arn = functions_deployment.exports["distributionArn"]
     routed = set(buckets.values())
     for policy in functions_deployment.all("aws:s3/bucketPolicy:BucketPolicy"):
@@ -87,12 +98,12 @@ def test_every_bucket_is_an_origin_signed_by_one_oac_and_granting_only_this_dist
         assert {aws_rules.granted_identity(s) for s in allows} >= {("oac", arn)}
 
 
-def test_the_code_names_exactly_the_distributions_origins_in_rotation(functions_deployment):
+def test_the_code_names_exactly_the_distributions_origins(functions_deployment):
     code = function_code(functions_deployment)
     declared = {o["originId"] for o in functions_deployment.one(DISTRIBUTION).inputs["origins"]}
-    drained = {f"s3-{region}" for region in functions_deployment.exports["routing"]["drained"]}
     origin_ids = json.loads(re.search(r"^var ORIGIN_IDS = (.*);$", code, re.MULTILINE).group(1))
-    assert set(origin_ids) == declared - drained
+    # Drained ones too: which are out of rotation is state the function reads at run time.
+    assert set(origin_ids) == declared
     codes = json.loads(
         re.search(r"^var FAILOVER_STATUS_CODES = (.*);$", code, re.MULTILINE).group(1)
     )
@@ -104,8 +115,9 @@ def test_the_code_names_exactly_the_distributions_origins_in_rotation(functions_
 
 
 def test_function_logs_expire_and_exist_before_the_distribution_runs_it(functions_deployment):
-    name = functions_deployment.one(CLOUDFRONT_FUNCTION).outputs["name"]
-    (group,) = functions_deployment.all(LOG_GROUP)
+    function = functions_deployment.one(CLOUDFRONT_FUNCTION)
+    name = function.outputs["name"]
+    (group,) = [g for g in functions_deployment.all(LOG_GROUP) if g.parent == function.parent]
     assert group.inputs["name"] == f"/aws/cloudfront/function/{name}"
     assert group.region == "us-east-1"
     assert group.inputs["retentionInDays"] in aws_rules.LOG_RETENTION_DAYS
@@ -146,5 +158,8 @@ def test_the_code_is_the_one_rendered_from_the_stacks_settings(codes):
         stack="codes",
     )
     code = function_code(deploy(config, stack="codes"))
-    assert code == render_function_code(settings.routing, settings.failover_status_codes)
+    assert settings.state_key == "rotation"
+    assert code == render_function_code(
+        settings.routing, settings.failover_status_codes, settings.state_key
+    )
     assert f"var FAILOVER_STATUS_CODES = {json.dumps(codes)};" in code

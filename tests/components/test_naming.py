@@ -85,3 +85,38 @@ def test_the_monitoring_names_are_the_ones_the_program_declares(stack):
         sns_display_name(PROJECT, stack, "alarms")
     }
     assert deployment.exports["dashboardName"] == dashboard_name(PROJECT, stack)
+
+
+@pytest.mark.parametrize(
+    ("stack", "table", "function"),
+    [
+        ("prod", "geo-proximity-prod-routing-state", "geo-proximity-prod-evacuator"),
+        # DynamoDB takes dots; Lambda does not: the function's name says so with a hash.
+        (
+            "Team_A.Staging",
+            "geo-proximity-Team_A.Staging-routing-state",
+            "geo-proximity-Team_A-Staging-9c06b761-evacuator",
+        ),
+    ],
+)
+def test_the_state_table_and_evacuator_names_of_a_stack(stack, table, function):
+    from components.naming import evacuator_function_name, state_table_name
+
+    assert state_table_name("geo-proximity", stack) == table
+    assert evacuator_function_name("geo-proximity", stack) == function
+
+
+@pytest.mark.parametrize(
+    "stack", ["s" * 100, "a.b", "a-b", "a_b", "x" * 49, "Team_A.Staging", "dev/feature#42", "é"]
+)
+def test_state_table_and_evacuator_names_fit_and_never_collide(stack):
+    from components.naming import evacuator_function_name, state_table_name
+
+    table, function = state_table_name("p" * 100, stack), evacuator_function_name("geo", stack)
+    assert aws_rules.is_valid_table_name(table) and table.endswith("-routing-state")
+    assert aws_rules.is_valid_function_name(function) and function.endswith("-evacuator")
+    # A name changed to fit is told apart from the stack whose name it became.
+    for other in ("a-b", "a.b", "s" * 99, "x" * 50):
+        if other != stack:
+            assert evacuator_function_name("geo", other) != function
+            assert state_table_name("p" * 100, other) != table

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from testing.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
+from testing.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, REPLICATION_CONFIG
 from tests import aws_rules
 from tests.components.conftest import deployed
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
@@ -47,7 +47,7 @@ def test_lambda_edge_stacks_alarm_on_5xx_on_the_router_in_every_execution_region
         "DistributionId": deployment.exports["distributionId"],
         "Region": "Global",
     }
-    edge_name = "us-east-1." + deployment.one(FUNCTION).outputs["name"]
+    edge_name = "us-east-1." + deployment.edge_function().outputs["name"]
     for metric in ("Errors", "Throttles"):
         alarms = alarms_by(deployment, metric)
         assert sorted(a.region for a in alarms) == sorted(DOCUMENTED_EXECUTION_REGIONS)
@@ -162,11 +162,11 @@ def test_every_dashboard_is_one_cloudwatch_accepts_and_shows_every_alarm(deploym
 def test_twenty_origins_split_alarms_over_widgets_of_at_most_a_hundred():
     deployment = deployed("everything-twenty")
     alarms = deployment.all(ALARM)
-    # 1 + 13 x 2 + 20 x 19 = 407 alarms, over five widgets.
-    assert len(alarms) == 1 + 13 * 2 + 20 * 19
+    # 1 + 13 x 2 + 20 x 19 + 1 (every origin out of rotation) = 408 alarms, over five widgets.
+    assert len(alarms) == 1 + 13 * 2 + 20 * 19 + 1
     body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
     sizes = [len(w["properties"]["alarms"]) for w in body["widgets"] if w["type"] == "alarm"]
-    assert sizes == [100, 100, 100, 100, 7]
+    assert sizes == [100, 100, 100, 100, 8]
     latency = [w for w in body["widgets"] if "ReplicationLatency" in w["properties"]["title"]]
     assert sum(len(w["properties"]["metrics"]) for w in latency) == 380
 
@@ -266,3 +266,51 @@ def test_topic_display_names_and_the_dashboard_name_use_only_what_aws_accepts():
             assert len(name) <= 100 and all(c.isalnum() or c in " -_" for c in name), name
         dashboard = deployment.one(DASHBOARD).inputs["dashboardName"]
         assert len(dashboard) <= 255 and all(c.isalnum() or c in "-_" for c in dashboard)
+
+
+def test_every_origin_out_of_rotation_raises_an_alarm_where_there_is_an_evacuator(deployment):
+    exported = deployment.exports["routingState"]
+    alarms = alarms_by(deployment, "OriginsInRotation")
+    if not (exported["evacuation"] and "dashboardName" in deployment.exports):
+        assert alarms == []
+        return
+    (alarm,) = alarms
+    inputs = alarm.inputs
+    assert alarm.region == "us-east-1" and inputs["namespace"] == "GeoProximity"
+    assert inputs["dimensions"] == {"Stack": deployment.stack}
+    # The highest report of a minute below 1: no vantage Region saw an origin in rotation.
+    assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+        "Maximum",
+        "LessThanThreshold",
+        1,
+    )
+    assert (inputs["period"], inputs["evaluationPeriods"]) == (60, 1)
+    # No report (no evacuator running) is no alarm.
+    assert inputs["treatMissingData"] == "notBreaching"
+    (topic,) = [t for t in deployment.all(TOPIC) if t.region == "us-east-1"]
+    assert inputs["alarmActions"] == [topic.outputs["arn"]]
+    body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
+    (graph,) = [w for w in body["widgets"] if "Origins in rotation" in w["properties"]["title"]]
+    assert graph["properties"]["metrics"] == [
+        ["GeoProximity", "OriginsInRotation", "Stack", deployment.stack]
+    ]
+    assert graph["properties"]["region"] == "us-east-1"
+
+
+def test_alarms_on_the_distribution_and_the_function_wait_for_them(deployment):
+    # Monitoring is declared before the distribution and the function, on promised values: the
+    # alarms still follow what they watch.
+    if "dashboardName" not in deployment.exports:
+        return
+    distribution = deployment.one(DISTRIBUTION)
+    (rate,) = alarms_by(deployment, "5xxErrorRate")
+    assert distribution.urn in rate.dependencies
+    assert rate.inputs["dimensions"]["DistributionId"] == deployment.exports["distributionId"]
+    function = (
+        deployment.edge_function()
+        if deployment.exports["engine"] == "lambda-edge"
+        else deployment.one(CLOUDFRONT_FUNCTION)
+    )
+    router_alarms = [a for a in deployment.all(ALARM) if a.name.startswith("monitoring-router-")]
+    assert router_alarms and all(function.urn in a.dependencies for a in router_alarms)
+    assert distribution.urn in deployment.one(DASHBOARD).dependencies

@@ -3,12 +3,19 @@ declares."""
 
 import json
 
+from routing.table import FailoverMode, choose
 from testing.mock_program import (
+    ACCOUNT_ID,
     CLOUDFRONT_FUNCTION,
     FUNCTION,
+    INVOCATION,
+    KEY_VALUE_STORE,
     REPLICATION_CONFIG,
     ROLE,
     ROLE_POLICY,
+    SCHEDULE,
+    TABLE,
+    TABLE_ITEM,
     Deployment,
 )
 from tests import aws_rules
@@ -29,6 +36,8 @@ COMPONENT_TYPES = {
     "geo-proximity:index:CloudFrontFunctionRouter",
     "geo-proximity:index:Monitoring",
     "geo-proximity:index:AccessLogs",
+    "geo-proximity:index:RoutingState",
+    "geo-proximity:index:Evacuator",
 }
 
 
@@ -51,7 +60,7 @@ def distribution_inputs(deployment: Deployment) -> dict:
 
 
 def test_edge_function_obeys_lambda_edge_restrictions(lambda_edge_deployment):
-    function = lambda_edge_deployment.one(FUNCTION)
+    function = lambda_edge_deployment.edge_function()
     inputs = function.inputs
     assert function.region == aws_rules.LAMBDA_EDGE_HOME_REGION
     assert inputs["publish"] is True
@@ -71,7 +80,9 @@ def test_origin_request_association_uses_the_published_version(lambda_edge_deplo
     behavior = distribution_inputs(lambda_edge_deployment)["defaultCacheBehavior"]
     (association,) = behavior["lambdaFunctionAssociations"]
     assert association["eventType"] == "origin-request"
-    assert association["lambdaArn"] == lambda_edge_deployment.one(FUNCTION).outputs["qualifiedArn"]
+    assert (
+        association["lambdaArn"] == lambda_edge_deployment.edge_function().outputs["qualifiedArn"]
+    )
     assert aws_rules.QUALIFIED_FUNCTION_ARN.match(association["lambdaArn"])
     assert lambda_edge_deployment.exports["edgeFunctionVersionArn"] == association["lambdaArn"]
 
@@ -83,7 +94,7 @@ def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(lambda_e
     assert set(statement["Principal"]["Service"]) == aws_rules.LAMBDA_EDGE_TRUSTED_SERVICES
     assert role.inputs.get("managedPolicyArns") is None
     policy = json.loads(lambda_edge_deployment.one(ROLE_POLICY, "router-logs").inputs["policy"])
-    function_name = lambda_edge_deployment.one(FUNCTION).outputs["name"]
+    function_name = lambda_edge_deployment.edge_function().outputs["name"]
     for statement in policy["Statement"]:
         actions = (
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -95,6 +106,17 @@ def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(lambda_e
             ":logs:*:" in resource and f"/aws/lambda/us-east-1.{function_name}" in resource
             for resource in statement["Resource"]
         )
+    # With a routing state: one Query of this stack's table, in any Region's replica; no more.
+    policies = {
+        p.name: p for p in lambda_edge_deployment.all(ROLE_POLICY) if p.inputs["role"] == role.id
+    }
+    table = lambda_edge_deployment.exports["routingState"]["table"]
+    assert set(policies) == {"router-logs"} | ({"router-state"} if table else set())
+    if table:
+        (read,) = json.loads(policies["router-state"].inputs["policy"])["Statement"]
+        assert (read["Effect"], read["Action"]) == ("Allow", "dynamodb:Query")
+        assert read["Resource"] == f"arn:aws:dynamodb:*:{ACCOUNT_ID}:table/{table}"
+        assert "Condition" not in read
 
 
 def test_origin_group_has_two_distinct_members_and_allowed_status_codes(lambda_edge_deployment):
@@ -244,19 +266,39 @@ def test_bucket_names_are_valid_and_each_bucket_is_in_its_region(deployment):
         assert regions[name] == region
 
 
-def test_the_function_routes_to_exactly_the_stacks_buckets(lambda_edge_deployment):
+def test_the_function_ranks_exactly_the_stacks_buckets_and_reads_the_stacks_state(
+    lambda_edge_deployment,
+):
     artifact = routing_artifact(lambda_edge_deployment)
     routing = lambda_edge_deployment.exports["routing"]
-    # Every bucket in rotation, and no drained one.
+    state = lambda_edge_deployment.exports["routingState"]
+    # Every bucket, drained ones too: which are out of rotation is state, read at run time.
     expected = {
         region: {"domainName": f"{name}.s3.{region}.amazonaws.com"}
         for region, name in lambda_edge_deployment.exports["buckets"].items()
-        if region not in routing["drained"]
     }
     assert artifact["origins"] == expected
     assert artifact["failover"] == routing["failover"]
-    assert artifact["routes"] == routing["routes"]
-    assert artifact["defaultRoute"] == routing["default"]
+    # With the drained origins out of rotation, the rankings send every edge where the stack's
+    # routing output says.
+    mode, fixed = FailoverMode(artifact["failover"]), artifact["fixedFailover"]
+    for edge, route in routing["routes"].items():
+        chosen = choose(artifact["rankings"][edge], routing["drained"], mode, fixed)
+        assert {"primary": chosen.primary, "failover": chosen.failover} == route, edge
+    chosen = choose(artifact["defaultRanking"], routing["drained"], mode, fixed)
+    assert {"primary": chosen.primary, "failover": chosen.failover} == routing["default"]
+    if len(expected) == 1:
+        # One origin is never out: no state to read.
+        assert artifact["state"] is None and state["table"] is None
+    else:
+        assert (
+            artifact["state"]["table"]
+            == state["table"]
+            == lambda_edge_deployment.one(TABLE).inputs["name"]
+        )
+        # A replica in every Region where Lambda@Edge runs: every read is local.
+        assert artifact["state"]["regions"] == state["tableRegions"]
+        assert set(DOCUMENTED_EXECUTION_REGIONS) <= set(state["tableRegions"])
     origins_by_domain = {
         origin["domainName"] for origin in distribution_inputs(lambda_edge_deployment)["origins"]
     }
@@ -290,18 +332,30 @@ def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
             deployment.exports["replication"],
             "dashboardName" in deployment.exports,
             "accessLogBucket" in deployment.exports,
+            deployment.exports["routingState"]["table"]
+            or deployment.exports["routingState"]["kvsArn"],
+            deployment.exports["routingState"]["evacuation"],
         )
         if present
     )
     # A RegionalOrigin per bucket, the routing function, the distribution and, where configured,
-    # the replication mesh, monitoring and access logs.
+    # the replication mesh, monitoring, access logs, the routing state and the evacuator.
     assert len(components) == len(deployment.exports["buckets"]) + 2 + optional
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
             continue
         assert resource.parent in components, f"{resource.name} has no component parent"
         assert resource.name.startswith(deployment.by_urn(resource.parent).name), resource.name
-    for type_ in (BUCKET, FUNCTION, CLOUDFRONT_FUNCTION, DISTRIBUTION, ROLE, LOG_GROUP):
+    for type_ in (
+        BUCKET,
+        FUNCTION,
+        CLOUDFRONT_FUNCTION,
+        DISTRIBUTION,
+        ROLE,
+        LOG_GROUP,
+        TABLE,
+        KEY_VALUE_STORE,
+    ):
         for resource in deployment.all(type_):
             tags = resource.inputs["tags"]
             assert tags["project"] == "geo-proximity"
@@ -318,7 +372,16 @@ def test_every_regional_resource_names_its_region(deployment):
     regional = [
         r
         for r in deployment.resources
-        if r.type.startswith(("aws:s3/", "aws:lambda/", "aws:cloudwatch/", "aws:sns/"))
+        if r.type.startswith(
+            (
+                "aws:s3/",
+                "aws:lambda/",
+                "aws:cloudwatch/",
+                "aws:sns/",
+                "aws:dynamodb/",
+                "aws:scheduler/",
+            )
+        )
     ]
     assert regional
     log_bucket = deployment.exports.get("accessLogBucket")
@@ -335,6 +398,9 @@ def test_every_regional_resource_names_its_region(deployment):
         if parent.type == "geo-proximity:index:AccessLogs":
             assert resource.inputs.get("region") == home, resource.name
             continue
+        if parent.type in ("geo-proximity:index:Evacuator", "geo-proximity:index:RoutingState"):
+            assert resource.inputs.get("region") == state_resource_region(deployment, resource)
+            continue
         if resource.type == REPLICATION_CONFIG:
             # A replication configuration lives with its source bucket.
             source = next(
@@ -344,6 +410,7 @@ def test_every_regional_resource_names_its_region(deployment):
             )
             expected = source.inputs["region"]
         elif resource.type == FUNCTION:
+            assert parent.type == "geo-proximity:index:LambdaEdgeRouter"
             expected = aws_rules.LAMBDA_EDGE_HOME_REGION
         else:
             expected = parent.name.removeprefix("origin-")
@@ -355,6 +422,22 @@ def test_every_regional_resource_names_its_region(deployment):
             )
 
 
+def state_resource_region(deployment: Deployment, resource) -> str:
+    """Where a resource of the routing state or the evacuator belongs: the table and Pulumi's item
+    in the table's home Region, the sync invocation in the home or first vantage Region, the rest in
+    the vantage Region its name ends with."""
+    state = deployment.exports["routingState"]
+    if resource.type in (TABLE, TABLE_ITEM):
+        return state["tableRegion"]
+    if resource.type == INVOCATION:
+        # Where Pulumi writes its item when that is a vantage Region: the sync reads it there.
+        home = state["tableRegion"]
+        return home if home in state["vantages"] else state["vantages"][0]
+    (vantage,) = [v for v in state["vantages"] if resource.name.endswith(f"-{v}")]
+    assert resource.type in (FUNCTION, LOG_GROUP, SCHEDULE), resource.name
+    return vantage
+
+
 def test_failover_waits_seconds_not_thirty(deployment):
     for origin in distribution_inputs(deployment)["origins"]:
         attempts, timeout = origin["connectionAttempts"], origin["connectionTimeout"]
@@ -364,9 +447,12 @@ def test_failover_waits_seconds_not_thirty(deployment):
 
 
 def test_edge_function_logs_expire_in_every_region_where_it_runs(lambda_edge_deployment):
-    function_name = lambda_edge_deployment.one(FUNCTION).outputs["name"]
+    function_name = lambda_edge_deployment.edge_function().outputs["name"]
+    router = lambda_edge_deployment.edge_function().parent
     groups = {
-        (g.inputs["region"], g.inputs["name"]): g for g in lambda_edge_deployment.all(LOG_GROUP)
+        (g.inputs["region"], g.inputs["name"]): g
+        for g in lambda_edge_deployment.all(LOG_GROUP)
+        if g.parent == router
     }
     expected = {(r, f"/aws/lambda/us-east-1.{function_name}") for r in DOCUMENTED_EXECUTION_REGIONS}
     expected.add(("us-east-1", f"/aws/lambda/{function_name}"))
@@ -416,7 +502,7 @@ def test_cache_behaviour_methods_are_one_of_cloudfronts_sets(deployment):
 
 
 def test_no_setting_lambda_edge_refuses(lambda_edge_deployment):
-    inputs = lambda_edge_deployment.one(FUNCTION).inputs
+    inputs = lambda_edge_deployment.edge_function().inputs
     assert [key for key in aws_rules.LAMBDA_EDGE_UNSUPPORTED_INPUTS if key in inputs] == []
     assert inputs.get("packageType", "Zip") == "Zip"
     assert inputs.get("ephemeralStorage", {"size": 512})["size"] <= 512

@@ -190,6 +190,20 @@ def test_sync_publishes_the_drained_list_without_probing(world):
     assert all(not fake.calls for fake in world["s3"].values())
 
 
+def test_sync_writes_a_new_store_whatever_the_table_says_was_published(world):
+    # The table outlives the store (an engine switched to Lambda@Edge and back): it remembers the
+    # value written to the old store, and the new store has no key at all.
+    arn = "arn:aws:cloudfront::123456789012:key-value-store/9a8b7c6d"
+    world["client"].put_item(TableName=world["table"].table, Item=drained_item(["us-east-1"]))
+    evacuator = world["evacuator"]("us-east-1", kvs_arn=arn)
+    evacuator.sync()
+    world["kvs"].values.clear()
+    evacuator.round()
+    assert ROTATION_KEY not in world["kvs"].values  # a round writes only what changed
+    evacuator.sync()
+    assert json.loads(world["kvs"].values[ROTATION_KEY]) == {"out": ["us-east-1"]}
+
+
 def test_the_lambda_entry_point_builds_clients_with_the_probes_timeouts_and_no_retries(monkeypatch):
     from evacuation import lambda_function
 

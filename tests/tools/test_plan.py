@@ -366,26 +366,26 @@ def test_plan_prints_what_monitoring_costs(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
-    # As docs/operations.md's monitoring section counts it: 1 + 13 x 2 + 6 alarms, a dashboard,
-    # 6 rules.
+    # As docs/operations.md's monitoring section counts it: 1 + 13 x 2 + 6 alarms, and with the
+    # evacuator (on by default) 1 more, a dashboard, 6 rules.
     assert out[start:].splitlines()[:5] == [
         "monitoring cost per month (USD, CloudWatch prices of 2026-11-27, before the free tier; "
         "the same at any traffic):",
-        "  alarms               33 x $0.10 =   $3.30  (1 viewer 5xx, 26 Lambda@Edge in 13 "
-        "execution Regions, 6 failed replication)",
+        "  alarms               34 x $0.10 =   $3.40  (1 viewer 5xx, 26 Lambda@Edge in 13 "
+        "execution Regions, 6 failed replication, 1 every origin out of rotation)",
         "  dashboard             1 x $3.00 =   $3.00",
         "  replication metrics  24 x $0.30 =   $7.20  (6 rules x 4)",
-        "  total                              $13.50",
+        "  total                              $13.60",
     ]
     assert plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
     assert out[start:].splitlines()[1:5] == [
-        "  alarms               6 x $0.10 =  $0.60  (1 viewer 5xx, 3 CloudFront function, 2 failed "
-        "replication)",
+        "  alarms               7 x $0.10 =  $0.70  (1 viewer 5xx, 3 CloudFront function, 2 failed "
+        "replication, 1 every origin out of rotation)",
         "  dashboard            1 x $3.00 =  $3.00",
         "  replication metrics  8 x $0.30 =  $2.40  (2 rules x 4)",
-        "  total                             $6.00",
+        "  total                             $6.10",
     ]
 
 
@@ -395,15 +395,21 @@ def test_plan_json_has_the_monitoring_cost_and_its_prices(capsys):
     prices = monitoring.pop("prices")
     assert monitoring == {
         "enabled": True,
-        "alarms": {"viewer5xx": 1, "router": 26, "failedReplication": 6, "total": 33},
+        "alarms": {
+            "viewer5xx": 1,
+            "router": 26,
+            "failedReplication": 6,
+            "everyOriginOut": 1,
+            "total": 34,
+        },
         "dashboards": 1,
         "replicationRules": 6,
         "replicationMetrics": 24,
         "dollarsPerMonth": {
-            "alarms": 3.3,
+            "alarms": 3.4,
             "dashboards": 3.0,
             "replicationMetrics": 7.2,
-            "total": 13.5,
+            "total": 13.6,
         },
     }
     assert prices["asOf"] == "2026-11-27" and "CloudWatch pricing" in prices["source"]
@@ -462,6 +468,16 @@ def test_monitoring_grows_with_the_square_of_the_origins(
         metrics,
     )
     assert round(estimate.dollars, 2) == dollars
+    # With an evacuator, one alarm more: every origin out of rotation.
+    evacuated = cost.monitoring_estimate(
+        cost.load_monitoring_prices(),
+        enabled=True,
+        engine=Engine(engine),
+        origins=origins,
+        mesh=mesh,
+        evacuation=True,
+    )
+    assert evacuated.alarms == alarms + 1 and evacuated.evacuation_alarms == 1
 
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -470,7 +486,15 @@ DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 @pytest.mark.parametrize(
     "scenario",
-    ["stack:prod", "stack:dev", "unmonitored", "fixed-failover", "functions-twenty-origins"],
+    [
+        "stack:prod",
+        "stack:dev",
+        "unmonitored",
+        "fixed-failover",
+        "functions-twenty-origins",
+        "evacuation-off",
+        "functions-unmonitored",
+    ],
 )
 def test_the_monitoring_estimate_counts_what_the_program_declares(scenario):
     # The plan counts without Pulumi; the program, run under mocks, declares the resources.
@@ -497,7 +521,7 @@ def test_prices_override_reaches_the_monitoring_prices(capsys, tmp_path):
     prices.write_text('{"alarmPerMonth": 0.2}', encoding="utf-8")
     assert plan.main(["--prices", str(prices), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 6.6
+    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 6.8
     assert document["monitoring"]["prices"]["source"].endswith(f"Overridden by {prices}.")
     assert "Overridden" not in document["cost"]["prices"]["source"]
 

@@ -1,0 +1,569 @@
+"""Evacuator: the scheduled health checks that take a failing origin out of rotation and bring it
+back, one Lambda function per vantage Region (``evacuation.lambda_function``).
+
+Per vantage Region: a log group with a retention, declared before the function; the function, its
+settings in one environment variable; an EventBridge Scheduler schedule invoking it every minute.
+One execution role serves every function and may do exactly what an evacuator does
+(``policies.evacuator_policy``): read each bucket's health object, read and write this stack's
+state table, with CloudFront Functions this stack's key value store, notify the alarm topic and
+publish its metric. With CloudFront Functions, ``pulumi up`` also invokes one vantage's
+function once to publish the drained list to the key value store at once (``synced_kvs_arn``).
+
+The code is the ``evacuation`` package with the pure-Python ``ecdsa`` package and its dependency
+``six`` (for SigV4A, ``evacuation.sigv4a``), taken from this interpreter's environment: the same
+files give the same archive, so nothing is redeployed while they stay the same.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.defaults import (
+    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_EVACUATION_FAILURES,
+    DEFAULT_EVACUATION_RECOVERIES,
+    DEFAULT_LOG_RETENTION_DAYS,
+    EVACUATION_PROBE_SECONDS,
+    EVACUATION_QUORUM,
+    EVACUATION_READ_TIMEOUT_SECONDS,
+    EVACUATION_ROUNDS,
+    EVACUATOR_HANDLER,
+    EVACUATOR_MEMORY_MB,
+    EVACUATOR_RUNTIME,
+    EVACUATOR_SCHEDULE,
+    EVACUATOR_TIMEOUT_SECONDS,
+)
+from components.naming import evacuator_function_name
+from components.policies import evacuator_policy, invoke_policy, service_trust_policy
+from evacuation.evacuator import HEALTH_KEY, METRIC_NAMESPACE
+from evacuation.lambda_function import SETTINGS_VARIABLE
+from evacuation.state import out_value
+from routing.catalogue import REGION_CODE_PATTERN
+
+# Lambda quotas: "Function environment variables: 4 KB, for all environment variables associated
+# with the function, in aggregate" (KB = 1,024 bytes there). How the aggregate is counted is not
+# documented; the JSON text of the whole variable map, larger than keys and values alone, is counted
+# here: the conservative reading.
+MAX_ENVIRONMENT_BYTES = 4096
+# Lambda quotas: "Function timeout: 900 seconds (15 minutes)".
+MAX_FUNCTION_TIMEOUT_SECONDS = 900
+# The longest values the settings can hold, for the bound checked before anything is declared: an
+# S3 bucket name (63), a DynamoDB table name (255), a key value store ARN (its id a UUID) and an SNS
+# topic ARN (a topic name of 256) in a Region code of the longest shape.
+_LONGEST_BUCKET = "b" * 63
+_LONGEST_TABLE = "t" * 255
+_LONGEST_KVS_ARN = "arn:aws:cloudfront::123456789012:key-value-store/" + "0" * 36
+_LONGEST_TOPIC_ARN = "arn:aws:sns:ap-southeast-99:123456789012:" + "t" * 256
+# Runtime modules of the evacuator's dependencies that are their own tests, not their code.
+_NOT_SHIPPED = ("test_",)
+_LAMBDA_SERVICE = "lambda.amazonaws.com"
+_SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+
+
+class EvacuatorError(ValueError):
+    """EvacuatorArgs that would make an evacuator AWS refuses or that cannot decide anything."""
+
+
+def evacuator_settings(
+    *,
+    stack: str,
+    vantage: str,
+    vantages: Sequence[str],
+    buckets: Mapping[str, str],
+    table: str,
+    kvs_arn: str | None,
+    topic_arn: str | None,
+    failures: int,
+    recoveries: int,
+    quorum: int,
+    probe_seconds: int,
+    rounds: int,
+    connect_timeout: int,
+    read_timeout: int,
+) -> dict[str, Any]:
+    """One vantage Region's settings as ``evacuation.evacuator.Settings.from_document`` reads them
+    from the ``GEO_PROXIMITY_EVACUATOR`` environment variable."""
+    document: dict[str, Any] = {
+        "stack": stack,
+        "vantage": vantage,
+        "vantages": list(vantages),
+        "buckets": dict(sorted(buckets.items())),
+        "table": table,
+        "failures": failures,
+        "recoveries": recoveries,
+        "quorum": quorum,
+        "probeSeconds": probe_seconds,
+        "rounds": rounds,
+        "connectTimeout": connect_timeout,
+        "readTimeout": read_timeout,
+    }
+    if kvs_arn is not None:
+        document["kvsArn"] = kvs_arn
+    if topic_arn is not None:
+        document["topicArn"] = topic_arn
+    return document
+
+
+def environment_variables(document: Mapping[str, Any]) -> dict[str, str]:
+    """The function's environment: the settings as compact JSON in one variable."""
+    return {SETTINGS_VARIABLE: json.dumps(document, sort_keys=True, separators=(",", ":"))}
+
+
+def environment_bytes(variables: Mapping[str, str]) -> int:
+    """The size the 4 KB quota is checked against here: the variable map as JSON, in UTF-8."""
+    return len(json.dumps(dict(variables), separators=(",", ":")).encode("utf-8"))
+
+
+def package_files() -> dict[str, str]:
+    """Archive path → text of every file the evacuator's function runs: the ``evacuation``
+    package, the ``ecdsa`` package (without its tests) and the ``six`` module, as installed."""
+    evacuation_spec = importlib.util.find_spec("evacuation")
+    ecdsa_spec = importlib.util.find_spec("ecdsa")
+    six_spec = importlib.util.find_spec("six")
+    if not (evacuation_spec and ecdsa_spec and six_spec and six_spec.origin):
+        raise EvacuatorError(
+            "the evacuator's function needs the ecdsa and six packages installed beside the "
+            "program (requirements.txt)"
+        )
+    files: dict[str, str] = {}
+    for package, spec in (("evacuation", evacuation_spec), ("ecdsa", ecdsa_spec)):
+        (folder,) = spec.submodule_search_locations or []
+        for module in sorted(Path(folder).glob("*.py")):
+            if not module.name.startswith(_NOT_SHIPPED):
+                files[f"{package}/{module.name}"] = module.read_text(encoding="utf-8")
+    files["six.py"] = Path(six_spec.origin).read_text(encoding="utf-8")
+    return files
+
+
+@dataclass(frozen=True)
+class EvacuatorArgs:
+    vantages: Sequence[str]
+    """Required. The Regions the health checks run from, two or more (``quorum`` must agree)."""
+
+    bucket_names: Mapping[str, pulumi.Input[str]]
+    """Required. Origin Region → its bucket, for every origin (two or more); each bucket holds the
+    health object ``evacuation.evacuator.HEALTH_KEY``."""
+
+    table_name: pulumi.Input[str]
+    """Required. The routing state table (``RoutingState.table_name``), with a replica in every
+    vantage Region."""
+
+    table_region: str | None = None
+    """The table's home Region, where Pulumi writes its item. The sync runs there when it is a
+    vantage Region, so that it reads the item just written rather than a replica a moment behind.
+    Default None: the first vantage Region."""
+
+    kvs_arn: pulumi.Input[str] | None = None
+    """With CloudFront Functions: the key value store the evacuator publishes the origins out of
+    rotation to. Default None (Lambda@Edge reads the table itself)."""
+
+    topic_arn: pulumi.Input[str] | None = None
+    """The SNS topic every evacuation and restore is notified on. Default None: logged only."""
+
+    drained: Sequence[str] = ()
+    """The origins the stack drains: a change re-publishes the state to the key value store on
+    ``pulumi up``. Default none."""
+
+    failures: int = DEFAULT_EVACUATION_FAILURES
+    """Failed probes in a row, seen by ``quorum`` vantage Regions, that take an origin out.
+    Default 3."""
+
+    recoveries: int = DEFAULT_EVACUATION_RECOVERIES
+    """Good probes in a row, seen by ``quorum`` vantage Regions, that bring it back. Default 6."""
+
+    quorum: int = EVACUATION_QUORUM
+    """How many vantage Regions must agree. Default 2."""
+
+    connect_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
+    """Seconds a probe waits for a connection: CloudFront's connection timeout. Default 1."""
+
+    read_timeout: int = EVACUATION_READ_TIMEOUT_SECONDS
+    """Seconds a probe waits for the answer, so a stall counts as a failure. Default 5."""
+
+    probe_seconds: int = EVACUATION_PROBE_SECONDS
+    """Seconds between rounds within an invocation. Default 20."""
+
+    rounds: int = EVACUATION_ROUNDS
+    """Rounds per scheduled invocation (one a minute). Default 3."""
+
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    """Days CloudWatch keeps each function's logs. Default 30."""
+
+    function_name: str | None = None
+    """The functions' name (one per vantage Region, the same in each). Default
+    ``<project>-<stack>-evacuator`` (``naming.evacuator_function_name``)."""
+
+    stack_name: str | None = None
+    """The name notifications and the ``OriginsInRotation`` metric (dimension ``Stack``) carry.
+    Default the Pulumi stack's name."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the functions, roles and log groups. Default none."""
+
+    def __post_init__(self) -> None:
+        vantages = list(self.vantages)
+        if len(set(vantages)) != len(vantages):
+            raise EvacuatorError(f"vantages {vantages} lists a Region twice")
+        if not 1 <= self.quorum <= len(vantages):
+            raise EvacuatorError(
+                f"a quorum of {self.quorum} needs that many vantage Regions; {vantages} has "
+                f"{len(vantages)}"
+            )
+        named = [*vantages, *self.bucket_names, *self.drained, *filter(None, [self.table_region])]
+        for code in named:
+            if not REGION_CODE_PATTERN.match(code):
+                raise EvacuatorError(f"{code!r} is not a Region code")
+        if len(self.bucket_names) < 2:
+            raise EvacuatorError("an evacuator needs two or more origins: the last is never out")
+        if not set(self.drained) <= set(self.bucket_names):
+            raise EvacuatorError(f"drained {list(self.drained)} are not all origins")
+        if min(self.failures, self.recoveries, self.rounds, self.probe_seconds) < 1:
+            raise EvacuatorError("failures, recoveries, rounds and probe_seconds must be 1 or more")
+        if self.invocation_seconds > EVACUATOR_TIMEOUT_SECONDS:
+            raise EvacuatorError(
+                f"{self.rounds} rounds {self.probe_seconds} s apart with {self.connect_timeout} + "
+                f"{self.read_timeout} s probes take {self.invocation_seconds} s, more than the "
+                f"function's {EVACUATOR_TIMEOUT_SECONDS} s timeout"
+            )
+        worst = environment_bytes(environment_variables(self.worst_case_settings()))
+        if worst > MAX_ENVIRONMENT_BYTES:
+            raise EvacuatorError(
+                f"the settings of {len(self.bucket_names)} origins may take {worst} bytes of "
+                f"environment; Lambda allows {MAX_ENVIRONMENT_BYTES} (Lambda quotas)"
+            )
+
+    @property
+    def sync_region(self) -> str:
+        """The vantage Region whose function publishes the state on ``pulumi up``."""
+        if self.table_region is not None and self.table_region in self.vantages:
+            return self.table_region
+        return self.vantages[0]
+
+    @property
+    def invocation_seconds(self) -> int:
+        """The longest an invocation's rounds take: the waits between rounds, then the last
+        round's probe at its timeouts."""
+        return (self.rounds - 1) * self.probe_seconds + self.connect_timeout + self.read_timeout
+
+    def settings(
+        self,
+        *,
+        stack: str,
+        vantage: str,
+        buckets: Mapping[str, str],
+        table: str,
+        kvs_arn: str | None,
+        topic_arn: str | None,
+    ) -> dict[str, Any]:
+        """One vantage Region's settings document, from these arguments and resolved values."""
+        return evacuator_settings(
+            stack=stack,
+            vantage=vantage,
+            vantages=self.vantages,
+            buckets=buckets,
+            table=table,
+            kvs_arn=kvs_arn,
+            topic_arn=topic_arn,
+            failures=self.failures,
+            recoveries=self.recoveries,
+            quorum=self.quorum,
+            probe_seconds=self.probe_seconds,
+            rounds=self.rounds,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
+
+    def worst_case_settings(self) -> dict[str, Any]:
+        """The settings with every value an Output may hold at its longest (a 100-character stack
+        name, Pulumi's longest)."""
+        return self.settings(
+            stack=self.stack_name or "s" * 100,
+            vantage=max(self.vantages, key=len),
+            buckets=dict.fromkeys(self.bucket_names, _LONGEST_BUCKET),
+            table=_LONGEST_TABLE,
+            kvs_arn=_LONGEST_KVS_ARN if self.kvs_arn is not None else None,
+            topic_arn=_LONGEST_TOPIC_ARN if self.topic_arn is not None else None,
+        )
+
+
+class Evacuator(pulumi.ComponentResource):
+    function_names: dict[str, pulumi.Output[str]]
+    """Vantage Region → its function's name."""
+
+    function_arns: dict[str, pulumi.Output[str]]
+    """Vantage Region → its function's ARN."""
+
+    role_arn: pulumi.Output[str]
+    """The functions' execution role."""
+
+    synced_kvs_arn: pulumi.Output[str] | None
+    """With a key value store: its ARN, known only once ``pulumi up`` has published the routing
+    state to it (the sync invocation): what the CloudFront function is associated with, so it is
+    never published before the key it reads exists. None without a store."""
+
+    def __init__(
+        self, name: str, args: EvacuatorArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("geo-proximity:index:Evacuator", name, None, opts)
+        tags = dict(args.tags)
+        stack = args.stack_name or pulumi.get_stack()
+        function_name = args.function_name or evacuator_function_name(pulumi.get_project(), stack)
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOptions(parent=self)
+        ).account_id
+        role, policy = self._role(name, args, function_name, account_id, tags)
+        environments = self._environments(args, stack)
+        code = pulumi.AssetArchive(
+            {path: pulumi.StringAsset(text) for path, text in sorted(package_files().items())}
+        )
+        functions = {
+            vantage: self._function(
+                name, vantage, function_name, role, policy, code, environments[vantage], args, tags
+            )
+            for vantage in args.vantages
+        }
+        self._schedules(name, functions, account_id, tags)
+        self.synced_kvs_arn = None
+        if args.kvs_arn is not None:
+            self.synced_kvs_arn = self._sync(name, args, args.kvs_arn, functions, policy)
+        self.function_names = {vantage: f.name for vantage, f in functions.items()}
+        self.function_arns = {vantage: f.arn for vantage, f in functions.items()}
+        self.role_arn = role.arn
+        self.register_outputs(
+            {
+                "functionNames": self.function_names,
+                "functionArns": self.function_arns,
+                "roleArn": self.role_arn,
+                "syncedKvsArn": self.synced_kvs_arn,
+            }
+        )
+
+    def _role(
+        self,
+        name: str,
+        args: EvacuatorArgs,
+        function_name: str,
+        account_id: pulumi.Output[str],
+        tags: dict[str, str],
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The execution role every vantage's function runs as, and its one policy."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            aws.iam.RoleArgs(
+                assume_role_policy=account_id.apply(
+                    lambda account: json.dumps(service_trust_policy(_LAMBDA_SERVICE, account))
+                ),
+                description="Evacuator: probes the origins' health objects, writes this stack's "
+                "routing state",
+                tags=tags,
+            ),
+            opts=child,
+        )
+        vantages = list(args.vantages)
+
+        def document(values: list[Any]) -> str:
+            account, buckets, table, kvs_arn, topic_arn = values
+            return json.dumps(
+                evacuator_policy(
+                    account,
+                    health_objects=[f"{bucket}/{HEALTH_KEY}" for bucket in buckets.values()],
+                    table_name=table,
+                    log_groups=[
+                        f"arn:aws:logs:{vantage}:{account}:log-group:/aws/lambda/{function_name}"
+                        for vantage in vantages
+                    ],
+                    kvs_arn=kvs_arn,
+                    topic_arn=topic_arn,
+                    metric_namespace=METRIC_NAMESPACE,
+                ),
+                sort_keys=True,
+            )
+
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=pulumi.Output.all(
+                    account_id,
+                    pulumi.Output.all(**args.bucket_names),
+                    args.table_name,
+                    args.kvs_arn,
+                    args.topic_arn,
+                ).apply(document),
+            ),
+            opts=child,
+        )
+        return role, policy
+
+    @staticmethod
+    def _environments(args: EvacuatorArgs, stack: str) -> dict[str, pulumi.Output[dict[str, str]]]:
+        """Vantage Region → its function's environment variables."""
+
+        def environment(vantage: str) -> pulumi.Output[dict[str, str]]:
+            return values.apply(lambda resolved: variables_of(vantage, resolved))
+
+        def variables_of(vantage: str, values: list[Any]) -> dict[str, str]:
+            buckets, table, kvs_arn, topic_arn = values
+            variables = environment_variables(
+                args.settings(
+                    stack=stack,
+                    vantage=vantage,
+                    buckets=buckets,
+                    table=table,
+                    kvs_arn=kvs_arn,
+                    topic_arn=topic_arn,
+                )
+            )
+            if environment_bytes(variables) > MAX_ENVIRONMENT_BYTES:
+                raise EvacuatorError(
+                    f"the evacuator's settings take {environment_bytes(variables)} bytes; Lambda "
+                    f"allows {MAX_ENVIRONMENT_BYTES} bytes of environment variables"
+                )
+            return variables
+
+        values = pulumi.Output.all(
+            pulumi.Output.all(**args.bucket_names), args.table_name, args.kvs_arn, args.topic_arn
+        )
+        return {vantage: environment(vantage) for vantage in args.vantages}
+
+    def _function(
+        self,
+        name: str,
+        vantage: str,
+        function_name: str,
+        role: aws.iam.Role,
+        policy: aws.iam.RolePolicy,
+        code: pulumi.AssetArchive,
+        variables: pulumi.Output[dict[str, str]],
+        args: EvacuatorArgs,
+        tags: dict[str, str],
+    ) -> aws.lambda_.Function:
+        """The log group, with its retention, then the function in one vantage Region."""
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-logs-{vantage}",
+            aws.cloudwatch.LogGroupArgs(
+                region=vantage,
+                name=f"/aws/lambda/{function_name}",
+                retention_in_days=args.log_retention_days,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        return aws.lambda_.Function(
+            f"{name}-function-{vantage}",
+            aws.lambda_.FunctionArgs(
+                region=vantage,
+                name=function_name,
+                role=role.arn,
+                runtime=EVACUATOR_RUNTIME,
+                architectures=["x86_64"],
+                handler=EVACUATOR_HANDLER,
+                code=code,
+                memory_size=EVACUATOR_MEMORY_MB,
+                timeout=EVACUATOR_TIMEOUT_SECONDS,
+                environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
+                description="Probes every origin's health object; takes a failing origin out of "
+                "rotation",
+                tags=tags,
+            ),
+            # Its logs go to a group with a retention; its first run has its permissions.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[group, policy])
+            ),
+        )
+
+    def _schedules(
+        self,
+        name: str,
+        functions: Mapping[str, aws.lambda_.Function],
+        account_id: pulumi.Output[str],
+        tags: dict[str, str],
+    ) -> None:
+        """A schedule per vantage Region invoking its function every minute, and the role they
+        invoke with: it may invoke these functions and nothing else."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-scheduler-role",
+            aws.iam.RoleArgs(
+                assume_role_policy=account_id.apply(
+                    lambda account: json.dumps(service_trust_policy(_SCHEDULER_SERVICE, account))
+                ),
+                description="EventBridge Scheduler: invokes the evacuator, nothing else",
+                tags=tags,
+            ),
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-scheduler-policy",
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=pulumi.Output.all(*(f.arn for f in functions.values())).apply(
+                    lambda arns: json.dumps(invoke_policy(arns), sort_keys=True)
+                ),
+            ),
+            opts=child,
+        )
+        for vantage, function in functions.items():
+            aws.scheduler.Schedule(
+                f"{name}-schedule-{vantage}",
+                aws.scheduler.ScheduleArgs(
+                    region=vantage,
+                    description="Evacuator health checks (three rounds a minute)",
+                    schedule_expression=EVACUATOR_SCHEDULE,
+                    # On the minute, not spread over a window: the hysteresis counts rounds.
+                    flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+                    target=aws.scheduler.ScheduleTargetArgs(
+                        arn=function.arn,
+                        role_arn=role.arn,
+                        input=json.dumps({"action": "check"}),
+                        # A check a minute late is stale; the next one is on its way. The API's
+                        # shortest event age is 60 s.
+                        retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                            maximum_event_age_in_seconds=60, maximum_retry_attempts=0
+                        ),
+                    ),
+                ),
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=[policy])
+                ),
+            )
+
+    def _sync(
+        self,
+        name: str,
+        args: EvacuatorArgs,
+        kvs_arn: pulumi.Input[str],
+        functions: Mapping[str, aws.lambda_.Function],
+        policy: aws.iam.RolePolicy,
+    ) -> pulumi.Output[str]:
+        """Invoke one vantage's function (``sync_region``) with ``{"action": "sync"}``: it
+        publishes the routing state to the key value store. pulumi-aws's Invocation: "By default
+        this resource only invokes the function when the arguments call for a create or replace";
+        its ``triggers`` are a "Map of arbitrary keys and values that, when changed, will trigger a
+        re-invocation": the drained list, the table and the store."""
+        first = args.sync_region
+        invocation = aws.lambda_.Invocation(
+            f"{name}-sync",
+            aws.lambda_.InvocationArgs(
+                region=first,
+                function_name=functions[first].name,
+                input=json.dumps({"action": "sync"}),
+                triggers={
+                    "drained": out_value(args.drained),
+                    "table": args.table_name,
+                    "store": kvs_arn,
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, functions[first]]),
+        )
+        return pulumi.Output.all(kvs_arn, invocation.result).apply(lambda values: values[0])
