@@ -25,6 +25,7 @@ from components.defaults import (
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NONCURRENT_VERSION_DAYS,
+    DEFAULT_WAF_RATE_LIMIT,
     FAILOVER_STATUS_CODES_REQUIRED,
 )
 from components.engine import Engine
@@ -92,6 +93,9 @@ class Settings:
     alarm_error_count: int = DEFAULT_ALARM_ERROR_COUNT
     access_logs: bool = False
     access_log_days: int = DEFAULT_ACCESS_LOG_DAYS
+    # None (no web ACL), 'managed' (the program's), or the ARN of the operator's global web ACL.
+    web_acl: str | None = None
+    waf_rate_limit: int = DEFAULT_WAF_RATE_LIMIT
     # The config values these settings were parsed from (key without namespace → CLI string), so
     # the tools can parse a variant (the drill drains an origin) with the same checks.
     values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -145,6 +149,8 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         alarm_error_count=read["alarmErrorCount"],
         access_logs=read["accessLogs"],
         access_log_days=read["accessLogDays"],
+        web_acl=read["webAcl"],
+        waf_rate_limit=read["wafRateLimit"],
         values=MappingProxyType(dict(values)),
     )
 

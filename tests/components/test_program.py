@@ -9,6 +9,7 @@ from testing.mock_program import (
     REPLICATION_CONFIG,
     ROLE,
     ROLE_POLICY,
+    WEB_ACL,
     Deployment,
 )
 from tests import aws_rules
@@ -29,6 +30,7 @@ COMPONENT_TYPES = {
     "geo-proximity:index:CloudFrontFunctionRouter",
     "geo-proximity:index:Monitoring",
     "geo-proximity:index:AccessLogs",
+    "geo-proximity:index:WebAcl",
 }
 
 
@@ -290,18 +292,19 @@ def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
             deployment.exports["replication"],
             "dashboardName" in deployment.exports,
             "accessLogBucket" in deployment.exports,
+            deployment.all(WEB_ACL),
         )
         if present
     )
     # A RegionalOrigin per bucket, the routing function, the distribution and, where configured,
-    # the replication mesh, monitoring and access logs.
+    # the replication mesh, monitoring, access logs and the web ACL.
     assert len(components) == len(deployment.exports["buckets"]) + 2 + optional
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
             continue
         assert resource.parent in components, f"{resource.name} has no component parent"
         assert resource.name.startswith(deployment.by_urn(resource.parent).name), resource.name
-    for type_ in (BUCKET, FUNCTION, CLOUDFRONT_FUNCTION, DISTRIBUTION, ROLE, LOG_GROUP):
+    for type_ in (BUCKET, FUNCTION, CLOUDFRONT_FUNCTION, DISTRIBUTION, ROLE, LOG_GROUP, WEB_ACL):
         for resource in deployment.all(type_):
             tags = resource.inputs["tags"]
             assert tags["project"] == "geo-proximity"
