@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import AccessLogs, AccessLogsArgs
+from components.batch_replication import BatchReplication, BatchReplicationArgs
 from components.cloudfront_function import CloudFrontFunctionRouter, CloudFrontFunctionRouterArgs
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
 from components.engine import Engine
@@ -58,6 +59,12 @@ replication = (
         ),
     )
     if settings.replication is Replication.MESH
+    else None
+)
+# What ./dev backfill needs to fill a new Region with S3 Batch Replication (docs/operations.md).
+batch_replication = (
+    BatchReplication("batch-replication", BatchReplicationArgs(origins=origins, tags=settings.tags))
+    if replication
     else None
 )
 
@@ -174,6 +181,11 @@ else:
 pulumi.export("buckets", bucket_names)
 pulumi.export("routing", routing.summary())
 pulumi.export("replication", replication.destinations if replication else {})
+if batch_replication is not None:
+    pulumi.export(
+        "batchReplication",
+        {"roleArn": batch_replication.role_arn, "reportBuckets": batch_replication.report_buckets},
+    )
 if monitoring is not None:
     pulumi.export("dashboardName", monitoring.dashboard_name)
     pulumi.export("alarmTopics", monitoring.topic_arns)

@@ -106,3 +106,7 @@ WAF_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesCommonRuleSet",
 )
+
+# S3 Batch Replication (./dev backfill): the generated manifests and completion reports stay this
+# many days in the batch bucket of their Region, then S3 expires them.
+BATCH_REPORT_DAYS = 30

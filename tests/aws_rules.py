@@ -382,3 +382,47 @@ def web_acl_problems(inputs: dict) -> list[str]:
         if rate and rate.get("evaluationWindowSec", 300) not in RATE_EVALUATION_WINDOWS:
             problems.append(f"evaluation window {rate['evaluationWindowSec']}")
     return problems
+
+
+# S3 Batch Replication. S3 user guide, "Configuring an IAM role for S3 Batch Replication": the
+# role trusts {"Service": "batchoperations.s3.amazonaws.com"}; "Policy if using and storing an
+# Amazon S3 generated manifest" allows s3:InitiateReplication on the source bucket's objects,
+# s3:GetReplicationConfiguration and s3:PutInventoryConfiguration on the source bucket,
+# s3:GetObject and s3:GetObjectVersion on the manifest bucket's objects, and s3:PutObject on the
+# completion report bucket's and the manifest bucket's objects. "Replicating existing objects with
+# Batch Replication": the generated manifest "must be stored in the same AWS Region as the source
+# bucket".
+BATCH_OPERATIONS_PRINCIPAL = {"Service": "batchoperations.s3.amazonaws.com"}
+BATCH_REPLICATION_ACTIONS = {
+    "s3:InitiateReplication": "source objects",
+    "s3:GetReplicationConfiguration": "source buckets",
+    "s3:PutInventoryConfiguration": "source buckets",
+    "s3:GetObject": "batch objects",
+    "s3:GetObjectVersion": "batch objects",
+    "s3:PutObject": "batch objects",
+}
+
+
+def batch_replication_policy_problems(
+    policy: dict, source_buckets: list[str], batch_buckets: list[str]
+) -> list[str]:
+    """Where a Batch Replication role's policy allows more than the S3 user guide lists, or on
+    other buckets than the stack's origins (sources) and batch buckets (manifests, reports)."""
+    allowed = {
+        "source objects": {f"arn:aws:s3:::{b}/*" for b in source_buckets},
+        "source buckets": {f"arn:aws:s3:::{b}" for b in source_buckets},
+        "batch objects": {f"arn:aws:s3:::{b}/*" for b in batch_buckets},
+    }
+    problems = []
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        for action in statement["Action"]:
+            kind = BATCH_REPLICATION_ACTIONS.get(action)
+            if kind is None:
+                problems.append(f"{action} is not one Batch Replication needs")
+                continue
+            extra = set(statement["Resource"]) - allowed[kind]
+            if extra:
+                problems.append(f"{action} on {sorted(extra)}")
+    return problems

@@ -199,3 +199,14 @@ def edge_region(text: str) -> str:
     if text not in load_catalogue():
         raise argparse.ArgumentTypeError(describe_unknown_region(text))
     return text
+
+
+def seconds(text: str) -> int:
+    """An argparse type: a whole number of seconds, 1 to 3,600."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds (1-3600)")
+    return value

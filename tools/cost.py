@@ -34,6 +34,7 @@ from routing.catalogue import lambda_edge_execution_regions
 PRICES_FILE = Path(__file__).with_name("edge_prices.json")
 MONITORING_PRICES_FILE = Path(__file__).with_name("monitoring_prices.json")
 WAF_PRICES_FILE = Path(__file__).with_name("waf_prices.json")
+BACKFILL_PRICES_FILE = Path(__file__).with_name("backfill_prices.json")
 # The handler answers in microseconds (./dev bench), so each invocation bills the 1 ms minimum.
 DEFAULT_LAMBDA_EDGE_BILLED_MS = 1.0
 DEFAULT_REQUESTS_PER_MONTH = 100_000_000
@@ -367,3 +368,36 @@ def monitoring_estimate(
     )
     rules = origins * (origins - 1) if mesh else 0
     return MonitoringCost(True, engine, VIEWER_ALARMS, router, rules, DASHBOARDS, rules, prices)
+
+
+@dataclass(frozen=True)
+class BackfillPrices:
+    as_of: str
+    source: str
+    batch_job: float
+    batch_per_million_objects: float
+    replication_put_per_thousand: float
+    transfer_per_gb: float
+
+    def jobs_and_requests(self, jobs: int, objects: int, copies: int) -> float:
+        """S3 Batch Operations' charges for ``jobs`` jobs over ``objects`` objects, and the
+        replication PUTs of ``copies`` replicas (data transfer, by bytes, not included)."""
+        return (
+            jobs * self.batch_job
+            + objects / 1e6 * self.batch_per_million_objects
+            + copies / 1e3 * self.replication_put_per_thousand
+        )
+
+
+_BACKFILL_KEYS = {
+    **_DATED,
+    "batchJob": "batch_job",
+    "batchPerMillionObjects": "batch_per_million_objects",
+    "replicationPutPerThousand": "replication_put_per_thousand",
+    "transferPerGb": "transfer_per_gb",
+}
+
+
+def load_backfill_prices() -> BackfillPrices:
+    """The shipped prices of S3 Batch Replication (``tools/backfill_prices.json``)."""
+    return BackfillPrices(**_load(BACKFILL_PRICES_FILE, _BACKFILL_KEYS, None))
