@@ -158,6 +158,57 @@ def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+def web_acl_graph(web_acl_metric_name: str) -> tuple[str, list[list[Any]], str]:
+    """The web ACL's allowed and blocked requests, per rule: AWS WAF's metrics (``AWS/WAFV2``,
+    ``AllowedRequests`` and ``BlockedRequests``, dimensions ``WebACL`` (its metric name) and
+    ``Rule``; no ``Region`` for CloudFront; in us-east-1: AWS WAF developer guide, "Monitoring
+    with Amazon CloudWatch"). A SEARCH expression draws every ``Rule`` value AWS WAF publishes for
+    the web ACL, so neither the name of the all-rules series nor the rules of an operator's own
+    web ACL need knowing. A metric name is letters, digits, '-' and '_' only: nothing to escape."""
+    metrics = [
+        [
+            {
+                "expression": (
+                    f'SEARCH(\'{{AWS/WAFV2,Rule,WebACL}} MetricName="{metric}" '
+                    f"WebACL=\"{web_acl_metric_name}\"', 'Sum', {_MINUTE})"
+                ),
+                "id": metric.lower(),
+                "label": metric,
+            }
+        ]
+        for metric in ("AllowedRequests", "BlockedRequests")
+    ]
+    return ("Web ACL: allowed and blocked requests per rule (AWS WAF)", metrics, "Sum")
+
+
+def router_graph(
+    engine: Engine, function_name: str, execution_regions: Sequence[str]
+) -> tuple[str, list[list[Any]], str]:
+    """Where the routing runs: Lambda@Edge invocations per execution Region, or the CloudFront
+    function's invocations, errors and throttles."""
+    if engine is Engine.LAMBDA_EDGE:
+        routing = [
+            [
+                "AWS/Lambda",
+                "Invocations",
+                "FunctionName",
+                f"us-east-1.{function_name}",
+                {"region": region, "label": region},
+            ]
+            for region in execution_regions
+        ]
+        return (
+            "Router invocations per execution Region (Lambda@Edge, cache misses)",
+            routing,
+            "Sum",
+        )
+    routing = [
+        ["AWS/CloudFront", metric, "FunctionName", function_name, "Region", "Global"]
+        for metric in ("FunctionInvocations", "FunctionExecutionErrors", "FunctionThrottles")
+    ]
+    return ("Router invocations (CloudFront Functions, every request)", routing, "Sum")
+
+
 def dashboard_body(
     *,
     engine: Engine,
@@ -166,10 +217,12 @@ def dashboard_body(
     execution_regions: Sequence[str],
     replication: Sequence[tuple[str, str, str, str]],
     alarm_arns: Sequence[str],
+    web_acl_metric_name: str | None = None,
 ) -> dict[str, Any]:
     """One dashboard over every Region: traffic and errors, where the routing runs, replication
-    per pair (source Region, destination Region, source bucket, destination bucket), alarms.
-    Within CloudWatch's limits at any number of origins: graphs of at most 500 metrics, alarm
+    per pair (source Region, destination Region, source bucket, destination bucket), alarms; with a
+    web ACL (its metric name), the requests it allowed and blocked. Within CloudWatch's limits at
+    any number of origins: graphs of at most 500 metrics, alarm
     widgets of at most 100 alarms (as many as it takes, so every alarm shows), and replication
     drawn per pair only while the dashboard stays within 2,500 metrics."""
     cloudfront = ["AWS/CloudFront"]
@@ -185,26 +238,9 @@ def dashboard_body(
             "Average",
         ),
     ]
-    if engine is Engine.LAMBDA_EDGE:
-        routing = [
-            [
-                "AWS/Lambda",
-                "Invocations",
-                "FunctionName",
-                f"us-east-1.{function_name}",
-                {"region": region, "label": region},
-            ]
-            for region in execution_regions
-        ]
-        graphs.append(
-            ("Router invocations per execution Region (Lambda@Edge, cache misses)", routing, "Sum")
-        )
-    else:
-        routing = [
-            [*cloudfront, metric, "FunctionName", function_name, "Region", "Global"]
-            for metric in ("FunctionInvocations", "FunctionExecutionErrors", "FunctionThrottles")
-        ]
-        graphs.append(("Router invocations (CloudFront Functions, every request)", routing, "Sum"))
+    graphs.append(router_graph(engine, function_name, execution_regions))
+    if web_acl_metric_name:
+        graphs.append(web_acl_graph(web_acl_metric_name))
     budget = MAX_METRICS_PER_DASHBOARD - sum(len(metrics) for _, metrics, _ in graphs)
     # Latency first: it is what tells a replication falling behind; bytes pending while room lasts.
     # Both are "published in the Region of the destination bucket" (S3 user guide, "Using S3
@@ -309,6 +345,10 @@ class MonitoringArgs:
     error_count: int = DEFAULT_ALARM_ERROR_COUNT
     """Function errors, throttles or failed replications within the window that raise an alarm.
     Default 1."""
+
+    web_acl_metric_name: pulumi.Input[str] | None = None
+    """The metric name of the web ACL in front of the distribution (its ``WebACL`` dimension), whose
+    allowed and blocked requests the dashboard draws. Default None: no web ACL, no graph."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the topics and alarms. Default none."""
@@ -459,6 +499,7 @@ class Monitoring(pulumi.ComponentResource):
             args.function_name,
             pulumi.Output.all(*replication_names),
             pulumi.Output.all(*(alarm.arn for alarm in alarms)),
+            args.web_acl_metric_name,
         ).apply(
             lambda values: json.dumps(
                 dashboard_body(
@@ -468,6 +509,7 @@ class Monitoring(pulumi.ComponentResource):
                     execution_regions=args.execution_regions,
                     replication=values[2],
                     alarm_arns=values[3],
+                    web_acl_metric_name=values[4],
                 ),
                 sort_keys=True,
             )

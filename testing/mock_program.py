@@ -30,6 +30,7 @@ CLOUDFRONT_FUNCTION = "aws:cloudfront/function:Function"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REPLICATION_CONFIG = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 
 @dataclass
@@ -122,6 +123,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             name = inputs.get("name") or resource_id
             outputs.update(
                 name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-destination:{name}"
+            )
+        elif args.typ == WEB_ACL:
+            # AWS WAF names a web ACL's ARN by scope: CLOUDFRONT is "global", REGIONAL "regional".
+            name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
+            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+            digest = _suffix(args.name, 32)
+            resource_id = "-".join(
+                (digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:32])
+            )
+            outputs.update(
+                name=name,
+                arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/webacl/{name}/{resource_id}",
             )
         elif args.typ == "aws:cloudfront/distribution:Distribution":
             resource_id = "E1GEOEXAMPLE01"

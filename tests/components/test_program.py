@@ -9,6 +9,7 @@ from testing.mock_program import (
     REPLICATION_CONFIG,
     ROLE,
     ROLE_POLICY,
+    WEB_ACL,
     Deployment,
 )
 from tests import aws_rules
@@ -29,6 +30,8 @@ COMPONENT_TYPES = {
     "geo-proximity:index:CloudFrontFunctionRouter",
     "geo-proximity:index:Monitoring",
     "geo-proximity:index:AccessLogs",
+    "geo-proximity:index:WebAcl",
+    "geo-proximity:index:BatchReplication",
 }
 
 
@@ -290,18 +293,21 @@ def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
             deployment.exports["replication"],
             "dashboardName" in deployment.exports,
             "accessLogBucket" in deployment.exports,
+            deployment.all(WEB_ACL),
+            "batchReplication" in deployment.exports,
         )
         if present
     )
     # A RegionalOrigin per bucket, the routing function, the distribution and, where configured,
-    # the replication mesh, monitoring and access logs.
+    # the replication mesh and what Batch Replication needs, monitoring, access logs and the web
+    # ACL.
     assert len(components) == len(deployment.exports["buckets"]) + 2 + optional
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
             continue
         assert resource.parent in components, f"{resource.name} has no component parent"
         assert resource.name.startswith(deployment.by_urn(resource.parent).name), resource.name
-    for type_ in (BUCKET, FUNCTION, CLOUDFRONT_FUNCTION, DISTRIBUTION, ROLE, LOG_GROUP):
+    for type_ in (BUCKET, FUNCTION, CLOUDFRONT_FUNCTION, DISTRIBUTION, ROLE, LOG_GROUP, WEB_ACL):
         for resource in deployment.all(type_):
             tags = resource.inputs["tags"]
             assert tags["project"] == "geo-proximity"
@@ -335,7 +341,14 @@ def test_every_regional_resource_names_its_region(deployment):
         if parent.type == "geo-proximity:index:AccessLogs":
             assert resource.inputs.get("region") == home, resource.name
             continue
-        if resource.type == REPLICATION_CONFIG:
+        if parent.type == "geo-proximity:index:BatchReplication":
+            # A batch bucket, and what configures it, in the Region it is named after.
+            (expected,) = [
+                region
+                for region in deployment.exports["buckets"]
+                if resource.name.startswith(f"{parent.name}-{region}-")
+            ]
+        elif resource.type == REPLICATION_CONFIG:
             # A replication configuration lives with its source bucket.
             source = next(
                 b
@@ -348,7 +361,10 @@ def test_every_regional_resource_names_its_region(deployment):
         else:
             expected = parent.name.removeprefix("origin-")
         assert resource.inputs.get("region") == expected, f"{resource.type} {resource.name}"
+    batch_buckets = deployment.exports.get("batchReplication", {}).get("reportBuckets", {})
     for bucket in deployment.all(BUCKET):
+        if bucket.outputs["bucket"] == batch_buckets.get(bucket.inputs["region"]):
+            continue
         if bucket.outputs["bucket"] != log_bucket:
             assert (
                 bucket.outputs["bucket"] == deployment.exports["buckets"][bucket.inputs["region"]]
