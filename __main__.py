@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import AccessLogs, AccessLogsArgs
+from components.batch_replication import BatchReplication, BatchReplicationArgs
 from components.cloudfront_function import CloudFrontFunctionRouter, CloudFrontFunctionRouterArgs
 from components.defaults import STATE_TABLE_HOME_REGION
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
@@ -18,8 +19,10 @@ from components.monitoring import Monitoring, MonitoringArgs, ReplicationPair
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.replication import ReplicationMesh, ReplicationMeshArgs
 from components.routing_state import RoutingState, RoutingStateArgs
+from components.web_acl import WebAcl, WebAclArgs
 from routing.catalogue import lambda_edge_execution_regions
 from settings import Replication, load_settings
+from settings_table import WEB_ACL_MANAGED
 
 settings = load_settings()
 routing = settings.routing
@@ -63,6 +66,12 @@ replication = (
     if settings.replication is Replication.MESH
     else None
 )
+# What ./dev backfill needs to fill a new Region with S3 Batch Replication (docs/operations.md).
+batch_replication = (
+    BatchReplication("batch-replication", BatchReplicationArgs(origins=origins, tags=settings.tags))
+    if replication
+    else None
+)
 
 # Which origins are out of rotation is data the edge reads at run time, not code: a DynamoDB global
 # table (read by Lambda@Edge where it runs; the evacuator's state) and, for a CloudFront function, a
@@ -91,6 +100,19 @@ routing_state = (
     )
     if settings.routing_state
     else None
+)
+
+# A web ACL in front (webAcl): the program's own (managed), or the operator's, by ARN.
+web_acl = (
+    WebAcl("web-acl", WebAclArgs(rate_limit=settings.waf_rate_limit, tags=settings.tags))
+    if settings.web_acl == WEB_ACL_MANAGED
+    else None
+)
+web_acl_arn: pulumi.Input[str] | None = web_acl.arn if web_acl else settings.web_acl
+# The dashboard names a web ACL by its metric name; an operator's own is assumed to use its name
+# (the AWS WAF console's default), the part of its ARN before the id.
+web_acl_metric_name = (
+    web_acl.metric_name if web_acl else settings.web_acl and settings.web_acl.split("/")[-2]
 )
 
 # Alarms and a dashboard (on by default). Declared before what they watch: the evacuator notifies
@@ -122,6 +144,7 @@ monitoring = (
             evaluation_minutes=settings.alarm_evaluation_minutes,
             error_count=settings.alarm_error_count,
             evacuation_stack=settings.stack if settings.evacuation else None,
+            web_acl_metric_name=web_acl_metric_name,
             tags=settings.tags,
         ),
     )
@@ -209,6 +232,7 @@ cdn = GeoProximityDistribution(
         certificate_arn=settings.certificate_arn,
         marker_header=settings.marker_header,
         tags=settings.tags,
+        web_acl_id=web_acl_arn,
     ),
 )
 grant_read_access(cdn.read_grants)
@@ -242,6 +266,11 @@ else:
 pulumi.export("buckets", bucket_names)
 pulumi.export("routing", routing.summary())
 pulumi.export("replication", replication.destinations if replication else {})
+if batch_replication is not None:
+    pulumi.export(
+        "batchReplication",
+        {"roleArn": batch_replication.role_arn, "reportBuckets": batch_replication.report_buckets},
+    )
 # Where the routing state lives, for ./dev evacuate, restore and status (break-glass).
 pulumi.export(
     "routingState",
@@ -261,3 +290,5 @@ if monitoring is not None:
     pulumi.export("alarmTopics", monitoring.topic_arns)
 if access_logs is not None:
     pulumi.export("accessLogBucket", access_logs.bucket_name)
+if web_acl_arn is not None:
+    pulumi.export("webAclArn", web_acl_arn)

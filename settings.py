@@ -29,6 +29,7 @@ from components.defaults import (
     DEFAULT_EVACUATION_VANTAGES,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NONCURRENT_VERSION_DAYS,
+    DEFAULT_WAF_RATE_LIMIT,
     EVACUATION_QUORUM,
     FAILOVER_STATUS_CODES_REQUIRED,
 )
@@ -119,6 +120,9 @@ class Settings:
     latency_file: Path = PROJECT_ROOT / DEFAULT_LATENCY_FILE
     latency: LatencySnapshot | None = None
     latency_margin_ms: int = DEFAULT_MARGIN_MS
+    # None (no web ACL), 'managed' (the program's), or the ARN of the operator's global web ACL.
+    web_acl: str | None = None
+    waf_rate_limit: int = DEFAULT_WAF_RATE_LIMIT
     # The config values these settings were parsed from (key without namespace → CLI string), so
     # the tools can parse a variant (the drill drains an origin) with the same checks.
     values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -202,6 +206,8 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         latency_file=latency_file,
         latency=latency,
         latency_margin_ms=read["latencyMarginMs"],
+        web_acl=read["webAcl"],
+        waf_rate_limit=read["wafRateLimit"],
         values=MappingProxyType(dict(values)),
     )
 

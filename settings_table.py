@@ -41,12 +41,15 @@ from components.defaults import (
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NONCURRENT_VERSION_DAYS,
     DEFAULT_PRICE_CLASS,
+    DEFAULT_WAF_RATE_LIMIT,
     EVACUATION_FAILURES_RANGE,
     EVACUATION_PROBE_SECONDS,
     EVACUATION_RECOVERIES_RANGE,
     FAILOVER_STATUS_CODES_ALLOWED,
     LOG_RETENTION_DAYS,
     PRICE_CLASSES,
+    WAF_RATE_LIMIT_RANGE,
+    WAF_RATE_WINDOW_SECONDS,
 )
 from components.engine import Engine
 from components.policies import OriginAccess
@@ -74,6 +77,16 @@ _ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0
 # Read before the whole ARN, so a certificate in the wrong Region is told so even when the rest of
 # its ARN is mistyped as well.
 _ARN_REGION = re.compile(r"^arn:[a-z-]+:acm:([a-z0-9-]+):")
+# A web ACL CloudFront can use: AWS WAF (v2), scope CLOUDFRONT, which lives in us-east-1 and names
+# itself "global" (CloudFront API reference, DistributionConfig.WebACLId: "use the ACL ARN, for
+# example arn:aws:wafv2:us-east-1:123456789012:global/webacl/ExampleWebACL/<id>"); a name of 1-128
+# letters, digits, '-' and '_', an id as AWS WAF makes them (API reference, WebACL: Name, Id).
+_GLOBAL_WEB_ACL_ARN = re.compile(
+    r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]{1,128}/"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+_WAF_ARN_PLACE = re.compile(r"^arn:[a-z-]+:wafv2:([a-z0-9-]*):[^:]*:([a-z]+)/")
+WEB_ACL_MANAGED = "managed"
 _DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -348,6 +361,28 @@ def _certificate_arn(key: str, raw: str) -> str | None:
     return raw
 
 
+def _web_acl(key: str, raw: str) -> str | None:
+    """None (no web ACL), 'managed', or the ARN of a web ACL CloudFront can use."""
+    if not raw or raw == WEB_ACL_MANAGED:
+        return raw or None
+    expected = (
+        f"'{WEB_ACL_MANAGED}' or the ARN of a global (CloudFront-scope) web ACL, "
+        "arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>"
+    )
+    place = _WAF_ARN_PLACE.match(raw)
+    if place and (place.group(1) != "us-east-1" or place.group(2) != "global"):
+        # A regional web ACL (scope REGIONAL, an ARN with regional/webacl) protects load balancers
+        # and APIs, never a distribution; CloudFront's live in us-east-1 and are global.
+        raise ConfigError(
+            key,
+            f"{shown(raw)} is a {place.group(2)} web ACL in {place.group(1) or 'no Region'}, which "
+            f"CloudFront cannot use; expected {expected}",
+        )
+    if not _GLOBAL_WEB_ACL_ARN.match(raw):
+        raise ConfigError(key, f"{shown(raw)} is not {expected}")
+    return raw
+
+
 def _tags(key: str, raw: str) -> dict[str, str]:
     """The user's tags, checked against what IAM, S3, CloudFront and Lambda all accept (tagging
     best practices, "Tag naming limits and requirements")."""
@@ -563,6 +598,25 @@ SETTINGS = (
         "with the program's own; tags from `aws:defaultTags` count too), keys of 1-128 and values "
         f"of up to 256 letters, digits, spaces and `{_TAG_PUNCTUATION}`, no `aws:` prefix, no two "
         "keys equal but for case (IAM ignores case)",
+    ),
+    Setting(
+        "webAcl",
+        TEXT,
+        _web_acl,
+        f"An AWS WAF web ACL in front of the distribution: `{WEB_ACL_MANAGED}` declares one (scope "
+        "`CLOUDFRONT`, in us-east-1) with AWS's IP reputation list, known bad inputs and core rule "
+        "set and a rate limit per client IP (`wafRateLimit`), its metrics on the dashboard; or the "
+        "ARN of your own global web ACL (`arn:aws:wafv2:us-east-1:<account>:global/webacl/...`), "
+        "attached as it is",
+    ),
+    Setting(
+        "wafRateLimit",
+        WHOLE_NUMBER,
+        _whole_number(WAF_RATE_LIMIT_RANGE),
+        f"With `webAcl: {WEB_ACL_MANAGED}`: requests one client IP may make in "
+        f"{WAF_RATE_WINDOW_SECONDS // 60} minutes before AWS WAF blocks it until its rate falls, "
+        f"{WAF_RATE_LIMIT_RANGE[0]:,}-{WAF_RATE_LIMIT_RANGE[1]:,} (AWS WAF's accepted range)",
+        default=DEFAULT_WAF_RATE_LIMIT,
     ),
     Setting(
         "securityHeaders",

@@ -116,6 +116,10 @@ class GeoProximityDistributionArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the distribution. Default none."""
 
+    web_acl_id: pulumi.Input[str] | None = None
+    """The ARN of an AWS WAF web ACL of scope CLOUDFRONT (``WebAcl.arn``, or the operator's own)
+    that inspects every request first. Default None: no web ACL."""
+
 
 @dataclass(frozen=True)
 class _Wiring:
@@ -299,6 +303,9 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                     )
                 ),
                 tags=dict(args.tags),
+                # AWS WAF (v2) web ACLs are given by ARN (CloudFront API reference,
+                # DistributionConfig.WebACLId).
+                web_acl_id=args.web_acl_id,
                 # pulumi-aws's default, set so that nobody turns it off unawares: `pulumi up` waits
                 # until the distribution is Deployed everywhere before it changes anything that
                 # depends on it. The bucket policies take their grants from the distribution, so an

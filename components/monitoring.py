@@ -185,6 +185,29 @@ def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+def web_acl_graph(web_acl_metric_name: str) -> tuple[str, list[list[Any]], str]:
+    """The web ACL's allowed and blocked requests, per rule: AWS WAF's metrics (``AWS/WAFV2``,
+    ``AllowedRequests`` and ``BlockedRequests``, dimensions ``WebACL`` (its metric name) and
+    ``Rule``; no ``Region`` for CloudFront; in us-east-1: AWS WAF developer guide, "Monitoring
+    with Amazon CloudWatch"). A SEARCH expression draws every ``Rule`` value AWS WAF publishes for
+    the web ACL, so neither the name of the all-rules series nor the rules of an operator's own
+    web ACL need knowing. A metric name is letters, digits, '-' and '_' only: nothing to escape."""
+    metrics = [
+        [
+            {
+                "expression": (
+                    f'SEARCH(\'{{AWS/WAFV2,Rule,WebACL}} MetricName="{metric}" '
+                    f"WebACL=\"{web_acl_metric_name}\"', 'Sum', {_MINUTE})"
+                ),
+                "id": metric.lower(),
+                "label": metric,
+            }
+        ]
+        for metric in ("AllowedRequests", "BlockedRequests")
+    ]
+    return ("Web ACL: allowed and blocked requests per rule (AWS WAF)", metrics, "Sum")
+
+
 def routing_graphs(
     engine: Engine,
     function_name: str,
@@ -232,10 +255,12 @@ def dashboard_body(
     replication: Sequence[tuple[str, str, str, str]],
     alarm_arns: Sequence[str],
     evacuation_stack: str | None = None,
+    web_acl_metric_name: str | None = None,
 ) -> dict[str, Any]:
     """One dashboard over every Region: traffic and errors, where the routing runs, replication
-    per pair (source Region, destination Region, source bucket, destination bucket), alarms.
-    Within CloudWatch's limits at any number of origins: graphs of at most 500 metrics, alarm
+    per pair (source Region, destination Region, source bucket, destination bucket), alarms; with a
+    web ACL (its metric name), the requests it allowed and blocked. Within CloudWatch's limits at
+    any number of origins: graphs of at most 500 metrics, alarm
     widgets of at most 100 alarms (as many as it takes, so every alarm shows), and replication
     drawn per pair only while the dashboard stays within 2,500 metrics."""
     cloudfront = ["AWS/CloudFront"]
@@ -252,6 +277,8 @@ def dashboard_body(
         ),
     ]
     graphs += routing_graphs(engine, function_name, execution_regions, evacuation_stack)
+    if web_acl_metric_name:
+        graphs.append(web_acl_graph(web_acl_metric_name))
     budget = MAX_METRICS_PER_DASHBOARD - sum(len(metrics) for _, metrics, _ in graphs)
     # Latency first: it is what tells a replication falling behind; bytes pending while room lasts.
     # Both are "published in the Region of the destination bucket" (S3 user guide, "Using S3
@@ -360,6 +387,10 @@ class MonitoringArgs:
     evacuation_stack: str | None = None
     """With an evacuator: the stack name it reports ``GeoProximity``/``OriginsInRotation`` under
     (dimension ``Stack``), alarmed on below 1 and graphed. Default None: no evacuator."""
+
+    web_acl_metric_name: pulumi.Input[str] | None = None
+    """The metric name of the web ACL in front of the distribution (its ``WebACL`` dimension), whose
+    allowed and blocked requests the dashboard draws. Default None: no web ACL, no graph."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the topics and alarms. Default none."""
@@ -523,6 +554,7 @@ class Monitoring(pulumi.ComponentResource):
             args.function_name,
             pulumi.Output.all(*replication_names),
             pulumi.Output.all(*(alarm.arn for alarm in alarms)),
+            args.web_acl_metric_name,
         ).apply(
             lambda values: json.dumps(
                 dashboard_body(
@@ -533,6 +565,7 @@ class Monitoring(pulumi.ComponentResource):
                     replication=values[2],
                     alarm_arns=values[3],
                     evacuation_stack=args.evacuation_stack,
+                    web_acl_metric_name=values[4],
                 ),
                 sort_keys=True,
             )

@@ -92,3 +92,16 @@ def evacuator_function_name(project: str, stack: str) -> str:
     return _fitted(
         f"{project}-{stack}", "-evacuator", f"{project}\0{stack}", "A-Za-z0-9_-", MAX_FUNCTION_NAME
     )
+
+
+# AWS WAF takes a metric name of 1-128 letters, digits, '-' and '_', other than its reserved "All"
+# and "Default_Action" (API reference, VisibilityConfig.MetricName).
+MAX_WAF_METRIC_NAME = 128
+
+
+def waf_metric_name(project: str, stack: str, suffix: str = "") -> str:
+    """``<project>-<stack>[-<suffix>]`` as an AWS WAF metric name: any other character becomes '-',
+    the stack name is shortened so that the suffix, which tells the rules apart, always stays."""
+    tail = f"-{suffix}" if suffix else ""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{stack}")[: MAX_WAF_METRIC_NAME - len(tail)]
+    return stem + re.sub(r"[^A-Za-z0-9_-]", "-", tail)

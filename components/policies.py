@@ -296,3 +296,65 @@ def invoke_policy(function_arns: Sequence[str]) -> dict[str, Any]:
             }
         ],
     }
+
+
+# S3 Batch Operations assumes the role of a Batch Replication job (S3 user guide, "Configuring an
+# IAM role for S3 Batch Replication").
+BATCH_OPERATIONS_SERVICE = "batchoperations.s3.amazonaws.com"
+
+
+def batch_operations_trust_policy() -> dict[str, Any]:
+    """S3 Batch Operations may assume the role: the trust policy of the S3 user guide's "Configuring
+    an IAM role for S3 Batch Replication", as it is. That page names no confused-deputy condition
+    for this service, so none is added that could stop a job from assuming the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": BATCH_OPERATIONS_SERVICE},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def batch_replication_policy(
+    source_bucket_arns: Sequence[str], report_bucket_arns: Sequence[str]
+) -> dict[str, Any]:
+    """What a Batch Replication job with a generated, stored manifest needs, and nothing else: the
+    S3 user guide's "Policy if using and storing an Amazon S3 generated manifest", over these
+    buckets. Each origin bucket can be a source; the manifest and the completion report go to the
+    batch bucket of the source's Region (a generated manifest "must be stored in the same AWS Region
+    as the source bucket")."""
+    sources = sorted(source_bucket_arns)
+    reports = sorted(report_bucket_arns)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InitiateReplication",
+                "Effect": "Allow",
+                "Action": ["s3:InitiateReplication"],
+                "Resource": [f"{arn}/*" for arn in sources],
+            },
+            {
+                "Sid": "GenerateManifest",
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"],
+                "Resource": sources,
+            },
+            {
+                "Sid": "ReadManifest",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": [f"{arn}/*" for arn in reports],
+            },
+            {
+                "Sid": "WriteManifestAndReport",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": [f"{arn}/*" for arn in reports],
+            },
+        ],
+    }

@@ -36,6 +36,7 @@ KEY_VALUE_STORE = "aws:cloudfront/keyValueStore:KeyValueStore"
 KVS_KEY = "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 INVOCATION = "aws:lambda/invocation:Invocation"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 
 @dataclass
@@ -178,6 +179,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             name = inputs.get("name") or resource_id
             outputs.update(
                 name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-destination:{name}"
+            )
+        elif args.typ == WEB_ACL:
+            # AWS WAF names a web ACL's ARN by scope: CLOUDFRONT is "global", REGIONAL "regional".
+            name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
+            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+            digest = _suffix(args.name, 32)
+            resource_id = "-".join(
+                (digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:32])
+            )
+            outputs.update(
+                name=name,
+                arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/webacl/{name}/{resource_id}",
             )
         elif args.typ == "aws:cloudfront/distribution:Distribution":
             resource_id = "E1GEOEXAMPLE01"

@@ -444,3 +444,107 @@ def lambda_environment_bytes(variables: dict) -> int:
     return sum(
         len(key.encode("utf-8")) + len(value.encode("utf-8")) for key, value in variables.items()
     )
+
+
+# AWS WAF for CloudFront. API reference, CreateWebACL, Scope: "To work with CloudFront, you must
+# also specify the Region US East (N. Virginia)", valid values CLOUDFRONT | REGIONAL. CloudFront API
+# reference, DistributionConfig.WebACLId: "To specify a web ACL created using the latest version of
+# WAF, use the ACL ARN, for example
+# arn:aws:wafv2:us-east-1:123456789012:global/webacl/ExampleWebACL/<id>".
+WAF_CLOUDFRONT_SCOPE = "CLOUDFRONT"
+WAF_CLOUDFRONT_REGION = "us-east-1"
+GLOBAL_WEB_ACL_ARN = re.compile(r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]{1,128}/\S+$")
+# AWS WAF developer guide, "Baseline rule groups": "VendorName: AWS, Name:
+# AWSManagedRulesCommonRuleSet, WCU: 700"; "VendorName: AWS, Name:
+# AWSManagedRulesKnownBadInputsRuleSet, WCU: 200". "IP reputation rule groups": "VendorName: AWS,
+# Name: AWSManagedRulesAmazonIpReputationList, WCU: 25".
+AWS_MANAGED_RULE_GROUP_WCU = {
+    "AWSManagedRulesCommonRuleSet": 700,
+    "AWSManagedRulesKnownBadInputsRuleSet": 200,
+    "AWSManagedRulesAmazonIpReputationList": 25,
+}
+# "Rate-based rule high-level settings in AWS WAF": "The lowest limit setting allowed is 10";
+# evaluation windows "60 (1 minute), 120 (2 minutes), 300 (5 minutes), and 600 (10 minutes)".
+# API reference, RateBasedStatement, Limit: "Minimum value of 10. Maximum value of 2000000000."
+RATE_LIMIT_RANGE = range(10, 2_000_000_001)
+RATE_EVALUATION_WINDOWS = {60, 120, 300, 600}
+# API reference, VisibilityConfig.MetricName: "only the characters: A-Z, a-z, 0-9, - (hyphen), and _
+# (underscore)", "from one to 128 characters long", not the reserved "All" and "Default_Action".
+WAF_METRIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+WAF_RESERVED_METRIC_NAMES = {"All", "Default_Action"}
+
+
+def web_acl_problems(inputs: dict) -> list[str]:
+    """What AWS WAF would refuse, or CloudFront could not use, in a web ACL's inputs."""
+    problems = []
+    if inputs.get("scope") != WAF_CLOUDFRONT_SCOPE:
+        problems.append(f"scope {inputs.get('scope')}")
+    if inputs.get("region") != WAF_CLOUDFRONT_REGION:
+        problems.append(f"in {inputs.get('region')}, not us-east-1")
+    visibilities = [inputs["visibilityConfig"], *(r["visibilityConfig"] for r in inputs["rules"])]
+    for visibility in visibilities:
+        name = visibility["metricName"]
+        if not WAF_METRIC_NAME.match(name) or name in WAF_RESERVED_METRIC_NAMES:
+            problems.append(f"metric name {name!r}")
+    priorities = [rule["priority"] for rule in inputs["rules"]]
+    if len(set(priorities)) != len(priorities):
+        problems.append(f"priorities {priorities}")
+    for rule in inputs["rules"]:
+        statement = rule["statement"]
+        managed = statement.get("managedRuleGroupStatement")
+        # "You must set either this Action setting or the rule's OverrideAction, but not both"
+        # (CloudFormation, AWS::WAFv2::WebACL Rule): a rule group takes the override action.
+        if managed and ("action" in rule or "overrideAction" not in rule):
+            problems.append(f"{rule['name']}: a rule group needs overrideAction and no action")
+        if not managed and ("overrideAction" in rule or "action" not in rule):
+            problems.append(f"{rule['name']}: a rule needs action and no overrideAction")
+        rate = statement.get("rateBasedStatement")
+        if rate and int(rate["limit"]) not in RATE_LIMIT_RANGE:
+            problems.append(f"rate limit {rate['limit']}")
+        if rate and rate.get("evaluationWindowSec", 300) not in RATE_EVALUATION_WINDOWS:
+            problems.append(f"evaluation window {rate['evaluationWindowSec']}")
+    return problems
+
+
+# S3 Batch Replication. S3 user guide, "Configuring an IAM role for S3 Batch Replication": the
+# role trusts {"Service": "batchoperations.s3.amazonaws.com"}; "Policy if using and storing an
+# Amazon S3 generated manifest" allows s3:InitiateReplication on the source bucket's objects,
+# s3:GetReplicationConfiguration and s3:PutInventoryConfiguration on the source bucket,
+# s3:GetObject and s3:GetObjectVersion on the manifest bucket's objects, and s3:PutObject on the
+# completion report bucket's and the manifest bucket's objects. "Replicating existing objects with
+# Batch Replication": the generated manifest "must be stored in the same AWS Region as the source
+# bucket".
+BATCH_OPERATIONS_PRINCIPAL = {"Service": "batchoperations.s3.amazonaws.com"}
+BATCH_REPLICATION_ACTIONS = {
+    "s3:InitiateReplication": "source objects",
+    "s3:GetReplicationConfiguration": "source buckets",
+    "s3:PutInventoryConfiguration": "source buckets",
+    "s3:GetObject": "batch objects",
+    "s3:GetObjectVersion": "batch objects",
+    "s3:PutObject": "batch objects",
+}
+
+
+def batch_replication_policy_problems(
+    policy: dict, source_buckets: list[str], batch_buckets: list[str]
+) -> list[str]:
+    """Where a Batch Replication role's policy allows more than the S3 user guide lists, or on
+    other buckets than the stack's origins (sources) and batch buckets (manifests, reports)."""
+    allowed = {
+        "source objects": {f"arn:aws:s3:::{b}/*" for b in source_buckets},
+        "source buckets": {f"arn:aws:s3:::{b}" for b in source_buckets},
+        "batch objects": {f"arn:aws:s3:::{b}/*" for b in batch_buckets},
+    }
+    problems = []
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        for action in statement["Action"]:
+            kind = BATCH_REPLICATION_ACTIONS.get(action)
+            if kind is None:
+                problems.append(f"{action} is not one Batch Replication needs")
+                continue
+            extra = set(statement["Resource"]) - allowed[kind]
+            if extra:
+                problems.append(f"{action} on {sorted(extra)}")
+    return problems

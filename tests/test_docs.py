@@ -155,9 +155,9 @@ NOT_SETTINGS = frozenset(
         "createRequestOriginGroup",  # CloudFront Functions' origin modification helpers
         "selectRequestOriginById",
         "originIds",
+        "failoverCriteria",  # the argument createRequestOriginGroup takes
         "domainName",  # the origin-request event's S3 origin field
         "responseCompletionTimeout",  # a CloudFront origin setting the program leaves unset
-        "failoverCriteria",  # createRequestOriginGroup's argument (docs/engines.md)
     }
 )
 

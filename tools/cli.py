@@ -218,3 +218,14 @@ def days_of_history(text: str) -> int:
             f"{text!r} is not a number of days from 1 to {MAX_DAYS_OF_HISTORY}"
         )
     return value
+
+
+def seconds(text: str) -> int:
+    """An argparse type: a whole number of seconds, 1 to 3,600."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds (1-3600)")
+    return value

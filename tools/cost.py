@@ -13,6 +13,9 @@ Monitoring (``monitoring: true``, the default) costs the same at any traffic, bu
 square of the origins: a replication mesh of n origins has n x (n - 1) rules, each with a
 failed-replication alarm and 4 replication metrics. Its prices are data too
 (``tools/monitoring_prices.json``), and ``--prices FILE`` overrides them as well.
+
+A web ACL (``webAcl``) costs a month per web ACL and per rule, and per million requests it
+inspects: every viewer request, cache hits included (``tools/waf_prices.json``).
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-from components.defaults import EDGE_FUNCTION_MEMORY_MB
+from components.defaults import EDGE_FUNCTION_MEMORY_MB, WAF_MANAGED_RULE_GROUPS
 from components.engine import Engine
 from routing.catalogue import lambda_edge_execution_regions
 
 PRICES_FILE = Path(__file__).with_name("edge_prices.json")
 MONITORING_PRICES_FILE = Path(__file__).with_name("monitoring_prices.json")
+WAF_PRICES_FILE = Path(__file__).with_name("waf_prices.json")
+BACKFILL_PRICES_FILE = Path(__file__).with_name("backfill_prices.json")
 # The handler answers in microseconds (./dev bench), so each invocation bills the 1 ms minimum.
 DEFAULT_LAMBDA_EDGE_BILLED_MS = 1.0
 DEFAULT_REQUESTS_PER_MONTH = 100_000_000
@@ -50,6 +55,9 @@ DASHBOARDS = 1
 # OperationsPendingReplication and OperationsFailedReplication (S3 User Guide, "S3 Replication
 # metrics in CloudWatch"), billed as CloudWatch custom metrics.
 METRICS_PER_REPLICATION_RULE = 4
+# What components/web_acl.py declares for webAcl: managed: the rate limit and one rule per managed
+# rule group (tests/tools/test_plan_waf.py checks the two agree under mocks).
+MANAGED_WEB_ACL_RULES = 1 + len(WAF_MANAGED_RULE_GROUPS)
 
 
 class PriceError(ValueError):
@@ -98,8 +106,14 @@ _MONITORING_PRICE_KEYS = {
     "dashboardPerMonth": "dashboard_per_month",
     "metricPerMonth": "metric_per_month",
 }
+_WAF_PRICE_KEYS = {
+    "webAclPerMonth": "web_acl_per_month",
+    "rulePerMonth": "rule_per_month",
+    "wafPerMillionRequests": "per_million_requests",
+}
 _KEYS = {**_DATED, **_PRICE_KEYS}
 _MONITORING_KEYS = {**_DATED, **_MONITORING_PRICE_KEYS}
+_WAF_KEYS = {**_DATED, **_WAF_PRICE_KEYS}
 
 
 def _read_override(override: Path) -> dict[str, Any]:
@@ -110,7 +124,7 @@ def _read_override(override: Path) -> dict[str, Any]:
         raise PriceError(f"--prices {override}: {error.strerror}") from None
     except ValueError as error:
         raise PriceError(f"--prices {override}: not JSON ({error})") from None
-    known = {**_KEYS, **_MONITORING_PRICE_KEYS}
+    known = {**_KEYS, **_MONITORING_PRICE_KEYS, **_WAF_PRICE_KEYS}
     if not isinstance(changes, dict) or not set(changes) <= set(known):
         raise PriceError(f"--prices {override}: expected an object with some of {', '.join(known)}")
     return changes
@@ -139,6 +153,80 @@ def load_prices(override: Path | None = None) -> Prices:
 def load_monitoring_prices(override: Path | None = None) -> MonitoringPrices:
     """The shipped CloudWatch prices, with any keys of ``override`` replacing them."""
     return MonitoringPrices(**_load(MONITORING_PRICES_FILE, _MONITORING_KEYS, override))
+
+
+@dataclass(frozen=True)
+class WafPrices:
+    as_of: str
+    source: str
+    web_acl_per_month: float
+    rule_per_month: float
+    per_million_requests: float
+
+
+def load_waf_prices(override: Path | None = None) -> WafPrices:
+    """The shipped AWS WAF prices, with any keys of ``override`` replacing them."""
+    return WafPrices(**_load(WAF_PRICES_FILE, _WAF_KEYS, override))
+
+
+@dataclass(frozen=True)
+class WafCost:
+    """What the web ACL in front costs a month: ``mode`` None (no web ACL), "managed" (the
+    program's: one web ACL, its rules), or "own" (the operator's: only the requests this
+    distribution sends it are counted; its web ACL and rules are billed whatever it fronts)."""
+
+    mode: str | None
+    rules: int
+    requests_per_month: int
+    prices: WafPrices
+
+    @property
+    def web_acls(self) -> int:
+        return 1 if self.mode == "managed" else 0
+
+    @property
+    def fixed_dollars(self) -> float:
+        return (
+            self.web_acls * self.prices.web_acl_per_month + self.rules * self.prices.rule_per_month
+        )
+
+    @property
+    def request_dollars(self) -> float:
+        if self.mode is None:
+            return 0.0
+        return self.requests_per_month / 1e6 * self.prices.per_million_requests
+
+    @property
+    def dollars(self) -> float:
+        return self.fixed_dollars + self.request_dollars
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "webAcl": self.mode,
+            "webAcls": self.web_acls,
+            "rules": self.rules,
+            "requestsPerMonth": self.requests_per_month if self.mode else 0,
+            "dollarsPerMonth": {
+                "webAclAndRules": round(self.fixed_dollars, 2),
+                "requests": round(self.request_dollars, 2),
+                "total": round(self.dollars, 2),
+            },
+            "prices": {
+                key: getattr(self.prices, attribute) for key, attribute in _WAF_KEYS.items()
+            },
+        }
+
+
+def waf_estimate(
+    prices: WafPrices, *, web_acl: str | None, rules: int, requests_per_month: int
+) -> WafCost:
+    """The web ACL's monthly cost: ``web_acl`` None, "managed" (with ``rules`` rules) or an ARN
+    (the operator's own). AWS WAF inspects every viewer request, cache hits included."""
+    if web_acl is None:
+        return WafCost(None, 0, requests_per_month, prices)
+    if web_acl == "managed":
+        return WafCost("managed", rules, requests_per_month, prices)
+    return WafCost("own", 0, requests_per_month, prices)
 
 
 @dataclass(frozen=True)
@@ -297,3 +385,36 @@ def monitoring_estimate(
     return MonitoringCost(
         True, engine, VIEWER_ALARMS, router, rules, DASHBOARDS, rules, prices, int(evacuation)
     )
+
+
+@dataclass(frozen=True)
+class BackfillPrices:
+    as_of: str
+    source: str
+    batch_job: float
+    batch_per_million_objects: float
+    replication_put_per_thousand: float
+    transfer_per_gb: float
+
+    def jobs_and_requests(self, jobs: int, objects: int, copies: int) -> float:
+        """S3 Batch Operations' charges for ``jobs`` jobs over ``objects`` objects, and the
+        replication PUTs of ``copies`` replicas (data transfer, by bytes, not included)."""
+        return (
+            jobs * self.batch_job
+            + objects / 1e6 * self.batch_per_million_objects
+            + copies / 1e3 * self.replication_put_per_thousand
+        )
+
+
+_BACKFILL_KEYS = {
+    **_DATED,
+    "batchJob": "batch_job",
+    "batchPerMillionObjects": "batch_per_million_objects",
+    "replicationPutPerThousand": "replication_put_per_thousand",
+    "transferPerGb": "transfer_per_gb",
+}
+
+
+def load_backfill_prices() -> BackfillPrices:
+    """The shipped prices of S3 Batch Replication (``tools/backfill_prices.json``)."""
+    return BackfillPrices(**_load(BACKFILL_PRICES_FILE, _BACKFILL_KEYS, None))

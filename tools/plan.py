@@ -8,8 +8,8 @@ carry, with great-circle distances and pinned routes (with ``routingMetric: late
 round trips too, and where the fastest origin is not the nearest); which engine runs it and the
 size of what it would deploy against that engine's limit; and the monthly cost of the routing logic
 with each engine for a traffic you give, with the cache hit ratio where they cost the same; and what
-the stack's monitoring costs a month. ``--json`` prints the same as data; ``--html FILE`` writes a
-page with a world map of it.
+the stack's monitoring and its web ACL cost a month. ``--json`` prints the same as data; ``--html
+FILE`` writes a page with a world map of it.
 """
 
 from __future__ import annotations
@@ -35,16 +35,21 @@ from tools.cost import (
     DEFAULT_CACHE_HIT_RATIO,
     DEFAULT_LAMBDA_EDGE_BILLED_MS,
     DEFAULT_REQUESTS_PER_MONTH,
+    MANAGED_WEB_ACL_RULES,
     METRICS_PER_REPLICATION_RULE,
     CostEstimate,
     MonitoringCost,
     MonitoringPrices,
     PriceError,
     Prices,
+    WafCost,
+    WafPrices,
     estimate,
     load_monitoring_prices,
     load_prices,
+    load_waf_prices,
     monitoring_estimate,
+    waf_estimate,
 )
 from tools.plan_latency import (
     Measured,
@@ -342,6 +347,52 @@ def render_monitoring(monitoring: MonitoringCost) -> str:
     return "\n".join(lines)
 
 
+def stack_waf(
+    settings: Settings, requests_per_month: int, prices: WafPrices | None = None
+) -> WafCost:
+    """What this stack's web ACL costs a month at ``requests_per_month`` viewer requests."""
+    return waf_estimate(
+        prices or load_waf_prices(),
+        web_acl=settings.web_acl,
+        rules=MANAGED_WEB_ACL_RULES,
+        requests_per_month=requests_per_month,
+    )
+
+
+def render_waf(waf: WafCost) -> str:
+    prices = waf.prices
+    if waf.mode is None:
+        return (
+            "web ACL cost per month: none (no webAcl; "
+            f"`pulumi config set {PROJECT}:webAcl managed` adds one)"
+        )
+    requests = (
+        f"  requests   {waf.requests_per_month:,} x ${prices.per_million_requests:,.2f} per "
+        f"million = ${waf.request_dollars:,.2f} (every viewer request, cache hits included)"
+    )
+    heading = f"web ACL cost per month (USD, AWS WAF prices of {prices.as_of}"
+    if waf.mode == "own":
+        return "\n".join(
+            [
+                f"{heading}): your own web ACL; its web ACL and rule charges are its own, the "
+                "requests this distribution sends it:",
+                requests,
+            ]
+        )
+    acl_dollars = waf.web_acls * prices.web_acl_per_month
+    return "\n".join(
+        [
+            f"{heading}; webAcl: managed):",
+            f"  web ACL    1 x ${prices.web_acl_per_month:,.2f} = ${acl_dollars:,.2f}",
+            f"  rules      {waf.rules} x ${prices.rule_per_month:,.2f} = "
+            f"${waf.rules * prices.rule_per_month:,.2f} (a rate limit per client IP and "
+            f"{waf.rules - 1} AWS managed rule groups)",
+            requests,
+            f"  total      ${waf.dollars:,.2f}",
+        ]
+    )
+
+
 def package_size(settings: Settings) -> int:
     """The Lambda@Edge package's zipped size, with bucket names as long as S3 will make them."""
     placeholder_names = {
@@ -414,12 +465,14 @@ def plan_document(
     rows: list[PlanRow],
     cost: tuple[CostEstimate, Prices] | None = None,
     monitoring: MonitoringCost | None = None,
+    waf: WafCost | None = None,
 ) -> dict[str, Any]:
     """The plan as data: what ``--json`` prints and the HTML page shows."""
     table = settings.routing
     size = function_size(settings)
     cost = cost or _default_cost()
     monitoring = monitoring or stack_monitoring(settings)
+    waf = waf or stack_waf(settings, cost[0].requests_per_month)
     return {
         "stack": settings.stack,
         "engine": settings.engine.value,
@@ -470,6 +523,7 @@ def plan_document(
         },
         "cost": cost[0].as_document(cost[1]),
         "monitoring": monitoring.as_document(),
+        "webAcl": waf.as_document(),
         "warnings": warnings(settings, rows),
     }
 
@@ -517,13 +571,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--prices",
         type=Path,
         metavar="FILE",
-        help="JSON overriding keys of tools/edge_prices.json and tools/monitoring_prices.json",
+        help="JSON overriding keys of tools/edge_prices.json, tools/monitoring_prices.json and "
+        "tools/waf_prices.json",
     )
     options = parser.parse_args(argv)
     settings = settings_from_stack_file(options.stack)
     try:
         prices = load_prices(options.prices)
         monitoring = stack_monitoring(settings, load_monitoring_prices(options.prices))
+        waf = stack_waf(settings, options.requests_per_month, load_waf_prices(options.prices))
     except PriceError as error:
         raise ToolError(str(error)) from None
     cost = estimate(
@@ -531,14 +587,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rows = plan_rows(settings)
     if options.json:
-        print(json.dumps(plan_document(settings, rows, (cost, prices), monitoring), indent=2))
+        print(json.dumps(plan_document(settings, rows, (cost, prices), monitoring, waf), indent=2))
         return 0
     if options.html:
         from tools.plan_map import render_page
 
         try:
             options.html.write_text(
-                render_page(plan_document(settings, rows, (cost, prices), monitoring)),
+                render_page(plan_document(settings, rows, (cost, prices), monitoring, waf)),
                 encoding="utf-8",
             )
         except OSError as error:
@@ -554,6 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n{function_size(settings).describe()}")
     print(f"\n{render_cost(cost, prices, settings.engine)}")
     print(f"\n{render_monitoring(monitoring)}")
+    print(f"\n{render_waf(waf)}")
     print("\nNothing was deployed; run `pulumi up` to deploy.")
     return 0
 

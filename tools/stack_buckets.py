@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -171,19 +172,49 @@ def endpoints(options: argparse.Namespace, buckets: dict[str, str]) -> Endpoints
     return Endpoints(default, by_region)
 
 
-def _from_outputs(source: str) -> StackBuckets:
+def read_outputs(source: str) -> dict[str, Any]:
+    """The stack outputs in ``source`` (a file, or '-' for standard input), as
+    ``pulumi stack output --json`` prints them."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as error:
         raise ToolError(f"cannot read stack outputs from {source}: {error.strerror}") from None
+    return _parsed_outputs(text, f"stack outputs in {source}")
+
+
+def pulumi_stack_outputs(stack: str) -> dict[str, Any]:
+    """The outputs of ``stack``, from the Pulumi CLI (``pulumi stack output --json``)."""
+    command = ["pulumi", "stack", "output", "--json", "--stack", stack]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    except FileNotFoundError:
+        raise ToolError(
+            "--stack needs the Pulumi CLI (pulumi) on the PATH; or give the outputs with "
+            "--outputs FILE (pulumi stack output --json > FILE)"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"`{' '.join(command)}` did not answer within 120 s") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ToolError(f"`{' '.join(command)}` failed: {last}")
+    return _parsed_outputs(done.stdout, f"the outputs of stack {stack}")
+
+
+def _parsed_outputs(text: str, where: str) -> dict[str, Any]:
     try:
         outputs = json.loads(text)
     except ValueError:
         raise ToolError(
-            f"stack outputs in {source} are not JSON; "
-            "produce them with `pulumi stack output --json`"
+            f"{where} are not JSON; produce them with `pulumi stack output --json`"
         ) from None
-    buckets = outputs.get("buckets") if isinstance(outputs, dict) else None
+    if not isinstance(outputs, dict):
+        raise ToolError(f"{where} are not a JSON object of outputs")
+    return outputs
+
+
+def _from_outputs(source: str) -> StackBuckets:
+    outputs = read_outputs(source)
+    buckets = outputs.get("buckets")
     if (
         not isinstance(buckets, dict)
         or not buckets

@@ -17,6 +17,11 @@ CERTIFICATE_ARN = (
     "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 )
 FUNCTIONS = {"engine": "cloudfront-functions"}
+# An operator's own web ACL of scope CLOUDFRONT, as AWS WAF names it.
+OWN_WEB_ACL_ARN = (
+    "arn:aws:wafv2:us-east-1:123456789012:global/webacl/site-acl/"
+    "a1b2c3d4-5678-90ab-cdef-0123456789ab"
+)
 
 # Configurations beyond the shipped stacks, chosen to reach every branch of the program.
 SCENARIOS = {
@@ -140,6 +145,17 @@ SCENARIOS = {
     "functions-unmonitored": project_config(
         origins=["us-east-1", "eu-west-1"], monitoring="false", **FUNCTIONS
     ),
+    "web-acl-managed": project_config(
+        origins=["us-east-1", "eu-central-1"], webAcl="managed", wafRateLimit="500"
+    ),
+    "functions-web-acl-managed": project_config(
+        origins=["us-east-1", "eu-west-1"], webAcl="managed", **FUNCTIONS
+    ),
+    "web-acl-arn": project_config(origins=["us-east-1", "eu-central-1"], webAcl=OWN_WEB_ACL_ARN),
+    "functions-web-acl-arn": {
+        **project_config(origins=["us-east-1", "eu-west-1"], webAcl=OWN_WEB_ACL_ARN, **FUNCTIONS),
+        "aws:region": "eu-west-1",
+    },
     "switch-to-functions": project_config(
         origins=["us-east-1", "eu-central-1"], nextEngine="cloudfront-functions"
     ),

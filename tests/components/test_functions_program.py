@@ -44,8 +44,11 @@ def test_nothing_of_lambda_edge_is_declared(functions_deployment):
     assert sorted(f.region for f in functions_deployment.all(FUNCTION)) == sorted(
         functions_deployment.exports["routingState"]["vantages"]
     )
+    # With replication, its role and the one S3 Batch Replication runs as (./dev backfill); with
+    # the evacuator, its own and its scheduler's.
+    replication = bool(functions_deployment.exports["replication"])
     assert sorted(role.name for role in functions_deployment.all(ROLE)) == sorted(
-        ["replication-role"] * bool(functions_deployment.exports["replication"])
+        ["batch-replication-role", "replication-role"] * replication
         + ["evacuator-role", "evacuator-scheduler-role"] * evacuation
     )
     # An origin access identity only while the stack is switching back to Lambda@Edge.

@@ -16,6 +16,7 @@ from testing.mock_program import (
     SCHEDULE,
     TABLE,
     TABLE_ITEM,
+    WEB_ACL,
     Deployment,
 )
 from tests import aws_rules
@@ -38,6 +39,8 @@ COMPONENT_TYPES = {
     "geo-proximity:index:AccessLogs",
     "geo-proximity:index:RoutingState",
     "geo-proximity:index:Evacuator",
+    "geo-proximity:index:WebAcl",
+    "geo-proximity:index:BatchReplication",
 }
 
 
@@ -335,11 +338,14 @@ def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
             deployment.exports["routingState"]["table"]
             or deployment.exports["routingState"]["kvsArn"],
             deployment.exports["routingState"]["evacuation"],
+            deployment.all(WEB_ACL),
+            "batchReplication" in deployment.exports,
         )
         if present
     )
     # A RegionalOrigin per bucket, the routing function, the distribution and, where configured,
-    # the replication mesh, monitoring, access logs, the routing state and the evacuator.
+    # the replication mesh and what Batch Replication needs, monitoring, access logs, the web ACL,
+    # the routing state and the evacuator.
     assert len(components) == len(deployment.exports["buckets"]) + 2 + optional
     for resource in deployment.resources:
         if resource.type in COMPONENT_TYPES:
@@ -355,6 +361,7 @@ def test_every_resource_is_a_child_of_a_component_and_tagged(deployment):
         LOG_GROUP,
         TABLE,
         KEY_VALUE_STORE,
+        WEB_ACL,
     ):
         for resource in deployment.all(type_):
             tags = resource.inputs["tags"]
@@ -401,7 +408,14 @@ def test_every_regional_resource_names_its_region(deployment):
         if parent.type in ("geo-proximity:index:Evacuator", "geo-proximity:index:RoutingState"):
             assert resource.inputs.get("region") == state_resource_region(deployment, resource)
             continue
-        if resource.type == REPLICATION_CONFIG:
+        if parent.type == "geo-proximity:index:BatchReplication":
+            # A batch bucket, and what configures it, in the Region it is named after.
+            (expected,) = [
+                region
+                for region in deployment.exports["buckets"]
+                if resource.name.startswith(f"{parent.name}-{region}-")
+            ]
+        elif resource.type == REPLICATION_CONFIG:
             # A replication configuration lives with its source bucket.
             source = next(
                 b
@@ -415,7 +429,10 @@ def test_every_regional_resource_names_its_region(deployment):
         else:
             expected = parent.name.removeprefix("origin-")
         assert resource.inputs.get("region") == expected, f"{resource.type} {resource.name}"
+    batch_buckets = deployment.exports.get("batchReplication", {}).get("reportBuckets", {})
     for bucket in deployment.all(BUCKET):
+        if bucket.outputs["bucket"] == batch_buckets.get(bucket.inputs["region"]):
+            continue
         if bucket.outputs["bucket"] != log_bucket:
             assert (
                 bucket.outputs["bucket"] == deployment.exports["buckets"][bucket.inputs["region"]]

@@ -1,0 +1,95 @@
+"""What the tools that call AWS services other than S3's object API share (``./dev cleanup``,
+``./dev backfill``): clients with the credentials every AWS tool finds (AWS_PROFILE, the
+AWS_ACCESS_KEY_ID pair, the shared files, an instance role: boto3's default chain), an endpoint
+override for an emulator, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+
+from tools.cli import ToolError
+
+
+def add_endpoint_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every request to this endpoint instead of AWS's (an emulator such as moto's "
+        "server, which answers every service and Region)",
+    )
+
+
+def endpoint_url(text: str | None) -> str | None:
+    """The checked --endpoint-url."""
+    if text is not None and not text.startswith(("http://", "https://")):
+        raise ToolError(f"--endpoint-url {text!r}: expected a URL starting http:// or https://")
+    return text
+
+
+class Clients:
+    """boto3 clients by service and Region, made once each, in a session of their own."""
+
+    def __init__(self, endpoint: str | None = None) -> None:
+        self.endpoint = endpoint
+        self._session = boto3.session.Session()
+        self._made: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._made:
+            config = Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=60,
+                # S3 Control prefixes the account to AWS's host; an emulator has one host only.
+                inject_host_prefix=self.endpoint is None,
+            )
+            self._made[key] = self._session.client(
+                service, region_name=region, endpoint_url=self.endpoint, config=config
+            )
+        return self._made[key]
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+
+
+@contextmanager
+def explained(what: str) -> Iterator[None]:
+    """Turn what a person can fix (credentials, an unreachable endpoint, a refusal) into a one-line
+    ToolError saying what was being done."""
+    try:
+        yield
+    except NoCredentialsError:
+        raise ToolError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY"
+        ) from None
+    except EndpointConnectionError as error:
+        raise ToolError(f"{what}: cannot reach {error.kwargs.get('endpoint_url')}") from None
+    except ClientError as error:
+        code = error_code(error)
+        hint = (
+            "; check the credentials' permissions (docs/operations.md)"
+            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+            else ""
+        )
+        raise ToolError(f"{what}: {code}: {error_message(error)}{hint}") from None
+    except BotoCoreError as error:
+        raise ToolError(f"{what}: {error}") from None
