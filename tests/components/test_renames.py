@@ -82,7 +82,8 @@ DEPLOYED_BEFORE = Path(__file__).with_name("deployed_before")
 # children), each bucket's health object, the Lambda@Edge role's permission to read the state and
 # the alarm on every origin out of rotation.
 ADDED = re.compile(
-    r"geo-proximity:index:(RoutingState|Evacuator)(\$|::)"
+    # Issue 17's routing state and evacuator; issue 18's Batch Replication and web ACL.
+    r"geo-proximity:index:(RoutingState|Evacuator|BatchReplication|WebAcl)(\$|::)"
     r"|aws:s3/bucketObjectv2:BucketObjectv2::origin-[a-z0-9-]+-health$"
     r"|LambdaEdgeRouter\$aws:iam/rolePolicy:RolePolicy::router-state$"
     r"|Monitoring\$aws:cloudwatch/metricAlarm:MetricAlarm::monitoring-origins-in-rotation$"
