@@ -95,6 +95,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = dict(inputs)
         resource_id = f"{args.name}-{_suffix(f'{self.stack}/{args.name}', 8)}"
         region = placed_in(inputs, self.home_region)
+        more = self._state_and_waf(args, inputs, region, resource_id)
+        if more is not None:
+            resource_id, extra = more
+            outputs.update(extra)
+            return resource_id, outputs
         if args.typ == "aws:s3/bucket:Bucket":
             # S3 appends a 26-character unique suffix to bucket_prefix.
             bucket = inputs.get("bucket") or inputs["bucketPrefix"] + _suffix(args.name, 26)
@@ -130,7 +135,42 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 status="UNASSOCIATED",
                 liveStageEtag="ETVPDKIKX0DER",
             )
-        elif args.typ == TABLE:
+        elif args.typ == "aws:sns/topic:Topic":
+            name = inputs.get("name") or resource_id
+            resource_id = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{name}"
+            outputs.update(name=name, arn=resource_id)
+        elif args.typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            name = inputs.get("name") or resource_id
+            outputs.update(name=name, arn=f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{name}")
+        elif args.typ == "aws:cloudwatch/logDeliverySource:LogDeliverySource":
+            name = inputs.get("name") or resource_id
+            outputs.update(
+                name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-source:{name}"
+            )
+        elif args.typ == "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination":
+            name = inputs.get("name") or resource_id
+            outputs.update(
+                name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-destination:{name}"
+            )
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            resource_id = "E1GEOEXAMPLE01"
+            outputs.update(
+                arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{resource_id}",
+                domainName="d111111abcdef8.cloudfront.net",
+            )
+        return resource_id, outputs
+
+    def _state_and_waf(
+        self,
+        args: pulumi.runtime.MockResourceArgs,
+        inputs: dict[Any, Any],
+        region: str,
+        resource_id: str,
+    ) -> tuple[str, dict[Any, Any]] | None:
+        """What AWS computes for the routing state's, the evacuator's and the web ACL's resources;
+        None for any other type."""
+        outputs: dict[Any, Any] = {}
+        if args.typ == TABLE:
             name = inputs["name"]
             resource_id = name
             arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}"
@@ -163,23 +203,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
             # the invocation was triggered by (nothing is evacuated under mocks).
             drained = json.loads(inputs.get("triggers", {}).get("drained", '{"out":[]}'))
             outputs.update(result=json.dumps({"out": drained["out"]}))
-        elif args.typ == "aws:sns/topic:Topic":
-            name = inputs.get("name") or resource_id
-            resource_id = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{name}"
-            outputs.update(name=name, arn=resource_id)
-        elif args.typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            name = inputs.get("name") or resource_id
-            outputs.update(name=name, arn=f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{name}")
-        elif args.typ == "aws:cloudwatch/logDeliverySource:LogDeliverySource":
-            name = inputs.get("name") or resource_id
-            outputs.update(
-                name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-source:{name}"
-            )
-        elif args.typ == "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination":
-            name = inputs.get("name") or resource_id
-            outputs.update(
-                name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery-destination:{name}"
-            )
         elif args.typ == WEB_ACL:
             # AWS WAF names a web ACL's ARN by scope: CLOUDFRONT is "global", REGIONAL "regional".
             name = inputs.get("name") or f"{args.name}-{_suffix(args.name, 7)}"
@@ -192,12 +215,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 name=name,
                 arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/webacl/{name}/{resource_id}",
             )
-        elif args.typ == "aws:cloudfront/distribution:Distribution":
-            resource_id = "E1GEOEXAMPLE01"
-            outputs.update(
-                arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{resource_id}",
-                domainName="d111111abcdef8.cloudfront.net",
-            )
+        else:
+            return None
         return resource_id, outputs
 
     def call(
