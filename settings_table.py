@@ -510,10 +510,9 @@ SETTINGS = (
         REGION_LIST,
         _region_list,
         "Origins out of rotation: each keeps its bucket, policy and replication, but no request is "
-        "routed to it, as primary or failover, in either engine or the origin group. It may not "
-        "be `defaultOrigin` or `failoverOrigin` (where those are derived, they are derived from "
-        "the origins in rotation); a route pinned to it goes to the nearest origin in rotation "
-        "until it is undrained; at least one origin stays in rotation",
+        "routed to it, as primary or failover. Routing state the edge reads at run time: "
+        "`pulumi up` writes it and publishes no code; any origin may be drained, the default "
+        "and the failover origin included; at least one stays in rotation",
     ),
     Setting(
         "failover",
