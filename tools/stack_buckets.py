@@ -171,7 +171,9 @@ def endpoints(options: argparse.Namespace, buckets: dict[str, str]) -> Endpoints
     return Endpoints(default, by_region)
 
 
-def _from_outputs(source: str) -> StackBuckets:
+def read_outputs(source: str) -> dict[str, Any]:
+    """Stack outputs as ``pulumi stack output --json`` prints them, from a file or ``-`` (standard
+    input)."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as error:
@@ -183,7 +185,17 @@ def _from_outputs(source: str) -> StackBuckets:
             f"stack outputs in {source} are not JSON; "
             "produce them with `pulumi stack output --json`"
         ) from None
-    buckets = outputs.get("buckets") if isinstance(outputs, dict) else None
+    if not isinstance(outputs, dict):
+        raise ToolError(
+            f"stack outputs in {source} are not a JSON object of output names; produce them with "
+            "`pulumi stack output --json`"
+        )
+    return outputs
+
+
+def _from_outputs(source: str) -> StackBuckets:
+    outputs = read_outputs(source)
+    buckets = outputs.get("buckets")
     if (
         not isinstance(buckets, dict)
         or not buckets
