@@ -75,6 +75,8 @@ class RegionalS3:
         # (the evacuator's probes): what viewers sent is the difference.
         self.requests = 0
         self.health_checks = 0
+        # The server answers on many threads; a count that lost one could hide a request.
+        self._counting = threading.Lock()
         self._app = app
         self._buckets = buckets  # every emulated bucket → its Region
         self._fault: Fault | None = None
@@ -101,12 +103,14 @@ class RegionalS3:
     @property
     def viewer_requests(self) -> int:
         """Requests that were not the evacuator's probes: what the edge sent here."""
-        return self.requests - self.health_checks
+        with self._counting:
+            return self.requests - self.health_checks
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        self.requests += 1
-        if environ.get("PATH_INFO", "").endswith("/" + HEALTH_KEY):
-            self.health_checks += 1
+        with self._counting:
+            self.requests += 1
+            if environ.get("PATH_INFO", "").endswith("/" + HEALTH_KEY):
+                self.health_checks += 1
         if self._fault is Fault.STALLED:
             self._flowing.wait(_MAX_STALL_SECONDS)
         if self._fault is Fault.UNAVAILABLE:
