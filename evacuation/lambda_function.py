@@ -9,6 +9,7 @@ come from the ``GEO_PROXIMITY_EVACUATOR`` environment variable (JSON, written by
 from __future__ import annotations
 
 import os
+import urllib.parse
 from typing import Any
 
 import boto3
@@ -22,11 +23,49 @@ SETTINGS_VARIABLE = "GEO_PROXIMITY_EVACUATOR"
 METRICS_REGION = "us-east-1"
 
 
-def clients_for(settings: Settings, endpoints: dict[str, str] | None = None) -> Clients:
-    """boto3 clients: an S3 client per origin Region with the probe's timeouts and no retries
-    (a failed probe is an answer, not something to hide), the state table in this Region, and
-    the key value store's data plane with SigV4A (``evacuation.sigv4a`` where awscrt is absent)."""
+def keyvaluestore_client(
+    session: boto3.session.Session, endpoint_url: str | None = None, config: Config | None = None
+) -> Any:
+    """The key value store's data-plane client, signing with SigV4A (``evacuation.sigv4a`` where
+    awscrt is absent).
+
+    The SDK's endpoint rules put the account id of the store's ARN in front of the host
+    (``<account>.cloudfront-kvs.global.api.aws``: "Specify your AWS account ID for the endpoint",
+    AWS General Reference, "Amazon CloudFront endpoints and quotas"), and do so in front of an
+    ``endpoint_url`` too, where a host such as ``127.0.0.1`` cannot take it. With an endpoint
+    given, requests go to that endpoint as given, as they do for every other service."""
+    sigv4a.register()
+    client = session.client(
+        "cloudfront-keyvaluestore",
+        region_name=METRICS_REGION,
+        endpoint_url=endpoint_url,
+        config=config,
+    )
+    if endpoint_url is not None:
+        authority = urllib.parse.urlsplit(endpoint_url).netloc
+
+        def to_the_endpoint(request: Any, **_: Any) -> None:
+            parts = urllib.parse.urlsplit(request.url)
+            account, _, rest = parts.netloc.partition(".")
+            if rest == authority and account.isdigit():
+                request.url = urllib.parse.urlunsplit(parts._replace(netloc=rest))
+
+        client.meta.events.register("before-sign.cloudfront-keyvaluestore", to_the_endpoint)
+    return client
+
+
+def clients_for(
+    settings: Settings,
+    endpoints: dict[str, str] | None = None,
+    session: boto3.session.Session | None = None,
+) -> Clients:
+    """boto3 clients (from ``session``, by default boto3's own): an S3 client per origin Region
+    with the probe's timeouts and no retries (a failed probe is an answer, not something to
+    hide), the state table in this Region, and the key value store's data plane with SigV4A.
+    ``endpoints`` overrides AWS's endpoints: by origin Region for S3, and by service name
+    (``dynamodb``, ``cloudfront-keyvaluestore``)."""
     endpoints = endpoints or {}
+    session = session or boto3.session.Session()
     probe = Config(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
@@ -34,28 +73,23 @@ def clients_for(settings: Settings, endpoints: dict[str, str] | None = None) -> 
         retries={"total_max_attempts": 1, "mode": "standard"},
     )
     s3 = {
-        origin: boto3.client(
+        origin: session.client(
             "s3", region_name=origin, config=probe, endpoint_url=endpoints.get(origin)
         )
         for origin in settings.buckets
     }
     kvs = None
     if settings.kvs_arn:
-        sigv4a.register()
-        kvs = boto3.client(
-            "cloudfront-keyvaluestore",
-            region_name=METRICS_REGION,
-            endpoint_url=endpoints.get("cloudfront-keyvaluestore"),
-        )
+        kvs = keyvaluestore_client(session, endpoints.get("cloudfront-keyvaluestore"))
     topic_region = settings.topic_arn.split(":")[3] if settings.topic_arn else METRICS_REGION
     return Clients(
         s3=s3,
-        dynamodb=boto3.client(
+        dynamodb=session.client(
             "dynamodb", region_name=settings.vantage, endpoint_url=endpoints.get("dynamodb")
         ),
         kvs=kvs,
-        sns=boto3.client("sns", region_name=topic_region) if settings.topic_arn else None,
-        cloudwatch=boto3.client("cloudwatch", region_name=METRICS_REGION),
+        sns=session.client("sns", region_name=topic_region) if settings.topic_arn else None,
+        cloudwatch=session.client("cloudwatch", region_name=METRICS_REGION),
     )
 
 

@@ -91,9 +91,10 @@ class SigV4AAuth(SigV4Auth):  # type: ignore[misc]
 
     def _inject_signature_to_request(self, request: Any, signature: str) -> Any:
         request = super()._inject_signature_to_request(request, signature)
-        request.headers["Authorization"] = request.headers["Authorization"].replace(
-            "AWS4-HMAC-SHA256", ALGORITHM, 1
-        )
+        authorization = request.headers["Authorization"]
+        # Assigning a header adds another one (HTTPMessage): the SigV4 one goes first.
+        del request.headers["Authorization"]
+        request.headers["Authorization"] = authorization.replace("AWS4-HMAC-SHA256", ALGORITHM, 1)
         return request
 
 

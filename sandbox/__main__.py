@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,8 +105,15 @@ def _run(settings: Settings, options: argparse.Namespace, port: int) -> int:
     from sandbox.drill import run_drill
     from sandbox.stack import Sandbox
 
+    serving = options.mode == "serve"
     sandbox = Sandbox(
-        settings, port=port, default_edge_region=options.edge_region, assets=options.assets
+        settings,
+        port=port,
+        default_edge_region=options.edge_region,
+        assets=options.assets,
+        # serve runs the evacuator for as long as it serves; the drill runs it in its phase.
+        evacuating=serving,
+        evacuator_log=_evacuator_line if serving else None,
     )
     try:
         with sandbox:
@@ -123,6 +132,37 @@ def _run(settings: Settings, options: argparse.Namespace, port: int) -> int:
                 f"port {port} needs privileges; choose one above 1023 with --port"
             ) from None
         raise ToolError(f"cannot start the sandbox: {error.strerror or error}") from None
+
+
+def _evacuator_line(line: str) -> None:
+    print(f"evacuator {line}", flush=True)
+
+
+def break_glass_commands(sandbox: Sandbox, outputs: Path) -> str:
+    """The break-glass commands against this sandbox's routing state, ready to paste; writes the
+    stack outputs they read to ``outputs``."""
+    state, settings = sandbox.state, sandbox.settings
+    if state is None:
+        return "break-glass commands: none (one origin: nothing can be taken out of rotation)"
+    outputs.write_text(
+        json.dumps({"buckets": sandbox.buckets, "routingState": state.outputs()}, indent=1),
+        encoding="utf-8",
+    )
+    endpoints = " ".join(
+        f"--endpoint-url {service}={url}"
+        for service, url in state.endpoints().items()
+        if service in ("dynamodb", "cloudfront-keyvaluestore")
+    )
+    where = f"--stack {settings.stack} --outputs {outputs} {endpoints}"
+    region = settings.routing.active_origins[-1]
+    return (
+        "take an origin out of rotation and back, as during an incident (the key value store "
+        "checks SigV4A signatures: use these credentials):\n"
+        "  export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
+        f"  ./dev evacuate {region} {where} --reason 'trying the sandbox'\n"
+        f"  ./dev status {where}\n"
+        f"  ./dev restore {region} {where}"
+    )
 
 
 def serve(sandbox: Sandbox) -> int:
@@ -145,13 +185,24 @@ def serve(sandbox: Sandbox) -> int:
         f"  ./dev publish examples/site --all {buckets} {endpoints}\n"
         f"  ./dev drift {buckets} {endpoints}"
     )
-    print("Ctrl-C stops everything. One line per request follows.", flush=True)
-    sandbox.log_requests(print)
-    stopped = threading.Event()
-    # Explicit handlers: a shell that starts this in the background leaves SIGINT ignored otherwise.
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopped.set())
-    stopped.wait()
+    with tempfile.TemporaryDirectory(prefix="geo-proximity-sandbox-") as folder:
+        print(break_glass_commands(sandbox, Path(folder) / "outputs.json"))
+        if sandbox.evacuating:
+            from sandbox.state import PROBE_SECONDS, SCALE
+
+            print(
+                f"the evacuator probes every origin from {', '.join(settings.evacuation_vantages)}"
+                f" every {PROBE_SECONDS:g} s (20 s scaled down {SCALE} times); its evacuations "
+                "and restores are logged below"
+            )
+        print("Ctrl-C stops everything. One line per request follows.", flush=True)
+        sandbox.log_requests(print)
+        stopped = threading.Event()
+        # Explicit handlers: a shell that starts this in the background leaves SIGINT ignored
+        # otherwise.
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signal_number, lambda *_: stopped.set())
+        stopped.wait()
     print("\nstopping: edge and S3 emulators shut down", flush=True)
     return 0
 

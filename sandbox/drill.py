@@ -3,10 +3,13 @@ faults.
 
 Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); the same Region
 unreachable (connections time out); another answering 503; an object deleted in a third; the
-busiest Region drained (``geo-proximity:drained``: no request may reach it); and healthy again after
-every fault is restored. Each request
-must be answered 200 from the Region the routing table expects: the primary, or the failover origin
-when the fault hits the primary. Any other answer is a failure, and the drill exits non-zero.
+busiest Region drained (``geo-proximity:drained``, written to the routing state as ``pulumi up``
+writes it: no request may reach it); the busiest Region stalled until the evacuator takes it out of
+rotation (no request may reach it once the state has reached the edge), then recovered until the
+evacuator brings it back (requests reach it again); and healthy again after every fault is
+restored. Each request must be answered 200 from the Region the routing table expects, with the
+phase's origins out of rotation: the primary, or the failover origin when the fault hits the
+primary. Any other answer is a failure, and the drill exits non-zero.
 
 One outcome is expected to fail: with ``fixed`` failover every retry goes to the origin group's one
 secondary bucket, so an edge whose primary *is* that bucket has nowhere to go while it is down. Such
@@ -23,15 +26,18 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
 
+from components.defaults import EVACUATION_PROBE_SECONDS, EVACUATION_QUORUM
 from components.engine import Engine
 from routing.catalogue import lambda_edge_execution_regions
 from routing.table import FailoverMode, RoutingTable
 from sandbox.edge import EDGE_REGION_HEADER
+from sandbox.evacuation_drill import EvacuationDrill
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
+from sandbox.state import PROBE_SECONDS, SCALE
 from settings import ConfigError, Settings, parse_settings
 
 # Viewers asking at once in a phase whose origin times out: enough that the phase waits out a few
@@ -91,8 +97,18 @@ class Phase:
     # Its fault makes requests wait for a time-out before they fail over: what the wait is bound by,
     # said next to the measured wait.
     times_out: str | None = None
-    # An origin Region no request may reach during the phase (it is drained).
+    # An origin Region no request may reach during the phase, and why (it is drained, evacuated).
     silent: str | None = None
+    silent_why: str = "drained"
+    # An origin Region requests must reach again during the phase.
+    reached: str | None = None
+    # The origins out of rotation during the phase; None: the stack's drained ones.
+    out: frozenset[str] | None = None
+    # Once the fault is in force: why the phase cannot ask anything (its requests are skipped and
+    # that is a failure), or None.
+    problem: Callable[[], str | None] = lambda: None
+    # Lines to print after the phase (measured figures).
+    report: Callable[[], list[str]] = list
 
 
 def _busiest_origins(sandbox: Sandbox) -> list[str]:
@@ -148,26 +164,26 @@ def _deleted(box: Sandbox, region: str, key: str) -> Iterator[None]:
         box.restore_object(region, key)
 
 
-@contextmanager
-def _drained(box: Sandbox, drained: Settings) -> Iterator[None]:
-    with box.rerouted(drained):
-        yield
-
-
-def phases(sandbox: Sandbox, keys: list[str], *, stall: bool = False) -> list[Phase]:
+def phases(
+    sandbox: Sandbox, keys: list[str], *, stall: bool = False, cleanup: ExitStack | None = None
+) -> list[Phase]:
+    """The drill's phases; what they leave running is stopped by ``cleanup`` (or when the
+    sandbox stops)."""
     busiest = _busiest_origins(sandbox)
     down, unavailable, deleted_in = (busiest[i % len(busiest)] for i in range(3))
     deleted_key = keys[0]
     drainable = _drainable(sandbox.settings, busiest)
     drain_phase: list[Phase] = []
     if drainable is not None:
-        drained, drained_settings = drainable
+        drained, out = drainable
         drain_phase.append(
             Phase(
-                f"{drained} drained (geo-proximity:drained): no request may reach it",
+                f"{drained} drained (geo-proximity:drained, written to the routing state; the "
+                "code is unchanged): no request may reach it",
                 lambda key: None,
-                lambda box: _drained(box, drained_settings),
+                lambda box: box.drained(out),
                 silent=drained,
+                out=out,
             )
         )
     return [
@@ -184,7 +200,43 @@ def phases(sandbox: Sandbox, keys: list[str], *, stall: bool = False) -> list[Ph
             lambda box: _deleted(box, deleted_in, deleted_key),
         ),
         *drain_phase,
+        *_evacuation_phases(sandbox, busiest[0], cleanup),
         Phase("every fault restored", lambda key: None, _healthy),
+    ]
+
+
+def _evacuation_phases(sandbox: Sandbox, region: str, cleanup: ExitStack | None) -> list[Phase]:
+    """The busiest Region stalled until the evacuator takes it out, then recovered until it
+    brings it back; none without an evacuator."""
+    settings = sandbox.settings
+    if sandbox.state is None or not settings.evacuation:
+        return []
+    drill = EvacuationDrill(sandbox, region)
+    if cleanup is not None:
+        cleanup.callback(drill.stop)
+    out = frozenset({*settings.routing.drained, region})
+    return [
+        Phase(
+            f"{region} stalled: the evacuator takes it out of rotation "
+            f"({settings.evacuation_failures} failed probes in a row from {EVACUATION_QUORUM} "
+            f"vantage Regions; probes every {PROBE_SECONDS:g} s, {EVACUATION_PROBE_SECONDS} s "
+            f"scaled down {SCALE} times): no request may reach it once the edge has the state",
+            lambda key: None,
+            lambda box: drill.stalled(),
+            silent=region,
+            silent_why="evacuated",
+            out=out,
+            problem=lambda: drill.problem,
+        ),
+        Phase(
+            f"{region} recovered: the evacuator brings it back "
+            f"({settings.evacuation_recoveries} good probes in a row): requests reach it again",
+            lambda key: None,
+            lambda box: drill.recovered(),
+            reached=region,
+            problem=lambda: drill.back_problem,
+            report=drill.report,
+        ),
     ]
 
 
@@ -223,9 +275,9 @@ def _region_down_phases(sandbox: Sandbox, down: str, *, stall: bool) -> list[Pha
     return [stopped, unreachable, *([stalled] if stall else [])]
 
 
-def _drainable(settings: Settings, busiest: list[str]) -> tuple[str, Settings] | None:
-    """The busiest origin that can be drained (not the named default or failover origin, not the
-    last in rotation), with the stack's settings as they are with it drained."""
+def _drainable(settings: Settings, busiest: list[str]) -> tuple[str, frozenset[str]] | None:
+    """The busiest origin the stack's settings accept drained (not the last in rotation), with
+    every origin drained then."""
     for region in busiest:
         try:
             # Drained on top of what the stack already drains.
@@ -235,12 +287,17 @@ def _drainable(settings: Settings, busiest: list[str]) -> tuple[str, Settings] |
             )
         except ConfigError:
             continue
-        return region, drained
+        return region, drained.routing.drained
     return None
 
 
-def expected_region(routing: RoutingTable, edge: str, broken: str | None) -> str | None:
-    route = routing.route_for(edge)
+def expected_region(
+    routing: RoutingTable, edge: str, broken: str | None, out: frozenset[str] | None = None
+) -> str | None:
+    """The Region that must answer ``edge``'s request: its primary with ``out`` out of rotation
+    (by default the stack's drained origins), or its failover when ``broken`` is the primary;
+    None when that is ``broken`` too (lost by design)."""
+    route = routing.route_for(edge, out)
     if route.primary != broken:
         return route.primary
     return route.failover if route.failover != broken else None
@@ -268,8 +325,13 @@ class PhaseOutcome:
     phase: Phase
     checked: list[Checked]
     failures: list[str]  # one line per request not answered as expected
-    # How many requests reached the phase's drained Region; None when it drains none.
+    # How many requests reached the phase's drained (or evacuated) Region once the state was in
+    # force; None when it has none.
     reached_drained: int | None
+    # How many requests reached the Region the phase brings back; None when it brings none back.
+    reached_again: int | None = None
+    # What the phase measured, to print after it.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def lost_by_design(self) -> int:
@@ -286,32 +348,66 @@ class PhaseOutcome:
         )
 
 
+def _viewer_requests(sandbox: Sandbox, region: str | None) -> int:
+    """Requests that reached ``region``'s S3 endpoint from the edge so far (not the probes)."""
+    return sandbox.emulators.regions[region].viewer_requests if region else 0
+
+
 def run_phase(
     sandbox: Sandbox, number: int, phase: Phase, requests: list[tuple[str, str]]
 ) -> PhaseOutcome:
     """Every request of the phase under its fault, each judged against the routing table."""
     sandbox.edge.invalidate()  # each phase starts cold, as after a CloudFront invalidation
-    silent = sandbox.emulators.regions[phase.silent] if phase.silent else None
-    reached_before = silent.requests if silent else 0
+    failures: list[str] = []
     with phase.fault(sandbox):
-        # The routing the edge serves with during the phase (a drain changes it).
-        phase_routing = sandbox.settings.routing
-        if phase.times_out:
+        # Counted from here: the state the phase writes has reached the edge.
+        silent_before = _viewer_requests(sandbox, phase.silent)
+        again_before = _viewer_requests(sandbox, phase.reached)
+        problem = phase.problem()
+        if problem is not None:
+            failures.append(f"phase {number}: {problem}; its requests were not asked")
+            requests = []
+        if phase.times_out and requests:
             # Viewers ask at once, as they do: the phase waits out a time-out per batch.
             with ThreadPoolExecutor(min(_CONCURRENT_VIEWERS, len(requests))) as viewers:
                 answers = list(viewers.map(lambda request: ask(sandbox, *request), requests))
         else:
             answers = [ask(sandbox, edge, key) for edge, key in requests]
-    failures: list[str] = []
-    reached = None if silent is None else silent.requests - reached_before
-    if reached:
+        reached = _viewer_requests(sandbox, phase.silent) - silent_before
+        again = _viewer_requests(sandbox, phase.reached) - again_before
+    if phase.silent and reached:
         failures.append(
-            f"phase {number}: {reached} request(s) reached {phase.silent}, which is drained"
+            f"phase {number}: {reached} request(s) reached {phase.silent}, which is "
+            f"{phase.silent_why}"
         )
+    if phase.reached and requests and not again:
+        failures.append(f"phase {number}: no request reached {phase.reached} again")
+    checked = _judged(sandbox.settings.routing, number, phase, requests, answers, failures)
+    return PhaseOutcome(
+        number,
+        phase,
+        checked,
+        failures,
+        reached if phase.silent and requests else None,
+        again if phase.reached and requests else None,
+        phase.report(),
+    )
+
+
+def _judged(
+    routing: RoutingTable,
+    number: int,
+    phase: Phase,
+    requests: list[tuple[str, str]],
+    answers: list[Answer],
+    failures: list[str],
+) -> list[Checked]:
+    """Each answer against the Region the routing table expects; a line in ``failures`` for each
+    one that is not as expected."""
     checked = []
     for (edge, key), answer in zip(requests, answers, strict=True):
         broken = phase.broken(key)
-        expected = expected_region(phase_routing, edge, broken)
+        expected = expected_region(routing, edge, broken, phase.out)
         where = f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}"
         if expected is None:
             # Lost by design: it must fail, and must not be served from anywhere else.
@@ -328,7 +424,7 @@ def run_phase(
             if not ok:
                 failures.append(f"{where}, expected 200 from {expected}")
         checked.append(Checked(edge, key, answer, expected, verdict))
-    return PhaseOutcome(number, phase, checked, failures, reached)
+    return checked
 
 
 def print_phase_title(
@@ -354,7 +450,9 @@ def print_phase(
     if outcome.reached_drained:
         out(f"FAILED {outcome.reached_drained} request(s) reached {phase.silent}")
     elif outcome.reached_drained is not None:
-        out(f"no request reached {phase.silent} while it was drained")
+        out(f"no request reached {phase.silent} while it was {phase.silent_why}")
+    if outcome.reached_again:
+        out(f"{outcome.reached_again} request(s) reached {phase.reached} again")
     for request in outcome.checked:
         if failures_only and request.verdict != FAILED:
             continue
@@ -372,14 +470,16 @@ def print_phase(
             f"first byte median {failed_over[len(failed_over) // 2]:.0f} ms, "
             f"max {failed_over[-1]:.0f} ms" + (f" ({phase.times_out})" if phase.times_out else "")
         )
+    for note in outcome.notes:
+        out(note)
 
 
 def _phases_to_run(
-    sandbox: Sandbox, keys: list[str], *, stall: bool
+    sandbox: Sandbox, keys: list[str], *, stall: bool, cleanup: ExitStack
 ) -> tuple[list[Phase], str | None]:
     """The drill's phases, and why only the healthy one runs when that is so."""
     routing = sandbox.settings.routing
-    all_phases = phases(sandbox, keys, stall=stall)
+    all_phases = phases(sandbox, keys, stall=stall, cleanup=cleanup)
     if any(route.failover is not None for route in routing.routes.values()):
         return all_phases, None
     why = (
@@ -391,6 +491,32 @@ def _phases_to_run(
         f"{why} for this stack: a fault would fail requests by design, "
         "so only the healthy phase runs"
     )
+
+
+def describe_state(sandbox: Sandbox) -> str:
+    """One line on where the edge reads the routing state, and what is scaled down or instant."""
+    state, settings = sandbox.state, sandbox.settings
+    if state is None:
+        return "routing state: none (one origin: it is never out of rotation)"
+    if settings.engine is Engine.LAMBDA_EDGE:
+        where = (
+            f"DynamoDB table {state.table} (moto on loopback; a write reaches every replica at "
+            f'once here, "typically within a second" on AWS), read by each container every '
+            f"{state.refresh_seconds:g} s (the function's 15 s, scaled down {SCALE} times)"
+        )
+    else:
+        where = (
+            f"the key value store's key {settings.state_key!r} (read at every request; a write "
+            "reaches the function at once here, AWS documents no propagation time), beside "
+            f"DynamoDB table {state.table}"
+        )
+    evacuator = (
+        f"; evacuator in {', '.join(settings.evacuation_vantages)}, probes every "
+        f"{PROBE_SECONDS:g} s (20 s scaled down {SCALE} times)"
+        if settings.evacuation
+        else "; no evacuator (geo-proximity:evacuation false)"
+    )
+    return f"routing state: {where}{evacuator}"
 
 
 def run_drill(
@@ -415,20 +541,22 @@ def run_drill(
         f"{', '.join(settings.origins)}{drained}, failover {routing.failover_mode.value}, "
         f"{len(edges)} Regional edge cache Regions x {len(keys)} objects"
     )
-    all_phases, only_healthy = _phases_to_run(sandbox, keys, stall=stall)
-    if only_healthy:
-        out(only_healthy)
+    out(describe_state(sandbox))
     key_width = max(22, *(len(key) + 2 for key in keys))
     requests = [(edge, key) for edge in edges for key in keys]
     outcomes = []
-    for number, phase in enumerate(all_phases, start=1):
-        if not failures_only:
-            print_phase_title(number, phase, out, key_width=key_width)
-        outcome = run_phase(sandbox, number, phase, requests)
-        if failures_only and outcome.failures:
-            print_phase_title(number, phase, out, key_width=None)
-        print_phase(outcome, out, key_width=key_width, failures_only=failures_only)
-        outcomes.append(outcome)
+    with ExitStack() as cleanup:
+        all_phases, only_healthy = _phases_to_run(sandbox, keys, stall=stall, cleanup=cleanup)
+        if only_healthy:
+            out(only_healthy)
+        for number, phase in enumerate(all_phases, start=1):
+            if not failures_only:
+                print_phase_title(number, phase, out, key_width=key_width)
+            outcome = run_phase(sandbox, number, phase, requests)
+            if failures_only and outcome.failures:
+                print_phase_title(number, phase, out, key_width=None)
+            print_phase(outcome, out, key_width=key_width, failures_only=failures_only)
+            outcomes.append(outcome)
     first, second = ask(sandbox, edges[0], keys[0]), ask(sandbox, edges[0], keys[0])
     # Lambda@Edge runs on cache misses only; a CloudFront function on every request.
     hit_invocations = 0 if settings.engine is Engine.LAMBDA_EDGE else 1
@@ -471,6 +599,9 @@ def print_summary(
             "it is down. 'ranked' failover retries on each edge's next-nearest bucket instead and "
             "loses none of these (pulumi config set geo-proximity:failover ranked)."
         )
+    for outcome in outcomes:
+        for note in outcome.notes:
+            out(note)
     for failure in failures:
         out(f"FAILED {failure}")
     if not cache_ok:

@@ -75,6 +75,8 @@ _MAX_AGE = re.compile(r"(?:s-maxage|max-age)=(\d+)")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
 _BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _SIGNING = Credentials("sandbox-origin-access-identity", "sandbox")
+# The viewer address of the routing probes (``routes_now``): a documentation address (RFC 5737).
+_PROBE_IP = "192.0.2.1"
 
 
 class OriginFailure(Enum):
@@ -192,6 +194,10 @@ class EdgeEmulator:
         self._cache: dict[tuple[str, str], _Cached] = {}
         self._cache_lock = threading.Lock()
         self._request_ids = itertools.count(1)
+        # The Lambda@Edge handler is one container here, and a container runs one invocation at a
+        # time: its routing state cache and its kept-alive connection to the store are not
+        # shared between concurrent invocations on Lambda.
+        self._container = threading.Lock()
 
     def invalidate(self) -> None:
         """Empty every edge cache, as a CloudFront invalidation of /* does."""
@@ -256,6 +262,35 @@ class EdgeEmulator:
             cache,
             invocations,
         )
+
+    def routes_now(self, edge_region: str) -> tuple[str, ...]:
+        """The origin Regions the stack's function sends a cache miss from ``edge_region`` to, in
+        the order they would be tried (the primary, then the failover), asked of the function now
+        and fetching nothing: how the drill sees a change of the routing state reach the edge.
+        Empty when the function fails."""
+        location = edge_location(edge_region)
+        if self.viewer_request is not None:
+            event = viewer_request_event(
+                "GET", DEFAULT_ROOT_OBJECT, host=self.distribution_domain, client_ip=_PROBE_IP
+            )
+            result = self.viewer_request.invoke(event, location)
+            if result.error is not None or result.request is None:
+                return ()
+            if result.choice is None:
+                return (self.settings.routing.default_origin,)
+            regions = {origin_id(region): region for region in self.settings.origins}
+            return tuple(regions[member] for member in result.choice.origin_ids)
+        assert self.handler is not None  # the Lambda@Edge engine's path
+        targets: list[str] = []
+        for member, marker in self._group_members():
+            event = self.origin_request_event("GET", DEFAULT_ROOT_OBJECT, member, marker, _PROBE_IP)
+            try:
+                with self._container:
+                    request = self.handler(event, _Context(edge_region, self.function_name))
+                targets.append(str(request["origin"]["s3"]["region"]))
+            except Exception:  # noqa: BLE001 - a failing function routes nowhere
+                return ()
+        return tuple(dict.fromkeys(targets))
 
     def _run_viewer_request(
         self, method: str, uri: str, edge_region: str, client_ip: str, byte_range: str | None
@@ -386,7 +421,10 @@ class EdgeEmulator:
         self.stats.count("invocations")
         assert self.handler is not None  # the Lambda@Edge engine's path
         try:
-            request = self.handler(copy.deepcopy(event), _Context(edge_region, self.function_name))
+            with self._container:
+                request = self.handler(
+                    copy.deepcopy(event), _Context(edge_region, self.function_name)
+                )
         except Exception as error:  # noqa: BLE001 - CloudFront answers any failed function with a 502
             return _edge_error(
                 502,

@@ -51,6 +51,10 @@ var cf = {
             get: function (key, options) {
                 __kvsReads++;
                 return new Promise(function (resolve, reject) {
+                    if (__kvs === false) {
+                        reject(new Error('the key value store could not be read'));
+                        return;
+                    }
                     if (__kvs === null || !Object.prototype.hasOwnProperty.call(__kvs, key)) {
                         reject(new Error('KeyNotFound'));
                         return;
@@ -67,6 +71,9 @@ var cf = {
             },
             exists: function (key) {
                 __kvsReads++;
+                if (__kvs === false) {
+                    return Promise.reject(new Error('the key value store could not be read'));
+                }
                 return Promise.resolve(
                     __kvs !== null && Object.prototype.hasOwnProperty.call(__kvs, key));
             }
@@ -104,6 +111,10 @@ async function __repeat(eventJson, locationJson, kvsJson, times) {
 
 # CloudFront Functions must finish in about a millisecond of compute; a second here means a hang.
 _INVOKE_TIMEOUT_S = 1.0
+
+
+class KeyValueStoreUnavailable(Exception):  # noqa: N818 - a condition, as the store reports it
+    """Raised by a key value store that cannot be read now: the function's reads reject."""
 
 
 class RejectedFunctionError(ValueError):
@@ -183,7 +194,8 @@ def edge_location(region: str | None, name: str = "SBX") -> dict[str, str] | Non
 class CloudFrontFunction:
     """One published function of a distribution whose origins are ``origin_ids``, associated with
     the key value store ``kvs`` (a mapping of key to value text read at each invocation, as the
-    store holds it then), or with none."""
+    store holds it then; ``KeyValueStoreUnavailable`` from it makes every read reject), or with
+    none."""
 
     def __init__(
         self,
@@ -223,7 +235,17 @@ class CloudFrontFunction:
         return promise.get(timeout=timeout)
 
     def _kvs_json(self) -> str:
-        return json.dumps(None if self.kvs is None else dict(self.kvs))
+        """The store as the function reads it in this invocation: a consistent snapshot (a store
+        that offers ``snapshot()`` gives one version, whatever writes happen meanwhile), ``false``
+        while it cannot be read, ``null`` with no store associated."""
+        if self.kvs is None:
+            return "null"
+        try:
+            snapshot = getattr(self.kvs, "snapshot", None)
+            items = snapshot() if callable(snapshot) else dict(self.kvs)
+        except KeyValueStoreUnavailable:
+            return "false"
+        return json.dumps(items)
 
     def invoke(
         self, event: Mapping[str, Any], location: Mapping[str, Any] | None

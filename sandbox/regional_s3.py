@@ -27,6 +27,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from evacuation.evacuator import HEALTH_KEY
+
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request")
 
 
@@ -69,7 +71,12 @@ class RegionalS3:
 
     def __init__(self, region: str, app: Any, buckets: dict[str, str]) -> None:
         self.region = region
+        # Every request that reached the endpoint, and those of them that read the health object
+        # (the evacuator's probes): what viewers sent is the difference.
         self.requests = 0
+        self.health_checks = 0
+        # The server answers on many threads; a count that lost one could hide a request.
+        self._counting = threading.Lock()
         self._app = app
         self._buckets = buckets  # every emulated bucket → its Region
         self._fault: Fault | None = None
@@ -93,8 +100,17 @@ class RegionalS3:
         else:
             self._flowing.set()
 
+    @property
+    def viewer_requests(self) -> int:
+        """Requests that were not the evacuator's probes: what the edge sent here."""
+        with self._counting:
+            return self.requests - self.health_checks
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        self.requests += 1
+        with self._counting:
+            self.requests += 1
+            if environ.get("PATH_INFO", "").endswith("/" + HEALTH_KEY):
+                self.health_checks += 1
         if self._fault is Fault.STALLED:
             self._flowing.wait(_MAX_STALL_SECONDS)
         if self._fault is Fault.UNAVAILABLE:
@@ -132,7 +148,7 @@ class RegionalS3:
         self._close_black_hole()
         # The same port on restart, so the edge finds the Region where it was.
         self._server = make_server(
-            "127.0.0.1", self.port, self, threaded=True, request_handler=_QuietHandler
+            "127.0.0.1", self.port, self, threaded=True, request_handler=QuietRequestHandler
         )
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -175,7 +191,7 @@ class RegionalS3:
         return self._server is not None
 
 
-class _QuietHandler(MotoRequestHandler):
+class QuietRequestHandler(MotoRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 

@@ -1,9 +1,11 @@
-"""A stack on one machine: its settings, its routing function as deployed, its buckets and its edge.
+"""A stack on one machine: its settings, its routing function as deployed, its buckets, its routing
+state and its edge.
 
 Both engines' code is built by the same code the Pulumi program uses. The Lambda@Edge package
 (``routing_package_files``) is written to a folder and imported from there, so the handler that
-answers here reads its own ``routing.json`` exactly as a Lambda@Edge container does; the CloudFront
-function's code (``render_function_code``) runs in V8.
+answers here reads its own ``routing.json`` exactly as a Lambda@Edge container does, and the routing
+state from the emulated DynamoDB table; the CloudFront function's code (``render_function_code``)
+runs in V8 and reads the emulated key value store (``sandbox.state``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -23,13 +26,19 @@ from components.naming import bucket_prefix
 from content.folder import scan_folder
 from edge_function.cloudfront_function import origin_id, render_function_code
 from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, routing_package_files
+from evacuation.evacuator import HEALTH_KEY
 from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import S3Emulators
+from sandbox.state import STATE_REFRESH_SECONDS, RoutingStateEmulator, credentials_in_environment
 from settings import PROJECT, Settings
 from tools.cli import ToolError
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
+# What Pulumi writes into every bucket for the evacuator's probes.
+HEALTH_BODY = b"ok\n"
+# After the state's refresh, a moment for the first read to happen.
+_PROPAGATION_MARGIN_S = 0.05
 
 
 def sandbox_bucket_names(settings: Settings) -> dict[str, str]:
@@ -67,6 +76,9 @@ class Sandbox:
         assets: Path | None = None,
         read_timeout: float = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
         empty_regions: Collection[str] = (),
+        state_refresh_seconds: float = STATE_REFRESH_SECONDS,
+        evacuating: bool = False,
+        evacuator_log: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.port = port
@@ -82,19 +94,36 @@ class Sandbox:
         self.empty_regions = frozenset(empty_regions)
         self.buckets = sandbox_bucket_names(settings)
         self.emulators = S3Emulators(self.buckets)
+        # The routing state's store(s), for stacks that have a routing state (two origins or more).
+        self.state = (
+            RoutingStateEmulator(settings, self.buckets, refresh_seconds=state_refresh_seconds)
+            if settings.routing_state
+            else None
+        )
+        # Run every vantage Region's evacuator for as long as the sandbox runs (serve).
+        self.evacuating = evacuating and settings.evacuation and self.state is not None
+        # Where the running evacuators' evacuations, restores and publications are told.
+        self.evacuator_log = evacuator_log or (lambda _: None)
         self._edge: EdgeEmulator | None = None
         self._server: EdgeServer | None = None
         self._running = ExitStack()
 
     def __enter__(self) -> Sandbox:
         with ExitStack() as undo:  # on any failure, whatever was started stops again
-            handler, viewer_request = self._routing_function(self.settings, undo)
             # The edge's port first: a busy port is reported before anything else starts.
             self._server = EdgeServer(self.port, None, self.default_edge_region)
             undo.callback(self._server.server_close)
             self.port = self._server.server_address[1]
+            undo.enter_context(credentials_in_environment())
+            if self.state is not None:
+                undo.enter_context(self.state)
+            handler, viewer_request = self._routing_function(self.settings, undo)
             undo.enter_context(self.emulators)
             self._fill_buckets()
+            if self.state is not None:
+                self.state.s3_endpoints = {r: self.emulators.endpoint(r) for r in self.buckets}
+                if self.evacuating:
+                    undo.enter_context(self.state.evacuating(self.evacuator_log))
             self._edge = EdgeEmulator(
                 self.settings,
                 handler,
@@ -119,17 +148,25 @@ class Sandbox:
                 cleanup.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
             )
             for name, text in routing_package_files(
-                settings.routing, self.buckets, marker_header=settings.marker_header
+                settings.routing,
+                self.buckets,
+                marker_header=settings.marker_header,
+                state=self.state.state_source() if self.state is not None else None,
             ).items():
                 (package / name).write_text(text, encoding="utf-8")
             return load_packaged_handler(package), None
-        code = render_function_code(settings.routing, settings.failover_status_codes)
-        return None, CloudFrontFunction(code, [origin_id(region) for region in settings.origins])
+        key = settings.state_key if self.state is not None else None
+        code = render_function_code(settings.routing, settings.failover_status_codes, key)
+        store = self.state.function_store() if self.state is not None and key else None
+        origins = [origin_id(region) for region in settings.origins]
+        return None, CloudFrontFunction(code, origins, kvs=store)
 
     @contextmanager
     def rerouted(self, settings: Settings) -> Iterator[None]:
-        """Serve with ``settings``'s routing (the same origins, other routes) inside the block, as
-        after a ``pulumi up`` that changed only routing; the edge caches start empty."""
+        """Serve with ``settings``'s routing (the same origins, other routes or drains) inside the
+        block, as after a ``pulumi up`` that changed only routing: the function's code as built
+        for ``settings`` (new containers) and Pulumi's part of the routing state; the edge caches
+        start empty. Back as before on leaving the block."""
         if settings.origins != self.settings.origins or settings.engine is not self.settings.engine:
             raise ValueError("a reroute keeps the origins and the engine")
         edge, before = self.edge, self.settings
@@ -138,13 +175,53 @@ class Sandbox:
             previous = (edge.settings, edge.handler, edge.viewer_request)
             edge.settings, edge.handler, edge.viewer_request = settings, handler, viewer_request
             self.settings = settings
+            self._write_drained(settings.routing.drained)
             edge.invalidate()
             try:
                 yield
             finally:
                 edge.settings, edge.handler, edge.viewer_request = previous
                 self.settings = before
+                self._write_drained(before.routing.drained)
                 edge.invalidate()
+
+    @contextmanager
+    def cold_started(self) -> Iterator[None]:
+        """The same code in fresh containers inside the block (a Lambda@Edge container that has
+        read no state yet, a CloudFront function loaded again); the previous ones after."""
+        edge = self.edge
+        with ExitStack() as cleanup:
+            handler, viewer_request = self._routing_function(self.settings, cleanup)
+            previous = (edge.handler, edge.viewer_request)
+            edge.handler, edge.viewer_request = handler, viewer_request
+            try:
+                yield
+            finally:
+                edge.handler, edge.viewer_request = previous
+
+    @contextmanager
+    def drained(self, regions: Collection[str]) -> Iterator[None]:
+        """Pulumi's part of the routing state drains ``regions`` inside the block, as ``pulumi up``
+        writes it after ``pulumi config set geo-proximity:drained``: the same code, no new
+        function version or publish; the edge sees it once it has propagated. The stack's own
+        drained list again on leaving the block."""
+        self._write_drained(regions)
+        try:
+            yield
+        finally:
+            self._write_drained(self.settings.routing.drained)
+
+    def _write_drained(self, regions: Collection[str]) -> None:
+        if self.state is not None:
+            self.state.write_drained(regions)
+            self.await_propagation()
+
+    def await_propagation(self) -> None:
+        """Wait until the edge reads the routing state as it was just written: a Lambda@Edge
+        container reads it again after its refresh; a CloudFront function reads its key value
+        store at every request (the sandbox's store propagates at once)."""
+        if self.state is not None and self.settings.engine is Engine.LAMBDA_EDGE:
+            time.sleep(self.state.refresh_seconds + _PROPAGATION_MARGIN_S)
 
     def __exit__(self, *exc_info: object) -> None:
         self._running.close()
@@ -192,7 +269,11 @@ class Sandbox:
         )
 
     def _fill_buckets(self) -> None:
-        for region in self.buckets:
+        for region, bucket in self.buckets.items():
+            # Pulumi writes the health object into every bucket, a new Region's empty one too.
+            self.emulators.client(region).put_object(
+                Bucket=bucket, Key=HEALTH_KEY, Body=HEALTH_BODY, ContentType="text/plain"
+            )
             if region in self.empty_regions:
                 continue
             for key in self.keys:

@@ -163,3 +163,16 @@ def test_the_derived_key_is_the_sdk_test_vector():
     assert key.privkey.secret_multiplier == int(
         "7fd3bd010c0d9c292141c2b77bfbde1042c92e6836fff749d1269ec890fca1bd", 16
     )
+
+
+def test_a_signed_request_carries_one_authorization_header():
+    # botocore's headers add a value on assignment: a second header, the SigV4 one first, would
+    # reach a server that reads headers itself (the client path sends the last one only).
+    request = AWSRequest(method="GET", url="https://123456789012.cloudfront-kvs.global.api.aws/x")
+    sigv4a.SigV4AAuth(
+        Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        "cloudfront-keyvaluestore",
+        "*",
+    ).add_auth(request)
+    (authorization,) = request.headers.get_all("Authorization")
+    assert authorization.startswith("AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/")

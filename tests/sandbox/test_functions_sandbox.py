@@ -2,8 +2,6 @@
 function code runs in V8 at viewer-request on every request, and its choice is applied as CloudFront
 applies it."""
 
-import contextlib
-
 import pytest
 
 import sandbox.__main__ as sandbox_cli
@@ -15,6 +13,7 @@ from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
 from settings import parse_settings
+from tests.sandbox.support import edge_ignoring_the_state
 
 ORIGINS = '["us-east-1", "eu-central-1", "ap-northeast-1"]'
 
@@ -214,20 +213,23 @@ def test_stack_choice_errors_are_one_line(capsys, monkeypatch, arguments, messag
 
 
 @pytest.mark.parametrize("engine", ["lambda-edge", "cloudfront-functions"])
-def test_the_drill_fails_when_a_drained_region_still_gets_requests(engine, monkeypatch):
+def test_the_drill_fails_when_the_edge_ignores_the_routing_state(engine):
     settings = parse_settings(
         {"origins": '["us-east-1", "eu-west-1"]', "engine": engine}, stack=f"leak-{engine[:2]}"
     )
-
-    @contextlib.contextmanager
-    def ignores_the_drain(self, settings):
-        yield  # the edge keeps routing as before
-
     with Sandbox(settings, read_timeout=0.5) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0
         assert any(line.startswith("no request reached ") for line in lines)
-        monkeypatch.setattr(Sandbox, "rerouted", ignores_the_drain)
+        assert any(line.startswith("evacuation of ") for line in lines)
         lines = []
-        assert run_drill(sandbox, sandbox.keys, out=lines.append) == 1
-    assert any("which is drained" in line for line in lines if line.startswith("FAILED"))
+        with edge_ignoring_the_state(sandbox):
+            assert run_drill(sandbox, sandbox.keys, out=lines.append) == 1
+    failed = [line for line in lines if line.startswith("FAILED")]
+    # The drain reached the state and not the edge: requests still went to the drained Region.
+    assert any("which is drained" in line for line in failed), failed
+    # The evacuator took the stalled Region out, and the edge never routed around it.
+    assert any(
+        "the edge still routes to " in line and "its requests were not asked" in line
+        for line in failed
+    ), failed

@@ -222,12 +222,20 @@ def test_the_drill_loses_nothing(box):
     lines = []
     assert run_drill(box, box.keys, out=lines.append) == 0
     text = "\n".join(lines)
-    assert "summary: 182 requests, 182 answered 200 from the expected Region" in text
+    assert "summary: 234 requests, 234 answered 200 from the expected Region" in text
     assert "phase 2: us-east-1 down" in text and "phase 3: us-east-1 unreachable" in text
     assert "phase 4: eu-central-1 answers 503" in text
     assert "phase 5: index.html deleted in ap-northeast-1" in text
-    assert "phase 6: us-east-1 drained (geo-proximity:drained): no request may reach it" in text
+    assert (
+        "phase 6: us-east-1 drained (geo-proximity:drained, written to the routing state; the "
+        "code is unchanged): no request may reach it" in text
+    )
     assert "no request reached us-east-1 while it was drained" in text
+    assert "phase 7: us-east-1 stalled: the evacuator takes it out of rotation" in text
+    assert "no request reached us-east-1 while it was evacuated" in text
+    assert "phase 8: us-east-1 recovered: the evacuator brings it back" in text
+    assert "request(s) reached us-east-1 again" in text
+    assert "phase 9: every fault restored" in text
     assert "FAILED" not in text
 
 

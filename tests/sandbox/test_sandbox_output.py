@@ -24,21 +24,27 @@ def small():
 
 def test_failures_only_prints_the_phases_that_failed_and_the_summary(small, monkeypatch):
     @contextlib.contextmanager
-    def ignores_the_drain(self, settings):
-        yield  # the edge keeps routing as before: the drained Region still gets requests
+    def ignores_the_drain(self, regions):
+        yield  # the state is never written: the drained Region still gets requests
 
-    monkeypatch.setattr(Sandbox, "rerouted", ignores_the_drain)
+    monkeypatch.setattr(Sandbox, "drained", ignores_the_drain)
     lines: list[str] = []
     assert run_drill(small, small.keys, out=lines.append, failures_only=True) == 1
     titles = [line for line in lines if "== phase" in line]
     # Only the drain phase failed: no other phase prints its title, nor anything else.
-    assert len(titles) == 1 and "drained (geo-proximity:drained)" in titles[0], lines
+    assert len(titles) == 1 and "drained (geo-proximity:drained" in titles[0], lines
     drained = titles[0].split(": ", 1)[1].split(" ", 1)[0]
     after_title = lines[lines.index(titles[0]) + 1]
     assert after_title.startswith("FAILED ") and after_title.endswith(f"reached {drained}")
     assert not any(line.startswith(("no request reached", "failover: ")) for line in lines)
     assert any(line.startswith("\nsummary: ") for line in lines)
-    assert lines[-1] == "drill FAILED: 1 problem(s)"
+    # The evacuation's figures are in the summary, failures only or not.
+    assert any(line.startswith("evacuation of ") for line in lines)
+    # The Region reached, and each request it answered instead of the Region expected.
+    failed = [line for line in lines if line.startswith("FAILED phase")]
+    assert failed[0].endswith(f"request(s) reached {drained}, which is drained")
+    assert all(f"from {drained}, expected 200 from " in line for line in failed[1:]) and failed[1:]
+    assert lines[-1] == f"drill FAILED: {len(failed)} problem(s)"
 
 
 def _reset_after_one_request(port: int) -> None:

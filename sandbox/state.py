@@ -1,0 +1,400 @@
+"""The routing state on one machine: the store each engine's edge code reads, and the evacuator,
+in-process, against the S3 emulators.
+
+- **The state table** (both engines): DynamoDB on loopback, moto's server (``ThreadedMotoServer``),
+  holding the stack's table (``pk``/``sk``) in every Region that reads or writes it, as a global
+  table has a replica in each. The replicas are one table here, so a write is visible in every
+  Region at once; DynamoDB replicates "typically within a second" (DynamoDB developer guide, "Read
+  consistency": global tables). Pulumi's ``drained`` item is written at start from the settings, as
+  ``pulumi up`` writes it. The Lambda@Edge function reads the table with its own SigV4 signer and
+  the credentials in the environment, as on Lambda.
+- **CloudFront Functions**: a key value store (``sandbox.kvs``) associated with the function, which
+  reads it at each invocation, and its data-plane API on loopback for botocore's own client.
+  Without an evacuator Pulumi's key (the drained list, ``DRAINED_KEY``) is written at start; with
+  one, the first sync publishes the union of both owners' lists (``ROTATION_KEY``). Its changes
+  reach the function at once: AWS documents no propagation time for key value stores.
+- **The evacuator**: one ``Evacuator`` per vantage Region, each in a thread of its own, probing the
+  S3 emulators with the Lambda's own clients (``evacuation.lambda_function.clients_for``: the
+  stack's ``originConnectionTimeout`` to connect, a read timeout, no retries). The vantage Regions
+  share one machine, so they see the same network.
+
+Scaled down by ``SCALE`` (40), so that an evacuation's whole timeline is 40 times shorter here: the
+probe interval (20 s: 0.5 s), the probe's read timeout (5 s: 0.125 s) and the Lambda@Edge
+function's refresh of the state (15 s: 0.375 s). Not scaled: the failures and recoveries counted,
+the probe's connection timeout, and the function's bound on a read of the store (0.3 s).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+from components.defaults import (
+    EVACUATION_PROBE_SECONDS,
+    EVACUATION_QUORUM,
+    EVACUATION_READ_TIMEOUT_SECONDS,
+    EVACUATION_ROUNDS,
+)
+from components.engine import Engine
+from evacuation.evacuator import Evacuator
+from evacuation.evacuator import Settings as EvacuatorSettings
+from evacuation.lambda_function import clients_for
+from evacuation.state import DRAINED_KEY, RoutingState, StateTable, drained_item, out_value
+from routing.artifact import (
+    DEFAULT_STATE_REFRESH_SECONDS,
+    DEFAULT_STATE_TIMEOUT_SECONDS,
+    StateSource,
+)
+from routing.catalogue import lambda_edge_execution_regions
+from sandbox.kvs import KeyValueStoreEmulator, StoreItems
+from sandbox.regional_s3 import QuietRequestHandler
+from settings import PROJECT, Settings
+
+SCALE = 40
+PROBE_SECONDS = EVACUATION_PROBE_SECONDS / SCALE
+PROBE_READ_TIMEOUT_SECONDS = EVACUATION_READ_TIMEOUT_SECONDS / SCALE
+STATE_REFRESH_SECONDS = DEFAULT_STATE_REFRESH_SECONDS / SCALE
+# The function's bound on each network step of a state read: AWS's own, not scaled.
+STATE_TIMEOUT_SECONDS = DEFAULT_STATE_TIMEOUT_SECONDS
+# What the emulated stores accept, and what the sandbox's own clients sign with.
+SANDBOX_CREDENTIALS = {"sandbox": "sandbox"}
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
+
+def state_table_name(stack: str) -> str:
+    """A state table for ``stack``, with a random suffix as Pulumi names resources (so that two
+    sandboxes of one stack in one process have a table each)."""
+    return f"{PROJECT}-{stack}-routing-state-{secrets.token_hex(4)[:7]}"
+
+
+def sandbox_session() -> boto3.session.Session:
+    (key, secret), *_ = SANDBOX_CREDENTIALS.items()
+    return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret)
+
+
+class _QuietMotoServer(ThreadedMotoServer):
+    """moto's threaded server without a log line per request, closing its port when stopped."""
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=QuietRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._server is not None:
+            self._server.server_close()
+
+
+class EvacuatorRunner:
+    """One evacuator per vantage Region, each in its own thread, a round every ``interval``
+    seconds. Its log lines (evacuations, restores, publications) go to ``log`` and ``events``."""
+
+    def __init__(
+        self, evacuators: list[Evacuator], interval: float, log: Callable[[str], None]
+    ) -> None:
+        self.evacuators = evacuators
+        self.interval = interval
+        self.log = log
+        self.events: list[str] = []
+        self.rounds = {evacuator.settings.vantage: 0 for evacuator in evacuators}
+        self._stopped = threading.Event()
+        self._progress = threading.Condition()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for evacuator in self.evacuators:
+            evacuator.log = self._record
+            thread = threading.Thread(
+                target=self._loop,
+                args=(evacuator,),
+                name=f"evacuator-{evacuator.settings.vantage}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+    def _record(self, line: str) -> None:
+        # Failed probes are counted in the table; each one is not news.
+        if ": probe of " in line:
+            return
+        self.events.append(line)
+        self.log(line)
+
+    def _loop(self, evacuator: Evacuator) -> None:
+        vantage = evacuator.settings.vantage
+        while not self._stopped.is_set():
+            started = time.monotonic()
+            try:
+                evacuator.round()
+            except Exception as error:  # noqa: BLE001 - a failed round must not end the checks
+                self._record(f"{vantage}: round failed: {error!r}")
+            with self._progress:
+                self.rounds[vantage] += 1
+                self._progress.notify_all()
+            self._stopped.wait(max(0.0, started + self.interval - time.monotonic()))
+
+    def wait_rounds(self, count: int, timeout: float) -> bool:
+        """Wait until every evacuator has run ``count`` more rounds; False on time-out."""
+        with self._progress:
+            target = {vantage: done + count for vantage, done in self.rounds.items()}
+            return self._progress.wait_for(
+                lambda: all(self.rounds[v] >= n for v, n in target.items()), timeout
+            )
+
+
+class RoutingStateEmulator:
+    """The stack's routing state store(s) on loopback; start with ``with``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        buckets: Mapping[str, str],
+        *,
+        refresh_seconds: float = STATE_REFRESH_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self.buckets = dict(buckets)
+        self.refresh_seconds = refresh_seconds
+        self.table = state_table_name(settings.stack)
+        readers = lambda_edge_execution_regions() if settings.engine is Engine.LAMBDA_EDGE else ()
+        self.table_regions = tuple(sorted({*readers, *settings.evacuation_vantages}))
+        self.table_region = (
+            "us-east-1" if "us-east-1" in self.table_regions else self.table_regions[0]
+        )
+        functions = settings.engine is Engine.CLOUDFRONT_FUNCTIONS
+        self.kvs = KeyValueStoreEmulator(SANDBOX_CREDENTIALS, ACCOUNT_ID) if functions else None
+        self.kvs_arn: str | None = None
+        # Where the evacuator reaches each origin's S3 endpoint (set once they run).
+        self.s3_endpoints: dict[str, str] = {}
+        self._moto: _QuietMotoServer | None = None
+        self._port = 0
+        self._syncer: Evacuator | None = None
+        # boto3 clients are thread-safe and costly to make: one per Region.
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._running = ExitStack()
+
+    def __enter__(self) -> RoutingStateEmulator:
+        with ExitStack() as undo:
+            self._start_dynamodb()
+            undo.callback(self._stop_dynamodb)
+            self._create_table()
+            undo.callback(self._delete_table)
+            if self.kvs is not None:
+                undo.enter_context(self.kvs)
+                self.kvs_arn = self.kvs.create(f"{PROJECT}-{self.settings.stack}-routing")
+            self.write_drained(self.settings.routing.drained)
+            self._running = undo.pop_all()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._running.close()
+
+    # DynamoDB: moto's server, and the table in every replica Region.
+
+    def _start_dynamodb(self) -> None:
+        self._moto = _QuietMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._moto.start()
+        self._port = self._moto.get_host_and_port()[1]
+
+    def _stop_dynamodb(self) -> None:
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def _create_table(self) -> None:
+        self.dynamodb().create_table(
+            TableName=self.table,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        # A global table: every replica Region finds the same table (and the same items).
+        backends = dynamodb_backends[ACCOUNT_ID]
+        table = backends[self.table_region].tables[self.table]
+        for region in self.table_regions:
+            backends[region].tables[self.table] = table
+
+    def _delete_table(self) -> None:
+        # moto keeps tables for the life of the process: the next sandbox starts from nothing.
+        for region in self.table_regions:
+            dynamodb_backends[ACCOUNT_ID][region].tables.pop(self.table, None)
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    def dynamodb(self, region: str | None = None) -> Any:
+        """A DynamoDB client for the table's replica in ``region`` (by default its home)."""
+        region = region or self.table_region
+        with self._clients_lock:
+            if region not in self._clients:
+                self._clients[region] = sandbox_session().client(
+                    "dynamodb", region_name=region, endpoint_url=self.dynamodb_endpoint
+                )
+            return self._clients[region]
+
+    def state_table(self, region: str | None = None) -> StateTable:
+        return StateTable(self.dynamodb(region), self.table)
+
+    def read(self) -> RoutingState:
+        """Both owners' lists as the table holds them now."""
+        return self.state_table().read()
+
+    @contextmanager
+    def unreadable(self) -> Iterator[None]:
+        """The engine's store unreadable inside the block: the DynamoDB endpoint stopped
+        (connections refused), or the key value store failing every read of the function."""
+        if self.kvs is not None:
+            self.kvs.unreadable = True
+            try:
+                yield
+            finally:
+                self.kvs.unreadable = False
+            return
+        self._stop_dynamodb()
+        try:
+            yield
+        finally:
+            self._start_dynamodb()
+
+    # What the edge code reads.
+
+    def state_source(self) -> StateSource:
+        """Where the Lambda@Edge function reads the state: this table, at this endpoint."""
+        return StateSource(
+            self.table,
+            regions=lambda_edge_execution_regions(),
+            refresh_seconds=self.refresh_seconds,
+            timeout_seconds=STATE_TIMEOUT_SECONDS,
+            endpoint=self.dynamodb_endpoint,
+        )
+
+    def function_store(self) -> StoreItems:
+        """The key value store as the CloudFront function reads it."""
+        if self.kvs is None or self.kvs_arn is None:
+            raise RuntimeError("only the cloudfront-functions engine has a key value store")
+        return self.kvs.items(self.kvs_arn)
+
+    # Writers.
+
+    def write_drained(self, regions: Collection[str]) -> None:
+        """Pulumi's part of the state, as ``pulumi up`` writes it: the ``drained`` item and, with
+        CloudFront Functions, the key the function reads (the drained list without an evacuator;
+        with one, the union, published as the evacuator's sync does)."""
+        self.dynamodb().put_item(TableName=self.table, Item=drained_item(regions))
+        if self.kvs is None or self.kvs_arn is None:
+            return
+        if self.settings.evacuation:
+            if self._syncer is None:
+                self._syncer = self.evacuator(self.settings.evacuation_vantages[0])
+            self._syncer.sync()
+        else:
+            self.kvs.put(self.kvs_arn, DRAINED_KEY, out_value(regions))
+
+    def evacuator_settings(self, vantage: str) -> EvacuatorSettings:
+        """The evacuator of ``vantage`` as Pulumi configures it, with the interval and the read
+        timeout scaled down."""
+        settings = self.settings
+        return EvacuatorSettings(
+            stack=settings.stack,
+            vantage=vantage,
+            vantages=settings.evacuation_vantages,
+            buckets=self.buckets,
+            failures=settings.evacuation_failures,
+            recoveries=settings.evacuation_recoveries,
+            quorum=EVACUATION_QUORUM,
+            probe_seconds=PROBE_SECONDS,
+            rounds=EVACUATION_ROUNDS,
+            connect_timeout=float(settings.origin_connection_timeout),
+            read_timeout=PROBE_READ_TIMEOUT_SECONDS,
+            table=self.table,
+            kvs_arn=self.kvs_arn,
+        )
+
+    def endpoints(self) -> dict[str, str]:
+        """The endpoint overrides of the emulated services, by name (and S3's by origin)."""
+        endpoints = {**self.s3_endpoints, "dynamodb": self.dynamodb_endpoint}
+        if self.kvs is not None:
+            endpoints["cloudfront-keyvaluestore"] = self.kvs.endpoint
+        return endpoints
+
+    def evacuator(self, vantage: str, log: Callable[[str], None] | None = None) -> Evacuator:
+        settings = self.evacuator_settings(vantage)
+        clients = clients_for(settings, self.endpoints(), sandbox_session())
+        return Evacuator(settings, clients, log=log or (lambda _: None))
+
+    @contextmanager
+    def evacuating(self, log: Callable[[str], None] | None = None) -> Iterator[EvacuatorRunner]:
+        """Every vantage Region's evacuator running inside the block."""
+        if not self.settings.evacuation:
+            raise RuntimeError(f"stack {self.settings.stack} has no evacuator (evacuation false)")
+        runner = EvacuatorRunner(
+            [self.evacuator(vantage) for vantage in self.settings.evacuation_vantages],
+            PROBE_SECONDS,
+            log or (lambda _: None),
+        )
+        runner.start()
+        try:
+            yield runner
+        finally:
+            runner.stop()
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack output ``routingState``, as ``pulumi stack output --json`` prints it."""
+        settings = self.settings
+        return {
+            "engine": settings.engine.value,
+            "table": self.table,
+            "tableRegion": self.table_region,
+            "tableRegions": list(self.table_regions),
+            "kvsArn": self.kvs_arn,
+            "stateKey": settings.state_key,
+            "evacuation": settings.evacuation,
+            "vantages": list(settings.evacuation_vantages) if settings.evacuation else [],
+        }
+
+
+@contextmanager
+def credentials_in_environment() -> Iterator[None]:
+    """The sandbox's credentials in the environment inside the block, where none are set: the
+    Lambda@Edge function signs its state reads with what Lambda puts there."""
+    (key, secret), *_ = SANDBOX_CREDENTIALS.items()
+    added = []
+    for name, value in (("AWS_ACCESS_KEY_ID", key), ("AWS_SECRET_ACCESS_KEY", secret)):
+        if name not in os.environ:
+            os.environ[name] = value
+            added.append(name)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)

@@ -1,0 +1,115 @@
+"""`./dev sandbox serve` prints break-glass commands that work as printed: pasted into another
+shell, evacuate takes the Region out (the edge stops sending there), status shows it, restore brings
+it back. Run as a person would: serve in one process, the commands in others."""
+
+import http.client
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support import free_port
+from tools.stack_file import PROJECT_ROOT
+
+
+def served_by(port, edge, key):
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", f"/{key}", headers={"X-Edge-Region": edge})
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            return response.status, response.getheader("X-Served-By-Region")
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def run_printed(line, environment):
+    """A printed `./dev <command> ...` line, run as the dev script runs it."""
+    words = shlex.split(line)
+    assert words[0] == "./dev"
+    return subprocess.run(
+        [sys.executable, "-m", "tools.rotation", *words[1:]],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stack", "region", "edge", "another_edge"),
+    [
+        ("dev", "eu-west-1", "eu-west-2", "eu-west-1"),
+        ("prod", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1"),
+    ],
+)
+def test_the_printed_commands_take_a_region_out_and_bring_it_back(
+    stack, region, edge, another_edge
+):
+    port = free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--stack", stack, "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        startup = [process.stdout.readline()]
+        while not startup[-1].startswith("Ctrl-C stops everything"):
+            startup.append(process.stdout.readline())
+            assert startup[-1], "serve stopped before its start-up text was complete"
+        printed = {
+            line.split()[1]: line.strip()
+            for line in startup
+            if line.strip().startswith(("./dev evacuate", "./dev status", "./dev restore"))
+        }
+        assert set(printed) == {"evacuate", "status", "restore"}, startup
+        assert "  export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n" in startup
+        assert f"./dev evacuate {region} --stack {stack} --outputs " in printed["evacuate"]
+        with_credentials = {
+            **environment,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+        }
+        assert served_by(port, edge, "index.html") == (200, region)
+
+        evacuated = run_printed(printed["evacuate"], with_credentials)
+        assert evacuated.returncode == 0, evacuated.stderr
+        assert evacuated.stdout.startswith(f"{region} evacuated: out of rotation since ")
+        time.sleep(1)  # the Lambda@Edge container's refresh, scaled down: 0.375 s
+        status, server = served_by(port, edge, "assets/where.json")
+        assert status == 200 and server != region
+
+        shown = run_printed(printed["status"], with_credentials)
+        assert shown.returncode == 0, shown.stderr
+        assert "evacuated since " in shown.stdout and "trying the sandbox" in shown.stdout
+
+        restored = run_printed(printed["restore"], with_credentials)
+        assert restored.returncode == 0, restored.stderr
+        assert restored.stdout.startswith(f"{region} restored: back in rotation")
+        time.sleep(1)
+        # An edge Region whose copy is not cached yet: served by the Region again.
+        assert served_by(port, another_edge, "index.html") == (200, region)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "stopping: edge and S3 emulators shut down" in out

@@ -1,0 +1,474 @@
+"""./dev evacuate|restore|status: take an origin Region out of rotation by hand, bring it back, and
+show the routing state, with your own AWS credentials (the break-glass commands).
+
+    pulumi stack output --json > outputs.json
+    ./dev evacuate eu-central-1 --stack prod --outputs outputs.json --reason "S3 5xx there"
+    ./dev status --stack prod --outputs outputs.json
+    ./dev restore eu-central-1 --stack prod --outputs outputs.json --reason "S3 recovered"
+
+The stack file (Pulumi.<stack>.yaml) names the origins and the engine; the stack output
+``routingState`` names the store: the DynamoDB table (and its home Region), and with CloudFront
+Functions the key value store. Without outputs, give --table, --table-region and --kvs-arn.
+
+An evacuation is recorded in the state table's ``evacuated`` item with since when, by whom (your
+identity, from STS; the access key id against an emulator) and why, written only if nobody changed
+the item since it was read. The health checks never bring back an origin a person evacuated. With
+CloudFront Functions the origins out of rotation are published to the key value store at once. The
+commands refuse to take the last origin in rotation out. Exit status: 0 done (or nothing to do), 2 a
+problem you can fix, said in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+
+from components.engine import Engine
+from evacuation.decide import BY_CHECKS, Evacuation
+from evacuation.lambda_function import keyvaluestore_client
+from evacuation.state import (
+    ROTATION_KEY,
+    KeyValueStore,
+    RoutingState,
+    StaleStateError,
+    StateTable,
+    out_value,
+)
+from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
+from settings import PROJECT, Settings
+from tools.cli import ToolError, edge_region, run_command
+from tools.stack_buckets import read_outputs
+from tools.stack_file import settings_from_stack_file
+
+# The services whose endpoints --endpoint-url may replace.
+SERVICES = ("dynamodb", "cloudfront-keyvaluestore", "sts")
+_CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}
+)
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where a stack's routing state lives."""
+
+    engine: Engine
+    table: str
+    table_region: str
+    kvs_arn: str | None
+    # The key value store key the CloudFront function reads; None with Lambda@Edge.
+    state_key: str | None
+
+
+@dataclass
+class Target:
+    """What a command works on: the stack, its store, and clients for it."""
+
+    settings: Settings
+    store: Store
+    table: StateTable
+    kvs: KeyValueStore | None
+    endpoints: dict[str, str]
+    session: Any
+
+
+def endpoint_overrides(flags: Sequence[str]) -> dict[str, str]:
+    """``--endpoint-url SERVICE=URL`` flags, checked, by service."""
+    endpoints: dict[str, str] = {}
+    for flag in flags:
+        service, separator, url = flag.partition("=")
+        if not separator or service not in SERVICES:
+            raise ToolError(
+                f"--endpoint-url {flag!r}: expected SERVICE=URL with SERVICE one of "
+                f"{', '.join(SERVICES)}"
+            )
+        if not url.startswith(("http://", "https://")):
+            raise ToolError(f"--endpoint-url {flag!r}: the URL must start http:// or https://")
+        endpoints[service] = url
+    return endpoints
+
+
+def store_from(options: argparse.Namespace, settings: Settings) -> Store:
+    """The store named by the outputs' ``routingState`` or by the flags."""
+    if options.outputs is not None:
+        if options.table or options.table_region or options.kvs_arn:
+            raise ToolError("give --outputs, or --table and --table-region: not both")
+        return _store_from_outputs(options.outputs, settings)
+    if not options.table or not options.table_region:
+        raise ToolError(
+            "where is the routing state? give --outputs outputs.json (pulumi stack output "
+            "--json), or --table NAME and --table-region REGION"
+        )
+    functions = settings.engine is Engine.CLOUDFRONT_FUNCTIONS
+    if functions and not options.kvs_arn:
+        raise ToolError("the cloudfront-functions engine reads a key value store: give --kvs-arn")
+    return Store(
+        settings.engine,
+        options.table,
+        options.table_region,
+        options.kvs_arn if functions else None,
+        settings.state_key if functions else None,
+    )
+
+
+def _store_from_outputs(source: str, settings: Settings) -> Store:
+    state = read_outputs(source).get("routingState")
+    where = f"stack outputs in {source}"
+    if not isinstance(state, dict) or not isinstance(state.get("table"), str):
+        raise ToolError(
+            f"{where} have no 'routingState' with a table: a stack with one origin has none, "
+            "and a stack deployed before issue 17 needs a pulumi up"
+        )
+    if state.get("engine") != settings.engine.value:
+        raise ToolError(
+            f"{where} are of a {state.get('engine')} stack, and Pulumi.{settings.stack}.yaml says "
+            f"{settings.engine.value}: run pulumi up first, or give this stack's outputs"
+        )
+    region = state.get("tableRegion")
+    if not isinstance(region, str):
+        raise ToolError(f"{where}: routingState has no tableRegion")
+    kvs_arn, key = state.get("kvsArn"), state.get("stateKey")
+    if settings.engine is Engine.CLOUDFRONT_FUNCTIONS and not isinstance(kvs_arn, str):
+        raise ToolError(f"{where}: routingState has no kvsArn, which this engine needs")
+    return Store(
+        settings.engine,
+        state["table"],
+        region,
+        kvs_arn if isinstance(kvs_arn, str) else None,
+        key if isinstance(key, str) else None,
+    )
+
+
+def connect(options: argparse.Namespace) -> Target:
+    """The stack, its store and clients for it, from the command line."""
+    settings = settings_from_stack_file(options.stack)
+    if not settings.routing_state:
+        raise ToolError(
+            f"stack {settings.stack} has one origin ({settings.origins[0]}): nothing can be taken "
+            "out of rotation"
+        )
+    store = store_from(options, settings)
+    endpoints = endpoint_overrides(options.endpoint_url)
+    session = boto3.session.Session()
+    dynamodb = session.client(
+        "dynamodb",
+        region_name=store.table_region,
+        endpoint_url=endpoints.get("dynamodb"),
+        config=_CLIENT_CONFIG,
+    )
+    kvs = None
+    if store.kvs_arn is not None:
+        client = keyvaluestore_client(
+            session, endpoints.get("cloudfront-keyvaluestore"), _CLIENT_CONFIG
+        )
+        kvs = KeyValueStore(client, store.kvs_arn)
+    return Target(settings, store, StateTable(dynamodb, store.table), kvs, endpoints, session)
+
+
+@contextmanager
+def explained(store: Store) -> Iterator[None]:
+    """AWS's errors as one line each: what failed, where, and what to check."""
+    try:
+        yield
+    except NoCredentialsError:
+        raise ToolError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY"
+        ) from None
+    except EndpointConnectionError as error:
+        raise ToolError(f"cannot reach {error.kwargs.get('endpoint_url')}") from None
+    except ClientError as error:
+        operation = error.operation_name
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        if code == "ResourceNotFoundException" and operation in ("Query", "PutItem"):
+            raise ToolError(
+                f"no routing state table {store.table} in {store.table_region}: check --outputs, "
+                "or --table and --table-region"
+            ) from None
+        if code == "ResourceNotFoundException":
+            raise ToolError(
+                f"no key value store {store.kvs_arn}: check --outputs or --kvs-arn"
+            ) from None
+        raise ToolError(f"{operation} was refused: {code}: {message}") from None
+    except BotoCoreError as error:
+        raise ToolError(f"the request failed: {error}") from None
+
+
+def identity(target: Target) -> str:
+    """Who is acting: the caller's ARN from STS; against emulated stores (an endpoint override
+    and none for STS), the access key id."""
+    emulated = {"dynamodb", "cloudfront-keyvaluestore"} & set(target.endpoints)
+    if emulated and "sts" not in target.endpoints:
+        credentials = target.session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        return f"access key {credentials.access_key}"
+    sts = target.session.client(
+        "sts",
+        region_name=target.store.table_region,
+        endpoint_url=target.endpoints.get("sts"),
+        config=_CLIENT_CONFIG,
+    )
+    return str(sts.get_caller_identity()["Arn"])
+
+
+def check_publishable(target: Target) -> None:
+    """Refuse, before anything is written, a change the edge would never read: a CloudFront
+    function that reads Pulumi's drained list only (no evacuator, so no union to publish)."""
+    if target.kvs is not None and target.store.state_key != ROTATION_KEY:
+        raise ToolError(
+            f"this stack's CloudFront function reads the drained list only "
+            f"({target.store.state_key!r}: {PROJECT}:evacuation is false): take a Region out "
+            f"with pulumi config set --path '{PROJECT}:drained[0]' REGION and pulumi up"
+        )
+
+
+def publish(target: Target, state: RoutingState) -> str | None:
+    """With CloudFront Functions: the origins out of rotation, written to the key value store when
+    it does not already hold them; what was written, or None."""
+    if target.kvs is None:
+        return None
+    value = out_value(state.out)
+    if target.kvs.get(ROTATION_KEY) == value:
+        return None
+    target.kvs.put(ROTATION_KEY, value)
+    target.table.write_published(value)
+    return value
+
+
+def _write(target: Target, evacuated: dict[str, Evacuation], state: RoutingState) -> RoutingState:
+    """The evacuated list replaced, unless it changed since ``state`` was read."""
+    try:
+        version = target.table.write_evacuated(evacuated, state.version)
+    except StaleStateError:
+        raise ToolError(
+            "the routing state changed while this command ran (an evacuation or a restore, by "
+            "the checks or by someone else): look with ./dev status, and run it again"
+        ) from None
+    return RoutingState(state.drained, evacuated, version)
+
+
+def _propagation(target: Target, published: str | None) -> str:
+    if target.store.engine is Engine.LAMBDA_EDGE:
+        return (
+            "the Lambda@Edge function reads it within its refresh "
+            f"({DEFAULT_STATE_REFRESH_SECONDS:g} s) once DynamoDB has replicated it to every "
+            "Region (typically within a second)"
+        )
+    if published is None:
+        return "the key value store holds it already"
+    return (
+        f"published {published} to the key value store; CloudFront Functions read it once it "
+        "has reached the edges (AWS documents no propagation time)"
+    )
+
+
+def evacuate(options: argparse.Namespace) -> int:
+    target = connect(options)
+    region, reason = options.region, options.reason.strip()
+    if not reason:
+        raise ToolError("--reason: say why, for whoever reads ./dev status next")
+    _check_origin(target.settings, region)
+    check_publishable(target)
+    with explained(target.store):
+        who = identity(target)
+        state = target.table.read()
+        record = state.evacuated.get(region)
+        if record is not None and not record.by_checks:
+            print(
+                f"{region} is already evacuated, since {record.since} by {record.by}: "
+                f"{record.reason}"
+            )
+            published = publish(target, state)
+            if published is not None:
+                print(_propagation(target, published))
+            return 0
+        remaining = [o for o in target.settings.origins if o not in state.out and o != region]
+        if not remaining:
+            out = ", ".join(sorted(state.out)) or "none"
+            raise ToolError(
+                f"refusing to evacuate {region}: no origin would stay in rotation (out now: "
+                f"{out}); restore another first"
+            )
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        evacuated = {**state.evacuated, region: Evacuation(since=since, by=who, reason=reason)}
+        state = _write(target, evacuated, state)
+        published = publish(target, state)
+    taken_over = " (the checks had evacuated it: now only a person brings it back)"
+    print(
+        f"{region} evacuated: out of rotation since {since}, by {who}: {reason}"
+        + (taken_over if record is not None else "")
+    )
+    print(f"in rotation: {', '.join(remaining)}")
+    print(_propagation(target, published))
+    return 0
+
+
+def restore(options: argparse.Namespace) -> int:
+    target = connect(options)
+    region = options.region
+    _check_origin(target.settings, region)
+    check_publishable(target)
+    with explained(target.store):
+        who = identity(target)
+        state = target.table.read()
+        record = state.evacuated.get(region)
+        if record is None:
+            if region in state.drained:
+                raise ToolError(
+                    f"{region} is drained by the stack's configuration ({PROJECT}:drained), not "
+                    f"evacuated: pulumi config rm {PROJECT}:drained (or edit the list) and pulumi "
+                    "up bring it back"
+                )
+            print(f"{region} is in rotation: nothing to restore")
+            published = publish(target, state)
+            if published is not None:
+                print(_propagation(target, published))
+            return 0
+        evacuated = {origin: r for origin, r in state.evacuated.items() if origin != region}
+        state = _write(target, evacuated, state)
+        published = publish(target, state)
+    why = f": {options.reason.strip()}" if options.reason and options.reason.strip() else ""
+    print(f"{region} restored: back in rotation, by {who}{why}")
+    print(f"it had been evacuated since {record.since} by {record.by}: {record.reason}")
+    if record.by == BY_CHECKS:
+        print("the checks evacuate it again if it still fails their probes")
+    print(_propagation(target, published))
+    return 0
+
+
+def _check_origin(settings: Settings, region: str) -> None:
+    if region not in settings.origins:
+        raise ToolError(
+            f"{region} is not an origin of stack {settings.stack}; its origins: "
+            f"{', '.join(settings.origins)}"
+        )
+
+
+def status(options: argparse.Namespace) -> int:
+    target = connect(options)
+    with explained(target.store):
+        state = target.table.read()
+        views = target.table.views()
+        reads_rotation = target.kvs is not None and target.store.state_key == ROTATION_KEY
+        held = target.kvs.get(ROTATION_KEY) if target.kvs is not None and reads_rotation else None
+    store = target.store
+    print(
+        f"stack {target.settings.stack} ({store.engine.value}): routing state in "
+        f"{store.table} ({store.table_region}), version {state.version}"
+    )
+    width = max(len(origin) for origin in target.settings.origins) + 2
+    for origin in target.settings.origins:
+        print(f"  {origin:<{width}}{_origin_state(origin, state)}")
+    if reads_rotation:
+        expected = out_value(state.out)
+        agrees = "as the table says" if held == expected else f"the table says {expected}"
+        print(f"key value store ({ROTATION_KEY}): {held or 'no value'} ({agrees})")
+    print(_views_text(views, target.settings.origins))
+    return 0
+
+
+def _origin_state(origin: str, state: RoutingState) -> str:
+    record = state.evacuated.get(origin)
+    if record is not None:
+        return f"evacuated since {record.since} by {record.by}: {record.reason}"
+    if origin in state.drained:
+        return f"drained (by Pulumi: {PROJECT}:drained)"
+    return "in rotation"
+
+
+def _views_text(views: dict[str, Any], origins: Sequence[str]) -> str:
+    """Each vantage Region's latest probes of each origin, and how long ago."""
+    if not views:
+        return "vantage Regions: no probes recorded (no evacuator, or it has not run yet)"
+    now = datetime.now(UTC).timestamp()
+    lines = ["vantage Regions (latest probes, in a row):"]
+    for vantage, streaks in sorted(views.items()):
+        latest = max((streak.at for streak in streaks.values()), default=0.0)
+        seen = ", ".join(
+            f"{origin} " + (f"{s.failures} failed" if s.failures else f"{s.successes} ok")
+            for origin in origins
+            if (s := streaks.get(origin)) is not None
+        )
+        lines.append(f"  {vantage}: {seen} ({now - latest:.0f} s ago)")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stack", required=True, help="reads Pulumi.<stack>.yaml for the origins")
+    common.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="stack outputs as `pulumi stack output --json` prints them ('-' for stdin): the "
+        "routingState output names the store",
+    )
+    common.add_argument("--table", help="without --outputs: the routing state's DynamoDB table")
+    common.add_argument(
+        "--table-region", type=edge_region, metavar="REGION", help="with --table: its home Region"
+    )
+    common.add_argument(
+        "--kvs-arn", metavar="ARN", help="with --table, CloudFront Functions: the key value store"
+    )
+    common.add_argument(
+        "--endpoint-url",
+        metavar="SERVICE=URL",
+        action="append",
+        default=[],
+        help=f"an endpoint instead of AWS's, per service ({', '.join(SERVICES)}); repeatable; "
+        "`./dev sandbox serve` prints its own",
+    )
+    parser = argparse.ArgumentParser(prog="./dev", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    evacuating = commands.add_parser(
+        "evacuate",
+        parents=[common],
+        help="take an origin out of rotation now",
+        description="Take an origin Region out of rotation now, recording who and why; the "
+        "health checks never bring it back, only ./dev restore does. Refuses to take out the "
+        "last origin in rotation.",
+    )
+    evacuating.add_argument("region", type=edge_region, help="the origin Region to take out")
+    evacuating.add_argument("--reason", required=True, help="why, for ./dev status")
+    restoring = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="bring it back",
+        description="Bring an evacuated origin Region back into rotation (an evacuation by a "
+        "person or by the health checks; a drained one comes back with pulumi config and up).",
+    )
+    restoring.add_argument("region", type=edge_region, help="the origin Region to bring back")
+    restoring.add_argument("--reason", help="why, printed")
+    commands.add_parser(
+        "status",
+        parents=[common],
+        help="what is out of rotation, since when, by whom",
+        description="Each origin: in rotation, drained (by Pulumi) or evacuated since when, by "
+        "whom and why; with CloudFront Functions what the key value store holds; and each vantage "
+        "Region's latest probes.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    command = {"evacuate": evacuate, "restore": restore, "status": status}[options.command]
+    return command(options)
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main))
