@@ -144,6 +144,7 @@ monitoring = (
             evaluation_minutes=settings.alarm_evaluation_minutes,
             error_count=settings.alarm_error_count,
             evacuation_stack=settings.stack if settings.evacuation else None,
+            evacuation_vantages=settings.evacuation_vantages if settings.evacuation else (),
             web_acl_metric_name=web_acl_metric_name,
             tags=settings.tags,
         ),

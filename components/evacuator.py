@@ -40,6 +40,7 @@ from components.defaults import (
     EVACUATOR_RUNTIME,
     EVACUATOR_SCHEDULE,
     EVACUATOR_TIMEOUT_SECONDS,
+    STATE_TABLE_HOME_REGION,
 )
 from components.naming import evacuator_function_name
 from components.policies import evacuator_policy, invoke_policy, service_trust_policy
@@ -97,6 +98,9 @@ def evacuator_settings(
         "vantages": list(vantages),
         "buckets": dict(sorted(buckets.items())),
         "table": table,
+        # Every vantage Region decides on the table's home replica: a conditional write holds
+        # only within one Region (DynamoDB global tables, MREC, last writer wins across Regions).
+        "tableRegion": STATE_TABLE_HOME_REGION,
         "failures": failures,
         "recoveries": recoveries,
         "quorum": quorum,
@@ -514,6 +518,21 @@ class Evacuator(pulumi.ComponentResource):
             opts=child,
         )
         for vantage, function in functions.items():
+            # The schedule's retry policy covers its delivery only; a run that fails would still be
+            # run "two more times, with a one-minute wait ... and two minutes" by Lambda ("Error
+            # handling for asynchronous invocation", Lambda developer guide), overlapping the next
+            # scheduled runs with stale streaks. A failed run is reported (its silence raises an
+            # alarm); the next minute's is the retry.
+            aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-invoke-config-{vantage}",
+                aws.lambda_.FunctionEventInvokeConfigArgs(
+                    region=vantage,
+                    function_name=function.name,
+                    maximum_retry_attempts=0,
+                    maximum_event_age_in_seconds=60,
+                ),
+                opts=child,
+            )
             aws.scheduler.Schedule(
                 f"{name}-schedule-{vantage}",
                 aws.scheduler.ScheduleArgs(

@@ -54,6 +54,9 @@ class AlarmSpec:
     rate: bool = False
     # A level that breaches below the threshold, in any one minute (the origins in rotation).
     below: bool = False
+    # A heartbeat: breaches when fewer reports than the threshold arrived in five minutes, and
+    # when none did (missing data breaches).
+    heartbeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ def alarm_specs(
     error_rate_percent: float,
     error_count: int,
     evacuation_stack: str | None = None,
+    evacuation_vantages: Sequence[str] = (),
 ) -> list[AlarmSpec]:
     """Every alarm the stack needs, in the Region where its metric lives."""
     specs = [
@@ -131,6 +135,9 @@ def alarm_specs(
             )
     if evacuation_stack is not None:
         specs.append(origins_in_rotation_alarm(evacuation_stack))
+        specs += [
+            evacuator_silent_alarm(evacuation_stack, vantage) for vantage in evacuation_vantages
+        ]
     for pair in replication:
         specs.append(
             AlarmSpec(
@@ -155,8 +162,8 @@ def origins_in_rotation_alarm(stack: str) -> AlarmSpec:
     """Every origin out of rotation: the edge then fails open and routes as if none were, and that
     state raises this alarm. The evacuator reports the origins in rotation after every invocation
     from each vantage Region (``evacuation.evacuator``); the highest report of a minute below 1
-    means no vantage Region saw an origin in rotation. No report (no evacuator running) is not an
-    alarm: the function errors and throttles alarm on their own."""
+    means no vantage Region saw an origin in rotation. No report is not this alarm's business: an
+    evacuator that stops reporting raises ``evacuator_silent_alarm``."""
     return AlarmSpec(
         "origins-in-rotation",
         CLOUDFRONT_METRICS_REGION,
@@ -167,6 +174,29 @@ def origins_in_rotation_alarm(stack: str) -> AlarmSpec:
         1,
         f"Every origin of {stack} is out of rotation: the edge routes as if none were",
         below=True,
+    )
+
+
+# How long an evacuator may go without reporting: five of its one-minute invocations.
+HEARTBEAT_MINUTES = 5
+
+
+def evacuator_silent_alarm(stack: str, vantage: str) -> AlarmSpec:
+    """An evacuator that stopped working (its role, its signing or the state table failing it,
+    Lambda throttling it): it reports after every invocation that completes, with a ``Vantage``
+    dimension, so fewer than one report in five minutes, or none, raises this alarm. Without it a
+    broken evacuator would evacuate nothing, and say nothing."""
+    return AlarmSpec(
+        f"evacuator-silent-{vantage}",
+        CLOUDFRONT_METRICS_REGION,
+        EVACUATION_METRIC_NAMESPACE,
+        EVACUATION_METRIC,
+        {"Stack": stack, "Vantage": vantage},
+        "SampleCount",
+        1,
+        f"The evacuator of {stack} in {vantage} has not completed a run in {HEARTBEAT_MINUTES} "
+        "minutes: its health checks are not running",
+        heartbeat=True,
     )
 
 
@@ -388,6 +418,10 @@ class MonitoringArgs:
     """With an evacuator: the stack name it reports ``GeoProximity``/``OriginsInRotation`` under
     (dimension ``Stack``), alarmed on below 1 and graphed. Default None: no evacuator."""
 
+    evacuation_vantages: Sequence[str] = ()
+    """With an evacuator: its vantage Regions, each with an alarm when it stops reporting (the
+    same metric with a ``Vantage`` dimension). Default none."""
+
     web_acl_metric_name: pulumi.Input[str] | None = None
     """The metric name of the web ACL in front of the distribution (its ``WebACL`` dimension), whose
     allowed and blocked requests the dashboard draws. Default None: no web ACL, no graph."""
@@ -424,6 +458,7 @@ class Monitoring(pulumi.ComponentResource):
             error_rate_percent=args.error_rate_percent,
             error_count=args.error_count,
             evacuation_stack=args.evacuation_stack,
+            evacuation_vantages=args.evacuation_vantages,
         )
         topics = self._topics(name, args, [spec.region for spec in specs], child)
         alarms = self._alarms(name, args, specs, topics, child)
@@ -515,17 +550,20 @@ class Monitoring(pulumi.ComponentResource):
                     threshold=spec.threshold,
                     comparison_operator=(
                         "LessThanThreshold"
-                        if spec.below
+                        if spec.below or spec.heartbeat
                         else "GreaterThanThreshold"
                         if spec.rate
                         else "GreaterThanOrEqualToThreshold"
                     ),
-                    period=_MINUTE
+                    period=_MINUTE * HEARTBEAT_MINUTES
+                    if spec.heartbeat
+                    else _MINUTE
                     if spec.rate or spec.below
                     else _MINUTE * args.evaluation_minutes,
                     evaluation_periods=args.evaluation_minutes if spec.rate else 1,
-                    # These metrics are sparse: no data means nothing went wrong.
-                    treat_missing_data="notBreaching",
+                    # These metrics are sparse: no data means nothing went wrong; except a
+                    # heartbeat's, where no data is the failure it watches for.
+                    treat_missing_data="breaching" if spec.heartbeat else "notBreaching",
                     alarm_actions=[topics[spec.region].arn],
                     ok_actions=[topics[spec.region].arn],
                     tags=tags,

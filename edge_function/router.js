@@ -16,16 +16,16 @@ var FIXED_FAILOVER = /* fixed failover */-1;
 var FAILOVER_STATUS_CODES = /* failover status codes */[];
 // The key whose value, {"out": [Region, ...]}, names the origins out of rotation; null: no store.
 var STATE_KEY = /* state key */null;
-var store = STATE_KEY === null ? null : cf.kvs();
 
 async function outOfRotation() {
     // One read per request. A missing key, a store that cannot be read or a value that is not the
-    // expected shape leaves every origin in rotation: routing by the rankings alone.
-    if (store === null) {
+    // expected shape leaves every origin in rotation: routing by the rankings alone. The handle is
+    // taken here, inside the try, so that nothing about the store can make the function throw.
+    if (STATE_KEY === null) {
         return [];
     }
     try {
-        var state = await store.get(STATE_KEY, { format: 'json' });
+        var state = await cf.kvs().get(STATE_KEY, { format: 'json' });
         return state !== null && typeof state === 'object' && Array.isArray(state.out) ? state.out : [];
     } catch (error) {
         return [];

@@ -17,7 +17,15 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from evacuation.decide import BY_CHECKS, Decision, Evacuation, Streak, decide
 from evacuation.state import (
@@ -34,6 +42,7 @@ HEALTH_KEY = ".well-known/geo-proximity/health"
 # A metric the all-origins-out alarm watches.
 METRIC_NAMESPACE = "GeoProximity"
 METRIC_NAME = "OriginsInRotation"
+_Result = TypeVar("_Result")
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     table: str
+    # The table's home Region: where every vantage Region reads and writes while it answers.
+    table_region: str | None = None
     kvs_arn: str | None = None
     topic_arn: str | None = None
     health_key: str = HEALTH_KEY
@@ -77,6 +88,7 @@ class Settings:
             connect_timeout=float(document["connectTimeout"]),
             read_timeout=float(document["readTimeout"]),
             table=str(document["table"]),
+            table_region=document.get("tableRegion"),
             kvs_arn=document.get("kvsArn"),
             topic_arn=document.get("topicArn"),
         )
@@ -88,10 +100,22 @@ class Clients:
 
     # Origin Region → an S3 client for that Region, with the probe's timeouts and no retries.
     s3: Mapping[str, Any]
+    # The state table in this vantage Region, and in the table's home Region (None: the same).
     dynamodb: Any
     kvs: Any | None = None
     sns: Any | None = None
     cloudwatch: Any | None = None
+    dynamodb_home: Any | None = None
+
+
+def unreachable(error: Exception) -> bool:
+    """Whether ``error`` says a Region's DynamoDB did not answer (no connection, a time-out, a 5xx),
+    as opposed to an answer such as a refused condition."""
+    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+        return True
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    return isinstance(error, ConnectionClosedError)
 
 
 @dataclass
@@ -117,7 +141,18 @@ class Evacuator:
     ) -> None:
         self.settings = settings
         self.clients = clients
-        self.table = StateTable(clients.dynamodb, settings.table)
+        # Every vantage Region reads, decides and writes on the table's home replica: a conditional
+        # write holds only within one Region ("might return stale data if the item was updated in
+        # a different Region", DynamoDB global tables, consistency), so one Region decides. While
+        # the home Region does not answer, each decides on its own replica, and across Regions the
+        # last writer wins: a lost decision is taken again in the next round.
+        self.local = StateTable(clients.dynamodb, settings.table)
+        self.home = (
+            StateTable(clients.dynamodb_home, settings.table)
+            if clients.dynamodb_home is not None
+            else self.local
+        )
+        self.table = self.home
         self.kvs = KeyValueStore(clients.kvs, settings.kvs_arn) if settings.kvs_arn else None
         self.clock = clock
         self.sleep = sleep
@@ -152,6 +187,26 @@ class Evacuator:
         with ThreadPoolExecutor(max_workers=len(origins)) as pool:
             results = dict(zip(origins, pool.map(self.probe, origins), strict=True))
         now = self.clock()
+        report = self._on_a_replica(lambda: self._record_and_act(results, now))
+        report.published = self._on_a_replica(lambda: self.publish(report.state))
+        return report
+
+    def _on_a_replica(self, work: Callable[[], _Result]) -> _Result:
+        """``work`` on the home replica, or, when the home Region does not answer, on this one."""
+        self.table = self.home
+        try:
+            return work()
+        except Exception as error:
+            if self.home is self.local or not unreachable(error):
+                raise
+            self.log(
+                f"{self.settings.vantage}: the state table's home Region did not answer ({error}); "
+                "deciding on this Region's replica"
+            )
+            self.table = self.local
+            return work()
+
+    def _record_and_act(self, results: Mapping[str, tuple[bool, str]], now: float) -> Round:
         if self._streaks is None:
             self._streaks = self.table.views().get(self.settings.vantage, {})
         cap = max(self.settings.failures, self.settings.recoveries)
@@ -168,7 +223,6 @@ class Evacuator:
             if not healthy:
                 self.log(f"{self.settings.vantage}: probe of {origin} failed: {detail}")
         report.decision, report.state = self._act(now)
-        report.published = self.publish(report.state)
         return report
 
     def _act(self, now: float) -> tuple[Decision, RoutingState]:
@@ -230,9 +284,13 @@ class Evacuator:
         or created the store, and after a break-glass command). It writes whatever the table says
         was published last: a store created anew (an engine switched back, a store replaced) holds
         no key yet while the table, which outlives it, remembers the value."""
-        state = self.table.read()
-        self.publish(state, always=True)
-        return state
+
+        def publish() -> RoutingState:
+            state = self.table.read()
+            self.publish(state, always=True)
+            return state
+
+        return self._on_a_replica(publish)
 
     def notify(self, message: str) -> None:
         line = f"geo-proximity {self.settings.stack}: {message} (seen from {self.settings.vantage})"
@@ -252,16 +310,21 @@ class Evacuator:
         if self.clients.cloudwatch is None:
             return
         in_rotation = len([origin for origin in self.settings.buckets if origin not in state.out])
+        stack = {"Name": "Stack", "Value": self.settings.stack}
+        vantage = {"Name": "Vantage", "Value": self.settings.vantage}
         try:
+            # The stack's series, which the every-origin-out alarm reads, and this vantage
+            # Region's, whose silence raises its heartbeat alarm.
             self.clients.cloudwatch.put_metric_data(
                 Namespace=METRIC_NAMESPACE,
                 MetricData=[
                     {
                         "MetricName": METRIC_NAME,
-                        "Dimensions": [{"Name": "Stack", "Value": self.settings.stack}],
+                        "Dimensions": dimensions,
                         "Value": in_rotation,
                         "Unit": "Count",
                     }
+                    for dimensions in ([stack], [stack, vantage])
                 ],
             )
         except Exception as error:  # noqa: BLE001 - the metric is for the alarm, not the routing

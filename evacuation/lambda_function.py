@@ -9,14 +9,18 @@ come from the ``GEO_PROXIMITY_EVACUATOR`` environment variable (JSON, written by
 from __future__ import annotations
 
 import os
+import time
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from evacuation import sigv4a
 from evacuation.evacuator import Clients, Evacuator, Settings, settings_from_environment
+from evacuation.state import RoutingState
 
 SETTINGS_VARIABLE = "GEO_PROXIMITY_EVACUATOR"
 # CloudFront's metrics and the alarms on them live in us-east-1; so does the all-out alarm.
@@ -90,14 +94,52 @@ def clients_for(
         kvs=kvs,
         sns=session.client("sns", region_name=topic_region) if settings.topic_arn else None,
         cloudwatch=session.client("cloudwatch", region_name=METRICS_REGION),
+        dynamodb_home=(
+            session.client(
+                "dynamodb",
+                region_name=settings.table_region,
+                endpoint_url=endpoints.get("dynamodb"),
+                # Seconds, not the SDK's minutes, before a Region that does not answer is given up
+                # for this Region's replica.
+                config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 2}),
+            )
+            if settings.table_region and settings.table_region != settings.vantage
+            else None
+        ),
     )
+
+
+# On the first `pulumi up` the sync may run before its role's policy has reached every endpoint:
+# IAM "is eventually consistent" and changes "might not be immediately visible" (IAM user guide,
+# "Troubleshoot IAM", changes that I make are not always immediately visible). It tries again for
+# this long before the deploy fails on it.
+SYNC_PATIENCE_SECONDS = 30
+_SYNC_RETRY_SECONDS = 3
+
+
+def sync_until_allowed(
+    evacuator: Evacuator,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RoutingState:
+    """``evacuator.sync()``, tried again while access is denied, up to ``SYNC_PATIENCE_SECONDS``."""
+    deadline = clock() + SYNC_PATIENCE_SECONDS
+    while True:
+        try:
+            return evacuator.sync()
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if "AccessDenied" not in code or clock() >= deadline:
+                raise
+            evacuator.log(f"sync: {code}, likely the role's policy not yet in effect; trying again")
+            sleep(_SYNC_RETRY_SECONDS)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = settings_from_environment(os.environ[SETTINGS_VARIABLE])
     evacuator = Evacuator(settings, clients_for(settings))
     if event.get("action") == "sync":
-        state = evacuator.sync()
+        state = sync_until_allowed(evacuator)
         return {"out": sorted(state.out)}
     rounds = evacuator.run()
     last = rounds[-1]

@@ -305,7 +305,8 @@ class MonitoringCost:
     dashboards: int
     replication_rules: int
     prices: MonitoringPrices
-    # With an evacuator: one alarm on every origin out of rotation.
+    # With an evacuator: one alarm on every origin out of rotation, and one per vantage Region on
+    # its silence (a heartbeat); they read one custom metric series each.
     evacuation_alarms: int = 0
 
     @property
@@ -330,8 +331,13 @@ class MonitoringCost:
         return self.dashboards * self.prices.dashboard_per_month
 
     @property
+    def metrics(self) -> int:
+        """Replication metrics, and the evacuator's series (one per alarm on them)."""
+        return self.replication_metrics + self.evacuation_alarms
+
+    @property
     def metric_dollars(self) -> float:
-        return self.replication_metrics * self.prices.metric_per_month
+        return self.metrics * self.prices.metric_per_month
 
     @property
     def dollars(self) -> float:
@@ -344,16 +350,17 @@ class MonitoringCost:
                 "viewer5xx": self.viewer_alarms,
                 "router": self.router_alarms,
                 "failedReplication": self.replication_alarms,
-                "everyOriginOut": self.evacuation_alarms,
+                "evacuator": self.evacuation_alarms,
                 "total": self.alarms,
             },
             "dashboards": self.dashboards,
             "replicationRules": self.replication_rules,
             "replicationMetrics": self.replication_metrics,
+            "evacuatorMetrics": self.evacuation_alarms,
             "dollarsPerMonth": {
                 "alarms": round(self.alarm_dollars, 2),
                 "dashboards": round(self.dashboard_dollars, 2),
-                "replicationMetrics": round(self.metric_dollars, 2),
+                "metrics": round(self.metric_dollars, 2),
                 "total": round(self.dollars, 2),
             },
             "prices": {
@@ -370,9 +377,11 @@ def monitoring_estimate(
     origins: int,
     mesh: bool,
     evacuation: bool = False,
+    vantages: int = 0,
 ) -> MonitoringCost:
     """The alarms, dashboard and replication metrics of a stack with ``origins`` buckets
-    (``mesh``: replicating to one another; ``evacuation``: with an evacuator), as
+    (``mesh``: replicating to one another; ``evacuation``: with an evacuator in ``vantages``
+    Regions), as
     ``components/monitoring.py`` declares them."""
     if not enabled:
         return MonitoringCost(False, engine, 0, 0, 0, 0, 0, prices)
@@ -383,7 +392,15 @@ def monitoring_estimate(
     )
     rules = origins * (origins - 1) if mesh else 0
     return MonitoringCost(
-        True, engine, VIEWER_ALARMS, router, rules, DASHBOARDS, rules, prices, int(evacuation)
+        True,
+        engine,
+        VIEWER_ALARMS,
+        router,
+        rules,
+        DASHBOARDS,
+        rules,
+        prices,
+        (1 + vantages) if evacuation else 0,
     )
 
 

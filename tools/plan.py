@@ -276,6 +276,7 @@ def stack_monitoring(settings: Settings, prices: MonitoringPrices | None = None)
         origins=len(settings.origins),
         mesh=settings.replication is Replication.MESH,
         evacuation=settings.evacuation,
+        vantages=len(settings.evacuation_vantages),
     )
 
 
@@ -297,7 +298,9 @@ def render_monitoring(monitoring: MonitoringCost) -> str:
     if monitoring.replication_alarms:
         alarm_kinds += f", {monitoring.replication_alarms} failed replication"
     if monitoring.evacuation_alarms:
-        alarm_kinds += ", 1 every origin out of rotation"
+        alarm_kinds += (
+            f", 1 every origin out of rotation, {monitoring.evacuation_alarms - 1} evacuator silent"
+        )
     rows = [
         (
             "alarms",
@@ -314,13 +317,20 @@ def render_monitoring(monitoring: MonitoringCost) -> str:
             "",
         ),
         (
-            "replication metrics",
-            monitoring.replication_metrics,
+            "metrics",
+            monitoring.metrics,
             prices.metric_per_month,
             monitoring.metric_dollars,
-            f"{monitoring.replication_rules} rules x {METRICS_PER_REPLICATION_RULE}"
-            if monitoring.replication_rules
-            else "replication is off",
+            (
+                f"{monitoring.replication_rules} replication rules x {METRICS_PER_REPLICATION_RULE}"
+                if monitoring.replication_rules
+                else "replication is off"
+            )
+            + (
+                f", {monitoring.evacuation_alarms} evacuator series"
+                if monitoring.evacuation_alarms
+                else ""
+            ),
         ),
     ]
     cells = [

@@ -228,13 +228,18 @@ def identity(target: Target) -> str:
 
 def check_publishable(target: Target) -> None:
     """Refuse, before anything is written, a change the edge would never read: a CloudFront
-    function that reads Pulumi's drained list only (no evacuator, so no union to publish)."""
+    function that reads Pulumi's drained list only (no evacuator, so no union to publish); and
+    make sure the key value store answers these credentials before the table is written, so a
+    refusal there (SigV4A needs a version 2 session token: "use a Regional endpoint in AWS STS",
+    "Restrictions on CloudFront Functions") leaves nothing half done."""
     if target.kvs is not None and target.store.state_key != ROTATION_KEY:
         raise ToolError(
             f"this stack's CloudFront function reads the drained list only "
             f"({target.store.state_key!r}: {PROJECT}:evacuation is false): take a Region out "
             f"with pulumi config set --path '{PROJECT}:drained[0]' REGION and pulumi up"
         )
+    if target.kvs is not None:
+        target.kvs.client.describe_key_value_store(KvsARN=target.kvs.arn)
 
 
 def publish(target: Target, state: RoutingState) -> str | None:
@@ -283,8 +288,8 @@ def evacuate(options: argparse.Namespace) -> int:
     if not reason:
         raise ToolError("--reason: say why, for whoever reads ./dev status next")
     _check_origin(target.settings, region)
-    check_publishable(target)
     with explained(target.store):
+        check_publishable(target)
         who = identity(target)
         state = target.table.read()
         record = state.evacuated.get(region)
@@ -322,8 +327,8 @@ def restore(options: argparse.Namespace) -> int:
     target = connect(options)
     region = options.region
     _check_origin(target.settings, region)
-    check_publishable(target)
     with explained(target.store):
+        check_publishable(target)
         who = identity(target)
         state = target.table.read()
         record = state.evacuated.get(region)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from testing.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, REPLICATION_CONFIG
+from testing.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
 from tests import aws_rules
 from tests.components.conftest import deployed
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
@@ -162,11 +162,12 @@ def test_every_dashboard_is_one_cloudwatch_accepts_and_shows_every_alarm(deploym
 def test_twenty_origins_split_alarms_over_widgets_of_at_most_a_hundred():
     deployment = deployed("everything-twenty")
     alarms = deployment.all(ALARM)
-    # 1 + 13 x 2 + 20 x 19 + 1 (every origin out of rotation) = 408 alarms, over five widgets.
-    assert len(alarms) == 1 + 13 * 2 + 20 * 19 + 1
+    # 1 + 13 x 2 + 20 x 19 + 1 (every origin out of rotation) + 3 (each vantage's silence) = 411
+    # alarms, over five widgets.
+    assert len(alarms) == 1 + 13 * 2 + 20 * 19 + 1 + 3
     body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
     sizes = [len(w["properties"]["alarms"]) for w in body["widgets"] if w["type"] == "alarm"]
-    assert sizes == [100, 100, 100, 100, 8]
+    assert sizes == [100, 100, 100, 100, 11]
     latency = [w for w in body["widgets"] if "ReplicationLatency" in w["properties"]["title"]]
     assert sum(len(w["properties"]["metrics"]) for w in latency) == 380
 
@@ -274,7 +275,7 @@ def test_every_origin_out_of_rotation_raises_an_alarm_where_there_is_an_evacuato
     if not (exported["evacuation"] and "dashboardName" in deployment.exports):
         assert alarms == []
         return
-    (alarm,) = alarms
+    (alarm,) = [a for a in alarms if a.inputs["statistic"] == "Maximum"]
     inputs = alarm.inputs
     assert alarm.region == "us-east-1" and inputs["namespace"] == "GeoProximity"
     assert inputs["dimensions"] == {"Stack": deployment.stack}
@@ -295,6 +296,46 @@ def test_every_origin_out_of_rotation_raises_an_alarm_where_there_is_an_evacuato
         ["GeoProximity", "OriginsInRotation", "Stack", deployment.stack]
     ]
     assert graph["properties"]["region"] == "us-east-1"
+
+
+def test_an_evacuator_that_stops_reporting_raises_an_alarm_per_vantage_region(deployment):
+    exported = deployment.exports["routingState"]
+    silent = [
+        a
+        for a in alarms_by(deployment, "OriginsInRotation")
+        if a.name.startswith("monitoring-evacuator-silent-")
+    ]
+    if not (exported["evacuation"] and "dashboardName" in deployment.exports):
+        assert silent == []
+        return
+    assert sorted(a.inputs["dimensions"]["Vantage"] for a in silent) == sorted(exported["vantages"])
+    for alarm in silent:
+        inputs = alarm.inputs
+        assert alarm.region == "us-east-1" and inputs["namespace"] == "GeoProximity"
+        assert inputs["dimensions"]["Stack"] == deployment.stack
+        # Fewer than one completed run in five minutes, or none: no data is the failure.
+        assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+            "SampleCount",
+            "LessThanThreshold",
+            1,
+        )
+        assert (inputs["period"], inputs["evaluationPeriods"]) == (300, 1)
+        assert inputs["treatMissingData"] == "breaching"
+        assert aws_rules.alarm_problems(inputs) == []
+
+
+def test_the_evacuators_runs_are_never_retried_by_lambda(deployment):
+    configs = deployment.all("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    functions = [f for f in deployment.all(FUNCTION) if f.name.startswith("evacuator-")]
+    assert sorted(c.region for c in configs) == sorted(f.region for f in functions)
+    for config in configs:
+        assert (
+            config.inputs["maximumRetryAttempts"],
+            config.inputs["maximumEventAgeInSeconds"],
+        ) == (
+            0,
+            60,
+        )
 
 
 def test_alarms_on_the_distribution_and_the_function_wait_for_them(deployment):

@@ -87,6 +87,7 @@ ADDED = re.compile(
     r"|aws:s3/bucketObjectv2:BucketObjectv2::origin-[a-z0-9-]+-health$"
     r"|LambdaEdgeRouter\$aws:iam/rolePolicy:RolePolicy::router-state$"
     r"|Monitoring\$aws:cloudwatch/metricAlarm:MetricAlarm::monitoring-origins-in-rotation$"
+    r"|Monitoring\$aws:cloudwatch/metricAlarm:MetricAlarm::monitoring-evacuator-silent-[a-z0-9-]+$"
 )
 
 

@@ -235,3 +235,91 @@ def test_the_lambda_entry_point_builds_clients_with_the_probes_timeouts_and_no_r
     assert clients.dynamodb.meta.region_name == "eu-west-1"
     assert clients.sns.meta.region_name == "us-east-1"
     assert clients.kvs.meta.service_model.service_name == "cloudfront-keyvaluestore"
+
+
+class UnreachableDynamoDB:
+    """A DynamoDB client whose Region does not answer."""
+
+    def __getattr__(self, operation):
+        def call(**_):
+            from botocore.exceptions import EndpointConnectionError
+
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+        return call
+
+
+def test_every_vantage_decides_on_the_home_replica_and_on_its_own_while_home_is_down(world):
+    # A conditional write holds within one Region only, so the decisions are made in the table's
+    # home Region; here the home "replica" and the vantage's own are two tables of moto's.
+    local = dynamodb("eu-west-1")
+    create_state_table(local)
+    settings = Settings(
+        stack="test",
+        vantage="eu-west-1",
+        vantages=("us-east-1", "eu-west-1"),
+        buckets=BUCKETS,
+        failures=1,
+        recoveries=6,
+        quorum=1,
+        probe_seconds=20,
+        rounds=1,
+        connect_timeout=1,
+        read_timeout=5,
+        table=world["table"].table,
+        table_region="us-east-1",
+    )
+    world["s3"]["eu-central-1"].error = TimeoutError("stalled")
+    lines = []
+    home = Evacuator(
+        settings,
+        Clients(s3=world["s3"], dynamodb=local, dynamodb_home=world["client"]),
+        clock=world["clock"],
+        sleep=world["clock"].sleep,
+        log=lines.append,
+    )
+    home.round()
+    assert list(world["table"].read().evacuated) == ["eu-central-1"]  # written at home
+    assert dict(StateTable(local, world["table"].table).read().evacuated) == {}
+    down = Evacuator(
+        settings,
+        Clients(s3=world["s3"], dynamodb=local, dynamodb_home=UnreachableDynamoDB()),
+        clock=world["clock"],
+        sleep=world["clock"].sleep,
+        log=lines.append,
+    )
+    down.round()
+    assert list(StateTable(local, world["table"].table).read().evacuated) == ["eu-central-1"]
+    assert any("home Region did not answer" in line for line in lines)
+
+
+def test_the_sync_waits_for_its_policy_and_then_gives_up(world):
+    from botocore.exceptions import ClientError
+
+    from evacuation import lambda_function
+
+    denied = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "Query"
+    )
+
+    class Flaky:
+        calls = 0
+
+        def __init__(self, fail_times):
+            self.fail_times = fail_times
+            self.log = lambda _: None
+
+        def sync(self):
+            Flaky.calls += 1
+            if Flaky.calls <= self.fail_times:
+                raise denied
+            return "synced"
+
+    clock = Clock()
+    assert lambda_function.sync_until_allowed(Flaky(3), clock, clock.sleep) == "synced"
+    assert Flaky.calls == 4
+    Flaky.calls = 0
+    with pytest.raises(ClientError):
+        lambda_function.sync_until_allowed(Flaky(1_000), clock, clock.sleep)
+    # Tried for the patience and no longer: one try every 3 s for 30 s.
+    assert 10 <= Flaky.calls <= 12

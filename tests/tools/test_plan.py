@@ -367,25 +367,26 @@ def test_plan_prints_what_monitoring_costs(capsys):
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
     # As docs/operations.md's monitoring section counts it: 1 + 13 x 2 + 6 alarms, and with the
-    # evacuator (on by default) 1 more, a dashboard, 6 rules.
+    # evacuator (on by default) 1 + 3 more (every origin out; each vantage's silence), a
+    # dashboard, 6 rules' metrics and the evacuator's 4 series.
     assert out[start:].splitlines()[:5] == [
         "monitoring cost per month (USD, CloudWatch prices of 2026-11-27, before the free tier; "
         "the same at any traffic):",
-        "  alarms               34 x $0.10 =   $3.40  (1 viewer 5xx, 26 Lambda@Edge in 13 "
-        "execution Regions, 6 failed replication, 1 every origin out of rotation)",
-        "  dashboard             1 x $3.00 =   $3.00",
-        "  replication metrics  24 x $0.30 =   $7.20  (6 rules x 4)",
-        "  total                              $13.60",
+        "  alarms     37 x $0.10 =   $3.70  (1 viewer 5xx, 26 Lambda@Edge in 13 execution Regions, "
+        "6 failed replication, 1 every origin out of rotation, 3 evacuator silent)",
+        "  dashboard   1 x $3.00 =   $3.00",
+        "  metrics    28 x $0.30 =   $8.40  (6 replication rules x 4, 4 evacuator series)",
+        "  total                    $15.10",
     ]
     assert plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
     assert out[start:].splitlines()[1:5] == [
-        "  alarms               7 x $0.10 =  $0.70  (1 viewer 5xx, 3 CloudFront function, 2 failed "
-        "replication, 1 every origin out of rotation)",
-        "  dashboard            1 x $3.00 =  $3.00",
-        "  replication metrics  8 x $0.30 =  $2.40  (2 rules x 4)",
-        "  total                             $6.10",
+        "  alarms     10 x $0.10 =  $1.00  (1 viewer 5xx, 3 CloudFront function, 2 failed "
+        "replication, 1 every origin out of rotation, 3 evacuator silent)",
+        "  dashboard   1 x $3.00 =  $3.00",
+        "  metrics    12 x $0.30 =  $3.60  (2 replication rules x 4, 4 evacuator series)",
+        "  total                    $7.60",
     ]
 
 
@@ -399,17 +400,18 @@ def test_plan_json_has_the_monitoring_cost_and_its_prices(capsys):
             "viewer5xx": 1,
             "router": 26,
             "failedReplication": 6,
-            "everyOriginOut": 1,
-            "total": 34,
+            "evacuator": 4,
+            "total": 37,
         },
         "dashboards": 1,
         "replicationRules": 6,
         "replicationMetrics": 24,
+        "evacuatorMetrics": 4,
         "dollarsPerMonth": {
-            "alarms": 3.4,
+            "alarms": 3.7,
             "dashboards": 3.0,
-            "replicationMetrics": 7.2,
-            "total": 13.6,
+            "metrics": 8.4,
+            "total": 15.1,
         },
     }
     assert prices["asOf"] == "2026-11-27" and "CloudWatch pricing" in prices["source"]
@@ -521,7 +523,7 @@ def test_prices_override_reaches_the_monitoring_prices(capsys, tmp_path):
     prices.write_text('{"alarmPerMonth": 0.2}', encoding="utf-8")
     assert plan.main(["--prices", str(prices), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 6.8
+    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 7.4  # 37 alarms at $0.20
     assert document["monitoring"]["prices"]["source"].endswith(f"Overridden by {prices}.")
     assert "Overridden" not in document["cost"]["prices"]["source"]
 
