@@ -36,6 +36,7 @@ KEY_VALUE_STORE = "aws:cloudfront/keyValueStore:KeyValueStore"
 KVS_KEY = "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 INVOCATION = "aws:lambda/invocation:Invocation"
+EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 

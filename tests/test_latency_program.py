@@ -19,9 +19,10 @@ LATENCY = {
     "us-east-2": {"us-east-1": 12.0, "eu-central-1": 150.0, "ap-northeast-1": 130.0},
     "ap-southeast-1": {"ap-northeast-1": 70.0, "eu-central-1": 160.0},
 }
+# Every edge Region's origins in order, where the snapshot changes them.
 MOVED = {
-    "ap-south-1": {"primary": "ap-northeast-1", "failover": "eu-central-1"},
-    "us-east-2": {"primary": "us-east-1", "failover": "ap-northeast-1"},
+    "ap-south-1": ["ap-northeast-1", "eu-central-1", "us-east-1"],
+    "us-east-2": ["us-east-1", "ap-northeast-1", "eu-central-1"],
 }
 
 
@@ -49,36 +50,38 @@ def by_latency(snapshot, **values):
     )
 
 
-def lambda_edge_routes(config) -> dict:
-    return json.loads(deploy(config).function_package()["routing.json"])["routes"]
+def lambda_edge_rankings(config) -> dict[str, list[str]]:
+    return json.loads(deploy(config).function_package()["routing.json"])["rankings"]
 
 
 def test_the_lambda_edge_artifact_follows_the_snapshot(snapshot):
-    by_distance = lambda_edge_routes(project_config(origins=SEED))
-    routes = lambda_edge_routes(by_latency(snapshot))
-    assert by_distance["ap-south-1"] == {"primary": "eu-central-1", "failover": "ap-northeast-1"}
-    assert by_distance["us-east-2"] == {"primary": "us-east-1", "failover": "eu-central-1"}
-    changed = {edge: route for edge, route in routes.items() if by_distance[edge] != route}
+    by_distance = lambda_edge_rankings(project_config(origins=SEED))
+    rankings = lambda_edge_rankings(by_latency(snapshot))
+    assert by_distance["ap-south-1"] == ["eu-central-1", "ap-northeast-1", "us-east-1"]
+    assert by_distance["us-east-2"] == ["us-east-1", "eu-central-1", "ap-northeast-1"]
+    changed = {edge: ranking for edge, ranking in rankings.items() if by_distance[edge] != ranking}
     assert changed == MOVED
 
 
 def test_a_larger_margin_keeps_distance_and_pins_still_win(snapshot):
-    assert lambda_edge_routes(by_latency(snapshot, latencyMarginMs=31)) == lambda_edge_routes(
+    assert lambda_edge_rankings(by_latency(snapshot, latencyMarginMs=31)) == lambda_edge_rankings(
         project_config(origins=SEED)
     )
-    pinned = lambda_edge_routes(by_latency(snapshot, routes={"ap-south-1": "us-east-1"}))
-    assert pinned["ap-south-1"] == {"primary": "us-east-1", "failover": "ap-northeast-1"}
+    pinned = lambda_edge_rankings(by_latency(snapshot, routes={"ap-south-1": "us-east-1"}))
+    assert pinned["ap-south-1"] == ["us-east-1", "ap-northeast-1", "eu-central-1"]
 
 
 def test_the_same_snapshot_deploys_the_same_bytes(snapshot):
     first = deploy(by_latency(snapshot)).function_package()
     assert deploy(by_latency(snapshot)).function_package() == first
     routing = deploy(by_latency(snapshot)).exports["routing"]
-    assert {edge: routing["routes"][edge] for edge in MOVED} == MOVED
+    assert {edge: routing["routes"][edge] for edge in MOVED} == {
+        edge: {"primary": ranking[0], "failover": ranking[1]} for edge, ranking in MOVED.items()
+    }
 
 
 def functions_routes(code: str) -> dict[str, list[str]]:
-    """Edge Region -> the origin ids the CloudFront function's code sends it to, in order."""
+    """Edge Region -> the origin ids the CloudFront function's code ranks for it, in order."""
     ids = json.loads(re.search(r"(\[\"s3-[^\]]*\])", code).group(1))
     return {
         edge: [ids[index] for index in json.loads(targets)]
@@ -96,8 +99,7 @@ def test_the_cloudfront_function_follows_the_snapshot(snapshot):
     assert len(routes) == len(by_distance) > 30
     changed = {edge: targets for edge, targets in routes.items() if by_distance[edge] != targets}
     assert changed == {
-        edge: [origin_id(route["primary"]), origin_id(route["failover"])]
-        for edge, route in MOVED.items()
+        edge: [origin_id(code) for code in ranking] for edge, ranking in MOVED.items()
     }
 
 

@@ -5,7 +5,13 @@ import json
 
 import pytest
 
-from testing.mock_program import ACCOUNT_ID, CLOUDFRONT_FUNCTION, FUNCTION, REPLICATION_CONFIG
+from testing.mock_program import (
+    ACCOUNT_ID,
+    CLOUDFRONT_FUNCTION,
+    EVENT_INVOKE_CONFIG,
+    FUNCTION,
+    REPLICATION_CONFIG,
+)
 from tests import aws_rules
 from tests.components.conftest import deployed
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
@@ -325,7 +331,7 @@ def test_an_evacuator_that_stops_reporting_raises_an_alarm_per_vantage_region(de
 
 
 def test_the_evacuators_runs_are_never_retried_by_lambda(deployment):
-    configs = deployment.all("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    configs = deployment.all(EVENT_INVOKE_CONFIG)
     functions = [f for f in deployment.all(FUNCTION) if f.name.startswith("evacuator-")]
     assert sorted(c.region for c in configs) == sorted(f.region for f in functions)
     for config in configs:

@@ -7,6 +7,7 @@ from routing.table import FailoverMode, choose
 from testing.mock_program import (
     ACCOUNT_ID,
     CLOUDFRONT_FUNCTION,
+    EVENT_INVOKE_CONFIG,
     FUNCTION,
     INVOCATION,
     KEY_VALUE_STORE,
@@ -451,7 +452,7 @@ def state_resource_region(deployment: Deployment, resource) -> str:
         home = state["tableRegion"]
         return home if home in state["vantages"] else state["vantages"][0]
     (vantage,) = [v for v in state["vantages"] if resource.name.endswith(f"-{v}")]
-    assert resource.type in (FUNCTION, LOG_GROUP, SCHEDULE), resource.name
+    assert resource.type in (FUNCTION, EVENT_INVOKE_CONFIG, LOG_GROUP, SCHEDULE), resource.name
     return vantage
 
 
