@@ -16,20 +16,22 @@ What the API takes, from the EC2 API Reference ("GetAwsNetworkPerformanceData", 
 ``Period`` (``five-minutes`` to ``one-week``); ``StartTime``, ``EndTime``; ``MaxResults`` and
 ``NextToken`` for paging. The reference gives no limit on the queries of one request and no range
 for ``MaxResults``, and says of ``MetricPoint`` "Currently only five_minutes is supported" while
-``Period`` lists six values. So, conservatively: at most ``QUERIES_PER_REQUEST`` queries a request,
-no ``MaxResults`` (AWS's own page size, every ``NextToken`` followed), and each pair's value is the
-median of whatever points come back, one a day or one every five minutes alike. EC2 throttles per
-account and Region ("Request throttling for the Amazon EC2 API": ``Get*`` actions share a bucket of
-100 requests refilled at 20 a second, and a throttled request fails with ``RequestLimitExceeded``);
-its advice is exponential back-off with a maximum delay and a maximum number of retries, for
-throttling and server errors only. The requests are sent one at a time, so the bucket never empties
-in practice; when it does, a request is tried ``MAX_ATTEMPTS`` times in all.
+``Period`` lists six values. So, conservatively: ``five-minutes``, the one period documented as
+supported (and the guide's own example), at most ``QUERIES_PER_REQUEST`` queries a request, no
+``MaxResults`` (AWS's own page size, every ``NextToken`` followed), and each pair's value is the
+median of all its points. EC2 throttles each API on its own, per account and Region ("Request
+throttling for the Amazon EC2 API": "you are throttled on the number of requests you make on a
+per-API basis"; a throttled request fails with ``RequestLimitExceeded``); its advice is exponential
+back-off with jitter, a maximum delay and a maximum number of retries, for throttling and server
+errors only. The requests are sent one at a time, so the bucket rarely empties; when it does, or the
+network drops a request, a request is tried ``MAX_ATTEMPTS`` times in all.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import random
 import statistics
 import sys
 import time
@@ -45,9 +47,11 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     ParamValidationError,
 )
+from botocore.exceptions import ConnectionError as SdkConnectionError
 
 from routing.catalogue import lambda_edge_execution_regions, load_catalogue
 from routing.latency import (
@@ -66,8 +70,11 @@ API = "EC2 GetAwsNetworkPerformanceData (AWS Network Manager Infrastructure Perf
 # Any Region answers for every pair: the guide queries us-east-1 to us-west-2 in ap-southeast-3.
 DEFAULT_API_REGION = "us-east-1"
 METRIC, STATISTIC = "aggregate-latency", "p50"
-# One point a day; the value of a pair is the median of its points.
-PERIOD = "one-day"
+# The one period the reference documents as supported (MetricPoint: "Currently only five_minutes is
+# supported"; the guide's CLI example asks for five-minutes too): 288 points a day per pair, whose
+# median is the pair's value. The other five values of the model's Period are left alone.
+PERIOD = "five-minutes"
+POINTS_PER_DAY = 288
 # A week covers weekdays and the weekend; the console queries at most 30 days at once.
 DEFAULT_DAYS = 7
 # The API reference documents no limit on DataQuery.N; ten keeps every request small.
@@ -77,10 +84,10 @@ QUERIES_PER_REQUEST = 10
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 8.0
-# The pages of one request, at most; a NextToken chain longer than this is AWS's fault, not data.
-MAX_PAGES = 1000
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
-DENIED_CODES = frozenset({"UnauthorizedOperation", "AuthFailure", "AccessDenied", "OptInRequired"})
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AuthFailure", "AccessDenied"})
+# The Region asked is one the account has not enabled ("Error codes for the Amazon EC2 API").
+OPT_IN_CODE = "OptInRequired"
 IAM_ACTION = "ec2:GetAwsNetworkPerformanceData"
 
 
@@ -96,6 +103,10 @@ class Window:
         """The ``days`` whole UTC days before the day of ``now``."""
         midnight = now.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return cls(midnight - datetime.timedelta(days=days), midnight)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
 
     @property
     def last_day(self) -> datetime.date:
@@ -181,9 +192,12 @@ class Fetcher:
         window: Window,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float], float] = lambda delay: random.uniform(delay / 2, delay),
         progress: Progress | None = None,
     ) -> None:
         self.client, self.window, self.sleep, self.progress = client, window, sleep, progress
+        # "Equal jitter": half the back-off, and a random share of the other half.
+        self.jitter = jitter
         self.fetched = Fetched()
         self.asked = 0
 
@@ -234,7 +248,9 @@ class Fetcher:
         }
         points: dict[str, list[float]] = {}
         seen_tokens: set[str] = set()
-        for _ in range(MAX_PAGES):
+        # A page holds at least one point, or AWS's paging is broken: bound the chain by the points.
+        max_pages = len(queries) * self.window.days * POINTS_PER_DAY + 1
+        for _ in range(max_pages):
             page = self._call(parameters)
             for response in page.get("DataResponses", []):
                 values = points.setdefault(str(response.get("Id")), [])
@@ -250,15 +266,19 @@ class Fetcher:
                 raise ToolError(f"{API} returned the same NextToken twice; try again later")
             seen_tokens.add(token)
             parameters = {**parameters, "NextToken": token}
-        raise ToolError(f"{API} returned more than {MAX_PAGES} pages for one request")
+        raise ToolError(
+            f"{API} returned more than {max_pages} pages for one request, more than its points; "
+            "try again later"
+        )
 
     def _call(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        """One request, retried with exponential back-off while EC2 throttles it or fails."""
+        """One request, retried with exponential back-off and jitter while EC2 throttles it, fails
+        or the network loses it."""
         delay = FIRST_BACKOFF_SECONDS
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.fetched.requests += 1
             try:
-                with _explained():
+                with _explained(last_attempt=attempt == MAX_ATTEMPTS):
                     answer: dict[str, Any] = self.client.get_aws_network_performance_data(
                         **parameters
                     )
@@ -267,11 +287,12 @@ class Fetcher:
                 code = error.response.get("Error", {}).get("Code", "")
                 status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
                 retryable = code in THROTTLING_CODES or status >= 500
-                if retryable and attempt < MAX_ATTEMPTS:
-                    self.sleep(delay)
-                    delay = min(delay * 2, MAX_BACKOFF_SECONDS)
-                    continue
-                raise _explained_error(error, code, retryable) from None
+                if not retryable or attempt == MAX_ATTEMPTS:
+                    raise _explained_error(error, code, retryable) from None
+            except (SdkConnectionError, HTTPClientError):
+                pass  # a connection refused, timed out or dropped: _explained let it through
+            self.sleep(self.jitter(delay))
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
@@ -281,6 +302,11 @@ def _explained_error(error: ClientError, code: str, retryable: bool) -> Exceptio
         return ToolError(
             f"{API} still answered {code or 'a server error'} after {MAX_ATTEMPTS} tries with "
             "back-off; try again later"
+        )
+    if code == OPT_IN_CODE:
+        return ToolError(
+            f"AWS refused {IAM_ACTION} ({code}): the Region asked is not enabled for this account; "
+            "ask another with --region (any Region answers for every pair)"
         )
     if code in DENIED_CODES:
         return ToolError(
@@ -293,10 +319,15 @@ def _explained_error(error: ClientError, code: str, retryable: bool) -> Exceptio
 
 
 @contextmanager
-def _explained() -> Iterator[None]:
-    """The SDK's own errors a person can fix, as one line; a ClientError passes through."""
+def _explained(*, last_attempt: bool) -> Iterator[None]:
+    """The SDK's own errors a person can fix, as one line; a ClientError passes through, and so
+    does a network failure unless this is the ``last_attempt`` (the caller retries it)."""
     try:
         yield
+    except (SdkConnectionError, HTTPClientError) as error:
+        if not last_attempt:
+            raise
+        raise _network_error(error) from None
     except ParamValidationError:
         raise  # a request this tool built wrong: a bug, not an input to report
     except NoCredentialsError:
@@ -304,10 +335,17 @@ def _explained() -> Iterator[None]:
             "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY"
         ) from None
-    except EndpointConnectionError as error:
-        raise ToolError(f"cannot reach the EC2 API at {error.kwargs.get('endpoint_url')}") from None
     except BotoCoreError as error:
         raise ToolError(f"{API} failed: {error}") from None
+
+
+def _network_error(error: BotoCoreError) -> ToolError:
+    """The last network failure of a request, as one line."""
+    if isinstance(error, EndpointConnectionError):
+        where = f"cannot reach the EC2 API at {error.kwargs.get('endpoint_url')}"
+    else:
+        where = f"the EC2 API did not answer ({error})"
+    return ToolError(f"{where} after {MAX_ATTEMPTS} tries with back-off; try again later")
 
 
 def ec2_client(region: str, endpoint_url: str | None) -> Any:

@@ -8,6 +8,7 @@ import json
 import subprocess
 
 import pytest
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
@@ -70,25 +71,26 @@ def expected(queries, token=None):
     return {**params, "NextToken": token} if token else params
 
 
-def point(day, value):
-    start = WINDOW.start + datetime.timedelta(days=day)
+def point(index, value):
+    """The ``index``-th five-minute point of the window."""
+    start = WINDOW.start + datetime.timedelta(minutes=5 * index)
     return {
         "StartDate": start,
-        "EndDate": start + datetime.timedelta(days=1),
+        "EndDate": start + datetime.timedelta(minutes=5),
         "Value": value,
         "Status": "OK",
     }
 
 
-def response(query, values):
+def response(query, values, first=0):
     return {
         "Id": query.id,
         "Source": query.source,
         "Destination": query.destination,
         "Metric": "aggregate-latency",
         "Statistic": "p50",
-        "Period": "one-day",
-        "MetricPoints": [point(day, value) for day, value in enumerate(values)],
+        "Period": "five-minutes",
+        "MetricPoints": [point(first + index, value) for index, value in enumerate(values)],
     }
 
 
@@ -112,11 +114,13 @@ def answer_all(stubber, queries):
         )
 
 
-def fetcher(client, sleeps=None, progress=None):
+def fetcher(client, sleeps=None, progress=None, window=WINDOW):
+    """A fetcher that records its waits (without jitter, so they are exact) or fails on one."""
     return latency.Fetcher(
         client,
-        WINDOW,
+        window,
         sleep=(sleeps.append if sleeps is not None else pytest.fail),
+        jitter=lambda delay: delay,
         progress=progress,
     )
 
@@ -149,7 +153,7 @@ def test_every_edge_region_is_asked_for_every_origin_but_itself():
         "Destination": "eu-central-1",
         "Metric": "aggregate-latency",
         "Statistic": "p50",
-        "Period": "one-day",
+        "Period": "five-minutes",
     }
 
 
@@ -190,7 +194,7 @@ def test_queries_go_ten_a_request_and_every_page_is_followed(ec2):
     stubber.add_response(
         OPERATION,
         page(
-            [response(first[1], [72.0, 73.0, 74.0, 75.0])]
+            [response(first[1], [72.0, 73.0, 74.0, 75.0], first=3)]
             + [response(q, [value_of(q)] * 7) for q in first[2:]]
         ),
         expected(first, token="page-2"),
@@ -230,7 +234,9 @@ def test_pairs_aws_did_not_return_are_reported(ec2):
 
 
 @pytest.mark.parametrize(
-    ("code", "status"), [("RequestLimitExceeded", 503), ("Throttling", 400), ("InternalError", 500)]
+    # EC2's throttling answer is RequestLimitExceeded ("Request throttling for the Amazon EC2 API").
+    ("code", "status"),
+    [("RequestLimitExceeded", 503), ("InternalError", 500), ("Unavailable", 503)],
 )
 def test_throttling_and_server_errors_back_off_and_try_again(ec2, code, status):
     client, stubber, _ = ec2
@@ -288,17 +294,113 @@ def test_a_query_aws_refuses_is_found_by_halving_and_the_rest_is_kept(ec2):
     assert len(fetched.latency) == 3
 
 
-@pytest.mark.parametrize("code", ["UnauthorizedOperation", "AuthFailure"])
-def test_credentials_that_may_not_read_the_data_are_one_line(ec2, code):
+@pytest.mark.parametrize(("code", "status"), [("UnauthorizedOperation", 403), ("AuthFailure", 401)])
+def test_credentials_that_may_not_read_the_data_are_one_line(ec2, code, status):
     client, stubber, _ = ec2
     queries = latency.query_pairs(["eu-central-1"])[:1]
     stubber.add_client_error(
-        OPERATION, service_error_code=code, http_status_code=403, expected_params=expected(queries)
+        OPERATION,
+        service_error_code=code,
+        http_status_code=status,
+        expected_params=expected(queries),
     )
     with pytest.raises(
         cli.ToolError, match=f"AWS refused ec2:GetAwsNetworkPerformanceData \\({code}"
     ):
         fetcher(client).run(queries)
+
+
+def test_a_region_the_account_has_not_enabled_is_its_own_line(ec2):
+    client, stubber, _ = ec2
+    queries = latency.query_pairs(["eu-central-1"])[:1]
+    stubber.add_client_error(
+        OPERATION,
+        service_error_code="OptInRequired",
+        http_status_code=401,
+        expected_params=expected(queries),
+    )
+    with pytest.raises(cli.ToolError) as raised:
+        fetcher(client).run(queries)
+    assert str(raised.value) == (
+        "AWS refused ec2:GetAwsNetworkPerformanceData (OptInRequired): the Region asked is not "
+        "enabled for this account; ask another with --region (any Region answers for every pair)"
+    )
+
+
+def test_a_weeks_five_minute_points_over_many_pages_make_one_median(ec2):
+    client, stubber, requests = ec2
+    (query,) = latency.query_pairs(["eu-central-1"])[:1]
+    every = [60.0 + (index % 7) for index in range(7 * latency.POINTS_PER_DAY)]  # 2,016 points
+    per_page = 96
+    for first in range(0, len(every), per_page):
+        last = first + per_page >= len(every)
+        stubber.add_response(
+            OPERATION,
+            page(
+                [response(query, every[first : first + per_page], first)],
+                token=None if last else f"page-{first // per_page + 2}",
+            ),
+            expected([query], token=f"page-{first // per_page + 1}" if first else None),
+        )
+    fetched = fetcher(client).run([query])
+    assert len(requests) == fetched.requests == 21
+    assert fetched.latency == {query.source: {"eu-central-1": 63.0}}
+
+
+class FlakyNetwork:
+    """An EC2 client whose first ``failures`` requests the network loses, then answers."""
+
+    def __init__(self, failures, error, answer):
+        self.failures, self.error, self.answer, self.calls = failures, error, answer, 0
+
+    def get_aws_network_performance_data(self, **_):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ReadTimeoutError(endpoint_url="https://ec2.us-east-1.amazonaws.com/"),
+        ConnectionClosedError(endpoint_url="https://ec2.us-east-1.amazonaws.com/"),
+        EndpointConnectionError(endpoint_url="https://ec2.us-east-1.amazonaws.com/"),
+    ],
+)
+def test_a_request_the_network_loses_is_tried_again_then_one_line(error):
+    (query,) = latency.query_pairs(["eu-central-1"])[:1]
+    answer = page([response(query, [40.0, 42.0])])
+    sleeps = []
+    recovered = FlakyNetwork(2, error, answer)
+    assert fetcher(recovered, sleeps).run([query]).latency == {query.source: {"eu-central-1": 41.0}}
+    assert recovered.calls == 3 and sleeps == [1.0, 2.0]
+    with pytest.raises(cli.ToolError) as raised:
+        fetcher(FlakyNetwork(latency.MAX_ATTEMPTS, error, answer), []).run([query])
+    assert str(raised.value).endswith("after 5 tries with back-off; try again later")
+    assert "\n" not in str(raised.value)
+
+
+def test_a_chain_of_pages_without_points_stops_at_one_page_per_point():
+    (query,) = latency.query_pairs(["eu-central-1"])[:1]
+
+    class EndlessPages:
+        calls = 0
+
+        def get_aws_network_performance_data(self, **_):
+            self.calls += 1
+            return page([], token=f"page-{self.calls}")
+
+    client, one_day = EndlessPages(), latency.Window.ending(NOW, 1)
+    with pytest.raises(cli.ToolError, match="returned more than 289 pages for one request"):
+        fetcher(client, window=one_day).run([query])
+    assert client.calls == latency.POINTS_PER_DAY + 1
+
+
+def test_the_back_off_is_jittered_within_its_bounds():
+    waits = [latency.Fetcher(None, WINDOW).jitter(8.0) for _ in range(200)]
+    assert all(4.0 <= wait <= 8.0 for wait in waits)
+    assert len(set(waits)) > 1
 
 
 def test_progress_is_shown_on_a_terminal_only(ec2):
@@ -432,8 +534,16 @@ def test_no_credentials_and_no_endpoint_are_one_line(stack, monkeypatch, tmp_pat
     assert capsys.readouterr().err.startswith("error: no AWS credentials found")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    waits = []
+    monkeypatch.setattr(latency, "_sleep", waits.append)
     assert cli.run_command(latency.main, argv) == 2
-    assert capsys.readouterr().err == f"error: cannot reach the EC2 API at {closed}/\n"
+    assert capsys.readouterr().err == (
+        f"error: cannot reach the EC2 API at {closed}/ after 5 tries with back-off; "
+        "try again later\n"
+    )
+    # Jittered waits, each between half and all of 1, 2, 4 and 8 s.
+    assert len(waits) == 4
+    assert all(bound / 2 <= wait <= bound for wait, bound in zip(waits, [1, 2, 4, 8], strict=True))
 
 
 @pytest.mark.parametrize(
