@@ -72,8 +72,8 @@ MAX_TAGS_PER_RESOURCE = 50
 _TAG_PUNCTUATION = "_ . : / = + - @"
 # Letters and digits of any script, spaces, and the punctuation above.
 _TAG_TEXT = re.compile(f"[\\w {re.escape(_TAG_PUNCTUATION.replace(' ', ''))}]*")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+_ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}\Z")
 # Read before the whole ARN, so a certificate in the wrong Region is told so even when the rest of
 # its ARN is mistyped as well.
 _ARN_REGION = re.compile(r"^arn:[a-z-]+:acm:([a-z0-9-]+):")
@@ -82,12 +82,12 @@ _ARN_REGION = re.compile(r"^arn:[a-z-]+:acm:([a-z0-9-]+):")
 # example arn:aws:wafv2:us-east-1:123456789012:global/webacl/ExampleWebACL/<id>"); a name of 1-128
 # letters, digits, '-' and '_', an id as AWS WAF makes them (API reference, WebACL: Name, Id).
 _GLOBAL_WEB_ACL_ARN = re.compile(
-    r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]{1,128}/"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    r"^arn:aws:wafv2:us-east-1:[0-9]{12}:global/webacl/[A-Za-z0-9_-]{1,128}/"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
 )
 _WAF_ARN_PLACE = re.compile(r"^arn:[a-z-]+:wafv2:([a-z0-9-]*):[^:]*:([a-z]+)/")
 WEB_ACL_MANAGED = "managed"
-_DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 
 
 class ConfigError(ValueError):

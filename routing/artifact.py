@@ -27,19 +27,19 @@ DEFAULT_STATE_REFRESH_SECONDS = 15.0
 # slow store holds at most one cache miss per container and refresh period, and not for long.
 DEFAULT_STATE_TIMEOUT_SECONDS = 0.3
 # DynamoDB table names: 3-255 of letters, digits, '_', '-' and '.'.
-_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}\Z")
 # An endpoint override: scheme and host (and port), nothing after; the handler posts to its root.
-_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+/?$")
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+/?\Z")
 _STATE_KEYS = frozenset({"table", "regions", "refreshSeconds", "timeoutSeconds"})
 
 # S3 bucket naming rules, minus dots: a dotted name breaks the TLS certificate match of the
 # virtual-hosted Regional endpoint CloudFront connects to.
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 _BUCKET_NAME_FORBIDDEN_AFFIXES = (
     ("xn--", "sthree-", "amzn-s3-demo-"),
     ("-s3alias", "--ol-s3", "--x-s3"),
 )
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,128}\Z")
 # Origin custom header names CloudFront refuses (CloudFront developer guide,
 # add-origin-custom-headers).
 _RESERVED_HEADER_NAMES = frozenset(

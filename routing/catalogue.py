@@ -22,7 +22,7 @@ CATALOGUE_PATH = Path(__file__).with_name("regions.csv")
 
 # Commercial, GovCloud and China Region codes all have this shape; it is how an unknown but
 # plausible Region (one AWS launched after this catalogue was written) is told apart from garbage.
-REGION_CODE_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+REGION_CODE_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\Z")
 
 _EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 

@@ -453,7 +453,9 @@ def lambda_environment_bytes(variables: dict) -> int:
 # arn:aws:wafv2:us-east-1:123456789012:global/webacl/ExampleWebACL/<id>".
 WAF_CLOUDFRONT_SCOPE = "CLOUDFRONT"
 WAF_CLOUDFRONT_REGION = "us-east-1"
-GLOBAL_WEB_ACL_ARN = re.compile(r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]{1,128}/\S+$")
+GLOBAL_WEB_ACL_ARN = re.compile(
+    r"^arn:aws:wafv2:us-east-1:[0-9]{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[0-9a-f-]{36}\Z"
+)
 # AWS WAF developer guide, "Baseline rule groups": "VendorName: AWS, Name:
 # AWSManagedRulesCommonRuleSet, WCU: 700"; "VendorName: AWS, Name:
 # AWSManagedRulesKnownBadInputsRuleSet, WCU: 200". "IP reputation rule groups": "VendorName: AWS,

@@ -583,7 +583,15 @@ def test_a_certificate_outside_us_east_1_is_told_where_it_must_be(arn, message):
 
 
 @pytest.mark.parametrize(
-    "arn", ["arn:aws:acm:us-east-1:123456789012:certificate/abc", f"arn:aws:iam::{ARN_ID}"]
+    "arn",
+    [
+        "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        f"arn:aws:iam::{ARN_ID}",
+        f"arn:aws:acm:us-east-1:{ARN_ID}\n",  # a YAML block scalar's newline: CloudFront refuses it
+        "arn:aws:acm:us-east-1:"
+        + "\N{FULLWIDTH DIGIT ONE}" * 12
+        + ":certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+    ],
 )
 def test_a_malformed_certificate_arn_is_not_an_acm_certificate_arn(arn):
     with pytest.raises(ConfigError) as raised:

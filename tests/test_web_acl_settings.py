@@ -74,6 +74,8 @@ def test_a_web_acl_cloudfront_cannot_use_is_refused_with_one_line(arn, message):
         "arn:aws:wafv2:us-east-1:12345:global/webacl/site-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab",
         "arn:aws:wafv2:us-east-1:123456789012:global/ipset/site/a1b2c3d4-5678-90ab-cdef-0123456789ab",
         "a1b2c3d4-5678-90ab-cdef-0123456789ab",  # a WAF Classic id: CloudFront takes it, we do not
+        GLOBAL_ARN + "\n",  # a YAML block scalar's newline
+        GLOBAL_ARN.replace("site-acl", "sité-acl"),  # AWS WAF names are ASCII letters and digits
     ],
 )
 def test_anything_else_is_not_a_web_acl(value):

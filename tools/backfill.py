@@ -19,11 +19,14 @@ disabling the live rules to the others, which would stop replicating new writes 
 and this tool never touches the replication configuration. What it does choose is that every
 object is replicated once, from the bucket it was written to: one job per other bucket, each
 filtered to the objects written there (``ObjectReplicationStatuses`` NONE, FAILED and COMPLETED:
-"To backfill a destination bucket with objects that have been replicated to another destination,
-include COMPLETED", S3 user guide, "Replicating existing objects with Batch Replication"), never
+"If you want to back-fill a destination bucket with objects that have been replicated to another
+destination, include ``"COMPLETED"``", S3 user guide, "Replicating existing objects with S3 Batch
+Replication"), never
 to the replicas (REPLICA) it received from the others, which would be sent back over their own
 originals. A bucket that holds no object of its own ends its job with "Manifest generation found no
-keys matching the filter criteria" ("Troubleshooting replication"): nothing to do, not a failure.
+keys matching the filter criteria": nothing to do, not a failure. (AWS's troubleshooting page gives
+another cause for that error, objects in S3 Glacier Flexible Retrieval or Deep Archive; the origin
+buckets never move objects there, so the report says both.)
 
 Each job runs in its source's Region ("You must initiate the job from the same AWS Region as the
 replication source bucket") and keeps its generated manifest and its completion report (failed
@@ -256,7 +259,10 @@ def summary(plan: Backfill, jobs: list[Job], prices: BackfillPrices) -> tuple[li
     lines = []
     for job in jobs:
         if job.nothing_to_do:
-            lines.append(f"nothing to do: {job.source} holds no object of its own")
+            lines.append(
+                f"nothing to do: {job.source} holds no object of its own (or only archived ones, "
+                "which Batch Replication skips)"
+            )
         elif job.ok:
             lines.append(
                 f"done: {job.source} job {job.job_id}: {job.succeeded:,} objects replicated"

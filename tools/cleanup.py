@@ -76,13 +76,13 @@ DEFAULT_WAIT_LIMIT_MINUTES = 240
 
 @dataclass(frozen=True)
 class Deletion:
-    """One thing to delete: what, where, why; ``after`` names the function it must wait for."""
+    """One thing to delete: what, where, why; ``after`` names the functions it must wait for."""
 
     kind: str  # "function", "version", "log group", "role"
     name: str
     region: str
     reason: str
-    after: str | None = None
+    after: tuple[str, ...] = ()
 
     def describe(self) -> str:
         where = f" ({self.region})" if self.kind in ("function", "log group") else ""
@@ -267,7 +267,7 @@ def plan_log_groups(
                         group["logGroupName"],
                         region,
                         f"the logs of {name}, deleted once it is",
-                        name,
+                        (name,),
                     )
                 )
             elif name not in functions and _tagged(clients, region, group, stack):
@@ -280,10 +280,11 @@ def plan_log_groups(
         for group in existing_log_groups(clients, LAMBDA_EDGE_REGION, direct):
             if group["logGroupName"] != direct:
                 continue
+            after: tuple[str, ...]
             if name in deleted:
-                reason, after = f"the logs of {name}, deleted once it is", name
+                reason, after = f"the logs of {name}, deleted once it is", (name,)
             elif _tagged(clients, LAMBDA_EDGE_REGION, group, stack):
-                reason, after = "its function is gone", None
+                reason, after = "its function is gone", ()
             else:
                 continue
             found.deletions.append(Deletion("log group", direct, LAMBDA_EDGE_REGION, reason, after))
@@ -304,13 +305,15 @@ def plan_roles(
     found: Leftovers,
 ) -> None:
     """The role of each deleted function that is tagged for the stack, trusted by Lambda alone,
-    and used by no function that stays."""
+    and used by no function that stays; deleted after every function that uses it."""
     staying = {role for name, role in roles.items() if name not in {f.name for f in deleted}}
-    iam = clients("iam", LAMBDA_EDGE_REGION)
+    users: dict[str, list[str]] = {}
     for function in deleted:
-        role_name = function.role.rsplit("/", 1)[-1]
-        if function.role in staying or any(d.name == role_name for d in found.deletions):
-            continue
+        if function.role not in staying:
+            users.setdefault(function.role, []).append(function.name)
+    iam = clients("iam", LAMBDA_EDGE_REGION)
+    for role_arn, functions in users.items():
+        role_name = role_arn.rsplit("/", 1)[-1]
         try:
             with explained(f"reading role {role_name}"):
                 role = iam.get_role(RoleName=role_name)["Role"]
@@ -332,14 +335,23 @@ def plan_roles(
         else:
             found.deletions.append(
                 Deletion(
-                    "role", role_name, "global", f"used only by {function.name}", function.name
+                    "role",
+                    role_name,
+                    "global",
+                    f"used only by {', '.join(functions)}",
+                    tuple(functions),
                 )
             )
 
 
 def _services(principal: Any) -> list[str]:
-    services = principal.get("Service", []) if isinstance(principal, dict) else ["*"]
-    return [services] if isinstance(services, str) else list(services)
+    """The services a statement's principal names; "*" for any other kind of principal (an
+    account, a role, a federated identity, anyone), which no Lambda@Edge role needs."""
+    if not isinstance(principal, dict):
+        return ["*"]
+    services = principal.get("Service", [])
+    others = ["*"] if set(principal) - {"Service"} else []
+    return ([services] if isinstance(services, str) else list(services)) + others
 
 
 def find_leftovers(clients: Clients, stack: str, now: datetime) -> Leftovers:
@@ -412,10 +424,15 @@ def delete_role(iam: Any, role: str) -> None:
 def delete_all(clients: Clients, deletions: list[Deletion], outcome: Outcome) -> None:
     """Delete in order: versions and functions first, then what waits for a deleted function."""
     waiting = {d.name for d in outcome.pending if d.kind == "function"}
-    for deletion in sorted(deletions, key=lambda d: d.after is not None):
-        if deletion.after is not None and (
-            deletion.after in waiting
-            or any(d.name == deletion.after for d in deletions if d not in outcome.deleted)
+    for deletion in sorted(deletions, key=lambda d: bool(d.after)):
+        if any(
+            name in waiting
+            or any(
+                d.kind == "function" and d.name == name
+                for d in deletions
+                if d not in outcome.deleted
+            )
+            for name in deletion.after
         ):
             continue
         if delete(clients, deletion):
@@ -479,7 +496,7 @@ def run(options: argparse.Namespace) -> int:
     outcome = delete_with_retries(clients, found.deletions, limit)
     held = [d for d in found.deletions if d not in outcome.deleted]
     for deletion in held:
-        reason = REPLICAS_PENDING if deletion.after is None else f"waits for {deletion.after}"
+        reason = f"waits for {', '.join(deletion.after)}" if deletion.after else REPLICAS_PENDING
         print(f"  not deleted: {deletion.kind} {deletion.name}: {reason}")
     if held:
         print(

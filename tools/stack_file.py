@@ -28,7 +28,7 @@ from settings import PROJECT, Settings, parse_settings, project_values
 from settings_table import PROJECT_FILE, cli_text, shown
 from settings_table import PROJECT_ROOT as PROJECT_ROOT
 
-_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 # The longest stack name the Pulumi CLI accepts.
 MAX_STACK_NAME_LENGTH = 100
 

@@ -315,6 +315,70 @@ def test_a_role_another_function_uses_or_another_stack_owns_stays(aws):
     assert "role dev-role: not tagged for stack prod" in found.kept
 
 
+def test_a_role_two_deleted_functions_share_goes_once_after_both(aws):
+    edge_function("router-function-a", "prod", role="shared-role")
+    edge_function("router-function-b", "prod", role="shared-role")
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront), "prod", LATER)
+    roles = [d for d in found.deletions if d.kind == "role"]
+    assert [(d.name, d.reason, d.after) for d in roles] == [
+        (
+            "shared-role",
+            "used only by router-function-a, router-function-b",
+            ("router-function-a", "router-function-b"),
+        )
+    ]
+
+
+def test_a_role_waits_while_any_function_that_uses_it_is_held(monkeypatch):
+    functions = [
+        cleanup.Deletion("function", name, EDGE, "unused") for name in ("router-a", "router-b")
+    ]
+    # A role named like a function waits for that function, not for itself.
+    role = cleanup.Deletion(
+        "role", "router-b", "global", "used only by both", ("router-a", "router-b")
+    )
+    held = {"router-b"}
+    monkeypatch.setattr(
+        cleanup, "delete", lambda clients, deletion: deletion.name not in held or deletion is role
+    )
+    outcome = cleanup.Outcome()
+    cleanup.delete_all(None, [role, *functions], outcome)
+    assert [d.name for d in outcome.deleted] == ["router-a"]
+    assert [d.name for d in outcome.pending] == ["router-b"]
+    held.clear()
+    outcome = cleanup.Outcome()
+    cleanup.delete_all(None, [role, *functions], outcome)
+    assert [(d.kind, d.name) for d in outcome.deleted] == [
+        ("function", "router-a"),
+        ("function", "router-b"),
+        ("role", "router-b"),
+    ]
+
+
+def test_a_role_another_principal_may_assume_stays(aws):
+    edge_function("router-function-a", "prod")
+    trust = {
+        **EDGE_TRUST,
+        "Statement": [
+            {
+                **EDGE_TRUST["Statement"][0],
+                "Principal": {
+                    "Service": "lambda.amazonaws.com",
+                    "AWS": f"arn:aws:iam::{ACCOUNT}:root",
+                },
+            }
+        ],
+    }
+    boto3.client("iam", region_name=EDGE).update_assume_role_policy(
+        RoleName="router-function-a-role", PolicyDocument=json.dumps(trust)
+    )
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront), "prod", LATER)
+    assert [d.kind for d in found.deletions if d.kind == "role"] == []
+    assert "role router-function-a-role: trusted by more than Lambda" in found.kept
+
+
 def refusing_lambda(name, times):
     """A Stubber'd Lambda client listing one function of stack prod, then refusing to delete it
     ``times`` times as CloudFront's replicas make Lambda refuse, then deleting it."""
