@@ -63,7 +63,7 @@ from routing.latency import (
     snapshot_of,
 )
 from settings import Settings, latency_path, parse_settings, project_values
-from tools.cli import ToolError, days_of_history, edge_region, run_command
+from tools.cli import NO_CREDENTIALS, ToolError, days_of_history, edge_region, run_command
 from tools.stack_file import read_stack_config, stack_file_path
 
 API = "EC2 GetAwsNetworkPerformanceData (AWS Network Manager Infrastructure Performance)"
@@ -278,7 +278,7 @@ class Fetcher:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.fetched.requests += 1
             try:
-                with _explained(last_attempt=attempt == MAX_ATTEMPTS):
+                with _explained():
                     answer: dict[str, Any] = self.client.get_aws_network_performance_data(
                         **parameters
                     )
@@ -289,8 +289,10 @@ class Fetcher:
                 retryable = code in THROTTLING_CODES or status >= 500
                 if not retryable or attempt == MAX_ATTEMPTS:
                     raise _explained_error(error, code, retryable) from None
-            except (SdkConnectionError, HTTPClientError):
-                pass  # a connection refused, timed out or dropped: _explained let it through
+            except (SdkConnectionError, HTTPClientError) as error:
+                # A connection refused, timed out or dropped: tried again like a throttled one.
+                if attempt == MAX_ATTEMPTS:
+                    raise _network_error(error) from None
             self.sleep(self.jitter(delay))
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -319,22 +321,17 @@ def _explained_error(error: ClientError, code: str, retryable: bool) -> Exceptio
 
 
 @contextmanager
-def _explained(*, last_attempt: bool) -> Iterator[None]:
-    """The SDK's own errors a person can fix, as one line; a ClientError passes through, and so
-    does a network failure unless this is the ``last_attempt`` (the caller retries it)."""
+def _explained() -> Iterator[None]:
+    """The SDK's own errors a person can fix, as one line; a ClientError and a network failure
+    pass through (the caller retries them)."""
     try:
         yield
-    except (SdkConnectionError, HTTPClientError) as error:
-        if not last_attempt:
-            raise
-        raise _network_error(error) from None
+    except (SdkConnectionError, HTTPClientError):
+        raise
     except ParamValidationError:
         raise  # a request this tool built wrong: a bug, not an input to report
     except NoCredentialsError:
-        raise ToolError(
-            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY"
-        ) from None
+        raise ToolError(NO_CREDENTIALS) from None
     except BotoCoreError as error:
         raise ToolError(f"{API} failed: {error}") from None
 
