@@ -164,6 +164,24 @@ class EvacuatorRunner:
             )
 
 
+def create_state_table(client: Any, table: str) -> None:
+    """The state table as the program declares it (components/routing_state.py): partition key
+    ``pk`` and sort key ``sk``, both strings, billed per request. The sandbox and the tests create
+    it in moto with this."""
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 class RoutingStateEmulator:
     """The stack's routing state store(s) on loopback; start with ``with``."""
 
@@ -225,18 +243,7 @@ class RoutingStateEmulator:
             self._moto = None
 
     def _create_table(self) -> None:
-        self.dynamodb().create_table(
-            TableName=self.table,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(self.dynamodb(), self.table)
         # A global table: every replica Region finds the same table (and the same items).
         backends = dynamodb_backends[ACCOUNT_ID]
         table = backends[self.table_region].tables[self.table]

@@ -19,7 +19,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from tools.cli import ToolError
+from tools.cli import NO_CREDENTIALS, ToolError
 
 
 def add_endpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -77,10 +77,7 @@ def explained(what: str) -> Iterator[None]:
     try:
         yield
     except NoCredentialsError:
-        raise ToolError(
-            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY"
-        ) from None
+        raise ToolError(NO_CREDENTIALS) from None
     except EndpointConnectionError as error:
         raise ToolError(f"{what}: cannot reach {error.kwargs.get('endpoint_url')}") from None
     except ClientError as error:

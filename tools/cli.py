@@ -21,6 +21,12 @@ class ToolError(Exception):
     """A problem the person running the tool can fix; printed as one line, exit status 2."""
 
 
+# What every tool that calls AWS says when boto3 finds no credentials.
+NO_CREDENTIALS = (
+    "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
 # `./dev plan | head -1`: the shell's usual status for a writer whose reader left (128 + SIGPIPE).
 EXIT_READER_GONE = 141
 # `./dev plan > /dev/full`, a full disk: 1, as GNU tools exit on a write error; 2 stays for what

@@ -50,7 +50,7 @@ from evacuation.state import (
 )
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from settings import PROJECT, Settings
-from tools.cli import ToolError, edge_region, run_command
+from tools.cli import NO_CREDENTIALS, ToolError, edge_region, run_command
 from tools.stack_buckets import read_outputs
 from tools.stack_file import settings_from_stack_file
 
@@ -184,10 +184,7 @@ def explained(store: Store) -> Iterator[None]:
     try:
         yield
     except NoCredentialsError:
-        raise ToolError(
-            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY"
-        ) from None
+        raise ToolError(NO_CREDENTIALS) from None
     except EndpointConnectionError as error:
         raise ToolError(f"cannot reach {error.kwargs.get('endpoint_url')}") from None
     except ClientError as error:

@@ -31,7 +31,7 @@ from botocore.exceptions import (
 
 from content.folder import PART_BYTES
 from routing.catalogue import load_catalogue
-from tools.cli import ToolError, requests_in_flight
+from tools.cli import NO_CREDENTIALS, ToolError, requests_in_flight
 
 
 @dataclass(frozen=True)
@@ -271,10 +271,7 @@ def explained(bucket: str, region: str) -> Iterator[None]:
     try:
         yield
     except NoCredentialsError:
-        raise ToolError(
-            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY"
-        ) from None
+        raise ToolError(NO_CREDENTIALS) from None
     except EndpointConnectionError as error:
         raise ToolError(
             f"cannot reach S3 for {bucket} ({region}) at {error.kwargs.get('endpoint_url')}"

@@ -34,7 +34,7 @@ from testing.mock_program import (
 )
 from tests import aws_rules
 from tests.components.conftest import config_of, deployed
-from tests.evacuation.support import dynamodb
+from tests.evacuation.support import create_state_table, dynamodb
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
 
 # pulumi-aws's resource that owns every key of a store: never declared (it would delete the
@@ -174,18 +174,7 @@ def test_pulumi_up_after_an_evacuation_leaves_it_in_place(scenario):
     with mock_aws():
         client = dynamodb(declared.region)
         table = deployment.one(TABLE).inputs["name"]
-        client.create_table(
-            TableName=table,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(client, table)
 
         def pulumi_up(item: str) -> None:
             # What the provider does for a TableItem: put the declared item, keyed by pk and sk.

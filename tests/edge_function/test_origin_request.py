@@ -29,6 +29,7 @@ from edge_function.origin_request import RoutingState, out_of_rotation, sign_v4
 from edge_function.package import RUNTIME_MODULES, package_files
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.table import Route, derive_routing_table
+from tests.evacuation.support import create_state_table
 from tests.support import (
     FAKE_CREDENTIALS,
     SEED_ORIGINS,
@@ -837,18 +838,7 @@ def dynamodb():
         )
 
     def create(region):
-        client(region).create_table(
-            TableName=table,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(client(region), table)
         return client(region)
 
     running = [True]

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import boto3
 
+from sandbox import state as sandbox_state
+
 TABLE = "geo-proximity-test-routing-state"
 
 
 def create_state_table(client, table=TABLE):
-    """The state table as the program declares it: pk (hash) and sk (range), both strings."""
-    client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """The state table as the program declares it (the sandbox's helper); its name."""
+    sandbox_state.create_state_table(client, table)
     return table
 
 
