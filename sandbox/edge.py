@@ -736,6 +736,9 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         started = time.perf_counter()
+        # The log the request arrived under: a request still finishing when the log changes
+        # is neither written to the new one nor lost to a None read half-way.
+        request_log = self.server.request_log
         edge_region = self.headers.get(EDGE_REGION_HEADER, self.server.default_edge_region).strip()
         length = int(self.headers.get("Content-Length") or 0)
         if length:
@@ -776,8 +779,8 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
-        if self.server.request_log is not None:
-            self.server.request_log(
+        if request_log is not None:
+            request_log(
                 request_log_line(
                     self.command,
                     self.path,

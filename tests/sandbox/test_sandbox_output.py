@@ -85,6 +85,43 @@ def test_a_client_that_resets_its_keep_alive_connection_is_no_error(small, monke
     assert len(lines) == 1 and lines[0].startswith("GET /index.html edge us-east-1: 200")
 
 
+class _HeldEdge:
+    """An edge that answers once ``release`` is set, and says when a request reached it."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def handle(self, *request: object) -> EdgeResponse:
+        self.arrived.set()
+        assert self.release.wait(10)
+        return EdgeResponse(200, [], b"ok", "us-east-1", False, "Miss", 1)
+
+
+def test_a_request_is_logged_to_the_log_it_arrived_under():
+    edge = _HeldEdge()
+    server = EdgeServer(0, edge, "us-east-1")  # type: ignore[arg-type]
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    before: list[str] = []
+    after: list[str] = []
+    server.request_log = before.append
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        connection.request("GET", "/index.html")
+        assert edge.arrived.wait(10)
+        # The log changes while the request is in flight (the next test's, or serve stopping).
+        server.request_log = after.append
+        edge.release.set()
+        assert connection.getresponse().read() == b"ok"
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert after == []
+    assert len(before) == 1 and before[0].startswith("GET /index.html edge us-east-1: 200")
+
+
 def test_any_other_handler_error_keeps_its_traceback(capsys):
     server = EdgeServer(0, None, "us-east-1")
     try:
