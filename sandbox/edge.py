@@ -736,7 +736,7 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         started = time.perf_counter()
-        # The log the request arrived under: a request still finishing when the log changes
+        # The log the request arrived under: a request still in flight when the log changes
         # is neither written to the new one nor lost to a None read half-way.
         request_log = self.server.request_log
         edge_region = self.headers.get(EDGE_REGION_HEADER, self.server.default_edge_region).strip()
@@ -764,6 +764,18 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
                 self.client_address[0],
                 self.headers.get("Range"),
             )
+        # Logged before the answer is sent: a client that has its answer finds the line written.
+        if request_log is not None:
+            request_log(
+                request_log_line(
+                    self.command,
+                    self.path,
+                    edge_region,
+                    response,
+                    (time.perf_counter() - started) * 1e3,
+                    warned=warning is not None,
+                )
+            )
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() != "content-length":
@@ -779,17 +791,6 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
-        if request_log is not None:
-            request_log(
-                request_log_line(
-                    self.command,
-                    self.path,
-                    edge_region,
-                    response,
-                    (time.perf_counter() - started) * 1e3,
-                    warned=warning is not None,
-                )
-            )
 
     # http.server dispatches on these names.
     do_GET = do_HEAD = do_OPTIONS = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815

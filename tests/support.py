@@ -344,19 +344,22 @@ class StateServer:
         self.body = query_answer(items or [])
         self.stall = False
         self._stopped = threading.Event()
+        self._recorded = threading.Condition()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                server.requests.append(
-                    RecordedRequest(
-                        self.command,
-                        self.path,
-                        {name.lower(): value for name, value in self.headers.items()},
-                        body,
+                with server._recorded:
+                    server.requests.append(
+                        RecordedRequest(
+                            self.command,
+                            self.path,
+                            {name.lower(): value for name, value in self.headers.items()},
+                            body,
+                        )
                     )
-                )
+                    server._recorded.notify_all()
                 if server.stall:
                     server._stopped.wait(30)
                     return
@@ -379,6 +382,13 @@ class StateServer:
 
     def answer(self, items: list[dict[str, Any]]) -> None:
         self.status, self.body = 200, query_answer(items)
+
+    def recorded(self, count: int, timeout: float = 10) -> int:
+        """How many requests arrived, once ``count`` have (or ``timeout`` passed): a client that
+        gave up on a stalled answer may be ahead of the thread that records its request."""
+        with self._recorded:
+            self._recorded.wait_for(lambda: len(self.requests) >= count, timeout)
+            return len(self.requests)
 
     def __enter__(self) -> StateServer:
         self._thread.start()

@@ -737,7 +737,7 @@ def test_a_store_that_never_answers_holds_a_read_for_about_the_timeout(server, c
     # Connect, send and receive are each bounded by the timeout: two of it each at the most.
     assert TIMEOUT * 0.9 <= elapsed < 2 * TIMEOUT * 3, elapsed
     assert "routing state unreadable (TimeoutError" in capsys.readouterr().err
-    assert len(server.requests) == 2
+    assert server.recorded(2) == 2
 
 
 class ClosingKeepAliveServer:
@@ -823,9 +823,10 @@ def dynamodb():
     from moto.server import ThreadedMotoServer
 
     table = f"routing-state-{uuid.uuid4().hex[:12]}"
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the system picks a free one at bind time (see tests/tools/conftest.py).
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
+    _, port = moto.get_host_and_port()
     endpoint = f"http://127.0.0.1:{port}"
 
     def client(region):

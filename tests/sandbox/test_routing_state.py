@@ -135,7 +135,8 @@ def test_the_evacuator_takes_a_stalled_region_out_after_its_failures_and_brings_
         assert figures.back_s >= PROBE_SECONDS * (settings.evacuation_recoveries - 2)
         assert figures.edge_out_s >= figures.out_s and figures.edge_back_s >= figures.back_s
         if engine == "lambda-edge":
-            assert figures.edge_out_s - figures.out_s <= sandbox.state.refresh_seconds + 0.5
+            # Within a refresh of the state, and a second for a loaded machine's polling.
+            assert figures.edge_out_s - figures.out_s <= sandbox.state.refresh_seconds + 1.0
         assert any("eu-central-1 evacuated" in event for event in figures.events)
         assert any("eu-central-1 restored" in event for event in figures.events)
         if settings.engine is Engine.CLOUDFRONT_FUNCTIONS:
