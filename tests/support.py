@@ -11,7 +11,7 @@ import threading
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
@@ -23,6 +23,9 @@ from routing.artifact import (
 )
 from routing.catalogue import load_catalogue
 from routing.table import FailoverMode, RoutingTable, derive_routing_table
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 # The buckets of the seed post's example: one per continent.
 SEED_ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
@@ -188,6 +191,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def start_moto_server() -> tuple[ThreadedMotoServer, str]:
+    """moto's server started on a loopback port the system picks when it binds, and its endpoint.
+    (Not ``free_port``: a port found free may be taken before the bind, and moto's ``start()``
+    would then wait for ever.)"""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    return server, f"http://127.0.0.1:{port}"
 
 
 @st.composite

@@ -49,6 +49,7 @@ from tests.support import (
     origin_request_event,
     request_of,
     seed_artifact,
+    start_moto_server,
     state_source,
 )
 
@@ -820,14 +821,8 @@ class DynamoDB:
 
 @pytest.fixture
 def dynamodb():
-    from moto.server import ThreadedMotoServer
-
     table = f"routing-state-{uuid.uuid4().hex[:12]}"
-    # Port 0: the system picks a free one at bind time (see tests/tools/conftest.py).
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    _, port = moto.get_host_and_port()
-    endpoint = f"http://127.0.0.1:{port}"
+    moto, endpoint = start_moto_server()
 
     def client(region):
         return boto3.client(

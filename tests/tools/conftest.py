@@ -9,19 +9,15 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.support import start_moto_server
+
 REGIONS = ("us-east-1", "eu-central-1", "ap-northeast-1")
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    # Port 0: the system picks a free one at bind time (a port found free and then bound may be
-    # taken in between, and moto's start() would wait for ever).
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    _, port = server.get_host_and_port()
-    yield f"http://127.0.0.1:{port}"
+    server, endpoint = start_moto_server()
+    yield endpoint
     server.stop()
 
 

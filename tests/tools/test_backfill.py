@@ -3,8 +3,6 @@ against the real S3 Control model (moto does not implement CreateJob or Describe
 the tool sends must be one the service accepts, and every answer it reads one the service gives."""
 
 import json
-import subprocess
-import sys
 
 import boto3
 import pytest
@@ -13,7 +11,6 @@ from botocore.stub import ANY, Stubber
 from tools import backfill
 from tools.cli import ToolError, run_command
 from tools.cost import load_backfill_prices
-from tools.stack_file import PROJECT_ROOT
 
 ACCOUNT = "123456789012"
 REGIONS = ("us-east-1", "eu-central-1", "ap-northeast-1", "ap-southeast-2")
@@ -311,14 +308,3 @@ def test_unreadable_outputs_and_a_missing_pulumi_cli_are_one_line(tmp_path, caps
     monkeypatch.setenv("PATH", str(tmp_path))
     assert run_command(backfill.main, [TARGET, "--stack", "prod"]) == 2
     assert capsys.readouterr().err.startswith("error: --stack needs the Pulumi CLI (pulumi)")
-
-
-def test_help_exits_0_and_names_the_dev_command():
-    helped = subprocess.run(
-        [sys.executable, "-m", "tools.backfill", "--help"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert helped.returncode == 0 and helped.stdout.startswith("usage: ./dev backfill ")

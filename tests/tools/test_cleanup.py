@@ -6,8 +6,6 @@ listing."""
 
 import io
 import json
-import subprocess
-import sys
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +17,6 @@ from moto import mock_aws
 from routing.catalogue import lambda_edge_execution_regions
 from tools import cleanup
 from tools.cli import run_command
-from tools.stack_file import PROJECT_ROOT
 
 ACCOUNT = "123456789012"
 EDGE = "us-east-1"
@@ -647,17 +644,6 @@ def test_no_credentials_is_one_line(monkeypatch, tmp_path, capsys):
         "error: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY\n"
     )
-
-
-def test_help_exits_0_and_names_the_dev_command():
-    helped = subprocess.run(
-        [sys.executable, "-m", "tools.cleanup", "--help"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert helped.returncode == 0 and helped.stdout.startswith("usage: ./dev cleanup ")
 
 
 def test_log_groups_are_looked_for_in_every_execution_region():

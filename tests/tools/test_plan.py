@@ -322,7 +322,10 @@ def test_dev_says_unknown_commands_and_answers_help():
         assert helped.returncode == 0 and "./dev run" in helped.stdout and helped.stderr == ""
 
 
-@pytest.mark.parametrize("module", ["tools.plan", "tools.publish", "tools.drift", "sandbox"])
+@pytest.mark.parametrize(
+    "module",
+    ["tools.plan", "tools.publish", "tools.drift", "sandbox", "tools.cleanup", "tools.backfill"],
+)
 def test_usage_lines_name_the_dev_command(module):
     helped = subprocess.run(
         [sys.executable, "-m", module, "--help"],
@@ -332,7 +335,7 @@ def test_usage_lines_name_the_dev_command(module):
         check=False,
     )
     assert helped.returncode == 0
-    assert helped.stdout.startswith("usage: ./dev ")
+    assert helped.stdout.startswith(f"usage: ./dev {module.rsplit('.', 1)[-1]} ")
 
 
 def test_plan_marks_drained_regions_and_where_their_edges_go(capsys, tmp_path, monkeypatch):
