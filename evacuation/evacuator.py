@@ -207,14 +207,17 @@ class Evacuator:
             return work()
 
     def _record_and_act(self, results: Mapping[str, tuple[bool, str]], now: float) -> Round:
-        if self._streaks is None:
-            self._streaks = self.table.views().get(self.settings.vantage, {})
+        # The streaks are kept only once the round is done: when the home Region fails half-way
+        # and the round is done again on this Region's replica, each probe still counts once.
+        known = self._streaks
+        if known is None:
+            known = self.table.views().get(self.settings.vantage, {})
         cap = max(self.settings.failures, self.settings.recoveries)
-        self._streaks = {
-            origin: self._streaks.get(origin, Streak()).after(healthy, now, cap)
+        streaks = {
+            origin: known.get(origin, Streak()).after(healthy, now, cap)
             for origin, (healthy, _) in results.items()
         }
-        self.table.write_view(self.settings.vantage, self._streaks)
+        self.table.write_view(self.settings.vantage, streaks)
         report = Round(
             healthy={origin: healthy for origin, (healthy, _) in results.items()},
             details={origin: detail for origin, (_, detail) in results.items()},
@@ -223,6 +226,7 @@ class Evacuator:
             if not healthy:
                 self.log(f"{self.settings.vantage}: probe of {origin} failed: {detail}")
         report.decision, report.state = self._act(now)
+        self._streaks = streaks
         return report
 
     def _act(self, now: float) -> tuple[Decision, RoutingState]:

@@ -293,6 +293,58 @@ def test_every_vantage_decides_on_the_home_replica_and_on_its_own_while_home_is_
     assert any("home Region did not answer" in line for line in lines)
 
 
+class HomeThatFailsAfterReading:
+    """The home Region's client: it answers reads, then stops answering (from the first write
+    on), as a Region that fails in the middle of a round."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def __getattr__(self, operation):
+        if operation == "put_item":
+            return UnreachableDynamoDB().put_item
+        return getattr(self.client, operation)
+
+
+def test_a_round_done_again_on_the_replica_counts_each_probe_once(world):
+    local = dynamodb("eu-west-1")
+    create_state_table(local)
+    settings = Settings(
+        stack="test",
+        vantage="eu-west-1",
+        vantages=("us-east-1", "eu-west-1"),
+        buckets=BUCKETS,
+        failures=3,
+        recoveries=6,
+        quorum=1,
+        probe_seconds=20,
+        rounds=1,
+        connect_timeout=1,
+        read_timeout=5,
+        table=world["table"].table,
+        table_region="us-east-1",
+    )
+    world["s3"]["eu-central-1"].error = TimeoutError("stalled")
+    evacuator = Evacuator(
+        settings,
+        Clients(
+            s3=world["s3"], dynamodb=local, dynamodb_home=HomeThatFailsAfterReading(world["client"])
+        ),
+        clock=world["clock"],
+        sleep=world["clock"].sleep,
+        log=lambda _: None,
+    )
+    replica = StateTable(local, world["table"].table)
+    for count in (1, 2):
+        evacuator.round()
+        world["clock"].now += 20
+        # The home write failed and the round was done on the replica: one failure a round.
+        assert replica.views()["eu-west-1"]["eu-central-1"].failures == count
+    assert dict(replica.read().evacuated) == {}  # two failed probes of three: not yet
+    evacuator.round()
+    assert list(replica.read().evacuated) == ["eu-central-1"]
+
+
 def test_the_sync_waits_for_its_policy_and_then_gives_up(world):
     from botocore.exceptions import ClientError
 
