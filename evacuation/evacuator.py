@@ -188,16 +188,20 @@ class Evacuator:
             results = dict(zip(origins, pool.map(self.probe, origins), strict=True))
         now = self.clock()
         report = self._on_a_replica(lambda: self._record_and_act(results, now))
-        report.published = self._on_a_replica(lambda: self.publish(report.state))
+        # On the replica the round settled on: a home Region that did not answer is not waited
+        # for a second time in the same round.
+        report.published = self._on_a_replica(lambda: self.publish(report.state), home_first=False)
         return report
 
-    def _on_a_replica(self, work: Callable[[], _Result]) -> _Result:
-        """``work`` on the home replica, or, when the home Region does not answer, on this one."""
-        self.table = self.home
+    def _on_a_replica(self, work: Callable[[], _Result], *, home_first: bool = True) -> _Result:
+        """``work`` on the home replica (with ``home_first`` False: on the one in use), or, when
+        the home Region does not answer, on this one."""
+        if home_first:
+            self.table = self.home
         try:
             return work()
         except Exception as error:
-            if self.home is self.local or not unreachable(error):
+            if self.table is self.local or not unreachable(error):
                 raise
             self.log(
                 f"{self.settings.vantage}: the state table's home Region did not answer ({error}); "

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from evacuation.decide import BY_CHECKS
 from evacuation.evacuator import HEALTH_KEY, METRIC_NAME, Clients, Evacuator, Settings
-from evacuation.state import ROTATION_KEY, StateTable, drained_item
+from evacuation.state import ROTATION_KEY, StateTable, drained_item, out_value
 from tests.evacuation.support import FakeS3, create_state_table, dynamodb
 
 ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
@@ -343,6 +343,50 @@ def test_a_round_done_again_on_the_replica_counts_each_probe_once(world):
     assert dict(replica.read().evacuated) == {}  # two failed probes of three: not yet
     evacuator.round()
     assert list(replica.read().evacuated) == ["eu-central-1"]
+
+
+class CountedUnreachableDynamoDB(UnreachableDynamoDB):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __getattr__(self, operation):
+        self.calls += 1
+        return super().__getattr__(operation)
+
+
+def test_a_round_waits_for_a_home_region_that_does_not_answer_once(world):
+    local = dynamodb("eu-west-1")
+    create_state_table(local)
+    home = CountedUnreachableDynamoDB()
+    settings = Settings(
+        stack="test",
+        vantage="eu-west-1",
+        vantages=("us-east-1", "eu-west-1"),
+        buckets=BUCKETS,
+        failures=3,
+        recoveries=6,
+        quorum=1,
+        probe_seconds=20,
+        rounds=1,
+        connect_timeout=1,
+        read_timeout=5,
+        table=world["table"].table,
+        table_region="us-east-1",
+        kvs_arn="arn:aws:cloudfront::123456789012:key-value-store/9a8b7c6d",
+    )
+    evacuator = Evacuator(
+        settings,
+        Clients(s3=world["s3"], dynamodb=local, dynamodb_home=home, kvs=world["kvs"]),
+        clock=world["clock"],
+        sleep=world["clock"].sleep,
+        log=lambda _: None,
+    )
+    report = evacuator.round()
+    # One call to the home Region (the first read); the rest of the round, the publication to
+    # the key value store included, on this Region's replica.
+    assert home.calls == 1
+    assert report.published and json.loads(world["kvs"].values[ROTATION_KEY]) == {"out": []}
+    assert StateTable(local, world["table"].table).published() == out_value(set())
 
 
 def test_the_sync_waits_for_its_policy_and_then_gives_up(world):
