@@ -15,6 +15,7 @@ import difflib
 import functools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,3 +84,13 @@ def great_circle_km(a: Region, b: Region) -> float:
     d_lon = math.radians(b.longitude - a.longitude)
     h = math.sin(d_lat / 2) ** 2 + math.cos(lat_a) * math.cos(lat_b) * math.sin(d_lon / 2) ** 2
     return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def rank_origins(region_code: str, origins: Sequence[str]) -> list[str]:
+    """``origins`` nearest first from ``region_code``; ties keep the given order."""
+    catalogue = load_catalogue()
+    here = catalogue[region_code]
+    return sorted(
+        origins,
+        key=lambda code: (great_circle_km(here, catalogue[code]), list(origins).index(code)),
+    )

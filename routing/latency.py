@@ -29,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from routing.catalogue import describe_unknown_region, great_circle_km, load_catalogue
+from routing.catalogue import describe_unknown_region, load_catalogue, rank_origins
 
 
 class RoutingMetric(StrEnum):
@@ -186,16 +186,6 @@ def _latency_table(latency: object) -> Mapping[str, Mapping[str, float]]:
     return MappingProxyType(table)
 
 
-def distance_order(edge: str, origins: Sequence[str]) -> list[str]:
-    """``origins`` nearest first from ``edge``; ties keep the given order (preference order)."""
-    catalogue = load_catalogue()
-    here = catalogue[edge]
-    order = list(origins)
-    return sorted(
-        order, key=lambda code: (great_circle_km(here, catalogue[code]), order.index(code))
-    )
-
-
 def rank_origins_by_metric(
     edge: str,
     origins: Sequence[str],
@@ -213,7 +203,7 @@ def rank_origins_by_metric(
     an edge leaves its nearest origin only for a clear gain, and with a margin of 0 the measured
     origins come fastest first.
     """
-    remaining = distance_order(edge, origins)
+    remaining = rank_origins(edge, origins)
     if RoutingMetric(metric) is RoutingMetric.DISTANCE or snapshot is None:
         return remaining
     measured = {code: ms for code in remaining if (ms := snapshot.between(edge, code)) is not None}

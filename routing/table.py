@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from routing.catalogue import Region, describe_unknown_region, great_circle_km, load_catalogue
+from routing.catalogue import Region, describe_unknown_region, load_catalogue, rank_origins
 from routing.latency import DEFAULT_MARGIN_MS, LatencySnapshot, RoutingMetric, latency_ranking
 
 
@@ -171,16 +171,6 @@ def derive_routing_table(
         default_ranking=ranking(default, default),
         pinned=frozenset(pinned),
         drained=frozenset(out),
-    )
-
-
-def rank_origins(region_code: str, origins: Sequence[str]) -> list[str]:
-    """``origins`` nearest first from ``region_code``; ties keep the given order."""
-    catalogue = load_catalogue()
-    here = catalogue[region_code]
-    return sorted(
-        origins,
-        key=lambda code: (great_circle_km(here, catalogue[code]), list(origins).index(code)),
     )
 
 

@@ -26,9 +26,13 @@ from components.engine import Engine
 from components.naming import bucket_prefix
 from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
 from edge_function.package import routing_package_files, zip_package
-from routing.catalogue import great_circle_km, lambda_edge_execution_regions, load_catalogue
+from routing.catalogue import (
+    great_circle_km,
+    lambda_edge_execution_regions,
+    load_catalogue,
+    rank_origins,
+)
 from routing.latency import RoutingMetric
-from routing.table import rank_origins
 from settings import PROJECT, Replication, Settings
 from tools.cli import ToolError, hit_ratio, milliseconds, requests_per_month, run_command
 from tools.cost import (

@@ -7,8 +7,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from routing.catalogue import lambda_edge_execution_regions
-from routing.latency import LatencySnapshot, RoutingMetric, distance_order
+from routing.catalogue import lambda_edge_execution_regions, rank_origins
+from routing.latency import LatencySnapshot, RoutingMetric
 from settings import Settings
 from settings_table import PROJECT_ROOT
 
@@ -48,7 +48,7 @@ def measured(
     active = settings.routing.active_origins
     times = {
         code: ms
-        for code in distance_order(edge, active)
+        for code in rank_origins(edge, active)
         if (ms := snapshot.between(edge, code)) is not None
     }
     fastest = min(times, key=times.__getitem__, default=None)

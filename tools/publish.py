@@ -35,8 +35,7 @@ from boto3.s3.transfer import create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
 
 from content.folder import LocalFile, scan_folder
-from routing.catalogue import load_catalogue
-from routing.table import rank_origins
+from routing.catalogue import load_catalogue, rank_origins
 from tools.cli import ToolError, run_command
 from tools.stack_buckets import (
     add_bucket_arguments,

@@ -7,13 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing.catalogue import lambda_edge_execution_regions, load_catalogue
+from routing.catalogue import lambda_edge_execution_regions, load_catalogue, rank_origins
 from routing.latency import (
     DEFAULT_MARGIN_MS,
     LatencyError,
     LatencySnapshot,
     RoutingMetric,
-    distance_order,
     latency_ranking,
     load_snapshot,
     parse_snapshot,
@@ -21,7 +20,7 @@ from routing.latency import (
     render_snapshot,
     snapshot_of,
 )
-from routing.table import Route, derive_routing_table, rank_origins
+from routing.table import Route, derive_routing_table
 from tests.support import SEED_ORIGINS
 
 CODES = list(load_catalogue())
@@ -43,7 +42,7 @@ def rank(edge, origins, latency, margin=DEFAULT_MARGIN_MS):
 
 def test_an_edge_leaves_its_nearest_origin_only_for_one_at_least_the_margin_faster():
     # From Mumbai, Frankfurt is nearer than Tokyo (6,564 km against 6,723 km).
-    assert distance_order("ap-south-1", SEED_ORIGINS)[0] == "eu-central-1"
+    assert rank_origins("ap-south-1", SEED_ORIGINS)[0] == "eu-central-1"
     just_enough = {"ap-south-1": {"eu-central-1": 120.0, "ap-northeast-1": 110.0}}
     assert rank("ap-south-1", SEED_ORIGINS, just_enough)[0] == "ap-northeast-1"
     not_enough = {"ap-south-1": {"eu-central-1": 120.0, "ap-northeast-1": 110.1}}
@@ -53,7 +52,7 @@ def test_an_edge_leaves_its_nearest_origin_only_for_one_at_least_the_margin_fast
 
 def test_a_pair_the_snapshot_lacks_keeps_its_place_by_distance():
     # The nearest origin unmeasured: nothing is known to beat it, so it stays first.
-    order = distance_order("sa-east-1", SEED_ORIGINS)
+    order = rank_origins("sa-east-1", SEED_ORIGINS)
     assert order == ["us-east-1", "eu-central-1", "ap-northeast-1"]
     lacks_nearest = {"sa-east-1": {"eu-central-1": 50.0, "ap-northeast-1": 40.0}}
     assert rank("sa-east-1", SEED_ORIGINS, lacks_nearest) == [
@@ -73,7 +72,7 @@ def test_a_pair_the_snapshot_lacks_keeps_its_place_by_distance():
 def test_failover_ranking_follows_the_measurement_too():
     # Ohio: Virginia first by distance, then Frankfurt; Tokyo measured clearly faster than it.
     latency = {"us-east-2": {"us-east-1": 12.0, "eu-central-1": 150.0, "ap-northeast-1": 130.0}}
-    assert distance_order("us-east-2", SEED_ORIGINS)[1] == "eu-central-1"
+    assert rank_origins("us-east-2", SEED_ORIGINS)[1] == "eu-central-1"
     table = derive_routing_table(SEED_ORIGINS, metric="latency", latency=snapshot(latency))
     assert table.routes["us-east-2"] == Route("us-east-1", "ap-northeast-1")
     assert derive_routing_table(SEED_ORIGINS).routes["us-east-2"] == Route(
@@ -156,7 +155,6 @@ def test_the_ranking_is_every_origin_once(case):
 def test_by_distance_the_ranking_is_the_tables_own(case):
     edge, origins, held, margin = case
     expected = rank_origins(edge, origins)
-    assert distance_order(edge, origins) == expected
     assert (
         rank_origins_by_metric(edge, origins, metric="distance", snapshot=held, margin_ms=margin)
         == expected
@@ -174,7 +172,7 @@ def test_each_place_goes_to_the_nearest_remaining_unless_one_is_the_margin_faste
         edge, origins, metric="latency", snapshot=held, margin_ms=margin
     )
     for place, chosen in enumerate(ranking):
-        nearest = distance_order(edge, ranking[place:])[0]
+        nearest = rank_origins(edge, ranking[place:])[0]
         if chosen == nearest:
             continue
         chosen_ms, nearest_ms = held.between(edge, chosen), held.between(edge, nearest)
@@ -188,9 +186,9 @@ def test_the_primary_is_the_fastest_only_when_it_beats_the_nearest_by_the_margin
     ranking = rank_origins_by_metric(
         edge, origins, metric="latency", snapshot=held, margin_ms=margin
     )
-    nearest = distance_order(edge, origins)[0]
+    nearest = rank_origins(edge, origins)[0]
     times = {o: ms for o in origins if (ms := held.between(edge, o)) is not None}
-    fastest = min(distance_order(edge, list(times)), key=times.__getitem__, default=None)
+    fastest = min(rank_origins(edge, list(times)), key=times.__getitem__, default=None)
     if nearest in times and fastest is not None and times[fastest] + margin <= times[nearest]:
         assert ranking[0] == fastest
     else:
@@ -203,7 +201,7 @@ def test_an_unmeasured_origin_is_never_ranked_ahead_of_a_nearer_one(case):
     ranking = rank_origins_by_metric(
         edge, origins, metric="latency", snapshot=held, margin_ms=margin
     )
-    order = distance_order(edge, origins)
+    order = rank_origins(edge, origins)
     for place, code in enumerate(ranking):
         if held.between(edge, code) is None:
             nearer = order[: order.index(code)]
@@ -214,17 +212,17 @@ def test_an_unmeasured_origin_is_never_ranked_ahead_of_a_nearer_one(case):
 def test_with_no_margin_measured_origins_come_fastest_first(case):
     edge, origins, held, _ = case
     ranking = rank_origins_by_metric(edge, origins, metric="latency", snapshot=held, margin_ms=0)
-    order = distance_order(edge, origins)
+    order = rank_origins(edge, origins)
     measured = [o for o in ranking if held.between(edge, o) is not None]
     assert measured == sorted(measured, key=lambda o: (held.between(edge, o), order.index(o)))
 
 
 @given(cases(margin=st.just(10_000)))
-def test_a_margin_above_every_gain_keeps_distance_order(case):
+def test_a_margin_above_every_gain_keeps_rank_origins(case):
     edge, origins, held, margin = case
     assert rank_origins_by_metric(
         edge, origins, metric="latency", snapshot=held, margin_ms=margin
-    ) == distance_order(edge, origins)
+    ) == rank_origins(edge, origins)
 
 
 @given(cases())

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import routing.table
+import routing.catalogue
 from routing.catalogue import great_circle_km, lambda_edge_execution_regions, load_catalogue
 from routing.table import FailoverMode, Route, RoutingError, choose, derive_routing_table
 from tests.support import SEED_ORIGINS, out_sets, routing_arguments, routing_tables
@@ -74,7 +74,7 @@ def test_default_origin_can_be_any_origin():
 
 
 def test_ties_are_broken_by_preference_order(monkeypatch):
-    monkeypatch.setattr(routing.table, "great_circle_km", lambda a, b: 0.0)
+    monkeypatch.setattr(routing.catalogue, "great_circle_km", lambda a, b: 0.0)
     table = derive_routing_table(["ap-northeast-1", "us-east-1", "eu-central-1"])
     assert set(table.routes.values()) == {Route("ap-northeast-1", "us-east-1")}
     reordered = derive_routing_table(["eu-central-1", "us-east-1", "ap-northeast-1"])
