@@ -54,8 +54,6 @@ from routing.catalogue import REGION_CODE_PATTERN
 # documented; the JSON text of the whole variable map, larger than keys and values alone, is counted
 # here: the conservative reading.
 MAX_ENVIRONMENT_BYTES = 4096
-# Lambda quotas: "Function timeout: 900 seconds (15 minutes)".
-MAX_FUNCTION_TIMEOUT_SECONDS = 900
 # The longest values the settings can hold, for the bound checked before anything is declared: an
 # S3 bucket name (63), a DynamoDB table name (255), a key value store ARN (its id a UUID) and an SNS
 # topic ARN (a topic name of 256) in a Region code of the longest shape.

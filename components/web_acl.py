@@ -28,7 +28,7 @@ from components.defaults import (
     WAF_REGION,
     WAF_SCOPE,
 )
-from components.naming import waf_metric_name
+from components.naming import resource_comment, waf_metric_name
 
 RATE_LIMIT_RULE = "rate-limit-per-ip"
 
@@ -69,9 +69,9 @@ class WebAcl(pulumi.ComponentResource):
             waf_metric_name(project, stack, rule) for rule in managed_rule_names()
         ]
         # AWS WAF takes a description of at most 256 characters.
-        description = f"{project}/{stack}: AWS managed rule groups, a rate limit per client IP"[
-            :256
-        ]
+        description = resource_comment(
+            project, stack, "AWS managed rule groups, a rate limit per client IP", limit=256
+        )
         acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             aws.wafv2.WebAclArgs(

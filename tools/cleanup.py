@@ -47,7 +47,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from components.defaults import LAMBDA_EDGE_REGION
-from components.policies import EDGE_FUNCTION_SERVICES, edge_function_log_group_names
+from components.policies import (
+    EDGE_FUNCTION_SERVICES,
+    EDGE_LOG_GROUP_PREFIX,
+    edge_function_log_group_names,
+)
 from routing.catalogue import lambda_edge_execution_regions
 from settings import PROJECT
 from tools.aws_tools import (
@@ -255,11 +259,10 @@ def plan_log_groups(
     """The log groups of the functions being deleted, and groups of this stack whose function
     is already gone (by their tags): ``/aws/lambda/us-east-1.<name>`` in every Region where
     replicas run, ``/aws/lambda/<name>`` in us-east-1 (direct invocations)."""
-    edge_prefix = edge_function_log_group_names("")[0]
     gone: set[str] = set()
     for region in log_group_regions():
-        for group in existing_log_groups(clients, region, edge_prefix):
-            name = group["logGroupName"].removeprefix(edge_prefix)
+        for group in existing_log_groups(clients, region, EDGE_LOG_GROUP_PREFIX):
+            name = group["logGroupName"].removeprefix(EDGE_LOG_GROUP_PREFIX)
             if name in deleted:
                 found.deletions.append(
                     Deletion(
@@ -306,7 +309,8 @@ def plan_roles(
 ) -> None:
     """The role of each deleted function that is tagged for the stack, trusted by Lambda alone,
     and used by no function that stays; deleted after every function that uses it."""
-    staying = {role for name, role in roles.items() if name not in {f.name for f in deleted}}
+    deleted_names = {function.name for function in deleted}
+    staying = {role for name, role in roles.items() if name not in deleted_names}
     users: dict[str, list[str]] = {}
     for function in deleted:
         if function.role not in staying:
@@ -422,25 +426,19 @@ def delete_role(iam: Any, role: str) -> None:
 
 
 def delete_all(clients: Clients, deletions: list[Deletion], outcome: Outcome) -> None:
-    """Delete in order: versions and functions first, then what waits for a deleted function."""
-    waiting = {d.name for d in outcome.pending if d.kind == "function"}
+    """Delete in order: versions and functions first, then what waits for a deleted function
+    (left for the next try while CloudFront's replicas hold any function it waits for)."""
+    held = {d.name for d in outcome.pending if d.kind == "function"}
     for deletion in sorted(deletions, key=lambda d: bool(d.after)):
-        if any(
-            name in waiting
-            or any(
-                d.kind == "function" and d.name == name
-                for d in deletions
-                if d not in outcome.deleted
-            )
-            for name in deletion.after
-        ):
+        if not held.isdisjoint(deletion.after):
             continue
         if delete(clients, deletion):
             outcome.deleted.append(deletion)
             print(f"  deleted {deletion.kind} {deletion.name}", flush=True)
         else:
             outcome.pending.append(deletion)
-            waiting.add(deletion.name)
+            if deletion.kind == "function":
+                held.add(deletion.name)
 
 
 def delete_with_retries(

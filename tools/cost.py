@@ -30,6 +30,7 @@ from typing import Any
 from components.defaults import EDGE_FUNCTION_MEMORY_MB, WAF_MANAGED_RULE_GROUPS
 from components.engine import Engine
 from routing.catalogue import lambda_edge_execution_regions
+from settings_table import WEB_ACL_MANAGED
 
 PRICES_FILE = Path(__file__).with_name("edge_prices.json")
 MONITORING_PRICES_FILE = Path(__file__).with_name("monitoring_prices.json")
@@ -224,7 +225,7 @@ def waf_estimate(
     (the operator's own). AWS WAF inspects every viewer request, cache hits included."""
     if web_acl is None:
         return WafCost(None, 0, requests_per_month, prices)
-    if web_acl == "managed":
+    if web_acl == WEB_ACL_MANAGED:
         return WafCost("managed", rules, requests_per_month, prices)
     return WafCost("own", 0, requests_per_month, prices)
 

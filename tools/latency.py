@@ -63,6 +63,7 @@ from routing.latency import (
     snapshot_of,
 )
 from settings import Settings, latency_path, parse_settings, project_values
+from tools.aws_tools import error_code
 from tools.cli import NO_CREDENTIALS, ToolError, days_of_history, edge_region, run_command
 from tools.stack_file import read_stack_config, stack_file_path
 
@@ -284,7 +285,7 @@ class Fetcher:
                     )
                     return answer
             except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
+                code = error_code(error)
                 status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
                 retryable = code in THROTTLING_CODES or status >= 500
                 if not retryable or attempt == MAX_ATTEMPTS:
