@@ -425,9 +425,10 @@ class Evacuator(pulumi.ComponentResource):
                     topic_arn=topic_arn,
                 )
             )
-            if environment_bytes(variables) > MAX_ENVIRONMENT_BYTES:
+            size = environment_bytes(variables)
+            if size > MAX_ENVIRONMENT_BYTES:
                 raise EvacuatorError(
-                    f"the evacuator's settings take {environment_bytes(variables)} bytes; Lambda "
+                    f"the evacuator's settings take {size} bytes; Lambda "
                     f"allows {MAX_ENVIRONMENT_BYTES} bytes of environment variables"
                 )
             return variables

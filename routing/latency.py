@@ -29,7 +29,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from routing.catalogue import describe_unknown_region, load_catalogue, rank_origins
+from routing.catalogue import (
+    describe_unknown_region,
+    lambda_edge_execution_regions,
+    load_catalogue,
+    rank_origins,
+)
 
 
 class RoutingMetric(StrEnum):
@@ -184,6 +189,17 @@ def _latency_table(latency: object) -> Mapping[str, Mapping[str, float]]:
             checked[origin] = float(ms)
         table[edge] = MappingProxyType(checked)
     return MappingProxyType(table)
+
+
+def edge_origin_pairs(origins: Sequence[str]) -> list[tuple[str, str]]:
+    """(edge, origin) from every Regional edge cache Region to every origin but itself, in
+    catalogue and origin order: the pairs a snapshot serves a stack with."""
+    return [
+        (edge, origin)
+        for edge in lambda_edge_execution_regions()
+        for origin in origins
+        if origin != edge
+    ]
 
 
 def rank_origins_by_metric(

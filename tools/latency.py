@@ -53,11 +53,12 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as SdkConnectionError
 
-from routing.catalogue import lambda_edge_execution_regions, load_catalogue
+from routing.catalogue import load_catalogue
 from routing.latency import (
     LatencyError,
     LatencySnapshot,
     RoutingMetric,
+    edge_origin_pairs,
     load_snapshot,
     render_snapshot,
     snapshot_of,
@@ -139,13 +140,10 @@ class Query:
 def query_pairs(origins: Sequence[str]) -> list[Query]:
     """A query from every Regional edge cache Region to every origin but itself, in catalogue and
     origin order; Ids unique across all of them, so any subset is one valid request."""
-    pairs = [
-        (edge, origin)
-        for edge in lambda_edge_execution_regions()
-        for origin in origins
-        if origin != edge
+    return [
+        Query(f"q{index}", edge, origin)
+        for index, (edge, origin) in enumerate(edge_origin_pairs(origins))
     ]
-    return [Query(f"q{index}", edge, origin) for index, (edge, origin) in enumerate(pairs)]
 
 
 class Progress:

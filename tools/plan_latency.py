@@ -7,8 +7,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from routing.catalogue import lambda_edge_execution_regions, rank_origins
-from routing.latency import LatencySnapshot, RoutingMetric
+from routing.catalogue import rank_origins
+from routing.latency import LatencySnapshot, RoutingMetric, edge_origin_pairs
 from settings import Settings
 from settings_table import PROJECT_ROOT
 
@@ -144,12 +144,7 @@ def latency_document(settings: Settings) -> dict[str, Any] | None:
 
 def pair_coverage(settings: Settings, snapshot: LatencySnapshot) -> tuple[int, int]:
     """(pairs held, pairs there are) from every Regional edge cache Region to every origin."""
-    pairs = [
-        (edge, origin)
-        for edge in lambda_edge_execution_regions()
-        for origin in settings.origins
-        if origin != edge
-    ]
+    pairs = edge_origin_pairs(settings.origins)
     return sum(snapshot.between(*pair) is not None for pair in pairs), len(pairs)
 
 
