@@ -249,47 +249,53 @@ class UnreachableDynamoDB:
         return call
 
 
-def test_every_vantage_decides_on_the_home_replica_and_on_its_own_while_home_is_down(world):
-    # A conditional write holds within one Region only, so the decisions are made in the table's
-    # home Region; here the home "replica" and the vantage's own are two tables of moto's.
+@pytest.fixture
+def replica(world):
+    """The state table's replica in eu-west-1, beside the world's table (its home, us-east-1):
+    two tables of moto's."""
     local = dynamodb("eu-west-1")
     create_state_table(local)
+    return local
+
+
+def away_from_home(world, replica, home, *, log=lambda _: None, **overrides) -> Evacuator:
+    """The eu-west-1 vantage's evacuator: its table's home in us-east-1 through ``home``, its own
+    Region's ``replica``; one round an invocation, and one vantage Region decides (quorum 1)."""
     settings = Settings(
-        stack="test",
-        vantage="eu-west-1",
-        vantages=("us-east-1", "eu-west-1"),
-        buckets=BUCKETS,
-        failures=1,
-        recoveries=6,
-        quorum=1,
-        probe_seconds=20,
-        rounds=1,
-        connect_timeout=1,
-        read_timeout=5,
-        table=world["table"].table,
-        table_region="us-east-1",
+        **{
+            "stack": "test",
+            "vantage": "eu-west-1",
+            "vantages": ("us-east-1", "eu-west-1"),
+            "buckets": BUCKETS,
+            "failures": 3,
+            "recoveries": 6,
+            "quorum": 1,
+            "probe_seconds": 20,
+            "rounds": 1,
+            "connect_timeout": 1,
+            "read_timeout": 5,
+            "table": world["table"].table,
+            "table_region": "us-east-1",
+            **overrides,
+        }
     )
+    clients = Clients(s3=world["s3"], dynamodb=replica, dynamodb_home=home, kvs=world["kvs"])
+    return Evacuator(settings, clients, clock=world["clock"], sleep=world["clock"].sleep, log=log)
+
+
+def test_every_vantage_decides_on_the_home_replica_and_on_its_own_while_home_is_down(
+    world, replica
+):
+    # A conditional write holds within one Region only, so the decisions are made in the table's
+    # home Region.
     world["s3"]["eu-central-1"].error = TimeoutError("stalled")
     lines = []
-    home = Evacuator(
-        settings,
-        Clients(s3=world["s3"], dynamodb=local, dynamodb_home=world["client"]),
-        clock=world["clock"],
-        sleep=world["clock"].sleep,
-        log=lines.append,
-    )
-    home.round()
+    away_from_home(world, replica, world["client"], log=lines.append, failures=1).round()
     assert list(world["table"].read().evacuated) == ["eu-central-1"]  # written at home
-    assert dict(StateTable(local, world["table"].table).read().evacuated) == {}
-    down = Evacuator(
-        settings,
-        Clients(s3=world["s3"], dynamodb=local, dynamodb_home=UnreachableDynamoDB()),
-        clock=world["clock"],
-        sleep=world["clock"].sleep,
-        log=lines.append,
-    )
+    assert dict(StateTable(replica, world["table"].table).read().evacuated) == {}
+    down = away_from_home(world, replica, UnreachableDynamoDB(), log=lines.append, failures=1)
     down.round()
-    assert list(StateTable(local, world["table"].table).read().evacuated) == ["eu-central-1"]
+    assert list(StateTable(replica, world["table"].table).read().evacuated) == ["eu-central-1"]
     assert any("home Region did not answer" in line for line in lines)
 
 
@@ -306,43 +312,18 @@ class HomeThatFailsAfterReading:
         return getattr(self.client, operation)
 
 
-def test_a_round_done_again_on_the_replica_counts_each_probe_once(world):
-    local = dynamodb("eu-west-1")
-    create_state_table(local)
-    settings = Settings(
-        stack="test",
-        vantage="eu-west-1",
-        vantages=("us-east-1", "eu-west-1"),
-        buckets=BUCKETS,
-        failures=3,
-        recoveries=6,
-        quorum=1,
-        probe_seconds=20,
-        rounds=1,
-        connect_timeout=1,
-        read_timeout=5,
-        table=world["table"].table,
-        table_region="us-east-1",
-    )
+def test_a_round_done_again_on_the_replica_counts_each_probe_once(world, replica):
     world["s3"]["eu-central-1"].error = TimeoutError("stalled")
-    evacuator = Evacuator(
-        settings,
-        Clients(
-            s3=world["s3"], dynamodb=local, dynamodb_home=HomeThatFailsAfterReading(world["client"])
-        ),
-        clock=world["clock"],
-        sleep=world["clock"].sleep,
-        log=lambda _: None,
-    )
-    replica = StateTable(local, world["table"].table)
+    evacuator = away_from_home(world, replica, HomeThatFailsAfterReading(world["client"]))
+    table = StateTable(replica, world["table"].table)
     for count in (1, 2):
         evacuator.round()
         world["clock"].now += 20
         # The home write failed and the round was done on the replica: one failure a round.
-        assert replica.views()["eu-west-1"]["eu-central-1"].failures == count
-    assert dict(replica.read().evacuated) == {}  # two failed probes of three: not yet
+        assert table.views()["eu-west-1"]["eu-central-1"].failures == count
+    assert dict(table.read().evacuated) == {}  # two failed probes of three: not yet
     evacuator.round()
-    assert list(replica.read().evacuated) == ["eu-central-1"]
+    assert list(table.read().evacuated) == ["eu-central-1"]
 
 
 class CountedUnreachableDynamoDB(UnreachableDynamoDB):
@@ -354,39 +335,15 @@ class CountedUnreachableDynamoDB(UnreachableDynamoDB):
         return super().__getattr__(operation)
 
 
-def test_a_round_waits_for_a_home_region_that_does_not_answer_once(world):
-    local = dynamodb("eu-west-1")
-    create_state_table(local)
+def test_a_round_waits_for_a_home_region_that_does_not_answer_once(world, replica):
     home = CountedUnreachableDynamoDB()
-    settings = Settings(
-        stack="test",
-        vantage="eu-west-1",
-        vantages=("us-east-1", "eu-west-1"),
-        buckets=BUCKETS,
-        failures=3,
-        recoveries=6,
-        quorum=1,
-        probe_seconds=20,
-        rounds=1,
-        connect_timeout=1,
-        read_timeout=5,
-        table=world["table"].table,
-        table_region="us-east-1",
-        kvs_arn="arn:aws:cloudfront::123456789012:key-value-store/9a8b7c6d",
-    )
-    evacuator = Evacuator(
-        settings,
-        Clients(s3=world["s3"], dynamodb=local, dynamodb_home=home, kvs=world["kvs"]),
-        clock=world["clock"],
-        sleep=world["clock"].sleep,
-        log=lambda _: None,
-    )
-    report = evacuator.round()
+    arn = "arn:aws:cloudfront::123456789012:key-value-store/9a8b7c6d"
+    report = away_from_home(world, replica, home, kvs_arn=arn).round()
     # One call to the home Region (the first read); the rest of the round, the publication to
     # the key value store included, on this Region's replica.
     assert home.calls == 1
     assert report.published and json.loads(world["kvs"].values[ROTATION_KEY]) == {"out": []}
-    assert StateTable(local, world["table"].table).published() == out_value(set())
+    assert StateTable(replica, world["table"].table).published() == out_value(set())
 
 
 def test_the_sync_waits_for_its_policy_and_then_gives_up(world):
