@@ -197,14 +197,23 @@ def serve(sandbox: Sandbox) -> int:
             )
         print("Ctrl-C stops everything. One line per request follows.", flush=True)
         sandbox.log_requests(print)
-        stopped = threading.Event()
-        # Explicit handlers: a shell that starts this in the background leaves SIGINT ignored
-        # otherwise.
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signal_number, lambda *_: stopped.set())
-        stopped.wait()
+        wait_for_a_stop_signal()
     print("\nstopping: edge and S3 emulators shut down", flush=True)
     return 0
+
+
+def wait_for_a_stop_signal() -> None:
+    """Return once SIGINT (Ctrl-C) or SIGTERM arrives. Explicit handlers: a shell that starts
+    this in the background leaves SIGINT ignored otherwise."""
+    stopped = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopped.set())
+    # Waited for in short slices: "Python signal handlers are always executed in the main Python
+    # thread ..., even if the signal was received in another thread" (Python docs, signal,
+    # "Signals and threads"). A signal the kernel hands to one of the emulators' threads does not
+    # wake a main thread blocked in an untimed wait, so Ctrl-C could hang for ever.
+    while not stopped.wait(0.2):
+        pass
 
 
 if __name__ == "__main__":

@@ -353,7 +353,8 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
-        process.kill()
+        with process:  # its pipes closed and the process reaped, however the test ended
+            process.kill()
     assert process.returncode == 0, err
     assert "stopping: edge and S3 emulators shut down" in out
     # The commands to publish to and check these buckets, and one line per request answered.

@@ -8,10 +8,12 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
+from sandbox.__main__ import wait_for_a_stop_signal
 from tests.support import free_port
 from tools.stack_file import PROJECT_ROOT
 
@@ -110,6 +112,35 @@ def test_the_printed_commands_take_a_region_out_and_bring_it_back(
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
-        process.kill()
+        with process:  # its pipes closed and the process reaped, however the test ended
+            process.kill()
     assert process.returncode == 0, err
     assert "Traceback" not in err and "stopping: edge and S3 emulators shut down" in out
+
+
+def test_a_stop_signal_another_thread_receives_still_stops_serve():
+    """The kernel may hand Ctrl-C to any thread; Python runs the handler in the main thread only
+    when that thread gets back to running Python code."""
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    returned = threading.Event()
+
+    def signal_from_another_thread():
+        time.sleep(0.5)  # serve's wait has begun
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        # A wait that never looks up again returns only on a signal the main thread gets: sent
+        # after 5 s, so that such a wait fails this test instead of hanging it.
+        if not returned.wait(5):
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+
+    other = threading.Thread(target=signal_from_another_thread, daemon=True)
+    started = time.monotonic()
+    other.start()
+    try:
+        wait_for_a_stop_signal()
+        elapsed = time.monotonic() - started
+    finally:
+        returned.set()
+        other.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert elapsed < 2, f"serve stopped {elapsed:.1f} s after the signal, not at once"
