@@ -10,9 +10,7 @@ import pulumi_aws as aws
 from components.access_logs import AccessLogs, AccessLogsArgs
 from components.batch_replication import BatchReplication, BatchReplicationArgs
 from components.cloudfront_function import CloudFrontFunctionRouter, CloudFrontFunctionRouterArgs
-from components.defaults import STATE_TABLE_HOME_REGION
 from components.distribution import GeoProximityDistribution, GeoProximityDistributionArgs
-from components.engine import Engine
 from components.evacuator import Evacuator, EvacuatorArgs
 from components.lambda_edge import LambdaEdgeRouter, LambdaEdgeRouterArgs
 from components.monitoring import Monitoring, MonitoringArgs, ReplicationPair
@@ -20,9 +18,12 @@ from components.regional_origin import RegionalOrigin, RegionalOriginArgs
 from components.replication import ReplicationMesh, ReplicationMeshArgs
 from components.routing_state import RoutingState, RoutingStateArgs
 from components.web_acl import WebAcl, WebAclArgs
+from core.engine import Engine
+from core.routing_state import routing_state_output
+from core.waf import WEB_ACL_MANAGED
 from routing.catalogue import lambda_edge_execution_regions
-from settings import Replication, load_settings
-from settings_table import WEB_ACL_MANAGED
+from settings.parser import load_settings
+from settings.table import Replication
 
 settings = load_settings()
 routing = settings.routing
@@ -66,7 +67,8 @@ replication = (
     if settings.replication is Replication.MESH
     else None
 )
-# What ./dev backfill needs to fill a new Region with S3 Batch Replication (docs/operations.md).
+# What ./dev backfill needs to fill a new Region with S3 Batch Replication
+# (docs/adding-a-region.md).
 batch_replication = (
     BatchReplication("batch-replication", BatchReplicationArgs(origins=origins, tags=settings.tags))
     if replication
@@ -75,30 +77,22 @@ batch_replication = (
 
 # Which origins are out of rotation is data the edge reads at run time, not code: a DynamoDB global
 # table (read by Lambda@Edge where it runs; the evacuator's state) and, for a CloudFront function, a
-# key value store. Pulumi writes the drained list; the evacuator, what it evacuates.
+# key value store. Pulumi writes the drained list; the evacuator, what it evacuates. Where each
+# store lives is derived once (core.routing_state), for the program, the sandbox and the tools.
 lambda_edge = settings.engine is Engine.LAMBDA_EDGE
+layout = settings.routing_state
 routing_state = (
     RoutingState(
         "routing-state",
         RoutingStateArgs(
-            # Lambda@Edge reads the table where it runs; with CloudFront Functions only the
-            # evacuator does. Its home Region first, always the same one.
-            table_regions=list(
-                dict.fromkeys(
-                    [STATE_TABLE_HOME_REGION, *lambda_edge_execution_regions()]
-                    if lambda_edge
-                    else [STATE_TABLE_HOME_REGION, *settings.evacuation_vantages]
-                    if settings.evacuation
-                    else []
-                )
-            ),
-            key_value_store=not lambda_edge,
-            drained_key=not lambda_edge and not settings.evacuation,
+            table_regions=layout.table_regions,
+            key_value_store=layout.key_value_store,
+            drained_key=layout.drained_key,
             drained=sorted(routing.drained),
             tags=settings.tags,
         ),
     )
-    if settings.routing_state
+    if layout is not None
     else None
 )
 
@@ -275,16 +269,12 @@ if batch_replication is not None:
 # Where the routing state lives, for ./dev evacuate, restore and status (break-glass).
 pulumi.export(
     "routingState",
-    {
-        "engine": settings.engine.value,
-        "table": routing_state.table_name if routing_state else None,
-        "tableRegion": routing_state.table_region if routing_state else None,
-        "tableRegions": list(routing_state.table_regions) if routing_state else [],
-        "kvsArn": routing_state.kvs_arn if routing_state else None,
-        "stateKey": settings.state_key if routing_state and not lambda_edge else None,
-        "evacuation": settings.evacuation,
-        "vantages": list(settings.evacuation_vantages) if settings.evacuation else [],
-    },
+    routing_state_output(
+        layout,
+        engine=settings.engine,
+        table=routing_state.table_name if routing_state else None,
+        kvs_arn=routing_state.kvs_arn if routing_state else None,
+    ),
 )
 if monitoring is not None:
     pulumi.export("dashboardName", monitoring.dashboard_name)

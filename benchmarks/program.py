@@ -14,8 +14,8 @@ import time
 import warnings
 
 from routing.catalogue import load_catalogue
+from settings.stack_file import read_stack_config, stack_file_path
 from testing.mock_program import deploy, project_config
-from tools.stack_file import read_stack_config, stack_file_path
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,7 +34,7 @@ import boto3
 from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
-from tools.stack_file import PROJECT_ROOT
+from settings.table import PROJECT_ROOT
 
 AWSCLI_HOME = PROJECT_ROOT / ".bench" / "awscli"
 ACCOUNT = "123456789012"

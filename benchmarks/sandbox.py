@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.drill import ask
 from sandbox.stack import Sandbox
-from tools.stack_file import settings_from_stack_file
+from settings.stack_file import settings_from_stack_file
 
 
 def measure(

@@ -18,10 +18,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import DEFAULT_ACCESS_LOG_DAYS
-from components.naming import bucket_prefix
-from components.policies import deny_insecure_transport
 from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
+from core.monitoring import DEFAULT_ACCESS_LOG_DAYS
+from core.naming import bucket_prefix
+from core.policies import deny_insecure_transport
 
 # Where CloudFront's log delivery source must be declared.
 DELIVERY_SOURCE_REGION = "us-east-1"

@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import BATCH_REPORT_DAYS
-from components.naming import bucket_prefix
-from components.policies import (
+from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
+from components.regional_origin import RegionalOrigin
+from core.buckets import BATCH_REPORT_DAYS
+from core.naming import bucket_prefix
+from core.policies import (
     batch_operations_trust_policy,
     batch_replication_policy,
     deny_insecure_transport,
 )
-from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
-from components.regional_origin import RegionalOrigin
 
 
 @dataclass(frozen=True)

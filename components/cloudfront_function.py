@@ -18,8 +18,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aliases import known_before_as
-from components.defaults import DEFAULT_FAILOVER_STATUS_CODES, DEFAULT_LOG_RETENTION_DAYS
-from components.naming import resource_comment
+from core.cloudfront import DEFAULT_FAILOVER_STATUS_CODES
+from core.monitoring import DEFAULT_LOG_RETENTION_DAYS
+from core.naming import resource_comment
 from edge_function.cloudfront_function import RUNTIME, render_function_code
 from routing.table import RoutingTable
 

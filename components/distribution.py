@@ -27,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aliases import known_before_as
-from components.defaults import (
+from core.cloudfront import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
@@ -35,9 +35,9 @@ from components.defaults import (
     READ_METHODS,
     SECURITY_HEADERS_POLICY_ID,
 )
-from components.engine import Engine
-from components.naming import resource_comment
-from components.policies import OriginAccess, next_engine_grant, oac_read_grant, oai_read_grant
+from core.engine import Engine, OriginAccess
+from core.naming import resource_comment
+from core.policies import next_engine_grant, oac_read_grant, oai_read_grant
 from edge_function.cloudfront_function import origin_id
 from routing.artifact import DEFAULT_MARKER_HEADER
 
@@ -148,7 +148,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
     """The distribution's ``*.cloudfront.net`` domain name."""
 
     read_grants: pulumi.Output[list[dict[str, Any]]]
-    """Who every bucket policy must let read, as ``components.policies`` builds it: the identity
+    """Who every bucket policy must let read, as ``core.policies`` builds it: the identity
     the distribution signs with, then the next engine's during a switch. Known only once the
     distribution is in place."""
 

@@ -26,11 +26,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import (
-    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+from core.cloudfront import DEFAULT_CONNECTION_TIMEOUT_SECONDS
+from core.evacuation import (
     DEFAULT_EVACUATION_FAILURES,
     DEFAULT_EVACUATION_RECOVERIES,
-    DEFAULT_LOG_RETENTION_DAYS,
     EVACUATION_PROBE_SECONDS,
     EVACUATION_QUORUM,
     EVACUATION_READ_TIMEOUT_SECONDS,
@@ -41,9 +40,11 @@ from components.defaults import (
     EVACUATOR_SCHEDULE,
     EVACUATOR_TIMEOUT_SECONDS,
     STATE_TABLE_HOME_REGION,
+    evacuator_document,
 )
-from components.naming import evacuator_function_name
-from components.policies import evacuator_policy, invoke_policy, service_trust_policy
+from core.monitoring import DEFAULT_LOG_RETENTION_DAYS
+from core.naming import evacuator_function_name
+from core.policies import evacuator_policy, invoke_policy, service_trust_policy
 from evacuation.evacuator import HEALTH_KEY, METRIC_NAMESPACE
 from evacuation.lambda_function import SETTINGS_VARIABLE
 from evacuation.state import out_value
@@ -69,49 +70,6 @@ _SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 class EvacuatorError(ValueError):
     """EvacuatorArgs that would make an evacuator AWS refuses or that cannot decide anything."""
-
-
-def evacuator_settings(
-    *,
-    stack: str,
-    vantage: str,
-    vantages: Sequence[str],
-    buckets: Mapping[str, str],
-    table: str,
-    kvs_arn: str | None,
-    topic_arn: str | None,
-    failures: int,
-    recoveries: int,
-    quorum: int,
-    probe_seconds: int,
-    rounds: int,
-    connect_timeout: int,
-    read_timeout: int,
-) -> dict[str, Any]:
-    """One vantage Region's settings as ``evacuation.evacuator.Settings.from_document`` reads them
-    from the ``GEO_PROXIMITY_EVACUATOR`` environment variable."""
-    document: dict[str, Any] = {
-        "stack": stack,
-        "vantage": vantage,
-        "vantages": list(vantages),
-        "buckets": dict(sorted(buckets.items())),
-        "table": table,
-        # Every vantage Region decides on the table's home replica: a conditional write holds
-        # only within one Region (DynamoDB global tables, MREC, last writer wins across Regions).
-        "tableRegion": STATE_TABLE_HOME_REGION,
-        "failures": failures,
-        "recoveries": recoveries,
-        "quorum": quorum,
-        "probeSeconds": probe_seconds,
-        "rounds": rounds,
-        "connectTimeout": connect_timeout,
-        "readTimeout": read_timeout,
-    }
-    if kvs_arn is not None:
-        document["kvsArn"] = kvs_arn
-    if topic_arn is not None:
-        document["topicArn"] = topic_arn
-    return document
 
 
 def environment_variables(document: Mapping[str, Any]) -> dict[str, str]:
@@ -266,12 +224,13 @@ class EvacuatorArgs:
         topic_arn: str | None,
     ) -> dict[str, Any]:
         """One vantage Region's settings document, from these arguments and resolved values."""
-        return evacuator_settings(
+        return evacuator_document(
             stack=stack,
             vantage=vantage,
             vantages=self.vantages,
             buckets=buckets,
             table=table,
+            table_region=self.table_region or STATE_TABLE_HOME_REGION,
             kvs_arn=kvs_arn,
             topic_arn=topic_arn,
             failures=self.failures,

@@ -19,14 +19,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aliases import known_before_as
-from components.defaults import (
-    DEFAULT_LOG_RETENTION_DAYS,
+from core.cloudfront import (
     EDGE_FUNCTION_MEMORY_MB,
     EDGE_FUNCTION_RUNTIME,
     EDGE_FUNCTION_TIMEOUT_SECONDS,
     LAMBDA_EDGE_REGION,
 )
-from components.policies import (
+from core.monitoring import DEFAULT_LOG_RETENTION_DAYS
+from core.policies import (
     edge_function_log_group_names,
     edge_function_logging_policy,
     edge_function_trust_policy,
@@ -134,7 +134,7 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                 publish=True,
                 # Replicas outlive the association by hours and block deletion until then: on
                 # destroy the function leaves the stack and stays in the account
-                # (docs/operations.md, Clean-up).
+                # (docs/cleanup.md).
                 skip_destroy=True,
                 description="Routes CloudFront cache misses to the nearest regional S3 origin",
                 tags=tags,
@@ -238,7 +238,7 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                     name=group_name,
                     retention_in_days=args.log_retention_days,
                     # Replicas outlive the stack by hours, as the function does
-                    # (docs/operations.md).
+                    # (docs/cleanup.md).
                     skip_destroy=True,
                     tags=tags,
                 ),

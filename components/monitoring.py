@@ -21,15 +21,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import (
+from components.replication import replication_rule_id
+from core.engine import Engine
+from core.monitoring import (
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
 )
-from components.engine import Engine
-from components.naming import dashboard_name, sns_display_name
-from components.policies import deny_insecure_transport
-from components.replication import replication_rule_id
+from core.naming import dashboard_name, sns_display_name
+from core.policies import deny_insecure_transport
 from evacuation.evacuator import METRIC_NAME as EVACUATION_METRIC
 from evacuation.evacuator import METRIC_NAMESPACE as EVACUATION_METRIC_NAMESPACE
 

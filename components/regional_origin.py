@@ -12,10 +12,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aliases import known_before_as
-from components.defaults import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS
-from components.naming import bucket_prefix
-from components.policies import bucket_policy
 from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
+from core.buckets import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS
+from core.naming import bucket_prefix
+from core.policies import bucket_policy
 from evacuation.evacuator import HEALTH_KEY
 from routing.artifact import regional_domain_name
 
@@ -31,7 +31,7 @@ class RegionalOriginArgs:
     """The AWS Region code of the bucket, e.g. ``eu-central-1``. Required."""
 
     read_grants: pulumi.Input[Sequence[dict[str, Any]]]
-    """Who may read the bucket: ``{"principal": ..., "condition": ...}`` as ``components.policies``
+    """Who may read the bucket: ``{"principal": ..., "condition": ...}`` as ``core.policies``
     builds it for the identity the distribution signs with (and, during an engine switch, the next
     one). Required."""
 

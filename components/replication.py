@@ -14,8 +14,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aliases import known_before_as
-from components.policies import replication_role_policy, replication_trust_policy
 from components.regional_origin import RegionalOrigin
+from core.policies import replication_role_policy, replication_trust_policy
 
 # Replication Time Control's SLA and the threshold of its metrics, both fixed by S3 at 15 minutes.
 _RTC_MINUTES = 15

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import resource_comment, state_table_name
+from core.naming import resource_comment, state_table_name
 from evacuation.state import DRAINED_KEY, drained_item, out_value
 from routing.catalogue import REGION_CODE_PATTERN
 

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import (
+from core.naming import resource_comment, waf_metric_name
+from core.waf import (
     DEFAULT_WAF_RATE_LIMIT,
     WAF_MANAGED_RULE_GROUPS,
     WAF_RATE_WINDOW_SECONDS,
     WAF_REGION,
     WAF_SCOPE,
 )
-from components.naming import resource_comment, waf_metric_name
 
 RATE_LIMIT_RULE = "rate-limit-per-ip"
 

@@ -46,7 +46,7 @@ class RoutingMetric(StrEnum):
 
 # An edge Region leaves its nearest origin by distance only for one measured at least this much
 # faster (round trip, ms): above the snapshot-to-snapshot noise of a p50, below the gains worth
-# having (docs/operations.md, "Routing by measured latency").
+# having (docs/routing.md, "Routing by measured latency").
 DEFAULT_MARGIN_MS = 10
 MARGIN_MS_RANGE = (0, 1000)
 STATISTIC = "p50"

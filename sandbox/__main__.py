@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from settings.stack_file import settings_from_stack_file, shipped_stacks
 from tools.cli import ToolError, edge_region, port_number, run_command
-from tools.stack_file import settings_from_stack_file, shipped_stacks
 
 if TYPE_CHECKING:
     from sandbox.stack import Sandbox
-    from settings import Settings
+    from settings.parser import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 
-from components.defaults import EVACUATION_PROBE_SECONDS, EVACUATION_QUORUM
-from components.engine import Engine
+from core.engine import Engine
+from core.evacuation import EVACUATION_PROBE_SECONDS, EVACUATION_QUORUM
 from routing.catalogue import lambda_edge_execution_regions
 from routing.table import FailoverMode, RoutingTable
 from sandbox.edge import EDGE_REGION_HEADER
@@ -38,7 +38,8 @@ from sandbox.evacuation_drill import EvacuationDrill
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
 from sandbox.state import PROBE_SECONDS, SCALE
-from settings import ConfigError, Settings, parse_settings
+from settings.parser import Settings, parse_settings
+from settings.table import ConfigError
 
 # Viewers asking at once in a phase whose origin times out: enough that the phase waits out a few
 # time-outs, not one per request; few enough that the healthy emulators answer the burst in time.

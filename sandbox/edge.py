@@ -51,14 +51,13 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from components.defaults import READ_METHODS, S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
-from components.engine import Engine
-from components.policies import OriginAccess
+from core.cloudfront import READ_METHODS, S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
+from core.engine import Engine, OriginAccess
 from edge_function.cloudfront_function import origin_id
 from routing.catalogue import describe_unknown_region, load_catalogue
 from sandbox.function_runtime import CloudFrontFunction, edge_location, viewer_request_event
 from sandbox.regional_s3 import S3Emulators
-from settings import Settings
+from settings.parser import Settings
 
 # The cache behavior's methods; CloudFront answers any other with a 403.
 ALLOWED_METHODS = READ_METHODS

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
-from components.defaults import (
+from core.engine import Engine
+from core.evacuation import (
     EVACUATION_PROBE_SECONDS,
     EVACUATION_QUORUM,
     EVACUATION_READ_TIMEOUT_SECONDS,
 )
-from components.engine import Engine
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.regional_s3 import Fault

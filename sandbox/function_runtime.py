@@ -26,7 +26,7 @@ from typing import Any
 
 from py_mini_racer import JSEvalException, JSFunction, JSPromise, MiniRacer
 
-from components.defaults import FAILOVER_STATUS_CODES_ALLOWED
+from core.cloudfront import FAILOVER_STATUS_CODES_ALLOWED
 from edge_function.cloudfront_function import CLOUDFRONT_MODULE_IMPORT
 
 # Replaces the import line: the module binding the code expects, as a stand-in that records calls.

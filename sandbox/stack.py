@@ -20,10 +20,9 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from components.defaults import S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
-from components.engine import Engine
-from components.naming import bucket_prefix
-from content.folder import scan_folder
+from core.cloudfront import S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
+from core.engine import Engine
+from core.naming import bucket_prefix
 from edge_function.cloudfront_function import origin_id, render_function_code
 from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, routing_package_files
 from evacuation.evacuator import HEALTH_KEY
@@ -31,8 +30,10 @@ from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import S3Emulators
 from sandbox.state import STATE_REFRESH_SECONDS, RoutingStateEmulator, credentials_in_environment
-from settings import PROJECT, Settings
+from settings.parser import Settings
+from settings.table import PROJECT
 from tools.cli import ToolError
+from tools.folder import scan_folder
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
 # What Pulumi writes into every bucket for the evacuator's probes.

@@ -26,6 +26,7 @@ the probe's connection timeout, and the function's bound on a read of the store 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -41,13 +42,14 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from components.defaults import (
+from core.evacuation import (
     EVACUATION_PROBE_SECONDS,
     EVACUATION_QUORUM,
     EVACUATION_READ_TIMEOUT_SECONDS,
     EVACUATION_ROUNDS,
+    evacuator_document,
 )
-from components.engine import Engine
+from core.routing_state import routing_state_output
 from evacuation.evacuator import Evacuator
 from evacuation.evacuator import Settings as EvacuatorSettings
 from evacuation.lambda_function import clients_for
@@ -56,10 +58,10 @@ from routing.artifact import (
     DEFAULT_STATE_REFRESH_SECONDS,
     StateSource,
 )
-from routing.catalogue import lambda_edge_execution_regions
 from sandbox.kvs import KeyValueStoreEmulator, StoreItems
 from sandbox.regional_s3 import QuietRequestHandler
-from settings import PROJECT, Settings
+from settings.parser import Settings
+from settings.table import PROJECT
 
 SCALE = 40
 PROBE_SECONDS = EVACUATION_PROBE_SECONDS / SCALE
@@ -74,12 +76,6 @@ STATE_TIMEOUT_SECONDS = 1.0
 # What the emulated stores accept, and what the sandbox's own clients sign with.
 SANDBOX_CREDENTIALS = {"sandbox": "sandbox"}
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
-
-
-def state_table_name(stack: str) -> str:
-    """A state table for ``stack``, with a random suffix as Pulumi names resources (so that two
-    sandboxes of one stack in one process have a table each)."""
-    return f"{PROJECT}-{stack}-routing-state-{secrets.token_hex(4)[:7]}"
 
 
 def sandbox_session() -> boto3.session.Session:
@@ -198,14 +194,21 @@ class RoutingStateEmulator:
         self.settings = settings
         self.buckets = dict(buckets)
         self.refresh_seconds = refresh_seconds
-        self.table = state_table_name(settings.stack)
-        readers = lambda_edge_execution_regions() if settings.engine is Engine.LAMBDA_EDGE else ()
-        self.table_regions = tuple(sorted({*readers, *settings.evacuation_vantages}))
-        self.table_region = (
-            "us-east-1" if "us-east-1" in self.table_regions else self.table_regions[0]
+        layout = settings.routing_state
+        if layout is None:
+            raise ValueError(f"stack {settings.stack} has one origin, which is never out: no state")
+        self.layout = layout
+        # The program's layout, the table named apart: moto keeps one backend per process, so
+        # two sandboxes of one stack would otherwise share a table.
+        self.table = f"{layout.table_name}-{secrets.token_hex(4)[:7]}"
+        self.table_regions = layout.table_regions
+        # Without a table (CloudFront Functions without an evacuator) nothing asks for it.
+        self.table_region = layout.table_region or ""
+        self.kvs = (
+            KeyValueStoreEmulator(SANDBOX_CREDENTIALS, ACCOUNT_ID)
+            if layout.key_value_store
+            else None
         )
-        functions = settings.engine is Engine.CLOUDFRONT_FUNCTIONS
-        self.kvs = KeyValueStoreEmulator(SANDBOX_CREDENTIALS, ACCOUNT_ID) if functions else None
         self.kvs_arn: str | None = None
         # Where the evacuator reaches each origin's S3 endpoint (set once they run).
         self.s3_endpoints: dict[str, str] = {}
@@ -219,10 +222,11 @@ class RoutingStateEmulator:
 
     def __enter__(self) -> RoutingStateEmulator:
         with ExitStack() as undo:
-            self._start_dynamodb()
-            undo.callback(self._stop_dynamodb)
-            self._create_table()
-            undo.callback(self._delete_table)
+            if self.table_regions:
+                self._start_dynamodb()
+                undo.callback(self._stop_dynamodb)
+                self._create_table()
+                undo.callback(self._delete_table)
             if self.kvs is not None:
                 undo.enter_context(self.kvs)
                 self.kvs_arn = self.kvs.create(f"{PROJECT}-{self.settings.stack}-routing")
@@ -276,8 +280,12 @@ class RoutingStateEmulator:
         return StateTable(self.dynamodb(region), self.table)
 
     def read(self) -> RoutingState:
-        """Both owners' lists as the table holds them now."""
-        return self.state_table().read()
+        """Both owners' lists as the table holds them now; without a table (CloudFront Functions
+        without an evacuator), the drained list in the key value store."""
+        if self.table_regions:
+            return self.state_table().read()
+        drained = json.loads(dict(self.function_store())[DRAINED_KEY])["out"]
+        return RoutingState(drained=frozenset(drained))
 
     @contextmanager
     def unreadable(self) -> Iterator[None]:
@@ -302,7 +310,7 @@ class RoutingStateEmulator:
         """Where the Lambda@Edge function reads the state: this table, at this endpoint."""
         return StateSource(
             self.table,
-            regions=lambda_edge_execution_regions(),
+            regions=self.table_regions,
             refresh_seconds=self.refresh_seconds,
             timeout_seconds=STATE_TIMEOUT_SECONDS,
             endpoint=self.dynamodb_endpoint,
@@ -320,7 +328,8 @@ class RoutingStateEmulator:
         """Pulumi's part of the state, as ``pulumi up`` writes it: the ``drained`` item and, with
         CloudFront Functions, the key the function reads (the drained list without an evacuator;
         with one, the union, published as the evacuator's sync does)."""
-        self.dynamodb().put_item(TableName=self.table, Item=drained_item(regions))
+        if self.table_regions:
+            self.dynamodb().put_item(TableName=self.table, Item=drained_item(regions))
         if self.kvs is None or self.kvs_arn is None:
             return
         if self.settings.evacuation:
@@ -330,25 +339,38 @@ class RoutingStateEmulator:
         else:
             self.kvs.put(self.kvs_arn, DRAINED_KEY, out_value(regions))
 
-    def evacuator_settings(self, vantage: str) -> EvacuatorSettings:
-        """The evacuator of ``vantage`` as Pulumi configures it, with the interval and the read
-        timeout scaled down."""
-        settings = self.settings
-        return EvacuatorSettings(
+    def evacuator_document(self, vantage: str) -> dict[str, Any]:
+        """The settings document the deployed function of ``vantage`` receives (built by the same
+        function Pulumi uses), with its waits scaled down by ``SCALE``."""
+        settings, layout = self.settings, self.layout
+        assert layout.table_region is not None
+        document = evacuator_document(
             stack=settings.stack,
             vantage=vantage,
-            vantages=settings.evacuation_vantages,
+            vantages=layout.vantages,
             buckets=self.buckets,
+            table=self.table,
+            table_region=layout.table_region,
+            kvs_arn=self.kvs_arn,
+            topic_arn=None,
             failures=settings.evacuation_failures,
             recoveries=settings.evacuation_recoveries,
             quorum=EVACUATION_QUORUM,
-            probe_seconds=PROBE_SECONDS,
+            probe_seconds=EVACUATION_PROBE_SECONDS,
             rounds=EVACUATION_ROUNDS,
-            connect_timeout=float(settings.origin_connection_timeout),
-            read_timeout=PROBE_READ_TIMEOUT_SECONDS,
-            table=self.table,
-            kvs_arn=self.kvs_arn,
+            connect_timeout=settings.origin_connection_timeout,
+            read_timeout=EVACUATION_READ_TIMEOUT_SECONDS,
         )
+        # Not scaled: the connection timeout (a refused connection fails at once either way).
+        return {
+            **document,
+            "probeSeconds": document["probeSeconds"] / SCALE,
+            "readTimeout": document["readTimeout"] / SCALE,
+        }
+
+    def evacuator_settings(self, vantage: str) -> EvacuatorSettings:
+        """The evacuator of ``vantage`` as Pulumi configures it, read from its document."""
+        return EvacuatorSettings.from_document(self.evacuator_document(vantage))
 
     def endpoints(self) -> dict[str, str]:
         """The endpoint overrides of the emulated services, by name (and S3's by origin)."""
@@ -380,17 +402,9 @@ class RoutingStateEmulator:
 
     def outputs(self) -> dict[str, Any]:
         """The stack output ``routingState``, as ``pulumi stack output --json`` prints it."""
-        settings = self.settings
-        return {
-            "engine": settings.engine.value,
-            "table": self.table,
-            "tableRegion": self.table_region,
-            "tableRegions": list(self.table_regions),
-            "kvsArn": self.kvs_arn,
-            "stateKey": settings.state_key,
-            "evacuation": settings.evacuation,
-            "vantages": list(settings.evacuation_vantages) if settings.evacuation else [],
-        }
+        return routing_state_output(
+            self.layout, engine=self.settings.engine, table=self.table, kvs_arn=self.kvs_arn
+        )
 
 
 @contextmanager

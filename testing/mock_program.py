@@ -2,7 +2,7 @@
 
 Used by the tests and by ``./dev bench``. The mocks compute only what AWS would (names, ARNs, ids);
 they check nothing, so the tests assert AWS's rules themselves. A stack file drives the program the
-way the CLI does (``tools.stack_file``): project defaults from ``Pulumi.yaml``, then the stack's
+way the CLI does (``settings.stack_file``): project defaults from ``Pulumi.yaml``, then the stack's
 values as strings, structured values as JSON.
 """
 
@@ -18,9 +18,8 @@ from unittest import mock
 
 import pulumi
 
-from settings import PROJECT
+from settings.table import PROJECT, PROJECT_ROOT
 from testing.mock_monitor import Declared, RecordingMonitor, placed_in
-from tools.stack_file import PROJECT_ROOT
 
 ACCOUNT_ID = "123456789012"
 MAIN = PROJECT_ROOT / "__main__.py"

@@ -27,7 +27,7 @@ from routing.table import FailoverMode, RoutingTable, derive_routing_table
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
-# The buckets of the seed post's example: one per continent.
+# The buckets of the AWS blog post's example: one per continent.
 SEED_ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
 
 # The Regional edge cache Regions the CloudFront developer guide lists (lambda-edge-permissions.md).

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# A function or method longer than this is split along its seams (issue 16, section 4).
+# A function or method longer than this is split along its seams.
 MAX_FUNCTION_LINES = 100
 # Not project code, or held to no such limit: the virtual environment and the tests.
 _SKIPPED = {".venv", "tests"}
@@ -50,7 +50,12 @@ def test_no_function_outside_the_tests_is_longer_than_100_lines():
     sources = project_sources()
     # The walk finds the project: the program, the components, the sandbox and the tools.
     names = {path.relative_to(PROJECT_ROOT).as_posix() for path in sources}
-    assert {"__main__.py", "settings.py", "components/distribution.py", "sandbox/drill.py"} <= names
+    assert {
+        "__main__.py",
+        "settings/parser.py",
+        "components/distribution.py",
+        "sandbox/drill.py",
+    } <= names
     assert not any(name.startswith(("tests/", ".venv/")) for name in names)
     too_long = [
         f"{path.relative_to(PROJECT_ROOT)}:{line} {name} is {length} lines"

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import posixpath
 import re
+import subprocess
 import urllib.parse
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from settings import KNOWN_KEYS
+from settings.table import KNOWN_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_README_LINES = 200
-# Pages written in another branch of issue 16: a link to one may not resolve until it lands. Once
-# it exists it is checked like any other page, and test_pending_pages_are_still_missing asks for
-# its entry here to go.
-PENDING_PAGES: frozenset[str] = frozenset()
 
 
 def load_pages(root: Path) -> dict[str, str]:
@@ -200,9 +197,9 @@ _LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
-def check_links(pages: Mapping[str, str], root: Path, pending: Collection[str] = ()) -> list[str]:
+def check_links(pages: Mapping[str, str], root: Path) -> list[str]:
     """Every relative link from a page resolves to a file of the repository, and an anchor into a
-    page to one of its headings. A page in `pending` may be missing."""
+    page to one of its headings."""
     problems = []
     for page, text in pages.items():
         for target in _LINK.findall(prose_text(text)):
@@ -213,8 +210,7 @@ def check_links(pages: Mapping[str, str], root: Path, pending: Collection[str] =
                 posixpath.normpath(posixpath.join(posixpath.dirname(page), path)) if path else page
             )
             if linked.startswith("../") or not (root / linked).exists():
-                if linked not in pending or linked.startswith("../"):
-                    problems.append(f"{page}: link to {target}: no such file")
+                problems.append(f"{page}: link to {target}: no such file")
                 continue
             if anchor and linked.endswith(".md"):
                 linked_text = pages.get(linked)
@@ -244,7 +240,6 @@ def test_every_page_is_linked_from_the_readme(pages):
         for target in _LINK.findall(prose_text(pages["README.md"]))
     }
     assert sorted(set(pages) - linked - {"README.md"}) == []
-    assert sorted(PENDING_PAGES - linked) == []
 
 
 def test_pages_name_only_dev_commands_that_exist_and_name_them_all(pages, commands):
@@ -285,7 +280,7 @@ def test_the_setting_key_check_fails_on_made_up_keys():
 
 
 def test_links_between_pages_resolve(pages):
-    assert check_links(pages, ROOT, PENDING_PAGES) == []
+    assert check_links(pages, ROOT) == []
 
 
 def test_the_link_check_fails_on_a_missing_file_and_a_missing_anchor(tmp_path):
@@ -293,13 +288,13 @@ def test_the_link_check_fails_on_a_missing_file_and_a_missing_anchor(tmp_path):
     pages = {
         "README.md": (
             "[ops](docs/ops.md#drain-a-region) [gone](docs/gone.md) [web](https://example.com)\n"
-            "`[not a link](nowhere.md)` [soon](docs/soon.md)\n"
+            "`[not a link](nowhere.md)`\n"
         ),
         "docs/ops.md": "# Operations\n\n## Drain a Region\n\n[up](../README.md) [x](#nothing)\n",
     }
     for page, text in pages.items():
         (tmp_path / page).write_text(text, encoding="utf-8")
-    assert check_links(pages, tmp_path, pending={"docs/soon.md"}) == [
+    assert check_links(pages, tmp_path) == [
         "README.md: link to docs/gone.md: no such file",
         "docs/ops.md: link to #nothing: docs/ops.md has no heading #nothing",
     ]
@@ -307,11 +302,6 @@ def test_the_link_check_fails_on_a_missing_file_and_a_missing_anchor(tmp_path):
         "a-code-title-yes",
         "a-code-title-yes-1",
     }
-
-
-def test_pending_pages_are_still_missing():
-    landed = sorted(page for page in PENDING_PAGES if (ROOT / page).exists())
-    assert landed == [], f"{landed} now exist: remove them from PENDING_PAGES in this file"
 
 
 def readme_problems(readme: str, limit: int = MAX_README_LINES) -> list[str]:
@@ -324,3 +314,77 @@ def test_the_readme_is_an_entry_point(pages):
     assert readme_problems("line\n" * 201) == [
         "README.md has 201 lines; at most 200: move detail to docs/"
     ]
+
+
+_LAYOUT_ROW = re.compile(r"^\| `([^`]+)`", re.MULTILINE)
+
+
+def layout_problems(page: str, root: Path) -> list[str]:
+    """Every top-level folder of the repository (but hidden ones) is a row of the page's layout
+    table exactly once, and every row names something that exists."""
+    table = page.partition("## Layout in detail")[2].partition("\n#")[0]
+    rows = [name.rstrip("/") for name in _LAYOUT_ROW.findall(table)]
+    folders = sorted(
+        path.name
+        for path in root.iterdir()
+        if path.is_dir() and not path.name.startswith((".", "__"))
+    )
+    problems = [f"{name}/ has no row in the layout table" for name in folders if name not in rows]
+    problems += [f"{name}/ has {rows.count(name)} rows" for name in folders if rows.count(name) > 1]
+    problems += [
+        f"{name} is in the table but not in the repository"
+        for name in rows
+        if not (root / name).exists()
+    ]
+    return problems
+
+
+def test_the_layout_table_lists_every_top_level_folder_once(pages):
+    assert layout_problems(pages["docs/development.md"], ROOT) == []
+
+
+def test_the_layout_check_finds_a_missing_a_doubled_and_a_stale_row(tmp_path):
+    for name in ("core", "tools", "tests"):
+        (tmp_path / name).mkdir()
+    page = "## Layout in detail\n\n| path | what |\n|---|---|\n"
+    page += "| `core/` | a |\n| `core/` | b |\n| `tools/` | c |\n| `content/` | d |\n"
+    assert layout_problems(page, tmp_path) == [
+        "tests/ has no row in the layout table",
+        "core/ has 2 rows",
+        "content is in the table but not in the repository",
+    ]
+
+
+# How process talks: an issue number, or the project's own planning documents. A user needs to hear
+# what changed ("before the routing state existed"), not which ticket changed it. A public issue is
+# cited by its repository and number (terraform-provider-aws#49650), which this does not match.
+_PROCESS_TALK = re.compile(r"\bissues? #?[0-9]+\b|design card|seed post", re.IGNORECASE)
+
+
+def process_talk(text: str) -> list[str]:
+    return [match.group(0) for match in _PROCESS_TALK.finditer(text)]
+
+
+def test_no_code_doc_or_message_speaks_of_issue_numbers_or_planning_documents():
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    found = []
+    for name in tracked:
+        path = ROOT / name
+        if name == "tests/test_docs.py" or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        found += [f"{name}: {said!r}" for said in process_talk(text)]
+    assert found == []
+
+
+def test_the_process_talk_check_finds_each_kind():
+    text = "Fixed in issue 17 (see Issue #18); the design card says so, as the seed post did."
+    assert process_talk(text) == ["issue 17", "Issue #18", "design card", "seed post"]
+    assert process_talk("an issue with 3 origins; terraform-provider-aws issues") == []

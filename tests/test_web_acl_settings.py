@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from components.defaults import DEFAULT_WAF_RATE_LIMIT
-from settings import ConfigError, parse_settings
+from core.waf import DEFAULT_WAF_RATE_LIMIT
+from settings.parser import parse_settings
+from settings.table import ConfigError
 from tests import aws_rules
 
 GLOBAL_ARN = (

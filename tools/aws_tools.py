@@ -83,7 +83,7 @@ def explained(what: str) -> Iterator[None]:
     except ClientError as error:
         code = error_code(error)
         hint = (
-            "; check the credentials' permissions (docs/operations.md)"
+            "; check the credentials' permissions (docs/deploying.md)"
             if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
             else ""
         )

@@ -300,7 +300,7 @@ def run(options: argparse.Namespace) -> int:
         "job(s), one per bucket, each replicating the objects written to it"
         + (
             f"; a job runs all of its bucket's replication rules, so each object also reaches the "
-            f"{others} other bucket(s) again (docs/operations.md, add a Region)"
+            f"{others} other bucket(s) again (docs/adding-a-region.md)"
             if others
             else ""
         )

@@ -46,14 +46,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from components.defaults import LAMBDA_EDGE_REGION
-from components.policies import (
+from core.cloudfront import LAMBDA_EDGE_REGION
+from core.policies import (
     EDGE_FUNCTION_SERVICES,
     EDGE_LOG_GROUP_PREFIX,
     edge_function_log_group_names,
 )
 from routing.catalogue import lambda_edge_execution_regions
-from settings import PROJECT
+from settings.stack_file import stack_file_path
+from settings.table import PROJECT
 from tools.aws_tools import (
     Clients,
     add_endpoint_argument,
@@ -63,7 +64,6 @@ from tools.aws_tools import (
     explained,
 )
 from tools.cli import ToolError, count, run_command
-from tools.stack_file import stack_file_path
 
 # Lambda's refusal while CloudFront holds replicas (InvalidParameterValueException): "Lambda was
 # unable to delete <arn> because it is a replicated function. Please see our documentation for

@@ -10,11 +10,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
-from content.folder import FolderError
 from routing.catalogue import describe_unknown_region, load_catalogue
-from settings import ConfigError
+from settings.stack_file import StackFileError
+from settings.table import ConfigError
 from tools.cost import REQUESTS_PER_MONTH_RANGE
-from tools.stack_file import StackFileError
+from tools.folder import FolderError
 
 
 class ToolError(Exception):

@@ -27,10 +27,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-from components.defaults import EDGE_FUNCTION_MEMORY_MB, WAF_MANAGED_RULE_GROUPS
-from components.engine import Engine
+from core.cloudfront import EDGE_FUNCTION_MEMORY_MB
+from core.engine import Engine
+from core.waf import WAF_MANAGED_RULE_GROUPS, WEB_ACL_MANAGED
 from routing.catalogue import lambda_edge_execution_regions
-from settings_table import WEB_ACL_MANAGED
 
 PRICES_FILE = Path(__file__).with_name("edge_prices.json")
 MONITORING_PRICES_FILE = Path(__file__).with_name("monitoring_prices.json")

@@ -63,10 +63,10 @@ from routing.latency import (
     render_snapshot,
     snapshot_of,
 )
-from settings import Settings, latency_path, parse_settings, project_values
+from settings.parser import Settings, latency_path, parse_settings, project_values
+from settings.stack_file import read_stack_config, stack_file_path
 from tools.aws_tools import error_code
 from tools.cli import NO_CREDENTIALS, ToolError, days_of_history, edge_region, run_command
-from tools.stack_file import read_stack_config, stack_file_path
 
 API = "EC2 GetAwsNetworkPerformanceData (AWS Network Manager Infrastructure Performance)"
 # Any Region answers for every pair: the guide queries us-east-1 to us-west-2 in ap-southeast-3.

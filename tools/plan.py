@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from components.engine import Engine
-from components.naming import bucket_prefix
+from core.engine import Engine
+from core.naming import bucket_prefix
 from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
 from edge_function.package import routing_package_files, zip_package
 from routing.catalogue import (
@@ -33,7 +33,9 @@ from routing.catalogue import (
     rank_origins,
 )
 from routing.latency import RoutingMetric
-from settings import PROJECT, Replication, Settings
+from settings.parser import Settings
+from settings.stack_file import settings_from_stack_file
+from settings.table import PROJECT, Replication
 from tools.cli import ToolError, hit_ratio, milliseconds, requests_per_month, run_command
 from tools.cost import (
     DEFAULT_CACHE_HIT_RATIO,
@@ -63,7 +65,6 @@ from tools.plan_latency import (
     measured,
     metric_line,
 )
-from tools.stack_file import settings_from_stack_file
 
 # S3 completes bucket names at deploy time; a placeholder of the real length sizes the package.
 _PLACEHOLDER_SUFFIX = "0" * 26

@@ -9,8 +9,8 @@ from typing import Any
 
 from routing.catalogue import rank_origins
 from routing.latency import LatencySnapshot, RoutingMetric, edge_origin_pairs
-from settings import Settings
-from settings_table import PROJECT_ROOT
+from settings.parser import Settings
+from settings.table import PROJECT_ROOT
 
 # Inter-Region paths change as AWS adds capacity and cables: past this age the plan says to refresh.
 STALE_AFTER_DAYS = 90

@@ -34,9 +34,9 @@ import boto3
 from boto3.s3.transfer import create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
 
-from content.folder import LocalFile, scan_folder
 from routing.catalogue import load_catalogue, rank_origins
 from tools.cli import ToolError, run_command
+from tools.folder import LocalFile, scan_folder
 from tools.stack_buckets import (
     add_bucket_arguments,
     explained,

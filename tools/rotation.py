@@ -37,10 +37,11 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from components.engine import Engine
+from core.engine import Engine
 from evacuation.decide import BY_CHECKS, Evacuation
 from evacuation.lambda_function import keyvaluestore_client
 from evacuation.state import (
+    DRAINED_KEY,
     ROTATION_KEY,
     KeyValueStore,
     RoutingState,
@@ -49,10 +50,11 @@ from evacuation.state import (
     out_value,
 )
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
-from settings import PROJECT, Settings
+from settings.parser import Settings
+from settings.stack_file import settings_from_stack_file
+from settings.table import PROJECT
 from tools.cli import NO_CREDENTIALS, ToolError, edge_region, run_command
 from tools.stack_buckets import read_outputs
-from tools.stack_file import settings_from_stack_file
 
 # The services whose endpoints --endpoint-url may replace.
 SERVICES = ("dynamodb", "cloudfront-keyvaluestore", "sts")
@@ -127,10 +129,12 @@ def store_from(options: argparse.Namespace, settings: Settings) -> Store:
 def _store_from_outputs(source: str, settings: Settings) -> Store:
     state = read_outputs(source).get("routingState")
     where = f"stack outputs in {source}"
+    if isinstance(state, dict) and state.get("stateKey") == DRAINED_KEY:
+        raise ToolError(drained_only(DRAINED_KEY))
     if not isinstance(state, dict) or not isinstance(state.get("table"), str):
         raise ToolError(
             f"{where} have no 'routingState' with a table: a stack with one origin has none, "
-            "and a stack deployed before issue 17 needs a pulumi up"
+            "and a stack deployed before the routing state existed needs a pulumi up"
         )
     if state.get("engine") != settings.engine.value:
         raise ToolError(
@@ -223,6 +227,15 @@ def identity(target: Target) -> str:
     return str(sts.get_caller_identity()["Arn"])
 
 
+def drained_only(state_key: str | None) -> str:
+    """Why a break-glass change cannot reach a CloudFront function without an evacuator."""
+    return (
+        f"this stack's CloudFront function reads the drained list only "
+        f"({state_key!r}: {PROJECT}:evacuation is false): take a Region out "
+        f"with pulumi config set --path '{PROJECT}:drained[0]' REGION and pulumi up"
+    )
+
+
 def check_publishable(target: Target) -> None:
     """Refuse, before anything is written, a change the edge would never read: a CloudFront
     function that reads Pulumi's drained list only (no evacuator, so no union to publish); and
@@ -230,11 +243,7 @@ def check_publishable(target: Target) -> None:
     refusal there (SigV4A needs a version 2 session token: "use a Regional endpoint in AWS STS",
     "Restrictions on CloudFront Functions") leaves nothing half done."""
     if target.kvs is not None and target.store.state_key != ROTATION_KEY:
-        raise ToolError(
-            f"this stack's CloudFront function reads the drained list only "
-            f"({target.store.state_key!r}: {PROJECT}:evacuation is false): take a Region out "
-            f"with pulumi config set --path '{PROJECT}:drained[0]' REGION and pulumi up"
-        )
+        raise ToolError(drained_only(target.store.state_key))
     if target.kvs is not None:
         target.kvs.client.describe_key_value_store(KvsARN=target.kvs.arn)
 

@@ -29,9 +29,9 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from content.folder import PART_BYTES
 from routing.catalogue import load_catalogue
 from tools.cli import NO_CREDENTIALS, ToolError, requests_in_flight
+from tools.folder import PART_BYTES
 
 
 @dataclass(frozen=True)

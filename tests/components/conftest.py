@@ -3,9 +3,9 @@ import functools
 import pytest
 
 from routing.catalogue import load_catalogue
-from settings import PROJECT
+from settings.stack_file import read_stack_config, shipped_stacks, stack_file_path
+from settings.table import PROJECT
 from testing.mock_program import Deployment, deploy, project_config
-from tools.stack_file import read_stack_config, shipped_stacks, stack_file_path
 
 # The stack files git tracks: a personal, untracked Pulumi.<name>.yaml never turns the suite red.
 SHIPPED_STACKS = shipped_stacks()

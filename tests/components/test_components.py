@@ -11,10 +11,10 @@ from components.distribution import (
     GeoProximityDistribution,
     GeoProximityDistributionArgs,
 )
-from components.engine import Engine
 from components.lambda_edge import LambdaEdgeRouter, LambdaEdgeRouterArgs
-from components.policies import next_engine_grant, oac_read_grant, oai_read_grant
 from components.regional_origin import RegionalOrigin, RegionalOriginArgs
+from core.engine import Engine
+from core.policies import next_engine_grant, oac_read_grant, oai_read_grant
 from edge_function.cloudfront_function import render_function_code
 from routing.table import derive_routing_table
 from testing.mock_monitor import Alias

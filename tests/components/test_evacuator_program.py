@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from components.defaults import EVACUATOR_TIMEOUT_SECONDS
-from components.naming import evacuator_function_name
+from core.evacuation import EVACUATOR_TIMEOUT_SECONDS
+from core.naming import evacuator_function_name
 from evacuation.evacuator import HEALTH_KEY, METRIC_NAMESPACE, Settings
 from evacuation.lambda_function import SETTINGS_VARIABLE
-from settings import PROJECT, parse_settings
+from settings.parser import parse_settings
+from settings.table import PROJECT
 from testing.mock_program import (
     ACCOUNT_ID,
     INVOCATION,

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from edge_function.cloudfront_function import render_function_code
-from settings import parse_settings
+from settings.parser import parse_settings
 from testing.mock_program import CLOUDFRONT_FUNCTION, FUNCTION, ROLE, deploy
 from tests import aws_rules
 from tests.components.conftest import SCENARIOS

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from components import cloudfront_function, lambda_edge
+from settings.stack_file import read_stack_config, stack_file_path
 from testing.mock_monitor import Declared
 from testing.mock_program import Deployment, deploy
 from testing.urns import Urns, lost_in_place
 from tests.components.conftest import deployed
-from tools.stack_file import read_stack_config, stack_file_path
 
 # Type token now → type token of the stacks deployed before the rename.
 RENAMED = {
@@ -74,15 +74,15 @@ def test_urns_follow_the_parents_type_chain_and_its_aliases():
     }
 
 
-# URNs of stacks deployed before the routing state and the evacuator (issue 17): every resource the
+# URNs of stacks deployed before the routing state and the evacuator: every resource the
 # program declared then, as the engine names it (``Urns.current``), one per line, written by running
 # this program's parent commit under mocks for each stack or scenario named by the file.
 DEPLOYED_BEFORE = Path(__file__).with_name("deployed_before")
-# What issue 17 adds, and all it adds: the routing state and the evacuator (components and
+# What has been added since, and all that was: the routing state and the evacuator (components and
 # children), each bucket's health object, the Lambda@Edge role's permission to read the state and
 # the alarm on every origin out of rotation.
 ADDED = re.compile(
-    # Issue 17's routing state and evacuator; issue 18's Batch Replication and web ACL.
+    # The routing state and the evacuator; Batch Replication and the web ACL.
     r"geo-proximity:index:(RoutingState|Evacuator|BatchReplication|WebAcl)(\$|::)"
     r"|aws:s3/bucketObjectv2:BucketObjectv2::origin-[a-z0-9-]+-health$"
     r"|LambdaEdgeRouter\$aws:iam/rolePolicy:RolePolicy::router-state$"
@@ -105,7 +105,7 @@ def test_a_stack_deployed_before_the_routing_state_keeps_every_resource(path):
     taken_over = set().union(*(urns.former(resource) for resource in deployment.resources))
     # Every resource deployed before is one the program still declares, under its URN or an alias.
     assert [urn for urn in before if urn not in taken_over] == []
-    # And what is new is only what issue 17 adds (new resources are created; none is renamed).
+    # And what is new is only what was added (new resources are created; none is renamed).
     new = sorted({urns.current(r) for r in deployment.resources} - set(before))
     assert [urn for urn in new if not ADDED.search(urn)] == []
     # Not vacuous: two or more origins have a routing state, one has none.

@@ -7,7 +7,7 @@ import json
 import pytest
 from moto import mock_aws
 
-from components.naming import state_table_name
+from core.naming import state_table_name
 from evacuation.decide import Evacuation
 from evacuation.state import (
     DRAINED,
@@ -21,7 +21,7 @@ from evacuation.state import (
     out_value,
 )
 from routing.catalogue import lambda_edge_execution_regions, load_catalogue
-from settings import PROJECT
+from settings.table import PROJECT
 from testing.mock_program import (
     CLOUDFRONT_FUNCTION,
     INVOCATION,

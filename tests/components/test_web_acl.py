@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from components.defaults import DEFAULT_WAF_RATE_LIMIT
+from core.waf import DEFAULT_WAF_RATE_LIMIT
 from testing.mock_program import WEB_ACL
 from tests import aws_rules
 from tests.components.conftest import OWN_WEB_ACL_ARN, deployed

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.defaults import FAILOVER_STATUS_CODES_ALLOWED
+from core.cloudfront import FAILOVER_STATUS_CODES_ALLOWED
 from edge_function.cloudfront_function import (
     MAX_CODE_BYTES,
     origin_id,

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from components.engine import Engine
+from core.engine import Engine
 from edge_function.cloudfront_function import origin_id, render_function_code
 from edge_function.package import routing_package_files
 from sandbox.function_runtime import CloudFrontFunction

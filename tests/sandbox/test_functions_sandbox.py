@@ -12,7 +12,7 @@ from sandbox.drill import ask, run_drill
 from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
-from settings import parse_settings
+from settings.parser import parse_settings
 from tests.sandbox.support import edge_ignoring_the_state
 
 ORIGINS = '["us-east-1", "eu-central-1", "ap-northeast-1"]'

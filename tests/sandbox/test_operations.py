@@ -1,6 +1,6 @@
-"""The operating procedures of docs/operations.md, end to end in the sandbox, with both engines:
-bring a new Region in without serving from its empty bucket, and drain a Region during an
-incident."""
+"""The operating procedures of docs/adding-a-region.md and docs/evacuation.md, end to end in the
+sandbox, with both engines: bring a new Region in without serving from its empty bucket, and
+drain a Region during an incident."""
 
 import json
 
@@ -9,7 +9,7 @@ import pytest
 from sandbox.drill import ask
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
-from settings import parse_settings
+from settings.parser import parse_settings
 from tools import drift
 
 ENGINES = ["lambda-edge", "cloudfront-functions"]

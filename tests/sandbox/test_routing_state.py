@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from components.engine import Engine
+from core.engine import Engine
 from evacuation.evacuator import HEALTH_KEY
 from evacuation.state import DRAINED_KEY, ROTATION_KEY, drained_item, out_value
 from routing.catalogue import lambda_edge_execution_regions
@@ -16,7 +16,7 @@ from sandbox.drill import ask
 from sandbox.evacuation_drill import EvacuationDrill
 from sandbox.stack import HEALTH_BODY, Sandbox
 from sandbox.state import PROBE_SECONDS
-from settings import parse_settings
+from settings.parser import parse_settings
 
 ORIGINS = ["us-east-1", "eu-central-1", "ap-northeast-1"]
 ENGINES = ["lambda-edge", "cloudfront-functions"]

@@ -16,7 +16,7 @@ from routing.catalogue import lambda_edge_execution_regions
 from sandbox.drill import ask
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
-from settings import parse_settings
+from settings.parser import parse_settings
 
 ORIGINS = ["us-east-1", "eu-central-1", "ap-northeast-1"]
 RECORD = Evacuation("2026-11-30T06:00:00+00:00", "checks", "3 failed probes in a row")

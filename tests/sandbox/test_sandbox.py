@@ -10,19 +10,19 @@ import time
 
 import pytest
 
-from components.engine import Engine
-from components.policies import OriginAccess
+from core.engine import Engine, OriginAccess
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.__main__ import main as sandbox_main
 from sandbox.drill import ask, run_drill
 from sandbox.edge import METHOD_NOT_ALLOWED
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
-from settings import ConfigError, parse_settings
+from settings import stack_file
+from settings.parser import parse_settings
+from settings.stack_file import settings_from_stack_file
+from settings.table import PROJECT_ROOT, ConfigError
 from tests.support import free_port, origin_request_event, request_of
-from tools import stack_file
 from tools.cli import run_command
-from tools.stack_file import PROJECT_ROOT, settings_from_stack_file
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +201,7 @@ def test_the_event_has_the_developer_guides_shape(box):
 def test_the_emulated_regions_reject_a_rewrite_as_s3_does(box):
     original = box.edge.handler
 
-    # the seed post's defect 2: region set to the executing Region
+    # the AWS blog post's defect 2: region set to the executing Region
     def wrong_region(event, context):
         request = original(event, context)
         request["origin"]["s3"]["region"] = context.invoked_function_arn.split(":")[3]
@@ -250,7 +250,7 @@ def test_the_drill_loses_nothing(box):
 def test_the_drill_fails_when_the_function_does_not_recognise_failover(box):
     original = box.edge.handler
 
-    def ignores_marker(event, context):  # the seed post's defect 1
+    def ignores_marker(event, context):  # the AWS blog post's defect 1
         request_of(event)["origin"]["s3"]["customHeaders"] = {}
         return original(event, context)
 
@@ -597,7 +597,7 @@ def test_a_sandbox_of_the_same_stack_can_follow_another_in_one_process():
     ],
 )
 def test_the_edge_fails_over_on_exactly_the_configured_codes(codes, fault, status):
-    # settings.py refuses such codes; the edge must still not be kinder than CloudFront, which
+    # settings.parser refuses such codes; the edge must still not be kinder than CloudFront, which
     # fails over from a Region it cannot reach only on 503, and from one that times out only on 504.
     settings = dataclasses.replace(
         parse_settings(

@@ -12,7 +12,7 @@ import pytest
 from sandbox.drill import run_drill
 from sandbox.edge import EdgeResponse, EdgeServer, request_log_line, shortened
 from sandbox.stack import Sandbox
-from settings import parse_settings
+from settings.parser import parse_settings
 
 
 @pytest.fixture(scope="module")

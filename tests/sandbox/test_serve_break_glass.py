@@ -14,8 +14,8 @@ import time
 import pytest
 
 from sandbox.__main__ import wait_for_a_stop_signal
+from settings.table import PROJECT_ROOT
 from tests.support import free_port
-from tools.stack_file import PROJECT_ROOT
 
 
 def served_by(port, edge, key):

@@ -218,7 +218,7 @@ def test_a_refused_job_is_one_line_not_a_traceback(credentials):
         backfill.start_jobs(backfill_plan, clients)
     assert str(refused.value) == (
         "starting the Batch Replication job in us-east-1: AccessDenied: not authorized to perform: "
-        "iam:PassRole; check the credentials' permissions (docs/operations.md)"
+        "iam:PassRole; check the credentials' permissions (docs/deploying.md)"
     )
 
 

@@ -1,8 +1,8 @@
 import time
 
-from content.folder import PART_BYTES
 from tools import drift, publish
 from tools.cli import run_command as run_tool
+from tools.folder import PART_BYTES
 
 
 def run(capsys, *argv):

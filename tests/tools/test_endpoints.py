@@ -6,9 +6,9 @@ import uuid
 import pytest
 
 from sandbox.regional_s3 import S3Emulators
+from settings.table import PROJECT_ROOT
 from tools import drift, publish
 from tools.cli import run_command
-from tools.stack_file import PROJECT_ROOT
 
 EXAMPLE_SITE = PROJECT_ROOT / "examples" / "site"
 REGIONS = ("us-east-1", "eu-central-1")

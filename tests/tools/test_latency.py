@@ -14,10 +14,11 @@ from botocore.validate import validate_parameters
 
 from routing.catalogue import lambda_edge_execution_regions, load_catalogue
 from routing.latency import load_snapshot
-from settings import parse_settings
+from settings import stack_file
+from settings.parser import parse_settings
+from settings.table import PROJECT_ROOT
 from tests.support import SEED_ORIGINS, free_port
-from tools import cli, latency, stack_file
-from tools.stack_file import PROJECT_ROOT
+from tools import cli, latency
 
 OPERATION = "get_aws_network_performance_data"
 NOW = datetime.datetime(2026, 11, 29, 15, 30, tzinfo=datetime.UTC)

@@ -8,11 +8,13 @@ import sys
 
 import pytest
 
-from components.engine import Engine
+from core.engine import Engine
 from routing.catalogue import load_catalogue
-from settings import parse_settings
-from tools import cost, plan, stack_file
-from tools.stack_file import PROJECT_ROOT, project_values
+from settings import stack_file
+from settings.parser import parse_settings
+from settings.stack_file import project_values
+from settings.table import PROJECT_ROOT
+from tools import cost, plan
 
 
 def rows_of(out):
@@ -369,7 +371,7 @@ def test_plan_prints_what_monitoring_costs(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
-    # As docs/operations.md's monitoring section counts it: 1 + 13 x 2 + 6 alarms, and with the
+    # As docs/monitoring.md counts it: 1 + 13 x 2 + 6 alarms, and with the
     # evacuator (on by default) 1 + 3 more (every origin out; each vantage's silence), a
     # dashboard, 6 rules' metrics and the evacuator's 4 series.
     assert out[start:].splitlines()[:5] == [

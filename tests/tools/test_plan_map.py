@@ -17,8 +17,9 @@ import sys
 import pytest
 
 from routing.catalogue import load_catalogue
-from tools import plan, plan_map, stack_file
-from tools.stack_file import PROJECT_ROOT
+from settings import stack_file
+from settings.table import PROJECT_ROOT
+from tools import plan, plan_map
 
 REQUIRE_BROWSER = "GEO_PROXIMITY_REQUIRE_BROWSER"
 NO_BROWSER = (

@@ -3,9 +3,10 @@ operator's own web ACL, and none."""
 
 import json
 
+from settings import stack_file
 from testing.mock_program import WEB_ACL
 from tests.components.conftest import OWN_WEB_ACL_ARN, deployed
-from tools import cost, plan, stack_file
+from tools import cost, plan
 from tools.cli import run_command
 
 

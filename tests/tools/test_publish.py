@@ -2,9 +2,9 @@ import hashlib
 
 import pytest
 
-from content.folder import PART_BYTES, expected_etag
 from tools import publish
 from tools.cli import run_command as run_tool
+from tools.folder import PART_BYTES, expected_etag
 
 FILES = {"index.html", "app.js", "images/logo.png", "data.unknownext"}
 

@@ -14,8 +14,9 @@ from routing.catalogue import lambda_edge_execution_regions
 from sandbox.drill import ask
 from sandbox.stack import Sandbox
 from sandbox.state import PROBE_SECONDS
-from settings import parse_settings
-from tools import rotation, stack_file
+from settings import stack_file
+from settings.parser import parse_settings
+from tools import rotation
 from tools.cli import run_command
 
 ORIGINS = ["us-east-1", "eu-central-1", "ap-northeast-1"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from settings.table import PROJECT_ROOT
 from tools.cli import EXIT_OUTPUT_FAILED, run_command
-from tools.stack_file import PROJECT_ROOT
 
 FULL = "error: cannot write the output: No space left on device\n"
 DEV_FULL = Path("/dev/full")

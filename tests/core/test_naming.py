@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from components.naming import bucket_prefix
+from core.naming import bucket_prefix
 from tests import aws_rules
 
 
@@ -29,7 +29,7 @@ def test_bucket_prefix_is_readable_and_valid(project, stack, region, expected):
 
 
 def test_comments_fit_cloudfronts_limit_whatever_the_stack_name():
-    from components.naming import MAX_COMMENT, resource_comment
+    from core.naming import MAX_COMMENT, resource_comment
 
     assert resource_comment("geo-proximity", "prod", "x") == "geo-proximity/prod: x"
     for length in (1, 90, 100, 200):
@@ -49,7 +49,7 @@ def test_comments_fit_cloudfronts_limit_whatever_the_stack_name():
     ],
 )
 def test_sns_display_names_keep_only_what_sns_accepts(stack, expected):
-    from components.naming import sns_display_name
+    from core.naming import sns_display_name
 
     name = sns_display_name("geo-proximity", stack, "alarms")
     assert name == expected
@@ -65,7 +65,7 @@ def test_sns_display_names_keep_only_what_sns_accepts(stack, expected):
     ],
 )
 def test_dashboard_names_keep_only_what_cloudwatch_accepts(stack, expected):
-    from components.naming import dashboard_name
+    from core.naming import dashboard_name
 
     name = dashboard_name("geo-proximity", stack)
     assert name == expected
@@ -74,8 +74,8 @@ def test_dashboard_names_keep_only_what_cloudwatch_accepts(stack, expected):
 
 @pytest.mark.parametrize("stack", ["prod", "Team_A.Staging"])
 def test_the_monitoring_names_are_the_ones_the_program_declares(stack):
-    from components.naming import dashboard_name, sns_display_name
-    from settings import PROJECT
+    from core.naming import dashboard_name, sns_display_name
+    from settings.table import PROJECT
     from testing.mock_program import deploy, project_config
 
     deployment = deploy(project_config(origins=["us-east-1", "eu-west-1"]), stack=stack)
@@ -100,7 +100,7 @@ def test_the_monitoring_names_are_the_ones_the_program_declares(stack):
     ],
 )
 def test_the_state_table_and_evacuator_names_of_a_stack(stack, table, function):
-    from components.naming import evacuator_function_name, state_table_name
+    from core.naming import evacuator_function_name, state_table_name
 
     assert state_table_name("geo-proximity", stack) == table
     assert evacuator_function_name("geo-proximity", stack) == function
@@ -110,7 +110,7 @@ def test_the_state_table_and_evacuator_names_of_a_stack(stack, table, function):
     "stack", ["s" * 100, "a.b", "a-b", "a_b", "x" * 49, "Team_A.Staging", "dev/feature#42", "é"]
 )
 def test_state_table_and_evacuator_names_fit_and_never_collide(stack):
-    from components.naming import evacuator_function_name, state_table_name
+    from core.naming import evacuator_function_name, state_table_name
 
     table, function = state_table_name("p" * 100, stack), evacuator_function_name("geo", stack)
     assert aws_rules.is_valid_table_name(table) and table.endswith("-routing-state")

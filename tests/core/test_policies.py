@@ -1,4 +1,4 @@
-from components.policies import (
+from core.policies import (
     bucket_policy,
     edge_function_logging_policy,
     edge_function_trust_policy,

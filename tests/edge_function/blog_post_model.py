@@ -1,4 +1,5 @@
-"""A model of the seed post's origin-request function, kept only to prove the defect tests can fail.
+"""A model of the AWS blog post's origin-request function, kept only to prove the defect tests can
+fail.
 
 It reproduces the post's behaviour, not its text: a six-Region hand mapping with a default bucket,
 a case-sensitive marker check, and the executing Region written into ``origin.s3.region``. It is
@@ -18,7 +19,7 @@ _HAND_MAPPING = {
 _DEFAULT = "us-east-1"
 
 
-def seed_model_handler(marker_header: str):
+def blog_post_model_handler(marker_header: str):
     def handler(event, context):
         request = request_of(event)
         origin_key = next(iter(request["origin"]))

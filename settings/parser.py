@@ -1,11 +1,11 @@
-"""Stack settings: every config key read by its parser in ``settings_table``, then checked together,
+"""Stack settings: every config key read by its parser in ``settings.table``, then checked together,
 into frozen typed objects.
 
 ``parse_settings`` is pure: it takes the raw strings the Pulumi CLI hands the program (structured
 values as JSON text) and raises ``ConfigError`` naming the key, the bad value and what is accepted.
 ``load_settings`` reads them from the running stack. The local tools read stack files with
-``tools.stack_file`` and pass them through ``project_values`` and ``parse_settings``, so they report
-the same messages.
+``settings.stack_file`` and pass them through ``project_values`` and ``parse_settings``, so they
+report the same messages.
 """
 
 from __future__ import annotations
@@ -17,26 +17,29 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from components.defaults import (
+from core.buckets import DEFAULT_NONCURRENT_VERSION_DAYS
+from core.cloudfront import (
+    DEFAULT_CONNECTION_ATTEMPTS,
+    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    FAILOVER_STATUS_CODES_REQUIRED,
+)
+from core.engine import Engine, OriginAccess
+from core.evacuation import (
+    DEFAULT_EVACUATION_FAILURES,
+    DEFAULT_EVACUATION_RECOVERIES,
+    DEFAULT_EVACUATION_VANTAGES,
+    EVACUATION_QUORUM,
+)
+from core.monitoring import (
     DEFAULT_ACCESS_LOG_DAYS,
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
-    DEFAULT_CONNECTION_ATTEMPTS,
-    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
-    DEFAULT_EVACUATION_FAILURES,
-    DEFAULT_EVACUATION_RECOVERIES,
-    DEFAULT_EVACUATION_VANTAGES,
     DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_NONCURRENT_VERSION_DAYS,
-    DEFAULT_WAF_RATE_LIMIT,
-    EVACUATION_QUORUM,
-    FAILOVER_STATUS_CODES_REQUIRED,
 )
-from components.engine import Engine
-from components.policies import OriginAccess
+from core.routing_state import RoutingStateLayout, routing_state_layout
+from core.waf import DEFAULT_WAF_RATE_LIMIT
 from edge_function.cloudfront_function import FunctionTooLargeError, render_function_code
-from evacuation.state import DRAINED_KEY, ROTATION_KEY
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import (
     describe_unknown_region,
@@ -51,11 +54,16 @@ from routing.latency import (
     load_snapshot,
 )
 from routing.table import FailoverMode, RoutingError, RoutingTable, derive_routing_table
-from settings_table import DEFAULT_LATENCY_FILE, PROJECT_ROOT, SETTINGS, shown
-from settings_table import KNOWN_KEYS as KNOWN_KEYS
-from settings_table import PROJECT as PROJECT
-from settings_table import ConfigError as ConfigError
-from settings_table import Replication as Replication
+from settings.table import (
+    DEFAULT_LATENCY_FILE,
+    KNOWN_KEYS,
+    PROJECT,
+    PROJECT_ROOT,
+    SETTINGS,
+    ConfigError,
+    Replication,
+    shown,
+)
 
 # Namespaces a stack's config may hold besides this project's: the AWS provider's (aws:region,
 # aws:defaultTags, ...) and the Pulumi CLI's own.
@@ -110,7 +118,7 @@ class Settings:
     alarm_error_count: int = DEFAULT_ALARM_ERROR_COUNT
     access_logs: bool = False
     access_log_days: int = DEFAULT_ACCESS_LOG_DAYS
-    # Health checks that take a failing origin out of rotation by themselves (docs/operations.md).
+    # Health checks that take a failing origin out of rotation by themselves (docs/evacuation.md).
     evacuation: bool = False
     evacuation_failures: int = DEFAULT_EVACUATION_FAILURES
     evacuation_recoveries: int = DEFAULT_EVACUATION_RECOVERIES
@@ -132,19 +140,24 @@ class Settings:
         return self.routing.origins
 
     @property
-    def routing_state(self) -> bool:
-        """Whether origins can be out of rotation at run time, so the edge reads a routing state:
-        with two or more origins. One origin is never out."""
-        return len(self.origins) > 1
+    def routing_state(self) -> RoutingStateLayout | None:
+        """Where the origins out of rotation are kept for the edge to read at run time; None with
+        one origin, which is never out."""
+        return routing_state_layout(
+            project=PROJECT,
+            stack=self.stack,
+            engine=self.engine,
+            origins=self.origins,
+            evacuation=self.evacuation,
+            vantages=self.evacuation_vantages,
+        )
 
     @property
     def state_key(self) -> str | None:
-        """The key value store key a CloudFront function reads the origins out of rotation from:
-        the union the evacuator publishes, or without an evacuator the drained list Pulumi
-        writes; None without a routing state."""
-        if not self.routing_state:
-            return None
-        return ROTATION_KEY if self.evacuation else DRAINED_KEY
+        """The key value store key a CloudFront function reads the origins out of rotation from;
+        None with Lambda@Edge or without a routing state."""
+        layout = self.routing_state
+        return layout.state_key if layout else None
 
 
 def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
@@ -163,9 +176,15 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
     evacuation = _evacuation(read["evacuation"], routing.origins)
     vantages = _evacuation_vantages(read["evacuationVantages"], engine)
     if engine is Engine.CLOUDFRONT_FUNCTIONS:
-        state_key = (
-            None if len(routing.origins) < 2 else ROTATION_KEY if evacuation else DRAINED_KEY
+        layout = routing_state_layout(
+            project=PROJECT,
+            stack=stack,
+            engine=engine,
+            origins=routing.origins,
+            evacuation=evacuation,
+            vantages=vantages,
         )
+        state_key = layout.state_key if layout else None
         try:
             render_function_code(routing, failover_status_codes, state_key)
         except FunctionTooLargeError as error:

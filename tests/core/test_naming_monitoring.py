@@ -1,4 +1,4 @@
-"""The names monitoring gives its topics and dashboard: pure functions of components.naming."""
+"""The names monitoring gives its topics and dashboard: pure functions of core.naming."""
 
 import re
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from components import monitoring
-from components.naming import dashboard_name, sns_display_name
+from core.naming import dashboard_name, sns_display_name
 from tests import aws_rules
 
 STACKS = ["prod", "Team_A.Staging", "dev/feature#42", "s" * 200, "é-ü", ""]

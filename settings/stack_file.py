@@ -8,7 +8,7 @@ YAML 1.1 and would turn ``failover: off`` into ``False``; ruamel.yaml's safe loa
 The program then receives every scalar as its text and every list or map as JSON.
 
 Only the local tools (plan, sandbox, the mocks runner) read stack files; the program itself gets its
-configuration from the CLI through ``settings.load_settings``.
+configuration from the CLI through ``settings.parser.load_settings``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from settings import PROJECT, Settings, parse_settings, project_values
-from settings_table import PROJECT_FILE, cli_text, shown
-from settings_table import PROJECT_ROOT as PROJECT_ROOT
+from settings.parser import Settings, parse_settings, project_values
+from settings.table import PROJECT, PROJECT_FILE, PROJECT_ROOT, cli_text, shown
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 # The longest stack name the Pulumi CLI accepts.

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from components.policies import OriginAccess
+
+class OriginAccess(StrEnum):
+    """How CloudFront signs its requests to the buckets, and so what every bucket policy grants."""
+
+    # Origin access identity: one OAI that every bucket grants.
+    OAI = "oai"
+    # Origin access control: every bucket grants CloudFront on condition of this distribution's ARN.
+    OAC = "oac"
 
 
 class Engine(StrEnum):
     """Where the routing logic runs."""
 
-    # A Lambda@Edge origin-request function rewrites each cache miss to the nearest bucket (the
-    # design card's engine). CloudFront supports only an origin access identity behind that rewrite.
+    # A Lambda@Edge origin-request function rewrites each cache miss to the nearest bucket.
+    # CloudFront supports only an origin access identity behind that rewrite.
     LAMBDA_EDGE = "lambda-edge"
     # A CloudFront function at viewer-request picks, for every request, one of the distribution's
     # origins or a per-request origin group; each origin is signed with origin access control.

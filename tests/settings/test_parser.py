@@ -5,26 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from components.defaults import (
-    DEFAULT_CONNECTION_ATTEMPTS,
-    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
-)
-from components.engine import Engine
-from components.policies import OriginAccess
+from core.cloudfront import DEFAULT_CONNECTION_ATTEMPTS, DEFAULT_CONNECTION_TIMEOUT_SECONDS
+from core.engine import Engine, OriginAccess
 from routing.table import FailoverMode
-from settings import ConfigError, latency_path, parse_settings, project_values
-from settings_table import (
+from settings.generator import configuration_page_table, configuration_table, project_file_config
+from settings.generator import main as generator_main
+from settings.parser import latency_path, parse_settings, project_values
+from settings.stack_file import load_yaml, read_stack_config, stack_file_path
+from settings.table import (
     CONFIGURATION_PAGE,
     KNOWN_KEYS,
     PROJECT_FILE,
+    PROJECT_ROOT,
     SETTINGS,
-    configuration_page_table,
-    configuration_table,
-    project_file_config,
+    ConfigError,
     shown,
 )
-from settings_table import main as settings_table_main
-from tools.stack_file import PROJECT_ROOT, load_yaml, read_stack_config, stack_file_path
 
 
 def parse(**values):
@@ -191,7 +187,7 @@ def test_the_configuration_page_shows_the_tables_own_rendering():
 
 
 def test_the_table_module_prints_the_table_it_writes(capsys):
-    assert settings_table_main([]) == 0
+    assert generator_main([]) == 0
     assert capsys.readouterr().out == configuration_table()
 
 
@@ -768,13 +764,20 @@ def test_latency_settings_are_checked(values, message):
 
 def test_evacuation_is_on_with_two_origins_and_its_settings_are_checked():
     two = parse(origins=["us-east-1", "eu-west-1"])
-    assert two.evacuation is True and two.state_key == "rotation"
+    # Lambda@Edge reads the table, not a key of a store.
+    assert two.evacuation is True and two.state_key is None
+    functions = parse(origins=["us-east-1", "eu-west-1"], engine="cloudfront-functions")
+    assert functions.state_key == "rotation"
     assert (two.evacuation_failures, two.evacuation_recoveries) == (3, 6)
     assert two.evacuation_vantages == ("us-east-1", "eu-west-1", "ap-northeast-1")
     one = parse(origins=["us-east-1"])
     assert one.evacuation is False and one.state_key is None and not one.routing_state
     off = parse(origins=["us-east-1", "eu-west-1"], evacuation="false")
-    assert off.evacuation is False and off.state_key == "drained"
+    assert off.evacuation is False and off.state_key is None
+    off_functions = parse(
+        origins=["us-east-1", "eu-west-1"], evacuation="false", engine="cloudfront-functions"
+    )
+    assert off_functions.state_key == "drained"
     custom = parse(
         origins=["us-east-1", "eu-west-1"],
         evacuationFailures="5",

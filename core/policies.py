@@ -4,7 +4,6 @@ Pulumi)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Any
 
 CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
@@ -12,15 +11,6 @@ CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
 EDGE_FUNCTION_SERVICES = ("lambda.amazonaws.com", "edgelambda.amazonaws.com")
 # Replicas run, and log, in every Region with a Regional edge cache.
 EDGE_LOG_GROUP_PREFIX = "/aws/lambda/us-east-1."
-
-
-class OriginAccess(StrEnum):
-    """How CloudFront signs its requests to the buckets, and so what every bucket policy grants."""
-
-    # Origin access identity: one OAI that every bucket grants (the design card's choice).
-    OAI = "oai"
-    # Origin access control: every bucket grants CloudFront on condition of this distribution's ARN.
-    OAC = "oac"
 
 
 def oai_read_grant(oai_iam_arn: str) -> dict[str, Any]:

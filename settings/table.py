@@ -2,61 +2,60 @@
 
 ``KNOWN_KEYS``, the ``config`` section of ``Pulumi.yaml`` and the table in docs/configuration.md
 all come from ``SETTINGS``. Each key's parser checks that key alone and raises ``ConfigError``
-naming the key, the bad value and what is accepted; ``settings.parse_settings`` then checks what
-the keys mean together. After changing a row, regenerate both files:
+naming the key, the bad value and what is accepted; ``settings.parser.parse_settings`` then
+checks what the keys mean together. After changing a row, regenerate both files:
 
-    python -m settings_table --write
+    python -m settings.generator --write
 """
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedSeq
-
-from components.defaults import (
-    ABORT_INCOMPLETE_UPLOAD_DAYS,
+from core.buckets import ABORT_INCOMPLETE_UPLOAD_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS
+from core.cloudfront import (
     CONNECTION_ATTEMPTS_RANGE,
     CONNECTION_TIMEOUT_RANGE,
+    DEFAULT_CONNECTION_ATTEMPTS,
+    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_PRICE_CLASS,
+    FAILOVER_STATUS_CODES_ALLOWED,
+    PRICE_CLASSES,
+)
+from core.engine import Engine, OriginAccess
+from core.evacuation import (
+    DEFAULT_EVACUATION_FAILURES,
+    DEFAULT_EVACUATION_RECOVERIES,
+    DEFAULT_EVACUATION_VANTAGES,
+    EVACUATION_FAILURES_RANGE,
+    EVACUATION_PROBE_SECONDS,
+    EVACUATION_RECOVERIES_RANGE,
+)
+from core.monitoring import (
     DEFAULT_ACCESS_LOG_DAYS,
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
-    DEFAULT_CONNECTION_ATTEMPTS,
-    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
-    DEFAULT_EVACUATION_FAILURES,
-    DEFAULT_EVACUATION_RECOVERIES,
-    DEFAULT_EVACUATION_VANTAGES,
-    DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_NONCURRENT_VERSION_DAYS,
-    DEFAULT_PRICE_CLASS,
-    DEFAULT_WAF_RATE_LIMIT,
-    EVACUATION_FAILURES_RANGE,
-    EVACUATION_PROBE_SECONDS,
-    EVACUATION_RECOVERIES_RANGE,
-    FAILOVER_STATUS_CODES_ALLOWED,
     LOG_RETENTION_DAYS,
-    PRICE_CLASSES,
+)
+from core.waf import (
+    DEFAULT_WAF_RATE_LIMIT,
     WAF_RATE_LIMIT_RANGE,
     WAF_RATE_WINDOW_SECONDS,
+    WEB_ACL_MANAGED,
 )
-from components.engine import Engine
-from components.policies import OriginAccess
 from routing.latency import DEFAULT_MARGIN_MS, MARGIN_MS_RANGE, RoutingMetric
 
 PROJECT = "geo-proximity"
-PROJECT_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILE = PROJECT_ROOT / "Pulumi.yaml"
 CONFIGURATION_PAGE = PROJECT_ROOT / "docs" / "configuration.md"
 # The page's generated table sits between these lines; the prose around it is written by hand.
@@ -86,7 +85,6 @@ _GLOBAL_WEB_ACL_ARN = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
 )
 _WAF_ARN_PLACE = re.compile(r"^arn:[a-z-]+:wafv2:([a-z0-9-]*):[^:]*:([a-z]+)/")
-WEB_ACL_MANAGED = "managed"
 _DOMAIN_NAME = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 
 
@@ -748,96 +746,3 @@ SETTINGS = (
     ),
 )
 KNOWN_KEYS = tuple(setting.key for setting in SETTINGS)
-
-
-def project_file_config() -> dict[str, dict[str, Any]]:
-    """The ``config`` section of ``Pulumi.yaml``: the keys it declares, in table order."""
-    return {
-        setting.key: declaration
-        for setting in SETTINGS
-        if (declaration := setting.project_file_declaration) is not None
-    }
-
-
-def configuration_table() -> str:
-    """The Markdown table of every key, as docs/configuration.md shows it."""
-    rows = [
-        "| key | type | default | description |",
-        "|---|---|---|---|",
-        *(
-            f"| `{setting.key}` | {setting.kind.label} | {setting.documented_default} | "
-            f"{setting.description.replace('|', '&#124;')} |"
-            for setting in SETTINGS
-        ),
-    ]
-    return "\n".join(rows) + "\n"
-
-
-def configuration_page_table(page: str) -> str:
-    """The table between the markers of ``page``'s text; a ValueError when the markers are not
-    there once each, in order."""
-    before, start, rest = page.partition(TABLE_START + "\n")
-    table, end, _ = rest.partition(TABLE_END)
-    if not start or not end or TABLE_START in rest or TABLE_END in before:
-        raise ValueError(f"expected one {TABLE_START} line and, after it, one {TABLE_END}")
-    return table
-
-
-def _rendered_page(page: str) -> str:
-    table = configuration_page_table(page)
-    return page.replace(
-        f"{TABLE_START}\n{table}{TABLE_END}", f"{TABLE_START}\n{configuration_table()}{TABLE_END}"
-    )
-
-
-def _rendered_project_file(text: str) -> str:
-    yaml = YAML()  # round trip: the file's comments and order stay
-    yaml.width = 4096  # one line per description, as in the docs
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    document = yaml.load(text)
-    config = project_file_config()
-    for declaration in config.values():
-        if isinstance(declaration.get("default"), list):
-            declaration["default"] = CommentedSeq(declaration["default"])
-            declaration["default"].fa.set_flow_style()
-    document["config"] = config
-    out = io.StringIO()
-    yaml.dump(document, out)
-    return out.getvalue()
-
-
-def write_generated_files() -> list[Path]:
-    """Rewrite the docs' table and Pulumi.yaml's config section from ``SETTINGS``; the changed
-    files."""
-    changed = []
-    for path, render in (
-        (CONFIGURATION_PAGE, _rendered_page),
-        (PROJECT_FILE, _rendered_project_file),
-    ):
-        text = path.read_text(encoding="utf-8")
-        if (rendered := render(text)) != text:
-            path.write_text(rendered, encoding="utf-8")
-            changed.append(path)
-    return changed
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m settings_table",
-        description="Print the table of config keys, or write it where it is published.",
-    )
-    parser.add_argument(
-        "--write",
-        action="store_true",
-        help="rewrite docs/configuration.md's table and Pulumi.yaml's config section",
-    )
-    if not parser.parse_args(argv).write:
-        print(configuration_table(), end="")
-        return 0
-    for path in write_generated_files():
-        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,9 +1,9 @@
-"""Each of the seed post's four defects, tested against our handler and, as an expected failure,
+"""Each of the AWS blog post's four defects, tested against our handler and, as an expected failure,
 against a model of the seed's behaviour: the xfail(strict) cases prove every test can fail.
 
-The seed post is "Using Amazon CloudFront and Amazon S3 to build multi-Region active-active geo
+The AWS blog post is "Using Amazon CloudFront and Amazon S3 to build multi-Region active-active geo
 proximity applications" (AWS Networking & Content Delivery Blog); its function's code, as
-published, ships beside this file (``seed_post_excerpt.txt``, with its attribution), so that these
+published, ships beside this file (``blog_post_excerpt.txt``, with its attribution), so that these
 tests run in any clone."""
 
 import ast
@@ -15,7 +15,7 @@ from edge_function.package import RUNTIME_MODULES
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import great_circle_km, lambda_edge_execution_regions, load_catalogue
 from routing.table import derive_routing_table
-from tests.edge_function.seed_model import seed_model_handler
+from tests.edge_function.blog_post_model import blog_post_model_handler
 from tests.support import (
     SEED_ORIGINS,
     FakeState,
@@ -28,18 +28,18 @@ from tests.support import (
     state_source,
 )
 
-SEED_POST_EXCERPT = Path(__file__).with_name("seed_post_excerpt.txt")
+SEED_POST_EXCERPT = Path(__file__).with_name("blog_post_excerpt.txt")
 seed_defect = pytest.mark.xfail(
     strict=True,
     raises=(AssertionError, SyntaxError),
-    reason="the seed post's behaviour has this defect",
+    reason="the AWS blog post's behaviour has this defect",
 )
 
 
 @pytest.fixture(params=["ours", pytest.param("seed", marks=seed_defect)])
 def handler(request, make_handler):
     if request.param == "seed":
-        return seed_model_handler(DEFAULT_MARKER_HEADER)
+        return blog_post_model_handler(DEFAULT_MARKER_HEADER)
     # As shipped: an artifact naming its state table, every origin in rotation.
     artifact = artifact_for(derive_routing_table(SEED_ORIGINS), state=state_source())
     return make_handler(artifact, state=FakeState())

@@ -1,9 +1,10 @@
 import pytest
 
 from routing.catalogue import load_catalogue
-from settings import ConfigError, parse_settings, project_values
-from tools import stack_file
-from tools.stack_file import StackFileError, load_yaml, read_stack_config
+from settings import stack_file
+from settings.parser import parse_settings, project_values
+from settings.stack_file import StackFileError, load_yaml, read_stack_config
+from settings.table import ConfigError
 
 
 def write(tmp_path, text, name="Pulumi.t.yaml"):

@@ -1,0 +1,16 @@
+"""Logs and alarms: what CloudWatch accepts and what this project defaults to."""
+
+# The values CloudWatch Logs accepts as a retention (PutRetentionPolicy, retentionInDays).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+DEFAULT_LOG_RETENTION_DAYS = 30
+
+# Alarms: a sustained 5xx rate above this percentage; function errors, throttles and failed
+# replications summed over the evaluation window, alarming at this count.
+DEFAULT_ALARM_ERROR_RATE_PERCENT = 5.0
+DEFAULT_ALARM_EVALUATION_MINUTES = 5
+DEFAULT_ALARM_ERROR_COUNT = 1
+# Access logs kept this many days in the log bucket.
+DEFAULT_ACCESS_LOG_DAYS = 90
