@@ -12,33 +12,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from core.buckets import DEFAULT_NONCURRENT_VERSION_DAYS
 from core.cloudfront import (
-    DEFAULT_CONNECTION_ATTEMPTS,
-    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     FAILOVER_STATUS_CODES_REQUIRED,
 )
 from core.engine import Engine, OriginAccess
 from core.evacuation import (
-    DEFAULT_EVACUATION_FAILURES,
-    DEFAULT_EVACUATION_RECOVERIES,
-    DEFAULT_EVACUATION_VANTAGES,
     EVACUATION_QUORUM,
 )
-from core.monitoring import (
-    DEFAULT_ACCESS_LOG_DAYS,
-    DEFAULT_ALARM_ERROR_COUNT,
-    DEFAULT_ALARM_ERROR_RATE_PERCENT,
-    DEFAULT_ALARM_EVALUATION_MINUTES,
-    DEFAULT_LOG_RETENTION_DAYS,
-)
 from core.routing_state import RoutingStateLayout, routing_state_layout
-from core.waf import DEFAULT_WAF_RATE_LIMIT
 from edge_function.cloudfront_function import FunctionTooLargeError, render_function_code
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import (
@@ -47,7 +33,6 @@ from routing.catalogue import (
     load_catalogue,
 )
 from routing.latency import (
-    DEFAULT_MARGIN_MS,
     LatencyError,
     LatencySnapshot,
     RoutingMetric,
@@ -91,6 +76,9 @@ _ROUTING_FIELD_KEYS = {
 
 @dataclass(frozen=True)
 class Settings:
+    """A stack's settings, every one parsed by ``parse_settings`` (defaults live in
+    ``settings.table``, once)."""
+
     stack: str
     routing: RoutingTable
     failover_status_codes: tuple[int, ...]
@@ -101,39 +89,39 @@ class Settings:
     replication: Replication
     replication_time_control: bool
     # How CloudFront signs its requests to the buckets follows: engine.origin_access.
-    engine: Engine = Engine.LAMBDA_EDGE
+    engine: Engine
     # The engine a switch is under way to: every bucket also grants its identity
     # (docs/engines.md, Switching engines).
-    next_engine: Engine | None = None
-    origin_connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
-    origin_connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
-    security_headers: bool = True
-    marker_header: str = DEFAULT_MARKER_HEADER
-    monitoring: bool = True
-    alarm_email: str | None = None
-    alarm_error_rate_percent: float = DEFAULT_ALARM_ERROR_RATE_PERCENT
-    alarm_evaluation_minutes: int = DEFAULT_ALARM_EVALUATION_MINUTES
-    alarm_error_count: int = DEFAULT_ALARM_ERROR_COUNT
-    access_logs: bool = False
-    access_log_days: int = DEFAULT_ACCESS_LOG_DAYS
+    next_engine: Engine | None
+    origin_connection_attempts: int
+    origin_connection_timeout: int
+    log_retention_days: int
+    noncurrent_version_days: int
+    security_headers: bool
+    marker_header: str
+    monitoring: bool
+    alarm_email: str | None
+    alarm_error_rate_percent: float
+    alarm_evaluation_minutes: int
+    alarm_error_count: int
+    access_logs: bool
+    access_log_days: int
     # Health checks that take a failing origin out of rotation by themselves (docs/evacuation.md).
-    evacuation: bool = False
-    evacuation_failures: int = DEFAULT_EVACUATION_FAILURES
-    evacuation_recoveries: int = DEFAULT_EVACUATION_RECOVERIES
-    evacuation_vantages: tuple[str, ...] = DEFAULT_EVACUATION_VANTAGES
+    evacuation: bool
+    evacuation_failures: int
+    evacuation_recoveries: int
+    evacuation_vantages: tuple[str, ...]
     # What ranks the origins, and with latency the snapshot it read and the margin it applied.
-    routing_metric: RoutingMetric = RoutingMetric.DISTANCE
-    latency_file: Path = PROJECT_ROOT / DEFAULT_LATENCY_FILE
-    latency: LatencySnapshot | None = None
-    latency_margin_ms: int = DEFAULT_MARGIN_MS
+    routing_metric: RoutingMetric
+    latency_file: Path
+    latency: LatencySnapshot | None
+    latency_margin_ms: int
     # None (no web ACL), 'managed' (the program's), or the ARN of the operator's global web ACL.
-    web_acl: str | None = None
-    waf_rate_limit: int = DEFAULT_WAF_RATE_LIMIT
+    web_acl: str | None
+    waf_rate_limit: int
     # The config values these settings were parsed from (key without namespace → CLI string), so
     # the tools can parse a variant (the drill drains an origin) with the same checks.
-    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    values: Mapping[str, str]
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -226,6 +214,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         latency=latency,
         latency_margin_ms=read["latencyMarginMs"],
         web_acl=read["webAcl"],
+        marker_header=DEFAULT_MARKER_HEADER,
         waf_rate_limit=read["wafRateLimit"],
         values=MappingProxyType(dict(values)),
     )
