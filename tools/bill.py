@@ -33,6 +33,7 @@ from settings.table import Replication
 from tools.cost import (
     MANAGED_WEB_ACL_RULES,
     METRICS_PER_REPLICATION_RULE,
+    MonitoringPrices,
     monitoring_estimate,
 )
 from tools.evacuator_usage import MONTH_SECONDS, evacuator_usage, invocations_per_month
@@ -276,26 +277,33 @@ class Bill:
         }
 
 
+def _tier_label(below: Decimal, up_to: Decimal | None) -> str:
+    """A tier of data transfer as the pricing page names it (1 TB = 1,024 GB)."""
+    if up_to is None:
+        return f"over {below / 1024:,f} TB a month"
+    size = (up_to - below) / 1024
+    return f"the {'first' if below == 0 else 'next'} {size:,f} TB a month"
+
+
 def _delivery(traffic: Traffic, book: PriceBook) -> list[Line]:
     lines = []
     remaining, below = traffic.gb_served, Decimal(0)
     for tier in book.tiers("cloudFrontTransfer"):
         if remaining <= 0:
             break
-        size = (
-            remaining if tier.tier_up_to_gb is None else min(remaining, tier.tier_up_to_gb - below)
-        )
+        up_to = tier.tier_up_to_gb
+        size = remaining if up_to is None else min(remaining, up_to - below)
         lines.append(
             Line(
                 Group.DELIVERY,
-                f"data transfer out, {tier.note.split(' (')[0]}",
+                f"data transfer out, {_tier_label(below, up_to)}",
                 size,
                 tier,
                 covered=Covered.DELIVERY,
             )
         )
         remaining -= size
-        below = tier.tier_up_to_gb or below
+        below = up_to or below
     lines.append(
         Line(
             Group.DELIVERY,
@@ -466,7 +474,7 @@ def _evacuator(stack: Stack, book: PriceBook, table_regions: int) -> list[Line]:
             "probes (S3 GETs)",
             runs * usage.probes,
             book["s3GetPerThousand"],
-            f"{usage.probes} per run",
+            f"{usage.probes} per run, at the us-east-1 price whatever the bucket's Region",
         ),
         Line(
             Group.EVACUATOR,
@@ -495,7 +503,7 @@ def _evacuator(stack: Stack, book: PriceBook, table_regions: int) -> list[Line]:
 def _monitoring(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
     engine = Engine.CLOUDFRONT_FUNCTIONS if way is Way.MRAP else Engine(way.value)
     estimate = monitoring_estimate(
-        _monitoring_prices(book),
+        MonitoringPrices.of(book),
         enabled=stack.monitoring,
         engine=engine,
         origins=len(stack.origins),
@@ -525,12 +533,6 @@ def _monitoring(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
             estimate.metric_kinds(),
         ),
     ]
-
-
-def _monitoring_prices(book: PriceBook) -> Any:
-    from tools.cost import MonitoringPrices
-
-    return MonitoringPrices.of(book)
 
 
 def _web_acl(stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:

@@ -1,15 +1,17 @@
 """Show where a stack sends every edge Region's requests, and what that costs, without deploying.
 
-    ./dev plan [--stack prod] [--json | --html FILE] [--requests-per-month N] [--cache-hit-ratio R]
+    ./dev plan [--stack prod] [--json | --html FILE] [--compare] [--requests-per-month N] ...
 
 Reads Pulumi.<stack>.yaml the way the Pulumi CLI hands it to the program, validates it with the
 program's own settings code (same messages), and prints the routing table the routing function would
 carry, with great-circle distances and pinned routes (with ``routingMetric: latency``, the measured
 round trips too, and where the fastest origin is not the nearest); which engine runs it and the
-size of what it would deploy against that engine's limit; and the monthly cost of the routing logic
-with each engine for a traffic you give, with the cache hit ratio where they cost the same; and what
-the stack's monitoring and its web ACL cost a month. ``--json`` prints the same as data; ``--html
-FILE`` writes a page with a world map of it.
+size of what it would deploy against that engine's limit; the monthly cost of the routing logic
+with each engine, with the cache hit ratio where they cost the same; and the stack's whole bill at
+the traffic given (``tools.bill``): every line, the total each way, what moves it most and the
+flat-rate plans; ``--compare`` adds both engines and AWS's own routing side by side with the facts
+that decide (``tools.choosing``). ``--json`` prints the same as data; ``--html FILE`` writes a page
+with a world map of it.
 """
 
 from __future__ import annotations

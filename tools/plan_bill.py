@@ -189,18 +189,26 @@ def render_totals(all_bills: dict[Way, Bill], own: Way, book: PriceBook) -> str:
 
 
 def _fit_text(fit: PlanFit) -> str:
-    name = fit.plan.name
+    base = fit.plan.levels[0]
+    name = (
+        f"{fit.plan.name} (${base.usd:,.0f} for {base.requests:,} requests and "
+        f"{base.transfer_gb:,.0f} GB, {fit.plan.s3_credit_gb:,.0f} GB of S3 storage)"
+    )
     if not fit.eligible:
         refused = ", ".join(refusal.feature for refusal in fit.refused if refusal.blocks)
         return f"{name}: not eligible ({refused})"
     if fit.needs:
-        name = f"{name} (once webAcl is set: every plan needs a web ACL and includes it)"
+        name += ", once webAcl is set (every plan needs a web ACL and includes it)"
     if fit.level is None:
-        return f"{name}: over every allowance of the plan (no overage charge; AWS may throttle)"
+        return f"{name}: the traffic is over every allowance (no overage charge; AWS may throttle)"
     assert fit.dollars is not None
+    level = (
+        ""
+        if fit.level is base
+        else f" at its ${fit.level.usd:,.0f} level ({fit.level.requests:,} requests)"
+    )
     return (
-        f"{name}: ${fit.level.usd:,.0f} (allows {fit.level.requests:,} requests and "
-        f"{fit.level.transfer_gb:,.0f} GB) + ${fit.outside_dollars:,.2f} outside it = "
+        f"{name}: ${fit.level.usd:,.2f}{level} + ${fit.outside_dollars:,.2f} outside it = "
         f"${fit.dollars:,.2f}, against ${fit.pay_as_you_go:,.2f} pay-as-you-go"
     )
 

@@ -202,6 +202,38 @@ def test_the_cost_table_marks_the_stacks_engine(capsys):
         ),
         *(
             (
+                ["--cache-hit-ratio", value],
+                f"argument --cache-hit-ratio: {value!r} is not a ratio from 0 to 1 (or 0% to 100%)",
+            )
+            for value in ("nan", "inf%", "-0.1", "101%")
+        ),
+        (
+            ["--average-object-kb", "0"],
+            "argument --average-object-kb: '0' is not a number of KB more than 0 to 5,368,709,120",
+        ),
+        *(
+            (
+                [flag, value],
+                f"argument {flag}: {value!r} is not a number of GB from 0 to 1,000,000,000,000",
+            )
+            for flag, value in [
+                ("--gb-per-month", "nan"),
+                ("--stored-gb", "-1"),
+                ("--published-gb-per-month", "1e13"),
+            ]
+        ),
+        (
+            ["--lambda-edge-instances", "0"],
+            "argument --lambda-edge-instances: '0' is not a whole number of instances from 1 to "
+            "10,000,000",
+        ),
+        (
+            ["--log-bytes-per-request", "1.5"],
+            "argument --log-bytes-per-request: '1.5' is not a whole number of bytes from 1 to "
+            "100,000",
+        ),
+        *(
+            (
                 ["--lambda-edge-ms", value],
                 f"argument --lambda-edge-ms: {value!r} is not a duration of more than 0 and at "
                 "most 30000 ms",
