@@ -299,6 +299,7 @@ def _delivery(traffic: Traffic, book: PriceBook) -> list[Line]:
                 f"data transfer out, {_tier_label(below, up_to)}",
                 size,
                 tier,
+                "at the rate for viewers in North America and Europe" if below == 0 else "",
                 covered=Covered.DELIVERY,
             )
         )

@@ -29,7 +29,7 @@ from core.cloudfront import EDGE_FUNCTION_MEMORY_MB
 from core.engine import Engine
 from core.waf import WAF_MANAGED_RULE_GROUPS, WEB_ACL_MANAGED
 from routing.catalogue import lambda_edge_execution_regions
-from tools.prices import PriceBook, PriceError, as_dollars, load_price_book
+from tools.prices import PriceBook, as_dollars, load_price_book
 
 # The handler answers in microseconds (./dev bench), so each invocation bills the 1 ms minimum.
 DEFAULT_LAMBDA_EDGE_BILLED_MS = Decimal(1)
@@ -54,7 +54,6 @@ METRICS_PER_REPLICATION_RULE = 4
 # What components/web_acl.py declares for webAcl: managed: the rate limit and one rule per managed
 # rule group (tests/tools/test_plan_waf.py checks the two agree under mocks).
 MANAGED_WEB_ACL_RULES = 1 + len(WAF_MANAGED_RULE_GROUPS)
-__all__ = ["PriceError"]
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,9 @@ def render_compare(all_bills: dict[Way, Bill], plans: Plans) -> str:
     groups = list(dict.fromkeys(line.group for b in all_bills.values() for line in b.lines))
     width = max(len(way.label) for way in ways)
     lines = [
-        "side by side (USD a month, same stack and traffic):",
+        "side by side (USD a month, same stack and traffic; the access point's column keeps the "
+        "stack's buckets, replication, web ACL, logs and monitoring but the routing function's "
+        "alarms, and has no routing state or evacuator):",
         f"  {'':24}" + "".join(f"{way.label:>{width + 2}}" for way in ways),
         *(
             f"  {group.value:<24}"
