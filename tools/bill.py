@@ -25,11 +25,12 @@ from typing import Any
 from core.cloudfront import EDGE_FUNCTION_MEMORY_MB
 from core.engine import Engine
 from core.evacuation import EVACUATOR_MEMORY_MB, EVACUATOR_SCHEDULE, EVACUATOR_TIMEOUT_SECONDS
+from core.routing_state import routing_state_layout
 from core.waf import WEB_ACL_MANAGED
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from routing.catalogue import lambda_edge_execution_regions, load_catalogue
 from settings.parser import Settings
-from settings.table import Replication
+from settings.table import PROJECT, Replication
 from tools.cost import (
     MANAGED_WEB_ACL_RULES,
     METRICS_PER_REPLICATION_RULE,
@@ -628,9 +629,6 @@ def obstacles(way: Way, origins: Sequence[str]) -> tuple[str, ...]:
 
 def table_regions(way: Way, stack: Stack) -> int:
     """How many Regions hold the state table (each write is billed in each)."""
-    from core.routing_state import routing_state_layout
-    from settings.table import PROJECT
-
     layout = routing_state_layout(
         project=PROJECT,
         stack=stack.name,
@@ -670,7 +668,10 @@ def bill(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> Bill:
 
 
 def _one_off(stack: Stack, traffic: Traffic, book: PriceBook) -> tuple[Line, ...]:
-    """Adding a Region to the stack, filled by S3 Batch Replication (``./dev backfill``): once."""
+    """Adding a Region to the stack, filled by S3 Batch Replication (``./dev backfill``): once.
+    Each stored object is processed once and copied into the new bucket only: "If the metadata is
+    in sync, Batch Replication will do nothing and you incur no charge" for the buckets that hold
+    it already (S3 pricing, S3 Batch Replication)."""
     sources = len(stack.origins)
     return (
         Line(

@@ -12,7 +12,6 @@ outside the plan's price: the higher of the two readings.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -63,7 +62,6 @@ class Plans:
     citation: str
     overage: str
     not_documented: tuple[str, ...]
-    read: datetime.date
 
 
 def _whole(value: object, where: str) -> int:
@@ -114,7 +112,6 @@ def load_plans(path: Path = PLANS_FILE) -> Plans:
             )
             for entry in document["refusals"]
         )
-        read = datetime.date.fromisoformat(str(document["read"]))
         citation = (
             f"{document['source']}, {document['url']}, read {document['read']}; second-hand: "
             f"{document['secondHand']}"
@@ -125,7 +122,6 @@ def load_plans(path: Path = PLANS_FILE) -> Plans:
             citation,
             str(document["overage"]),
             tuple(document["notDocumented"]),
-            read,
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, PriceError):

@@ -256,6 +256,11 @@ def render_compare(all_bills: dict[Way, Bill], plans: Plans) -> str:
             lines.append(f"    {way.label}: {fact.text}{flag}{fact.source})")
     for way in ways:
         lines += ["", render_plans(all_bills[way], plans)]
+    lines += [
+        "",
+        f"over a plan's allowance: {plans.overage}",
+        "what no page found says of the plans: " + "; ".join(plans.not_documented),
+    ]
     return "\n".join(lines)
 
 
@@ -291,6 +296,7 @@ class BillReport:
                 way.value: [fit.document() for fit in fits(bill, self.plans)]
                 for way, bill in self.bills.items()
             },
+            "flatRatePlansNotDocumented": list(self.plans.not_documented),
             "facts": [
                 {
                     "question": aspect.question,
