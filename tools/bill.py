@@ -446,12 +446,14 @@ def _state(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> list[Li
     ]
 
 
-def _evacuator(stack: Stack, book: PriceBook, table_regions: int) -> list[Line]:
+def _evacuator(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
     vantages = len(stack.vantages)
+    table = table_regions(way, stack)
     usage = evacuator_usage(
-        origins=stack.origins,
-        vantages=stack.vantages,
-        key_value_store=stack.engine is Engine.CLOUDFRONT_FUNCTIONS,
+        origins=tuple(stack.origins),
+        vantages=tuple(stack.vantages),
+        # CloudFront Functions read the state from a key value store the evacuator publishes to.
+        key_value_store=way is Way.CLOUDFRONT_FUNCTIONS,
         failures=stack.failures,
         recoveries=stack.recoveries,
     )
@@ -481,10 +483,10 @@ def _evacuator(stack: Stack, book: PriceBook, table_regions: int) -> list[Line]:
         Line(
             Group.EVACUATOR,
             "state table writes, in every Region of the table",
-            runs * usage.write_units * table_regions,
+            runs * usage.write_units * table,
             book["dynamoDbPerMillionWriteUnits"],
             f"{usage.writes} write(s) per run, {usage.write_units} unit(s), replicated to "
-            f"{table_regions} Region(s)",
+            f"{table} Region(s)",
         ),
         Line(
             Group.EVACUATOR,
@@ -648,11 +650,7 @@ def bill(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> Bill:
         *_replication(stack, traffic, book),
         *_routing(way, traffic, book),
         *_state(way, stack, traffic, book),
-        *(
-            _evacuator(stack, book, table_regions(way, stack))
-            if stack.evacuates and way is not Way.MRAP
-            else []
-        ),
+        *(_evacuator(way, stack, book) if stack.evacuates and way is not Way.MRAP else []),
         *_monitoring(way, stack, book),
         *_web_acl(stack, traffic, book),
         *_access_logs(stack, traffic, book),

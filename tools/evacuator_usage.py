@@ -17,6 +17,7 @@ DynamoDB); a write is one unit per 1 KB of the larger of the old and new item.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -180,6 +181,7 @@ class EvacuatorUsage:
     other_calls: int
 
 
+@functools.cache
 def evacuator_usage(
     *,
     origins: Sequence[str],
@@ -189,7 +191,8 @@ def evacuator_usage(
     recoveries: int,
 ) -> EvacuatorUsage:
     """The evacuator's calls per invocation of one vantage Region, averaged over the vantage
-    Regions, each counted on its second invocation (the first publishes for the first time)."""
+    Regions, each counted on its second invocation (the first publishes for the first time).
+    Traffic does not change them, so a plan's several bills run the evacuator once (cached)."""
     counter = [_Counter()]
     table = _Table(counter)
     second: list[_Counter] = []

@@ -439,3 +439,28 @@ def test_every_bill_total_is_the_sum_of_its_lines():
         assert result.total == sum(line.dollars for line in result.lines)
         assert all(line.dollars >= 0 for line in result.lines)
         assert result.traffic.gb_served * GB == 100_000_000 * 100 * 1024
+
+
+def test_a_ways_bill_does_not_depend_on_the_engine_the_stack_runs_today():
+    # --compare prices each way for the same stack: the lambda-edge column of a stack that runs
+    # cloudfront-functions is the lambda-edge stack's bill (the evacuator publishes to a key value
+    # store only with CloudFront Functions, so it reads once more per round there).
+    def lines(result):
+        return [(line.what, line.quantity, line.price.key) for line in result.lines]
+
+    traffic = default_traffic()
+    for way in Way:
+        on_edge = bill(way, a_stack(engine=Engine.LAMBDA_EDGE), traffic, BOOK)
+        on_functions = bill(way, a_stack(engine=Engine.CLOUDFRONT_FUNCTIONS), traffic, BOOK)
+        assert lines(on_edge) == lines(on_functions)
+    reads = {
+        way: next(
+            line.quantity
+            for line in bill(way, a_stack(), traffic, BOOK).lines
+            if line.what == "state table reads (strongly consistent)"
+        )
+        for way in (Way.LAMBDA_EDGE, Way.CLOUDFRONT_FUNCTIONS)
+    }
+    assert (
+        reads[Way.CLOUDFRONT_FUNCTIONS] - reads[Way.LAMBDA_EDGE] == 3 * 43_200 * EVACUATION_ROUNDS
+    )
