@@ -8,6 +8,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO, cast
 
 from routing.catalogue import describe_unknown_region, load_catalogue
@@ -152,29 +153,64 @@ def requests_in_flight(text: str) -> int:
     return value
 
 
-def hit_ratio(text: str) -> float:
-    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
+def _decimal(text: str) -> Decimal | None:
+    """``text`` as a finite decimal number, as written (0.95, not 0.9499999999999999556)."""
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
+        value = Decimal(text.strip().replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def hit_ratio(text: str) -> Decimal:
+    """An argparse type: a cache hit ratio from 0 to 1, or a percentage such as 90%."""
+    value = _decimal(text[:-1]) if text.endswith("%") else _decimal(text)
+    if value is not None and text.endswith("%"):
+        value /= 100
+    if value is None or not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
     return value
 
 
-def milliseconds(text: str) -> float:
+def milliseconds(text: str) -> Decimal:
     """An argparse type: a duration in milliseconds, more than 0 and at most 30,000 (Lambda@Edge's
     origin-request timeout, 30 s)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 30_000:
+    value = _decimal(text)
+    if value is None or not 0 < value <= 30_000:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a duration of more than 0 and at most 30000 ms"
         )
     return value
+
+
+def quantity(low: Decimal, high: Decimal, unit: str, *, above_low: bool = False) -> Any:
+    """An argparse type: a number of ``unit`` from ``low`` (excluded with ``above_low``) to
+    ``high``."""
+
+    def read(text: str) -> Decimal:
+        value = _decimal(text)
+        if value is None or not (low < value if above_low else low <= value) or value > high:
+            lowest = f"more than {low:,}" if above_low else f"from {low:,}"
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of {unit} {lowest} to {high:,}"
+            )
+        return value
+
+    return read
+
+
+def whole(low: int, high: int, unit: str) -> Any:
+    """An argparse type: a whole number of ``unit`` from ``low`` to ``high``."""
+
+    def read(text: str) -> int:
+        value = _decimal(text)
+        if value is None or value != value.to_integral_value() or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number of {unit} from {low:,} to {high:,}"
+            )
+        return int(value)
+
+    return read
 
 
 def requests_per_month(text: str) -> int:
