@@ -4,14 +4,25 @@ back, one Lambda function per vantage Region (``evacuation.lambda_function``).
 Per vantage Region: a log group with a retention, declared before the function; the function, its
 settings in one environment variable; an EventBridge Scheduler schedule invoking it every minute.
 One execution role serves every function and may do exactly what an evacuator does
-(``policies.evacuator_policy``): read each bucket's health object, read and write this stack's
-state table, with CloudFront Functions this stack's key value store, notify the alarm topic and
-publish its metric. With CloudFront Functions, ``pulumi up`` also invokes one vantage's
-function once to publish the drained list to the key value store at once (``synced_kvs_arn``).
+(``policies.evacuator_policy``): read each bucket's health object, query and write this stack's
+state table, with CloudFront Functions describe and write this stack's key value store, notify the
+alarm topic and publish its metric. With CloudFront Functions, ``pulumi up`` also invokes one
+vantage's function once to publish the drained list to the key value store at once
+(``synced_kvs_arn``).
 
-The code is the ``evacuation`` package with the pure-Python ``ecdsa`` package and its dependency
-``six`` (for SigV4A, ``evacuation.sigv4a``), taken from this interpreter's environment: the same
-files give the same archive, so nothing is redeployed while they stay the same.
+The code is the ``evacuation`` package with its own AWS SDK (boto3, botocore with the data of the
+services it calls, and what they import) and the pure-Python ``ecdsa`` (for SigV4A,
+``evacuation.sigv4a``), taken from this interpreter's environment (``package_files``). Lambda's
+Python runtimes carry an SDK too, but one Lambda updates on its own schedule, per Region: "To
+maintain full control over your dependencies and to avoid possible version misalignment issues, we
+recommend you add all of your function's dependencies to your deployment package, even if versions
+of them are included in the Lambda runtime. This includes the Boto3 SDK." ("Working with .zip file
+archives for Python Lambda functions", Lambda developer guide,
+https://docs.aws.amazon.com/lambda/latest/dg/python-package.html), and the runtime searches the
+folder the package is unpacked in (/var/task) before its own libraries (same page, "Dependency
+search path and runtime-included libraries"), so the package's own is imported. The same files give
+the same archive, so nothing is redeployed while they stay the same; the arguments are checked
+against the function's timeout with every wait counted (``evacuation.budget``).
 """
 
 from __future__ import annotations

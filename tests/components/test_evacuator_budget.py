@@ -36,7 +36,7 @@ def evacuator_args(**overrides) -> EvacuatorArgs:
 )
 def test_the_default_runs_figures_count_every_wait(engine, first_round, whole_run):
     args = evacuator_args(topic_arn=TOPIC_ARN, **engine)
-    # The old check counted the rounds' waits and the last probe only: 40 + 1 + 5 s.
+    # The schedule alone: the waits between rounds, then the last probe: 40 + 1 + 5 s.
     assert args.schedule_seconds == 46
     assert args.first_round_seconds == first_round <= EVACUATOR_TIMEOUT_SECONDS
     assert args.invocation_seconds == whole_run
