@@ -118,13 +118,18 @@ def unreachable(error: Exception, table: Any) -> bool:
     connection, a time-out, a 5xx), as opposed to an answer such as a refused condition, or to
     another service failing in the same piece of work: a key value store's 5xx or time-out says
     nothing of the table. Told apart by service: a ClientError by its operation, which only one of
-    the services has; the others by the endpoint they name."""
-    meta = table.meta
+    the services has; the others by the endpoint they name. A client that does not say what it
+    is for (no ``meta``: a stand-in) is judged by the error alone."""
+    meta = getattr(table, "meta", None)
     if isinstance(error, ClientError):
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        operations: list[str] = meta.service_model.operation_names
+        operations: list[str] = (
+            meta.service_model.operation_names if meta else [error.operation_name]
+        )
         return error.operation_name in operations and status >= 500
     if isinstance(error, _NO_ANSWER):
+        if meta is None:
+            return True
         endpoint = urllib.parse.urlsplit(str(error.kwargs.get("endpoint_url", ""))).netloc
         return endpoint == urllib.parse.urlsplit(str(meta.endpoint_url)).netloc
     return False
