@@ -50,6 +50,10 @@ EDGE_FUNCTION_RUNTIME = "python3.13"
 # and a hung replica fails fast into the origin group's failover instead of holding the viewer.
 EDGE_FUNCTION_TIMEOUT_SECONDS = 5
 EDGE_FUNCTION_MEMORY_MB = 128
+# The router's description, the same since the first release: besides what AWS requires of any
+# Lambda@Edge function, it is how ./dev cleanup tells the router apart from the stack's other
+# functions in us-east-1 (the evacuator's), current and old routers alike.
+EDGE_FUNCTION_DESCRIPTION = "Routes CloudFront cache misses to the nearest regional S3 origin"
 
 # The AWS managed response headers policy "SecurityHeadersPolicy" (HSTS, X-Content-Type-Options,
 # X-Frame-Options, Referrer-Policy, X-XSS-Protection): CloudFront developer guide, "Use managed

@@ -8,7 +8,14 @@ from typing import Any
 
 CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
 # The managed-policy-free minimum a Lambda@Edge function needs: both services assume its role.
-EDGE_FUNCTION_SERVICES = ("lambda.amazonaws.com", "edgelambda.amazonaws.com")
+# "The IAM execution role associated with the Lambda function must allow the service principals
+# lambda.amazonaws.com and edgelambda.amazonaws.com to assume the role" (CloudFront developer
+# guide, "Restrictions on Lambda@Edge", Lambda role permissions,
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html):
+# a function whose role edgelambda may not assume is no Lambda@Edge function (./dev cleanup).
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+EDGE_LAMBDA_SERVICE = "edgelambda.amazonaws.com"
+EDGE_FUNCTION_SERVICES = (LAMBDA_SERVICE, EDGE_LAMBDA_SERVICE)
 # Replicas run, and log, in every Region with a Regional edge cache.
 EDGE_LOG_GROUP_PREFIX = "/aws/lambda/us-east-1."
 
