@@ -19,6 +19,8 @@ from moto import mock_aws
 
 from core.cloudfront import EDGE_FUNCTION_DESCRIPTION
 from routing.catalogue import lambda_edge_execution_regions
+from settings.stack_file import read_stack_config, stack_file_path
+from testing.mock_program import FUNCTION, ROLE, deploy
 from tools import cleanup
 from tools.cli import run_command
 
@@ -1008,3 +1010,27 @@ def test_a_trust_policy_that_denies_edgelambda_does_not_make_a_lambda_edge_role(
         "edgelambda.amazonaws.com",
         "*",
     }
+
+
+def test_of_what_the_program_declares_only_the_router_is_a_candidate():
+    # The prod stack file, under mocks: its router, and its evacuator in every vantage Region.
+    deployment = deploy(read_stack_config(stack_file_path("prod")), stack="prod")
+    roles = {role.outputs["arn"]: role for role in deployment.all(ROLE)}
+    verdicts = {}
+    for function in deployment.all(FUNCTION):
+        inputs = function.inputs
+        config = {
+            "Description": inputs.get("description"),
+            "Environment": {"Variables": (inputs.get("environment") or {}).get("variables")},
+            "Layers": inputs.get("layers"),
+            "PackageType": inputs.get("packageType", "Zip"),
+        }
+        trust = {"AssumeRolePolicyDocument": roles[inputs["role"]].inputs["assumeRolePolicy"]}
+        candidate = cleanup.Function(function.name, "arn", inputs["role"], LATER, config)
+        owner = deployment.by_urn(function.parent).type.rpartition(":")[2]
+        verdicts[(owner, function.region)] = cleanup.not_lambda_edge(candidate, trust)
+    assert verdicts.pop(("LambdaEdgeRouter", "us-east-1")) is None
+    assert sorted(verdicts) == [
+        ("Evacuator", region) for region in ("ap-northeast-1", "eu-west-1", "us-east-1")
+    ]
+    assert all(reason.startswith("not a Lambda@Edge function") for reason in verdicts.values())
