@@ -262,6 +262,11 @@ def alarm_problems(inputs: dict) -> list[str]:
         problems.append(f"statistic {inputs['statistic']}")
     if inputs.get("treatMissingData", "missing") not in ALARM_MISSING_DATA:
         problems.append(f"missing data {inputs['treatMissingData']}")
+    # PutMetricAlarm, TreatMissingData: "Alarms that evaluate metrics in the AWS/DynamoDB namespace
+    # always ignore missing data even if you choose a different option": an alarm that says
+    # otherwise promises what CloudWatch will not do.
+    if inputs.get("namespace") == "AWS/DynamoDB" and inputs.get("treatMissingData") != "ignore":
+        problems.append(f"missing data {inputs.get('treatMissingData')} on an AWS/DynamoDB metric")
     if inputs["comparisonOperator"] not in ALARM_COMPARISONS:
         problems.append(f"comparison {inputs['comparisonOperator']}")
     if not inputs.get("dimensions"):
