@@ -32,6 +32,7 @@ from core.evacuation import (
 )
 from core.monitoring import (
     DEFAULT_ACCESS_LOG_DAYS,
+    DEFAULT_ACCESS_LOG_FORMAT,
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
@@ -118,6 +119,8 @@ class Settings:
     alarm_error_count: int = DEFAULT_ALARM_ERROR_COUNT
     access_logs: bool = False
     access_log_days: int = DEFAULT_ACCESS_LOG_DAYS
+    # The access logs' format; which formats cost extra: core.monitoring.ACCESS_LOG_FORMATS_CHARGED.
+    access_log_format: str = DEFAULT_ACCESS_LOG_FORMAT
     # Health checks that take a failing origin out of rotation by themselves (docs/evacuation.md).
     evacuation: bool = False
     evacuation_failures: int = DEFAULT_EVACUATION_FAILURES
@@ -217,6 +220,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         alarm_error_count=read["alarmErrorCount"],
         access_logs=read["accessLogs"],
         access_log_days=read["accessLogDays"],
+        access_log_format=read["accessLogFormat"],
         evacuation=evacuation,
         evacuation_failures=read["evacuationFailures"],
         evacuation_recoveries=read["evacuationRecoveries"],

@@ -11,6 +11,8 @@ from testing.mock_program import (
     EVENT_INVOKE_CONFIG,
     FUNCTION,
     REPLICATION_CONFIG,
+    deploy,
+    project_config,
 )
 from tests import aws_rules
 from tests.components.conftest import deployed
@@ -262,6 +264,19 @@ def test_access_logs_go_to_a_private_expiring_bucket_in_the_home_region(scenario
     assert delivery.inputs["deliverySourceName"] == source.outputs["name"]
     assert delivery.inputs["deliveryDestinationArn"] == destination.outputs["arn"]
     assert policy.urn in delivery.dependencies
+    # The free format unless the stack asks for another.
+    assert destination.inputs["outputFormat"] == "w3c"
+
+
+@pytest.mark.parametrize("output_format", ["parquet", "json"])
+def test_access_logs_come_in_the_format_the_stack_sets(output_format):
+    deployment = deploy(
+        project_config(
+            origins=["us-east-1", "eu-west-1"], accessLogs="true", accessLogFormat=output_format
+        )
+    )
+    destination = deployment.one("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+    assert destination.inputs["outputFormat"] == output_format
 
 
 def test_access_logs_are_off_by_default():
