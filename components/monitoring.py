@@ -255,19 +255,29 @@ def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+# The web ACL-wide series AWS WAF publishes beside each rule's: the same metric with Rule=ALL,
+# the sum over every rule ("ALL" is among the metric names AWS WAF reserves, with
+# "Default_Action": CloudFormation, AWS::WAFv2::WebACL VisibilityConfig, MetricName). Drawn among
+# the rules it would double every one and dwarf them.
+WAF_ALL_RULES = "ALL"
+
+
 def web_acl_graph(web_acl_metric_name: str) -> tuple[str, list[list[Any]], str]:
     """The web ACL's allowed and blocked requests, per rule: AWS WAF's metrics (``AWS/WAFV2``,
     ``AllowedRequests`` and ``BlockedRequests``, dimensions ``WebACL`` (its metric name) and
     ``Rule``; no ``Region`` for CloudFront; in us-east-1: AWS WAF developer guide, "Monitoring
     with Amazon CloudWatch"). A SEARCH expression draws every ``Rule`` value AWS WAF publishes for
-    the web ACL, so neither the name of the all-rules series nor the rules of an operator's own
-    web ACL need knowing. A metric name is letters, digits, '-' and '_' only: nothing to escape."""
+    the web ACL but the web ACL-wide ``Rule=ALL`` (a search term "can also contain Boolean
+    operators": CloudWatch user guide, "CloudWatch search expression syntax"), so the rules of an
+    operator's own web ACL need no knowing. A metric name is letters, digits, '-' and '_' only:
+    nothing to escape."""
     metrics = [
         [
             {
                 "expression": (
                     f'SEARCH(\'{{AWS/WAFV2,Rule,WebACL}} MetricName="{metric}" '
-                    f"WebACL=\"{web_acl_metric_name}\"', 'Sum', {_MINUTE})"
+                    f'WebACL="{web_acl_metric_name}" NOT Rule="{WAF_ALL_RULES}"\', '
+                    f"'Sum', {_MINUTE})"
                 ),
                 "id": metric.lower(),
                 "label": metric,

@@ -27,6 +27,11 @@ S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS = 30
 # so S3 answers every OPTIONS with a 403 anyway. CloudFront answers any other method with a 403.
 READ_METHODS = ("GET", "HEAD")
 PRICE_CLASSES = ("PriceClass_All", "PriceClass_200", "PriceClass_100")
+# CloudFront's default quota of origins per distribution: "Origins per distribution 100" (CloudFront
+# developer guide, "Quotas"; older copies said 25), adjustable in Service Quotas. The CloudFront
+# Functions engine declares every bucket as one; today's catalogue holds 34 Regions, so ./dev plan
+# warns only if the catalogue grows past it.
+ORIGINS_PER_DISTRIBUTION_QUOTA = 100
 DEFAULT_PRICE_CLASS = "PriceClass_All"
 
 # How long CloudFront tries to reach an origin before it fails over: attempts x timeout. Its own
