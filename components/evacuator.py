@@ -44,7 +44,12 @@ from core.evacuation import (
 )
 from core.monitoring import DEFAULT_LOG_RETENTION_DAYS
 from core.naming import evacuator_function_name
-from core.policies import evacuator_policy, invoke_policy, service_trust_policy
+from core.policies import (
+    evacuator_policy,
+    invoke_policy,
+    lambda_execution_trust_policy,
+    service_trust_policy,
+)
 from evacuation.evacuator import HEALTH_KEY, METRIC_NAMESPACE
 from evacuation.lambda_function import SETTINGS_VARIABLE
 from evacuation.state import out_value
@@ -64,7 +69,6 @@ _LONGEST_KVS_ARN = "arn:aws:cloudfront::123456789012:key-value-store/" + "0" * 3
 _LONGEST_TOPIC_ARN = "arn:aws:sns:ap-southeast-99:123456789012:" + "t" * 256
 # Runtime modules of the evacuator's dependencies that are their own tests, not their code.
 _NOT_SHIPPED = ("test_",)
-_LAMBDA_SERVICE = "lambda.amazonaws.com"
 _SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 
@@ -320,9 +324,8 @@ class Evacuator(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             aws.iam.RoleArgs(
-                assume_role_policy=account_id.apply(
-                    lambda account: json.dumps(service_trust_policy(_LAMBDA_SERVICE, account))
-                ),
+                # Lambda may assume it, with no aws:SourceAccount condition (core.policies).
+                assume_role_policy=json.dumps(lambda_execution_trust_policy()),
                 description="Evacuator: probes the origins' health objects, writes this stack's "
                 "routing state",
                 tags=tags,

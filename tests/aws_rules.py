@@ -555,3 +555,35 @@ def batch_replication_policy_problems(
             if extra:
                 problems.append(f"{action} on {sorted(extra)}")
     return problems
+
+
+# The services whose documentation shows their roles' trust policies without aws:SourceAccount or
+# aws:SourceArn, and documents no such key in the request when they assume the role: Lambda
+# ("Defining Lambda function permissions with an execution role"), Lambda@Edge ("Set up IAM
+# permissions and roles for Lambda@Edge"), S3 replication ("Setting up permissions for live
+# replication") and S3 Batch Operations ("Configuring an IAM role for S3 Batch Replication"). A
+# condition on a key the service does not send refuses the AssumeRole. EventBridge Scheduler
+# documents both ("Confused deputy prevention"), so its role may carry them.
+SERVICES_WITHOUT_SOURCE_KEYS = {
+    "lambda.amazonaws.com",
+    "edgelambda.amazonaws.com",
+    "s3.amazonaws.com",
+    "batchoperations.s3.amazonaws.com",
+}
+SOURCE_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
+
+
+def trust_policy_problems(document: dict) -> list[str]:
+    """A trust policy statement that lets one of SERVICES_WITHOUT_SOURCE_KEYS assume the role only
+    on a condition over aws:SourceAccount or aws:SourceArn, which that service is not documented
+    to send."""
+    problems = []
+    for statement in document.get("Statement", []):
+        services = statement.get("Principal", {}).get("Service", [])
+        services = {services} if isinstance(services, str) else set(services)
+        keys = {
+            key.lower() for operator in statement.get("Condition", {}).values() for key in operator
+        }
+        for service in sorted(services & SERVICES_WITHOUT_SOURCE_KEYS):
+            problems += [f"{service} on {key}" for key in sorted(keys & SOURCE_KEYS)]
+    return problems
