@@ -429,7 +429,8 @@ def test_monitoring_and_access_log_settings_have_documented_defaults():
     assert settings.access_logs is False and settings.access_log_days == 90
     # The free format: only Parquet is a conversion CloudWatch bills.
     assert settings.access_log_format == "w3c"
-    assert settings.access_log_format not in ACCESS_LOG_FORMATS_CHARGED == {"parquet"}
+    assert set(ACCESS_LOG_FORMATS_CHARGED) == {"parquet"}
+    assert settings.access_log_format not in ACCESS_LOG_FORMATS_CHARGED
     tuned = parse(
         origins=["us-east-1", "eu-west-1"],
         monitoring="false",
