@@ -60,7 +60,12 @@ from core.evacuation import (
 )
 from core.monitoring import DEFAULT_LOG_RETENTION_DAYS
 from core.naming import evacuator_function_name
-from core.policies import evacuator_policy, invoke_policy, service_trust_policy
+from core.policies import (
+    evacuator_policy,
+    invoke_policy,
+    lambda_execution_trust_policy,
+    service_trust_policy,
+)
 from evacuation.budget import (
     SERVICES,
     RequestLimits,
@@ -114,7 +119,6 @@ _BUILD_FOLDER = Path(__file__).resolve().parents[1] / ".build"
 # A fixed time stamp and mode make the archive a function of its contents alone.
 _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 _ZIP_FILE_MODE = 0o100644 << 16
-_LAMBDA_SERVICE = "lambda.amazonaws.com"
 _SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 
@@ -479,9 +483,8 @@ class Evacuator(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             aws.iam.RoleArgs(
-                assume_role_policy=account_id.apply(
-                    lambda account: json.dumps(service_trust_policy(_LAMBDA_SERVICE, account))
-                ),
+                # Lambda may assume it, with no aws:SourceAccount condition (core.policies).
+                assume_role_policy=json.dumps(lambda_execution_trust_policy()),
                 description="Evacuator: probes the origins' health objects, writes this stack's "
                 "routing state",
                 tags=tags,

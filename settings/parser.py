@@ -106,6 +106,8 @@ class Settings:
     alarm_error_count: int
     access_logs: bool
     access_log_days: int
+    # The access logs' format; which formats cost extra: core.monitoring.ACCESS_LOG_FORMATS_CHARGED.
+    access_log_format: str
     # Health checks that take a failing origin out of rotation by themselves (docs/evacuation.md).
     evacuation: bool
     evacuation_failures: int
@@ -205,6 +207,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         alarm_error_count=read["alarmErrorCount"],
         access_logs=read["accessLogs"],
         access_log_days=read["accessLogDays"],
+        access_log_format=read["accessLogFormat"],
         evacuation=evacuation,
         evacuation_failures=read["evacuationFailures"],
         evacuation_recoveries=read["evacuationRecoveries"],

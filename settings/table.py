@@ -39,7 +39,10 @@ from core.evacuation import (
     EVACUATION_RECOVERIES_RANGE,
 )
 from core.monitoring import (
+    ACCESS_LOG_FORMATS,
+    ACCESS_LOG_FORMATS_CHARGED,
     DEFAULT_ACCESS_LOG_DAYS,
+    DEFAULT_ACCESS_LOG_FORMAT,
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
@@ -711,6 +714,17 @@ SETTINGS = (
         _whole_number(_DAYS),
         f"Days the log bucket keeps each access log, {_from_to(_DAYS)}",
         default=DEFAULT_ACCESS_LOG_DAYS,
+    ),
+    Setting(
+        "accessLogFormat",
+        TEXT,
+        _one_of(ACCESS_LOG_FORMATS),
+        "The access logs' format: "
+        + ", ".join(f"`{name}`" for name in ACCESS_LOG_FORMATS)
+        + "; delivery to S3 costs nothing in any of them but "
+        + ", ".join(f"`{name}`" for name in sorted(ACCESS_LOG_FORMATS_CHARGED))
+        + ", a conversion CloudWatch bills per GB",
+        default=DEFAULT_ACCESS_LOG_FORMAT,
     ),
     Setting(
         "evacuation",

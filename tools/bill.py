@@ -25,6 +25,7 @@ from typing import Any
 from core.cloudfront import EDGE_FUNCTION_MEMORY_MB
 from core.engine import Engine
 from core.evacuation import EVACUATOR_MEMORY_MB, EVACUATOR_SCHEDULE, EVACUATOR_TIMEOUT_SECONDS
+from core.monitoring import ACCESS_LOG_FORMATS_CHARGED
 from core.routing_state import routing_state_layout
 from core.waf import WEB_ACL_MANAGED
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
@@ -56,9 +57,6 @@ DEFAULT_OBJECT_KB = Decimal(100)
 DEFAULT_STORED_GB = Decimal(100)
 DEFAULT_PUBLISHED_GB = Decimal(10)
 DEFAULT_LOG_BYTES_PER_REQUEST = 500
-# What components/access_logs.py delivers today (LogDeliveryDestination output_format); the format
-# is passed to ``access_log_price`` so that a format setting changes one line.
-ACCESS_LOG_FORMAT = "parquet"
 
 
 class Way(StrEnum):
@@ -154,7 +152,7 @@ class Stack:
     web_acl: str | None
     access_logs: bool
     access_log_days: int
-    access_log_format: str = ACCESS_LOG_FORMAT
+    access_log_format: str
 
     @classmethod
     def of(cls, settings: Settings) -> Stack:
@@ -172,6 +170,7 @@ class Stack:
             web_acl=settings.web_acl,
             access_logs=settings.access_logs,
             access_log_days=settings.access_log_days,
+            access_log_format=settings.access_log_format,
         )
 
     @property
@@ -574,7 +573,7 @@ def access_log_price(log_format: str, book: PriceBook) -> Price | None:
     conversion CloudWatch bills; plain delivery to S3 is free ("There are no additional charges for
     log delivery to Amazon S3 ... If you enable the Parquet option ... this option incurs CloudWatch
     charges", CloudFront developer guide, "Configure standard logging (v2)")."""
-    return book["accessLogParquetPerGb"] if log_format == "parquet" else None
+    return book["accessLogParquetPerGb"] if log_format in ACCESS_LOG_FORMATS_CHARGED else None
 
 
 def _access_logs(stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:

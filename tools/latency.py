@@ -87,8 +87,16 @@ MAX_ATTEMPTS = 5
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 8.0
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
-DENIED_CODES = frozenset({"UnauthorizedOperation", "AuthFailure", "AccessDenied"})
-# The Region asked is one the account has not enabled ("Error codes for the Amazon EC2 API").
+# What EC2 answers when the credentials may not call the action: an IAM matter.
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied"})
+# "AuthFailure: The provided credentials could not be validated" ("Error codes for the Amazon EC2
+# API"): credentials that are not valid (expired, revoked, mistyped) and, by every report we found
+# though no AWS page says so, a Region the account has not enabled (a request there cannot be
+# authenticated: e.g. turbot/steampipe-plugin-aws#75, fog/fog-aws#585). Not a missing permission.
+AUTH_FAILURE_CODE = "AuthFailure"
+# "OptInRequired: You are not authorized to use the requested service. Ensure that you have
+# subscribed to the service you are trying to use" (same page): a subscription to the service, not
+# documented for a Region that is not enabled; said as AWS says it.
 OPT_IN_CODE = "OptInRequired"
 IAM_ACTION = "ec2:GetAwsNetworkPerformanceData"
 
@@ -287,7 +295,8 @@ class Fetcher:
                 status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
                 retryable = code in THROTTLING_CODES or status >= 500
                 if not retryable or attempt == MAX_ATTEMPTS:
-                    raise _explained_error(error, code, retryable) from None
+                    region = str(getattr(self.client.meta, "region_name", "the Region asked"))
+                    raise _explained_error(error, code, retryable, region) from None
             except (SdkConnectionError, HTTPClientError) as error:
                 # A connection refused, timed out or dropped: tried again like a throttled one.
                 if attempt == MAX_ATTEMPTS:
@@ -297,17 +306,24 @@ class Fetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _explained_error(error: ClientError, code: str, retryable: bool) -> Exception:
+def _explained_error(error: ClientError, code: str, retryable: bool, region: str) -> Exception:
     message = error.response.get("Error", {}).get("Message", "")
     if retryable:
         return ToolError(
             f"{API} still answered {code or 'a server error'} after {MAX_ATTEMPTS} tries with "
             "back-off; try again later"
         )
+    if code == AUTH_FAILURE_CODE:
+        return ToolError(
+            f"AWS could not validate the credentials in {region} ({code}): the Region is not "
+            "enabled for this account, or the credentials are expired or not valid; ask an "
+            "enabled Region with --region (any Region answers for every pair), or renew them"
+        )
     if code == OPT_IN_CODE:
         return ToolError(
-            f"AWS refused {IAM_ACTION} ({code}): the Region asked is not enabled for this account; "
-            "ask another with --region (any Region answers for every pair)"
+            f"AWS refused {IAM_ACTION} in {region} ({code}): the account is not subscribed to "
+            "the service there (EC2 API error codes); ask another Region with --region (any "
+            "Region answers for every pair)"
         )
     if code in DENIED_CODES:
         return ToolError(

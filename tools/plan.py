@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.cloudfront import ORIGINS_PER_DISTRIBUTION_QUOTA
 from core.engine import Engine
 from core.naming import bucket_prefix
 from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
@@ -99,10 +100,6 @@ MAX_GB = Decimal(10**12)
 _PLACEHOLDER_SUFFIX = "0" * 26
 # "Maximum compressed size of a Lambda function" for origin-request triggers (CloudFront quotas).
 LAMBDA_EDGE_ORIGIN_PACKAGE_LIMIT = 50 * 1024 * 1024
-# CloudFront's default quota of origins per distribution ("Quotas": 100; older copies said 25); the
-# CloudFront Functions engine declares every bucket as one (adjustable in Service Quotas). Today's
-# catalogue holds 34 Regions, so this guards against a catalogue that grows past it.
-DEFAULT_ORIGINS_QUOTA = 100
 
 
 @dataclass(frozen=True)
@@ -188,12 +185,12 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
         )
     if (
         settings.engine is Engine.CLOUDFRONT_FUNCTIONS
-        and len(settings.origins) > DEFAULT_ORIGINS_QUOTA
+        and len(settings.origins) > ORIGINS_PER_DISTRIBUTION_QUOTA
     ):
         found.append(
             f"{len(settings.origins)} origins: the {settings.engine.value} engine declares every "
             f"bucket as an origin of the distribution, and CloudFront's default quota is "
-            f"{DEFAULT_ORIGINS_QUOTA} per distribution; raise it in Service Quotas before "
+            f"{ORIGINS_PER_DISTRIBUTION_QUOTA} per distribution; raise it in Service Quotas before "
             "`pulumi up`, or use fewer origins."
         )
     opt_in = [code for code in settings.origins if load_catalogue()[code].opt_in]

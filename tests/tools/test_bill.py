@@ -56,6 +56,7 @@ def a_stack(**changes):
         web_acl=None,
         access_logs=False,
         access_log_days=90,
+        access_log_format="parquet",
     )
     return dataclasses.replace(base, **changes)
 
@@ -115,6 +116,13 @@ FEATURES = [
     (Way.LAMBDA_EDGE, {"web_acl": "arn:aws:wafv2:us-east-1:1:global/webacl/a/b"}, {}, INSPECTED),
     (Way.CLOUDFRONT_FUNCTIONS, {"access_logs": True}, {}, LOGS),
     (Way.MRAP, {"access_logs": True}, {}, LOGS),
+    # Only Parquet costs a conversion; the other formats are delivered to S3 for free.
+    (
+        Way.LAMBDA_EDGE,
+        {"access_logs": True},
+        {"access_logs": True, "access_log_format": "w3c"},
+        {"parquet conversion"},
+    ),
 ]
 
 

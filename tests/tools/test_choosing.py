@@ -6,10 +6,11 @@ import inspect
 
 import pytest
 
+from settings.parser import parse_settings, project_values
 from testing.mock_program import deploy
 from tests.components.conftest import config_of
 from tools import choosing
-from tools.bill import ACCESS_LOG_FORMAT, Way, access_log_price
+from tools.bill import Stack, Way, access_log_price
 from tools.evacuator_usage import evacuator_usage, invocations_per_month, item_bytes
 from tools.prices import load_price_book
 
@@ -71,15 +72,18 @@ def test_the_evacuation_time_follows_the_evacuators_values():
 
 def test_the_access_log_format_priced_is_the_one_the_program_delivers():
     config, stack = config_of("functions-operated")
+    settings = parse_settings(project_values(config), stack=stack)
     destination = deploy(config, stack=stack).one(
         "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
     )
-    assert destination.inputs["outputFormat"] == ACCESS_LOG_FORMAT
+    assert destination.inputs["outputFormat"] == settings.access_log_format
+    assert Stack.of(settings).access_log_format == settings.access_log_format
     book = load_price_book()
-    assert access_log_price(ACCESS_LOG_FORMAT, book).key == "accessLogParquetPerGb"
+    assert access_log_price("parquet", book).key == "accessLogParquetPerGb"
     # Delivery to S3 in another format is free ("There are no additional charges for log
     # delivery to Amazon S3").
-    assert access_log_price("json", book) is None
+    for free in ("w3c", "json", "plain"):
+        assert access_log_price(free, book) is None
 
 
 def test_the_evacuators_calls_are_counted_from_its_code():
