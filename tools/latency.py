@@ -59,12 +59,12 @@ from routing.latency import (
     LatencySnapshot,
     RoutingMetric,
     edge_origin_pairs,
-    load_snapshot,
     render_snapshot,
     snapshot_of,
 )
-from settings.parser import Settings, latency_path, parse_settings, project_values
-from settings.stack_file import read_stack_config, stack_file_path
+from settings.parser import Settings, latency_path, load_snapshot, settings_from_config
+from settings.stack_file import read_stack_file, stack_file_path
+from settings.table import PROJECT
 from tools.aws_tools import error_code
 from tools.cli import NO_CREDENTIALS, ToolError, days_of_history, edge_region, run_command
 
@@ -357,8 +357,12 @@ def ec2_client(region: str, endpoint_url: str | None) -> Any:
 def stack_settings(stack: str) -> Settings:
     """The stack's settings as read to fetch for it: every key checked, but the snapshot not read
     (it may not exist yet: fetching is how it comes to)."""
-    values = project_values(read_stack_config(stack_file_path(stack)))
-    return parse_settings({**values, "routingMetric": RoutingMetric.DISTANCE.value}, stack=stack)
+    config = read_stack_file(stack_file_path(stack))
+    return settings_from_config(
+        {**config.values, f"{PROJECT}:routingMetric": RoutingMetric.DISTANCE.value},
+        stack=stack,
+        secrets=config.secrets - {f"{PROJECT}:routingMetric"},
+    )
 
 
 def _now() -> datetime.datetime:
