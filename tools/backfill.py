@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from settings.stack_file import stack_file_path
 from tools.aws_tools import Clients, add_endpoint_argument, endpoint_url, explained
 from tools.cli import ToolError, edge_region, run_command, seconds
 from tools.cost import BackfillPrices, load_backfill_prices
@@ -360,7 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"seconds between progress checks (default {DEFAULT_INTERVAL_SECONDS})",
     )
     add_endpoint_argument(parser)
-    return run(parser.parse_args(argv))
+    options = parser.parse_args(argv)
+    if options.stack is not None:
+        stack_file_path(options.stack)  # a stack name Pulumi accepts, or one line saying why not
+    return run(options)
 
 
 if __name__ == "__main__":

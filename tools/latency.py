@@ -65,7 +65,7 @@ from routing.latency import (
 from settings.parser import Settings, latency_path, load_snapshot, settings_from_config
 from settings.stack_file import read_stack_file, stack_file_path
 from settings.table import PROJECT
-from tools.aws_tools import error_code
+from tools.aws_tools import endpoint_url, error_code
 from tools.cli import NO_CREDENTIALS, ToolError, days_of_history, edge_region, run_command
 
 API = "EC2 GetAwsNetworkPerformanceData (AWS Network Manager Infrastructure Performance)"
@@ -387,7 +387,7 @@ def fetch(options: argparse.Namespace) -> int:
     origins, output = _targets(options)
     queries = query_pairs(origins)
     window = Window.ending(_now(), options.days)
-    client = ec2_client(options.region, options.endpoint_url)
+    client = ec2_client(options.region, endpoint_url(options.endpoint_url))
     progress = Progress(sys.stderr, len(queries))
     fetched = Fetcher(client, window, sleep=_sleep, progress=progress).run(queries)
     if not fetched.latency:
@@ -449,7 +449,8 @@ def show(options: argparse.Namespace) -> int:
     try:
         snapshot = load_snapshot(path)
     except LatencyError as error:
-        raise ToolError(f"{error}; run `./dev latency fetch` to write one") from None
+        hint = "" if path.exists() else "; run `./dev latency fetch` to write one"
+        raise ToolError(f"{error}{hint}") from None
     print(describe_snapshot(path, snapshot))
     return 0
 

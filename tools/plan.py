@@ -36,7 +36,14 @@ from routing.latency import RoutingMetric
 from settings.parser import Settings
 from settings.stack_file import settings_from_stack_file
 from settings.table import PROJECT, Replication
-from tools.cli import ToolError, hit_ratio, milliseconds, requests_per_month, run_command
+from tools.cli import (
+    ToolError,
+    hit_ratio,
+    input_file,
+    milliseconds,
+    requests_per_month,
+    run_command,
+)
 from tools.cost import (
     DEFAULT_CACHE_HIT_RATIO,
     DEFAULT_LAMBDA_EDGE_BILLED_MS,
@@ -94,6 +101,9 @@ class PlanRow:
     failover_is_primary: bool
     # A drained origin nearer than the primary: where this Region's requests went before the drain.
     drained_nearer: str | None = None
+    # The origin a route pins this Region to when it is drained: the pin holds no more (the Region
+    # goes to the next origin in rotation), so the row is not pinned.
+    drained_pin: str | None = None
     # With routingMetric latency: the snapshot's round trips (else all None).
     measured: Measured = Measured()
 
@@ -101,8 +111,10 @@ class PlanRow:
     def notes(self) -> list[str]:
         """What the table's note column says of this row."""
         notes = []
-        if self.drained_nearer:
+        if self.drained_nearer and self.drained_nearer != self.drained_pin:
             notes.append(f"{self.drained_nearer} drained")
+        if self.drained_pin:
+            notes.append(f"pinned to {self.drained_pin}, drained: next in rotation")
         if self.pinned:
             notes.append(f"pinned (nearest is {self.nearest})")
         if self.measured.latency_changed and self.measured.gain_ms is not None:
@@ -126,7 +138,8 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
     for edge, route in table.routes.items():
         nearest_of_all = rank_origins(edge, table.origins)[0]
         nearest = rank_origins(edge, table.active_origins)[0]
-        pinned = edge in table.pinned
+        pin = table.rankings[edge][0] if edge in table.pinned else None
+        pinned = pin is not None and pin not in table.drained
         rows.append(
             PlanRow(
                 edge=edge,
@@ -139,6 +152,7 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
                 execution=catalogue[edge].lambda_edge_execution,
                 failover_is_primary=route.failover == route.primary,
                 drained_nearer=nearest_of_all if nearest_of_all in table.drained else None,
+                drained_pin=pin if pin in table.drained else None,
                 measured=measured(settings, edge, (route.primary, route.failover), nearest, pinned),
             )
         )
@@ -584,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     traffic.add_argument(
         "--prices",
-        type=Path,
+        type=input_file,
         metavar="FILE",
         help="JSON overriding keys of tools/edge_prices.json, tools/monitoring_prices.json and "
         "tools/waf_prices.json",
