@@ -21,7 +21,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 # The largest input any command reads: a stack file, Pulumi.yaml, stack outputs and a latency
 # snapshot of every catalogue Region are each well under 100 KB.
@@ -93,9 +93,12 @@ def read_input_bytes(
     return data
 
 
-def read_stream_bytes(stream: BinaryIO, *, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
-    """At most ``limit`` bytes of ``stream`` (standard input), read to its end."""
-    data = _read_at_most(stream, limit + 1)
+def read_stream_bytes(
+    stream: BinaryIO | TextIO, *, what: str, limit: int = MAX_INPUT_BYTES
+) -> bytes:
+    """At most ``limit`` bytes of ``stream`` (standard input: its binary buffer where it has one),
+    read to its end."""
+    data = _read_at_most(getattr(stream, "buffer", stream), limit + 1)
     if len(data) > limit:
         raise InputFileError(
             f"standard input holds more than {size_text(limit)}, the most a {what} may be: check "
@@ -104,16 +107,18 @@ def read_stream_bytes(stream: BinaryIO, *, what: str, limit: int = MAX_INPUT_BYT
     return data
 
 
-def _read_at_most(handle: BinaryIO, count: int) -> bytes:
-    """Up to ``count`` bytes of ``handle``: fewer only at its end."""
+def _read_at_most(handle: BinaryIO | TextIO, count: int) -> bytes:
+    """Up to ``count`` bytes of ``handle`` (a text stream's characters as UTF-8): fewer only at
+    its end."""
     chunks: list[bytes] = []
     remaining = count
     while remaining > 0:
         chunk = handle.read(min(remaining, 64 * 1024))
         if not chunk:
             break
-        chunks.append(chunk)
-        remaining -= len(chunk)
+        data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+        chunks.append(data)
+        remaining -= len(data)
     return b"".join(chunks)
 
 

@@ -268,23 +268,24 @@ def printable(text: str, limit: int = MAX_REASON_CHARACTERS) -> str:
     return shown + (f"... ({more:,} more characters)" if more > 0 else "")
 
 
-def reason(text: str) -> str:
-    """An argparse type: why a person acts, for whoever reads ./dev status next: plain text of 1 to
-    ``MAX_REASON_CHARACTERS`` characters, as given (no control characters or escape sequences,
-    which would act on that reader's terminal)."""
+def checked_reason(text: str) -> str:
+    """``--reason``: why a person acts, for whoever reads ./dev status next: plain text of 1 to
+    ``MAX_REASON_CHARACTERS`` characters, stored as given (no control characters or escape
+    sequences, which would act on that reader's terminal); a ToolError saying what is wrong."""
     stripped = text.strip()
     if not stripped:
-        raise argparse.ArgumentTypeError("say why, for whoever reads ./dev status next")
+        raise ToolError("--reason: say why, for whoever reads ./dev status next")
     if len(stripped) > MAX_REASON_CHARACTERS:
-        raise argparse.ArgumentTypeError(
-            f"is {len(stripped):,} characters long; at most {MAX_REASON_CHARACTERS} "
+        raise ToolError(
+            f"--reason is {len(stripped):,} characters long; at most {MAX_REASON_CHARACTERS} "
             "(./dev status prints it on one line)"
         )
     for position, character in enumerate(stripped, start=1):
         if _unsafe(character):
-            raise argparse.ArgumentTypeError(
-                f"character {position} is a control character ({_escaped(character)}); "
-                "plain text only: ./dev status prints it into the next reader's terminal"
+            raise ToolError(
+                f"--reason: character {position} is a control character "
+                f"({_escaped(character)}); plain text only: ./dev status prints it into the next "
+                "reader's terminal"
             )
     return stripped
 

@@ -57,9 +57,9 @@ from tools.cli import (
     MAX_REASON_CHARACTERS,
     NO_CREDENTIALS,
     ToolError,
+    checked_reason,
     edge_region,
     printable,
-    reason,
     run_command,
     table_name,
 )
@@ -303,8 +303,9 @@ def _propagation(target: Target, published: str | None) -> str:
 
 
 def evacuate(options: argparse.Namespace) -> int:
+    why = checked_reason(options.reason)
     target = connect(options)
-    region, why = options.region, options.reason
+    region = options.region
     _check_origin(target.settings, region)
     with explained(target.store):
         check_publishable(target)
@@ -339,6 +340,7 @@ def evacuate(options: argparse.Namespace) -> int:
 
 
 def restore(options: argparse.Namespace) -> int:
+    why = f": {checked_reason(options.reason)}" if options.reason is not None else ""
     target = connect(options)
     region = options.region
     _check_origin(target.settings, region)
@@ -362,7 +364,6 @@ def restore(options: argparse.Namespace) -> int:
         evacuated = {origin: r for origin, r in state.evacuated.items() if origin != region}
         state = _write(target, evacuated, state)
         published = publish(target, state)
-    why = f": {options.reason}" if options.reason else ""
     print(f"{region} restored: back in rotation, by {printable(who)}{why}")
     print(f"it had been evacuated {_record_text(record)}")
     if record.by == BY_CHECKS:
@@ -475,7 +476,6 @@ def _parser() -> argparse.ArgumentParser:
     evacuating.add_argument(
         "--reason",
         required=True,
-        type=reason,
         help=f"why, for ./dev status: plain text, at most {MAX_REASON_CHARACTERS} characters",
     )
     restoring = commands.add_parser(
@@ -488,7 +488,6 @@ def _parser() -> argparse.ArgumentParser:
     restoring.add_argument("region", type=edge_region, help="the origin Region to bring back")
     restoring.add_argument(
         "--reason",
-        type=reason,
         help=f"why, printed: plain text, at most {MAX_REASON_CHARACTERS} characters",
     )
     commands.add_parser(

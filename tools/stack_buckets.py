@@ -144,10 +144,11 @@ def _buckets(options: argparse.Namespace) -> StackBuckets:
                 raise ToolError(
                     f"--bucket {flag!r} is not REGION=NAME, e.g. --bucket eu-west-1=my-assets"
                 )
+            _known_region(region, f"--bucket {flag}")
             problem = bucket_name_problem(name)
             if problem is not None:
                 raise ToolError(f"--bucket {printable(flag)}: {problem}")
-            buckets[_known_region(region, f"--bucket {flag}")] = name
+            buckets[region] = name
         return StackBuckets(buckets, replicated=options.replication == "mesh")
     if options.replication is not None:
         raise ToolError(
@@ -193,7 +194,7 @@ def read_outputs(source: str) -> dict[str, Any]:
     what = "stack outputs file"
     try:
         if source == "-":
-            data = read_stream_bytes(sys.stdin.buffer, what=what)
+            data = read_stream_bytes(sys.stdin, what=what)
         else:
             data = read_input_bytes(Path(source), what=what, pipes=True)
         where = "standard input" if source == "-" else source

@@ -11,8 +11,7 @@ import pytest
 from core.engine import Engine
 from routing.catalogue import load_catalogue
 from settings import stack_file
-from settings.parser import parse_settings
-from settings.stack_file import project_values
+from settings.parser import parse_settings, project_values
 from settings.table import PROJECT_ROOT
 from tools import cost, plan
 
@@ -258,8 +257,10 @@ def test_a_bad_prices_file_is_one_line(capsys, tmp_path, content, message):
     assert run_command(plan.main, ["--prices", str(prices)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
-    assert run_command(plan.main, ["--prices", str(tmp_path / "none.json")]) == 2
-    assert "No such file or directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        run_command(plan.main, ["--prices", str(tmp_path / "none.json")])
+    assert refused.value.code == 2
+    assert "argument --prices: no file at" in capsys.readouterr().err
 
 
 def test_plan_reports_a_missing_stack_and_bad_config(capsys, tmp_path, monkeypatch):
