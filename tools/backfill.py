@@ -289,6 +289,7 @@ def summary(plan: Backfill, jobs: list[Job], prices: BackfillPrices) -> tuple[li
 
 
 def run(options: argparse.Namespace) -> int:
+    endpoint = endpoint_url(options.endpoint_url)
     outputs = (
         read_outputs(options.outputs) if options.outputs else pulumi_stack_outputs(options.stack)
     )
@@ -311,7 +312,7 @@ def run(options: argparse.Namespace) -> int:
             request = job_request(plan, source, "<token>")
             print(f"would start in {source}: {json.dumps(request, sort_keys=True)}")
         return 0
-    clients = Clients(endpoint_url(options.endpoint_url))
+    clients = Clients(endpoint)
     jobs = start_jobs(plan, clients)
     for job in jobs:
         print(f"  {job.source:<16}job {job.job_id}: started; report {report_location(plan, job)}")

@@ -14,7 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from core.input_file import MAX_INPUT_BYTES, InputFileError, size_text
+from core.input_file import (
+    MAX_INPUT_BYTES,
+    InputFileError,
+    parse_json,
+    read_input_text,
+    size_text,
+)
 from routing.catalogue import describe_unknown_region, load_catalogue
 from settings.stack_file import StackFileError
 from settings.table import ConfigError
@@ -311,6 +317,19 @@ def input_file(text: str) -> Path:
     return path
 
 
+def json_file(text: str) -> Path:
+    """An argparse type: an ``input_file`` whose JSON, if it is JSON, nests at most
+    ``MAX_NESTING`` levels (what is not JSON is left to the command, which says so in its words)."""
+    path = input_file(text)
+    try:
+        parse_json(read_input_text(path, what="file"), where=text, what="input of this command")
+    except InputFileError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    except ValueError:
+        pass
+    return path
+
+
 def existing_folder(text: str) -> Path:
     """An argparse type: a folder, named from where the command runs."""
     path = Path(text)
@@ -387,5 +406,20 @@ def cache_control(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{printable(repr(text))} holds a control character; a header value is one line of "
             "printable text, such as 'max-age=300, public'"
+        )
+    return text
+
+
+# CloudFront API reference, KeyValueStoreAssociation: "Pattern: arn:aws:cloudfront::[0-9]{12}:
+# key-value-store\/[0-9a-fA-F-]{36}".
+_KVS_ARN = re.compile(r"^arn:aws:cloudfront::[0-9]{12}:key-value-store/[0-9a-fA-F-]{36}\Z")
+
+
+def kvs_arn(text: str) -> str:
+    """An argparse type: the ARN of a CloudFront key value store."""
+    if not _KVS_ARN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{printable(repr(text))} is not a key value store ARN "
+            "(arn:aws:cloudfront::<account>:key-value-store/<id>)"
         )
     return text

@@ -375,12 +375,17 @@ def _sleep(seconds: float) -> None:
 
 def _targets(options: argparse.Namespace) -> tuple[list[str], Path]:
     """The origins to ask for and the file to write."""
-    if not options.stack and not options.all:
+    if options.stack is None and not options.all:
         raise ToolError("give --stack NAME (its origins) or --all (every Region of the catalogue)")
-    settings = stack_settings(options.stack) if options.stack else None
+    settings = stack_settings(options.stack) if options.stack is not None else None
     origins = list(load_catalogue()) if options.all else list(settings.origins if settings else [])
     default = settings.latency_file if settings else latency_path(None)
-    return origins, options.output or default
+    output: Path = options.output or default
+    # Checked before the minutes of fetching, not when the snapshot is written.
+    if output.is_dir() or not output.parent.is_dir():
+        why = "it is a folder" if output.is_dir() else f"no folder {output.parent}"
+        raise ToolError(f"cannot write the snapshot to {output}: {why}")
+    return origins, output
 
 
 def fetch(options: argparse.Namespace) -> int:
@@ -442,7 +447,7 @@ def describe_snapshot(path: Path, snapshot: LatencySnapshot) -> str:
 def show(options: argparse.Namespace) -> int:
     if options.file:
         path = options.file
-    elif options.stack:
+    elif options.stack is not None:
         path = stack_settings(options.stack).latency_file
     else:
         path = latency_path(None)

@@ -39,7 +39,7 @@ from settings.table import PROJECT, Replication
 from tools.cli import (
     ToolError,
     hit_ratio,
-    input_file,
+    json_file,
     milliseconds,
     requests_per_month,
     run_command,
@@ -598,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     traffic.add_argument(
         "--prices",
-        type=input_file,
+        type=json_file,
         metavar="FILE",
         help="JSON overriding keys of tools/edge_prices.json, tools/monitoring_prices.json and "
         "tools/waf_prices.json",

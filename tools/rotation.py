@@ -59,6 +59,7 @@ from tools.cli import (
     ToolError,
     checked_reason,
     edge_region,
+    kvs_arn,
     printable,
     run_command,
     table_name,
@@ -452,7 +453,10 @@ def _parser() -> argparse.ArgumentParser:
         "--table-region", type=edge_region, metavar="REGION", help="with --table: its home Region"
     )
     common.add_argument(
-        "--kvs-arn", metavar="ARN", help="with --table, CloudFront Functions: the key value store"
+        "--kvs-arn",
+        metavar="ARN",
+        type=kvs_arn,
+        help="with --table, CloudFront Functions: the key value store",
     )
     common.add_argument(
         "--endpoint-url",

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
-import pytest
-
 import sandbox.__main__ as sandbox_main
 from core.input_file import MAX_INPUT_BYTES
 from settings.table import PROJECT_ROOT
@@ -191,11 +189,6 @@ BAD_FILE_MAKERS: dict[str, Callable[[Path], Path]] = {
     "not-json": _not_json,
     "binary": _binary,
 }
-
-
-@pytest.fixture
-def bad_files(tmp_path: Path) -> BadFiles:
-    return BadFiles(tmp_path)
 
 
 @dataclass(frozen=True)
