@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -22,6 +23,9 @@ from tools import backfill, cleanup, drift, latency, plan, publish, rotation
 from tools.cli import run_command
 
 DEV = PROJECT_ROOT / "dev"
+# Markup and reprs that mean a message was written for Python, not for a person: reST literals,
+# None, a dict's or a list's repr.
+NOT_FOR_PEOPLE = re.compile(r"``|\bNone\b|NoneType|\{'|\['")
 # A port nothing listens on: a request there is refused at once, so a tool that reaches the
 # network before refusing a bad value fails fast with its own one-line error, never hangs.
 CLOSED = "http://127.0.0.1:9"
@@ -106,6 +110,7 @@ def assert_one_line_refusal(status: int, err: str, *mentions: str) -> str:
     assert all(line.startswith(("usage: ", " ")) for line in lines[:-1]), err
     for mention in mentions:
         assert mention in last, f"{mention!r} not in {last!r}"
+    assert not NOT_FOR_PEOPLE.search(last), f"written for Python, not a person: {last!r}"
     return last
 
 
