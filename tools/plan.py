@@ -204,6 +204,11 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
             f"`pulumi config set {PROJECT}:engine {settings.next_engine.value}` and "
             f"`pulumi config rm {PROJECT}:nextEngine`, then `pulumi up` again."
         )
+    for key in sorted(settings.secrets):
+        found.append(
+            f"{PROJECT}:{key} is a secret (secure:), which only the Pulumi CLI can decrypt: this "
+            "plan leaves it unchecked; `pulumi preview` checks it."
+        )
     return found + latency_warnings(settings)
 
 
