@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from settings.stack_file import settings_from_stack_file, shipped_stacks
 from settings.table import PROJECT_ROOT
-from tools.cli import ToolError, edge_region, existing_folder, port_number, run_command
+from tools.cli import ToolError, edge_region, port_number, run_command
 
 if TYPE_CHECKING:
     from sandbox.stack import Sandbox
@@ -84,7 +84,7 @@ def _add_common_options(parser: argparse.ArgumentParser, *, drill_only: bool = F
     )
     parser.add_argument(
         "--assets",
-        type=existing_folder,
+        type=Path,
         help="a folder to put in every bucket instead of the sample objects",
     )
     parser.add_argument(

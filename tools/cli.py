@@ -330,16 +330,6 @@ def json_file(text: str) -> Path:
     return path
 
 
-def existing_folder(text: str) -> Path:
-    """An argparse type: a folder, named from where the command runs."""
-    path = Path(text)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"{text} is not a folder" if path.exists() else f"no folder at {text}"
-        )
-    return path
-
-
 # S3 user guide, "General purpose bucket naming rules": 3-63 characters; lowercase letters,
 # numbers, dots and hyphens; beginning and ending with a letter or number; no two adjacent dots.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")

@@ -95,7 +95,7 @@ CASES: dict[tuple[str, str], list[Bad]] = {
     },
     **{(command, "--edge-region"): REGIONS for command in ("run", "sandbox")},
     **{
-        (command, "--assets"): files("missing", "device", "empty", mentions="--assets")
+        (command, "--assets"): files("missing", "device", "empty", mentions="VALUE")
         for command in ("run", "sandbox")
     },
     **{

@@ -77,9 +77,13 @@ def test_files_named_from_another_folder_are_found(elsewhere, aws):
     assert published.status == 2 and published.err.startswith("error: cannot reach S3"), (
         published.err
     )
-    # --assets is found (the refusal is the port's, which argparse reads after it).
-    assets = run_dev(["run", "--assets", "site", "--port", "70000"], cwd=elsewhere)
-    assert assets.status == 2 and "argument --port" in assets.err.splitlines()[-1], assets.err
+    # --assets is found: refused for holding no file, not for being nowhere.
+    (elsewhere / "empty").mkdir()
+    assets = run_dev(["sandbox", "drill", "--assets", "empty"], cwd=elsewhere)
+    assert (assets.status, assets.err) == (
+        2,
+        "error: --assets empty: the folder holds no files to serve\n",
+    )
 
 
 def test_a_missing_file_is_named_as_the_user_gave_it(elsewhere):
