@@ -4,6 +4,7 @@ goes away, and argument types that refuse bad values with a message instead of a
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import re
@@ -106,6 +107,10 @@ def run_command(
     - Ctrl-C: ``interrupted``, exit status 130.
     """
     stdout = sys.stdout
+    if isinstance(stdout, io.TextIOWrapper):
+        # A name given in bytes that are not UTF-8 (a file called $'\xff.html') is printed as
+        # \udcff, as Python prints it to stderr, instead of failing the command after its work.
+        stdout.reconfigure(errors="backslashreplace")
     sys.stdout = cast(TextIO, _GuardedOutput(stdout))
     try:
         try:
@@ -257,8 +262,12 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 
 
 def _unsafe(character: str) -> bool:
-    """A character that changes a terminal rather than showing as text."""
-    return unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in _BIDI_CONTROLS
+    """A character that changes a terminal rather than showing as text; or a byte that was not
+    UTF-8 where the command line gave it (Python keeps it as a lone surrogate, Cs), which no
+    UTF-8 output can carry."""
+    return (
+        unicodedata.category(character) in ("Cc", "Cs", "Zl", "Zp") or character in _BIDI_CONTROLS
+    )
 
 
 def _escaped(character: str) -> str:

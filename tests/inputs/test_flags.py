@@ -79,7 +79,10 @@ REGIONS = values("mars-1", "", "US-EAST-1", "us-east-1\x1b[2J", "us-east-1 ")
 ANY_URL = values("ftp://example.com", "example.com", "")
 S3_URLS = values("ftp://example.com", "example.com", "mars-1=http://x", "us-east-1=ftp://x")
 SERVICE_URLS = values("http://example.com", "s3=http://example.com", "dynamodb=ftp://x", "sts")
-REASONS = values("", " ", "\x1b[2J\x1b[H", "line one\nline two", "x" * 501, "\u202eevil")
+# The last: a byte that is not UTF-8, as Python hands it over (a lone surrogate).
+REASONS = values(
+    "", " ", "\x1b[2J\x1b[H", "line one\nline two", "x" * 501, "\u202eevil", "S3 \udcff"
+)
 FILES = ("missing", "folder", "device", "fifo", "huge", "not-utf8", "deep", "empty", "not-json")
 
 

@@ -117,3 +117,12 @@ def test_a_module_where_the_user_stands_is_never_imported(elsewhere):
     done = run_dev(["plan", "--stack", "prod", "--json"], cwd=elsewhere)
     assert done.status == 0, done.err
     assert json.loads(done.out)["stack"] == "prod"
+
+
+def test_a_file_name_that_is_not_utf8_is_written_and_named_safely(elsewhere):
+    # Bytes that are not UTF-8 reach Python as lone surrogates, which a UTF-8 stdout cannot
+    # carry: the map was written, then printing its name failed with a traceback.
+    done = run_dev(["plan", "--stack", "prod", "--html", "\udcff.html"], cwd=elsewhere)
+    assert done.status == 0, done.err
+    assert (elsewhere / b"\xff.html".decode("utf-8", "surrogateescape")).exists()
+    assert done.out.startswith("wrote \\udcff.html: ")
