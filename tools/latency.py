@@ -477,7 +477,9 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         metavar="FILE",
-        help="where to write (default: the stack's latencyFile, else latency.json)",
+        help="where to write, from where you stand (default: the stack's latencyFile, which is "
+        "relative to the project directory, where the program reads it at deploy time; else the "
+        "project's latency.json)",
     )
     fetching.add_argument(
         "--days",
