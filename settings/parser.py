@@ -296,8 +296,9 @@ def _tags(
 ) -> Mapping[str, str]:
     """The tags the program gives every resource, once the AWS provider's default tags and these
     together stay within AWS's limit per resource. A resource's own tag wins over a default tag
-    of the same key (the AWS provider's guide, "Resource Tagging", default tags), so the keys of
-    both count once each."""
+    of the same key ("resource tags take precedence": HashiCorp, "Default Tags in the Terraform
+    AWS Provider", https://www.hashicorp.com/blog/default-tags-in-the-terraform-aws-provider; the
+    Pulumi AWS provider is built from that provider), so a key in both counts once."""
     own = {**(tags or {}), "project": PROJECT, "stack": stack}
     carried = set(own) | set(default_tags)
     if checked and default_tags and len(carried) > MAX_TAGS_PER_RESOURCE:
