@@ -51,6 +51,7 @@ from tools.bill import (
 from tools.cli import (
     ToolError,
     hit_ratio,
+    input_file,
     milliseconds,
     quantity,
     requests_per_month,
@@ -120,6 +121,9 @@ class PlanRow:
     failover_is_primary: bool
     # A drained origin nearer than the primary: where this Region's requests went before the drain.
     drained_nearer: str | None = None
+    # The origin a route pins this Region to when it is drained: the pin holds no more (the Region
+    # goes to the next origin in rotation), so the row is not pinned.
+    drained_pin: str | None = None
     # With routingMetric latency: the snapshot's round trips (else all None).
     measured: Measured = Measured()
 
@@ -127,8 +131,10 @@ class PlanRow:
     def notes(self) -> list[str]:
         """What the table's note column says of this row."""
         notes = []
-        if self.drained_nearer:
+        if self.drained_nearer and self.drained_nearer != self.drained_pin:
             notes.append(f"{self.drained_nearer} drained")
+        if self.drained_pin:
+            notes.append(f"pinned to {self.drained_pin}, drained: next in rotation")
         if self.pinned:
             notes.append(f"pinned (nearest is {self.nearest})")
         if self.measured.latency_changed and self.measured.gain_ms is not None:
@@ -152,7 +158,8 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
     for edge, route in table.routes.items():
         nearest_of_all = rank_origins(edge, table.origins)[0]
         nearest = rank_origins(edge, table.active_origins)[0]
-        pinned = edge in table.pinned
+        pin = table.rankings[edge][0] if edge in table.pinned else None
+        pinned = pin is not None and pin not in table.drained
         rows.append(
             PlanRow(
                 edge=edge,
@@ -165,6 +172,7 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
                 execution=catalogue[edge].lambda_edge_execution,
                 failover_is_primary=route.failover == route.primary,
                 drained_nearer=nearest_of_all if nearest_of_all in table.drained else None,
+                drained_pin=pin if pin in table.drained else None,
                 measured=measured(settings, edge, (route.primary, route.failover), nearest, pinned),
             )
         )
@@ -215,6 +223,11 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
             "engine's identity. After `pulumi up`, finish with "
             f"`pulumi config set {PROJECT}:engine {settings.next_engine.value}` and "
             f"`pulumi config rm {PROJECT}:nextEngine`, then `pulumi up` again."
+        )
+    for key in sorted(settings.secrets):
+        found.append(
+            f"{PROJECT}:{key} is a secret (secure:), which only the Pulumi CLI can decrypt: this "
+            "plan leaves it unchecked; `pulumi preview` checks it."
         )
     return found + latency_warnings(settings)
 
@@ -508,7 +521,7 @@ def _parser() -> argparse.ArgumentParser:
     _traffic_arguments(parser.add_argument_group("traffic (the bill's quantities)"))
     parser.add_argument(
         "--prices",
-        type=Path,
+        type=input_file,
         metavar="FILE",
         help="a JSON object replacing the dollar amounts of some keys of tools/*_prices.json",
     )

@@ -729,7 +729,7 @@ def test_a_relative_latency_file_is_taken_from_the_project_directory():
     [
         (None, "no latency snapshot at {path}"),
         ("[1, 2", "{path}:1:6: not valid JSON (Expecting ',' delimiter)"),
-        ({**SNAPSHOT, "unit": "s"}, "{path}: holds 'p50' in 's'; routing reads p50 round trips"),
+        ({**SNAPSHOT, "unit": "s"}, '{path}: holds "p50" in "s"; routing reads p50 round trips'),
         (
             {**SNAPSHOT, "latency": {"ap-south-1": {"eu-central-1": -3}}},
             "{path}: latency: ap-south-1 to eu-central-1 is -3, not a round trip in ms",

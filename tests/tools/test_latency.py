@@ -13,9 +13,8 @@ from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
 from routing.catalogue import lambda_edge_execution_regions, load_catalogue
-from routing.latency import load_snapshot
 from settings import stack_file
-from settings.parser import parse_settings
+from settings.parser import load_snapshot, parse_settings
 from settings.table import PROJECT_ROOT
 from tests.support import SEED_ORIGINS, free_port
 from tools import cli, latency

@@ -11,8 +11,7 @@ import pytest
 from core.engine import Engine
 from routing.catalogue import load_catalogue
 from settings import stack_file
-from settings.parser import parse_settings
-from settings.stack_file import project_values
+from settings.parser import parse_settings, project_values
 from settings.table import PROJECT_ROOT
 from tools import cost, plan
 from tools.prices import as_dollars
@@ -308,8 +307,10 @@ def test_a_bad_prices_file_is_one_line(capsys, tmp_path, content, message):
     assert run_command(plan.main, ["--prices", str(prices)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: --prices {prices}{message}") and err.count("\n") == 1
-    assert run_command(plan.main, ["--prices", str(tmp_path / "none.json")]) == 2
-    assert "No such file or directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        run_command(plan.main, ["--prices", str(tmp_path / "none.json")])
+    assert refused.value.code == 2
+    assert "argument --prices: no file at" in capsys.readouterr().err
     prices.write_bytes(b'{"alarmPerMonth": 0.1\xff}')
     assert run_command(plan.main, ["--prices", str(prices)]) == 2
     assert capsys.readouterr().err == f"error: --prices {prices}: not UTF-8 text\n"
