@@ -28,6 +28,7 @@ SCRIPT_USAGE = {
     "run": "usage: ./dev run ",
     "test": "usage: ",  # pytest's own: ./dev test passes its arguments to pytest
     "help": "The project's one entry point",
+    "check-deploy": "usage: ./dev check-deploy\n",
 }
 
 
