@@ -246,6 +246,11 @@ def _region_down_phases(sandbox: Sandbox, down: str, *, stall: bool) -> list[Pha
     box_settings = sandbox.settings
     attempts = box_settings.origin_connection_attempts
     response_timeout = sandbox.read_timeout
+    connect_timeout, stack_timeout = sandbox.connect_timeout, box_settings.origin_connection_timeout
+    # A test may scale the wait down: then the measured wait is this, not the stack's.
+    scaled = (
+        "" if connect_timeout == stack_timeout else f", {attempts} x {connect_timeout:g} s here"
+    )
     stopped = Phase(
         f"{down} down (its S3 endpoint stopped: connections refused)",
         lambda key: down,
@@ -253,12 +258,11 @@ def _region_down_phases(sandbox: Sandbox, down: str, *, stall: bool) -> list[Pha
     )
     unreachable = Phase(
         f"{down} unreachable (connections time out: "
-        f"{box_settings.origin_connection_attempts} attempt(s) x "
-        f"{box_settings.origin_connection_timeout} s before failover)",
+        f"{attempts} attempt(s) x {connect_timeout:g} s before failover)",
         lambda key: down,
         lambda box: _unreachable(box, down),
         times_out=(
-            f"this stack: {attempts} x {box_settings.origin_connection_timeout} s; "
+            f"this stack: {attempts} x {stack_timeout} s{scaled}; "
             f"CloudFront's defaults, 3 x 10 s, would hold each of them "
             f"{_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s"
         ),

@@ -173,6 +173,7 @@ class EdgeEmulator:
         viewer_request: CloudFrontFunction | None = None,
         function_name: str = "sandbox-edge-router",
         read_timeout: float = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
+        connect_timeout: float | None = None,
     ) -> None:
         # The engine's function: the packaged Lambda@Edge handler, or the CloudFront function.
         if (handler is None) == (settings.engine is Engine.LAMBDA_EDGE) or (
@@ -184,9 +185,14 @@ class EdgeEmulator:
         self.viewer_request = viewer_request
         self.emulators = emulators
         self.function_name = function_name
-        # The stack's origin connection settings, as CloudFront applies them to every S3 origin.
+        # The stack's origin connection settings, as CloudFront applies them to every S3 origin
+        # (a test may scale the timeout down: ``connect_timeout``).
         self.connection_attempts = settings.origin_connection_attempts
-        self.connect_timeout = float(settings.origin_connection_timeout)
+        self.connect_timeout = (
+            float(settings.origin_connection_timeout)
+            if connect_timeout is None
+            else connect_timeout
+        )
         self.read_timeout = read_timeout
         self.stats = EdgeStats()
         self.distribution_domain = "d111111abcdef8.cloudfront.net"

@@ -29,11 +29,16 @@ from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
 from sandbox.state import PROBE_READ_TIMEOUT_SECONDS, PROBE_SECONDS, SCALE, EvacuatorRunner
 
-# How often the drill asks the state and the edge whether a change has happened.
-_POLL_SECONDS = 0.02
-# Room above the longest wait the settings allow, for a machine shared with other work.
+# How often the drill asks the state and the edge whether a change has happened: each time a read
+# of the state table and a run of the edge's function per edge Region, in the evacuators' process.
+_POLL_SECONDS = 0.05
+# Room above the longest wait the settings allow, for a machine shared with other work: in rounds
+# of the evacuators for what they decide (on a busy machine a round takes longer than its interval,
+# so a wait in seconds would fail a drill the evacuators pass), in seconds for the edge's refresh.
 _SLACK_ROUNDS = 6
 _SLACK_SECONDS = 2.0
+# Should the evacuators stop running altogether, how long a wait for their decision lasts at most.
+_ROUNDS_BACKSTOP_S = 120.0
 # How long the evacuators get to run a first round before the stall: they start from nothing.
 _SETTLE_TIMEOUT_S = 10.0
 
@@ -57,6 +62,21 @@ def _wait(condition: Callable[[], bool], started: float, deadline: float) -> flo
         if condition():
             return time.monotonic() - started
         if time.monotonic() > deadline:
+            return None
+        time.sleep(_POLL_SECONDS)
+
+
+def _wait_rounds(
+    condition: Callable[[], bool], started: float, runner: EvacuatorRunner, rounds: int
+) -> float | None:
+    """Seconds from ``started`` until ``condition`` held, polling; None once every vantage
+    Region's evacuator has run ``rounds`` more rounds without it."""
+    target = {vantage: done + rounds for vantage, done in dict(runner.rounds).items()}
+    backstop = time.monotonic() + _ROUNDS_BACKSTOP_S
+    while True:
+        if condition():
+            return time.monotonic() - started
+        if all(runner.rounds[v] >= n for v, n in target.items()) or time.monotonic() > backstop:
             return None
         time.sleep(_POLL_SECONDS)
 
@@ -112,12 +132,12 @@ class EvacuationDrill:
         self.sandbox.emulators.regions[self.region].fault = Fault.STALLED
         started = time.monotonic()
         rounds = settings.evacuation_failures + _SLACK_ROUNDS
-        deadline = started + rounds * PROBE_SECONDS + PROBE_READ_TIMEOUT_SECONDS + _SLACK_SECONDS
-        self.figures.out_s = _wait(self._is_out, started, deadline)
+        self.figures.out_s = _wait_rounds(self._is_out, started, self._runner, rounds)
         if self.figures.out_s is None:
             self.problem = (
-                f"{self.region} was not taken out of rotation within {deadline - started:.1f} s "
-                f"of its stall ({settings.evacuation_failures} failed probes in a row from "
+                f"{self.region} was not taken out of rotation within {rounds} rounds of probes "
+                f"({time.monotonic() - started:.1f} s) after its stall "
+                f"({settings.evacuation_failures} failed probes in a row from "
                 f"{EVACUATION_QUORUM} vantage Regions take it out)"
             )
         else:
@@ -139,14 +159,16 @@ class EvacuationDrill:
         self.sandbox.emulators.regions[self.region].fault = None
         started = time.monotonic()
         try:
-            if self.figures.out_s is not None:
+            if self.figures.out_s is not None and self._runner is not None:
                 rounds = settings.evacuation_recoveries + _SLACK_ROUNDS
-                deadline = started + rounds * PROBE_SECONDS + _SLACK_SECONDS
-                self.figures.back_s = _wait(lambda: not self._is_out(), started, deadline)
+                self.figures.back_s = _wait_rounds(
+                    lambda: not self._is_out(), started, self._runner, rounds
+                )
                 if self.figures.back_s is None:
                     self.back_problem = (
-                        f"{self.region} was not back in rotation {deadline - started:.1f} s after "
-                        f"its stall ended ({settings.evacuation_recoveries} good probes in a row "
+                        f"{self.region} was not back in rotation within {rounds} rounds of probes "
+                        f"({time.monotonic() - started:.1f} s) after its stall ended "
+                        f"({settings.evacuation_recoveries} good probes in a row "
                         f"from {EVACUATION_QUORUM} vantage Regions bring it back)"
                     )
             if self.back_problem is None:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any
 
-import boto3
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -28,6 +27,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from evacuation.evacuator import HEALTH_KEY
+from sandbox.session import sandbox_session
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request")
 
@@ -205,6 +205,8 @@ class S3Emulators:
         self.buckets = dict(buckets)
         self.regions = {region: RegionalS3(region, app, owners) for region in buckets}
         self._created: list[str] = []  # Regions whose bucket this instance created
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
 
     def __enter__(self) -> S3Emulators:
         try:
@@ -252,6 +254,12 @@ class S3Emulators:
         return f"http://127.0.0.1:{self.regions[region].port}"
 
     def client(self, region: str) -> Any:
-        return boto3.session.Session(
-            aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
-        ).client("s3", region_name=region, endpoint_url=self.endpoint(region))
+        """An S3 client for the Region's endpoint, made once per endpoint (a stopped emulator
+        starts again on the same port)."""
+        endpoint = self.endpoint(region)
+        with self._clients_lock:
+            if (region, endpoint) not in self._clients:
+                self._clients[region, endpoint] = sandbox_session().client(
+                    "s3", region_name=region, endpoint_url=endpoint
+                )
+            return self._clients[region, endpoint]

@@ -76,6 +76,7 @@ class Sandbox:
         default_edge_region: str = "us-east-1",
         assets: Path | None = None,
         read_timeout: float = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
+        connect_timeout: float | None = None,
         empty_regions: Collection[str] = (),
         state_refresh_seconds: float = STATE_REFRESH_SECONDS,
         evacuating: bool = False,
@@ -91,6 +92,13 @@ class Sandbox:
         if assets is not None and not self.assets:
             raise ToolError(f"--assets {assets}: the folder holds no files to serve")
         self.read_timeout = read_timeout
+        # The edge's connection timeout per attempt: the stack's originConnectionTimeout, unless a
+        # test scales it down where the wait proves nothing.
+        self.connect_timeout = (
+            float(settings.origin_connection_timeout)
+            if connect_timeout is None
+            else connect_timeout
+        )
         # Regions whose bucket starts empty, as a Region just added to a stack does.
         self.empty_regions = frozenset(empty_regions)
         self.buckets = sandbox_bucket_names(settings)
@@ -131,6 +139,7 @@ class Sandbox:
                 self.emulators,
                 viewer_request=viewer_request,
                 read_timeout=self.read_timeout,
+                connect_timeout=self.connect_timeout,
             )
             self._server.edge = self._edge
             thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)

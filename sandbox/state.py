@@ -19,9 +19,10 @@ in-process, against the S3 emulators.
   share one machine, so they see the same network.
 
 Scaled down by ``SCALE`` (40), so that an evacuation's whole timeline is 40 times shorter here: the
-probe interval (20 s: 0.5 s), the probe's read timeout (5 s: 0.125 s) and the Lambda@Edge
-function's refresh of the state (15 s: 0.375 s). Not scaled: the failures and recoveries counted,
-the probe's connection timeout, and the function's bound on a read of the store (0.3 s).
+probe interval (20 s: 0.5 s) and the Lambda@Edge function's refresh of the state (15 s: 0.375 s);
+the probe's read timeout less (5 s: 0.3 s, ``PROBE_READ_TIMEOUT_SECONDS`` says why). Not scaled:
+the failures and recoveries counted, the probe's connection timeout, and the function's bound on a
+read of the store (0.3 s).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-import boto3
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -60,12 +60,20 @@ from routing.artifact import (
 )
 from sandbox.kvs import KeyValueStoreEmulator, StoreItems
 from sandbox.regional_s3 import QuietRequestHandler
+from sandbox.session import SANDBOX_CREDENTIALS, sandbox_session
 from settings.parser import Settings
 from settings.table import PROJECT
 
 SCALE = 40
 PROBE_SECONDS = EVACUATION_PROBE_SECONDS / SCALE
-PROBE_READ_TIMEOUT_SECONDS = EVACUATION_READ_TIMEOUT_SECONDS / SCALE
+# The probe's read timeout, scaled down less: AWS's 5 s / SCALE would be 0.125 s, and here the
+# evacuators, the edge and the S3 emulators share one interpreter, where a healthy probe can wait
+# longer than that on a busy machine (a test run in parallel): a failed probe, and three in a row
+# take a healthy Region out. On AWS a healthy probe answers many times faster than its 5 s; 0.3 s
+# keeps a margin here and still ends within a round. A stalled Region never answers, so it fails
+# every probe either way; the drill's times at AWS's scale come out a few seconds longer, never
+# shorter.
+PROBE_READ_TIMEOUT_SECONDS = max(EVACUATION_READ_TIMEOUT_SECONDS / SCALE, 0.3)
 STATE_REFRESH_SECONDS = DEFAULT_STATE_REFRESH_SECONDS / SCALE
 # The function's bound on each network step of a state read. On AWS 0.3 s, some thirty times a
 # DynamoDB read in the Region; here the store is moto in this process, which a loaded machine
@@ -73,14 +81,7 @@ STATE_REFRESH_SECONDS = DEFAULT_STATE_REFRESH_SECONDS / SCALE
 # a container on the old state for a whole refresh. So a longer bound, no kinder in what is
 # routed: a store that refuses (the sandbox's unreadable fault) fails at once either way.
 STATE_TIMEOUT_SECONDS = 1.0
-# What the emulated stores accept, and what the sandbox's own clients sign with.
-SANDBOX_CREDENTIALS = {"sandbox": "sandbox"}
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
-
-
-def sandbox_session() -> boto3.session.Session:
-    (key, secret), *_ = SANDBOX_CREDENTIALS.items()
-    return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret)
 
 
 class _QuietMotoServer(ThreadedMotoServer):
@@ -365,7 +366,7 @@ class RoutingStateEmulator:
         return {
             **document,
             "probeSeconds": document["probeSeconds"] / SCALE,
-            "readTimeout": document["readTimeout"] / SCALE,
+            "readTimeout": PROBE_READ_TIMEOUT_SECONDS,
         }
 
     def evacuator_settings(self, vantage: str) -> EvacuatorSettings:

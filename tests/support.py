@@ -4,6 +4,7 @@ stand-in for the Lambda@Edge function's state reader) and random routing tables 
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import socket
@@ -186,11 +187,19 @@ def expected_reroute(event: Mapping[str, Any], target_region: str) -> dict[str, 
     return request
 
 
+# The sockets that hold free_port's ports, for the life of the test process.
+_HELD_PORTS: list[socket.socket] = []
+atexit.register(lambda: [held.close() for held in _HELD_PORTS])
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port nobody listens on, nor can while the tests run: bound here and never
+    listening, so a connection to it is refused, and no other test (nor another worker of a
+    parallel run) is given it by the system in the meantime."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    _HELD_PORTS.append(holder)
+    return int(holder.getsockname()[1])
 
 
 def start_moto_server() -> tuple[ThreadedMotoServer, str]:

@@ -244,6 +244,10 @@ def test_environments_that_declare_different_resources_are_told_apart():
     ]
 
 
+@pytest.mark.slow(
+    reason="a fresh isolated interpreter imports pulumi-aws and builds the prod stack whole under "
+    "mocks, twice: the harness ./dev check-deploy runs, and what crosses its pipe, exist only there"
+)
 def test_the_isolated_build_runs_the_program_and_reports_its_error(tmp_path):
     prod = read_stack_config(stack_file_path("prod"))
     builds = [
@@ -292,6 +296,10 @@ print(len(deploy(configs["prod"], stack="prod").resources))
 """
 
 
+@pytest.mark.slow(
+    reason="a fresh interpreter with the provider faked as 7.36 builds dev and then prod whole: "
+    "that Pulumi is not left waiting, and that the process still builds after, shows only there"
+)
 def test_a_program_error_after_a_deferred_output_is_reported_not_waited_for():
     configs = {stack: read_stack_config(stack_file_path(stack)) for stack in ("dev", "prod")}
     completed = subprocess.run(

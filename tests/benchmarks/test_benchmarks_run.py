@@ -1,8 +1,17 @@
 """The benchmarks still run (figures are never asserted: they are printed by ./dev bench)."""
 
+import pytest
+
 from benchmarks import edge_function, program, publish, sandbox
 
+# What ./dev bench runs, whole: seconds each, and only ever a proof that the case still runs.
+WHOLE_BENCHMARK = pytest.mark.slow(
+    reason="runs a ./dev bench program whole (the program under mocks up to 20 origins, a "
+    "sandbox, publish against moto's S3): only its whole run shows that every case still runs"
+)
 
+
+@WHOLE_BENCHMARK
 def test_the_program_benchmark_runs_every_case(capsys):
     program.main(["--runs", "1"])
     lines = capsys.readouterr().out.splitlines()
@@ -21,6 +30,7 @@ def test_the_edge_function_benchmark_runs(capsys):
     assert "router, ranked group" in out and "function code, 20 origins" in out
 
 
+@WHOLE_BENCHMARK
 def test_the_sandbox_benchmark_runs(capsys):
     sandbox.main(["--requests", "20", "--threads", "2"])
     lines = capsys.readouterr().out.splitlines()
@@ -32,6 +42,7 @@ def test_the_sandbox_benchmark_runs(capsys):
     assert all("non-200: 0" in line for line in lines)
 
 
+@WHOLE_BENCHMARK
 def test_the_publish_benchmark_runs(capsys):
     publish.main(["--files", "30", "--drift-objects", "100", "--without-aws-cli"])
     lines = capsys.readouterr().out.splitlines()

@@ -6,6 +6,8 @@ guarded against is a hang."""
 import subprocess
 import sys
 
+import pytest
+
 from settings.table import PROJECT_ROOT
 
 _PROGRAM = """
@@ -73,20 +75,24 @@ def test_a_kept_promise_builds():
     assert completed.stdout.strip() == "built", completed.stderr
 
 
+@pytest.mark.slow(
+    reason="waits 20 s of real time: a hang, the failure Promises prevents, shows only by waiting"
+)
 def test_a_bare_deferred_output_left_unkept_is_waited_for_forever():
     """What Promises is for: the same program with pulumi.deferred_output() raises, and is still
     waiting for the promise 20 s later."""
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-W", "ignore", "-c", _PROGRAM, "bare", "raises"],
-            capture_output=True,
-            check=False,
-            text=True,
-            cwd=PROJECT_ROOT,
-            timeout=20,
-        )
-    except subprocess.TimeoutExpired as waiting:
-        output = waiting.stdout or b""
-        assert "raising" in (output.decode() if isinstance(output, bytes) else output)
-        return
-    raise AssertionError(f"ended: {completed.stdout!r} {completed.stderr[-300:]!r}")
+    with subprocess.Popen(
+        [sys.executable, "-W", "ignore", "-c", _PROGRAM, "bare", "raises"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=PROJECT_ROOT,
+    ) as process:
+        try:
+            # The 20 s count from the error, however long the imports take on a busy machine.
+            assert process.stdout is not None
+            assert process.stdout.readline() == "raising\n"
+            with pytest.raises(subprocess.TimeoutExpired):
+                process.wait(timeout=20)
+        finally:
+            process.kill()

@@ -47,7 +47,23 @@ def test_a_tools_help_is_its_own_usage(command, capsys):
     assert not NOT_FOR_PEOPLE.search(out), NOT_FOR_PEOPLE.search(out)
 
 
-@pytest.mark.parametrize("command", sorted(SCRIPT_USAGE))
+# ./dev run and ./dev test answer --help only after importing what they run: the sandbox (moto,
+# V8), and pytest with every plugin and conftest of the suite.
+_STARTS_WHOLE = {
+    "run": "./dev run --help in a fresh process imports the whole sandbox before argparse answers",
+    "test": "./dev test --help in a fresh process loads pytest, its plugins and the conftest",
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(name, marks=pytest.mark.slow(reason=_STARTS_WHOLE[name]))
+        if name in _STARTS_WHOLE
+        else name
+        for name in sorted(SCRIPT_USAGE)
+    ],
+)
 def test_a_script_commands_help_is_its_usage_and_runs_nothing(command, tmp_path):
     done = run_dev([command, "--help"], cwd=tmp_path, timeout=120)
     assert done.status == 0, done.err

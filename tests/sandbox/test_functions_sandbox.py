@@ -13,7 +13,7 @@ from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
 from settings.parser import parse_settings
-from tests.sandbox.support import edge_ignoring_the_state
+from tests.sandbox.support import SCALED_CONNECT_TIMEOUT, edge_ignoring_the_state
 
 ORIGINS = '["us-east-1", "eu-central-1", "ap-northeast-1"]'
 
@@ -26,7 +26,9 @@ def functions_settings(stack="functions", **values):
 
 @pytest.fixture(scope="module")
 def functions():
-    with Sandbox(functions_settings(), read_timeout=0.5) as sandbox:
+    with Sandbox(
+        functions_settings(), read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT
+    ) as sandbox:
         yield sandbox
 
 
@@ -169,7 +171,7 @@ def test_the_drill_passes_every_fault_phase(box):
 
 def test_fixed_failover_loses_by_design_what_lambda_edge_loses():
     settings = functions_settings(stack="fixed-fn", failover="fixed")
-    with Sandbox(settings, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
     assert any(line.endswith("<-- lost by design") for line in lines)
@@ -184,7 +186,7 @@ def test_regions_launched_after_2022_are_drilled():
         },
         stack="new-regions",
     )
-    with Sandbox(settings, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
         assert ask(sandbox, "ap-southeast-2", "index.html").served_by == "ap-southeast-4"
@@ -217,7 +219,7 @@ def test_the_drill_fails_when_the_edge_ignores_the_routing_state(engine):
     settings = parse_settings(
         {"origins": '["us-east-1", "eu-west-1"]', "engine": engine}, stack=f"leak-{engine[:2]}"
     )
-    with Sandbox(settings, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0
         assert any(line.startswith("no request reached ") for line in lines)

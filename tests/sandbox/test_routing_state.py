@@ -17,6 +17,7 @@ from sandbox.evacuation_drill import EvacuationDrill
 from sandbox.stack import HEALTH_BODY, Sandbox
 from sandbox.state import PROBE_SECONDS
 from settings.parser import parse_settings
+from tests.sandbox.support import SCALED_CONNECT_TIMEOUT
 
 ORIGINS = ["us-east-1", "eu-central-1", "ap-northeast-1"]
 ENGINES = ["lambda-edge", "cloudfront-functions"]
@@ -153,7 +154,7 @@ def test_no_evacuation_phase_without_an_evacuator():
     from sandbox.drill import run_drill
 
     settings = settings_for("lambda-edge", "no-evac", evacuation=False)
-    with Sandbox(settings, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0
     assert "no evacuator (geo-proximity:evacuation false)" in lines[1]

@@ -21,7 +21,8 @@ from settings import stack_file
 from settings.parser import parse_settings
 from settings.stack_file import settings_from_stack_file
 from settings.table import PROJECT_ROOT, ConfigError
-from tests.support import free_port, origin_request_event, request_of
+from tests.sandbox.support import SCALED_CONNECT_TIMEOUT
+from tests.support import origin_request_event, request_of
 from tools.cli import run_command
 
 
@@ -46,6 +47,16 @@ def box(prod):
         if state.evacuated:
             table.write_evacuated({}, state.version)
             prod.await_propagation()
+
+
+@pytest.fixture(scope="module")
+def prod_drill(prod):
+    """The prod stack's drill, every phase at the stack's own connection timeout: run once for the
+    tests that only read what it printed."""
+    prod.edge.invalidate()
+    lines: list[str] = []
+    status = run_drill(prod, prod.keys, out=lines.append)
+    return status, lines
 
 
 def test_every_execution_region_is_served_by_its_primary(box):
@@ -226,9 +237,9 @@ def test_the_emulated_regions_reject_a_rewrite_as_s3_does(box):
         box.edge.handler = original
 
 
-def test_the_drill_loses_nothing(box):
-    lines = []
-    assert run_drill(box, box.keys, out=lines.append) == 0
+def test_the_drill_loses_nothing(prod_drill):
+    status, lines = prod_drill
+    assert status == 0
     text = "\n".join(lines)
     assert "summary: 234 requests, 234 answered 200 from the expected Region" in text
     assert "phase 2: us-east-1 down" in text and "phase 3: us-east-1 unreachable" in text
@@ -315,10 +326,15 @@ def test_bad_arguments_are_one_line_errors(capsys, arguments, message):
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.slow(
+    reason="a real ./dev sandbox serve process, stopped with a real SIGINT: what a person's Ctrl-C "
+    "does to it (its signal handling, its clean shutdown and exit status) shows only there"
+)
 def test_serve_answers_and_stops_cleanly_on_ctrl_c():
-    port = free_port()
+    # Port 0: the system gives serve a free port when it binds (a port found free beforehand could
+    # be taken meanwhile, by another test of a parallel run); serve prints the one it has.
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--port", str(port)],
+        [sys.executable, "-m", "sandbox", "serve", "--port", "0"],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -326,7 +342,9 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
     )
     try:
         startup = [process.stdout.readline()]
-        assert startup[0].startswith(f"edge: http://127.0.0.1:{port}")
+        assert startup[0].startswith("edge: http://127.0.0.1:")
+        port = int(startup[0].split()[1].rsplit(":", 1)[1])
+        assert port > 0
         # Read the start-up text up to its last line here: communicate() below reads the pipe itself
         # and would miss what this file object has already buffered.
         while not startup[-1].startswith("Ctrl-C stops everything"):
@@ -456,7 +474,7 @@ def test_fixed_failover_drill_reports_lost_by_design_and_passes():
         {"origins": '["us-east-1", "eu-central-1", "ap-northeast-1"]', "failover": "fixed"},
         stack="fixed",
     )
-    with Sandbox(settings, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0
     text = "\n".join(lines)
@@ -502,7 +520,7 @@ def test_assets_with_spaces_queries_and_accents_are_drilled(tmp_path):
     settings = parse_settings(
         {"origins": '["us-east-1", "eu-central-1"]', "originConnectionTimeout": "1"}, stack="assets"
     )
-    with Sandbox(settings, assets=site) as sandbox:
+    with Sandbox(settings, assets=site, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
         answer = ask(sandbox, "eu-west-2", "café.html")
@@ -555,9 +573,9 @@ def test_failover_from_an_unreachable_region_waits_attempts_times_timeout(attemp
     assert wait_ms <= answer.first_byte_ms < wait_ms + 2000
 
 
-def test_the_drill_reports_the_wait_before_failover_from_an_unreachable_region(box):
-    lines: list[str] = []
-    assert run_drill(box, box.keys, out=lines.append) == 0
+def test_the_drill_reports_the_wait_before_failover_from_an_unreachable_region(prod_drill):
+    status, lines = prod_drill
+    assert status == 0
     title = next(i for i, line in enumerate(lines) if "unreachable (connections time out" in line)
     report = next(line for line in lines[title:] if line.startswith("failover: "))
     assert (
@@ -572,7 +590,9 @@ def test_the_drill_reports_the_wait_before_failover_from_an_unreachable_region(b
 @pytest.mark.parametrize("stack", [s for s in stack_file.shipped_stacks() if s != "prod"])
 def test_every_other_shipped_stack_drills_clean(stack):
     # prod is drilled by test_the_drill_loses_nothing; every fault, the unreachable one included.
-    with Sandbox(settings_from_stack_file(stack), read_timeout=0.5) as sandbox:
+    with Sandbox(
+        settings_from_stack_file(stack), read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT
+    ) as sandbox:
         lines: list[str] = []
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
     assert any("unreachable (connections time out" in line for line in lines)
@@ -616,6 +636,10 @@ def test_the_edge_fails_over_on_exactly_the_configured_codes(codes, fault, statu
     assert (answer.status, answer.served_by, answer.failover) == (status, "none", False)
 
 
+@pytest.mark.slow(
+    reason="waits out S3's own 30 s response timeout, AWS's figure itself, which no scaled-down "
+    "test shows (test_failover_from_a_stalled_region_after_every_attempt_times_out scales it)"
+)
 def test_a_stalled_region_holds_each_miss_for_s3s_30_second_response_timeout():
     # AWS's own response timeout, not a scaled one; one attempt keeps the test to about 30 s.
     settings = parse_settings(
@@ -643,7 +667,7 @@ def test_the_drill_never_breaks_a_drained_region_and_names_it():
         stack="drained-drill",
     )
     lines: list[str] = []
-    with Sandbox(settings, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         assert run_drill(sandbox, sandbox.keys, out=lines.append) == 0, "\n".join(lines)
     assert "(drained: eu-central-1)" in lines[0]
     titles = [line for line in lines if line.startswith("\n== phase")]

@@ -13,12 +13,13 @@ from sandbox.drill import run_drill
 from sandbox.edge import EdgeResponse, EdgeServer, request_log_line, shortened
 from sandbox.stack import Sandbox
 from settings.parser import parse_settings
+from tests.sandbox.support import SCALED_CONNECT_TIMEOUT
 
 
 @pytest.fixture(scope="module")
 def small():
     settings = parse_settings({"origins": '["us-east-1", "eu-west-1"]'}, stack="output")
-    with Sandbox(settings, read_timeout=0.5) as sandbox:
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
         yield sandbox
 
 

@@ -15,7 +15,6 @@ import pytest
 
 from sandbox.__main__ import wait_for_a_stop_signal
 from settings.table import PROJECT_ROOT
-from tests.support import free_port
 
 
 def served_by(port, edge, key):
@@ -48,6 +47,10 @@ def run_printed(line, environment):
     )
 
 
+@pytest.mark.slow(
+    reason="serve in one process and the commands it prints, pasted, in others, as a person "
+    "runs them: each a fresh interpreter reading the printed outputs file and endpoints"
+)
 @pytest.mark.parametrize(
     ("stack", "region", "edge", "another_edge"),
     [
@@ -58,14 +61,14 @@ def run_printed(line, environment):
 def test_the_printed_commands_take_a_region_out_and_bring_it_back(
     stack, region, edge, another_edge
 ):
-    port = free_port()
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--stack", stack, "--port", str(port)],
+        # Port 0: the system gives serve a free port when it binds; serve prints the one it has.
+        [sys.executable, "-m", "sandbox", "serve", "--stack", stack, "--port", "0"],
         cwd=PROJECT_ROOT,
         env=environment,
         stdout=subprocess.PIPE,
@@ -74,6 +77,8 @@ def test_the_printed_commands_take_a_region_out_and_bring_it_back(
     )
     try:
         startup = [process.stdout.readline()]
+        assert startup[0].startswith("edge: http://127.0.0.1:"), startup
+        port = int(startup[0].split()[1].rsplit(":", 1)[1])
         while not startup[-1].startswith("Ctrl-C stops everything"):
             startup.append(process.stdout.readline())
             assert startup[-1], "serve stopped before its start-up text was complete"
