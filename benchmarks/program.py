@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import warnings
+from collections.abc import Sequence
 
 from routing.catalogue import load_catalogue
 from settings.stack_file import read_stack_config, stack_file_path
 from testing.mock_program import deploy, project_config
+from tools.cli import run_command
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     options = parser.parse_args(argv)
@@ -43,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{label:<24} {resources:4d} resources  median {statistics.median(times) * 1e3:7.1f} ms"
             f"  best {min(times) * 1e3:7.1f} ms  ({options.runs} runs under mocks)"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, stopping="stopping the program benchmark"))

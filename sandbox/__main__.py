@@ -8,16 +8,16 @@ from __future__ import annotations
 import argparse
 import errno
 import json
-import signal
 import sys
 import tempfile
-import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from settings.stack_file import settings_from_stack_file, shipped_stacks
 from tools.cli import ToolError, edge_region, port_number, run_command
+from tools.interrupt import removed_even_at_forced_stop
 
 if TYPE_CHECKING:
     from sandbox.stack import Sandbox
@@ -185,8 +185,11 @@ def serve(sandbox: Sandbox) -> int:
         f"  ./dev publish examples/site --all {buckets} {endpoints}\n"
         f"  ./dev drift {buckets} {endpoints}"
     )
-    with tempfile.TemporaryDirectory(prefix="geo-proximity-sandbox-") as folder:
-        print(break_glass_commands(sandbox, Path(folder) / "outputs.json"))
+    with (
+        tempfile.TemporaryDirectory(prefix="geo-proximity-sandbox-") as made,
+        removed_even_at_forced_stop(Path(made)) as folder,
+    ):
+        print(break_glass_commands(sandbox, folder / "outputs.json"))
         if sandbox.evacuating:
             from sandbox.state import PROBE_SECONDS, SCALE
 
@@ -198,23 +201,19 @@ def serve(sandbox: Sandbox) -> int:
         print("Ctrl-C stops everything. One line per request follows.", flush=True)
         sandbox.log_requests(print)
         wait_for_a_stop_signal()
-    print("\nstopping: edge and S3 emulators shut down", flush=True)
-    return 0
 
 
-def wait_for_a_stop_signal() -> None:
-    """Return once SIGINT (Ctrl-C) or SIGTERM arrives. Explicit handlers: a shell that starts
-    this in the background leaves SIGINT ignored otherwise."""
-    stopped = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopped.set())
-    # Waited for in short slices: "Python signal handlers are always executed in the main Python
+def wait_for_a_stop_signal() -> NoReturn:
+    """Wait until SIGINT (Ctrl-C) or SIGTERM stops the command: ``run_command``'s handlers raise
+    ``tools.interrupt.Stopped`` here (they replace the SIG_IGN that a shell starting this in the
+    background leaves for SIGINT)."""
+    # Slept in short slices: "Python signal handlers are always executed in the main Python
     # thread ..., even if the signal was received in another thread" (Python docs, signal,
     # "Signals and threads"). A signal the kernel hands to one of the emulators' threads does not
     # wake a main thread blocked in an untimed wait, so Ctrl-C could hang for ever.
-    while not stopped.wait(0.2):
-        pass
+    while True:
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_command(main, stopping="stopping the sandbox's edge and emulators"))

@@ -20,14 +20,22 @@ from enum import Enum
 from typing import Any
 
 import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from evacuation.evacuator import HEALTH_KEY
+
+# moto's partition for the commercial Regions, where every emulated bucket is.
+_PARTITION = "aws"
+# How often a server looks for a request to stop (socketserver's default is 0.5 s): stopping the
+# sandbox waits for it, once per server.
+POLL_SECONDS = 0.05
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request")
 
@@ -152,7 +160,10 @@ class RegionalS3:
         )
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"s3-{self.region}", daemon=True
+            target=self._server.serve_forever,
+            args=(POLL_SECONDS,),
+            name=f"s3-{self.region}",
+            daemon=True,
         )
         self._thread.start()
 
@@ -191,6 +202,22 @@ class RegionalS3:
         return self._server is not None
 
 
+def _forget_bucket(name: str) -> None:
+    """Remove bucket ``name`` and every version of every object in it from moto's backend,
+    closing the temporary files moto keeps object bodies in."""
+    backend = s3_backends[DEFAULT_ACCOUNT_ID][_PARTITION]
+    bucket = backend.buckets.pop(name, None)
+    s3_backends.bucket_accounts.pop(name, None)
+    if bucket is None:
+        return
+    for _, versions in bucket.keys.iterlists():
+        for version in versions:
+            if isinstance(version, FakeKey):
+                version.dispose()
+    for upload in bucket.multiparts.values():
+        upload.dispose()
+
+
 class QuietRequestHandler(MotoRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -225,28 +252,16 @@ class S3Emulators:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        # moto keeps its buckets for the life of the process: remove ours, so that a later sandbox
-        # of the same stack in this process (a test, a benchmark) starts from nothing.
-        for region in self._created:
-            emulator = self.regions[region]
-            emulator.fault = None
-            if not emulator.running:
-                emulator.start()
-            self._delete_bucket(region)
-        self._created = []
         for emulator in self.regions.values():
+            emulator.fault = None  # a stalled request is let go, so its thread ends
             emulator.stop()
-
-    def _delete_bucket(self, region: str) -> None:
-        client, bucket = self.client(region), self.buckets[region]
-        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            doomed = [
-                {"Key": item["Key"], "VersionId": item["VersionId"]}
-                for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-            ]
-            if doomed:
-                client.delete_objects(Bucket=bucket, Delete={"Objects": doomed})
-        client.delete_bucket(Bucket=bucket)
+        # moto keeps its buckets for the life of the process: ours go, so that a later sandbox of
+        # the same stack in this process (a test, a benchmark) starts from nothing. Taken from
+        # moto's backend itself, not through the emulators: however many objects were published,
+        # whichever emulator a drill left stopped or unreachable.
+        for region in self._created:
+            _forget_bucket(self.buckets[region])
+        self._created = []
 
     def endpoint(self, region: str) -> str:
         return f"http://127.0.0.1:{self.regions[region].port}"

@@ -28,12 +28,13 @@ from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, routing_package
 from evacuation.evacuator import HEALTH_KEY
 from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.function_runtime import CloudFrontFunction
-from sandbox.regional_s3 import S3Emulators
+from sandbox.regional_s3 import POLL_SECONDS, S3Emulators
 from sandbox.state import STATE_REFRESH_SECONDS, RoutingStateEmulator, credentials_in_environment
 from settings.parser import Settings
 from settings.table import PROJECT
 from tools.cli import ToolError
 from tools.folder import scan_folder
+from tools.interrupt import removed_even_at_forced_stop, shielded
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
 # What Pulumi writes into every bucket for the evacuator's probes.
@@ -133,7 +134,9 @@ class Sandbox:
                 read_timeout=self.read_timeout,
             )
             self._server.edge = self._edge
-            thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
+            thread = threading.Thread(
+                target=self._server.serve_forever, args=(POLL_SECONDS,), name="edge", daemon=True
+            )
             thread.start()
             undo.callback(thread.join)
             undo.callback(self._server.shutdown)
@@ -148,6 +151,7 @@ class Sandbox:
             package = Path(
                 cleanup.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
             )
+            cleanup.enter_context(removed_even_at_forced_stop(package))
             for name, text in routing_package_files(
                 settings.routing,
                 self.buckets,
@@ -225,7 +229,10 @@ class Sandbox:
             time.sleep(self.state.refresh_seconds + _PROPAGATION_MARGIN_S)
 
     def __exit__(self, *exc_info: object) -> None:
-        self._running.close()
+        # To its end, whatever signal arrives meanwhile: a stop cut half-way would leave servers,
+        # their ports and the package's temporary folder behind.
+        with shielded():
+            self._running.close()
 
     @property
     def edge(self) -> EdgeEmulator:

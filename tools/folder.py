@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from s3transfer.utils import ChunksizeAdjuster
+
+from tools.interrupt import worker_threads
 
 # Files from this size up go as multipart uploads of parts this size (s3transfer's defaults).
 PART_BYTES = 8 * 1024 * 1024
@@ -72,5 +73,5 @@ def scan_folder(folder: Path, prefix: str) -> list[LocalFile]:
         )
 
     # hashlib releases the GIL on large buffers: big folders hash on every core.
-    with ThreadPoolExecutor() as pool:
+    with worker_threads(name="hash") as pool:
         return list(pool.map(local, paths))

@@ -1,8 +1,10 @@
 import hashlib
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
-from tools import publish
+from tools import publish, stack_buckets
 from tools.cli import run_command as run_tool
 from tools.folder import PART_BYTES, expected_etag
 
@@ -215,16 +217,17 @@ def test_a_large_file_goes_up_in_parts_its_etag_is_known_and_a_second_run_skips_
 
 def test_every_upload_carries_a_checksum_s3_verifies(stack, site, capsys, monkeypatch):
     sent = []
-    original = publish.upload_all
+    original = stack_buckets.s3_client
 
-    def recording(client, *args, **kwargs):
+    def recording(*args, **kwargs):
+        client = original(*args, **kwargs)
         client.meta.events.register(
             "before-send.s3.PutObject",
             lambda request, **_: sent.append(request.headers.get("x-amz-checksum-sha256")),
         )
-        return original(client, *args, **kwargs)
+        return client
 
-    monkeypatch.setattr(publish, "upload_all", recording)
+    monkeypatch.setattr(stack_buckets, "s3_client", recording)
     code, out, _ = run(
         capsys,
         site,
@@ -252,3 +255,115 @@ def test_concurrency_zero_is_a_one_line_error(capsys, site):
         publish.main([str(site), "--bucket", "us-east-1=b", "--concurrency", "0"])
     assert exited.value.code == 2
     assert "--concurrency: 0 is not a number of requests (1 or more)" in capsys.readouterr().err
+
+
+def test_a_new_cache_control_is_applied_to_unchanged_files_in_place(stack, site, capsys):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    assert run(capsys, *args)[0] == 0
+    before = stack.keys("us-east-1")
+    code, out, _ = run(capsys, *args, "--cache-control", "public, max-age=60")
+    assert code == 0, out
+    assert "uploading 0 of 4 files (0 bytes); updating the metadata of 4" in out
+    assert "done: 0 uploaded, 4 with new metadata, 0 failed" in out
+    for key in FILES:
+        assert stack.head("us-east-1", key)["CacheControl"] == "public, max-age=60"
+    # Copied in place: the same bytes, so the same ETags, and a second run has nothing to do.
+    assert stack.keys("us-east-1") == before
+    code, out, _ = run(capsys, *args, "--cache-control", "public, max-age=60")
+    assert "uploading 0 of 4 files (0 bytes)\n" in out and "done: 0 uploaded, 0 failed" in out
+    # Without the flag, the objects end as a run without it uploads them: no Cache-Control.
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "updating the metadata of 4" in out
+    assert "CacheControl" not in stack.head("us-east-1", "index.html")
+
+
+def test_a_wrong_content_type_is_corrected_and_the_dry_run_says_what_differs(stack, site, capsys):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    # The same bytes, put by another tool with another type.
+    stack.client("us-east-1").put_object(
+        Bucket=stack.buckets["us-east-1"],
+        Key="index.html",
+        Body=(site / "index.html").read_bytes(),
+        ContentType="application/octet-stream",
+    )
+    code, out, _ = run(capsys, *args, "--dry-run")
+    assert code == 0
+    assert "would upload 3 of 4 files" in out and "would update the metadata of 1" in out
+    assert (
+        "  us-east-1 index.html: metadata ContentType: 'application/octet-stream' -> 'text/html'"
+        in out
+    )
+    assert stack.head("us-east-1", "index.html")["ContentType"] == "application/octet-stream"
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "done: 3 uploaded, 1 with new metadata, 0 failed" in out
+    assert stack.head("us-east-1", "index.html")["ContentType"] == "text/html"
+
+
+def test_a_multipart_object_with_new_metadata_is_uploaded_again_and_keeps_its_etag(
+    stack, site, capsys
+):
+    large = site / "video.bin"
+    large.write_bytes(b"v" * PART_BYTES + b"tail")
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    assert run(capsys, *args)[0] == 0
+    etag = stack.keys("us-east-1")["video.bin"]
+    assert etag.endswith("-2")
+    code, out, _ = run(capsys, *args, "--cache-control", "no-cache")
+    assert code == 0, out
+    # A copy in one piece would give it a plain MD5 and a third run would upload it again.
+    assert f"uploading 1 of 5 files ({large.stat().st_size:,} bytes)" in out
+    assert stack.keys("us-east-1")["video.bin"] == etag
+    assert stack.head("us-east-1", "video.bin")["CacheControl"] == "no-cache"
+
+
+def test_an_object_changed_since_it_was_compared_is_uploaded_not_copied(site):
+    """The copy in place is conditional on the ETag that was compared; S3 answers 412
+    PreconditionFailed when the object changed since (moto ignores the condition: botocore's
+    Stubber, which checks every request against S3's model, gives S3's answer)."""
+    from tools.folder import scan_folder
+    from tools.uploads import BucketPublisher, Progress
+
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    local = next(f for f in scan_folder(site, "") if f.key == "index.html")
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "copy_object",
+            service_error_code="PreconditionFailed",
+            http_status_code=412,
+            expected_params={
+                "Bucket": "b",
+                "Key": "index.html",
+                "CopySource": {"Bucket": "b", "Key": "index.html"},
+                "CopySourceIfMatch": f'"{local.etag}"',
+                "MetadataDirective": "REPLACE",
+                "ChecksumAlgorithm": "SHA256",
+                "ContentType": "text/html",
+            },
+        )
+        stub.add_response(
+            "put_object",
+            {},
+            expected_params={
+                "Bucket": "b",
+                "Key": "index.html",
+                "Body": (site / "index.html").read_bytes(),
+                "ChecksumAlgorithm": "SHA256",
+                "ContentType": "text/html",
+            },
+        )
+        publisher = BucketPublisher(
+            client,
+            "b",
+            "us-east-1",
+            cache_control=None,
+            concurrency=1,
+            progress=Progress(0, enabled=False, write=print),
+        )
+        publisher.start_single_requests([], [local])
+        publisher.wait()
+        outcome = publisher.tally()
+        publisher.close()
+        stub.assert_no_pending_responses()
+    assert (outcome.updated, outcome.failures) == (1, [])
