@@ -21,11 +21,7 @@ from typing import Any
 
 import boto3
 from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -50,6 +46,19 @@ class Fault(Enum):
 
 # How long a stalled request is held at most, so that a forgotten fault never pins a thread.
 _MAX_STALL_SECONDS = 600.0
+# How often a stalled request looks whether its client is still there.
+_STALL_LOOK_SECONDS = 0.05
+
+
+def _closed_by_peer(connection: socket.socket) -> bool:
+    """Whether the other end closed ``connection``: a peek that reads end-of-file (an error
+    counts too); waiting data or nothing yet is an open connection."""
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 # WSGI's start_response(status, headers) and environ, as werkzeug passes them.
@@ -119,8 +128,11 @@ class RegionalS3:
             self.requests += 1
             if environ.get("PATH_INFO", "").endswith("/" + HEALTH_KEY):
                 self.health_checks += 1
-        if self._fault is Fault.STALLED:
-            self._flowing.wait(_MAX_STALL_SECONDS)
+        if self._fault is Fault.STALLED and not self._stall(environ):
+            # Its client gave up (a time-out): nobody reads what is sent now, and the thread and
+            # the connection go at once, so that a long stall does not pile them up by the
+            # thousand (one per probe of the evacuator, every half second).
+            return _s3_error(start_response, "503 Service Unavailable", "Stalled", "gone")
         if self._fault is Fault.UNAVAILABLE:
             return _s3_error(
                 start_response,
@@ -151,6 +163,18 @@ class RegionalS3:
             )
         answer: Iterable[bytes] = self._app(environ, start_response)
         return answer
+
+    def _stall(self, environ: Environ) -> bool:
+        """Hold the request while the stall lasts (at most ``_MAX_STALL_SECONDS``); False when its
+        client has closed the connection meanwhile."""
+        connection = environ.get("werkzeug.socket")
+        deadline = time.monotonic() + _MAX_STALL_SECONDS
+        while not self._flowing.wait(_STALL_LOOK_SECONDS):
+            if connection is not None and _closed_by_peer(connection):
+                return False
+            if time.monotonic() > deadline:
+                break
+        return True
 
     def start(self) -> None:
         self._close_black_hole()
@@ -227,11 +251,20 @@ class S3Emulators:
     """An S3 endpoint per Region, each holding that Region's bucket."""
 
     def __init__(self, buckets: dict[str, str]) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
+        # moto's S3 application itself, not its dispatcher: the dispatcher finds the service of
+        # every request under one lock, listing moto's package folder each time, and with many
+        # Regions' requests at once they queued on it by the thousand (a thread and a socket
+        # each: "Too many open files").
+        app = create_backend_app("s3")
         owners = {bucket: region for region, bucket in buckets.items()}
         self.buckets = dict(buckets)
         self.regions = {region: RegionalS3(region, app, owners) for region in buckets}
         self._created: list[str] = []  # Regions whose bucket this instance created
+        self._session = boto3.session.Session(
+            aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
+        )
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     def __enter__(self) -> S3Emulators:
         try:
@@ -262,11 +295,22 @@ class S3Emulators:
         for region in self._created:
             _forget_bucket(self.buckets[region])
         self._created = []
+        with self._clients_lock:
+            for client in self._clients.values():
+                client.close()  # its pooled connections
+            self._clients = {}
 
     def endpoint(self, region: str) -> str:
         return f"http://127.0.0.1:{self.regions[region].port}"
 
     def client(self, region: str) -> Any:
-        return boto3.session.Session(
-            aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
-        ).client("s3", region_name=region, endpoint_url=self.endpoint(region))
+        """An S3 client for the Region's emulator, made once: a client built from a new session
+        reads botocore's S3 model again, a second or more of CPU each, which made starting a
+        sandbox of many origins take minutes. boto3 clients are safe to share between threads
+        ("Multithreading or multiprocessing with clients", boto3 guide)."""
+        with self._clients_lock:
+            if region not in self._clients:
+                self._clients[region] = self._session.client(
+                    "s3", region_name=region, endpoint_url=self.endpoint(region)
+                )
+            return self._clients[region]

@@ -6,18 +6,28 @@
 With replication (the stack's default with two or more origins) it writes to one bucket, the one
 nearest the publisher (``--from-region``, else the AWS SDK's configured Region) or the one named by
 ``--to``, and replication carries the objects to the others. Without replication, or with ``--all``,
-it writes to every bucket. Files whose size and MD5 already match the bucket's copy are skipped.
+it writes to every bucket.
 
-Uploads run concurrently (``--concurrency``, 16 requests in flight per bucket by default) through
-boto3's managed transfer (s3transfer): a file up to 8 MiB is one PUT, a larger one a multipart
-upload of 8 MiB parts, so files of any size S3 accepts go up. Every request carries the SHA-256 of
-its bytes, which S3 checks before it stores them (S3 user guide, "Checking object integrity"); a
-multipart object becomes visible only once every part has been checked and the upload completed,
-so an interrupted run never leaves a half-written object. A file is skipped when its size and ETag
-match the bucket's copy: the MD5 for a single PUT, the MD5 of the parts' MD5s for a multipart
-upload, computed here with the same part size. Exit status: 0 when every file is in place, 1 when
-some uploads failed (one line each), 2 for a problem found before writing (folder, buckets,
-credentials, endpoint).
+Each object ends as this run would upload it: its bytes, and the metadata publish sets
+(Content-Type from the file name, Cache-Control from ``--cache-control``, none without it). A file
+is uploaded when the bucket has no object of its size and ETag (the MD5 for a single PUT, the MD5
+of the parts' MD5s for a multipart upload, computed here with the same part size); an object with
+the right bytes but other metadata (read with HeadObject: a listing does not carry it) is copied
+onto itself with the new metadata (``tools.uploads``). ``aws s3 sync`` compares size and
+modification time only, so it never applies a new --cache-control to unchanged files.
+
+Requests run concurrently (``--concurrency``, 16 in flight per bucket by default): a file under
+8 MiB is one PutObject, a larger one a multipart upload of 8 MiB parts through boto3's managed
+transfer, so files of any size S3 accepts go up. Every request carries the SHA-256 of its bytes,
+which S3 checks before it stores them (S3 user guide, "Checking object integrity"); a multipart
+object becomes visible only once every part has been checked and the upload completed, so an
+interrupted run never leaves a half-written object. Ctrl-C or SIGTERM cancels what is not yet
+sent, lets the requests in flight end, aborts this run's unfinished multipart uploads and says what
+is in place; running the same command again finishes the job. What cannot be an object (a FIFO,
+socket or device, a link to nothing, a file that cannot be read, a name that is not UTF-8) is
+skipped with a line naming it. Exit status: 0 when every file is in place, 1 when some uploads
+failed or files were skipped (one line each), 2 for a problem found before writing (folder,
+buckets, credentials, endpoint), 130 or 143 when stopped by Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -167,7 +177,10 @@ def publish(options: argparse.Namespace) -> int:
             pool.submit(inventory, clients[region], stack.buckets[region], region)
             for region in targets
         ]
-        files = scan_folder(folder, options.prefix)
+        skipped: list[str] = []
+        files = scan_folder(folder, options.prefix, skipped=skipped.append)
+        for line in skipped:
+            print(line, file=sys.stderr)
         wait_for(listings)
         existing = [listing.result() for listing in listings]
         compared = [
@@ -191,13 +204,14 @@ def publish(options: argparse.Namespace) -> int:
         f"done: {uploaded} uploaded, "
         + (f"{updated} with new metadata, " if updated else "")
         + f"{len(failures)} failed"
+        + (f", {len(skipped)} skipped (above)" if skipped else "")
         + (
             "; replication copies them to the other Regions"
             if stack.replicated and len(targets) == 1
             else ""
         )
     )
-    return 1 if failures else 0
+    return 1 if failures or skipped else 0
 
 
 def upload(plans: list[BucketPlan], options: argparse.Namespace) -> list[Outcome]:
