@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any
 
 from tools.cli import run_command
-from tools.interrupt import STOP_SIGNALS
+from tools.interrupt import STOP_SIGNALS, say, stopping_line
 
 BENCHMARKS = (
     "benchmarks.edge_function",
@@ -29,11 +29,12 @@ BENCHMARKS = (
 
 
 @contextmanager
-def signals_passed_to(child: subprocess.Popen[Any]) -> Iterator[None]:
-    """SIGINT and SIGTERM go to ``child`` inside the block, once each time they arrive: it says
-    that it stops and cleans up, so this process says nothing of its own."""
+def signals_passed_to(child: subprocess.Popen[Any], passed: list[int]) -> Iterator[None]:
+    """SIGINT and SIGTERM go to ``child`` inside the block, once each time they arrive (and are
+    noted in ``passed``): it says that it stops and cleans up, so this process says nothing."""
 
     def forward(number: int, frame: FrameType | None) -> None:
+        passed.append(number)
         if child.poll() is None:
             child.send_signal(number)
 
@@ -48,14 +49,21 @@ def signals_passed_to(child: subprocess.Popen[Any]) -> Iterator[None]:
 def run_benchmark(module: str) -> int:
     """``python -m module``'s exit status. The child has a process group of its own, so that a
     Ctrl-C at the terminal reaches it once, from here, and not twice (which stops at once)."""
-    with subprocess.Popen([sys.executable, "-m", module], process_group=0) as child:
+    # Through tools.launch, as ./dev starts a command: a signal passed on while the child still
+    # imports is one line too.
+    command = [sys.executable, "-m", "tools.launch", module]
+    passed: list[int] = []
+    with subprocess.Popen(command, process_group=0) as child:
         try:
-            with signals_passed_to(child):
+            with signals_passed_to(child, passed):
                 status = child.wait()
         except BaseException:
             # Stopped before the signals were passed on (or by an error here): the child too.
             child.send_signal(signal.SIGTERM)
             raise
+    if status < 0 and passed:
+        # The signal ended the child before Python in it could take it over: it said nothing.
+        say(stopping_line(passed[0], f"{module} stopped as it started", again=False))
     # A child a signal ended has a negative status: the shell's 128 + its number instead.
     return status if status >= 0 else 128 - status
 

@@ -9,7 +9,6 @@ import argparse
 import errno
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from settings.stack_file import settings_from_stack_file, shipped_stacks
 from tools.cli import ToolError, edge_region, port_number, run_command
-from tools.interrupt import removed_even_at_forced_stop
+from tools.interrupt import temporary_folder
 
 if TYPE_CHECKING:
     from sandbox.stack import Sandbox
@@ -185,10 +184,7 @@ def serve(sandbox: Sandbox) -> int:
         f"  ./dev publish examples/site --all {buckets} {endpoints}\n"
         f"  ./dev drift {buckets} {endpoints}"
     )
-    with (
-        tempfile.TemporaryDirectory(prefix="geo-proximity-sandbox-") as made,
-        removed_even_at_forced_stop(Path(made)) as folder,
-    ):
+    with temporary_folder("geo-proximity-sandbox-") as folder:
         print(break_glass_commands(sandbox, folder / "outputs.json"))
         if sandbox.evacuating:
             from sandbox.state import PROBE_SECONDS, SCALE

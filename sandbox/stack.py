@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -34,7 +33,7 @@ from settings.parser import Settings
 from settings.table import PROJECT
 from tools.cli import ToolError
 from tools.folder import scan_folder
-from tools.interrupt import removed_even_at_forced_stop, shielded
+from tools.interrupt import shielded, temporary_folder
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
 # What Pulumi writes into every bucket for the evacuator's probes.
@@ -148,10 +147,7 @@ class Sandbox:
     ) -> tuple[Callable[[dict[str, Any], Any], Any] | None, CloudFrontFunction | None]:
         """The engine's function for ``settings``, built as ``pulumi up`` builds it."""
         if settings.engine is Engine.LAMBDA_EDGE:
-            package = Path(
-                cleanup.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
-            )
-            cleanup.enter_context(removed_even_at_forced_stop(package))
+            package = cleanup.enter_context(temporary_folder("geo-proximity-package-"))
             for name, text in routing_package_files(
                 settings.routing,
                 self.buckets,

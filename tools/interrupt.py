@@ -12,7 +12,7 @@ uploads) runs inside ``shielded()``: a signal that arrives there is announced at
 when the block ends. A second signal while the command is stopping ends it at once
 (``os._exit``), saying what that leaves undone, for a clean-up that hangs: the convention of the
 Pulumi CLI, which cancels on the first Ctrl-C and terminates on the second. Temporary folders
-registered with ``removed_even_at_forced_stop`` go even then (and ``at_forced_stop`` says what is
+made with ``temporary_folder`` go even then (and ``at_forced_stop`` says what is
 left to finish); the process's ports, threads and
 sockets end with it.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,19 @@ class Stopped(KeyboardInterrupt):
     def exit_status(self) -> int:
         """128 + the signal's number: 130 for SIGINT, 143 for SIGTERM."""
         return 128 + self.number
+
+
+def signal_name(number: int) -> str:
+    """How a stop signal is named to a person: Ctrl-C for SIGINT, else its name."""
+    return _NAMES.get(signal.Signals(number), signal.Signals(number).name)
+
+
+def stopping_line(number: int, stopping: str, *, again: bool = True) -> str:
+    """The one line a stop signal gets: "interrupted (Ctrl-C): ``stopping``", and with ``again``
+    that a second one stops at once."""
+    name = signal_name(number)
+    verb = "interrupted" if number == signal.SIGINT else "terminated"
+    return f"{verb} ({name}): {stopping}" + (f"; {name} again stops at once" if again else "")
 
 
 def say(line: str) -> None:
@@ -86,7 +100,7 @@ class StopSignals:
         self._previous = {}
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
-        name = _NAMES.get(signal.Signals(number), signal.Signals(number).name)
+        name = signal_name(number)
         if self.received is not None:
             say(f"{name} again: stopped at once{self.forced}")
             for clean_up in self.at_forced_stop:
@@ -94,8 +108,7 @@ class StopSignals:
                     clean_up()
             os._exit(128 + number)
         self.received = number
-        verb = "interrupted" if number == signal.SIGINT else "terminated"
-        say(f"{verb} ({name}): {self.stopping}; {name} again stops at once")
+        say(stopping_line(number, self.stopping))
         if self._shield_depth == 0:
             self._raised = True
             raise Stopped(number)
@@ -174,11 +187,15 @@ def at_forced_stop(clean_up: Callable[[], None]) -> Iterator[None]:
 
 
 @contextmanager
-def removed_even_at_forced_stop(folder: Path) -> Iterator[Path]:
-    """``folder`` (a temporary one, which the caller removes when the block ends) removed by a
-    stop at once too."""
+def temporary_folder(prefix: str) -> Iterator[Path]:
+    """A new temporary folder inside the block, removed when it ends, and by a stop at once too
+    (it stays registered for that until it is gone)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     with at_forced_stop(lambda: shutil.rmtree(folder, ignore_errors=True)):
-        yield folder
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def stop_requested() -> bool:

@@ -1,4 +1,5 @@
 import hashlib
+import os
 
 import boto3
 import pytest
@@ -367,3 +368,68 @@ def test_an_object_changed_since_it_was_compared_is_uploaded_not_copied(site):
         publisher.close()
         stub.assert_no_pending_responses()
     assert (outcome.updated, outcome.failures) == (1, [])
+
+
+def test_what_cannot_be_an_object_is_skipped_with_a_line_and_exit_status_1(stack, site, capsys):
+    os.mkfifo(site / "pipe")
+    (site / "gone.html").symlink_to(site / "nowhere.html")
+    code, out, err = run(
+        capsys,
+        site,
+        "--outputs",
+        stack.outputs,
+        "--endpoint-url",
+        stack.endpoint,
+        "--to",
+        "us-east-1",
+    )
+    assert code == 1
+    assert err.splitlines() == [
+        f"skipped {site}/gone.html: a symbolic link to nothing",
+        f"skipped {site}/pipe: a FIFO, not a regular file",
+    ]
+    assert "done: 4 uploaded, 0 failed, 2 skipped (above)" in out
+    assert set(stack.keys("us-east-1")) == FILES
+
+
+def test_a_multipart_upload_that_cannot_be_aborted_is_named_with_the_command_that_does_it():
+    """After a stop, this run's unfinished multipart uploads are aborted; one whose abort S3
+    refuses is told with the exact command to abort it, not left unsaid."""
+    from tools.uploads import BucketPublisher, Progress
+
+    client = boto3.client(
+        "s3", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    publisher = BucketPublisher(
+        client,
+        "site-bucket",
+        "eu-west-1",
+        cache_control=None,
+        concurrency=1,
+        progress=Progress(0, enabled=False, write=print),
+    )
+    with Stubber(client) as stub:
+        stub.add_response(
+            "create_multipart_upload",
+            {"Bucket": "site-bucket", "Key": "video one.bin", "UploadId": "upload-7"},
+        )
+        stub.add_client_error(
+            "abort_multipart_upload",
+            service_error_code="AccessDenied",
+            http_status_code=403,
+            expected_params={
+                "Bucket": "site-bucket",
+                "Key": "video one.bin",
+                "UploadId": "upload-7",
+            },
+        )
+        # The upload s3transfer would have begun before the stop.
+        client.create_multipart_upload(Bucket="site-bucket", Key="video one.bin")
+        publisher.cancel()
+        stub.assert_no_pending_responses()
+    assert publisher.tally().left_behind == [
+        "an unfinished multipart upload of video one.bin in site-bucket (eu-west-1) (not "
+        "aborted: AccessDenied); its parts stay stored until: aws s3api abort-multipart-upload "
+        "--region eu-west-1 --bucket site-bucket --key 'video one.bin' --upload-id upload-7 (or "
+        "the bucket's lifecycle rule aborts it after 7 days)"
+    ]
