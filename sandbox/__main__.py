@@ -165,6 +165,8 @@ def break_glass_commands(sandbox: Sandbox, outputs: Path) -> str:
 
 
 def serve(sandbox: Sandbox) -> int:
+    from sandbox.invalidations import InvalidationsEmulator
+
     settings = sandbox.settings
     print(
         f"edge: {sandbox.url}  (stack {settings.stack}, engine {settings.engine.value}; default "
@@ -184,8 +186,17 @@ def serve(sandbox: Sandbox) -> int:
         f"  ./dev publish examples/site --all {buckets} {endpoints}\n"
         f"  ./dev drift {buckets} {endpoints}"
     )
-    with temporary_folder("geo-proximity-sandbox-") as folder:
+    with (
+        temporary_folder("geo-proximity-sandbox-") as folder,
+        InvalidationsEmulator(sandbox.edge.invalidate) as invalidations,
+    ):
         print(break_glass_commands(sandbox, folder / "outputs.json"))
+        print(
+            "objects in the edge caches are served from them, whichever origin is in rotation (as "
+            "on CloudFront); empty the caches as an invalidation does:\n"
+            f"  aws cloudfront create-invalidation --endpoint-url {invalidations.endpoint} "
+            f"--distribution-id {invalidations.distribution_id} --paths '/*'"
+        )
         if sandbox.evacuating:
             from sandbox.state import PROBE_SECONDS, SCALE
 

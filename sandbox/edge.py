@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -198,10 +198,20 @@ class EdgeEmulator:
         # shared between concurrent invocations on Lambda.
         self._container = threading.Lock()
 
-    def invalidate(self) -> None:
-        """Empty every edge cache, as a CloudFront invalidation of /* does."""
+    def invalidate(self, paths: Collection[str] = ("/*",)) -> int:
+        """Empty every edge cache of ``paths``, as a CloudFront invalidation does: a path ending in
+        ``*`` covers every path that starts with what comes before it, ``/`` the default root
+        object; how many cached objects went."""
+
+        def matches(uri: str, path: str) -> bool:
+            path = DEFAULT_ROOT_OBJECT if path == "/" else path
+            return uri.startswith(path[:-1]) if path.endswith("*") else uri == path
+
         with self._cache_lock:
-            self._cache.clear()
+            doomed = [key for key in self._cache if any(matches(key[1], p) for p in paths)]
+            for key in doomed:
+                del self._cache[key]
+        return len(doomed)
 
     # The origin group as the stack declares it: (Region, marker header or None) per member.
     def _group_members(self) -> list[tuple[str, str | None]]:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from routing.catalogue import load_catalogue, rank_origins
 from tools.cli import ToolError, run_command
@@ -121,13 +122,13 @@ def plan_bucket(
         """What differs in the object's metadata; None: it is gone since it was listed."""
         if stop_requested():
             raise CancelledError  # the command is stopping: the rest is not compared
-        try:
-            with explained(bucket, region):
+        with explained(bucket, region):
+            try:
                 head = client.head_object(Bucket=bucket, Key=local.key)
-        except ToolError as error:
-            if "does not exist" in str(error):
-                return None
-            raise
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
         return metadata_changes(head, wanted_metadata(local, options.cache_control))
 
     with worker_threads(options.concurrency, f"compare-{region}") as pool:
@@ -233,8 +234,8 @@ def upload(plans: list[BucketPlan], options: argparse.Namespace) -> list[Outcome
         )
         for plan in plans
     ]
+    told = ExitStack()
     try:
-        told = ExitStack()
         for publisher in publishers:
             told.enter_context(at_forced_stop(publisher.tell_unfinished))
         # Single requests first, then multipart uploads: --concurrency holds for both.

@@ -187,6 +187,10 @@ class BucketPublisher:
             except ToolError as error:
                 outcome.failures.append(f"{self.region} {local.key}: {error}")
                 continue
+            except OSError as error:  # the file changed or went since it was read
+                reason = error.strerror or str(error)
+                outcome.failures.append(f"{self.region} {local.key}: cannot read it: {reason}")
+                continue
             if kind == "updated":
                 outcome.updated += 1
             else:

@@ -277,8 +277,10 @@ def test_serve_stopped_twice_stops_at_once_and_still_leaves_nothing(tmp_path):
     )
     assert_stopped_cleanly(ended, 143, TERMINATED)
     assert ended.err_lines[1:] in ([], ["SIGTERM again: stopped at once"]), ended.err
+    # The banner said how to empty the edge caches, on a port of its own, free again too.
+    assert "aws cloudfront create-invalidation --endpoint-url http://127.0.0.1:" in ended.out
     ports = serve_ports(ended.out)
-    assert len(ports) >= 4  # the edge and an S3 emulator per origin at least
+    assert len(ports) >= 5  # the edge, an S3 emulator per origin, the invalidations at least
     assert all(port_is_free(port) for port in ports)
 
 

@@ -433,3 +433,27 @@ def test_a_multipart_upload_that_cannot_be_aborted_is_named_with_the_command_tha
         "--region eu-west-1 --bucket site-bucket --key 'video one.bin' --upload-id upload-7 (or "
         "the bucket's lifecycle rule aborts it after 7 days)"
     ]
+
+
+def test_a_file_gone_since_it_was_scanned_is_a_failure_line(tmp_path):
+    from tools.folder import LocalFile
+    from tools.uploads import BucketPublisher, Progress
+
+    client = boto3.client(
+        "s3", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    gone = LocalFile(tmp_path / "gone.html", "gone.html", 10, "0" * 32)
+    publisher = BucketPublisher(
+        client,
+        "site-bucket",
+        "eu-west-1",
+        cache_control=None,
+        concurrency=1,
+        progress=Progress(0, enabled=False, write=print),
+    )
+    with Stubber(client):  # no request may be sent
+        publisher.start_single_requests([gone], [])
+        publisher.wait()
+        outcome = publisher.tally()
+    publisher.close()
+    assert outcome.failures == ["eu-west-1 gone.html: cannot read it: No such file or directory"]
