@@ -8,13 +8,14 @@ nearest the publisher (``--from-region``, else the AWS SDK's configured Region) 
 ``--to``, and replication carries the objects to the others. Without replication, or with ``--all``,
 it writes to every bucket.
 
-Each object ends as this run would upload it: its bytes, and the metadata publish sets
-(Content-Type from the file name, Cache-Control from ``--cache-control``, none without it). A file
-is uploaded when the bucket has no object of its size and ETag (the MD5 for a single PUT, the MD5
-of the parts' MD5s for a multipart upload, computed here with the same part size); an object with
-the right bytes but other metadata (read with HeadObject: a listing does not carry it) is copied
-onto itself with the new metadata (``tools.uploads``). ``aws s3 sync`` compares size and
-modification time only, so it never applies a new --cache-control to unchanged files.
+A file is uploaded, with the metadata publish sets (Content-Type from the file name,
+Cache-Control from ``--cache-control``, none without it), when the bucket has no object of its size
+and ETag (the MD5 for a single PUT, the MD5 of the parts' MD5s for a multipart upload, computed
+here with the same part size). With ``--cache-control`` or ``--check-metadata``, each object ends
+as this run would upload it: one with the right bytes but other metadata (read with HeadObject, one
+request each: a listing does not carry it) is copied onto itself with the new metadata
+(``tools.uploads``). Without either, objects with the right bytes are left as they are, as
+``aws s3 sync`` (which compares size and modification time only) leaves them.
 
 Requests run concurrently (``--concurrency``, 16 in flight per bucket by default): a file under
 8 MiB is one PutObject, a larger one a multipart upload of 8 MiB parts through boto3's managed
@@ -99,6 +100,14 @@ class BucketPlan:
     updates: list[tuple[LocalFile, list[str]]]
 
 
+def checks_metadata(options: argparse.Namespace) -> bool:
+    """Whether the metadata of objects whose bytes match is read and corrected: asked for with
+    ``--check-metadata``, or implied by ``--cache-control`` (a run that sets metadata on every
+    object means every object). One HeadObject per such object: a no-change run of 2,000 files
+    sends 2,000 requests more than the listing's two."""
+    return bool(options.check_metadata or options.cache_control)
+
+
 def plan_bucket(
     region: str,
     bucket: str,
@@ -117,6 +126,9 @@ def plan_bucket(
             uploads.append(local)
         else:
             same_bytes.append(local)
+    if not checks_metadata(options):
+        # Unchanged bytes are left as they are, as aws s3 sync leaves them: no HeadObject each.
+        return BucketPlan(region, bucket, client, uploads, [])
 
     def changes(local: LocalFile) -> list[str] | None:
         """What differs in the object's metadata; None: it is gone since it was listed."""
@@ -306,6 +318,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cache-control", metavar="VALUE", help="Cache-Control of every uploaded object"
+    )
+    parser.add_argument(
+        "--check-metadata",
+        action="store_true",
+        help="also correct the Content-Type and Cache-Control of objects whose bytes already match "
+        "(one HeadObject each; implied by --cache-control)",
     )
     parser.add_argument("--prefix", default="", help="key prefix for every object (e.g. 'v2/')")
     parser.add_argument(

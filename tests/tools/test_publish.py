@@ -272,10 +272,34 @@ def test_a_new_cache_control_is_applied_to_unchanged_files_in_place(stack, site,
     assert stack.keys("us-east-1") == before
     code, out, _ = run(capsys, *args, "--cache-control", "public, max-age=60")
     assert "uploading 0 of 4 files (0 bytes)\n" in out and "done: 0 uploaded, 0 failed" in out
-    # Without the flag, the objects end as a run without it uploads them: no Cache-Control.
+    # Without it, unchanged objects are left as they are, as aws s3 sync leaves them...
     code, out, _ = run(capsys, *args)
+    assert code == 0 and "uploading 0 of 4 files (0 bytes)\n" in out
+    assert stack.head("us-east-1", "index.html")["CacheControl"] == "public, max-age=60"
+    # ...unless asked: then they end as a run without it uploads them, with no Cache-Control.
+    code, out, _ = run(capsys, *args, "--check-metadata")
     assert code == 0 and "updating the metadata of 4" in out
     assert "CacheControl" not in stack.head("us-east-1", "index.html")
+
+
+def test_a_run_that_sets_no_metadata_reads_none_back(stack, site, capsys, monkeypatch):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    assert run(capsys, *args)[0] == 0
+    sent = []
+    made = stack_buckets.s3_client
+
+    def counting_client(*arguments, **keywords):
+        client = made(*arguments, **keywords)
+        client.meta.events.register("before-call.s3", lambda model, **_: sent.append(model.name))
+        return client
+
+    monkeypatch.setattr(stack_buckets, "s3_client", counting_client)
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "uploading 0 of 4 files (0 bytes)\n" in out
+    # The listing alone: no HeadObject per unchanged file (2,000 requests for 2,000 files).
+    assert set(sent) == {"ListObjectsV2"}
+    code, out, _ = run(capsys, *args, "--check-metadata")
+    assert code == 0 and sent.count("HeadObject") == len(FILES)
 
 
 def test_a_wrong_content_type_is_corrected_and_the_dry_run_says_what_differs(stack, site, capsys):
@@ -287,7 +311,7 @@ def test_a_wrong_content_type_is_corrected_and_the_dry_run_says_what_differs(sta
         Body=(site / "index.html").read_bytes(),
         ContentType="application/octet-stream",
     )
-    code, out, _ = run(capsys, *args, "--dry-run")
+    code, out, _ = run(capsys, *args, "--dry-run", "--check-metadata")
     assert code == 0
     assert "would upload 3 of 4 files" in out and "would update the metadata of 1" in out
     assert (
@@ -295,7 +319,7 @@ def test_a_wrong_content_type_is_corrected_and_the_dry_run_says_what_differs(sta
         in out
     )
     assert stack.head("us-east-1", "index.html")["ContentType"] == "application/octet-stream"
-    code, out, _ = run(capsys, *args)
+    code, out, _ = run(capsys, *args, "--check-metadata")
     assert code == 0 and "done: 3 uploaded, 1 with new metadata, 0 failed" in out
     assert stack.head("us-east-1", "index.html")["ContentType"] == "text/html"
 
