@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from components.aliases import known_before_as
 from core.cloudfront import (
+    EDGE_FUNCTION_DESCRIPTION,
     EDGE_FUNCTION_MEMORY_MB,
     EDGE_FUNCTION_RUNTIME,
     EDGE_FUNCTION_TIMEOUT_SECONDS,
@@ -57,7 +58,8 @@ class LambdaEdgeRouterArgs:
     """The custom header the origin group's failover member carries. Default ``X-Geo-Failover``."""
 
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    """Days CloudWatch keeps the function's logs, in every Region where it runs. Default 30."""
+    """Days CloudWatch keeps the function's logs, in every Region where it runs.
+    Default ``DEFAULT_LOG_RETENTION_DAYS``."""
 
     state_table_name: pulumi.Input[str] | None = None
     """The routing state table (``RoutingState.table_name``) the function reads which origins are
@@ -136,7 +138,8 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                 # destroy the function leaves the stack and stays in the account
                 # (docs/cleanup.md).
                 skip_destroy=True,
-                description="Routes CloudFront cache misses to the nearest regional S3 origin",
+                # What ./dev cleanup also recognises the router by (docs/cleanup.md).
+                description=EDGE_FUNCTION_DESCRIPTION,
                 tags=tags,
             ),
             opts=child,

@@ -46,7 +46,14 @@ import boto3
 from botocore.exceptions import ClientError
 
 from routing.catalogue import load_catalogue, rank_origins
-from tools.cli import ToolError, run_command
+from tools.cli import (
+    MAX_KEY_BYTES,
+    ToolError,
+    cache_control,
+    edge_region,
+    key_prefix,
+    run_command,
+)
 from tools.folder import PART_BYTES, LocalFile, scan_folder
 from tools.interrupt import at_forced_stop, shielded, stop_requested, worker_threads
 from tools.stack_buckets import (
@@ -81,9 +88,15 @@ def choose_targets(
         return list(buckets)
     here = options.from_region or boto3.session.Session().region_name
     if here not in load_catalogue():
+        yours = (
+            f"{here!r} is not an AWS Region code"
+            if here is not None
+            else "no AWS Region is configured (AWS_REGION, your profile)"
+        )
+        flag = "--from-region" if options.from_region else "your AWS Region"
         raise ToolError(
-            "with replication, publish writes to the bucket nearest you: give --from-region REGION "
-            f"(your AWS Region is {here!r}), --to REGION, or --all"
+            "with replication, publish writes to the bucket nearest you, and "
+            f"{flag}: {yours}; give --from-region REGION, --to REGION, or --all"
         )
     return [rank_origins(here, list(buckets))[0]]
 
@@ -194,6 +207,12 @@ def publish(options: argparse.Namespace) -> int:
         files = scan_folder(folder, options.prefix, skipped=skipped.append)
         for line in skipped:
             print(line, file=sys.stderr)
+        too_long = next((f for f in files if len(f.key.encode("utf-8")) > MAX_KEY_BYTES), None)
+        if too_long is not None:
+            raise ToolError(
+                f"the key of {too_long.path} is {len(too_long.key.encode('utf-8')):,} bytes long; "
+                f"S3 keys are at most {MAX_KEY_BYTES}: use a shorter --prefix or path"
+            )
         wait_for(listings)
         existing = [listing.result() for listing in listings]
         compared = [
@@ -307,17 +326,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "folder", help="local folder whose files become objects (paths become keys)"
     )
     add_bucket_arguments(parser)
-    parser.add_argument("--to", metavar="REGION", help="write to this Region's bucket only")
+    parser.add_argument(
+        "--to", metavar="REGION", type=edge_region, help="write to this Region's bucket only"
+    )
     parser.add_argument(
         "--from-region",
         metavar="REGION",
+        type=edge_region,
         help="your Region: with replication, write to the nearest bucket",
     )
     parser.add_argument(
         "--all", action="store_true", help="write to every bucket, even when they replicate"
     )
     parser.add_argument(
-        "--cache-control", metavar="VALUE", help="Cache-Control of every uploaded object"
+        "--cache-control",
+        metavar="VALUE",
+        type=cache_control,
+        help="Cache-Control of every uploaded object",
+    )
+    parser.add_argument(
+        "--prefix", default="", type=key_prefix, help="key prefix for every object (e.g. 'v2/')"
     )
     parser.add_argument(
         "--check-metadata",
@@ -325,7 +353,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also correct the Content-Type and Cache-Control of objects whose bytes already match "
         "(one HeadObject each; implied by --cache-control)",
     )
-    parser.add_argument("--prefix", default="", help="key prefix for every object (e.g. 'v2/')")
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would be uploaded, write nothing"
     )
