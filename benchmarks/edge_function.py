@@ -38,6 +38,7 @@ from routing.artifact import StateSource, regional_domain_name, render_artifact
 from routing.catalogue import load_catalogue
 from routing.table import derive_routing_table
 from sandbox.function_runtime import CloudFrontFunction, edge_location, viewer_request_event
+from tools.cli import run_command
 
 SEED_ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
 EDGE_REGION = "eu-west-2"
@@ -154,7 +155,7 @@ def interpreter_start_ms(code: str, cwd: str, starts: int) -> float:
     return statistics.median(times)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--calls", type=int, default=20_000)
@@ -243,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
             f"function code, {label}: {size:,} bytes of CloudFront's {MAX_CODE_BYTES:,} "
             f"({size / MAX_CODE_BYTES:.0%})"
         )
+    return 0
 
 
 DEFAULT_CODES = (403, 404, 500, 502, 503, 504)
@@ -295,4 +297,4 @@ def javascript_per_call_ns(repeats: int, calls: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, stopping="stopping the edge function benchmark"))

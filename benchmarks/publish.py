@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 from settings.table import PROJECT_ROOT
+from tools.cli import run_command
 
 AWSCLI_HOME = PROJECT_ROOT / ".bench" / "awscli"
 ACCOUNT = "123456789012"
@@ -198,7 +199,7 @@ def sync_command(cli: Path, folder: Path, url: str, bucket: str) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--drift-objects", type=int, default=20_000)
@@ -241,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             drift_benchmark(port, options.drift_objects)
     finally:
         server.stop()
+    return 0
 
 
 def drift_benchmark(port: int, objects: int) -> None:
@@ -267,4 +269,8 @@ def drift_benchmark(port: int, objects: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(
+        run_command(
+            main, stopping="stopping the publish benchmark, its emulator and the command it times"
+        )
+    )

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.drill import ask
 from sandbox.stack import Sandbox
 from settings.stack_file import settings_from_stack_file
+from tools.cli import run_command
 
 
 def measure(
@@ -44,7 +47,7 @@ def measure(
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         finally:
             sandbox.emulators.regions["us-east-1"].start()
+    return 0
 
 
 def report(
@@ -77,4 +81,4 @@ def report(
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, stopping="stopping the sandbox benchmark and its emulators"))

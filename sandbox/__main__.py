@@ -9,17 +9,16 @@ import argparse
 import errno
 import json
 import os
-import signal
 import sys
-import tempfile
-import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from settings.stack_file import settings_from_stack_file, shipped_stacks
 from settings.table import PROJECT_ROOT
 from tools.cli import ToolError, edge_region, port_number, run_command
+from tools.interrupt import temporary_folder
 
 if TYPE_CHECKING:
     from sandbox.stack import Sandbox
@@ -213,6 +212,8 @@ def break_glass_commands(sandbox: Sandbox, outputs: Path) -> str:
 
 
 def serve(sandbox: Sandbox) -> int:
+    from sandbox.invalidations import InvalidationsEmulator
+
     settings = sandbox.settings
     print(
         f"edge: {sandbox.url}  (stack {settings.stack}, engine {settings.engine.value}; default "
@@ -232,8 +233,17 @@ def serve(sandbox: Sandbox) -> int:
         f"  ./dev publish {_example_site()} --all {buckets} {endpoints}\n"
         f"  ./dev drift {buckets} {endpoints}"
     )
-    with tempfile.TemporaryDirectory(prefix="geo-proximity-sandbox-") as folder:
-        print(break_glass_commands(sandbox, Path(folder) / "outputs.json"))
+    with (
+        temporary_folder("geo-proximity-sandbox-") as folder,
+        InvalidationsEmulator(sandbox.edge.invalidate) as invalidations,
+    ):
+        print(break_glass_commands(sandbox, folder / "outputs.json"))
+        print(
+            "objects in the edge caches are served from them, whichever origin is in rotation (as "
+            "on CloudFront); empty the caches as an invalidation does:\n"
+            f"  aws cloudfront create-invalidation --endpoint-url {invalidations.endpoint} "
+            f"--distribution-id {invalidations.distribution_id} --paths '/*'"
+        )
         if sandbox.evacuating:
             from sandbox.state import PROBE_SECONDS, SCALE
 
@@ -245,8 +255,6 @@ def serve(sandbox: Sandbox) -> int:
         print("Ctrl-C stops everything. One line per request follows.", flush=True)
         sandbox.log_requests(print)
         wait_for_a_stop_signal()
-    print("\nstopping: edge and S3 emulators shut down", flush=True)
-    return 0
 
 
 def _example_site() -> str:
@@ -255,19 +263,17 @@ def _example_site() -> str:
     return os.path.relpath(PROJECT_ROOT / "examples" / "site")
 
 
-def wait_for_a_stop_signal() -> None:
-    """Return once SIGINT (Ctrl-C) or SIGTERM arrives. Explicit handlers: a shell that starts
-    this in the background leaves SIGINT ignored otherwise."""
-    stopped = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopped.set())
-    # Waited for in short slices: "Python signal handlers are always executed in the main Python
+def wait_for_a_stop_signal() -> NoReturn:
+    """Wait until SIGINT (Ctrl-C) or SIGTERM stops the command: ``run_command``'s handlers raise
+    ``tools.interrupt.Stopped`` here (they replace the SIG_IGN that a shell starting this in the
+    background leaves for SIGINT)."""
+    # Slept in short slices: "Python signal handlers are always executed in the main Python
     # thread ..., even if the signal was received in another thread" (Python docs, signal,
     # "Signals and threads"). A signal the kernel hands to one of the emulators' threads does not
     # wake a main thread blocked in an untimed wait, so Ctrl-C could hang for ever.
-    while not stopped.wait(0.2):
-        pass
+    while True:
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_command(main, stopping="stopping the sandbox's edge and emulators"))

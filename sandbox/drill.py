@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import queue
+import threading
 import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 
@@ -87,6 +88,44 @@ def ask(sandbox: Sandbox, edge_region: str, key: str, method: str = "GET") -> An
         body=body,
         first_byte_ms=(first_byte - started) * 1e3,
     )
+
+
+def ask_together(sandbox: Sandbox, requests: list[tuple[str, str]], viewers: int) -> list[Answer]:
+    """Each (edge Region, key) request asked through the edge by one of ``viewers`` viewers at
+    once; the answers in the requests' order (the first error, if any, raised here).
+
+    The viewers are daemon threads, and waited for in short slices: a Ctrl-C while they wait on a
+    stalled or unreachable origin stops the drill at once, instead of after the origin's
+    time-outs (an executor's threads would hold the interpreter until their answers came)."""
+    answers: list[Answer | Exception | None] = [None] * len(requests)
+    waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(requests)):
+        waiting.put(index)
+
+    def viewer() -> None:
+        while True:
+            try:
+                index = waiting.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                answers[index] = ask(sandbox, *requests[index])
+            except Exception as error:  # noqa: BLE001 - raised in the caller's thread below
+                answers[index] = error
+
+    threads = [
+        threading.Thread(target=viewer, name=f"viewer-{number}", daemon=True)
+        for number in range(min(viewers, len(requests)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return [answer for answer in answers if isinstance(answer, Answer)]
 
 
 @dataclass(frozen=True)
@@ -372,8 +411,7 @@ def run_phase(
             requests = []
         if phase.times_out and requests:
             # Viewers ask at once, as they do: the phase waits out a time-out per batch.
-            with ThreadPoolExecutor(min(_CONCURRENT_VIEWERS, len(requests))) as viewers:
-                answers = list(viewers.map(lambda request: ask(sandbox, *request), requests))
+            answers = ask_together(sandbox, requests, _CONCURRENT_VIEWERS)
         else:
             answers = [ask(sandbox, edge, key) for edge, key in requests]
         reached = _viewer_requests(sandbox, phase.silent) - silent_before

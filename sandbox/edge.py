@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -204,10 +204,20 @@ class EdgeEmulator:
         # shared between concurrent invocations on Lambda.
         self._container = threading.Lock()
 
-    def invalidate(self) -> None:
-        """Empty every edge cache, as a CloudFront invalidation of /* does."""
+    def invalidate(self, paths: Collection[str] = ("/*",)) -> int:
+        """Empty every edge cache of ``paths``, as a CloudFront invalidation does: a path ending in
+        ``*`` covers every path that starts with what comes before it, ``/`` the default root
+        object; how many cached objects went."""
+
+        def matches(uri: str, path: str) -> bool:
+            path = DEFAULT_ROOT_OBJECT if path == "/" else path
+            return uri.startswith(path[:-1]) if path.endswith("*") else uri == path
+
         with self._cache_lock:
-            self._cache.clear()
+            doomed = [key for key in self._cache if any(matches(key[1], p) for p in paths)]
+            for key in doomed:
+                del self._cache[key]
+        return len(doomed)
 
     # The origin group as the stack declares it: (Region, marker header or None) per member.
     def _group_members(self) -> list[tuple[str, str | None]]:
@@ -735,6 +745,30 @@ def _content_length(method: str, response: EdgeResponse) -> int:
     return len(response.body)
 
 
+def malformed(target: str, content_length: str | None) -> str | None:
+    """Why a request cannot be read as HTTP, for its 400; None when it can. ``target`` is the
+    request line's target as http.server decodes it (ISO-8859-1: each byte one character).
+
+    - A request-target is ASCII: other characters are sent percent-encoded (RFC 3986, 2.1 and
+      2.5), and "Recipients of an invalid request-line SHOULD respond with either a 400 (Bad
+      Request) error or a 301 (Moved Permanently) redirect" (RFC 9112, 3.2). CloudFront's guide
+      says nothing of such a request: the sandbox takes the RFC's 400, which refuses rather than
+      guesses.
+    - "If a message is received without Transfer-Encoding and with an invalid Content-Length
+      header field, then the message framing is invalid and the recipient MUST treat it as an
+      unrecoverable error ... a server MUST respond with a 400 (Bad Request) status code and then
+      close the connection" (RFC 9112, 6.3)."""
+    odd = next((c for c in target if not "\x21" <= c <= "\x7e"), None)
+    if odd is not None:
+        return (
+            f"the request target holds the byte 0x{ord(odd):02x}; a URL is ASCII, other "
+            "characters percent-encoded (RFC 3986)"
+        )
+    if content_length is not None and not content_length.strip().isdigit():
+        return f"Content-Length {shortened(content_length, 40)!r} is not a number of bytes"
+    return None
+
+
 class _EdgeRequestHandler(BaseHTTPRequestHandler):
     server: EdgeServer
     protocol_version = "HTTP/1.1"
@@ -745,16 +779,22 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
         # is neither written to the new one nor lost to a None read half-way.
         request_log = self.server.request_log
         edge_region = self.headers.get(EDGE_REGION_HEADER, self.server.default_edge_region).strip()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # a refused request's body is read and dropped
-        error, warning = check_edge_region(edge_region)
+        warning = None
+        error = malformed(self.path, self.headers.get("Content-Length"))
+        if error is not None:
+            self.close_connection = True  # the framing cannot be trusted past this request
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)  # a refused request's body is read and dropped
+            error, warning = check_edge_region(edge_region)
         edge = self.server.edge
         if error is not None or edge is None:
             body = f"{error or 'the sandbox is starting'}\n".encode()
             response = EdgeResponse(
                 400 if error else 503,
-                [("Content-Type", "text/plain")],
+                [("Content-Type", "text/plain")]
+                + ([("Connection", "close")] if self.close_connection else []),
                 body,
                 None,
                 False,
@@ -774,7 +814,8 @@ class _EdgeRequestHandler(BaseHTTPRequestHandler):
             request_log(
                 request_log_line(
                     self.command,
-                    self.path,
+                    # Each byte as http.server read it; one that is not printable ASCII escaped.
+                    "".join(c if "\x21" <= c <= "\x7e" else f"\\x{ord(c):02x}" for c in self.path),
                     edge_region,
                     response,
                     (time.perf_counter() - started) * 1e3,

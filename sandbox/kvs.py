@@ -53,6 +53,7 @@ from ecdsa.util import sigdecode_der
 from evacuation import sigv4a
 from evacuation.sigv4a import ALGORITHM, REGION_SET_HEADER, derive_signing_key
 from sandbox.function_runtime import KeyValueStoreUnavailable
+from sandbox.regional_s3 import POLL_SECONDS
 
 SERVICE = "cloudfront-keyvaluestore"
 # The quotas of "Quotas on key value stores" (CloudFront developer guide).
@@ -165,7 +166,9 @@ class KeyValueStoreEmulator:
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
         self._port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="kvs", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(POLL_SECONDS,), name="kvs", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -19,15 +19,19 @@ from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
+from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from evacuation.evacuator import HEALTH_KEY
 from sandbox.session import sandbox_session
+
+# moto's partition for the commercial Regions, where every emulated bucket is.
+_PARTITION = "aws"
+# How often a server looks for a request to stop (socketserver's default is 0.5 s): stopping the
+# sandbox waits for it, once per server.
+POLL_SECONDS = 0.05
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request")
 
@@ -42,6 +46,19 @@ class Fault(Enum):
 
 # How long a stalled request is held at most, so that a forgotten fault never pins a thread.
 _MAX_STALL_SECONDS = 600.0
+# How often a stalled request looks whether its client is still there.
+_STALL_LOOK_SECONDS = 0.05
+
+
+def _closed_by_peer(connection: socket.socket) -> bool:
+    """Whether the other end closed ``connection``: a peek that reads end-of-file (an error
+    counts too); waiting data or nothing yet is an open connection."""
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 # WSGI's start_response(status, headers) and environ, as werkzeug passes them.
@@ -111,8 +128,11 @@ class RegionalS3:
             self.requests += 1
             if environ.get("PATH_INFO", "").endswith("/" + HEALTH_KEY):
                 self.health_checks += 1
-        if self._fault is Fault.STALLED:
-            self._flowing.wait(_MAX_STALL_SECONDS)
+        if self._fault is Fault.STALLED and not self._stall(environ):
+            # Its client gave up (a time-out): nobody reads what is sent now, and the thread and
+            # the connection go at once, so that a long stall does not pile them up by the
+            # thousand (one per probe of the evacuator, every half second).
+            return _s3_error(start_response, "503 Service Unavailable", "Stalled", "gone")
         if self._fault is Fault.UNAVAILABLE:
             return _s3_error(
                 start_response,
@@ -144,6 +164,18 @@ class RegionalS3:
         answer: Iterable[bytes] = self._app(environ, start_response)
         return answer
 
+    def _stall(self, environ: Environ) -> bool:
+        """Hold the request while the stall lasts (at most ``_MAX_STALL_SECONDS``); False when its
+        client has closed the connection meanwhile."""
+        connection = environ.get("werkzeug.socket")
+        deadline = time.monotonic() + _MAX_STALL_SECONDS
+        while not self._flowing.wait(_STALL_LOOK_SECONDS):
+            if connection is not None and _closed_by_peer(connection):
+                return False
+            if time.monotonic() > deadline:
+                break
+        return True
+
     def start(self) -> None:
         self._close_black_hole()
         # The same port on restart, so the edge finds the Region where it was.
@@ -152,7 +184,10 @@ class RegionalS3:
         )
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"s3-{self.region}", daemon=True
+            target=self._server.serve_forever,
+            args=(POLL_SECONDS,),
+            name=f"s3-{self.region}",
+            daemon=True,
         )
         self._thread.start()
 
@@ -191,6 +226,22 @@ class RegionalS3:
         return self._server is not None
 
 
+def _forget_bucket(name: str) -> None:
+    """Remove bucket ``name`` and every version of every object in it from moto's backend,
+    closing the temporary files moto keeps object bodies in."""
+    backend = s3_backends[DEFAULT_ACCOUNT_ID][_PARTITION]
+    bucket = backend.buckets.pop(name, None)
+    s3_backends.bucket_accounts.pop(name, None)
+    if bucket is None:
+        return
+    for _, versions in bucket.keys.iterlists():
+        for version in versions:
+            if isinstance(version, FakeKey):
+                version.dispose()
+    for upload in bucket.multiparts.values():
+        upload.dispose()
+
+
 class QuietRequestHandler(MotoRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -200,7 +251,11 @@ class S3Emulators:
     """An S3 endpoint per Region, each holding that Region's bucket."""
 
     def __init__(self, buckets: dict[str, str]) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
+        # moto's S3 application itself, not its dispatcher: the dispatcher finds the service of
+        # every request under one lock, listing moto's package folder each time, and with many
+        # Regions' requests at once they queued on it by the thousand (a thread and a socket
+        # each: "Too many open files").
+        app = create_backend_app("s3")
         owners = {bucket: region for region, bucket in buckets.items()}
         self.buckets = dict(buckets)
         self.regions = {region: RegionalS3(region, app, owners) for region in buckets}
@@ -227,35 +282,30 @@ class S3Emulators:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        # moto keeps its buckets for the life of the process: remove ours, so that a later sandbox
-        # of the same stack in this process (a test, a benchmark) starts from nothing.
-        for region in self._created:
-            emulator = self.regions[region]
-            emulator.fault = None
-            if not emulator.running:
-                emulator.start()
-            self._delete_bucket(region)
-        self._created = []
         for emulator in self.regions.values():
+            emulator.fault = None  # a stalled request is let go, so its thread ends
             emulator.stop()
-
-    def _delete_bucket(self, region: str) -> None:
-        client, bucket = self.client(region), self.buckets[region]
-        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            doomed = [
-                {"Key": item["Key"], "VersionId": item["VersionId"]}
-                for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-            ]
-            if doomed:
-                client.delete_objects(Bucket=bucket, Delete={"Objects": doomed})
-        client.delete_bucket(Bucket=bucket)
+        # moto keeps its buckets for the life of the process: ours go, so that a later sandbox of
+        # the same stack in this process (a test, a benchmark) starts from nothing. Taken from
+        # moto's backend itself, not through the emulators: however many objects were published,
+        # whichever emulator a drill left stopped or unreachable.
+        for region in self._created:
+            _forget_bucket(self.buckets[region])
+        self._created = []
+        with self._clients_lock:
+            for client in self._clients.values():
+                client.close()  # its pooled connections
+            self._clients = {}
 
     def endpoint(self, region: str) -> str:
         return f"http://127.0.0.1:{self.regions[region].port}"
 
     def client(self, region: str) -> Any:
         """An S3 client for the Region's endpoint, made once per endpoint (a stopped emulator
-        starts again on the same port)."""
+        starts again on the same port), from the one sandbox session: a client built from a new
+        session reads botocore's S3 model again, a second or more of CPU each. boto3 clients are
+        safe to share between threads ("Multithreading or multiprocessing with clients", boto3
+        guide)."""
         endpoint = self.endpoint(region)
         with self._clients_lock:
             if (region, endpoint) not in self._clients:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -28,12 +27,13 @@ from edge_function.package import HANDLER_NAME, RUNTIME_MODULES, routing_package
 from evacuation.evacuator import HEALTH_KEY
 from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.function_runtime import CloudFrontFunction
-from sandbox.regional_s3 import S3Emulators
+from sandbox.regional_s3 import POLL_SECONDS, S3Emulators
 from sandbox.state import STATE_REFRESH_SECONDS, RoutingStateEmulator, credentials_in_environment
 from settings.parser import Settings
 from settings.table import PROJECT
 from tools.cli import ToolError
 from tools.folder import scan_folder
+from tools.interrupt import shielded, temporary_folder
 
 SAMPLE_OBJECTS = ("index.html", "assets/where.json")
 # What Pulumi writes into every bucket for the evacuator's probes.
@@ -142,7 +142,9 @@ class Sandbox:
                 connect_timeout=self.connect_timeout,
             )
             self._server.edge = self._edge
-            thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
+            thread = threading.Thread(
+                target=self._server.serve_forever, args=(POLL_SECONDS,), name="edge", daemon=True
+            )
             thread.start()
             undo.callback(thread.join)
             undo.callback(self._server.shutdown)
@@ -154,9 +156,7 @@ class Sandbox:
     ) -> tuple[Callable[[dict[str, Any], Any], Any] | None, CloudFrontFunction | None]:
         """The engine's function for ``settings``, built as ``pulumi up`` builds it."""
         if settings.engine is Engine.LAMBDA_EDGE:
-            package = Path(
-                cleanup.enter_context(tempfile.TemporaryDirectory(prefix="geo-proximity-package-"))
-            )
+            package = cleanup.enter_context(temporary_folder("geo-proximity-package-"))
             for name, text in routing_package_files(
                 settings.routing,
                 self.buckets,
@@ -234,7 +234,10 @@ class Sandbox:
             time.sleep(self.state.refresh_seconds + _PROPAGATION_MARGIN_S)
 
     def __exit__(self, *exc_info: object) -> None:
-        self._running.close()
+        # To its end, whatever signal arrives meanwhile: a stop cut half-way would leave servers,
+        # their ports and the package's temporary folder behind.
+        with shielded():
+            self._running.close()
 
     @property
     def edge(self) -> EdgeEmulator:

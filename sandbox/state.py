@@ -59,7 +59,7 @@ from routing.artifact import (
     StateSource,
 )
 from sandbox.kvs import KeyValueStoreEmulator, StoreItems
-from sandbox.regional_s3 import QuietRequestHandler
+from sandbox.regional_s3 import POLL_SECONDS, QuietRequestHandler
 from sandbox.session import SANDBOX_CREDENTIALS, sandbox_session
 from settings.parser import Settings
 from settings.table import PROJECT
@@ -93,7 +93,7 @@ class _QuietMotoServer(ThreadedMotoServer):
             self._ip_address, self._port, app, True, request_handler=QuietRequestHandler
         )
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(POLL_SECONDS)
 
     def stop(self) -> None:
         super().stop()

@@ -10,7 +10,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A function or method longer than this is split along its seams.
 MAX_FUNCTION_LINES = 100
 # Not project code, or held to no such limit: the tests, and hidden folders (the virtual
-# environments, .venv and .venv-deploy, and .git).
+# environments, .venv and .venv-deploy, the AWS CLI ./dev bench installs in .bench, and .git).
 _SKIPPED = {"tests"}
 
 

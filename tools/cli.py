@@ -28,6 +28,7 @@ from settings.stack_file import StackFileError
 from settings.table import ConfigError
 from tools.cost import REQUESTS_PER_MONTH_RANGE
 from tools.folder import FolderError
+from tools.interrupt import Stopped, stop_signals
 
 
 class ToolError(Exception):
@@ -95,7 +96,11 @@ def _discard_stdout() -> None:
 
 
 def run_command(
-    main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None
+    main: Callable[[Sequence[str] | None], int],
+    argv: Sequence[str] | None = None,
+    *,
+    stopping: str = "stopping",
+    forced: str = "",
 ) -> int:
     """Run a command's ``main`` and end it with one line, not a traceback, when:
 
@@ -105,7 +110,9 @@ def run_command(
       ``error: cannot write the output: <reason>`` on stderr, exit status 1
       (``EXIT_OUTPUT_FAILED``);
     - the reader of the output left (``| head -1``): nothing, exit status 141;
-    - Ctrl-C: ``interrupted``, exit status 130.
+    - Ctrl-C or SIGTERM: ``interrupted (Ctrl-C): <stopping>`` at once (``tools.interrupt``), then
+      the command's own clean-up; exit status 130 (SIGINT) or 143 (SIGTERM). A second one
+      stops at once, saying what that leaves undone (``forced``, after "stopped at once").
     """
     stdout = sys.stdout
     if isinstance(stdout, io.TextIOWrapper):
@@ -113,6 +120,22 @@ def run_command(
         # \udcff, as Python prints it to stderr, instead of failing the command after its work.
         stdout.reconfigure(errors="backslashreplace")
     sys.stdout = cast(TextIO, _GuardedOutput(stdout))
+    try:
+        with stop_signals(stopping, forced) as signals:
+            try:
+                status = _run_guarded(main, argv)
+            except Stopped:
+                status = 0  # arrived while an error was being reported: the signal's status
+    finally:
+        sys.stdout = stdout
+    if signals.received is not None:
+        # Stopped by a signal, whatever the command made of it (an error it caused, a clean end).
+        return 128 + signals.received
+    return status
+
+
+def _run_guarded(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
+    """``main(argv)``, every way out but a signal's turned into an exit status and one line."""
     try:
         try:
             return main(argv)
@@ -132,11 +155,12 @@ def run_command(
         print(f"error: cannot write the output: {reason}", file=sys.stderr)
         _discard_stdout()
         return EXIT_OUTPUT_FAILED
+    except Stopped as stopped:
+        return stopped.exit_status  # its line was printed when the signal arrived
     except KeyboardInterrupt:
+        # Raised by something other than the handlers (a test, a handler of the caller's).
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        sys.stdout = stdout
 
 
 def port_number(text: str) -> int:

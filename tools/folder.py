@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from concurrent.futures import ThreadPoolExecutor
+import os
+import stat
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from s3transfer.utils import ChunksizeAdjuster
+
+from tools.interrupt import worker_threads
 
 # Files from this size up go as multipart uploads of parts this size (s3transfer's defaults).
 PART_BYTES = 8 * 1024 * 1024
@@ -59,18 +64,69 @@ class LocalFile:
         return guessed or "application/octet-stream"
 
 
-def scan_folder(folder: Path, prefix: str) -> list[LocalFile]:
-    """Every file under ``folder``, in path order, keyed ``prefix`` + its path inside the folder."""
-    if not folder.is_dir():
-        raise FolderError(f"no folder at {folder}")
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+def shown(path: Path) -> str:
+    """``path`` printable whatever its bytes: a name that is not UTF-8 shows them escaped."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
-    def local(path: Path) -> LocalFile:
-        size = path.stat().st_size
-        return LocalFile(
-            path, prefix + path.relative_to(folder).as_posix(), size, expected_etag(path, size)
+
+def _not_content(path: Path) -> str | None:
+    """Why ``path`` cannot be an object, as aws s3 sync and rsync skip it too; "" for a folder
+    (walked into, nothing to say), None for a file that can be one."""
+    try:
+        path.as_posix().encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not UTF-8, which S3 object keys are"
+    try:
+        mode = path.stat().st_mode  # through a symbolic link, to what it points at
+    except FileNotFoundError:
+        return (
+            "a symbolic link to nothing" if path.is_symlink() else "gone while the folder was read"
         )
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    if stat.S_ISDIR(mode):
+        return ""  # walked into, not an object itself
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        )
+        return f"{kind}, not a regular file"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
+def _report_skipped(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def scan_folder(
+    folder: Path, prefix: str, *, skipped: Callable[[str], None] = _report_skipped
+) -> list[LocalFile]:
+    """Every regular file under ``folder``, in path order, keyed ``prefix`` + its path inside the
+    folder. What cannot be an object (a FIFO, socket or device, a link to nothing, a file that
+    cannot be read, a name that is not UTF-8) is skipped with one line to ``skipped`` naming it
+    and why, as ``aws s3 sync`` and ``rsync`` skip them: a site's folder with a stray socket or
+    an editor's lock file in it is still a site."""
+    if not folder.is_dir():
+        raise FolderError(f"no folder at {shown(folder)}")
+    paths = []
+    for path in sorted(folder.rglob("*")):
+        why = _not_content(path)
+        if why:
+            skipped(f"skipped {shown(path)}: {why}")
+        elif why is None:
+            paths.append(path)
+
+    def local(path: Path) -> LocalFile | None:
+        try:
+            size = path.stat().st_size
+            etag = expected_etag(path, size)
+        except OSError as error:
+            skipped(f"skipped {shown(path)}: cannot be read ({error.strerror})")
+            return None
+        return LocalFile(path, prefix + path.relative_to(folder).as_posix(), size, etag)
 
     # hashlib releases the GIL on large buffers: big folders hash on every core.
-    with ThreadPoolExecutor() as pool:
-        return list(pool.map(local, paths))
+    with worker_threads(name="hash") as pool:
+        return [local for local in pool.map(local, paths) if local is not None]

@@ -155,6 +155,7 @@ CASES: dict[tuple[str, str], list[Bad]] = {
         "", " ", "no-cache\r\nX-Evil: 1", "é", "x" * 1025, "\x1b[2J"
     ),
     ("publish", "--prefix"): values("\x1b[2J", "a\nb", "x" * 1025),
+    ("publish", "--check-metadata"): explicit("--check-metadata"),
     ("publish", "--dry-run"): explicit("--dry-run"),
     ("publish", "--no-progress"): explicit("--no-progress"),
     ("drift", "--repair"): explicit("--repair"),

@@ -373,8 +373,8 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c():
     finally:
         with process:  # its pipes closed and the process reaped, however the test ended
             process.kill()
-    assert process.returncode == 0, err
-    assert "stopping: edge and S3 emulators shut down" in out
+    assert process.returncode == 130, err
+    assert "interrupted (Ctrl-C): stopping the sandbox's edge and emulators" in err
     # The commands to publish to and check these buckets, and one line per request answered.
     assert "./dev publish examples/site --all --bucket us-east-1=" in "".join(startup)
     assert "--endpoint-url eu-central-1=http://127.0.0.1:" in "".join(startup)

@@ -1,8 +1,11 @@
 import hashlib
+import os
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
-from tools import publish
+from tools import publish, stack_buckets
 from tools.cli import run_command as run_tool
 from tools.folder import PART_BYTES, expected_etag
 
@@ -215,16 +218,17 @@ def test_a_large_file_goes_up_in_parts_its_etag_is_known_and_a_second_run_skips_
 
 def test_every_upload_carries_a_checksum_s3_verifies(stack, site, capsys, monkeypatch):
     sent = []
-    original = publish.upload_all
+    original = stack_buckets.s3_client
 
-    def recording(client, *args, **kwargs):
+    def recording(*args, **kwargs):
+        client = original(*args, **kwargs)
         client.meta.events.register(
             "before-send.s3.PutObject",
             lambda request, **_: sent.append(request.headers.get("x-amz-checksum-sha256")),
         )
-        return original(client, *args, **kwargs)
+        return client
 
-    monkeypatch.setattr(publish, "upload_all", recording)
+    monkeypatch.setattr(stack_buckets, "s3_client", recording)
     code, out, _ = run(
         capsys,
         site,
@@ -252,3 +256,228 @@ def test_concurrency_zero_is_a_one_line_error(capsys, site):
         publish.main([str(site), "--bucket", "us-east-1=b", "--concurrency", "0"])
     assert exited.value.code == 2
     assert "--concurrency: 0 is not a number of requests (1 or more)" in capsys.readouterr().err
+
+
+def test_a_new_cache_control_is_applied_to_unchanged_files_in_place(stack, site, capsys):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    assert run(capsys, *args)[0] == 0
+    before = stack.keys("us-east-1")
+    code, out, _ = run(capsys, *args, "--cache-control", "public, max-age=60")
+    assert code == 0, out
+    assert "uploading 0 of 4 files (0 bytes); updating the metadata of 4" in out
+    assert "done: 0 uploaded, 4 with new metadata, 0 failed" in out
+    for key in FILES:
+        assert stack.head("us-east-1", key)["CacheControl"] == "public, max-age=60"
+    # Copied in place: the same bytes, so the same ETags, and a second run has nothing to do.
+    assert stack.keys("us-east-1") == before
+    code, out, _ = run(capsys, *args, "--cache-control", "public, max-age=60")
+    assert "uploading 0 of 4 files (0 bytes)\n" in out and "done: 0 uploaded, 0 failed" in out
+    # Without it, unchanged objects are left as they are, as aws s3 sync leaves them...
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "uploading 0 of 4 files (0 bytes)\n" in out
+    assert stack.head("us-east-1", "index.html")["CacheControl"] == "public, max-age=60"
+    # ...unless asked: then they end as a run without it uploads them, with no Cache-Control.
+    code, out, _ = run(capsys, *args, "--check-metadata")
+    assert code == 0 and "updating the metadata of 4" in out
+    assert "CacheControl" not in stack.head("us-east-1", "index.html")
+
+
+def test_a_run_that_sets_no_metadata_reads_none_back(stack, site, capsys, monkeypatch):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    assert run(capsys, *args)[0] == 0
+    sent = []
+    made = stack_buckets.s3_client
+
+    def counting_client(*arguments, **keywords):
+        client = made(*arguments, **keywords)
+        client.meta.events.register("before-call.s3", lambda model, **_: sent.append(model.name))
+        return client
+
+    monkeypatch.setattr(stack_buckets, "s3_client", counting_client)
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "uploading 0 of 4 files (0 bytes)\n" in out
+    # The listing alone: no HeadObject per unchanged file (2,000 requests for 2,000 files).
+    assert set(sent) == {"ListObjectsV2"}
+    code, out, _ = run(capsys, *args, "--check-metadata")
+    assert code == 0 and sent.count("HeadObject") == len(FILES)
+
+
+def test_a_wrong_content_type_is_corrected_and_the_dry_run_says_what_differs(stack, site, capsys):
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    # The same bytes, put by another tool with another type.
+    stack.client("us-east-1").put_object(
+        Bucket=stack.buckets["us-east-1"],
+        Key="index.html",
+        Body=(site / "index.html").read_bytes(),
+        ContentType="application/octet-stream",
+    )
+    code, out, _ = run(capsys, *args, "--dry-run", "--check-metadata")
+    assert code == 0
+    assert "would upload 3 of 4 files" in out and "would update the metadata of 1" in out
+    assert (
+        "  us-east-1 index.html: metadata ContentType: 'application/octet-stream' -> 'text/html'"
+        in out
+    )
+    assert stack.head("us-east-1", "index.html")["ContentType"] == "application/octet-stream"
+    code, out, _ = run(capsys, *args, "--check-metadata")
+    assert code == 0 and "done: 3 uploaded, 1 with new metadata, 0 failed" in out
+    assert stack.head("us-east-1", "index.html")["ContentType"] == "text/html"
+
+
+def test_a_multipart_object_with_new_metadata_is_uploaded_again_and_keeps_its_etag(
+    stack, site, capsys
+):
+    large = site / "video.bin"
+    large.write_bytes(b"v" * PART_BYTES + b"tail")
+    args = (site, "--outputs", stack.outputs, "--endpoint-url", stack.endpoint, "--to", "us-east-1")
+    assert run(capsys, *args)[0] == 0
+    etag = stack.keys("us-east-1")["video.bin"]
+    assert etag.endswith("-2")
+    code, out, _ = run(capsys, *args, "--cache-control", "no-cache")
+    assert code == 0, out
+    # A copy in one piece would give it a plain MD5 and a third run would upload it again.
+    assert f"uploading 1 of 5 files ({large.stat().st_size:,} bytes)" in out
+    assert stack.keys("us-east-1")["video.bin"] == etag
+    assert stack.head("us-east-1", "video.bin")["CacheControl"] == "no-cache"
+
+
+def test_an_object_changed_since_it_was_compared_is_uploaded_not_copied(site):
+    """The copy in place is conditional on the ETag that was compared; S3 answers 412
+    PreconditionFailed when the object changed since (moto ignores the condition: botocore's
+    Stubber, which checks every request against S3's model, gives S3's answer)."""
+    from tools.folder import scan_folder
+    from tools.uploads import BucketPublisher, Progress
+
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    local = next(f for f in scan_folder(site, "") if f.key == "index.html")
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "copy_object",
+            service_error_code="PreconditionFailed",
+            http_status_code=412,
+            expected_params={
+                "Bucket": "b",
+                "Key": "index.html",
+                "CopySource": {"Bucket": "b", "Key": "index.html"},
+                "CopySourceIfMatch": f'"{local.etag}"',
+                "MetadataDirective": "REPLACE",
+                "ChecksumAlgorithm": "SHA256",
+                "ContentType": "text/html",
+            },
+        )
+        stub.add_response(
+            "put_object",
+            {},
+            expected_params={
+                "Bucket": "b",
+                "Key": "index.html",
+                "Body": (site / "index.html").read_bytes(),
+                "ChecksumAlgorithm": "SHA256",
+                "ContentType": "text/html",
+            },
+        )
+        publisher = BucketPublisher(
+            client,
+            "b",
+            "us-east-1",
+            cache_control=None,
+            concurrency=1,
+            progress=Progress(0, enabled=False, write=print),
+        )
+        publisher.start_single_requests([], [local])
+        publisher.wait()
+        outcome = publisher.tally()
+        publisher.close()
+        stub.assert_no_pending_responses()
+    assert (outcome.updated, outcome.failures) == (1, [])
+
+
+def test_what_cannot_be_an_object_is_skipped_with_a_line_and_exit_status_1(stack, site, capsys):
+    os.mkfifo(site / "pipe")
+    (site / "gone.html").symlink_to(site / "nowhere.html")
+    code, out, err = run(
+        capsys,
+        site,
+        "--outputs",
+        stack.outputs,
+        "--endpoint-url",
+        stack.endpoint,
+        "--to",
+        "us-east-1",
+    )
+    assert code == 1
+    assert err.splitlines() == [
+        f"skipped {site}/gone.html: a symbolic link to nothing",
+        f"skipped {site}/pipe: a FIFO, not a regular file",
+    ]
+    assert "done: 4 uploaded, 0 failed, 2 skipped (above)" in out
+    assert set(stack.keys("us-east-1")) == FILES
+
+
+def test_a_multipart_upload_that_cannot_be_aborted_is_named_with_the_command_that_does_it():
+    """After a stop, this run's unfinished multipart uploads are aborted; one whose abort S3
+    refuses is told with the exact command to abort it, not left unsaid."""
+    from tools.uploads import BucketPublisher, Progress
+
+    client = boto3.client(
+        "s3", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    publisher = BucketPublisher(
+        client,
+        "site-bucket",
+        "eu-west-1",
+        cache_control=None,
+        concurrency=1,
+        progress=Progress(0, enabled=False, write=print),
+    )
+    with Stubber(client) as stub:
+        stub.add_response(
+            "create_multipart_upload",
+            {"Bucket": "site-bucket", "Key": "video one.bin", "UploadId": "upload-7"},
+        )
+        stub.add_client_error(
+            "abort_multipart_upload",
+            service_error_code="AccessDenied",
+            http_status_code=403,
+            expected_params={
+                "Bucket": "site-bucket",
+                "Key": "video one.bin",
+                "UploadId": "upload-7",
+            },
+        )
+        # The upload s3transfer would have begun before the stop.
+        client.create_multipart_upload(Bucket="site-bucket", Key="video one.bin")
+        publisher.cancel()
+        stub.assert_no_pending_responses()
+    assert publisher.tally().left_behind == [
+        "an unfinished multipart upload of video one.bin in site-bucket (eu-west-1) (not "
+        "aborted: AccessDenied); its parts stay stored until: aws s3api abort-multipart-upload "
+        "--region eu-west-1 --bucket site-bucket --key 'video one.bin' --upload-id upload-7 (or "
+        "the bucket's lifecycle rule aborts it after 7 days)"
+    ]
+
+
+def test_a_file_gone_since_it_was_scanned_is_a_failure_line(tmp_path):
+    from tools.folder import LocalFile
+    from tools.uploads import BucketPublisher, Progress
+
+    client = boto3.client(
+        "s3", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    gone = LocalFile(tmp_path / "gone.html", "gone.html", 10, "0" * 32)
+    publisher = BucketPublisher(
+        client,
+        "site-bucket",
+        "eu-west-1",
+        cache_control=None,
+        concurrency=1,
+        progress=Progress(0, enabled=False, write=print),
+    )
+    with Stubber(client):  # no request may be sent
+        publisher.start_single_requests([gone], [])
+        publisher.wait()
+        outcome = publisher.tally()
+    publisher.close()
+    assert outcome.failures == ["eu-west-1 gone.html: cannot read it: No such file or directory"]
