@@ -1,13 +1,15 @@
-"""``./dev check-deploy``: the program builds every shipped stack with what ``pulumi up`` installs,
-and with the oldest versions ``requirements.txt`` allows.
+"""``./dev check-deploy``: the program builds every shipped stack with what a fresh ``pulumi up``
+installs, and with the oldest versions ``requirements.txt`` allows.
 
     python -m testing.deploy_check floors requirements.txt       # the floors, pinned (pip syntax)
     python -m testing.deploy_check build --python NAME=PATH ...  # build every stack with each
 
-``pulumi up`` runs the program in a virtual environment made from ``requirements.txt`` alone
-(``Pulumi.yaml``: ``toolchain: pip``, ``virtualenv: .venv``), so nothing of
-``requirements-dev.txt`` is there. ``./dev check-deploy`` makes two such environments, one from
-``requirements.txt`` and one from its floors, each without pip or setuptools, and this module
+On a fresh clone ``pulumi up`` runs the program in a virtual environment the Pulumi CLI makes from
+``requirements.txt`` alone (``Pulumi.yaml``: ``toolchain: pip``, ``virtualenv: .venv``), so nothing
+of ``requirements-dev.txt`` is there; an existing ``.venv`` (``./dev`` fills the same folder with
+the development packages) it uses as it is ("Pulumi & Python", Virtual environments). This proves
+the fresh case. ``./dev check-deploy`` makes two such environments, one from ``requirements.txt``
+and one from its floors, each without pip or setuptools (Pulumi's has them), and this module
 hands each every shipped stack file's configuration (read here, with the development tools' YAML
 reader; the program gets its configuration from Pulumi) in a few variants: as shipped, without the
 evacuator, and with every optional part on. ``testing.isolated_build`` builds them under mocks in

@@ -50,6 +50,8 @@ class Declared:
     dependencies: list[str]
     # What the resource declares it was known by before: whole URNs or alias specifications.
     aliases: list[Alias]
+    # The inputs whose change replaces it (``replace_on_changes``), as the engine is told.
+    replace_on_changes: list[str]
 
 
 def placed_in(inputs: Mapping[str, Any], home_region: str) -> str:
@@ -86,6 +88,7 @@ class RecordingMonitor(MockMonitor):
                     *(Alias(urn=urn) for urn in request.aliasURNs),
                     *(_alias(alias) for alias in request.aliases),
                 ],
+                replace_on_changes=list(request.replaceOnChanges),
             )
         )
         return response

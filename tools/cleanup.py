@@ -28,8 +28,11 @@ program's tags (``project``, ``stack``), the router's description and names:
   stack, whose function is already gone;
 - the role of a deleted function, when it is tagged for the stack, trusted by Lambda and Lambda@Edge
   alone (edgelambda among them), and no other function or published version uses it in any Region
-  enabled for the account (IAM roles are global; ListFunctions with every version, in every Region
-  EC2's DescribeRegions lists). When any Region cannot be listed, no role is deleted.
+  (IAM roles are global; ListFunctions with every version, in every Region EC2's DescribeRegions
+  lists with AllRegions). When any Region cannot be listed, a Region the account has not enabled
+  among them, no role is deleted. A function whose role IAM says no longer exists (NoSuchEntity:
+  ``pulumi destroy`` deletes the router's role, not the function) is judged by every other test
+  above and goes without a role to delete; one whose role cannot be read otherwise is kept.
 
 Nothing changed within the last hour is touched (a deployment may be under way). A function whose
 replicas CloudFront still holds is refused by Lambda ("... because it is a replicated function"):
@@ -176,21 +179,46 @@ def stack_functions(clients: Clients, stack: str) -> tuple[list[Function], set[s
     return ours, names
 
 
+# IAM's answer for a role that does not exist: "NoSuchEntity: The request was rejected because it
+# referenced a resource entity that does not exist" (IAM API reference, GetRole, Errors,
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html). A refusal (AccessDenied),
+# a throttle or anything else says nothing of whether the role exists.
+NO_SUCH_ENTITY = "NoSuchEntity"
+
+
+@dataclass(frozen=True)
+class RoleRead:
+    """What GetRole said of one role: the role; or that it does not exist (``gone``: IAM answered
+    NoSuchEntity); or why it could not be read (``problem``)."""
+
+    role: dict[str, Any] | None = None
+    gone: bool = False
+    problem: str = ""
+
+
 class Roles:
-    """IAM roles by ARN, each read once (GetRole); None for a role that cannot be read."""
+    """IAM roles by ARN, each read once (GetRole)."""
 
     def __init__(self, clients: Clients) -> None:
         self.iam = clients("iam", LAMBDA_EDGE_REGION)
-        self.read: dict[str, dict[str, Any] | None] = {}
+        self.read: dict[str, RoleRead] = {}
 
-    def get(self, arn: str) -> dict[str, Any] | None:
+    def get(self, arn: str) -> RoleRead:
         if arn not in self.read:
-            try:
-                with explained(f"reading role {_role_name(arn)}"):
-                    self.read[arn] = self.iam.get_role(RoleName=_role_name(arn))["Role"]
-            except ToolError:
-                self.read[arn] = None
+            self.read[arn] = self._read(_role_name(arn))
         return self.read[arn]
+
+    def _read(self, name: str) -> RoleRead:
+        try:
+            with explained(f"reading role {name}"):
+                try:
+                    return RoleRead(self.iam.get_role(RoleName=name)["Role"])
+                except ClientError as error:
+                    if error_code(error) != NO_SUCH_ENTITY:
+                        raise
+                    return RoleRead(gone=True)
+        except ToolError as error:
+            return RoleRead(problem=str(error))
 
 
 def _role_name(arn: str) -> str:
@@ -211,7 +239,7 @@ def trusted_services(role: dict[str, Any]) -> set[str]:
     }
 
 
-def not_lambda_edge(function: Function, role: dict[str, Any] | None) -> str | None:
+def not_lambda_edge(function: Function, read: RoleRead) -> str | None:
     """Why ``function`` is not this project's Lambda@Edge router, or None when it may be one.
 
     What AWS requires of every Lambda@Edge function comes first (CloudFront developer guide,
@@ -220,13 +248,18 @@ def not_lambda_edge(function: Function, role: dict[str, Any] | None) -> str | No
     its role must let edgelambda.amazonaws.com assume it, and Lambda@Edge does not support
     "Lambda environment variables (except for reserved environment variables ...)", layers,
     "Configuration of your Lambda function to access resources inside your VPC" nor functions
-    defined as container images. The router's description then narrows it to this project's."""
+    defined as container images. The router's description then narrows it to this project's.
+
+    A role IAM says does not exist is what ``pulumi destroy`` or an engine switch leaves: Pulumi
+    deletes the router's role while the function stays (``skip_destroy``). Such a function is
+    judged by every other test; a role that cannot be read (refused, throttled) keeps it."""
     config = function.config
-    if role is None:
-        return f"its role {_role_name(function.role)} cannot be read"
-    if EDGE_LAMBDA_SERVICE not in trusted_services(role):
+    role_name = _role_name(function.role)
+    if read.role is None and not read.gone:
+        return f"its role {role_name} cannot be read ({read.problem})"
+    if read.role is not None and EDGE_LAMBDA_SERVICE not in trusted_services(read.role):
         return (
-            f"not a Lambda@Edge function: its role {_role_name(function.role)} is not one "
+            f"not a Lambda@Edge function: its role {role_name} is not one "
             f"{EDGE_LAMBDA_SERVICE} may assume"
         )
     refused = [
@@ -382,17 +415,41 @@ def _tagged(clients: Clients, region: str, group: dict[str, Any], stack: str) ->
     return bool(tags.get("project") == PROJECT and tags.get("stack") == stack)
 
 
+# DescribeRegions' OptInStatus of a Region whose functions can be listed: "opt-in-not-required |
+# opted-in | not-opted-in" (EC2 API reference, DescribeRegions, Region,
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Region.html).
+LISTABLE_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
+
+
 def account_regions(clients: Clients) -> list[str]:
-    """The Regions enabled for the account: EC2's DescribeRegions without AllRegions "describes
-    the Regions that are enabled for your account" (EC2 API reference, DescribeRegions)."""
-    with explained("listing the Regions enabled for the account"):
-        listed = clients("ec2", LAMBDA_EDGE_REGION).describe_regions()
-    return sorted(region["RegionName"] for region in listed.get("Regions", []))
+    """Every Region of the account, enabled or not: EC2's DescribeRegions with AllRegions
+    ("including Regions that are disabled for your account", EC2 API reference, DescribeRegions).
+    Raises ToolError when any Region is not enabled (or its status is missing): its functions
+    cannot be listed, yet disabling a Region does not delete them, it "will remove all IAM access
+    to any resources that reside in that Region" (AWS Account Management API reference,
+    DisableRegion, https://docs.aws.amazon.com/accounts/latest/reference/API_DisableRegion.html),
+    so a function there may use the role and would find it gone once the Region is enabled again.
+    Nothing tells a Region never enabled from one disabled since: both are treated so (fail
+    safe)."""
+    with explained("listing the account's Regions"):
+        listed = clients("ec2", LAMBDA_EDGE_REGION).describe_regions(AllRegions=True)
+    regions = listed.get("Regions", [])
+    closed = sorted(
+        region["RegionName"]
+        for region in regions
+        if region.get("OptInStatus") not in LISTABLE_OPT_IN
+    )
+    if closed:
+        raise ToolError(
+            f"{', '.join(closed)} not enabled for the account (DescribeRegions OptInStatus): "
+            "functions there cannot be listed"
+        )
+    return sorted(region["RegionName"] for region in regions)
 
 
 def functions_by_role(clients: Clients) -> dict[str, list[tuple[str, str]]]:
     """Role ARN → (Region, function or version) of every function and published version that uses
-    it, in every Region enabled for the account: IAM roles are global, and a version keeps the
+    it, in every Region of the account: IAM roles are global, and a version keeps the
     role it was published with (ListFunctions with FunctionVersion ALL lists every version).
     Raises ToolError when any Region cannot be listed."""
     users: dict[str, list[tuple[str, str]]] = {}
@@ -424,11 +481,14 @@ def plan_roles(
         candidates.setdefault(function.role, []).append(function.name)
     eligible = {}
     for role_arn, functions in candidates.items():
-        role, name = roles.get(role_arn), _role_name(role_arn)
+        read, name = roles.get(role_arn), _role_name(role_arn)
+        if read.gone:
+            continue  # already deleted (by Pulumi): nothing to plan
+        role = read.role
         tags = {tag["Key"]: tag["Value"] for tag in (role or {}).get("Tags", [])}
         services = trusted_services(role) if role else set()
         if role is None:
-            found.kept.append(f"role {name}: cannot be read; left alone")
+            found.kept.append(f"role {name}: cannot be read ({read.problem}); left alone")
         elif tags.get("project") != PROJECT or tags.get("stack") != stack:
             found.kept.append(f"role {name}: not tagged for stack {stack}")
         elif EDGE_LAMBDA_SERVICE not in services or not services <= set(EDGE_FUNCTION_SERVICES):

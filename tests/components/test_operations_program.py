@@ -279,6 +279,18 @@ def test_access_logs_come_in_the_format_the_stack_sets(output_format):
     assert destination.inputs["outputFormat"] == output_format
 
 
+def test_a_new_access_log_format_replaces_the_destination_and_its_delivery():
+    # AWS sets a destination's format only when it is created: a new format is a new destination,
+    # and a new delivery to it, never an update AWS would refuse. Neither carries a name of its
+    # own, so each replacement is named anew and created before the old one goes.
+    deployment = deploy(project_config(origins=["us-east-1", "eu-west-1"], accessLogs="true"))
+    destination = deployment.one("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+    delivery = deployment.one("aws:cloudwatch/logDelivery:LogDelivery")
+    assert destination.replace_on_changes == ["outputFormat"]
+    assert delivery.replace_on_changes == ["deliveryDestinationArn"]
+    assert "name" not in destination.inputs
+
+
 def test_access_logs_are_off_by_default():
     deployment = deployed("stack:prod")
     assert "accessLogBucket" not in deployment.exports

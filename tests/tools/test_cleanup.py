@@ -71,26 +71,18 @@ def aws(monkeypatch, tmp_path):
 
 class Clients:
     """moto's clients, but for the (service[, Region]) given a Stubber'd client of their own; EC2's
-    DescribeRegions answers ``regions`` (moto's own list, every Region it knows, with None)."""
+    DescribeRegions (AllRegions) answers ``regions``: names (opt-in not required) or (name,
+    OptInStatus) pairs."""
 
     def __init__(self, regions=REGIONS, **stubbed):
         self.stubbed = stubbed
         self.made = {}
-        if regions is not None and "ec2" not in stubbed:
+        if "ec2" not in stubbed:
             ec2, stubber = stubbed_client("ec2")
-            listing = {
-                "Regions": [
-                    {
-                        "RegionName": region,
-                        "Endpoint": f"ec2.{region}.amazonaws.com",
-                        "OptInStatus": "opt-in-not-required",
-                    }
-                    for region in regions
-                ]
-            }
+            listing = {"Regions": [region_entry(region) for region in regions]}
             # Listed once per plan that gets as far as a role.
             for _ in range(4):
-                stubber.add_response("describe_regions", listing, {})
+                stubber.add_response("describe_regions", listing, {"AllRegions": True})
             self.stubbed["ec2"] = ec2
 
     def __call__(self, service, region):
@@ -100,6 +92,11 @@ class Clients:
         if (service, region) not in self.made:
             self.made[(service, region)] = boto3.client(service, region_name=region)
         return self.made[(service, region)]
+
+
+def region_entry(region):
+    name, status = (region, "opt-in-not-required") if isinstance(region, str) else region
+    return {"RegionName": name, "Endpoint": f"ec2.{name}.amazonaws.com", "OptInStatus": status}
 
 
 def stubbed_client(service, region=EDGE):
@@ -765,8 +762,8 @@ def prod_world():
 def test_with_the_evacuators_beside_current_and_old_routers_nothing_in_use_is_planned(aws):
     live = prod_world()
     cloudfront, stubber = distributions([summary("E1LIVE", f"{live}:3"), summary("E1OTHER")])
-    # Every Region moto knows is listed for who uses a role, opt-in ones included.
-    clients = Clients(regions=None, cloudfront=cloudfront)
+    # Every Region is listed for who uses a role, one the account opted in to included.
+    clients = Clients(regions=(*REGIONS, ("ap-east-1", "opted-in")), cloudfront=cloudfront)
 
     found = cleanup.find_leftovers(clients, "prod", LATER)
     stubber.assert_no_pending_responses()
@@ -928,10 +925,117 @@ def test_no_role_is_deleted_when_the_regions_cannot_be_listed(aws):
     found = cleanup.find_leftovers(Clients(cloudfront=cloudfront, ec2=ec2), "prod", LATER)
     assert [d.kind for d in found.deletions] == ["function"]
     assert any(
-        line.startswith(
-            "role router-function-old-role: listing the Regions enabled for the account"
-        )
+        line.startswith("role router-function-old-role: listing the account's Regions")
         for line in found.kept
+    )
+
+
+@pytest.mark.parametrize("status", ["not-opted-in", None])
+def test_no_role_is_deleted_while_a_region_is_not_enabled(aws, status):
+    # A disabled Region's functions cannot be listed, and disabling a Region deletes none of them:
+    # one there may use the role. A Region whose status is missing is treated alike.
+    edge_function("router-function-old", "prod")
+    closed = region_entry("me-south-1")
+    if status is None:
+        del closed["OptInStatus"]
+    else:
+        closed["OptInStatus"] = status
+    ec2, stubber = stubbed_client("ec2")
+    stubber.add_response(
+        "describe_regions",
+        {"Regions": [*(region_entry(region) for region in REGIONS), closed]},
+        {"AllRegions": True},
+    )
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront, ec2=ec2), "prod", LATER)
+    stubber.assert_no_pending_responses()
+    assert [(d.kind, d.name) for d in found.deletions] == [("function", "router-function-old")]
+    assert found.kept == [
+        "role router-function-old-role: me-south-1 not enabled for the account (DescribeRegions "
+        "OptInStatus): functions there cannot be listed; a role is deleted only once no function "
+        "in any Region uses it"
+    ]
+
+
+def delete_role_as_pulumi_does(name):
+    """What ``pulumi destroy`` or an engine switch does to the router's role: its inline policy,
+    then the role (the function stays: ``skip_destroy``)."""
+    iam = boto3.client("iam", region_name=EDGE)
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    iam.delete_role(RoleName=name)
+
+
+def test_a_router_whose_role_pulumi_deleted_goes_with_its_versions_and_log_groups(aws):
+    edge_function("router-function-old", "prod", versions=2)
+    log_groups("router-function-old", "prod", ["us-east-1", "eu-west-1"])
+    delete_role_as_pulumi_does("router-function-old-role")
+    # The evacuator of every vantage Region beside it, their shared role deleted too.
+    shared = role("prod-evacuator-role", "prod", trust=LAMBDA_TRUST)
+    for region in VANTAGES:
+        evacuator(f"prod-evacuator-{region}", "prod", region, shared)
+    delete_role_as_pulumi_does("prod-evacuator-role")
+    cloudfront, _ = distributions([summary("E1OTHER")])
+    clients = Clients(cloudfront=cloudfront)
+
+    found = cleanup.find_leftovers(clients, "prod", LATER)
+    deleted, kept = lines(found)
+    logs = "the logs of router-function-old, deleted once it is"
+    assert deleted == [
+        "function router-function-old (us-east-1): no distribution uses any of its 2 version(s)",
+        f"log group /aws/lambda/us-east-1.router-function-old (us-east-1): {logs}",
+        f"log group /aws/lambda/us-east-1.router-function-old (eu-west-1): {logs}",
+        f"log group /aws/lambda/router-function-old (us-east-1): {logs}",
+    ]
+    # No role to delete, and the evacuator is no router without its role either.
+    assert kept == [
+        "function prod-evacuator-us-east-1: not a Lambda@Edge function: it has environment "
+        "variables"
+    ]
+
+    outcome = cleanup.delete_with_retries(clients, found.deletions, None)
+    assert len(outcome.deleted) == 4 and outcome.pending == []
+    assert function_names() == ["prod-evacuator-us-east-1"]
+    assert group_names("eu-west-1") == ["/aws/lambda/prod-evacuator-eu-west-1"]
+    assert group_names("us-east-1") == ["/aws/lambda/prod-evacuator-us-east-1"]
+
+
+def test_an_evacuator_whose_role_is_deleted_is_kept_with_its_log_group(aws):
+    shared = role("prod-evacuator-role", "prod", trust=LAMBDA_TRUST)
+    evacuator("prod-evacuator-us-east-1", "prod", "us-east-1", shared)
+    delete_role_as_pulumi_does("prod-evacuator-role")
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront), "prod", LATER)
+    assert found.deletions == []
+    assert found.kept == [
+        "function prod-evacuator-us-east-1: not a Lambda@Edge function: it has environment "
+        "variables"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("AccessDenied", 403), ("Throttling", 400), ("ServiceFailure", 500)]
+)
+def test_a_router_whose_role_cannot_be_read_is_kept_with_everything_of_it(aws, code, status):
+    # Only NoSuchEntity says the role is gone; a refusal, a throttle or a failure says nothing.
+    edge_function("router-function-old", "prod", versions=2)
+    log_groups("router-function-old", "prod", ["us-east-1", "eu-west-1"])
+    iam, stubber = stubbed_client("iam")
+    stubber.add_client_error(
+        "get_role",
+        service_error_code=code,
+        service_message="not now",
+        http_status_code=status,
+        expected_params={"RoleName": "router-function-old-role"},
+    )
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront, iam=iam), "prod", LATER)
+    stubber.assert_no_pending_responses()
+    assert found.deletions == []
+    (kept,) = found.kept
+    assert kept.startswith(
+        "function router-function-old: its role router-function-old-role cannot be read "
+        f"(reading role router-function-old-role: {code}: not now"
     )
 
 
@@ -956,6 +1060,10 @@ def _role(*services, other=None):
             "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
         }
     }
+
+
+GONE = cleanup.RoleRead(gone=True)
+UNREADABLE = cleanup.RoleRead(problem="reading role r: AccessDenied: not authorized")
 
 
 @pytest.mark.parametrize(
@@ -989,11 +1097,33 @@ def _role(*services, other=None):
             _role("edgelambda.amazonaws.com"),
             "not this project's router: its description is not the router's",
         ),
-        ({}, None, "its role r cannot be read"),
+        (
+            {},
+            UNREADABLE,
+            "its role r cannot be read (reading role r: AccessDenied: not authorized)",
+        ),
+        # A role IAM says does not exist (Pulumi deleted it): every other test still decides.
+        ({}, GONE, None),
+        (
+            {"Environment": {"Variables": {"SETTINGS": "{}"}}},
+            GONE,
+            "not a Lambda@Edge function: it has environment variables",
+        ),
+        (
+            {"Description": "Routes CloudFront cache misses"},
+            GONE,
+            "not this project's router: its description is not the router's",
+        ),
+        (
+            {"Layers": [{"Arn": "arn:aws:lambda:us-east-1:1:layer:x:1"}]},
+            GONE,
+            "not a Lambda@Edge function: it has layers",
+        ),
     ],
 )
 def test_only_what_could_be_the_lambda_edge_router_is_a_candidate(config, trust, reason):
-    assert cleanup.not_lambda_edge(_function(**config), trust) == reason
+    read = trust if isinstance(trust, cleanup.RoleRead) else cleanup.RoleRead(trust)
+    assert cleanup.not_lambda_edge(_function(**config), read) == reason
 
 
 def test_a_trust_policy_that_denies_edgelambda_does_not_make_a_lambda_edge_role():
@@ -1016,7 +1146,7 @@ def test_of_what_the_program_declares_only_the_router_is_a_candidate():
     # The prod stack file, under mocks: its router, and its evacuator in every vantage Region.
     deployment = deploy(read_stack_config(stack_file_path("prod")), stack="prod")
     roles = {role.outputs["arn"]: role for role in deployment.all(ROLE)}
-    verdicts = {}
+    verdicts, gone = {}, {}
     for function in deployment.all(FUNCTION):
         inputs = function.inputs
         config = {
@@ -1028,9 +1158,16 @@ def test_of_what_the_program_declares_only_the_router_is_a_candidate():
         trust = {"AssumeRolePolicyDocument": roles[inputs["role"]].inputs["assumeRolePolicy"]}
         candidate = cleanup.Function(function.name, "arn", inputs["role"], LATER, config)
         owner = deployment.by_urn(function.parent).type.rpartition(":")[2]
-        verdicts[(owner, function.region)] = cleanup.not_lambda_edge(candidate, trust)
+        verdicts[(owner, function.region)] = cleanup.not_lambda_edge(
+            candidate, cleanup.RoleRead(trust)
+        )
+        # With its role deleted, as Pulumi deletes it: the evacuator's environment still refuses.
+        gone[(owner, function.region)] = cleanup.not_lambda_edge(
+            candidate, cleanup.RoleRead(gone=True)
+        )
     assert verdicts.pop(("LambdaEdgeRouter", "us-east-1")) is None
-    assert sorted(verdicts) == [
-        ("Evacuator", region) for region in ("ap-northeast-1", "eu-west-1", "us-east-1")
-    ]
+    assert gone.pop(("LambdaEdgeRouter", "us-east-1")) is None
+    evacuators = [("Evacuator", region) for region in ("ap-northeast-1", "eu-west-1", "us-east-1")]
+    assert sorted(verdicts) == sorted(gone) == evacuators
     assert all(reason.startswith("not a Lambda@Edge function") for reason in verdicts.values())
+    assert set(gone.values()) == {"not a Lambda@Edge function: it has environment variables"}
