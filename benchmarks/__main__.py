@@ -8,7 +8,6 @@ Ctrl-C or SIGTERM is passed to the benchmark running, which stops with one line 
 
 from __future__ import annotations
 
-import argparse
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from tools.cli import run_command
+from tools.cli import CommandParser, run_command
 from tools.interrupt import STOP_SIGNALS, say, stopping_line
 
 BENCHMARKS = (
@@ -69,7 +68,7 @@ def run_benchmark(module: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__.split("\n\n")[0])
+    parser = CommandParser(prog="./dev bench", description=__doc__.split("\n\n")[0])
     parser.parse_args(argv)
     for module in BENCHMARKS:
         status = run_benchmark(module)

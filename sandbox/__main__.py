@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from settings.stack_file import settings_from_stack_file, shipped_stacks
 from settings.table import PROJECT_ROOT
-from tools.cli import ToolError, edge_region, port_number, run_command
+from tools.cli import CommandParser, ToolError, edge_region, folder_path, port_number, run_command
 from tools.interrupt import temporary_folder
 
 if TYPE_CHECKING:
@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="./dev sandbox", description=__doc__.split(":", 1)[1].strip()
-    )
+    parser = CommandParser(prog="./dev sandbox", description=__doc__.split(":", 1)[1].strip())
     parser.add_argument(
         "mode",
         choices=["drill", "serve"],
@@ -50,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_parser() -> argparse.ArgumentParser:
     """``./dev run``: the drill of every stack file git tracks, or of the stacks named."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="./dev run",
         description="The main job, locally: every shipped stack's whole request flow and failover "
         "drill (every Pulumi.<stack>.yaml git tracks, both engines), or the stacks --stack names. "
@@ -83,7 +81,7 @@ def _add_common_options(parser: argparse.ArgumentParser, *, drill_only: bool = F
     )
     parser.add_argument(
         "--assets",
-        type=Path,
+        type=folder_path,
         help="a folder to put in every bucket instead of the sample objects",
     )
     parser.add_argument(

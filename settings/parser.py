@@ -11,7 +11,10 @@ report the same messages.
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,6 +338,7 @@ def project_values(config: Mapping[str, str]) -> dict[str, str]:
     Region the catalogue knows."""
     for namespaced in config:
         _refuse_misplaced_key(namespaced)
+        _refuse_unknown_provider_key(namespaced)
     region = config.get("aws:region")
     if region is not None and region not in load_catalogue():
         raise ConfigError("region", describe_unknown_region(region), namespace="aws")
@@ -377,6 +381,35 @@ def _refuse_unknown_keys(values: Iterable[str]) -> None:
         f"did you mean {PROJECT}:{nearest}?" if nearest else f"known keys: {', '.join(KNOWN_KEYS)}"
     )
     raise ConfigError(unknown[0], f"is not a setting of this project; {hint}")
+
+
+@functools.cache
+def aws_provider_keys() -> frozenset[str]:
+    """The config keys of the installed AWS provider (``aws:region``, ``aws:defaultTags``, ...),
+    read from the source of its config module (``pulumi_aws/config/vars.py``, one
+    ``__config__.get('key')`` per key) without importing it: ``./dev plan`` runs without the
+    Pulumi SDK loaded. Empty when the package or the file is not there, and then no key is
+    refused: a list written here by hand would refuse the keys of a newer provider."""
+    spec = importlib.util.find_spec("pulumi_aws")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    try:
+        source = (Path(spec.origin).parent / "config" / "vars.py").read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    return frozenset(re.findall(r"__config__\.get\w*\('([A-Za-z0-9]+)'", source))
+
+
+def _refuse_unknown_provider_key(namespaced: str) -> None:
+    """Refuse an ``aws:`` key the AWS provider does not have (``aws:regoin``): the provider would
+    never read it, and the stack would deploy with its default instead."""
+    namespace, _, key = namespaced.partition(":")
+    known = aws_provider_keys()
+    if namespace != "aws" or not known or key in known:
+        return
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"did you mean aws:{close[0]}?" if close else "see the AWS provider's configuration keys"
+    raise ConfigError(key, f"is not a key of the AWS provider; {hint}", namespace="aws")
 
 
 def _refuse_misplaced_key(namespaced: str) -> None:
@@ -433,10 +466,18 @@ def _latency_snapshot(metric: RoutingMetric, path: Path, stack: str) -> LatencyS
     try:
         return load_snapshot(path)
     except LatencyError as error:
+        # Fetching writes a file that is not there; one that is there and is not a snapshot (a
+        # folder, a device, any other file) it refuses to replace, so it is not advised then.
+        advice = (
+            "point latencyFile at a snapshot (`./dev latency fetch` does not replace a file that "
+            "is not one)"
+            if path.exists() or path.is_symlink()
+            else f"write it with `./dev latency fetch --stack {stack}`"
+        )
         raise ConfigError(
             "latencyFile",
-            f"{error}, which routingMetric 'latency' routes by; run `./dev latency fetch "
-            f"--stack {stack}` to write it (or set routingMetric to distance)",
+            f"{error}. routingMetric 'latency' routes by this snapshot: {advice}, or set "
+            "routingMetric to distance",
         ) from None
 
 

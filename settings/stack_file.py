@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.constructor import DuplicateKeyError, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -38,10 +38,15 @@ from core.input_file import (
     read_input_text,
     size_text,
 )
+from core.text import printable
 from settings.parser import Settings, settings_from_config
 from settings.table import PROJECT, PROJECT_FILE, PROJECT_ROOT, cli_text, shown
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+\Z")
+# The attributes of a stack settings file (Pulumi docs, "Pulumi stack settings file reference",
+# https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/, Attributes): anything
+# else at the top is a misspelling (configg:) whose keys would never be read.
+STACK_FILE_ATTRIBUTES = ("secretsprovider", "encryptedkey", "encryptionsalt", "config", "environment")
 # The longest stack name the Pulumi CLI accepts.
 MAX_STACK_NAME_LENGTH = 100
 # The most values a stack file or Pulumi.yaml may hold, every alias counted as the value it
@@ -76,7 +81,9 @@ def load_yaml(path: Path, *, what: str = "stack file") -> dict[str, Any]:
         raise StackFileError(str(error)) from None
     try:
         check_yaml_bounds(path.name, text, what)
-        document = YAML(typ="safe", pure=True).load(text)
+        yaml = YAML(typ="safe", pure=True)
+        yaml.Constructor = _AsWritten
+        document = yaml.load(text)
     except DuplicateKeyError as error:
         raise StackFileError(_duplicate_key(path, text, error)) from None
     except MarkedYAMLError as error:
@@ -93,6 +100,28 @@ def load_yaml(path: Path, *, what: str = "stack file") -> dict[str, Any]:
             f"{path.name}: the file holds a {_yaml_kind(document)}, not a mapping of keys"
         )
     return document
+
+
+class WrittenFloat(float):
+    """A YAML float that remembers how it was written: ``1e3`` is handed on, and quoted in a
+    message, as 1e3, not as Python's 1000.0 (nor ``1e-400`` as 0.0)."""
+
+    written: str
+
+    def __new__(cls, value: float, written: str) -> WrittenFloat:
+        number = super().__new__(cls, value)
+        number.written = written
+        return number
+
+
+class _AsWritten(SafeConstructor):
+    """The safe constructor, floats kept as written (``WrittenFloat``)."""
+
+    def construct_yaml_float(self, node: Any) -> WrittenFloat:
+        return WrittenFloat(super().construct_yaml_float(node), str(node.value))
+
+
+_AsWritten.add_constructor("tag:yaml.org,2002:float", _AsWritten.construct_yaml_float)
 
 
 def _yaml_kind(value: object) -> str:
@@ -265,9 +294,22 @@ def read_stack_file(path: Path) -> StackConfig:
     values = {
         f"{PROJECT}:{key}": cli_text(value) for key, value in project_config_defaults().items()
     }
-    config = load_yaml(path).get("config") or {}
+    document = load_yaml(path)
+    unknown = sorted(str(key) for key in document if key not in STACK_FILE_ATTRIBUTES)
+    if unknown:
+        raise StackFileError(
+            f"{path.name}: {printable(unknown[0])} is not an attribute of a stack file; the "
+            f"attributes are {', '.join(STACK_FILE_ATTRIBUTES)} (this project's keys go under "
+            "config:)"
+        )
+    config = document.get("config")
+    if config is None:
+        config = {}
     if not isinstance(config, dict):
-        raise StackFileError(f"{path.name}: 'config' is not a mapping of keys to values")
+        raise StackFileError(
+            f"{path.name}: config holds a {_yaml_kind(config)}; it must be a mapping of keys to "
+            "values (origins: [...], ...)"
+        )
     written: dict[str, str] = {}
     secrets: set[str] = set()
     for key, value in config.items():
@@ -284,7 +326,9 @@ def read_stack_file(path: Path) -> StackConfig:
             values.pop(namespaced, None)
             continue
         if value is None:
-            raise StackFileError(f"{path.name}: {key} has no value; give it one or remove it")
+            raise StackFileError(
+                f"{path.name}: {printable(str(key))} has no value; give it one or remove it"
+            )
         values[namespaced] = cli_text(value)
     return StackConfig(values, frozenset(secrets))
 

@@ -55,6 +55,7 @@ from core.waf import (
     WAF_RATE_WINDOW_SECONDS,
     WEB_ACL_MANAGED,
 )
+from core.text import first_unsafe, printable
 from routing.latency import DEFAULT_MARGIN_MS, MARGIN_MS_RANGE, RoutingMetric
 
 PROJECT = "geo-proximity"
@@ -95,7 +96,8 @@ class ConfigError(ValueError):
     """A stack config value that cannot be used. The message names the key as users type it."""
 
     def __init__(self, key: str, reason: str, *, namespace: str = PROJECT) -> None:
-        super().__init__(f"{namespace}:{key}: {reason}")
+        # The key as typed, escapes shown: an unknown key is quoted back from the stack file.
+        super().__init__(f"{printable(namespace)}:{printable(key)}: {reason}")
         self.key = key
 
 
@@ -120,7 +122,9 @@ def cli_text(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    # A float as written in the file (settings.stack_file.WrittenFloat): 1e3, not 1000.0.
+    written = getattr(value, "written", None)
+    return written if isinstance(written, str) else str(value)
 
 
 @dataclass(frozen=True)
@@ -271,8 +275,12 @@ def _log_retention_days(key: str, raw: str) -> int:
 
 
 def _email(key: str, raw: str) -> str | None:
-    if raw and not _EMAIL.match(raw):
-        raise ConfigError(key, f"{shown(raw)} is not an email address such as ops@example.com")
+    if raw and (not _EMAIL.match(raw) or first_unsafe(raw)):
+        raise ConfigError(
+            key,
+            f"{printable(shown(raw))} is not an email address such as ops@example.com (one line "
+            "of text, no control characters)",
+        )
     return raw or None
 
 
@@ -495,8 +503,9 @@ SETTINGS = (
         "latencyFile",
         TEXT,
         _text,
-        "The latency snapshot `routingMetric: latency` reads, relative to the project directory; "
-        "read by the program at deploy time, so commit it",
+        "The latency snapshot `routingMetric: latency` reads: a relative path from the project "
+        "directory, an absolute one as it is; read by the program at deploy time, so keep it in "
+        "the project and commit it",
         default=DEFAULT_LATENCY_FILE,
     ),
     Setting(

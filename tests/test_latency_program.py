@@ -106,7 +106,7 @@ def test_the_cloudfront_function_follows_the_snapshot(snapshot):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "geo-proximity:latencyFile: no latency snapshot at {path}, which routingMetric"),
+        (None, "geo-proximity:latencyFile: no latency snapshot at {path}. routingMetric"),
         ('{"source": ', "geo-proximity:latencyFile: {path}:1:12: not valid JSON"),
     ],
 )
@@ -120,7 +120,10 @@ def test_latency_without_a_usable_snapshot_stops_before_any_resource(tmp_path, c
     text = str(failed.value.error)
     assert text.startswith(message.format(path=path))
     assert text.endswith(
-        "run `./dev latency fetch --stack test` to write it (or set routingMetric to distance)"
+        "write it with `./dev latency fetch --stack test`, or set routingMetric to distance"
+        if content is None
+        else "(`./dev latency fetch` does not replace a file that is not one), or set "
+        "routingMetric to distance"
     )
     assert "\n" not in text
     assert failed.value.declared == []

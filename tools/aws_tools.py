@@ -18,6 +18,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
 )
+from botocore.parsers import ResponseParserError
 
 from tools.cli import NO_CREDENTIALS, ToolError
 
@@ -62,6 +63,21 @@ class Clients:
         return self._made[key]
 
 
+def not_the_service(service: str, endpoint: str | None, error: ResponseParserError) -> ToolError:
+    """An answer the SDK could not parse (botocore's message carries the whole body, over many
+    lines): one line saying that whatever answered is not ``service``."""
+    return ToolError(
+        f"the {service} API at {endpoint} answered something that is not {service} "
+        f"({answer_kind(error)}): check --endpoint-url"
+    )
+
+
+def answer_kind(error: ResponseParserError) -> str:
+    """What botocore could not parse, in a few words."""
+    text = str(error)
+    return next((k for k in ("invalid XML", "invalid JSON") if k in text), "an unreadable answer")
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -88,5 +104,10 @@ def explained(what: str) -> Iterator[None]:
             else ""
         )
         raise ToolError(f"{what}: {code}: {error_message(error)}{hint}") from None
+    except ResponseParserError as error:
+        raise ToolError(
+            f"{what}: the endpoint answered something that is not AWS ({answer_kind(error)}): "
+            "check --endpoint-url"
+        ) from None
     except BotoCoreError as error:
         raise ToolError(f"{what}: {error}") from None

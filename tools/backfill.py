@@ -48,7 +48,7 @@ from typing import Any
 
 from settings.stack_file import stack_file_path
 from tools.aws_tools import Clients, add_endpoint_argument, endpoint_url, explained
-from tools.cli import ToolError, edge_region, run_command, seconds
+from tools.cli import CommandParser, ToolError, edge_region, run_command, seconds
 from tools.cost import BackfillPrices, load_backfill_prices
 from tools.stack_buckets import pulumi_stack_outputs, read_outputs
 
@@ -330,7 +330,7 @@ def run(options: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev backfill", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="./dev backfill", description=__doc__.splitlines()[0])
     parser.add_argument("region", metavar="REGION", type=edge_region, help="the Region to fill")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument(

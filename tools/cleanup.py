@@ -75,7 +75,7 @@ from tools.aws_tools import (
     error_message,
     explained,
 )
-from tools.cli import ToolError, count, run_command
+from tools.cli import CommandParser, ToolError, count, run_command
 
 # Lambda's refusal while CloudFront holds replicas (InvalidParameterValueException): "Lambda was
 # unable to delete <arn> because it is a replicated function. Please see our documentation for
@@ -691,7 +691,7 @@ def run(options: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev cleanup", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="./dev cleanup", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--stack",
         required=True,

@@ -10,12 +10,12 @@ import os
 import re
 import stat
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, NoReturn, TextIO, cast
 
+from core.decimals import DIGITS_RULE, bounded
 from core.input_file import (
     MAX_INPUT_BYTES,
     InputFileError,
@@ -23,6 +23,7 @@ from core.input_file import (
     read_input_text,
     size_text,
 )
+from core.text import MAX_SHOWN_CHARACTERS, escaped, printable, unsafe
 from routing.catalogue import describe_unknown_region, load_catalogue
 from settings.stack_file import StackFileError
 from settings.table import ConfigError
@@ -33,6 +34,35 @@ from tools.interrupt import Stopped, stop_signals
 
 class ToolError(Exception):
     """A problem the person running the tool can fix; printed as one line, exit status 2."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """Every ./dev command's parser: a usage error is one line, ``prog: error: message``, with the
+    way to the usage in the same line, and exit status 2 (argparse's own prints the usage block
+    first). Arguments left over after a sub-command are refused by the sub-command, in its name
+    (``./dev status: error: unrecognized arguments: extra``), not by the command above it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        options, extra = super().parse_known_args(args, namespace)
+        if extra:
+            chosen = self._chosen_sub_command(options)
+            if chosen is not None:
+                chosen.error(f"unrecognized arguments: {' '.join(extra)}")
+        return options, extra
+
+    def _chosen_sub_command(self, options: argparse.Namespace) -> argparse.ArgumentParser | None:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                name = getattr(options, action.dest, None)
+                chosen = action.choices.get(name) if isinstance(name, str) else None
+                if isinstance(chosen, CommandParser):
+                    return chosen._chosen_sub_command(options) or chosen
+        return None
 
 
 # What every tool that calls AWS says when boto3 finds no credentials.
@@ -194,12 +224,14 @@ def requests_in_flight(text: str) -> int:
 
 
 def _decimal(text: str) -> Decimal | None:
-    """``text`` as a finite decimal number, as written (0.95, not 0.9499999999999999556)."""
+    """``text`` as a decimal number, as written (0.95, not 0.9499999999999999556): finite, with
+    bounded digits (``core.decimals``: 1e-99999999 is refused, not carried into a bill whose
+    figures overflow or take gigabytes to print); None when it is not one."""
     try:
         value = Decimal(text.strip().replace(",", "").replace("_", ""))
     except InvalidOperation:
         return None
-    return value if value.is_finite() else None
+    return bounded(value)
 
 
 def hit_ratio(text: str) -> Decimal:
@@ -207,8 +239,12 @@ def hit_ratio(text: str) -> Decimal:
     value = _decimal(text[:-1]) if text.endswith("%") else _decimal(text)
     if value is not None and text.endswith("%"):
         value /= 100
+    if value is not None:
+        value = bounded(value)  # 99.999999999% is eleven decimal places of a ratio
     if value is None or not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (or 0% to 100%)")
+        raise argparse.ArgumentTypeError(
+            f"{printable(repr(text))} is not a ratio from 0 to 1 (or 0% to 100%), {DIGITS_RULE}"
+        )
     return value
 
 
@@ -218,21 +254,21 @@ def milliseconds(text: str) -> Decimal:
     value = _decimal(text)
     if value is None or not 0 < value <= 30_000:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration of more than 0 and at most 30000 ms"
+            f"{printable(repr(text))} is not a duration of more than 0 and at most 30000 ms, "
+            f"{DIGITS_RULE}"
         )
     return value
 
 
-def quantity(low: Decimal, high: Decimal, unit: str, *, above_low: bool = False) -> Any:
-    """An argparse type: a number of ``unit`` from ``low`` (excluded with ``above_low``) to
-    ``high``."""
+def quantity(low: Decimal, high: Decimal, unit: str) -> Any:
+    """An argparse type: a number of ``unit`` from ``low`` to ``high``."""
 
     def read(text: str) -> Decimal:
         value = _decimal(text)
-        if value is None or not (low < value if above_low else low <= value) or value > high:
-            lowest = f"more than {low:,}" if above_low else f"from {low:,}"
+        if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a number of {unit} {lowest} to {high:,}"
+                f"{printable(repr(text))} is not a number of {unit} from {low:,} to {high:,}, "
+                f"{DIGITS_RULE}"
             )
         return value
 
@@ -246,7 +282,7 @@ def whole(low: int, high: int, unit: str) -> Any:
         value = _decimal(text)
         if value is None or value != value.to_integral_value() or not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a whole number of {unit} from {low:,} to {high:,}"
+                f"{printable(repr(text))} is not a whole number of {unit} from {low:,} to {high:,}"
             )
         return int(value)
 
@@ -268,11 +304,13 @@ def requests_per_month(text: str) -> int:
             number = math.nan
         if not number.is_integer():
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a whole number of requests {bounds}"
+                f"{printable(repr(text))} is not a whole number of requests {bounds}"
             ) from None
         value = int(number)
     if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests {bounds}")
+        raise argparse.ArgumentTypeError(
+            f"{printable(repr(text))} is not a whole number of requests {bounds}"
+        )
     return value
 
 
@@ -314,33 +352,7 @@ def seconds(text: str) -> int:
 
 
 # The longest --reason: a line or two of ./dev status, and far below DynamoDB's 400 KB item.
-MAX_REASON_CHARACTERS = 500
-# Bidirectional overrides and isolates reorder what a terminal shows ("Trojan Source", Unicode
-# Technical Report #36, Bidirectional Text Spoofing); control characters and line and paragraph
-# separators move the cursor, clear the screen or set the title.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
-
-
-def _unsafe(character: str) -> bool:
-    """A character that changes a terminal rather than showing as text; or a byte that was not
-    UTF-8 where the command line gave it (Python keeps it as a lone surrogate, Cs), which no
-    UTF-8 output can carry."""
-    return (
-        unicodedata.category(character) in ("Cc", "Cs", "Zl", "Zp") or character in _BIDI_CONTROLS
-    )
-
-
-def _escaped(character: str) -> str:
-    code = ord(character)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str, limit: int = MAX_REASON_CHARACTERS) -> str:
-    """``text`` safe to print into someone's terminal: control characters, line separators and
-    bidirectional controls shown as escapes (\\x1b), and at most ``limit`` characters of it."""
-    shown = "".join(_escaped(c) if _unsafe(c) else c for c in text[:limit])
-    more = len(text) - limit
-    return shown + (f"... ({more:,} more characters)" if more > 0 else "")
+MAX_REASON_CHARACTERS = MAX_SHOWN_CHARACTERS
 
 
 def checked_reason(text: str) -> str:
@@ -356,20 +368,39 @@ def checked_reason(text: str) -> str:
             "(./dev status prints it on one line)"
         )
     for position, character in enumerate(stripped, start=1):
-        if _unsafe(character):
+        if unsafe(character):
             raise ToolError(
                 f"--reason: character {position} is a control character "
-                f"({_escaped(character)}); plain text only: ./dev status prints it into the next "
+                f"({escaped(character)}); plain text only: ./dev status prints it into the next "
                 "reader's terminal"
             )
     return stripped
+
+
+def named_path(text: str) -> Path:
+    """An argparse type: a file named from where the command runs; an empty name is refused (it
+    would be taken for the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file name: give the file's path")
+    return Path(text)
+
+
+def folder_path(text: str) -> Path:
+    """An argparse type: a folder named from where the command runs, that exists: an empty name
+    is refused (it would be taken for the current folder, and every file under it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name: give the folder's path")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{printable(text)} is a file, not a folder")
+    return path
 
 
 def input_file(text: str) -> Path:
     """An argparse type: a file a command reads, named from where the command runs: a regular file
     of at most ``MAX_INPUT_BYTES`` (a device, a FIFO or a folder is refused before anything is
     read; ``core.input_file`` bounds the read itself)."""
-    path = Path(text)
+    path = named_path(text)
     try:
         status = path.stat()
     except FileNotFoundError:
@@ -436,7 +467,7 @@ MAX_KEY_BYTES = 1024
 
 def key_prefix(text: str) -> str:
     """An argparse type: a prefix of S3 object keys, printable text of at most 1,024 UTF-8 bytes."""
-    if any(_unsafe(character) for character in text):
+    if any(unsafe(character) for character in text):
         raise argparse.ArgumentTypeError(
             f"{printable(repr(text))} holds a control character; an S3 key prefix is printable text"
         )

@@ -26,7 +26,7 @@ from queue import Queue
 
 from boto3.s3.transfer import create_transfer_manager
 
-from tools.cli import ToolError, count, run_command
+from tools.cli import CommandParser, ToolError, count, run_command
 from tools.stack_buckets import (
     DEFAULT_CONCURRENCY,
     ObjectInfo,
@@ -219,7 +219,7 @@ def check(options: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev drift", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="./dev drift", description=__doc__.splitlines()[0])
     add_bucket_arguments(parser)
     parser.add_argument(
         "--repair",

@@ -108,8 +108,11 @@ def scan_folder(
     cannot be read, a name that is not UTF-8) is skipped with one line to ``skipped`` naming it
     and why, as ``aws s3 sync`` and ``rsync`` skip them: a site's folder with a stray socket or
     an editor's lock file in it is still a site."""
+    if not str(folder).strip():
+        raise FolderError("an empty name is not a folder: give the folder's path")
     if not folder.is_dir():
-        raise FolderError(f"no folder at {shown(folder)}")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FolderError(f"{shown(folder)} {what}")
     paths = []
     for path in sorted(folder.rglob("*")):
         why = _not_content(path)

@@ -52,6 +52,7 @@ from botocore.exceptions import (
     ParamValidationError,
 )
 from botocore.exceptions import ConnectionError as SdkConnectionError
+from botocore.parsers import ResponseParserError
 
 from routing.catalogue import load_catalogue
 from routing.latency import (
@@ -65,8 +66,16 @@ from routing.latency import (
 from settings.parser import Settings, latency_path, load_snapshot, settings_from_config
 from settings.stack_file import read_stack_file, stack_file_path
 from settings.table import PROJECT
-from tools.aws_tools import endpoint_url, error_code
-from tools.cli import NO_CREDENTIALS, ToolError, days_of_history, edge_region, run_command
+from tools.aws_tools import endpoint_url, error_code, not_the_service
+from tools.cli import (
+    NO_CREDENTIALS,
+    CommandParser,
+    ToolError,
+    days_of_history,
+    edge_region,
+    named_path,
+    run_command,
+)
 
 API = "EC2 GetAwsNetworkPerformanceData (AWS Network Manager Infrastructure Performance)"
 # Any Region answers for every pair: the guide queries us-east-1 to us-west-2 in ap-southeast-3.
@@ -285,7 +294,7 @@ class Fetcher:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.fetched.requests += 1
             try:
-                with _explained():
+                with _explained(self.client):
                     answer: dict[str, Any] = self.client.get_aws_network_performance_data(
                         **parameters
                     )
@@ -336,11 +345,13 @@ def _explained_error(error: ClientError, code: str, retryable: bool, region: str
 
 
 @contextmanager
-def _explained() -> Iterator[None]:
+def _explained(client: Any) -> Iterator[None]:
     """The SDK's own errors a person can fix, as one line; a ClientError and a network failure
     pass through (the caller retries them)."""
     try:
         yield
+    except ResponseParserError as error:
+        raise not_the_service("EC2", client.meta.endpoint_url, error) from None
     except (SdkConnectionError, HTTPClientError):
         raise
     except ParamValidationError:
@@ -401,7 +412,23 @@ def _targets(options: argparse.Namespace) -> tuple[list[str], Path]:
     if output.is_dir() or not output.parent.is_dir():
         why = "it is a folder" if output.is_dir() else f"no folder {output.parent}"
         raise ToolError(f"cannot write the snapshot to {output}: {why}")
+    _refuse_to_replace(output)
     return origins, output
+
+
+def _refuse_to_replace(output: Path) -> None:
+    """Refuse to write over a file that is not a snapshot: a latencyFile or --output may name any
+    file (a typo, a path copied from elsewhere), and the snapshot would replace it for good. A
+    file this command wrote reads as a snapshot; anything else is left as it is."""
+    if not output.exists() and not output.is_symlink():
+        return
+    try:
+        load_snapshot(output)
+    except LatencyError as error:
+        raise ToolError(
+            f"{error}; {output} is not a latency snapshot, so it is not replaced: move it away, "
+            "or write the snapshot elsewhere with --output (and point latencyFile at it)"
+        ) from None
 
 
 def fetch(options: argparse.Namespace) -> int:
@@ -477,7 +504,7 @@ def show(options: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="./dev latency", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="./dev latency", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,show}")
     fetching = commands.add_parser(
         "fetch",
@@ -491,7 +518,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fetching.add_argument(
         "--output",
-        type=Path,
+        type=named_path,
         metavar="FILE",
         help="where to write, from where you stand (default: the stack's latencyFile, which is "
         "relative to the project directory, where the program reads it at deploy time; else the "
@@ -516,7 +543,7 @@ def _parser() -> argparse.ArgumentParser:
     showing = commands.add_parser("show", help="print a snapshot, fastest origins first")
     where = showing.add_mutually_exclusive_group()
     where.add_argument("--stack", help="the snapshot of Pulumi.<stack>.yaml's latencyFile")
-    where.add_argument("--file", type=Path, metavar="FILE", help="a snapshot file")
+    where.add_argument("--file", type=named_path, metavar="FILE", help="a snapshot file")
     return parser
 
 

@@ -49,10 +49,12 @@ from tools.bill import (
     Traffic,
 )
 from tools.cli import (
+    CommandParser,
     ToolError,
     hit_ratio,
     input_file,
     milliseconds,
+    named_path,
     quantity,
     requests_per_month,
     run_command,
@@ -96,6 +98,8 @@ from tools.prices import PriceError, load_price_book
 
 # The largest object S3 stores (5 TB, in KB) and the most GB a month the plan takes (10^12).
 MAX_OBJECT_KB = Decimal(5 * 1024**3)
+# About one byte: a smaller average object is not one, and would count PUTs by the quintillion.
+MIN_OBJECT_KB = Decimal("0.001")
 MAX_GB = Decimal(10**12)
 # S3 completes bucket names at deploy time; a placeholder of the real length sizes the package.
 _PLACEHOLDER_SUFFIX = "0" * 26
@@ -505,14 +509,17 @@ def plan_document(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="./dev plan", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="./dev plan", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml (default: prod)"
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the plan as JSON")
     output.add_argument(
-        "--html", type=Path, metavar="FILE", help="write a self-contained page with a world map"
+        "--html",
+        type=named_path,
+        metavar="FILE",
+        help="write a self-contained page with a world map",
     )
     parser.add_argument(
         "--compare",
@@ -548,11 +555,11 @@ def _traffic_arguments(traffic: Any) -> None:
     )
     traffic.add_argument(
         "--average-object-kb",
-        type=quantity(Decimal(0), MAX_OBJECT_KB, "KB", above_low=True),
+        type=quantity(MIN_OBJECT_KB, MAX_OBJECT_KB, "KB"),
         default=DEFAULT_OBJECT_KB,
         metavar="KB",
         help=f"average size of an object served, in KB (1,024 bytes; default {DEFAULT_OBJECT_KB}, "
-        "at most S3's 5 TB)",
+        "0.001 to S3's 5 TB)",
     )
     traffic.add_argument(
         "--gb-per-month",

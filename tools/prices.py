@@ -25,6 +25,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from core.decimals import DIGITS_RULE, bounded
+from core.text import printable
+
 TOOLS = Path(__file__).resolve().parent
 # Every price file, by what it prices. One home per price: a key is in exactly one file.
 PRICE_FILES = (
@@ -85,23 +88,76 @@ def read_json(path: Path, what: str) -> Any:
     except UnicodeDecodeError:
         raise PriceError(f"{what}: not UTF-8 text") from None
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_Constant)
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=_Constant,
+            object_pairs_hook=_without_duplicates,
+        )
+    except _DuplicateKey as duplicate:
+        raise PriceError(f"{what}: {duplicate.key} is given twice; keep one") from None
     except RecursionError:
         raise PriceError(f"{what}: nested too deeply to be a price file") from None
     except ValueError as error:
         raise PriceError(f"{what}: not JSON ({error})") from None
 
 
-def dollars(value: object, where: str) -> Decimal:
-    """``value`` as a price: a finite number of dollars from 0 to ``MAX_PRICE_DOLLARS``."""
-    if isinstance(value, Decimal) and value.is_finite() and 0 <= value <= MAX_PRICE_DOLLARS:
-        return value
+# The most characters of a refused value a message quotes.
+_MAX_WRITTEN = 80
+
+
+def _as_json(value: object) -> str:
+    """A value read from a price file, as JSON (its numbers as written), for a message."""
     if isinstance(value, Decimal | _Constant):
-        written = str(value)
-    else:
-        written = json.dumps(value) if not isinstance(value, Decimal) else str(value)
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_as_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_as_json(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def _written(value: object) -> str:
+    """``value`` as a message quotes it: its JSON, on one line, cut short, escapes shown."""
+    text = _as_json(value)
+    text = text if len(text) <= _MAX_WRITTEN else text[:_MAX_WRITTEN] + "..."
+    return printable(text)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = printable(json.dumps(key))
+
+
+def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: Python keeps the last of two silently."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def dollars(value: object, where: str) -> Decimal:
+    """``value`` as a price: a finite number of dollars from 0 to ``MAX_PRICE_DOLLARS`` with at
+    most ``MAX_DECIMAL_PLACES`` decimal places (``core.decimals``: a price of 1e-99999999 would
+    take gigabytes to print)."""
+    if isinstance(value, Decimal):
+        price = bounded(value)
+        if price is not None and 0 <= price <= MAX_PRICE_DOLLARS:
+            return price
+    entry = (
+        ' (a --prices file gives the number alone, not the {"usd": ...} entry of '
+        "tools/*_prices.json)"
+        if isinstance(value, dict | list)
+        else ""
+    )
     raise PriceError(
-        f"{where}: {written} is not a price (a number of dollars from 0 to {MAX_PRICE_DOLLARS:,})"
+        f"{where}: {_written(value)} is not a price: a number of dollars from 0 to "
+        f"{MAX_PRICE_DOLLARS:,}, {DIGITS_RULE}, such as 0.05{entry}"
     )
 
 

@@ -48,9 +48,11 @@ from botocore.exceptions import ClientError
 from routing.catalogue import load_catalogue, rank_origins
 from tools.cli import (
     MAX_KEY_BYTES,
+    CommandParser,
     ToolError,
     cache_control,
     edge_region,
+    folder_path,
     key_prefix,
     run_command,
 )
@@ -321,9 +323,11 @@ def _write_progress(text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev publish", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="./dev publish", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "folder", help="local folder whose files become objects (paths become keys)"
+        "folder",
+        type=folder_path,
+        help="local folder whose files become objects (paths become keys)",
     )
     add_bucket_arguments(parser)
     parser.add_argument(

@@ -56,6 +56,7 @@ from settings.table import PROJECT
 from tools.cli import (
     MAX_REASON_CHARACTERS,
     NO_CREDENTIALS,
+    CommandParser,
     ToolError,
     checked_reason,
     edge_region,
@@ -438,7 +439,7 @@ def _views_text(views: dict[str, Any], origins: Sequence[str]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = CommandParser(add_help=False)
     common.add_argument("--stack", required=True, help="reads Pulumi.<stack>.yaml for the origins")
     common.add_argument(
         "--outputs",
@@ -466,7 +467,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"an endpoint instead of AWS's, per service ({', '.join(SERVICES)}); repeatable; "
         "`./dev sandbox serve` prints its own",
     )
-    parser = argparse.ArgumentParser(prog="./dev", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="./dev", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     evacuating = commands.add_parser(
         "evacuate",

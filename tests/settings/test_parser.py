@@ -742,9 +742,16 @@ def test_latency_without_a_usable_snapshot_says_to_fetch_one(tmp_path, document,
         parse(origins=SEED, routingMetric="latency", latencyFile=str(path))
     message = str(raised.value)
     assert message.startswith(f"geo-proximity:latencyFile: {reason.format(path=path)}")
+    advice = (
+        "write it with `./dev latency fetch --stack test`"
+        if document is None
+        # Fetching refuses to replace a file that is not a snapshot: it is not advised then.
+        else "point latencyFile at a snapshot (`./dev latency fetch` does not replace a file "
+        "that is not one)"
+    )
     assert message.endswith(
-        ", which routingMetric 'latency' routes by; run `./dev latency fetch --stack test` to "
-        "write it (or set routingMetric to distance)"
+        f". routingMetric 'latency' routes by this snapshot: {advice}, or set routingMetric to "
+        "distance"
     )
     assert "\n" not in message
 

@@ -781,7 +781,7 @@ def test_a_stack_routing_by_latency_without_its_snapshot_is_one_line(capsys, tmp
     assert plan.run_command(plan.main, ["--stack", "t"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"error: geo-proximity:latencyFile: no latency snapshot at {snapshot}, which "
-        "routingMetric 'latency' routes by; run `./dev latency fetch --stack t` to write it (or "
-        "set routingMetric to distance)\n"
+        f"error: geo-proximity:latencyFile: no latency snapshot at {snapshot}. routingMetric "
+        "'latency' routes by this snapshot: write it with `./dev latency fetch --stack t`, or set "
+        "routingMetric to distance\n"
     )
