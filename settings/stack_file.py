@@ -46,7 +46,13 @@ _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 # The attributes of a stack settings file (Pulumi docs, "Pulumi stack settings file reference",
 # https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/, Attributes): anything
 # else at the top is a misspelling (configg:) whose keys would never be read.
-STACK_FILE_ATTRIBUTES = ("secretsprovider", "encryptedkey", "encryptionsalt", "config", "environment")
+STACK_FILE_ATTRIBUTES = (
+    "secretsprovider",
+    "encryptedkey",
+    "encryptionsalt",
+    "config",
+    "environment",
+)
 # The longest stack name the Pulumi CLI accepts.
 MAX_STACK_NAME_LENGTH = 100
 # The most values a stack file or Pulumi.yaml may hold, every alias counted as the value it

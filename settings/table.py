@@ -49,13 +49,13 @@ from core.monitoring import (
     DEFAULT_LOG_RETENTION_DAYS,
     LOG_RETENTION_DAYS,
 )
+from core.text import first_unsafe, printable
 from core.waf import (
     DEFAULT_WAF_RATE_LIMIT,
     WAF_RATE_LIMIT_RANGE,
     WAF_RATE_WINDOW_SECONDS,
     WEB_ACL_MANAGED,
 )
-from core.text import first_unsafe, printable
 from routing.latency import DEFAULT_MARGIN_MS, MARGIN_MS_RANGE, RoutingMetric
 
 PROJECT = "geo-proximity"

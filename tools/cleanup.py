@@ -75,7 +75,7 @@ from tools.aws_tools import (
     error_message,
     explained,
 )
-from tools.cli import CommandParser, ToolError, count, run_command
+from tools.cli import CommandParser, ToolError, run_command, whole
 
 # Lambda's refusal while CloudFront holds replicas (InvalidParameterValueException): "Lambda was
 # unable to delete <arn> because it is a replicated function. Please see our documentation for
@@ -88,6 +88,8 @@ RECENT = timedelta(hours=1)
 FIRST_PAUSE_SECONDS = 60
 LONGEST_PAUSE_SECONDS = 900
 DEFAULT_WAIT_LIMIT_MINUTES = 240
+# A week: longer than any replica deletion AWS describes ("a few hours"), short of forever.
+MAX_WAIT_LIMIT_MINUTES = 7 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -673,7 +675,7 @@ def run(options: argparse.Namespace) -> int:
     if not options.yes:
         print(f"nothing deleted; --yes deletes the {len(found.deletions)} above")
         return 0
-    limit = options.wait_limit if options.wait else None
+    limit = (options.wait_limit or DEFAULT_WAIT_LIMIT_MINUTES) if options.wait else None
     outcome = delete_with_retries(clients, found.deletions, limit)
     held = [d for d in found.deletions if d not in outcome.deleted]
     for deletion in held:
@@ -705,8 +707,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--wait-limit",
-        type=count,
-        default=DEFAULT_WAIT_LIMIT_MINUTES,
+        type=whole(1, MAX_WAIT_LIMIT_MINUTES, "minutes"),
         metavar="MINUTES",
         help=f"with --wait: give up after this long (default {DEFAULT_WAIT_LIMIT_MINUTES})",
     )
@@ -715,6 +716,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     stack_file_path(options.stack)  # a stack name Pulumi accepts, or one line saying why not
     if options.wait and not options.yes:
         raise ToolError("--wait goes with --yes: without it nothing is deleted, so nothing waits")
+    if options.wait_limit is not None and not options.wait:
+        raise ToolError(
+            "--wait-limit goes with --wait: without it nothing waits, so nothing is limited"
+        )
     return run(options)
 
 

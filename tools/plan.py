@@ -623,7 +623,17 @@ def traffic_of(options: argparse.Namespace) -> Traffic:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = _parser().parse_args(argv)
+    parser = _parser()
+    options = parser.parse_args(argv)
+    if options.compare and (options.json or options.html):
+        # The document carries the comparison whatever the flags: bill.byWay, bill.facts and
+        # bill.flatRatePlans hold every way.
+        parser.error(
+            "--compare is for the printed plan; --json always carries the comparison (its "
+            "bill's byWay, facts and flatRatePlans)"
+            if options.json
+            else "--compare is for the printed plan, not the --html map"
+        )
     settings = settings_from_stack_file(options.stack)
     costs = stack_costs(settings, traffic_of(options), options.prices)
     rows = plan_rows(settings)
@@ -652,10 +662,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = costs.report
     own = report.bills[report.own]
     print(f"\n{render_bill(own, report.book, report.today)}")
-    print(f"\n{render_totals(report.bills, report.own, report.book)}")
-    print(f"\n{render_plans(own, report.plans)}")
+    print(f"\n{render_totals(report.bills, report.own, report.book, compared=options.compare)}")
     if options.compare:
+        # The side-by-side view ends with every way's flat-rate plans, the stack's own included.
         print(f"\n{render_compare(report.bills, report.plans)}")
+    else:
+        print(f"\n{render_plans(own, report.plans)}")
     print("\nNothing was deployed; run `pulumi up` to deploy.")
     return 0
 

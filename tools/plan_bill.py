@@ -214,8 +214,11 @@ def _total_text(bill: Bill) -> str:
     )
 
 
-def render_totals(all_bills: dict[Way, Bill], own: Way, book: PriceBook) -> str:
-    """The total each way, what moves the stack's own the most, and the one-off of a Region."""
+def render_totals(
+    all_bills: dict[Way, Bill], own: Way, book: PriceBook, *, compared: bool = False
+) -> str:
+    """The total each way, what moves the stack's own the most, and the one-off of a Region;
+    ``compared``: the side-by-side detail follows, so the totals do not point to --compare."""
     own_bill = all_bills[own]
     totals = [
         f"  {way.label:<42} {_total_text(bill)}"
@@ -232,8 +235,9 @@ def render_totals(all_bills: dict[Way, Bill], own: Way, book: PriceBook) -> str:
     one_off = sum((line.dollars for line in own_bill.one_off), Decimal(0))
     return "\n".join(
         [
-            "the total each way (USD a month, same stack and traffic; `--compare` for the detail; "
-            f"{UNDOCUMENTED_MARK} counts a charge AWS does not document as applying):",
+            "the total each way (USD a month, same stack and traffic; "
+            + ("the detail follows" if compared else "`--compare` for the detail")
+            + f"; {UNDOCUMENTED_MARK} counts a charge AWS does not document as applying):",
             *totals,
             *ordering(all_bills),
             "what changes the total most (each input 10% higher): "

@@ -95,7 +95,7 @@ def read_json(path: Path, what: str) -> Any:
             parse_constant=_Constant,
             object_pairs_hook=_without_duplicates,
         )
-    except _DuplicateKey as duplicate:
+    except _DuplicateKeyError as duplicate:
         raise PriceError(f"{what}: {duplicate.key} is given twice; keep one") from None
     except RecursionError:
         raise PriceError(f"{what}: nested too deeply to be a price file") from None
@@ -125,7 +125,7 @@ def _written(value: object) -> str:
     return printable(text)
 
 
-class _DuplicateKey(ValueError):
+class _DuplicateKeyError(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = printable(json.dumps(key))
@@ -136,7 +136,7 @@ def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
-            raise _DuplicateKey(key)
+            raise _DuplicateKeyError(key)
         found[key] = value
     return found
 

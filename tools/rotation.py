@@ -38,6 +38,7 @@ from botocore.exceptions import (
 )
 
 from core.engine import Engine
+from core.text import printable
 from evacuation.decide import BY_CHECKS, Evacuation
 from evacuation.lambda_function import keyvaluestore_client
 from evacuation.state import (
@@ -61,7 +62,6 @@ from tools.cli import (
     checked_reason,
     edge_region,
     kvs_arn,
-    printable,
     run_command,
     table_name,
 )

@@ -35,12 +35,12 @@ from core.input_file import (
     read_input_bytes,
     read_stream_bytes,
 )
+from core.text import printable
 from routing.catalogue import load_catalogue
 from tools.cli import (
     NO_CREDENTIALS,
     ToolError,
     bucket_name_problem,
-    printable,
     requests_in_flight,
 )
 from tools.folder import PART_BYTES
@@ -201,7 +201,7 @@ def read_outputs(source: str) -> dict[str, Any]:
         text = decoded(data, where=where)
     except InputFileError as error:
         raise ToolError(f"--outputs: {error}") from None
-    return _parsed_outputs(text, f"stack outputs in {source}")
+    return _parsed_outputs(text, f"the stack outputs in {where}")
 
 
 def pulumi_stack_outputs(stack: str) -> dict[str, Any]:

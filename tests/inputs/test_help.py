@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from core.text import printable
 from evacuation.decide import Evacuation
 from sandbox.__main__ import break_glass_commands
 from settings.table import PROJECT_ROOT
 from tests.inputs.support import COMMANDS, DEV, NOT_FOR_PEOPLE, run_dev
 from tests.test_docs import dev_commands
 from tools import rotation
-from tools.cli import MAX_REASON_CHARACTERS, printable
+from tools.cli import MAX_REASON_CHARACTERS
 
 # What `./dev COMMAND --help` prints first, for the commands the dev script runs itself.
 SCRIPT_USAGE = {
