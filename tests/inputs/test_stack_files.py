@@ -102,7 +102,7 @@ KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
     "not UTF-8": (raw(b"config:\n  geo-proximity:origins: [us-east-1, \xff]\n"), "UTF-8"),
     "binary": (raw(bytes(range(256))), FILE),
     "a list": (text("- us-east-1\n- eu-central-1\n"), "not a mapping"),
-    "config a list": (text("config:\n  - geo-proximity:origins\n"), "'config'"),
+    "config a list": (text("config:\n  - geo-proximity:origins\n"), "config holds a list"),
     "a key without a value": (text(f"config:\n{ORIGINS}  geo-proximity:alarmEmail:\n"), "no value"),
     "a key set twice": (text(f"config:\n{ORIGINS}{ORIGINS}"), "set twice"),
     "a key set with and without the namespace": (

@@ -643,7 +643,12 @@ def test_every_argument_type_is_one_of_tools_cli():
         for action in sub._actions
         if action.type not in (None, str, int, float, latency.Path)
     }
-    assert types == {("fetch", "days"): cli.days_of_history, ("fetch", "region"): cli.edge_region}
+    assert types == {
+        ("fetch", "days"): cli.days_of_history,
+        ("fetch", "region"): cli.edge_region,
+        ("fetch", "output"): cli.named_path,
+        ("show", "file"): cli.named_path,
+    }
 
 
 def test_the_fetched_snapshot_is_what_the_settings_read(tmp_path):

@@ -176,44 +176,40 @@ def test_the_cost_table_marks_the_stacks_engine(capsys):
     [
         (
             ["--cache-hit-ratio", "1.5"],
-            "argument --cache-hit-ratio: '1.5' is not a ratio from 0 to 1 (or 0% to 100%)",
+            "argument --cache-hit-ratio: '1.5' is not a ratio from 0 to 1 (or 0% to 100%), at "
+            "most 10 decimal places",
         ),
         (
             ["--cache-hit-ratio", "most"],
-            "argument --cache-hit-ratio: 'most' is not a ratio from 0 to 1 (or 0% to 100%)",
+            "argument --cache-hit-ratio: 'most' is not a ratio from 0 to 1 (or 0% to 100%), at "
+            "most 10 decimal places",
         ),
         *(
             (
                 ["--requests-per-month", value],
-                f"argument --requests-per-month: {value!r} is not a {what}number of requests "
+                f"argument --requests-per-month: {value!r} is not a whole number of requests "
                 "from 1 to 1,000,000,000,000,000 (10^15)",
             )
-            for value, what in [
-                ("-3", ""),
-                ("0", ""),
-                ("1e30", ""),
-                ("1000000000000001", ""),
-                ("1.5", "whole "),
-                ("nan", "whole "),
-                ("inf", "whole "),
-                ("many", "whole "),
-            ]
+            for value in ["-3", "0", "1e30", "1000000000000001", "1.5", "nan", "inf", "many"]
         ),
         *(
             (
                 ["--cache-hit-ratio", value],
-                f"argument --cache-hit-ratio: {value!r} is not a ratio from 0 to 1 (or 0% to 100%)",
+                f"argument --cache-hit-ratio: {value!r} is not a ratio from 0 to 1 (or 0% to 100%), "
+                "at most 10 decimal places",
             )
             for value in ("nan", "inf%", "-0.1", "101%")
         ),
         (
             ["--average-object-kb", "0"],
-            "argument --average-object-kb: '0' is not a number of KB more than 0 to 5,368,709,120",
+            "argument --average-object-kb: '0' is not a number of KB from 0.001 to 5,368,709,120, "
+            "at most 10 decimal places",
         ),
         *(
             (
                 [flag, value],
-                f"argument {flag}: {value!r} is not a number of GB from 0 to 1,000,000,000,000",
+                f"argument {flag}: {value!r} is not a number of GB from 0 to 1,000,000,000,000, "
+                "at most 10 decimal places",
             )
             for flag, value in [
                 ("--gb-per-month", "nan"),
@@ -235,7 +231,7 @@ def test_the_cost_table_marks_the_stacks_engine(capsys):
             (
                 ["--lambda-edge-ms", value],
                 f"argument --lambda-edge-ms: {value!r} is not a duration of more than 0 and at "
-                "most 30000 ms",
+                "most 30000 ms, at most 10 decimal places",
             )
             for value in ("0", "-1", "30001", "soon", "nan")
         ),
@@ -245,7 +241,10 @@ def test_bad_traffic_figures_are_one_line(capsys, arguments, message):
     with pytest.raises(SystemExit) as exited:
         plan.main(arguments)
     assert exited.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == f"./dev plan: error: {message}"
+    # One line: the error, and where the usage is, never argparse's usage block.
+    assert capsys.readouterr().err == (
+        f"./dev plan: error: {message} (see ./dev plan --help)\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -282,9 +281,28 @@ def test_costs_at_the_largest_traffic_print_without_float_noise(capsys):
         ("not json", ": not JSON ("),
         (
             '{"lambdaEdgePerMillionRequests": "cheap"}',
-            ': lambdaEdgePerMillionRequests: "cheap" is not a price (a number of dollars from 0 '
-            "to 1,000,000)",
+            ': lambdaEdgePerMillionRequests: "cheap" is not a price: a number of dollars from 0 '
+            "to 1,000,000, at most 10 decimal places, such as 0.05",
         ),
+        # An entry copied from the shipped files, or a list: the message itself used to fail
+        # (a Decimal in JSON), with a traceback.
+        (
+            '{"s3StandardStoragePerGbMonth": {"usd": 0.05}}',
+            ': s3StandardStoragePerGbMonth: {"usd": 0.05} is not a price: a number of dollars '
+            "from 0 to 1,000,000, at most 10 decimal places, such as 0.05 (a --prices file gives "
+            'the number alone, not the {"usd": ...} entry of tools/*_prices.json)',
+        ),
+        ('{"s3StandardStoragePerGbMonth": [0.05]}', ": s3StandardStoragePerGbMonth: [0.05] is"),
+        # Finite and from 0 up, yet 100 million digits written out.
+        (
+            '{"s3StandardStoragePerGbMonth": 1e-99999999}',
+            ": s3StandardStoragePerGbMonth: 1E-99999999 is not a price",
+        ),
+        (
+            '{"s3StandardStoragePerGbMonth": 0.02, "s3StandardStoragePerGbMonth": 0.03}',
+            ': "s3StandardStoragePerGbMonth" is given twice; keep one',
+        ),
+        ('{"alarmPerMonth": "\\u001b[2J"}', ': alarmPerMonth: "\\u001b[2J" is not a price'),
         ('{"discount": 0.5}', ": discount is not a price key; the keys are those of"),
         # JSON's NaN and Infinity, which Python's parser accepts, a negative price and one too
         # large to be a price: each named with its key and as written.
@@ -328,8 +346,8 @@ def test_a_bad_shipped_price_is_refused_naming_the_file_and_key(tmp_path):
     with pytest.raises(PriceError) as refused:
         load_price_book(files=[shipped])
     assert str(refused.value) == (
-        f"{shipped}: cloudFrontFunctionsPerMillionInvocations: NaN is not a price (a number of "
-        "dollars from 0 to 1,000,000)"
+        f"{shipped}: cloudFrontFunctionsPerMillionInvocations: NaN is not a price: a number of "
+        "dollars from 0 to 1,000,000, at most 10 decimal places, such as 0.05"
     )
 
 
