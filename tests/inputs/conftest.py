@@ -1,8 +1,10 @@
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.inputs.support import BadFiles
+from tests.support import StateServer
 
 
 @pytest.fixture
@@ -22,3 +24,12 @@ def aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="module")
+def not_aws() -> Iterator[str]:
+    """The endpoint of a server that is not AWS: it answers every request 200 with a web page,
+    which no AWS SDK can parse (as a typo'd --endpoint-url reaching some other server would)."""
+    with StateServer() as server:
+        server.body = b"<!doctype html><title>Not AWS</title>"
+        yield server.endpoint

@@ -98,7 +98,13 @@ CASES: dict[tuple[str, str], list[Bad]] = {
     },
     **{(command, "--edge-region"): REGIONS for command in ("run", "sandbox")},
     **{
-        (command, "--assets"): files("missing", "device", "empty", mentions="VALUE")
+        # An empty name is the current folder (the whole project, .venv included); a file is not
+        # a folder, though it exists.
+        (command, "--assets"): [
+            *files("missing", "device", "empty", mentions="VALUE"),
+            Bad("", "--assets: '' is not a folder name"),
+            Bad("FILE:not-json", "is a file, not a folder"),
+        ]
         for command in ("run", "sandbox")
     },
     **{
@@ -112,20 +118,36 @@ CASES: dict[tuple[str, str], list[Bad]] = {
     ("plan", "--html"): [
         Bad("FILE:folder", "FILE:folder"),
         Bad("DIR:missing/x.html", "DIR:missing"),
+        Bad("", "--html: '' is not a file name"),
     ],
+    # Numbers finite and in range, yet with more digits than any figure (1e-100000 printed a
+    # 100 kB line, 1e-999999 overflowed the bill's arithmetic): refused, the rule said.
     ("plan", "--requests-per-month"): values("0", "-5", "1.5", "nan", "inf", "1e16", "x", ""),
-    ("plan", "--cache-hit-ratio"): values("1.5", "-0.1", "nan", "inf", "x", "101%", "%", ""),
-    ("plan", "--lambda-edge-ms"): values("0", "-1", "30001", "nan", "inf", "x", ""),
+    ("plan", "--cache-hit-ratio"): values(
+        "1.5", "-0.1", "nan", "inf", "x", "101%", "%", "", "1e-100000", "99.999999999%"
+    ),
+    ("plan", "--lambda-edge-ms"): values("0", "-1", "30001", "nan", "inf", "x", "", "1e-400"),
     ("plan", "--prices"): files(*FILES, mentions="--prices"),
-    ("plan", "--compare"): explicit("--compare"),
-    ("plan", "--average-object-kb"): values("0", "-1", "nan", "inf", "1e400", "x", ""),
+    ("plan", "--compare"): [
+        *explicit("--compare"),
+        Bad(None, "--compare is for the printed plan", also={"--json": None}),
+    ],
+    ("plan", "--average-object-kb"): values(
+        "0", "-1", "nan", "inf", "1e400", "x", "", "1e-999999", "1e-99999999", "1e-400", "0.0001"
+    ),
     **{
-        ("plan", flag): values("-1", "nan", "inf", "1e400", "x", "")
+        ("plan", flag): values(
+            "-1", "nan", "inf", "1e400", "x", "", "1e-100000", "1e-400", "0.00000000001"
+        )
         for flag in ("--gb-per-month", "--stored-gb", "--published-gb-per-month")
     },
     ("plan", "--lambda-edge-instances"): values("0", "-1", "1.5", "nan", "inf", "x", ""),
     ("plan", "--log-bytes-per-request"): values("0", "-1", "1.5", "nan", "inf", "x", ""),
-    ("publish", "folder"): files("missing", "device", "empty", mentions="VALUE"),
+    ("publish", "folder"): [
+        *files("missing", "device", "empty", mentions="VALUE"),
+        Bad("", "folder: '' is not a folder name"),
+        Bad("FILE:not-json", "is a file, not a folder"),
+    ],
     **{
         (command, "--outputs"): files(*FILES, mentions="outputs")
         for command in ("publish", "drift", "backfill", "evacuate", "restore", "status")
@@ -165,12 +187,21 @@ CASES: dict[tuple[str, str], list[Bad]] = {
     ("latency fetch", "--output"): [
         Bad("FILE:folder", "FILE:folder"),
         Bad("DIR:missing/x.json", "DIR:missing"),
+        Bad("", "--output: '' is not a file name"),
+        # A file that is there and is not a snapshot is never replaced.
+        Bad("FILE:not-json", "is not a latency snapshot, so it is not replaced"),
     ],
     ("latency fetch", "--days"): values("0", "31", "x", "nan", ""),
     ("latency fetch", "--region"): REGIONS,
-    ("latency fetch", "--endpoint-url"): ANY_URL,
+    ("latency fetch", "--endpoint-url"): [
+        *ANY_URL,
+        Bad("NOT_AWS", "answered something that is not EC2 (invalid XML): check --endpoint-url"),
+    ],
     ("latency show", "--stack"): STACK_NAMES,
-    ("latency show", "--file"): files(*FILES, mentions="VALUE"),
+    ("latency show", "--file"): [
+        *files(*FILES, mentions="VALUE"),
+        Bad("", "--file: '' is not a file name"),
+    ],
     ("backfill", "region"): values("mars-1", "", mentions="REGION"),
     ("backfill", "--stack"): STACK_NAMES,
     ("backfill", "--source"): REGIONS,
@@ -181,7 +212,10 @@ CASES: dict[tuple[str, str], list[Bad]] = {
     ("cleanup", "--stack"): values("../prod", "", "s" * 101, "pro d", "pro\x1bd", mentions="stack"),
     ("cleanup", "--yes"): explicit("--yes"),
     ("cleanup", "--wait"): [*explicit("--wait"), Bad(None, "--wait goes with --yes")],
-    ("cleanup", "--wait-limit"): values("-1", "x", "1.5", ""),
+    ("cleanup", "--wait-limit"): [
+        *values("-1", "x", "1.5", "", "0", "99999999999999999999"),
+        Bad("5", "--wait-limit goes with --wait"),
+    ],
     ("cleanup", "--endpoint-url"): ANY_URL,
     **{(command, "--stack"): STACK_NAMES for command in ("evacuate", "restore", "status")},
     **{
@@ -227,10 +261,15 @@ def outputs_file(tmp_path: Path) -> Path:
     return outputs
 
 
-def resolved(text: str | None, bad_files: BadFiles, tmp_path: Path, outputs: Path) -> str | None:
-    """A case's value with its placeholders filled: FILE:kind, DIR:path, OUTPUTS."""
+def resolved(
+    text: str | None, bad_files: BadFiles, tmp_path: Path, outputs: Path, not_aws: str = ""
+) -> str | None:
+    """A case's value with its placeholders filled: FILE:kind, DIR:path, OUTPUTS, NOT_AWS (the
+    endpoint of a server that answers what no AWS SDK can parse)."""
     if text is None:
         return None
+    if text == "NOT_AWS":
+        return not_aws
     if text.startswith("FILE:"):
         return str(bad_files[text.removeprefix("FILE:")])
     if text.startswith("DIR:"):
@@ -270,11 +309,13 @@ def _options(given: dict[str, str | None], fill: Callable[[str | None], str | No
 
 
 @pytest.mark.parametrize("case", list(cases()), ids=case_id)
-def test_a_bad_value_is_refused_in_one_line(case, capsys, bad_files, tmp_path, outputs_file, aws):
+def test_a_bad_value_is_refused_in_one_line(
+    case, capsys, bad_files, tmp_path, outputs_file, aws, not_aws
+):
     command, flag, bad = case
 
     def fill(text: str | None) -> str | None:
-        return resolved(text, bad_files, tmp_path, outputs_file)
+        return resolved(text, bad_files, tmp_path, outputs_file, not_aws)
 
     argv = argv_of(command, flag, bad, fill)
     status = COMMANDS[command].run(argv)

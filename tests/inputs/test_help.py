@@ -176,3 +176,46 @@ def test_the_serve_banner_names_the_store_the_engine_has(kvs, says_key_value_sto
     text = break_glass_commands(_Sandbox(kvs), tmp_path / "outputs.json")
     assert ("key value store" in text) is says_key_value_store
     assert ("DynamoDB" in text) is not says_key_value_store
+
+
+@pytest.mark.parametrize(
+    ("arguments", "shown"),
+    [(["simulate"], "'simulate'"), ([""], "''"), (["a\x1b[31m"], "$'a\\E[31m'")],
+)
+def test_an_unknown_command_is_one_line_naming_the_commands(arguments, shown, tmp_path):
+    # An empty word is not "no command": it used to print the help and exit 0.
+    done = run_dev(arguments, cwd=tmp_path)
+    commands = dev_commands(DEV.read_text(encoding="utf-8"))
+    assert (done.status, done.out) == (2, "")
+    assert done.err.count("\n") == 1
+    assert done.err.startswith(f"dev: unknown command {shown}; the commands are run, test, ")
+    assert all(f" {name}," in done.err or f" {name}\n" in done.err for name in commands)
+
+
+def test_help_takes_no_arguments(tmp_path):
+    done = run_dev(["help", "extra"], cwd=tmp_path)
+    assert (done.status, done.out, done.err) == (
+        2,
+        "",
+        "dev: help takes no arguments, not 'extra' (./dev help)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "argv", "prog", "message"),
+    [
+        # Left over after a sub-command: refused by the sub-command, in its name.
+        ("status", ["--stack", "prod", "extra"], "./dev status", "unrecognized arguments: extra"),
+        ("latency fetch", ["--stak", "prod"], "./dev latency fetch", "unrecognized arguments"),
+        ("plan", ["--requests-per-month", "abc"], "./dev plan", "argument --requests-per-month"),
+        ("evacuate", ["--stack", "prod"], "./dev evacuate", "the following arguments are"),
+    ],
+)
+def test_a_usage_error_is_one_line_in_the_name_of_the_command_that_refuses(
+    command, argv, prog, message, capsys
+):
+    assert COMMANDS[command].run(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"{prog}: error: {message}")
+    assert err.endswith(f" (see {prog} --help)\n")

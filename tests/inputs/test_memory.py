@@ -94,3 +94,17 @@ def test_the_memory_cap_does_catch_an_unbounded_read(tmp_path):
         check=False,
     )
     assert done.returncode != 0 and "MemoryError" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--stored-gb", "1e-99999999"), ("--prices", "PRICES")],
+)
+def test_a_number_too_fine_to_print(flag, value, tmp_path):
+    # Finite and in range, yet 100 million digits written out: the plan took 4 GB and more
+    # printing it, and never ended.
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"s3StandardStoragePerGbMonth": 1e-99999999}', encoding="utf-8")
+    argument = str(prices) if value == "PRICES" else value
+    done = run_dev(["plan", "--stack", "prod", flag, argument], cwd=tmp_path, timeout=60)
+    assert_one_line_refusal(done.status, done.err, flag, "at most 10 decimal places")

@@ -126,3 +126,35 @@ def test_a_file_name_that_is_not_utf8_is_written_and_named_safely(elsewhere):
     assert done.status == 0, done.err
     assert (elsewhere / b"\xff.html".decode("utf-8", "surrogateescape")).exists()
     assert done.out.startswith("wrote \\udcff.html: ")
+
+
+def test_a_latency_file_that_is_not_a_snapshot_is_never_overwritten(elsewhere, project_stack, aws):
+    # latencyFile may name any file (here one outside the project, as /etc/passwd could be):
+    # plan used to advise `./dev latency fetch`, which then replaced it with a snapshot.
+    precious = elsewhere / "victim.txt"
+    precious.write_text("precious\n", encoding="utf-8")
+    (PROJECT_ROOT / f"Pulumi.{project_stack}.yaml").write_text(
+        "config:\n  geo-proximity:origins: [us-east-1, eu-central-1]\n"
+        "  geo-proximity:routingMetric: latency\n"
+        f"  geo-proximity:latencyFile: {precious}\n",
+        encoding="utf-8",
+    )
+    planned = run_dev(["plan", "--stack", project_stack], cwd=elsewhere)
+    assert (planned.status, planned.out) == (2, "")
+    assert planned.err == (
+        f"error: geo-proximity:latencyFile: {precious}:1:1: not valid JSON (Expecting value). "
+        "routingMetric 'latency' routes by this snapshot: point latencyFile at a snapshot "
+        "(`./dev latency fetch` does not replace a file that is not one), or set routingMetric "
+        "to distance\n"
+    )
+    # Refused before any request: the endpoint is closed, and the refusal is not about it.
+    fetched = run_dev(
+        ["latency", "fetch", "--stack", project_stack, "--endpoint-url", CLOSED], cwd=elsewhere
+    )
+    assert (fetched.status, fetched.out) == (2, "")
+    assert fetched.err.startswith(f"error: {precious}:1:1: not valid JSON")
+    assert fetched.err.endswith(
+        f"; {precious} is not a latency snapshot, so it is not replaced: move it away, or write "
+        "the snapshot elsewhere with --output (and point latencyFile at it)\n"
+    )
+    assert precious.read_text(encoding="utf-8") == "precious\n"

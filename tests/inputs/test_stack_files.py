@@ -129,6 +129,35 @@ KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
         "51 tags",
     ),
     "an empty file": (text(""), "geo-proximity:origins: is required"),
+    # config a list with nothing in it: the file's own mistake, not a missing origins.
+    "config an empty list": (text("config: []\n"), "config holds a list; it must be a mapping"),
+    # A top-level key that is not an attribute of Pulumi's stack settings file: its keys would
+    # never be read.
+    "a misspelt top-level key": (
+        text(f"configg:\n{ORIGINS}"),
+        "configg is not an attribute of a stack file; the attributes are secretsprovider",
+    ),
+    "an aws: key the provider lacks": (
+        text(f"config:\n{ORIGINS}  aws:regoin: us-east-1\n"),
+        "aws:regoin: is not a key of the AWS provider; did you mean aws:region?",
+    ),
+    # Numbers quoted as written, not as Python's float made them (1000.0, 0.0).
+    "a whole number written with an exponent": (
+        text(f"config:\n{ORIGINS}  geo-proximity:noncurrentVersionDays: 1e3\n"),
+        "'1e3' is not a whole number from 1 to 36500",
+    ),
+    "a percentage below the smallest float": (
+        text(f"config:\n{ORIGINS}  geo-proximity:alarmErrorRatePercent: 1e-400\n"),
+        "'1e-400' is not a percentage",
+    ),
+    "an email address with an escape sequence": (
+        text(f'config:\n{ORIGINS}  geo-proximity:alarmEmail: "a@b.c\\u001b[31m"\n'),
+        "'a@b.c\\x1b[31m' is not an email address",
+    ),
+    "an unknown key with an escape sequence": (
+        text(f'config:\n{ORIGINS}  "geo-proximity:\\u001b[31mfoo": 1\n'),
+        "geo-proximity:\\x1b[31mfoo: is not a setting",
+    ),
 }
 
 
@@ -148,6 +177,7 @@ def test_a_bad_stack_file_is_refused_in_one_line(kind, reader, project, capsys, 
     status = command.run(READERS[reader])
     line = assert_one_line_refusal(status, capsys.readouterr().err, mention)
     assert FILE in line or "geo-proximity:" in line or "aws:" in line
+    assert "\x1b" not in line  # an escape sequence from the file is shown, never obeyed
 
 
 def test_a_flow_list_a_thousand_deep_is_refused_within_a_bounded_read(project, capsys):

@@ -672,3 +672,19 @@ def test_the_fetched_snapshot_is_what_the_settings_read(tmp_path):
     assert settings.latency.between("ap-south-1", "ap-northeast-1") == 105.0
     assert settings.routing.routes["ap-south-1"].primary == "ap-northeast-1"
     assert not (tmp_path / ".latency.json.partial").exists()
+
+
+def test_fetch_replaces_its_own_snapshot_and_nothing_else(tmp_path):
+    ours = tmp_path / "latency.json"
+    snapshot = latency.snapshot_of(
+        {"ap-south-1": {"eu-central-1": 120.0}}, source="x", measured=WINDOW.last_day
+    )
+    latency._write(ours, latency.render_snapshot(snapshot))
+    latency._refuse_to_replace(ours)  # a snapshot it wrote: replaced by the next fetch
+    latency._refuse_to_replace(tmp_path / "new.json")  # nothing there yet
+    for content in ("precious\n", '{"source": "x"}', "[]"):
+        theirs = tmp_path / "theirs.json"
+        theirs.write_text(content, encoding="utf-8")
+        with pytest.raises(cli.ToolError, match="is not a latency snapshot, so it is not replaced"):
+            latency._refuse_to_replace(theirs)
+        assert theirs.read_text(encoding="utf-8") == content

@@ -195,8 +195,8 @@ def test_the_cost_table_marks_the_stacks_engine(capsys):
         *(
             (
                 ["--cache-hit-ratio", value],
-                f"argument --cache-hit-ratio: {value!r} is not a ratio from 0 to 1 (or 0% to 100%), "
-                "at most 10 decimal places",
+                f"argument --cache-hit-ratio: {value!r} is not a ratio from 0 to 1 (or 0% to "
+                "100%), at most 10 decimal places",
             )
             for value in ("nan", "inf%", "-0.1", "101%")
         ),
@@ -242,9 +242,7 @@ def test_bad_traffic_figures_are_one_line(capsys, arguments, message):
         plan.main(arguments)
     assert exited.value.code == 2
     # One line: the error, and where the usage is, never argparse's usage block.
-    assert capsys.readouterr().err == (
-        f"./dev plan: error: {message} (see ./dev plan --help)\n"
-    )
+    assert capsys.readouterr().err == (f"./dev plan: error: {message} (see ./dev plan --help)\n")
 
 
 @pytest.mark.parametrize(
