@@ -230,20 +230,25 @@ def test_the_drill_loses_nothing(box):
     lines = []
     assert run_drill(box, box.keys, out=lines.append) == 0
     text = "\n".join(lines)
-    assert "summary: 234 requests, 234 answered 200 from the expected Region" in text
+    assert "summary: 260 requests, 260 answered 200 from the expected Region" in text
     assert "phase 2: us-east-1 down" in text and "phase 3: us-east-1 unreachable" in text
     assert "phase 4: eu-central-1 answers 503" in text
     assert "phase 5: index.html deleted in ap-northeast-1" in text
     assert (
-        "phase 6: us-east-1 drained (geo-proximity:drained, written to the routing state; the "
-        "code is unchanged): no request may reach it" in text
+        "phase 6: us-east-1 drained (geo-proximity:drained): the routing state first, which the "
+        "running code reads: no request may reach it" in text
     )
-    assert "no request reached us-east-1 while it was drained" in text
-    assert "phase 7: us-east-1 stalled: the evacuator takes it out of rotation" in text
+    assert (
+        "phase 7: us-east-1 drained (geo-proximity:drained): then the new code, which carries the "
+        "drain, in cold containers that cannot read the routing state: no request may reach it"
+        in text
+    )
+    assert text.count("no request reached us-east-1 while it was drained") == 2
+    assert "phase 8: us-east-1 stalled: the evacuator takes it out of rotation" in text
     assert "no request reached us-east-1 while it was evacuated" in text
-    assert "phase 8: us-east-1 recovered: the evacuator brings it back" in text
+    assert "phase 9: us-east-1 recovered: the evacuator brings it back" in text
     assert "request(s) reached us-east-1 again" in text
-    assert "phase 9: every fault restored" in text
+    assert "phase 10: every fault restored" in text
     assert "FAILED" not in text
 
 
