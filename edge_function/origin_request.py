@@ -348,7 +348,7 @@ class RoutingStateView:
 
     def __init__(self, clock=time.monotonic):
         self.clock = clock
-        self.routes = {OUT: frozenset()}
+        self.routes: dict[str, object] = {OUT: frozenset()}
 
     def publish(self, out):
         """Make ``out`` the origins out of rotation."""
@@ -500,12 +500,13 @@ class RoutingState(RoutingStateView):
         return out_of_rotation(parse_json(data.decode("utf-8"))["Items"])
 
     def _post(self, where, request, until):
-        reused = self._connection is not None and self._connection[0] == where
-        if not reused:
+        connection = self._connection
+        reused = connection is not None and connection[0] == where
+        if connection is None or not reused:
             self._close()
-            self._connection = (where, self._open(where, until))
+            connection = self._connection = (where, self._open(where, until))
         try:
-            status, data, keep = exchange(self._connection[1], request, until, reused)
+            status, data, keep = exchange(connection[1], request, until, reused)
         except StoreClosedError:
             # A kept-alive connection the store closed while the container was idle or frozen:
             # once more on a new one.

@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--stall",
         action="store_true",
         help="drill: add a phase with the busiest Region stalled (connections accepted, no "
-        "answer); it waits out S3's 30 s response timeout per attempt, so it is not in ./dev run",
+        "answer); each miss waits out the response completion timeout (30 s by default; without "
+        "one, S3's 30 s response timeout per attempt), so it is not in ./dev run",
     )
     options = parser.parse_args(argv)
     if options.every_stack and options.stack:

@@ -282,13 +282,24 @@ def _region_down_phases(sandbox: Sandbox, down: str, *, stall: bool) -> list[Pha
             f"{_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s"
         ),
     )
+    completion = sandbox.response_completion_timeout
     stalled = Phase(
-        f"{down} stalled (connections accepted, no answer: {attempts} attempt(s) x "
-        f"{response_timeout:g} s response timeout before failover)",
+        f"{down} stalled (connections accepted, no answer: "
+        + (
+            f"the {completion:g} s response completion timeout before failover, whatever the "
+            f"{attempts} attempt(s) of {response_timeout:g} s would take)"
+            if completion is not None
+            else f"{attempts} attempt(s) x {response_timeout:g} s response timeout before failover)"
+        ),
         lambda key: down,
         lambda box: _faulty(box, down, Fault.STALLED),
         times_out=(
-            f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
+            f"S3 origins: the response completion timeout "
+            f"(originResponseCompletionTimeout, {completion:g} s here) bounds every attempt "
+            f"together; without it {attempts} attempt(s) x the {response_timeout:g} s response "
+            "timeout, which pulumi-aws 7 cannot shorten"
+            if completion is not None
+            else f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
             "timeout, which pulumi-aws 7 cannot shorten"
         ),
     )

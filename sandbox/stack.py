@@ -92,6 +92,14 @@ class Sandbox:
         if assets is not None and not self.assets:
             raise ToolError(f"--assets {assets}: the folder holds no files to serve")
         self.read_timeout = read_timeout
+        # The stack's response completion timeout on the same scale as the response timeout (S3's
+        # 30 s is read_timeout here); None when the stack sets none (0).
+        self.response_completion_timeout = (
+            settings.origin_response_completion_timeout
+            * read_timeout
+            / S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
+            or None
+        )
         # Regions whose bucket starts empty, as a Region just added to a stack does.
         self.empty_regions = frozenset(empty_regions)
         self.buckets = sandbox_bucket_names(settings)
@@ -132,6 +140,7 @@ class Sandbox:
                 self.emulators,
                 viewer_request=viewer_request,
                 read_timeout=self.read_timeout,
+                response_completion_timeout=self.response_completion_timeout,
             )
             self._server.edge = self._edge
             thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)

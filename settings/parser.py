@@ -21,6 +21,7 @@ from core.buckets import DEFAULT_NONCURRENT_VERSION_DAYS
 from core.cloudfront import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     FAILOVER_STATUS_CODES_REQUIRED,
 )
 from core.engine import Engine, OriginAccess
@@ -107,6 +108,8 @@ class Settings:
     next_engine: Engine | None = None
     origin_connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
     origin_connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
+    # The whole wait for a bucket's complete answer, every attempt included; 0: none enforced.
+    origin_response_completion_timeout: int = DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
     security_headers: bool = True
@@ -205,6 +208,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         ),
         origin_connection_attempts=read["originConnectionAttempts"],
         origin_connection_timeout=read["originConnectionTimeout"],
+        origin_response_completion_timeout=read["originResponseCompletionTimeout"],
         log_retention_days=read["logRetentionDays"],
         noncurrent_version_days=read["noncurrentVersionDays"],
         security_headers=read["securityHeaders"],

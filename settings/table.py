@@ -26,8 +26,11 @@ from core.cloudfront import (
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_PRICE_CLASS,
+    DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     FAILOVER_STATUS_CODES_ALLOWED,
+    NO_RESPONSE_COMPLETION_TIMEOUT,
     PRICE_CLASSES,
+    RESPONSE_COMPLETION_TIMEOUT_RANGE,
 )
 from core.engine import Engine, OriginAccess
 from core.evacuation import (
@@ -427,6 +430,22 @@ def _tags(key: str, raw: str) -> dict[str, str]:
     return tags
 
 
+def _completion_timeout(key: str, raw: str) -> int:
+    low, high = RESPONSE_COMPLETION_TIMEOUT_RANGE
+    try:
+        number = int(raw)
+    except ValueError:
+        number = None
+    if number is None or not (number == NO_RESPONSE_COMPLETION_TIMEOUT or low <= number <= high):
+        raise ConfigError(
+            key,
+            f"{shown(raw)} is not a whole number from {low} to {high}, or "
+            f"{NO_RESPONSE_COMPLETION_TIMEOUT} for none (at least {low}: S3 origins' response "
+            "timeout, which CloudFront requires it to be no less than)",
+        )
+    return number
+
+
 def _from_to(bounds: tuple[int, int]) -> str:
     return f"{bounds[0]}-{bounds[1]}"
 
@@ -554,6 +573,17 @@ SETTINGS = (
         _whole_number(CONNECTION_TIMEOUT_RANGE),
         "Seconds CloudFront waits for each connection, " + _from_to(CONNECTION_TIMEOUT_RANGE),
         default=DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    ),
+    Setting(
+        "originResponseCompletionTimeout",
+        WHOLE_NUMBER,
+        _completion_timeout,
+        "Seconds within which a bucket's complete answer must arrive, every attempt included, or "
+        "CloudFront ends it (and fails over): what a stalled Region costs a cache miss at most; "
+        "raise it if whole objects take longer to arrive, 0 for no limit; "
+        + _from_to(RESPONSE_COMPLETION_TIMEOUT_RANGE)
+        + " or 0",
+        default=DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     ),
     Setting(
         "originAccess",
