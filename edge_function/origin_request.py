@@ -335,6 +335,11 @@ def exchange(sock, request, until, reused=False):
     return status, body, keep
 
 
+def _routes_for(out):
+    """A dict of routing decisions, none made yet, for the out-set ``out``."""
+    return {OUT: out}
+
+
 class RoutingStateView:
     """What the handler reads of the routing state, with nothing out and nothing to read: the
     base of the state read from the table, and what a function without a routing state uses.
@@ -348,13 +353,13 @@ class RoutingStateView:
 
     def __init__(self, clock=time.monotonic):
         self.clock = clock
-        self.routes: dict[str, object] = {OUT: frozenset()}
+        self.routes = _routes_for(frozenset())
 
     def publish(self, out):
         """Make ``out`` the origins out of rotation."""
         if out != self.routes[OUT]:
             # One assignment: the decisions and the out-set they were made for change together.
-            self.routes = {OUT: frozenset(out)}
+            self.routes = _routes_for(frozenset(out))
 
     def refresh(self, region):
         """Read the state again if it is time (nothing to read here)."""
