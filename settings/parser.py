@@ -153,6 +153,7 @@ class Settings:
             origins=self.origins,
             evacuation=self.evacuation,
             vantages=self.evacuation_vantages,
+            next_engine=self.next_engine,
         )
 
     @property

@@ -469,8 +469,10 @@ SETTINGS = (
         "nextEngine",
         TEXT,
         _one_of(Engine),
-        "The engine a switch is under way to: every bucket also grants that engine's identity, so "
-        "the switch itself serves no 403; remove it once `engine` is set to it",
+        "The other engine while a switch is under way: every bucket also grants its identity and "
+        "the routing state's table keeps its replicas, so no step serves a 403 or takes a replica "
+        "from running code; set it to the new engine, then to the old one with `engine`, then "
+        "remove it (see Switching engines)",
     ),
     Setting(
         "origins",

@@ -9,7 +9,7 @@ changes these internals, this file is the only one to follow it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -50,6 +50,8 @@ class Declared:
     dependencies: list[str]
     # What the resource declares it was known by before: whole URNs or alias specifications.
     aliases: list[Alias]
+    # Its custom time-outs (create, update, delete: Pulumi's duration strings, "" when unset).
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
 
 def placed_in(inputs: Mapping[str, Any], home_region: str) -> str:
@@ -86,6 +88,11 @@ class RecordingMonitor(MockMonitor):
                     *(Alias(urn=urn) for urn in request.aliasURNs),
                     *(_alias(alias) for alias in request.aliases),
                 ],
+                custom_timeouts={
+                    "create": request.customTimeouts.create,
+                    "update": request.customTimeouts.update,
+                    "delete": request.customTimeouts.delete,
+                },
             )
         )
         return response
