@@ -23,14 +23,13 @@ in a new container). So a slow or absent store never holds a cache miss for more
 and never stops one: evacuations fail open, to routing by the rankings. Drains do not: they are in
 the artifact, so a container that has read nothing still routes around them (fail safe).
 
-Standard library only, and little of it at import: a cold container imports ``socket``, ``ssl``,
-``hashlib`` and ``hmac`` only in the read's thread, where the request does not wait for them past
-the deadline (``http.client``, which the reads used before, costs tens of milliseconds of a cold
-start through the ``email`` package it imports). The signing is SigV4 over ``hmac`` and ``hashlib``
-(botocore, which the runtime has, takes about half a second to import; the tests hold this signer to
-botocore's, byte for byte); the HTTP exchange is HTTP/1.1 over ``socket`` and ``ssl``, one
-kept-alive connection per container. This module has no import-time side effects and must stay valid
-on Python 3.11 to 3.13.
+Standard library only, and little of it at import: the read itself (SigV4 over ``hmac`` and
+``hashlib``, HTTP/1.1 over ``socket`` and ``ssl``, one kept-alive connection per container) is in
+``state_read.py``, shipped beside this file and loaded by the read's own thread, so a cold container
+compiles and imports none of it before its first request, which waits for the read at most the
+deadline (``http.client``, which the reads used before, cost tens of milliseconds of every cold
+start through the ``email`` package it imports; botocore, which the runtime has, half a second).
+This module has no import-time side effects and must stay valid on Python 3.11 to 3.13.
 """
 
 import _thread
@@ -50,14 +49,27 @@ _MAX_CACHED_ROUTES = 256
 # bounded by what is left of it), so a store that trickles its answer cannot hold the one read a
 # container runs at a time for longer; the requests never wait for more than the deadline.
 _READ_BUDGET_SECONDS = 5.0
-# The state is two small items; an answer past this is not the store's.
-_MAX_ANSWER_BYTES = 1 << 20
-_MAX_HEAD_BYTES = 1 << 16
 # The key of a routes dict that holds the out-set its routing decisions were made for: no ARN
 # contains a NUL.
 OUT = "\0out"
 
 _logged: set[str] = set()
+# The state read's transport (state_read.py beside this file), once the first read has loaded it.
+_transport_module: list[object] = []
+
+
+def _transport():
+    """The module that reads the state (``state_read.py``), loaded from beside this file by the
+    read's own thread: a cold container compiles none of it before its first request. By path,
+    not by name, so it is found wherever this module was loaded from."""
+    if not _transport_module:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "state_read.py")
+        module = type(sys)("geo_proximity_state_read")
+        module.__file__ = path
+        with open(path, encoding="utf-8") as source:
+            exec(compile(source.read(), path, "exec"), module.__dict__)
+        _transport_module.append(module)
+    return _transport_module[0]
 
 
 def _log_once(key, message):
@@ -159,51 +171,6 @@ def load_artifact(path=ARTIFACT_PATH):
         return None
 
 
-def sign_v4(method, host, path, body, headers, region, service, credentials, amz_date):
-    """``headers`` plus SigV4's ``x-amz-date``, ``x-amz-security-token`` and ``authorization``
-    for a request without a query string ("Signature Version 4 signing process")."""
-    # Imported here, in the read's thread: a cold container's first request does not wait for it.
-    import hashlib
-    import hmac
-
-    access_key, secret_key, token = credentials
-    signed = {name.lower(): value for name, value in headers.items()}
-    signed["host"] = host
-    signed["x-amz-date"] = amz_date
-    if token:
-        signed["x-amz-security-token"] = token
-    names = sorted(signed)
-    canonical = "\n".join(
-        [
-            method,
-            path,
-            "",
-            "".join(name + ":" + " ".join(signed[name].split()) + "\n" for name in names),
-            ";".join(names),
-            hashlib.sha256(body).hexdigest(),
-        ]
-    )
-    scope = amz_date[:8] + "/" + region + "/" + service + "/aws4_request"
-    string_to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
-    key = ("AWS4" + secret_key).encode()
-    for part in (amz_date[:8], region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    signed["authorization"] = (
-        "AWS4-HMAC-SHA256 Credential="
-        + access_key
-        + "/"
-        + scope
-        + ", SignedHeaders="
-        + ";".join(names)
-        + ", Signature="
-        + signature
-    )
-    return signed
-
-
 def out_of_rotation(items):
     """The origins the state table's routing items put out of rotation (DynamoDB JSON). Items of
     other owners are not this function's to read: one stray item must not turn drains and
@@ -221,118 +188,6 @@ def out_of_rotation(items):
     if not all(isinstance(code, str) for code in out):
         raise ValueError("routing state names a Region that is not a string")
     return frozenset(out)
-
-
-# The HTTP/1.1 exchange with the store: one POST, one answer, on a kept-alive connection.
-
-
-class StoreClosedError(ConnectionResetError):
-    """The store closed a kept-alive connection before answering (it does so to idle ones)."""
-
-
-def _split_host(host, secure):
-    """(name, port) of a ``Host`` value: ``name``, ``name:port``, ``[v6]`` or ``[v6]:port``."""
-    default = 443 if secure else 80
-    if host.startswith("["):
-        name, _, rest = host[1:].partition("]")
-        return name, int(rest[1:]) if rest.startswith(":") else default
-    name, colon, port = host.partition(":")
-    return name, int(port) if colon else default
-
-
-def _remaining(until):
-    left = until - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("the read's time is spent")
-    return left
-
-
-def _receive(sock, until):
-    sock.settimeout(_remaining(until))
-    return sock.recv(65536)
-
-
-def _answer_head(sock, until, reused):
-    """(status, lowercase headers, bytes after the head) of the answer on ``sock``."""
-    buffer = b""
-    while b"\r\n\r\n" not in buffer:
-        if len(buffer) > _MAX_HEAD_BYTES:
-            raise ValueError("the store's answer has no end of headers")
-        chunk = _receive(sock, until)
-        if not chunk:
-            if not buffer and reused:
-                raise StoreClosedError("the store closed the kept-alive connection")
-            raise ConnectionResetError("the store closed the connection mid-answer")
-        buffer += chunk
-    head, _, rest = buffer.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    version, status, *_ = [*status_line.split(" ", 2), ""]
-    if not version.startswith("HTTP/1.") or not status.isdigit():
-        raise ValueError("not an HTTP answer: " + status_line[:80])
-    headers = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(status), headers, rest, version == "HTTP/1.1"
-
-
-def _chunked_body(sock, until, data):
-    """The body of a chunked answer, ``data`` being what arrived after the head."""
-    body = b""
-    while True:
-        while b"\r\n" not in data:
-            data += _more(sock, until, data)
-        size_line, _, data = data.partition(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip() or b"x", 16)
-        if size == 0:
-            return body
-        while len(data) < size + 2:
-            data += _more(sock, until, data)
-        body, data = body + data[:size], data[size + 2 :]
-        if len(body) > _MAX_ANSWER_BYTES:
-            raise ValueError("the store's answer is too long")
-
-
-def _more(sock, until, data):
-    if len(data) > _MAX_ANSWER_BYTES:
-        raise ValueError("the store's answer is too long")
-    chunk = _receive(sock, until)
-    if not chunk:
-        raise ConnectionResetError("the store closed the connection mid-answer")
-    return chunk
-
-
-def exchange(sock, request, until, reused=False):
-    """Send ``request`` (bytes) on ``sock`` and read the answer: (status, body, keep-alive)."""
-    sock.settimeout(_remaining(until))
-    try:
-        sock.sendall(request)
-    except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as error:
-        if reused:
-            raise StoreClosedError(str(error)) from error
-        raise
-    status, headers, data, http11 = _answer_head(sock, until, reused)
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = _chunked_body(sock, until, data)
-        framed = True
-    elif "content-length" in headers:
-        length = int(headers["content-length"])
-        if not 0 <= length <= _MAX_ANSWER_BYTES:
-            raise ValueError("the store's answer is too long")
-        while len(data) < length:
-            data += _more(sock, until, data)
-        body, framed = data[:length], True
-    else:  # delimited by the end of the connection
-        while True:
-            chunk = _receive(sock, until)
-            if not chunk:
-                break
-            data += chunk
-            if len(data) > _MAX_ANSWER_BYTES:
-                raise ValueError("the store's answer is too long")
-        body, framed = data, False
-    keep = framed and http11 and headers.get("connection", "").lower() != "close"
-    return status, body, keep
 
 
 def _routes_for(out):
@@ -395,8 +250,7 @@ class RoutingState(RoutingStateView):
         self.next_read = 0.0
         self._reading = False
         self._done = None  # released when the last read started has ended
-        self._connection = None  # ((host, secure), socket) kept alive between reads
-        self._tls = None
+        self._store = None  # state_read.StateStore: the endpoint and its kept-alive connection
 
     def refresh(self, region):
         """Start a read unless one is under way, and wait for it at most the deadline."""
@@ -464,108 +318,29 @@ class RoutingState(RoutingStateView):
 
     def _read(self, region):
         until = time.monotonic() + self._budget
-        home = region if region in self._regions else self._regions[0]
-        body = (
-            '{"TableName": "' + self._table + '", "KeyConditionExpression": "pk = :pk", '
-            '"ExpressionAttributeValues": {":pk": {"S": "' + STATE_PARTITION + '"}}}'
-        ).encode()
-        if self._endpoint:
-            secure = self._endpoint.startswith("https://")
-            host = self._endpoint.split("://", 1)[1].rstrip("/")
-        else:
-            secure, host = True, "dynamodb." + home + ".amazonaws.com"
+        if self._store is None:
+            self._store = _transport().StateStore(self._table, self._regions, self._endpoint)
         credentials = (
             self._environ["AWS_ACCESS_KEY_ID"],
             self._environ["AWS_SECRET_ACCESS_KEY"],
             self._environ.get("AWS_SESSION_TOKEN"),
         )
-        headers = sign_v4(
-            "POST",
-            host,
-            "/",
-            body,
-            {
-                "content-type": "application/x-amz-json-1.0",
-                "x-amz-target": "DynamoDB_20120810.Query",
-            },
-            home,
-            "dynamodb",
-            credentials,
-            time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self._wall_clock())),
+        status, data = self._store.query(
+            STATE_PARTITION, region, credentials, self._wall_clock(), until
         )
-        head = "POST / HTTP/1.1\r\n" + "".join(
-            name + ": " + value + "\r\n" for name, value in sorted(headers.items())
-        )
-        request = (head + "content-length: " + str(len(body)) + "\r\n\r\n").encode() + body
-        status, data = self._post((host, secure), request, until)
         if status != 200:
             raise RuntimeError(
                 "DynamoDB answered " + str(status) + ": " + data[:200].decode("utf-8", "replace")
             )
         return out_of_rotation(parse_json(data.decode("utf-8"))["Items"])
 
-    def _post(self, where, request, until):
-        connection = self._connection
-        reused = connection is not None and connection[0] == where
-        if connection is None or not reused:
-            self._close()
-            connection = self._connection = (where, self._open(where, until))
-        try:
-            status, data, keep = exchange(connection[1], request, until, reused)
-        except StoreClosedError:
-            # A kept-alive connection the store closed while the container was idle or frozen:
-            # once more on a new one.
-            self._close()
-            self._connection = (where, self._open(where, until))
-            status, data, keep = exchange(self._connection[1], request, until)
-        if not keep:
-            self._close()
-        return status, data
-
-    def _open(self, where, until):
-        """A connection to the store, TLS-wrapped when ``secure``."""
-        import socket
-
-        host, secure = where
-        name, port = _split_host(host, secure)
-        # Name resolution: no timeout bounds it here, which is why the read runs beside the
-        # request and the request waits for it at most the deadline.
-        addresses = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-        failure = None
-        for family, kind, protocol, _, address in addresses:
-            sock = socket.socket(family, kind, protocol)
-            try:
-                sock.settimeout(_remaining(until))
-                sock.connect(address)
-                if secure:
-                    # The handshake happens here, bounded by the socket's timeout.
-                    sock = self._tls_context().wrap_socket(sock, server_hostname=name)
-                return sock
-            except OSError as error:
-                sock.close()
-                failure = error
-        raise failure or OSError("no address for " + name)
-
-    def _tls_context(self):
-        if self._tls is None:
-            import ssl
-
-            # Certificates verified against the system's trust store, host name checked.
-            self._tls = ssl.create_default_context()
-        return self._tls
-
     def close(self):
         """Close the kept-alive connection (Lambda never does: a container keeps it)."""
         self._close()
 
     def _close(self):
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            # Not contextlib.suppress: contextlib is one more import for a cold container.
-            try:  # noqa: SIM105
-                connection[1].close()
-            except OSError:
-                pass
+        if self._store is not None:
+            self._store.close()
 
 
 def choose(ranking, out, mode, fixed_failover, drained=()):
