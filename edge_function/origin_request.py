@@ -259,7 +259,12 @@ class RoutingState(RoutingStateView):
         if self._reading:
             # The last read has not ended (a resolver that does not answer, say): no second one,
             # and no wait; the requests go on with what the container last read.
-            self._failed(TimeoutError("the last read of the routing state is still under way"))
+            _log_once(
+                "state:busy",
+                "the last read of the routing state has not ended; requests go on with "
+                + (", ".join(sorted(self.routes[OUT])) or "every origin in rotation")
+                + " (drains in the artifact stay out)",
+            )
             return
         done = _thread.allocate_lock()
         done.acquire()

@@ -529,9 +529,10 @@ SETTINGS = (
         REGION_LIST,
         _region_list,
         "Origins out of rotation: each keeps its bucket, policy and replication, but no request is "
-        "routed to it, as primary or failover. Routing state the edge reads at run time: "
-        "`pulumi up` writes it and publishes no code; any origin may be drained, the default "
-        "and the failover origin included; at least one stays in rotation",
+        "routed to it, as primary or failover. `pulumi up` writes it to the routing state, which "
+        "the running code reads, then publishes code that carries it, so no edge routes there "
+        "even when it cannot read the state; any origin may be drained, the default and the "
+        "failover origin included; at least one stays in rotation",
     ),
     Setting(
         "failover",
