@@ -134,29 +134,13 @@ def table_regions(deployment: Deployment) -> set:
     return {table.region, *(replica["regionName"] for replica in table.inputs.get("replicas", []))}
 
 
-def depends_on(deployment: Deployment, resource, target: str) -> bool:
-    """Whether ``resource`` waits for the resource ``target`` (URN), directly or not; a dependency
-    on a component is one on everything in it."""
-    seen, pending = set(), [resource.urn]
-    while pending:
-        urn = pending.pop()
-        if urn == target:
-            return True
-        if urn in seen:
-            continue
-        seen.add(urn)
-        pending += deployment.by_urn(urn).dependencies
-        pending += [child.urn for child in deployment.resources if child.parent == urn]
-    return False
-
-
 def lambda_edge_without_a_replica(before: Deployment, after: Deployment) -> set:
     """Regions where the distribution runs Lambda@Edge, at some moment of the update from
     ``before`` to ``after``, without a replica of the table there at that moment."""
     tables = after.all(TABLE)
     if tables:
         # The distribution waits for the table: the table changes first.
-        assert depends_on(after, after.one(DISTRIBUTION), tables[0].urn)
+        assert after.waits_for(after.one(DISTRIBUTION), tables[0])
         order = [(before, before), (before, after), (after, after)]
     else:
         # A table the program dropped is deleted at the end, after the distribution moved.
