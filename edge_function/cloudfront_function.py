@@ -92,7 +92,7 @@ def render_function_code(
         "/* fixed failover */-1": str(index[fixed]) if fixed is not None else "-1",
         "/* failover status codes */[]": json.dumps(sorted(set(failover_status_codes))),
         "/* state key */null": json.dumps(state_key),
-        "/* drained */[]": json.dumps(sorted(table.drained)),
+        "/* drained */[]": json.dumps(sorted(index[region] for region in table.drained)),
     }
     code = TEMPLATE.read_text(encoding="utf-8")
     for placeholder, value in values.items():

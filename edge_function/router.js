@@ -15,7 +15,7 @@ var DEFAULT_RANKING = /* default ranking */[];
 var FAILOVER = /* failover */'off';
 var FIXED_FAILOVER = /* fixed failover */-1;
 var FAILOVER_STATUS_CODES = /* failover status codes */[];
-// The Regions the stack drains: never a target, whatever the store says.
+// The origins the stack drains, as indexes into ORIGIN_IDS: never a target, whatever the store says.
 var DRAINED = /* drained */[];
 // The key whose value, {"out": [Region, ...]}, names the origins out of rotation; null: no store.
 var STATE_KEY = /* state key */null;
@@ -48,8 +48,7 @@ function leftIn(ranking, out) {
     // The ranking less the drained origins and those in out.
     var left = [];
     for (var i = 0; i < ranking.length; i++) {
-        var region = ORIGIN_REGIONS[ranking[i]];
-        if (DRAINED.indexOf(region) === -1 && out.indexOf(region) === -1) {
+        if (DRAINED.indexOf(ranking[i]) === -1 && out.indexOf(ORIGIN_REGIONS[ranking[i]]) === -1) {
             left.push(ranking[i]);
         }
     }
@@ -82,7 +81,7 @@ async function handler(event) {
             failover = inRotation[1];
         } else if (FAILOVER === 'fixed' && FIXED_FAILOVER !== primary
                    && out.indexOf(ORIGIN_REGIONS[FIXED_FAILOVER]) === -1
-                   && DRAINED.indexOf(ORIGIN_REGIONS[FIXED_FAILOVER]) === -1) {
+                   && DRAINED.indexOf(FIXED_FAILOVER) === -1) {
             failover = FIXED_FAILOVER;
         }
         if (failover === -1) {
