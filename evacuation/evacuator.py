@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -108,14 +109,30 @@ class Clients:
     dynamodb_home: Any | None = None
 
 
-def unreachable(error: Exception) -> bool:
-    """Whether ``error`` says a Region's DynamoDB did not answer (no connection, a time-out, a 5xx),
-    as opposed to an answer such as a refused condition."""
-    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
-        return True
+# What botocore raises when an endpoint gave no answer (each names the endpoint's URL).
+_NO_ANSWER = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+
+def unreachable(error: Exception, table: Any) -> bool:
+    """Whether ``error`` says that the DynamoDB endpoint of ``table`` (a client) did not answer (no
+    connection, a time-out, a 5xx), as opposed to an answer such as a refused condition, or to
+    another service failing in the same piece of work: a key value store's 5xx or time-out says
+    nothing of the table. Told apart by service: a ClientError by its operation, which only one of
+    the services has; the others by the endpoint they name. A client that does not say what it
+    is for (no ``meta``: a stand-in) is judged by the error alone."""
+    meta = getattr(table, "meta", None)
     if isinstance(error, ClientError):
-        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
-    return isinstance(error, ConnectionClosedError)
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        operations: list[str] = (
+            meta.service_model.operation_names if meta else [error.operation_name]
+        )
+        return error.operation_name in operations and status >= 500
+    if isinstance(error, _NO_ANSWER):
+        if meta is None:
+            return True
+        endpoint = urllib.parse.urlsplit(str(error.kwargs.get("endpoint_url", ""))).netloc
+        return endpoint == urllib.parse.urlsplit(str(meta.endpoint_url)).netloc
+    return False
 
 
 @dataclass
@@ -201,7 +218,7 @@ class Evacuator:
         try:
             return work()
         except Exception as error:
-            if self.table is self.local or not unreachable(error):
+            if self.table is self.local or not unreachable(error, self.table.client):
                 raise
             self.log(
                 f"{self.settings.vantage}: the state table's home Region did not answer ({error}); "
@@ -268,10 +285,11 @@ class Evacuator:
             # Another vantage Region acted first; the next round sees what it did.
             self.log(f"{self.settings.vantage}: no change made: {error}")
             return Decision(held=decision.held), state
-        for origin, reason in decision.evacuate.items():
-            self.notify(f"{origin} evacuated: out of rotation ({reason})")
-        for origin, reason in decision.restore.items():
-            self.notify(f"{origin} restored: back in rotation ({reason})")
+        # One notification a round, however many changes: each is a request the run waits on
+        # (evacuation.budget).
+        changes = [f"{o} evacuated: out of rotation ({r})" for o, r in decision.evacuate.items()]
+        changes += [f"{o} restored: back in rotation ({r})" for o, r in decision.restore.items()]
+        self.notify("; ".join(changes))
         return decision, RoutingState(state.drained, evacuated, version)
 
     def publish(self, state: RoutingState, *, always: bool = False) -> bool:

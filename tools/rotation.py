@@ -53,7 +53,17 @@ from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from settings.parser import Settings
 from settings.stack_file import settings_from_stack_file
 from settings.table import PROJECT
-from tools.cli import NO_CREDENTIALS, ToolError, edge_region, run_command
+from tools.cli import (
+    MAX_REASON_CHARACTERS,
+    NO_CREDENTIALS,
+    ToolError,
+    checked_reason,
+    edge_region,
+    kvs_arn,
+    printable,
+    run_command,
+    table_name,
+)
 from tools.stack_buckets import read_outputs
 
 # The services whose endpoints --endpoint-url may replace.
@@ -136,10 +146,14 @@ def _store_from_outputs(source: str, settings: Settings) -> Store:
             f"{where} have no 'routingState' with a table: a stack with one origin has none, "
             "and a stack deployed before the routing state existed needs a pulumi up"
         )
-    if state.get("engine") != settings.engine.value:
+    engine = state.get("engine")
+    if engine != settings.engine.value:
+        theirs = (
+            f"are of a {printable(engine)} stack" if isinstance(engine, str) else "name no engine"
+        )
         raise ToolError(
-            f"{where} are of a {state.get('engine')} stack, and Pulumi.{settings.stack}.yaml says "
-            f"{settings.engine.value}: run pulumi up first, or give this stack's outputs"
+            f"{where} {theirs}, and Pulumi.{settings.stack}.yaml says {settings.engine.value}: "
+            "run pulumi up first, or give this stack's outputs"
         )
     region = state.get("tableRegion")
     if not isinstance(region, str):
@@ -230,8 +244,9 @@ def identity(target: Target) -> str:
 def drained_only(state_key: str | None) -> str:
     """Why a break-glass change cannot reach a CloudFront function without an evacuator."""
     return (
-        f"this stack's CloudFront function reads the drained list only "
-        f"({state_key!r}: {PROJECT}:evacuation is false): take a Region out "
+        "this stack's CloudFront function reads the drained list only "
+        f"({printable(state_key or 'no state key')}: {PROJECT}:evacuation is false): take a "
+        "Region out "
         f"with pulumi config set --path '{PROJECT}:drained[0]' REGION and pulumi up"
     )
 
@@ -289,10 +304,9 @@ def _propagation(target: Target, published: str | None) -> str:
 
 
 def evacuate(options: argparse.Namespace) -> int:
+    why = checked_reason(options.reason)
     target = connect(options)
-    region, reason = options.region, options.reason.strip()
-    if not reason:
-        raise ToolError("--reason: say why, for whoever reads ./dev status next")
+    region = options.region
     _check_origin(target.settings, region)
     with explained(target.store):
         check_publishable(target)
@@ -300,10 +314,7 @@ def evacuate(options: argparse.Namespace) -> int:
         state = target.table.read()
         record = state.evacuated.get(region)
         if record is not None and not record.by_checks:
-            print(
-                f"{region} is already evacuated, since {record.since} by {record.by}: "
-                f"{record.reason}"
-            )
+            print(f"{region} is already evacuated, {_record_text(record)}")
             published = publish(target, state)
             if published is not None:
                 print(_propagation(target, published))
@@ -316,12 +327,12 @@ def evacuate(options: argparse.Namespace) -> int:
                 f"{out}); restore another first"
             )
         since = datetime.now(UTC).isoformat(timespec="seconds")
-        evacuated = {**state.evacuated, region: Evacuation(since=since, by=who, reason=reason)}
+        evacuated = {**state.evacuated, region: Evacuation(since=since, by=who, reason=why)}
         state = _write(target, evacuated, state)
         published = publish(target, state)
     taken_over = " (the checks had evacuated it: now only a person brings it back)"
     print(
-        f"{region} evacuated: out of rotation since {since}, by {who}: {reason}"
+        f"{region} evacuated: out of rotation since {since}, by {printable(who)}: {why}"
         + (taken_over if record is not None else "")
     )
     print(f"in rotation: {', '.join(remaining)}")
@@ -330,6 +341,7 @@ def evacuate(options: argparse.Namespace) -> int:
 
 
 def restore(options: argparse.Namespace) -> int:
+    why = f": {checked_reason(options.reason)}" if options.reason is not None else ""
     target = connect(options)
     region = options.region
     _check_origin(target.settings, region)
@@ -353,9 +365,8 @@ def restore(options: argparse.Namespace) -> int:
         evacuated = {origin: r for origin, r in state.evacuated.items() if origin != region}
         state = _write(target, evacuated, state)
         published = publish(target, state)
-    why = f": {options.reason.strip()}" if options.reason and options.reason.strip() else ""
-    print(f"{region} restored: back in rotation, by {who}{why}")
-    print(f"it had been evacuated since {record.since} by {record.by}: {record.reason}")
+    print(f"{region} restored: back in rotation, by {printable(who)}{why}")
+    print(f"it had been evacuated {_record_text(record)}")
     if record.by == BY_CHECKS:
         print("the checks evacuate it again if it still fails their probes")
     print(_propagation(target, published))
@@ -396,10 +407,17 @@ def status(options: argparse.Namespace) -> int:
 def _origin_state(origin: str, state: RoutingState) -> str:
     record = state.evacuated.get(origin)
     if record is not None:
-        return f"evacuated since {record.since} by {record.by}: {record.reason}"
+        return f"evacuated {_record_text(record)}"
     if origin in state.drained:
         return f"drained (by Pulumi: {PROJECT}:drained)"
     return "in rotation"
+
+
+def _record_text(record: Evacuation) -> str:
+    """Since when, by whom and why, as the table holds them: written by a person, the checks or
+    anything else with access to the table, so printed safely (no control character reaches the
+    terminal, and no reason runs on for pages)."""
+    return f"since {printable(record.since)} by {printable(record.by)}: {printable(record.reason)}"
 
 
 def _views_text(views: dict[str, Any], origins: Sequence[str]) -> str:
@@ -415,7 +433,7 @@ def _views_text(views: dict[str, Any], origins: Sequence[str]) -> str:
             for origin in origins
             if (s := streaks.get(origin)) is not None
         )
-        lines.append(f"  {vantage}: {seen} ({now - latest:.0f} s ago)")
+        lines.append(f"  {printable(vantage)}: {seen} ({now - latest:.0f} s ago)")
     return "\n".join(lines)
 
 
@@ -428,12 +446,17 @@ def _parser() -> argparse.ArgumentParser:
         help="stack outputs as `pulumi stack output --json` prints them ('-' for stdin): the "
         "routingState output names the store",
     )
-    common.add_argument("--table", help="without --outputs: the routing state's DynamoDB table")
+    common.add_argument(
+        "--table", type=table_name, help="without --outputs: the routing state's DynamoDB table"
+    )
     common.add_argument(
         "--table-region", type=edge_region, metavar="REGION", help="with --table: its home Region"
     )
     common.add_argument(
-        "--kvs-arn", metavar="ARN", help="with --table, CloudFront Functions: the key value store"
+        "--kvs-arn",
+        metavar="ARN",
+        type=kvs_arn,
+        help="with --table, CloudFront Functions: the key value store",
     )
     common.add_argument(
         "--endpoint-url",
@@ -454,7 +477,11 @@ def _parser() -> argparse.ArgumentParser:
         "last origin in rotation.",
     )
     evacuating.add_argument("region", type=edge_region, help="the origin Region to take out")
-    evacuating.add_argument("--reason", required=True, help="why, for ./dev status")
+    evacuating.add_argument(
+        "--reason",
+        required=True,
+        help=f"why, for ./dev status: plain text, at most {MAX_REASON_CHARACTERS} characters",
+    )
     restoring = commands.add_parser(
         "restore",
         parents=[common],
@@ -463,7 +490,10 @@ def _parser() -> argparse.ArgumentParser:
         "person or by the health checks; a drained one comes back with pulumi config and up).",
     )
     restoring.add_argument("region", type=edge_region, help="the origin Region to bring back")
-    restoring.add_argument("--reason", help="why, printed")
+    restoring.add_argument(
+        "--reason",
+        help=f"why, printed: plain text, at most {MAX_REASON_CHARACTERS} characters",
+    )
     commands.add_parser(
         "status",
         parents=[common],

@@ -142,6 +142,12 @@ def test_state_tables_obey_dynamodbs_rules(deployment):
         assert (inputs["hashKey"], inputs["rangeKey"]) == ("pk", "sk")
         assert inputs["attributes"] == [{"name": "pk", "type": "S"}, {"name": "sk", "type": "S"}]
         assert all(replica["propagateTags"] for replica in inputs.get("replicas", []))
+        # The evacuations in force live here: the table and every replica, each on its own, are
+        # protected from deletion (DynamoDB: "You must enable deletion protection on each replica").
+        assert inputs["deletionProtectionEnabled"] is True
+        assert all(
+            replica["deletionProtectionEnabled"] is True for replica in inputs.get("replicas", [])
+        )
 
 
 def test_the_table_has_time_to_make_its_replicas_one_after_another(deployment):

@@ -240,6 +240,8 @@ def test_the_lambda_entry_point_builds_clients_with_the_probes_timeouts_and_no_r
 class UnreachableDynamoDB:
     """A DynamoDB client whose Region does not answer."""
 
+    meta = dynamodb().meta
+
     def __getattr__(self, operation):
         def call(**_):
             from botocore.exceptions import EndpointConnectionError
