@@ -221,6 +221,7 @@ cdn = GeoProximityDistribution(
         failover_status_codes=settings.failover_status_codes,
         connection_attempts=settings.origin_connection_attempts,
         connection_timeout=settings.origin_connection_timeout,
+        response_completion_timeout=settings.origin_response_completion_timeout,
         security_headers=settings.security_headers,
         price_class=settings.price_class,
         aliases=settings.aliases,

@@ -21,8 +21,8 @@ in-process, against the S3 emulators.
 Scaled down by ``SCALE`` (40), so that an evacuation's whole timeline is 40 times shorter here: the
 probe interval (20 s: 0.5 s) and the Lambda@Edge function's refresh of the state (15 s: 0.375 s);
 the probe's read timeout less (5 s: 0.3 s, ``PROBE_READ_TIMEOUT_SECONDS`` says why). Not scaled:
-the failures and recoveries counted, the probe's connection timeout, and the function's bound on a
-read of the store (0.3 s).
+the failures and recoveries counted, the probe's connection timeout, and how long a request waits
+for the function's read of the store (0.3 s on AWS; 1 s here, see below).
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ PROBE_SECONDS = EVACUATION_PROBE_SECONDS / SCALE
 # shorter.
 PROBE_READ_TIMEOUT_SECONDS = max(EVACUATION_READ_TIMEOUT_SECONDS / SCALE, 0.3)
 STATE_REFRESH_SECONDS = DEFAULT_STATE_REFRESH_SECONDS / SCALE
-# The function's bound on each network step of a state read. On AWS 0.3 s, some thirty times a
-# DynamoDB read in the Region; here the store is moto in this process, which a loaded machine
-# (the drill's 26 viewers, the evacuators, the suite) can slow past 0.3 s, and a failed read keeps
-# a container on the old state for a whole refresh. So a longer bound, no kinder in what is
+# The longest a request waits for the function's read of the state. On AWS 0.3 s, some thirty
+# times a DynamoDB read in the Region; here the store is moto in this process, which a loaded
+# machine (the drill's 26 viewers, the evacuators, the suite) can slow past 0.3 s, and a read that
+# misses the deadline leaves that request on the old state. So a longer bound, no kinder in what is
 # routed: a store that refuses (the sandbox's unreadable fault) fails at once either way.
 STATE_TIMEOUT_SECONDS = 1.0
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID

@@ -100,6 +100,8 @@ class Settings:
     next_engine: Engine | None
     origin_connection_attempts: int
     origin_connection_timeout: int
+    # The whole wait for a bucket's complete answer, every attempt included; 0: none enforced.
+    origin_response_completion_timeout: int
     log_retention_days: int
     noncurrent_version_days: int
     security_headers: bool
@@ -159,6 +161,7 @@ class Settings:
             origins=self.origins,
             evacuation=self.evacuation,
             vantages=self.evacuation_vantages,
+            next_engine=self.next_engine,
         )
 
     @property
@@ -227,6 +230,7 @@ def parse_settings(
         ),
         origin_connection_attempts=read["originConnectionAttempts"],
         origin_connection_timeout=read["originConnectionTimeout"],
+        origin_response_completion_timeout=read["originResponseCompletionTimeout"],
         log_retention_days=read["logRetentionDays"],
         noncurrent_version_days=read["noncurrentVersionDays"],
         security_headers=read["securityHeaders"],

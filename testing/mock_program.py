@@ -76,6 +76,22 @@ class Deployment:
     def by_urn(self, urn: str) -> Declared:
         return next(resource for resource in self.resources if resource.urn == urn)
 
+    def waits_for(self, resource: Declared, target: Declared) -> bool:
+        """Whether Pulumi creates or updates ``resource`` only after ``target``: it depends on it,
+        directly or not (a dependency on a component is one on everything in it)."""
+        seen: set[str] = set()
+        pending = [resource.urn]
+        while pending:
+            urn = pending.pop()
+            if urn == target.urn:
+                return True
+            if urn in seen:
+                continue
+            seen.add(urn)
+            pending += self.by_urn(urn).dependencies
+            pending += [child.urn for child in self.resources if child.parent == urn]
+        return False
+
 
 def _suffix(name: str, length: int) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:length]

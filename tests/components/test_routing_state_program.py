@@ -84,8 +84,13 @@ def test_the_state_is_where_the_engine_reads_it(deployment):
         assert set(exported["tableRegions"]) == set(DOCUMENTED_EXECUTION_REGIONS)
         assert (stores, exported["kvsArn"], exported["stateKey"]) == ([], None, None)
     elif exported["evacuation"]:
-        # The evacuator keeps its state where it runs; the function reads the store.
-        assert exported["tableRegions"] == list(dict.fromkeys(["us-east-1", *exported["vantages"]]))
+        # The evacuator keeps its state where it runs; the function reads the store. While a
+        # switch to or from Lambda@Edge is under way (nextEngine), the table also holds a replica
+        # wherever Lambda@Edge runs.
+        vantages = ["us-east-1", *exported["vantages"]]
+        switching = deployment.stack == "switch-to-lambda-edge"  # nextEngine: lambda-edge
+        readers = [*vantages, *lambda_edge_execution_regions()] if switching else vantages
+        assert exported["tableRegions"] == list(dict.fromkeys(readers))
         assert exported["stateKey"] == ROTATION_KEY
     else:
         # The store alone: Pulumi writes the drained list the function reads.
@@ -143,6 +148,22 @@ def test_state_tables_obey_dynamodbs_rules(deployment):
         assert all(
             replica["deletionProtectionEnabled"] is True for replica in inputs.get("replicas", [])
         )
+
+
+def test_the_table_has_time_to_make_its_replicas_one_after_another(deployment):
+    for table in deployment.all(TABLE):
+        regions = 1 + len(table.inputs.get("replicas", []))
+        # Ten minutes for the table and for each replica, every one made (or removed) after the
+        # one before; pulumi-aws's own defaults (30 minutes to create, 60 to update) would not do
+        # for Lambda@Edge's thirteen Regions.
+        expected = f"{10 * regions}m"
+        assert table.custom_timeouts == {
+            "create": expected,
+            "update": expected,
+            "delete": expected,
+        }
+        if deployment.exports["engine"] == "lambda-edge":
+            assert regions == 13 and expected == "130m"
 
 
 def test_pulumi_declares_only_its_own_part_of_the_state(deployment):

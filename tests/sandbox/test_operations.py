@@ -44,6 +44,15 @@ def test_adding_a_region_drained_filling_it_then_undraining_never_serves_from_an
             answer = ask(sandbox, edge, "index.html")
             assert (answer.status, answer.failover) == (200, False)
             assert answer.served_by != NEW
+        # Nor from new containers that cannot read the routing state (a cold Lambda@Edge
+        # container whose first read fails, an edge the key value store has not reached): the
+        # drain is in the code.
+        with sandbox.cold_started(), sandbox.store_not_reached():
+            sandbox.edge.invalidate()
+            for edge in ("ap-northeast-2", "ap-southeast-1", "ap-southeast-2"):
+                answer = ask(sandbox, edge, "assets/where.json")
+                assert (answer.status, answer.failover) == (200, False)
+                assert answer.served_by != NEW
         assert new_region.requests == before  # its empty bucket was never asked
         # 2. ./dev drift --repair copies what the other buckets hold into it.
         assert drift.main([*drift_arguments(sandbox)]) == 1

@@ -85,20 +85,39 @@ def test_every_bucket_holds_the_health_object_a_new_empty_one_too():
         assert HEALTH_KEY not in sandbox.keys
 
 
+def no_request_reaches(sandbox, region):
+    """Ask from the Regions next to ``region`` and from every edge's routes: none goes there."""
+    target = sandbox.emulators.regions[region]
+    before = target.viewer_requests
+    for edge_region in lambda_edge_execution_regions():
+        assert region not in sandbox.edge.routes_now(edge_region), edge_region
+    for edge_region in ("eu-west-1", "eu-west-2", "eu-central-1"):
+        answer = ask(sandbox, edge_region, "index.html")
+        assert (answer.status, answer.failover) == (200, False)
+        assert answer.served_by != region
+    assert target.viewer_requests == before
+
+
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_drain_reaches_the_edge_through_the_state_with_the_same_code(engine):
+def test_a_drain_reaches_the_running_code_through_the_state_and_the_new_code_keeps_it(engine):
     with Sandbox(settings_for(engine, f"drain-{engine[:2]}"), read_timeout=0.5) as sandbox:
         edge = sandbox.edge
         code = (edge.handler, edge.viewer_request)
-        eu = sandbox.emulators.regions["eu-central-1"]
+        # `pulumi up` writes the state first: the code that is running routes around the drain.
+        with sandbox.drained_in_state({"eu-central-1"}):
+            assert (edge.handler, edge.viewer_request) == code  # the code that was running
+            no_request_reaches(sandbox, "eu-central-1")
+            # But a container of that code that cannot read the state (a cold one whose first
+            # read fails; an edge the store has not reached) would send requests there.
+            with sandbox.cold_started(), sandbox.store_not_reached():
+                assert sandbox.edge.routes_now("eu-west-2")[0] == "eu-central-1"
+        # Then the new code, which carries the drain: its containers route around it whether or
+        # not they can read the state (drains fail safe).
         with sandbox.drained({"eu-central-1"}):
-            assert (edge.handler, edge.viewer_request) == code  # no new version, no publish
-            before = eu.viewer_requests
-            for edge_region in ("eu-west-1", "eu-west-2", "eu-central-1"):
-                answer = ask(sandbox, edge_region, "index.html")
-                assert (answer.status, answer.failover) == (200, False)
-                assert answer.served_by != "eu-central-1"
-            assert eu.viewer_requests == before
+            assert (edge.handler, edge.viewer_request) != code
+            no_request_reaches(sandbox, "eu-central-1")
+            with sandbox.cold_started(), sandbox.store_not_reached():
+                no_request_reaches(sandbox, "eu-central-1")
         sandbox.edge.invalidate()
         assert ask(sandbox, "eu-west-2", "index.html").served_by == "eu-central-1"
 

@@ -240,6 +240,24 @@ def test_connection_settings_are_bounded_as_cloudfront_bounds_them(key, raw, acc
     )
 
 
+@pytest.mark.parametrize("raw", ["29", "1", "-1", "3601", "30.5", "thirty", ""])
+def test_the_completion_timeout_is_s3s_response_timeout_or_more_or_none(raw):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=["us-east-1", "eu-west-1"], originResponseCompletionTimeout=raw)
+    assert str(raised.value) == (
+        f"geo-proximity:originResponseCompletionTimeout: {raw!r} is not a whole number from 30 "
+        "to 3600, or 0 for none (at least 30: S3 origins' response timeout, which CloudFront "
+        "requires it to be no less than)"
+    )
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [(None, 30), ("0", 0), ("30", 30), ("3600", 3600)])
+def test_the_completion_timeout_is_read(raw, seconds):
+    values = {} if raw is None else {"originResponseCompletionTimeout": raw}
+    settings = parse(origins=["us-east-1", "eu-west-1"], **values)
+    assert settings.origin_response_completion_timeout == seconds
+
+
 def test_connection_settings_are_read():
     settings = parse(
         origins=["us-east-1", "eu-west-1"],

@@ -109,7 +109,7 @@ def test_plan_json_has_distances_pins_warnings_and_package_size(capsys, tmp_path
     assert document["engine"] == "lambda-edge" and document["originAccess"] == "oai"
     function = document["function"]
     assert function["bytes"] == plan.package_size(stack_file.settings_from_stack_file("t"))
-    assert 2_000 < function["bytes"] < 10_000 and function["limitBytes"] == 50 * 1024 * 1024
+    assert 2_000 < function["bytes"] < 20_000 and function["limitBytes"] == 50 * 1024 * 1024
 
 
 def test_plan_tells_the_engine_and_the_functions_size_against_its_limit(capsys):
@@ -644,6 +644,34 @@ def test_opt_in_origins_are_named_in_a_warning(capsys, tmp_path, monkeypatch):
     ]
     assert plan.main(["--stack", "t", "--json"]) == 0
     assert "eu-south-1, me-south-1" in json.loads(capsys.readouterr().out)["warnings"][0]
+
+
+@pytest.mark.parametrize(
+    ("engine", "other"),
+    [("lambda-edge", "cloudfront-functions"), ("cloudfront-functions", "lambda-edge")],
+)
+def test_a_switch_under_way_says_the_steps_left_whichever_step_it_is(
+    capsys, tmp_path, monkeypatch, engine, other
+):
+    # The same configuration is step 1 of a switch to `other` and step 2 of one from it: the
+    # warning names both ways on, never only the one that would switch back.
+    write_stack(
+        tmp_path,
+        monkeypatch,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-central-1]\n"
+        f"  geo-proximity:engine: {engine}\n  geo-proximity:nextEngine: {other}\n",
+    )
+    assert plan.main(["--stack", "t"]) == 0
+    (warning,) = [
+        line for line in capsys.readouterr().out.splitlines() if "switching engines" in line
+    ]
+    assert (
+        f"To move the distribution to {other}: `pulumi config set geo-proximity:engine {other}`"
+        in warning
+    )
+    assert f"`pulumi config set geo-proximity:nextEngine {engine}`" in warning
+    assert "`pulumi config rm geo-proximity:nextEngine`" in warning
+    assert "keeps its replicas" in warning
 
 
 # --- the routing metric ------------------------------------------------------------------------
