@@ -185,8 +185,9 @@ class Sandbox:
     def rerouted(self, settings: Settings) -> Iterator[None]:
         """Serve with ``settings``'s routing (the same origins, other routes or drains) inside the
         block, as after a ``pulumi up`` that changed only routing: the function's code as built
-        for ``settings`` (new containers) and Pulumi's part of the routing state; the edge caches
-        start empty. Back as before on leaving the block."""
+        for ``settings`` (new containers) and Pulumi's part of the routing state. The edge caches
+        keep what they hold, as CloudFront's do through a distribution update: only an
+        invalidation empties them (``edge.invalidate()``). Back as before on leaving the block."""
         if settings.origins != self.settings.origins or settings.engine is not self.settings.engine:
             raise ValueError("a reroute keeps the origins and the engine")
         edge, before = self.edge, self.settings
@@ -196,14 +197,12 @@ class Sandbox:
             edge.settings, edge.handler, edge.viewer_request = settings, handler, viewer_request
             self.settings = settings
             self._write_drained(settings.routing.drained)
-            edge.invalidate()
             try:
                 yield
             finally:
                 edge.settings, edge.handler, edge.viewer_request = previous
                 self.settings = before
                 self._write_drained(before.routing.drained)
-                edge.invalidate()
 
     @contextmanager
     def cold_started(self) -> Iterator[None]:
@@ -223,8 +222,8 @@ class Sandbox:
     def drained(self, regions: Collection[str]) -> Iterator[None]:
         """The stack drains ``regions`` inside the block, as ``pulumi up`` does after ``pulumi
         config set geo-proximity:drained``: Pulumi's part of the routing state first, then the
-        function's new code, which carries the drained list (new containers; the edge caches start
-        empty). The stack's own drains again on leaving the block."""
+        function's new code, which carries the drained list (new containers; the edge caches keep
+        what they hold). The stack's own drains again on leaving the block."""
         values = {**self.settings.values, "drained": json.dumps(sorted(regions))}
         with self.rerouted(parse_settings(values, stack=self.settings.stack)):
             yield
