@@ -23,6 +23,7 @@ from core.cloudfront import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
+    DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
 )
 from core.evacuation import (
@@ -120,15 +121,15 @@ def _regions() -> Aspect:
 
 def _failover() -> Aspect:
     codes = ", ".join(str(code) for code in DEFAULT_FAILOVER_STATUS_CODES)
-    stalled = DEFAULT_CONNECTION_ATTEMPTS * S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
     triggers = (
         f"on {codes}, a refused connection ({DEFAULT_CONNECTION_ATTEMPTS} attempts x "
         f"{DEFAULT_CONNECTION_TIMEOUT_SECONDS} s) or no answer within "
-        f"{S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s per attempt (S3 origins' default response "
-        "timeout, which this program cannot change), CloudFront asks the edge's next-nearest "
-        "bucket for the same request: a bucket that stalls holds each request up to "
-        f"{DEFAULT_CONNECTION_ATTEMPTS} x {S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s = {stalled} s "
-        "first"
+        f"{S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s per attempt (S3 origins' response timeout, "
+        "which pulumi-aws cannot set on an S3 origin), CloudFront asks the edge's next-nearest "
+        "bucket for the same request; the response completion timeout "
+        f"(originResponseCompletionTimeout, {DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS} s by "
+        "default) bounds every attempt together, so a bucket that stalls holds each request up "
+        f"to {DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS} s first"
     )
     return Aspect(
         "When a bucket errors or stalls, per request",

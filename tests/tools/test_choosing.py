@@ -10,6 +10,7 @@ import pytest
 from core.cloudfront import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
 )
 from core.evacuation import (
@@ -98,10 +99,15 @@ def test_the_evacuation_time_follows_the_evacuators_values():
 
 def test_the_failover_fact_gives_the_worst_wait_of_a_stalled_bucket():
     failover = next(a for a in choosing.aspects() if a.question.startswith("When a bucket"))
-    stalled = DEFAULT_CONNECTION_ATTEMPTS * S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
+    # The response completion timeout bounds every attempt together: one timeout, not one per
+    # attempt.
+    one_timeout = DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS
+    per_attempt = DEFAULT_CONNECTION_ATTEMPTS * S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
     for way in (Way.LAMBDA_EDGE, Way.CLOUDFRONT_FUNCTIONS):
-        assert f"= {stalled} s first" in failover.facts[way].text
-        assert "default response timeout" in failover.facts[way].text
+        text = failover.facts[way].text
+        assert f"holds each request up to {one_timeout} s first" in text
+        assert f"{per_attempt} s" not in text
+        assert "originResponseCompletionTimeout" in text
 
 
 def test_no_flat_rate_fact_is_called_documented():
