@@ -28,6 +28,7 @@ kinder than AWS's documented contracts.
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -45,15 +46,41 @@ from botocore.exceptions import (
 
 from simulation.kernel import Kernel
 
-# Round trips: within a Region, and between Regions (a continent apart at most; more is kinder to
-# nobody here, the evacuator's waits are bounded by its timeouts, not by these).
-SAME_REGION_SECONDS = 0.01
-CROSS_REGION_SECONDS = 0.1
+# Round trips: within a Region, within a continent, and between continents (typical public
+# figures; nothing here depends on them being exact: the evacuator's waits are bounded by its
+# timeouts, not by these).
+SAME_REGION_SECONDS = 0.005
+SAME_CONTINENT_SECONDS = 0.03
+_BETWEEN_CONTINENTS = {
+    frozenset({"america", "europe"}): 0.08,
+    frozenset({"america", "asia"}): 0.15,
+    frozenset({"europe", "asia"}): 0.2,
+}
+_OTHER_CONTINENTS_SECONDS = 0.25
 # How long a call to a Region that does not answer waits before it fails: the connection
 # timeout of the caller's client, twice (two attempts).
 UNANSWERED_SECONDS = 4.0
 # The key value store's API (one global endpoint) and SNS, CloudWatch: a round trip.
 SERVICE_SECONDS = 0.1
+
+
+def _continent(region: str) -> str:
+    prefix = region.split("-", 1)[0]
+    if prefix in ("us", "ca", "sa", "mx"):
+        return "america"
+    if prefix in ("eu", "il", "me", "af"):
+        return "europe"
+    return "asia" if prefix == "ap" else prefix
+
+
+def round_trip(source: str, target: str) -> float:
+    """A request's round trip from ``source``'s Region to ``target``'s."""
+    if source == target:
+        return SAME_REGION_SECONDS
+    first, second = _continent(source), _continent(target)
+    if first == second:
+        return SAME_CONTINENT_SECONDS
+    return _BETWEEN_CONTINENTS.get(frozenset({first, second}), _OTHER_CONTINENTS_SECONDS)
 
 
 def client_error(
@@ -144,7 +171,13 @@ def condition_holds(
 
 
 class GlobalTable:
-    """One table, a replica in each of ``regions`` (the first its home)."""
+    """One table, a replica in each of ``regions`` (the first its home).
+
+    Replication is worked out when a replica is next looked at, not by events of its own: each
+    write is queued for every other replica with the time it arrives there (its replication delay,
+    deferred while either Region does not answer), and applied, in the order of arrival, before
+    anything reads or writes that replica. ``history`` keeps every replica's ``rotation`` items as
+    they changed, for what only reads them (the edge)."""
 
     class exceptions:  # noqa: N801 - botocore's attribute name
         ConditionalCheckFailedException = _error_class("ConditionalCheckFailedException")
@@ -166,11 +199,18 @@ class GlobalTable:
         self.replication_delay = replication_delay
         # Whether the Region's endpoint answers at a time (the world's outages).
         self.answers = answers
-        # Every write accepted in the home Region: (time, key, item or None).
-        self.home_writes: list[tuple[float, Key, Item | None]] = []
         self.writes = 0
-        # Called with the Region after a change of one of its ``rotation`` items.
-        self.on_change: Callable[[str], None] | None = None
+        # Region → writes on their way to it: (arrival, sequence, key, entry).
+        self._pending: dict[str, list[tuple[float, int, Key, _Stored]]] = {
+            region: [] for region in self.regions
+        }
+        self._sequence = 0
+        # Region → [(time, the rotation items then)], every change.
+        self.history: dict[str, list[tuple[float, list[Item]]]] = {
+            region: [] for region in self.regions
+        }
+        # Called with the Region and the time after a change of one of its ``rotation`` items.
+        self.on_change: Callable[[str, float], None] | None = None
 
     @property
     def home(self) -> str:
@@ -180,9 +220,22 @@ class GlobalTable:
         """A client in ``caller``'s Region for the replica in ``region``."""
         return DynamoDBClient(self, caller, region)
 
+    def replica(self, region: str) -> dict[Key, _Stored]:
+        """The replica as it is now, every write that has arrived applied."""
+        pending = self._pending[region]
+        while pending and pending[0][0] <= self.kernel.now:
+            arrival, _, key, entry = heapq.heappop(pending)
+            self._apply(region, key, entry, arrival)
+        return self.replicas[region]
+
+    def settle(self) -> None:
+        """Every replica caught up to now (at the end of a run)."""
+        for region in self.regions:
+            self.replica(region)
+
     def items(self, region: str, partition: str) -> list[Item]:
         """The replica's items of ``partition``, by sort key (no latency: the checkers' view)."""
-        stored = self.replicas[region]
+        stored = self.replica(region)
         return [
             json.loads(json.dumps(entry.item))
             for (pk, _), entry in sorted(stored.items())
@@ -191,41 +244,45 @@ class GlobalTable:
 
     def put_direct(self, region: str, item: Item) -> None:
         """A write from outside the simulated processes (Pulumi's, at deploy time)."""
+        self.replica(region)
         self._write(region, _key(item), json.loads(json.dumps(item)))
 
     def _write(self, region: str, key: Key, item: Item | None) -> None:
         written_at = self.kernel.now
         self.writes += 1
-        self._apply(region, key, _Stored(item, written_at, region))
-        if region == self.home:
-            self.home_writes.append((written_at, key, item))
+        entry = _Stored(item, written_at, region)
+        self._apply(region, key, entry, written_at)
         for other in self.regions:
             if other != region:
-                self._replicate(other, key, _Stored(item, written_at, region))
+                arrival = self._arrival(region, other, written_at + self.replication_delay())
+                heapq.heappush(self._pending[other], (arrival, self._sequence, key, entry))
+                self._sequence += 1
 
-    def _replicate(self, region: str, key: Key, entry: _Stored) -> None:
-        def deliver() -> None:
-            now = self.kernel.now
-            if not (self.answers(region, now) and self.answers(entry.region, now)):
-                # Kept, and sent on once both Regions answer again.
-                self.kernel.at(now + 1.0, deliver)
-                return
-            self._apply(region, key, entry)
-            if region == self.home:
-                self.home_writes.append((now, key, entry.item))
+    def _arrival(self, source: str, target: str, at: float) -> float:
+        """When a write sent at ``at`` lands: once both Regions answer ("DynamoDB keeps track of
+        any writes that have been performed but have not yet been propagated")."""
+        while not (self.answers(source, at) and self.answers(target, at)):
+            at += 1.0
+        return at
 
-        self.kernel.at(self.kernel.now + self.replication_delay(), deliver)
-
-    def _apply(self, region: str, key: Key, entry: _Stored) -> None:
+    def _apply(self, region: str, key: Key, entry: _Stored, at: float) -> None:
         current = self.replicas[region].get(key)
         # Last writer wins, by the time of the write (then by Region, for a deterministic tie).
-        if current is None or (entry.written_at, entry.region) >= (
+        if current is not None and (entry.written_at, entry.region) < (
             current.written_at,
             current.region,
         ):
-            self.replicas[region][key] = entry
-            if self.on_change is not None and key[0] == "rotation":
-                self.on_change(region)
+            return
+        self.replicas[region][key] = entry
+        if key[0] == "rotation":
+            items = [
+                json.loads(json.dumps(stored.item))
+                for (pk, _), stored in sorted(self.replicas[region].items())
+                if pk == "rotation" and stored.item is not None
+            ]
+            self.history[region].append((at, items))
+            if self.on_change is not None:
+                self.on_change(region, at)
 
 
 class DynamoDBClient:
@@ -244,8 +301,7 @@ class DynamoDBClient:
         if not self.table.answers(self.region, kernel.now):
             kernel.spend(UNANSWERED_SECONDS)
             raise ConnectTimeoutError(endpoint_url=f"https://dynamodb.{self.region}.amazonaws.com")
-        latency = SAME_REGION_SECONDS if self.caller == self.region else CROSS_REGION_SECONDS
-        kernel.spend(latency)
+        kernel.spend(round_trip(self.caller, self.region))
         if not self.table.answers(self.region, kernel.now):
             raise ConnectTimeoutError(endpoint_url=f"https://dynamodb.{self.region}.amazonaws.com")
 
@@ -269,7 +325,7 @@ class DynamoDBClient:
     def get_item(self, **request: Any) -> dict[str, Any]:
         self._check_table(request["TableName"], "GetItem")
         self._round_trip("GetItem")
-        entry = self.table.replicas[self.region].get(_key(request["Key"]))
+        entry = self.table.replica(self.region).get(_key(request["Key"]))
         if entry is None or entry.item is None:
             return {}
         return {"Item": json.loads(json.dumps(entry.item))}
@@ -278,7 +334,7 @@ class DynamoDBClient:
         expression = request.get("ConditionExpression")
         if expression is None:
             return
-        entry = self.table.replicas[self.region].get(key)
+        entry = self.table.replica(self.region).get(key)
         current = entry.item if entry is not None else None
         if not condition_holds(
             expression,
@@ -347,6 +403,8 @@ class ProbeS3:
     timeouts and a single attempt."""
 
     kernel: Kernel
+    # The probing vantage Region, and the origin's.
+    vantage: str
     region: str
     bucket: str
     account: str
@@ -363,16 +421,18 @@ class ProbeS3:
         answer = self.answer()
         if answer == Answer.NO_CREDENTIALS:
             raise NoCredentialsError()
+        latency = round_trip(self.vantage, self.region)
         if answer == Answer.REFUSED:
-            self.kernel.spend(CROSS_REGION_SECONDS)
+            self.kernel.spend(latency)
             raise EndpointConnectionError(endpoint_url=endpoint)
         if answer == Answer.CONNECT_TIMEOUT:
             self.kernel.spend(self.connect_timeout)
             raise ConnectTimeoutError(endpoint_url=endpoint)
         if answer == Answer.STALLED:
-            self.kernel.spend(CROSS_REGION_SECONDS + self.read_timeout)
+            self.kernel.spend(latency + self.read_timeout)
             raise ReadTimeoutError(endpoint_url=endpoint)
-        self.kernel.spend(CROSS_REGION_SECONDS)
+        # Connecting (a round trip), then the request and its answer (another).
+        self.kernel.spend(2 * latency)
         owner = request.get("ExpectedBucketOwner")
         if request.get("Bucket") != self.bucket or (owner is not None and owner != self.account):
             raise client_error("AccessDenied", 403, "GetObject", "Access Denied")

@@ -74,7 +74,7 @@ def _seen_failing_by(world: World, origin: str, start: float, end: float) -> lis
     """The vantage Regions that had ``origin`` genuinely failing at some time in [start, end]."""
     seen = []
     for vantage in world.vantages:
-        for fault in world.scenario.faults:
+        for fault in world.faults:
             if fault.origin != origin or fault.kind not in GENUINE:
                 continue
             if fault.vantages is not None and vantage not in fault.vantages:
@@ -94,7 +94,7 @@ def no_false_evacuation(world: World) -> list[str]:
         if len(seen) < EVACUATION_QUORUM:
             faults = [
                 fault.kind.value
-                for fault in world.scenario.faults
+                for fault in world.faults
                 if fault.origin == origin and fault.start <= at < fault.end + JUSTIFICATION_SECONDS
             ]
             problems.append(
@@ -245,25 +245,29 @@ def no_lost_decision(world: World) -> list[str]:
         until = later[0].started if later else world.scenario.duration
         assert outcome.finished is not None
         for region, timeline in world.trace.rotations.items():
-            grace = 0.0 if region == world.table.home else REPLICATION_GRACE_SECONDS
-            start = outcome.finished + grace
+            # The home Region has it once the command is done; a replica once the write has
+            # reached it (not while the home Region is away): from then on, none may lose it.
+            start = outcome.finished
             state = _state_at(timeline, start)
             points = [(start, state)] if state is not None else []
             points += [(at, rotation) for at, rotation in timeline if start < at < until]
+            arrived = region == world.table.home
             for at, rotation in points:
                 if rotation.out is None:
                     continue
-                if command == "evacuate" and origin not in rotation.out:
+                holds = (
+                    origin in rotation.out
+                    if command == "evacuate"
+                    else origin not in rotation.out or origin in rotation.drained
+                )
+                if holds:
+                    arrived = True
+                    continue
+                if arrived:
+                    what = "back in" if command == "evacuate" else "out of"
                     problems.append(
-                        f"{at:.1f} s, {region}: {origin} back in rotation after an operator "
-                        f"evacuated it at {outcome.started:.0f} s, and no operator restored it"
-                    )
-                    break
-                in_rotation = origin not in rotation.out or origin in rotation.drained
-                if command == "restore" and not in_rotation:
-                    problems.append(
-                        f"{at:.1f} s, {region}: {origin} out of rotation after an operator "
-                        f"restored it at {outcome.started:.0f} s"
+                        f"{at:.1f} s, {region}: {origin} {what} rotation after an operator's "
+                        f"{command} at {outcome.started:.0f} s, and no operator changed it since"
                     )
                     break
     return problems[:5]
@@ -352,7 +356,7 @@ def _failing_within(world: World, origin: str, vantage: str, start: float, end: 
 def told(world: World) -> list[str]:
     problems = []
     offset = EPOCH
-    for fault in world.scenario.faults:
+    for fault in world.faults:
         if fault.kind in GENUINE:
             continue
         if fault.end - fault.start < TOLD_WITHIN_SECONDS + 60:

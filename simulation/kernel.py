@@ -1,13 +1,13 @@
 """A deterministic discrete-event kernel: simulated time, no sleeping.
 
-Callbacks run in the kernel's own thread. A *process* (a Lambda invocation, a break-glass command)
-is ordinary blocking code, the project's own, run in a thread of its own; but only one thread runs
-at a time, and only until it calls ``sleep`` (every simulated AWS call does, for its latency):
-then the kernel takes the next event in time order (ties in the order they were scheduled). So a
-run is the same for the same seed, every time, and processes interleave at every AWS call, which
-is where real concurrent invocations race.
+A *process* (a Lambda invocation, a break-glass command) is ordinary blocking code, the project's
+own, run in a thread of its own; but only one thread runs at a time, and only until it calls
+``sleep`` (every simulated AWS call does, for its latency). Then the next event in time order
+(ties in the order they were scheduled) runs: a callback, in whichever thread holds the baton, or
+another process, which gets the baton. So a run is the same for the same seed, every time, and
+processes interleave at every AWS call, which is where concurrent invocations race.
 
-A process can be killed (a Lambda function's timeout): its next ``sleep`` raises ``Killed``, a
+A process can be killed (a Lambda function's timeout): its ``sleep`` raises ``Killed``, a
 ``BaseException`` the code under test does not catch, and every simulated call after it raises it
 again while the thread unwinds.
 """
@@ -23,7 +23,7 @@ _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 
 
-class Killed(BaseException):
+class Killed(BaseException):  # noqa: N818 - what happened to the process, not an error of it
     """The process was stopped from outside (a function's timeout)."""
 
 
@@ -37,60 +37,92 @@ class Process:
         self.started = False
         self.done = False
         self.killed = False
-        self.error: BaseException | None = None
         self.result: Any = None
         # Durations of the calls made inside ``Kernel.parallel``; None outside it.
         self.batch: list[float] | None = None
-        self._go = threading.Semaphore(0)
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.gate = threading.Semaphore(0)
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def _main(self) -> None:
-        self._go.acquire()
+        self.gate.acquire()
         try:
             if not self.killed:
                 self.result = self.target()
         except Killed:
             pass
-        except BaseException as error:  # noqa: BLE001 - reported to the kernel, not lost
-            self.error = error
+        except BaseException as error:  # noqa: BLE001 - reported by the kernel, not lost
+            self.kernel.errors.append((self.name, error))
         finally:
             self.done = True
-            self.kernel._yielded()
+            # The baton goes on from here: this thread ends once it has handed it over.
+            self.kernel._dispatch(self)
 
 
 class Kernel:
     def __init__(self, start: float = 0.0) -> None:
         self.now = start
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        # (time, sequence, a callback or a process to resume)
+        self._queue: list[tuple[float, int, Callable[[], None] | Process]] = []
         self._sequence = 0
-        self._back = threading.Semaphore(0)
+        self._main_gate = threading.Semaphore(0)
         self._current: Process | None = None
-        self.processes: list[Process] = []
-        # Where the current ``run_until`` stops: no process skips past it.
+        # Where the current ``run_until`` stops.
         self._end = start
+        self.processes: list[Process] = []
         # Errors of processes that ended with one (a bug of the simulation or of the code).
         self.errors: list[tuple[str, BaseException]] = []
-
-    # Time and events.
 
     def clock(self) -> float:
         return self.now
 
-    def at(self, time: float, callback: Callable[[], None]) -> None:
-        """Run ``callback`` at ``time`` (at once if it has passed), in the kernel's thread."""
-        heapq.heappush(self._queue, (max(time, self.now), self._sequence, callback))
+    def _push(self, time: float, event: Callable[[], None] | Process) -> None:
+        heapq.heappush(self._queue, (max(time, self.now), self._sequence, event))
         self._sequence += 1
+
+    def at(self, time: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` at ``time`` (at once if it has passed)."""
+        self._push(time, callback)
 
     def run_until(self, end: float) -> None:
         """Every event up to ``end``; the clock then reads ``end``."""
         self._end = end
-        while self._queue and self._queue[0][0] <= end:
-            time, _, callback = heapq.heappop(self._queue)
-            self.now = time
-            callback()
+        self._dispatch(None)
         self.now = max(self.now, end)
 
-    # Processes.
+    def _gate(self, process: Process | None) -> threading.Semaphore:
+        return self._main_gate if process is None else process.gate
+
+    def _dispatch(self, me: Process | None) -> None:
+        """Run events until one resumes ``me`` (None: the main thread, which goes on once the run
+        is over); a finished process hands the baton on and returns for good."""
+        while True:
+            if not self._queue or self._queue[0][0] > self._end:
+                if me is not None:
+                    self._switch(me, None)
+                return
+            time, _, event = heapq.heappop(self._queue)
+            self.now = time
+            if not isinstance(event, Process):
+                event()
+                continue
+            if event.done:
+                continue
+            if event is me:
+                return
+            self._switch(me, event)
+            return
+
+    def _switch(self, me: Process | None, target: Process | None) -> None:
+        """Hand the baton to ``target`` and wait until it comes back to ``me``."""
+        self._current = target
+        if target is not None and not target.started:
+            target.started = True
+            target.thread.start()
+        self._gate(target).release()
+        if me is not None and me.done:
+            return
+        self._gate(me).acquire()
+        self._current = me
 
     def spawn(
         self, name: str, target: Callable[[], Any], *, at: float, timeout: float | None = None
@@ -98,40 +130,22 @@ class Kernel:
         """``target`` started at ``at``; with ``timeout``, killed that many seconds later."""
         process = Process(self, name, target)
         self.processes.append(process)
-        self.at(at, lambda: self._resume(process))
+        self._push(at, process)
         if timeout is not None:
             self.at(at + timeout, lambda: self.kill(process))
         return process
 
     def kill(self, process: Process) -> None:
-        if process.done or not process.started:
-            process.killed = True
+        if process.done:
             return
         process.killed = True
-        self._resume(process)
-
-    def _resume(self, process: Process) -> None:
-        if process.done:
-            return
-        self._current = process
-        if not process.started:
-            process.started = True
-            process._thread.start()
-        process._go.release()
-        self._back.acquire()
-        self._current = None
-        if process.done:
-            process._thread.join()
-            if process.error is not None:
-                self.errors.append((process.name, process.error))
-
-    def _yielded(self) -> None:
-        self._back.release()
+        if process.started:
+            self._push(self.now, process)
 
     @property
     def current(self) -> Process:
         process = self._current
-        if process is None or threading.current_thread() is not process._thread:
+        if process is None or threading.current_thread() is not process.thread:
             raise RuntimeError("only a simulated process may wait on the simulated clock")
         return process
 
@@ -145,9 +159,8 @@ class Kernel:
             # Nothing happens before it wakes: the same run, without handing over the baton.
             self.now = wake
             return
-        self.at(wake, lambda: self._resume(process))
-        self._yielded()
-        process._go.acquire()
+        self._push(wake, process)
+        self._dispatch(process)
         if process.killed:
             raise Killed
 
@@ -180,8 +193,13 @@ class Kernel:
     def stop(self) -> None:
         """Kill every process still alive, so that no thread outlives the simulation."""
         for process in self.processes:
-            if not process.done:
-                self.kill(process)
+            if process.started and not process.done:
+                process.killed = True
+                self._push(self.now, process)
+        self.run_until(self.now)
+        for process in self.processes:
+            if process.started:
+                process.thread.join(timeout=5)
         self.processes = [process for process in self.processes if not process.done]
 
 
@@ -204,6 +222,5 @@ class SimulatedExecutor:
         kernel = SimulatedExecutor.kernel
         if kernel is None:
             raise RuntimeError("no simulation is running")
-        return iter(
-            kernel.parallel(lambda args: function(*args), list(zip(*iterables, strict=True)))
-        )
+        arguments = list(zip(*iterables, strict=True))
+        return iter(kernel.parallel(lambda args: function(*args), arguments))

@@ -32,6 +32,7 @@ of the state are the project's own code (``evacuation``, ``tools.rotation``,
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import dataclasses
 import functools
@@ -247,15 +248,6 @@ class OperatorOutcome:
 
 
 @dataclass
-class Container:
-    region: str
-    started: float
-    ends: float
-    out: frozenset[str] | None = None
-    next_read: float = 0.0
-
-
-@dataclass
 class Trace:
     """What happened, for the invariants and the figures."""
 
@@ -301,10 +293,11 @@ class World:
         self.topic = Topic(self.kernel)
         self.metrics = Metrics(self.kernel)
         self.trace = Trace(rotations={region: [] for region in layout.table_regions})
-        self.containers: list[Container] = []
-        self._container_ids: dict[int, int] = {}
         self.excluded = deploy_time_exclusions(self.settings, self.buckets)
         self.edges_from = 0.0
+        self.ended = 0.0
+        # The origins' faults; a driver may add and end some during the run (incidents).
+        self.faults: list[FaultWindow] = list(scenario.faults)
 
     # The world's state.
 
@@ -321,7 +314,7 @@ class World:
         return self.rng.uniform(*REPLICATION_SECONDS)
 
     def fault_of(self, origin: str, vantage: str | None, at: float) -> FaultWindow | None:
-        for fault in self.scenario.faults:
+        for fault in self.faults:
             if fault.origin == origin and fault.covers(vantage, at):
                 return fault
         return None
@@ -346,26 +339,42 @@ class World:
             return Answer.CONNECT_TIMEOUT if self.rng.random() < 0.5 else Answer.STALLED
         return Answer.OK
 
-    def _record_rotation(self, region: str) -> None:
-        rotation = read_rotation(self.table.items(region, "rotation"))
+    def _record_rotation(self, region: str, at: float) -> None:
+        rotation = read_rotation(self.table.history[region][-1][1])
         timeline = self.trace.rotations[region]
         if not timeline or timeline[-1][1] != rotation:
-            timeline.append((self.now(), rotation))
+            timeline.append((at - EPOCH, rotation))
 
     # Running.
 
     def run(self) -> Trace:
+        """The whole scenario, then the edge's view of it."""
+        return self.run_while(lambda: True, until=self.scenario.duration)
+
+    def run_while(
+        self, going: Callable[[], bool], *, until: float | None = None, step: float = 60.0
+    ) -> Trace:
+        """Run while ``going()`` (asked every ``step``) and before ``until``."""
+        end = self.scenario.duration if until is None else until
         with patched_project(self):
             self._deploy()
             self._schedule_invocations()
             self._schedule_operators()
-            self._start_edges()
             try:
-                self.kernel.run_until(EPOCH + self.scenario.duration)
+                at = 0.0
+                while at < end and going():
+                    at = min(end, at + step)
+                    self.kernel.run_until(EPOCH + at)
             finally:
                 self.kernel.stop()
+        self.table.settle()
         for name, error in self.kernel.errors:
             self.trace.errors.append(f"{name}: {type(error).__name__}: {error}")
+        self.ended = self.now()
+        if self.settings.engine is Engine.LAMBDA_EDGE and until is not None:
+            self.trace.container_routes = list(
+                self.containers(max(self.edges_from, 2 * REPLICATION_TAIL[1]), self.ended, 0)
+            )
         return self.trace
 
     def _deploy(self) -> None:
@@ -387,48 +396,57 @@ class World:
             del sync
 
     def _schedule_invocations(self) -> None:
-        scenario = self.scenario
-        timeout = float(evacuation_constants.EVACUATOR_TIMEOUT_SECONDS)
+        """Each vantage Region's schedule, created at a random second: a minute's invocations are
+        worked out when its nominal time comes."""
         for vantage in self.vantages:
             created = self.rng.uniform(0, MINUTE)
-            extreme = scenario.scheduler_extremes.get(vantage)
-            minute = 0
-            while True:
-                nominal = created + minute * MINUTE
-                minute += 1
-                if nominal >= scenario.duration:
-                    break
-                if extreme == "alternate":
-                    # Early one minute, late the next: the widest gaps the contract allows.
-                    extreme = "first" if minute % 2 else "last"
-                precision = {"first": 0.0, "last": MINUTE - 0.001}.get(
-                    extreme or "", self.rng.uniform(0, MINUTE)
-                )
-                extreme = scenario.scheduler_extremes.get(vantage)
-                deliveries = [0.0]
-                if self.rng.random() < scenario.drop_rate:
-                    deliveries = []
-                if self.rng.random() < scenario.duplicate_rate:
-                    deliveries.append(self.rng.uniform(0, MAXIMUM_EVENT_AGE_SECONDS))
-                for number, extra in enumerate(deliveries):
-                    late = (
-                        self.rng.uniform(0, MAXIMUM_EVENT_AGE_SECONDS)
-                        if self.rng.random() < scenario.late_rate
-                        else 0.0
-                    )
-                    # The async queue's own delay, and the function's start.
-                    start = nominal + precision + extra + late + self.rng.uniform(0.05, 0.5)
-                    cut = timeout
-                    if self.rng.random() < scenario.timeout_rate:
-                        cut = self.rng.uniform(1.0, timeout)
-                    invocation = Invocation(vantage, nominal, start, duplicate=number > 0)
-                    self.trace.invocations.append(invocation)
-                    self.kernel.spawn(
-                        f"evacuator-{vantage}-{minute}-{number}",
-                        self._invoke_target(invocation, cut),
-                        at=EPOCH + start,
-                        timeout=cut,
-                    )
+            self.kernel.at(EPOCH + created, self._minute_target(vantage, created, 0))
+
+    def _minute_target(self, vantage: str, created: float, minute: int) -> Callable[[], None]:
+        def schedule() -> None:
+            nominal = created + minute * MINUTE
+            if nominal >= self.scenario.duration:
+                return
+            self._invocations_of(vantage, nominal, minute)
+            self.kernel.at(
+                EPOCH + nominal + MINUTE, self._minute_target(vantage, created, minute + 1)
+            )
+
+        return schedule
+
+    def _invocations_of(self, vantage: str, nominal: float, minute: int) -> None:
+        """The invocations EventBridge Scheduler and Lambda make of one nominal minute."""
+        scenario = self.scenario
+        timeout = float(evacuation_constants.EVACUATOR_TIMEOUT_SECONDS)
+        extreme = scenario.scheduler_extremes.get(vantage)
+        if extreme == "alternate":
+            # Early one minute, late the next: the widest gaps the contract allows.
+            extreme = "first" if minute % 2 else "last"
+        precision = {"first": 0.0, "last": MINUTE - 0.001}.get(
+            extreme or "", self.rng.uniform(0, MINUTE)
+        )
+        deliveries = [] if self.rng.random() < scenario.drop_rate else [0.0]
+        if self.rng.random() < scenario.duplicate_rate:
+            deliveries.append(self.rng.uniform(0, MAXIMUM_EVENT_AGE_SECONDS))
+        for number, extra in enumerate(deliveries):
+            late = (
+                self.rng.uniform(0, MAXIMUM_EVENT_AGE_SECONDS)
+                if self.rng.random() < scenario.late_rate
+                else 0.0
+            )
+            # The async queue's own delay, and the function's start.
+            start = nominal + precision + extra + late + self.rng.uniform(0.05, 0.5)
+            cut = timeout
+            if self.rng.random() < scenario.timeout_rate:
+                cut = self.rng.uniform(1.0, timeout)
+            invocation = Invocation(vantage, nominal, start, duplicate=number > 0)
+            self.trace.invocations.append(invocation)
+            self.kernel.spawn(
+                f"evacuator-{vantage}-{minute}-{number}",
+                self._invoke_target(invocation, cut),
+                at=EPOCH + start,
+                timeout=cut,
+            )
 
     def _invoke_target(self, invocation: Invocation, timeout: float) -> Callable[[], None]:
         def target() -> None:
@@ -449,6 +467,7 @@ class World:
         s3 = {
             origin: ProbeS3(
                 self.kernel,
+                vantage,
                 origin,
                 self.buckets[origin],
                 ACCOUNT,
@@ -495,46 +514,55 @@ class World:
 
         return target
 
-    # The edge.
+    # The edge, worked out after the run from what each replica held when (it only reads).
 
-    def _start_edges(self) -> None:
-        if self.settings.engine is not Engine.LAMBDA_EDGE:
-            return
-        # Once the deploy has written the state and DynamoDB has replicated it: the function's
-        # new version reaches the edge minutes after the table's item.
-        self.edges_from = max(self.edges_from, 2 * REPLICATION_TAIL[1])
+    def containers(
+        self, start: float, end: float, seed: int
+    ) -> Iterator[tuple[float, str, int, frozenset[str]]]:
+        """Every Lambda@Edge container's reads from ``start`` to ``end``, in time order: (time,
+        Region, container, the origins it may route to after the read). Busy containers: each
+        reads whenever its refresh is due, keeps what it had when a read fails (a new one:
+        nothing), and is replaced now and then (a cold start)."""
+        rng = random.Random(f"edges-{self.scenario.seed}-{seed}")
+        reads: list[tuple[float, str, int, frozenset[str]]] = []
+        number = 0
         for region in self.table.regions:
+            history = self.table.history[region]
+            times = [at - EPOCH for at, _ in history]
             for _ in range(CONTAINERS_PER_REGION):
-                self._new_container(region, self.edges_from)
+                started = start
+                while started < end:
+                    ends = started + rng.expovariate(1 / CONTAINER_LIFETIME_SECONDS)
+                    reads += self._container(
+                        rng, region, number, started, min(ends, end), history, times
+                    )
+                    number += 1
+                    started = ends
+        return iter(sorted(reads))
 
-    def _new_container(self, region: str, at: float) -> None:
-        ends = at + self.rng.expovariate(1 / CONTAINER_LIFETIME_SECONDS)
-        container = Container(region, at, ends)
-        self._container_ids[id(container)] = len(self._container_ids)
-        self.containers.append(container)
-        self.kernel.at(EPOCH + at, lambda: self._container_reads(container))
-
-    def _container_reads(self, container: Container) -> None:
-        """A busy container: it reads whenever its refresh is due, until it is replaced."""
-        at = self.now()
-        # (Times are kept from the simulation's start; the clock's, from the epoch, round.)
-        if at >= container.ends - 1e-3:
-            self.containers.remove(container)
-            self._new_container(container.region, at)
-            return
-        failed = self.rng.random() < self.scenario.edge_read_failure
-        if not failed:
-            try:
-                container.out = out_of_rotation(self.table.items(container.region, "rotation"))
-            except Exception:  # noqa: BLE001 - an unreadable state keeps what it had
-                failed = True
-        self.trace.container_routes.append(
-            (at, container.region, self._container_ids[id(container)], self.routes(container.out))
-        )
-        self.kernel.at(
-            EPOCH + min(at + DEFAULT_STATE_REFRESH_SECONDS, container.ends),
-            lambda: self._container_reads(container),
-        )
+    def _container(
+        self,
+        rng: random.Random,
+        region: str,
+        number: int,
+        started: float,
+        ends: float,
+        history: list[tuple[float, list[dict[str, Any]]]],
+        times: list[float],
+    ) -> list[tuple[float, str, int, frozenset[str]]]:
+        out: frozenset[str] | None = None
+        reads = []
+        at = started
+        while at < ends:
+            if rng.random() >= self.scenario.edge_read_failure:
+                index = bisect.bisect_right(times, at) - 1
+                try:
+                    out = out_of_rotation(history[index][1] if index >= 0 else [])
+                except Exception:  # noqa: BLE001 - an unreadable state keeps what it had
+                    pass
+            reads.append((at, region, number, self.routes(out)))
+            at += DEFAULT_STATE_REFRESH_SECONDS
+        return reads
 
     def routes(self, state_out: frozenset[str] | None) -> frozenset[str]:
         """The origins an edge may send a request to when it read ``state_out`` (None: nothing,
@@ -594,22 +622,41 @@ def _accepted(function: Callable[..., Any], candidates: Mapping[str, Any]) -> di
 def evacuator_settings_document(world: World, vantage: str) -> dict[str, Any]:
     """The settings document Pulumi gives ``vantage``'s function, built by the program's own
     ``evacuator_document`` from the stack's settings."""
-    settings, constants = world.settings, evacuation_constants
+    return settings_document(
+        world.settings,
+        vantage,
+        buckets=world.buckets,
+        table=world.table.name,
+        table_region=world.table.home,
+        kvs_arn=world.kvs.arn if world.kvs is not None else None,
+    )
+
+
+def settings_document(
+    settings: StackSettings,
+    vantage: str,
+    *,
+    buckets: Mapping[str, str],
+    table: str,
+    table_region: str,
+    kvs_arn: str | None,
+) -> dict[str, Any]:
+    constants = evacuation_constants
     candidates: dict[str, Any] = {
         "stack": settings.stack,
         "vantage": vantage,
-        "vantages": world.vantages,
-        "buckets": world.buckets,
-        "table": world.table.name,
-        "table_region": world.table.home,
-        "kvs_arn": world.kvs.arn if world.kvs is not None else None,
+        "vantages": settings.evacuation_vantages,
+        "buckets": buckets,
+        "table": table,
+        "table_region": table_region,
+        "kvs_arn": kvs_arn,
         "topic_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:alarms",
         "account": ACCOUNT,
         "failures": settings.evacuation_failures,
         "recoveries": settings.evacuation_recoveries,
         "quorum": EVACUATION_QUORUM,
         "max_out": getattr(settings, "evacuation_max_out", None)
-        or getattr(constants, "default_max_out", lambda count: None)(len(world.origins)),
+        or getattr(constants, "default_max_out", lambda count: None)(len(settings.origins)),
         "fresh_seconds": getattr(constants, "EVACUATION_FRESH_SECONDS", None),
         "probe_seconds": constants.EVACUATION_PROBE_SECONDS,
         "rounds": getattr(constants, "EVACUATION_ROUNDS", None),
@@ -618,6 +665,21 @@ def evacuator_settings_document(world: World, vantage: str) -> dict[str, Any]:
         "read_timeout": constants.EVACUATION_READ_TIMEOUT_SECONDS,
     }
     return evacuator_document(**_accepted(evacuator_document, candidates))
+
+
+def evacuator_settings(settings: StackSettings) -> Settings:
+    """A stack's evacuator settings (its first vantage Region's), for what needs only its rules."""
+    layout = settings.routing_state
+    assert layout is not None
+    document = settings_document(
+        settings,
+        settings.evacuation_vantages[0],
+        buckets={origin: f"geo-proximity-sim-{origin}" for origin in settings.origins},
+        table=layout.table_name,
+        table_region=layout.table_region or "",
+        kvs_arn=None,
+    )
+    return Settings.from_document(document)
 
 
 def run_evacuator(evacuator: Evacuator, timeout: float) -> None:
