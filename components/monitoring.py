@@ -30,6 +30,8 @@ from core.monitoring import (
 )
 from core.naming import dashboard_name, sns_display_name
 from core.policies import deny_insecure_transport
+from core.monitoring import HEALTH_OBJECT_ALARM_PROBES
+from evacuation.evacuator import HEALTH_KEY, HEALTH_METRIC, HELD_METRIC
 from evacuation.evacuator import METRIC_NAME as EVACUATION_METRIC
 from evacuation.evacuator import METRIC_NAMESPACE as EVACUATION_METRIC_NAMESPACE
 
@@ -49,7 +51,7 @@ class AlarmSpec:
     dimensions: Mapping[str, Any]
     statistic: str
     threshold: float
-    description: str
+    description: pulumi.Input[str]
     # Rates breach only when every one of the evaluation minutes does; counts are summed over them.
     rate: bool = False
     # A level that breaches below the threshold, in any one minute (the origins in rotation).
@@ -82,6 +84,7 @@ def alarm_specs(
     error_count: int,
     evacuation_stack: str | None = None,
     evacuation_vantages: Sequence[str] = (),
+    evacuation_buckets: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> list[AlarmSpec]:
     """Every alarm the stack needs, in the Region where its metric lives."""
     specs = [
@@ -138,6 +141,11 @@ def alarm_specs(
         specs += [
             evacuator_silent_alarm(evacuation_stack, vantage) for vantage in evacuation_vantages
         ]
+        specs += [
+            health_object_alarm(evacuation_stack, origin, bucket)
+            for origin, bucket in (evacuation_buckets or {}).items()
+        ]
+        specs.append(checks_held_alarm(evacuation_stack))
     for pair in replication:
         specs.append(
             AlarmSpec(
@@ -197,6 +205,51 @@ def evacuator_silent_alarm(stack: str, vantage: str) -> AlarmSpec:
         f"The evacuator of {stack} in {vantage} has not completed a run in {HEARTBEAT_MINUTES} "
         "minutes: its health checks are not running",
         heartbeat=True,
+    )
+
+
+def health_object_alarm(stack: str, origin: str, bucket: pulumi.Input[str]) -> AlarmSpec:
+    """The health object of ``origin``'s bucket cannot be read: its probes answer 403 or 404 (the
+    object deleted, in this bucket or, through a mesh that replicates delete markers, in all; a
+    policy or an SCP denying the probe; another account owning the bucket) or cannot be sent.
+    The checks do not judge the origin on such answers (it serves; CloudFront does not fail over
+    on them unless told to) and do not act on them: this alarm says so, naming the bucket. The
+    evacuator counts such probes after each invocation; ``HEALTH_OBJECT_ALARM_PROBES`` of them in
+    the window (about two minutes of one vantage Region's probes) raise it."""
+    where = pulumi.Output.from_input(bucket).apply(
+        lambda name: (
+            f"The evacuator of {stack} cannot read the health object s3://{name}/{HEALTH_KEY} "
+            f"of {origin} (403 or 404, or the probe cannot be sent): it does not judge "
+            f"{origin} on it. Put the object back (pulumi up writes it) or fix the policy"
+        )
+    )
+    return AlarmSpec(
+        f"health-object-{origin}",
+        CLOUDFRONT_METRICS_REGION,
+        EVACUATION_METRIC_NAMESPACE,
+        HEALTH_METRIC,
+        {"Stack": stack, "Origin": origin},
+        "Sum",
+        HEALTH_OBJECT_ALARM_PROBES,
+        where,
+    )
+
+
+def checks_held_alarm(stack: str) -> AlarmSpec:
+    """The health checks would take an origin out and hold it in: past their blast radius
+    (``evacuationMaxOut``), the last origin in rotation, or the table's home Region not answering
+    (then they decide nothing). Origin failover still serves; the evacuator's notification names
+    the origin and why."""
+    return AlarmSpec(
+        "checks-held",
+        CLOUDFRONT_METRICS_REGION,
+        EVACUATION_METRIC_NAMESPACE,
+        HELD_METRIC,
+        {"Stack": stack},
+        "Maximum",
+        1,
+        f"The health checks of {stack} hold an origin in rotation that they would take out "
+        "(their limit, the last origin, or the state table's home Region not answering)",
     )
 
 
@@ -422,6 +475,10 @@ class MonitoringArgs:
     """With an evacuator: its vantage Regions, each with an alarm when it stops reporting (the
     same metric with a ``Vantage`` dimension). Default none."""
 
+    evacuation_buckets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """With an evacuator: origin Region → its bucket, each with an alarm when the checks cannot
+    read its health object (named in the alarm). Default none."""
+
     web_acl_metric_name: pulumi.Input[str] | None = None
     """The metric name of the web ACL in front of the distribution (its ``WebACL`` dimension), whose
     allowed and blocked requests the dashboard draws. Default None: no web ACL, no graph."""
@@ -459,6 +516,7 @@ class Monitoring(pulumi.ComponentResource):
             error_count=args.error_count,
             evacuation_stack=args.evacuation_stack,
             evacuation_vantages=args.evacuation_vantages,
+            evacuation_buckets=args.evacuation_buckets,
         )
         topics = self._topics(name, args, [spec.region for spec in specs], child)
         alarms = self._alarms(name, args, specs, topics, child)

@@ -14,3 +14,7 @@ DEFAULT_ALARM_EVALUATION_MINUTES = 5
 DEFAULT_ALARM_ERROR_COUNT = 1
 # Access logs kept this many days in the log bucket.
 DEFAULT_ACCESS_LOG_DAYS = 90
+# The health-object alarm: unreadable probes of one origin within the alarm's window that raise it,
+# about two minutes of one vantage Region's probes (one every 10 s), so that a single odd answer
+# does not page anyone and an object that stays unreadable does, whatever vantage sees it.
+HEALTH_OBJECT_ALARM_PROBES = 12

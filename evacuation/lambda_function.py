@@ -1,8 +1,9 @@
 """The evacuator's Lambda entry point (handler ``evacuation.lambda_function.handler``).
 
-EventBridge Scheduler invokes it every minute in each vantage Region; an invocation runs
-``rounds`` rounds ``probeSeconds`` apart. ``{"action": "sync"}`` (Pulumi after it changes the
-drained list, the break-glass commands) publishes the routing state without probing. Its settings
+EventBridge Scheduler invokes it every minute in each vantage Region; an invocation runs a round
+every ``probeSeconds`` (on the epoch's grid) for ``invocationSeconds``. ``{"action": "sync"}``
+(Pulumi after it changes the drained list, the break-glass commands) publishes the routing state
+without probing. Its settings
 come from the ``GEO_PROXIMITY_EVACUATOR`` environment variable (JSON, written by Pulumi).
 """
 
@@ -141,7 +142,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("action") == "sync":
         state = sync_until_allowed(evacuator)
         return {"out": sorted(state.out)}
-    rounds = evacuator.run()
+    # Lambda says how long the invocation has left: no round starts that could not finish.
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    rounds = evacuator.run(remaining_seconds=remaining() / 1000 if remaining else None)
+    if not rounds:
+        return {"rounds": 0}
     last = rounds[-1]
     return {
         "out": sorted(last.state.out),

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from core.evacuation import EVACUATION_QUORUM
+from core.monitoring import DEFAULT_ALARM_EVALUATION_MINUTES, HEALTH_OBJECT_ALARM_PROBES
 from simulation.world import EPOCH, GENUINE, Fault, Rotation, World
 
 # An evacuation is justified by failures seen this long before it at most: the failures counted,
@@ -35,9 +36,9 @@ JUSTIFICATION_SECONDS = 300.0
 RESTORE_AFTER_SECONDS = 120.0
 # A replica has the home Region's writes after this long (replication's tail, with room).
 REPLICATION_GRACE_SECONDS = 10.0
-# A health object unreadable this long must have been told by then (a round of every vantage
-# Region, its metric sent at the end of an invocation, with room).
-TOLD_WITHIN_SECONDS = 180.0
+# A health object unreadable this long must have raised its alarm by then (the metric is sent at
+# the end of each two-minute invocation, and the alarm counts it over its window).
+TOLD_WITHIN_SECONDS = 300.0
 # The store must hold the table's state this long after the last change (a round, with room).
 CONVERGED_WITHIN_SECONDS = 30.0
 # CloudWatch metric names the evacuator sends.
@@ -354,27 +355,33 @@ def _failing_within(world: World, origin: str, vantage: str, start: float, end: 
 
 
 def told(world: World) -> list[str]:
+    """A health object unreadable (or probes that cannot be sent) for long enough raises the
+    origin's ``health-object`` alarm: the evacuator's count of such probes reaches the alarm's
+    threshold within its window."""
     problems = []
-    offset = EPOCH
+    window = DEFAULT_ALARM_EVALUATION_MINUTES * 60.0
     for fault in world.faults:
         if fault.kind in GENUINE:
             continue
-        if fault.end - fault.start < TOLD_WITHIN_SECONDS + 60:
+        if fault.end - fault.start < TOLD_WITHIN_SECONDS + 60 or fault.end > world.scenario.duration:
             continue
-        if fault.end > world.scenario.duration:
-            continue
-        start, end = fault.start + offset, fault.start + TOLD_WITHIN_SECONDS + offset
-        raised = any(
-            name == HEALTH_METRIC
-            and dimensions.get("Origin") == fault.origin
-            and value >= 1
-            and start <= at <= end
+        told_at = None
+        points = sorted(
+            (at - EPOCH, value)
             for at, _, name, dimensions, value in world.metrics.points
+            if name == HEALTH_METRIC and dimensions.get("Origin") == fault.origin
         )
-        if not raised:
+        for at, _ in points:
+            if not fault.start <= at <= fault.start + TOLD_WITHIN_SECONDS:
+                continue
+            counted = sum(value for when, value in points if at - window < when <= at)
+            if counted >= HEALTH_OBJECT_ALARM_PROBES:
+                told_at = at
+                break
+        if told_at is None:
             problems.append(
                 f"{fault.start:.0f}-{fault.end:.0f} s: {fault.origin}: {fault.kind.value}, and "
-                f"no {HEALTH_METRIC} metric named it within {TOLD_WITHIN_SECONDS:.0f} s"
+                f"its {HEALTH_METRIC} alarm was not raised within {TOLD_WITHIN_SECONDS:.0f} s"
             )
     return problems[:5]
 

@@ -306,9 +306,12 @@ class MonitoringCost:
     dashboards: int
     replication_rules: int
     prices: MonitoringPrices
-    # With an evacuator: one alarm on every origin out of rotation, and one per vantage Region on
-    # its silence (a heartbeat); they read one custom metric series each.
+    # With an evacuator: one alarm on every origin out of rotation, one per vantage Region on its
+    # silence (a heartbeat), one per origin on its unreadable health object and one on the checks
+    # held by their limits; they read one custom metric series each.
     evacuation_alarms: int = 0
+    evacuation_vantages: int = 0
+    evacuation_origins: int = 0
 
     @property
     def alarms(self) -> int:
@@ -401,7 +404,9 @@ def monitoring_estimate(
         DASHBOARDS,
         rules,
         prices,
-        (1 + vantages) if evacuation else 0,
+        (2 + vantages + origins) if evacuation else 0,
+        vantages if evacuation else 0,
+        origins if evacuation else 0,
     )
 
 

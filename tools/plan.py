@@ -304,7 +304,8 @@ def render_monitoring(monitoring: MonitoringCost) -> str:
         alarm_kinds += f", {monitoring.replication_alarms} failed replication"
     if monitoring.evacuation_alarms:
         alarm_kinds += (
-            f", 1 every origin out of rotation, {monitoring.evacuation_alarms - 1} evacuator silent"
+            f", 1 every origin out of rotation, {monitoring.evacuation_vantages} evacuator "
+            f"silent, {monitoring.evacuation_origins} health object unreadable, 1 checks held"
         )
     rows = [
         (

@@ -304,6 +304,54 @@ def test_every_origin_out_of_rotation_raises_an_alarm_where_there_is_an_evacuato
     assert graph["properties"]["region"] == "us-east-1"
 
 
+def test_an_unreadable_health_object_raises_an_alarm_naming_its_bucket(deployment):
+    exported = deployment.exports["routingState"]
+    alarms = alarms_by(deployment, "HealthObjectUnreadable")
+    if not (exported["evacuation"] and "dashboardName" in deployment.exports):
+        assert alarms == []
+        return
+    buckets = deployment.exports["buckets"]
+    assert sorted(a.inputs["dimensions"]["Origin"] for a in alarms) == sorted(buckets)
+    (topic,) = [t for t in deployment.all(TOPIC) if t.region == "us-east-1"]
+    for alarm in alarms:
+        inputs = alarm.inputs
+        origin = inputs["dimensions"]["Origin"]
+        assert alarm.region == "us-east-1" and inputs["namespace"] == "GeoProximity"
+        assert inputs["dimensions"] == {"Stack": deployment.stack, "Origin": origin}
+        # Twelve unreadable probes in the window: about two minutes of one vantage Region's.
+        assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+            "Sum",
+            "GreaterThanOrEqualToThreshold",
+            12,
+        )
+        assert inputs["treatMissingData"] == "notBreaching"
+        assert inputs["alarmActions"] == [topic.outputs["arn"]]
+        # The bucket and the object, by name, for whoever is paged.
+        assert f"s3://{buckets[origin]}/.well-known/geo-proximity/health" in (
+            inputs["alarmDescription"]
+        )
+        assert aws_rules.alarm_problems(inputs) == []
+
+
+def test_checks_held_by_their_limits_raise_an_alarm(deployment):
+    exported = deployment.exports["routingState"]
+    alarms = alarms_by(deployment, "ChecksHeld")
+    if not (exported["evacuation"] and "dashboardName" in deployment.exports):
+        assert alarms == []
+        return
+    (alarm,) = alarms
+    inputs = alarm.inputs
+    assert alarm.region == "us-east-1" and inputs["dimensions"] == {"Stack": deployment.stack}
+    # One held origin reported in the window (or nothing decided: the home Region away).
+    assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+        "Maximum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+    )
+    assert inputs["treatMissingData"] == "notBreaching"
+    assert aws_rules.alarm_problems(inputs) == []
+
+
 def test_an_evacuator_that_stops_reporting_raises_an_alarm_per_vantage_region(deployment):
     exported = deployment.exports["routingState"]
     silent = [

@@ -371,27 +371,29 @@ def test_plan_prints_what_monitoring_costs(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
-    # As docs/monitoring.md counts it: 1 + 13 x 2 + 6 alarms, and with the
-    # evacuator (on by default) 1 + 3 more (every origin out; each vantage's silence), a
-    # dashboard, 6 rules' metrics and the evacuator's 4 series.
+    # As docs/monitoring.md counts it: 1 + 13 x 2 + 6 alarms, and with the evacuator (on by
+    # default) 8 more (every origin out; each vantage's silence; each origin's health object; the
+    # checks held), a dashboard, 6 rules' metrics and the evacuator's 8 series.
     assert out[start:].splitlines()[:5] == [
         "monitoring cost per month (USD, CloudWatch prices of 2026-11-27, before the free tier; "
         "the same at any traffic):",
-        "  alarms     37 x $0.10 =   $3.70  (1 viewer 5xx, 26 Lambda@Edge in 13 execution Regions, "
-        "6 failed replication, 1 every origin out of rotation, 3 evacuator silent)",
+        "  alarms     41 x $0.10 =   $4.10  (1 viewer 5xx, 26 Lambda@Edge in 13 execution Regions, "
+        "6 failed replication, 1 every origin out of rotation, 3 evacuator silent, 3 health "
+        "object unreadable, 1 checks held)",
         "  dashboard   1 x $3.00 =   $3.00",
-        "  metrics    28 x $0.30 =   $8.40  (6 replication rules x 4, 4 evacuator series)",
-        "  total                    $15.10",
+        "  metrics    32 x $0.30 =   $9.60  (6 replication rules x 4, 8 evacuator series)",
+        "  total                    $16.70",
     ]
     assert plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
     start = out.index("monitoring cost per month")
     assert out[start:].splitlines()[1:5] == [
-        "  alarms     10 x $0.10 =  $1.00  (1 viewer 5xx, 3 CloudFront function, 2 failed "
-        "replication, 1 every origin out of rotation, 3 evacuator silent)",
+        "  alarms     13 x $0.10 =  $1.30  (1 viewer 5xx, 3 CloudFront function, 2 failed "
+        "replication, 1 every origin out of rotation, 3 evacuator silent, 2 health object "
+        "unreadable, 1 checks held)",
         "  dashboard   1 x $3.00 =  $3.00",
-        "  metrics    12 x $0.30 =  $3.60  (2 replication rules x 4, 4 evacuator series)",
-        "  total                    $7.60",
+        "  metrics    15 x $0.30 =  $4.50  (2 replication rules x 4, 7 evacuator series)",
+        "  total                    $8.80",
     ]
 
 
@@ -405,18 +407,18 @@ def test_plan_json_has_the_monitoring_cost_and_its_prices(capsys):
             "viewer5xx": 1,
             "router": 26,
             "failedReplication": 6,
-            "evacuator": 4,
-            "total": 37,
+            "evacuator": 8,
+            "total": 41,
         },
         "dashboards": 1,
         "replicationRules": 6,
         "replicationMetrics": 24,
-        "evacuatorMetrics": 4,
+        "evacuatorMetrics": 8,
         "dollarsPerMonth": {
-            "alarms": 3.7,
+            "alarms": 4.1,
             "dashboards": 3.0,
-            "metrics": 8.4,
-            "total": 15.1,
+            "metrics": 9.6,
+            "total": 16.7,
         },
     }
     assert prices["asOf"] == "2026-11-27" and "CloudWatch pricing" in prices["source"]
@@ -475,7 +477,8 @@ def test_monitoring_grows_with_the_square_of_the_origins(
         metrics,
     )
     assert round(estimate.dollars, 2) == dollars
-    # With an evacuator, one alarm more: every origin out of rotation.
+    # With an evacuator in two vantage Regions: every origin out of rotation, each vantage's
+    # silence, each origin's health object, the checks held.
     evacuated = cost.monitoring_estimate(
         cost.load_monitoring_prices(),
         enabled=True,
@@ -483,8 +486,10 @@ def test_monitoring_grows_with_the_square_of_the_origins(
         origins=origins,
         mesh=mesh,
         evacuation=True,
+        vantages=2,
     )
-    assert evacuated.alarms == alarms + 1 and evacuated.evacuation_alarms == 1
+    assert evacuated.evacuation_alarms == 1 + 2 + origins + 1
+    assert evacuated.alarms == alarms + evacuated.evacuation_alarms
 
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -528,7 +533,7 @@ def test_prices_override_reaches_the_monitoring_prices(capsys, tmp_path):
     prices.write_text('{"alarmPerMonth": 0.2}', encoding="utf-8")
     assert plan.main(["--prices", str(prices), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 7.4  # 37 alarms at $0.20
+    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 8.2  # 41 alarms at $0.20
     assert document["monitoring"]["prices"]["source"].endswith(f"Overridden by {prices}.")
     assert "Overridden" not in document["cost"]["prices"]["source"]
 
