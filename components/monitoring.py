@@ -30,7 +30,11 @@ from core.monitoring import (
 )
 from core.naming import dashboard_name, sns_display_name
 from core.policies import deny_insecure_transport
-from core.monitoring import HEALTH_OBJECT_ALARM_PROBES
+from core.monitoring import (
+    CHECKS_HELD_ALARM,
+    HEALTH_OBJECT_ALARM_PROBES,
+    health_object_alarm_name,
+)
 from evacuation.evacuator import HEALTH_KEY, HEALTH_METRIC, HELD_METRIC
 from evacuation.evacuator import METRIC_NAME as EVACUATION_METRIC
 from evacuation.evacuator import METRIC_NAMESPACE as EVACUATION_METRIC_NAMESPACE
@@ -224,7 +228,7 @@ def health_object_alarm(stack: str, origin: str, bucket: pulumi.Input[str]) -> A
         )
     )
     return AlarmSpec(
-        f"health-object-{origin}",
+        health_object_alarm_name(origin),
         CLOUDFRONT_METRICS_REGION,
         EVACUATION_METRIC_NAMESPACE,
         HEALTH_METRIC,
@@ -241,7 +245,7 @@ def checks_held_alarm(stack: str) -> AlarmSpec:
     (then they decide nothing). Origin failover still serves; the evacuator's notification names
     the origin and why."""
     return AlarmSpec(
-        "checks-held",
+        CHECKS_HELD_ALARM,
         CLOUDFRONT_METRICS_REGION,
         EVACUATION_METRIC_NAMESPACE,
         HELD_METRIC,

@@ -228,7 +228,7 @@ class Evacuator:
             self.sleep(max(0.0, tick * settings.probe_seconds - self.clock()))
             rounds.append(self.round(tick))
             tick = max(tick + 1, math.ceil(self.clock() / settings.probe_seconds))
-        self._put_metrics(rounds)
+        self.put_metrics(rounds)
         return rounds
 
     def probe_all(self) -> dict[str, ProbeResult]:
@@ -390,7 +390,7 @@ class Evacuator:
         except Exception as error:  # noqa: BLE001 - a lost notification must not undo the change
             self.log(f"{self.settings.vantage}: notification failed: {error}")
 
-    def _put_metrics(self, rounds: list[Round]) -> None:
+    def put_metrics(self, rounds: list[Round]) -> None:
         """After an invocation: the origins in rotation (the every-origin-out alarm and this
         vantage Region's heartbeat), each origin's unreadable probes (its health-object alarm)
         and the most origins held (the checks-held alarm)."""

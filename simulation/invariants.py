@@ -363,7 +363,10 @@ def told(world: World) -> list[str]:
     for fault in world.faults:
         if fault.kind in GENUINE:
             continue
-        if fault.end - fault.start < TOLD_WITHIN_SECONDS + 60 or fault.end > world.scenario.duration:
+        if (
+            fault.end - fault.start < TOLD_WITHIN_SECONDS + 60
+            or fault.end > world.scenario.duration
+        ):
             continue
         told_at = None
         points = sorted(

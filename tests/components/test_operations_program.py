@@ -327,8 +327,9 @@ def test_an_unreadable_health_object_raises_an_alarm_naming_its_bucket(deploymen
         assert inputs["treatMissingData"] == "notBreaching"
         assert inputs["alarmActions"] == [topic.outputs["arn"]]
         # The bucket and the object, by name, for whoever is paged.
-        assert f"s3://{buckets[origin]}/.well-known/geo-proximity/health" in (
-            inputs["alarmDescription"]
+        assert (
+            f"s3://{buckets[origin]}/.well-known/geo-proximity/health"
+            in (inputs["alarmDescription"])
         )
         assert aws_rules.alarm_problems(inputs) == []
 
