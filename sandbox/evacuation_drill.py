@@ -1,5 +1,7 @@
-"""The drill's evacuation: stall a Region, let the evacuators take it out of rotation, lift the
-stall, let them bring it back, and time each step as the edge sees it.
+"""The drill's evacuation: delete the health object from every bucket and see that nothing is
+taken out and the alarms say so; stall a Region, let the evacuators take it out of rotation, lift
+the stall, let them bring it back, and time each step as the edge sees it. One vantage Region's
+runs are duplicated throughout (Lambda may deliver an event twice): it must count each tick once.
 
 The evacuators run in-process (``sandbox.state``), every interval scaled down by ``SCALE``; so is
 the Lambda@Edge function's refresh of the state, so the figures measured here are AWS's divided by
@@ -23,6 +25,8 @@ from core.evacuation import (
     EVACUATION_QUORUM,
     EVACUATION_READ_TIMEOUT_SECONDS,
 )
+from core.monitoring import health_object_alarm_name
+from evacuation.evacuator import HEALTH_KEY
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.regional_s3 import Fault
@@ -36,6 +40,10 @@ _SLACK_ROUNDS = 6
 _SLACK_SECONDS = 2.0
 # How long the evacuators get to run a first round before the stall: they start from nothing.
 _SETTLE_TIMEOUT_S = 10.0
+# With the health object gone: ticks to wait in which the checks could (wrongly) act, and how long
+# the alarms may take (an invocation's worth of rounds, then the window).
+_QUIET_TICKS = 10
+_ALARM_TIMEOUT_S = 15.0
 
 
 @dataclass
@@ -49,6 +57,22 @@ class EvacuationFigures:
     back_s: float | None = None  # back in rotation: the state written
     edge_back_s: float | None = None  # the edge sends to it again
     events: list[str] = field(default_factory=list)
+
+
+def _within_rounds(
+    condition: Callable[[], bool], runner: EvacuatorRunner, rounds: int, started: float
+) -> float | None:
+    """Seconds from ``started`` until ``condition`` held, polling; None once every evacuator has
+    run ``rounds`` more rounds without it (counted in rounds, not seconds: a loaded machine's
+    slower rounds make the drill wait longer, not fail), or past a minute."""
+    done = runner.after(rounds)
+    deadline = time.monotonic() + 60.0
+    while True:
+        if condition():
+            return time.monotonic() - started
+        if done() or time.monotonic() > deadline:
+            return time.monotonic() - started if condition() else None
+        time.sleep(_POLL_SECONDS)
 
 
 def _wait(condition: Callable[[], bool], started: float, deadline: float) -> float | None:
@@ -78,6 +102,7 @@ class EvacuationDrill:
         self.figures = EvacuationFigures(region)
         self.problem: str | None = None
         self.back_problem: str | None = None
+        self.health_problem: str | None = None
         self._runner: EvacuatorRunner | None = None
         self._running = ExitStack()
 
@@ -101,23 +126,61 @@ class EvacuationDrill:
     def _is_out(self) -> bool:
         return self.region in self.state.read().evacuated
 
+    @property
+    def duplicated(self) -> str:
+        """The vantage Region whose runs are duplicated."""
+        return self.sandbox.settings.evacuation_vantages[0]
+
+    def _start(self) -> EvacuatorRunner:
+        if self._runner is None:
+            self._runner = self._running.enter_context(
+                self.state.evacuating(duplicated=self.duplicated)
+            )
+            self._runner.wait_rounds(1, _SETTLE_TIMEOUT_S)
+        return self._runner
+
+    @contextmanager
+    def health_deleted(self) -> Iterator[None]:
+        """The health object deleted in every bucket (one delete through a mesh that replicates
+        delete markers): inside the block no origin is out and every origin's alarm is raised
+        (or ``health_problem`` says otherwise). The objects are put back on leaving it."""
+        runner = self._start()
+        for region, bucket in self.sandbox.buckets.items():
+            self.sandbox.emulators.client(region).delete_object(Bucket=bucket, Key=HEALTH_KEY)
+        try:
+            runner.wait_rounds(_QUIET_TICKS, _QUIET_TICKS * PROBE_SECONDS + _SLACK_SECONDS)
+            alarms = [health_object_alarm_name(origin) for origin in self.sandbox.buckets]
+            deadline = time.monotonic() + _ALARM_TIMEOUT_S
+            raised = runner.alarms.raised if runner.alarms is not None else {}
+            _wait(lambda: all(name in raised for name in alarms), time.monotonic(), deadline)
+            out = self.state.read().out - self.sandbox.settings.routing.drained
+            missing = [name for name in alarms if name not in raised]
+            if out:
+                self.health_problem = (
+                    f"{', '.join(sorted(out))} taken out of rotation for a missing health object"
+                )
+            elif missing:
+                self.health_problem = f"alarm(s) {', '.join(missing)} not raised"
+            yield
+        finally:
+            for region in self.sandbox.buckets:
+                self.sandbox.put_health_object(region)
+
     @contextmanager
     def stalled(self) -> Iterator[None]:
         """The Region stalled, and inside the block out of rotation at the edge (or ``problem``
         says why not). The stall outlasts the block: ``recovered`` lifts it."""
-        if self._runner is None:
-            self._runner = self._running.enter_context(self.state.evacuating())
-            self._runner.wait_rounds(1, _SETTLE_TIMEOUT_S)
+        self._start()
         settings = self.sandbox.settings
         self.sandbox.emulators.regions[self.region].fault = Fault.STALLED
         started = time.monotonic()
         rounds = settings.evacuation_failures + _SLACK_ROUNDS
-        deadline = started + rounds * PROBE_SECONDS + PROBE_READ_TIMEOUT_SECONDS + _SLACK_SECONDS
-        self.figures.out_s = _wait(self._is_out, started, deadline)
+        runner = self._start()
+        self.figures.out_s = _within_rounds(self._is_out, runner, rounds, started)
         if self.figures.out_s is None:
             self.problem = (
-                f"{self.region} was not taken out of rotation within {deadline - started:.1f} s "
-                f"of its stall ({settings.evacuation_failures} failed probes in a row from "
+                f"{self.region} was not taken out of rotation within {rounds} rounds of its "
+                f"stall ({settings.evacuation_failures} failed probes in a row from "
                 f"{EVACUATION_QUORUM} vantage Regions take it out)"
             )
         else:
@@ -129,7 +192,21 @@ class EvacuationDrill:
                     f"the edge still routes to {self.region} {refresh + _SLACK_SECONDS:.1f} s "
                     "after the routing state put it out of rotation"
                 )
+            self.problem = self.problem or self._counted_once(started)
         yield
+
+    def _counted_once(self, started: float) -> str | None:
+        """With its runs duplicated, a vantage Region still counts each tick once: no more
+        failures than ticks since the stall began."""
+        view = self.state.state_table().view(self.duplicated)
+        counted = view.streaks[self.region].failures if self.region in view.streaks else 0
+        ticks = (time.monotonic() - started) / PROBE_SECONDS + 1
+        if counted > ticks:
+            return (
+                f"{self.duplicated} counted {counted} failures of {self.region} in {ticks:.0f} "
+                "ticks: its duplicated runs counted twice"
+            )
+        return None
 
     @contextmanager
     def recovered(self) -> Iterator[None]:
@@ -141,13 +218,15 @@ class EvacuationDrill:
         try:
             if self.figures.out_s is not None:
                 rounds = settings.evacuation_recoveries + _SLACK_ROUNDS
-                deadline = started + rounds * PROBE_SECONDS + _SLACK_SECONDS
-                self.figures.back_s = _wait(lambda: not self._is_out(), started, deadline)
+                runner = self._start()
+                self.figures.back_s = _within_rounds(
+                    lambda: not self._is_out(), runner, rounds, started
+                )
                 if self.figures.back_s is None:
                     self.back_problem = (
-                        f"{self.region} was not back in rotation {deadline - started:.1f} s after "
-                        f"its stall ended ({settings.evacuation_recoveries} good probes in a row "
-                        f"from {EVACUATION_QUORUM} vantage Regions bring it back)"
+                        f"{self.region} was not back in rotation {rounds} rounds after its stall "
+                        f"ended ({settings.evacuation_recoveries} good probes in a row from "
+                        f"{EVACUATION_QUORUM} vantage Regions bring it back)"
                     )
             if self.back_problem is None:
                 deadline = time.monotonic() + self.state.refresh_seconds + _SLACK_SECONDS

@@ -239,6 +239,12 @@ class EvacuatorRunner:
                 self._progress.notify_all()
             self._stopped.wait(max(0.0, started + self.interval - time.monotonic()))
 
+    def after(self, count: int) -> Callable[[], bool]:
+        """Whether every evacuator has run ``count`` more rounds than now, asked later."""
+        with self._progress:
+            target = {key: done + count for key, done in self.rounds.items()}
+        return lambda: all(self.rounds[key] >= n for key, n in target.items())
+
     def wait_rounds(self, count: int, timeout: float) -> bool:
         """Wait until every evacuator has run ``count`` more rounds; False on time-out."""
         with self._progress:
