@@ -201,8 +201,8 @@ class EvacuatorArgs:
             raise EvacuatorError("an evacuator needs two or more origins: the last is never out")
         if not 1 <= self.limit < len(self.bucket_names):
             raise EvacuatorError(
-                f"max_out {self.max_out} must be from 1 to {len(self.bucket_names) - 1}: the checks "
-                "never take every origin out"
+                f"max_out {self.max_out} must be from 1 to {len(self.bucket_names) - 1}: the "
+                "checks never take every origin out"
             )
         if not set(self.drained) <= set(self.bucket_names):
             raise EvacuatorError(f"drained {list(self.drained)} are not all origins")

@@ -24,17 +24,15 @@ import pulumi_aws as aws
 from components.replication import replication_rule_id
 from core.engine import Engine
 from core.monitoring import (
+    CHECKS_HELD_ALARM,
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
-)
-from core.naming import dashboard_name, sns_display_name
-from core.policies import deny_insecure_transport
-from core.monitoring import (
-    CHECKS_HELD_ALARM,
     HEALTH_OBJECT_ALARM_PROBES,
     health_object_alarm_name,
 )
+from core.naming import dashboard_name, sns_display_name
+from core.policies import deny_insecure_transport
 from evacuation.evacuator import HEALTH_KEY, HEALTH_METRIC, HELD_METRIC
 from evacuation.evacuator import METRIC_NAME as EVACUATION_METRIC
 from evacuation.evacuator import METRIC_NAMESPACE as EVACUATION_METRIC_NAMESPACE

@@ -41,7 +41,7 @@ from botocore.exceptions import (
 )
 
 from evacuation.decide import BY_CHECKS, Decision, Evacuation, Rules, decide
-from evacuation.probe import ProbeResult, probe
+from evacuation.probe import ProbeResult, Verdict, probe
 from evacuation.state import (
     ATTEMPTS,
     KeyValueStore,
@@ -280,7 +280,7 @@ class Evacuator:
                     f"{result.detail}); {origin} is not judged on it, and the alarm says so"
                 )
                 self._told[origin] = result.detail
-            elif not result.told and before is not None:
+            elif result.verdict is Verdict.HEALTHY and before is not None:
                 self.log(f"{self.settings.vantage}: the health object of {origin} reads again")
                 del self._told[origin]
 

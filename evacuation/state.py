@@ -35,6 +35,7 @@ items (``move_operator_entries``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -384,7 +385,8 @@ class StateTable:
 
     def write_published(self, version: int, store: str) -> None:
         """Record that ``store`` holds ``version``, unless a newer one is recorded already."""
-        try:
+        # StaleStateError: another writer saw a newer version in the store.
+        with contextlib.suppress(StaleStateError):
             self._put(
                 {
                     "pk": {"S": PUBLISHED_PARTITION},
@@ -395,8 +397,6 @@ class StateTable:
                 "attribute_not_exists(#version) OR #version < :version OR #store <> :store",
                 {":version": {"N": str(version)}, ":store": {"S": store}},
             )
-        except StaleStateError:
-            pass  # another writer saw a newer version in the store
 
 
 def move_operator_entries(table: StateTable, state: RoutingState) -> None:

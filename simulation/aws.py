@@ -15,8 +15,8 @@ kinder than AWS's documented contracts.
   design patterns: optimizing Amazon S3 performance",
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html), 403 for a
   missing object when the caller may not list the bucket ("If you don't have the s3:ListBucket
-  permission, Amazon S3 returns an HTTP status code 403", and the same for an ``ExpectedBucketOwner``
-  that is not the owner: S3 API reference, GetObject,
+  permission, Amazon S3 returns an HTTP status code 403", and the same for an
+  ``ExpectedBucketOwner`` that is not the owner: S3 API reference, GetObject,
   https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
 - ``KeyValueStore``: the CloudFront KeyValueStore data plane: a store-wide ETag that every PutKey
   must name ("IfMatch: The current version (ETag) of the key value store", API reference, PutKey,
@@ -562,7 +562,10 @@ class Metrics:
     points: list[tuple[float, str, str, dict[str, str], float]] = field(default_factory=list)
 
     def put_metric_data(
-        self, *, Namespace: str, MetricData: list[dict[str, Any]]
+        self,
+        *,
+        Namespace: str,  # noqa: N803 - boto3's parameter names
+        MetricData: list[dict[str, Any]],  # noqa: N803
     ) -> dict[str, Any]:
         self.kernel.spend(SERVICE_SECONDS)
         if len(MetricData) > 1000:

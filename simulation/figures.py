@@ -186,18 +186,10 @@ def compute(
     else:
         futures = [executor.submit(function, *args, **kwargs) for function, args, kwargs in jobs]
         results = [future.result() for future in futures]
-    reactions = [result for result in results[: len(ENGINE_STACKS)]]
+    reactions = list(results[: len(ENGINE_STACKS)])
     probe = results[len(ENGINE_STACKS)]
     tallies = merge(results[len(ENGINE_STACKS) + 1 :])  # type: ignore[arg-type]
     return Figures(reactions, probe, tallies, seed)  # type: ignore[arg-type]
-
-
-_MEASURES = {
-    "written": "a Region fails -> the state says it is out",
-    "edge": "",
-    "restored": "it recovers -> the state says it is back",
-    "edge back": "",
-}
 
 
 def lines(figures: Figures) -> list[str]:
@@ -207,7 +199,8 @@ def lines(figures: Figures) -> list[str]:
         f"{BACKGROUND['duplicate_rate']:.0%} of events twice, holds {BACKGROUND['late_rate']:.0%} "
         f"up to 60 s and loses {BACKGROUND['drop_rate']:.0%}; {BACKGROUND['probe_loss']:.0%} of "
         f"probes are lost; DynamoDB replicates in {REPLICATION_SECONDS[0]:g}-"
-        f"{REPLICATION_SECONDS[1]:g} s ({REPLICATION_TAIL[0]:.0%} up to {REPLICATION_TAIL[1]:g} s); "
+        f"{REPLICATION_SECONDS[1]:g} s ({REPLICATION_TAIL[0]:.0%} up to "
+        f"{REPLICATION_TAIL[1]:g} s); "
         f"{BACKGROUND['edge_read_failure']:.0%} of Lambda@Edge state reads fail; the key value "
         f"store reaches the edges in {figures.reactions[-1].kvs_propagation:g} s (AWS documents "
         "no propagation time: an assumption)"
@@ -237,20 +230,20 @@ def lines(figures: Figures) -> list[str]:
 def _reaction_lines(reaction: Reactions) -> list[str]:
     engine = reaction.engine.value
     kinds = "down, unreachable, stalled, 503"
-    out = [
-        f"reaction, {engine} (stack {reaction.stack}, {len(reaction.incidents)} incidents: {kinds}):"
-    ]
+    count = len(reaction.incidents)
+    out = [f"reaction, {engine} (stack {reaction.stack}, {count} incidents: {kinds}):"]
     verdicts = {measure: (goal, ok) for measure, goal, ok in targets(reaction)}
     lambda_edge = engine == "lambda-edge"
+    plus = f"(store + {reaction.kvs_propagation:g} s)"
     labels = {
         "written": "a Region fails -> the state says it is out",
         "edge": "a Region fails -> no Lambda@Edge container routes there"
         if lambda_edge
-        else f"a Region fails -> no CloudFront function routes there (store + {reaction.kvs_propagation:g} s)",
+        else f"a Region fails -> no CloudFront function routes there {plus}",
         "restored": "it recovers -> the state says it is back",
         "edge back": "it recovers -> every Lambda@Edge container routes there"
         if lambda_edge
-        else f"it recovers -> every CloudFront function routes there (store + {reaction.kvs_propagation:g} s)",
+        else f"it recovers -> every CloudFront function routes there {plus}",
     }
     for measure, label in labels.items():
         spread = Spread.of(reaction.seconds[measure])

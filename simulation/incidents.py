@@ -128,7 +128,17 @@ def run_incidents(
 ) -> Reactions:
     """``count`` incidents on ``stack``, one after another."""
     rng = random.Random(f"incidents-{seed}")
-    scenario = Scenario(stack=stack, duration=count * 600.0, seed=seed, **BACKGROUND)
+    scenario = Scenario(
+        stack=stack,
+        duration=count * 600.0,
+        seed=seed,
+        duplicate_rate=BACKGROUND["duplicate_rate"],
+        late_rate=BACKGROUND["late_rate"],
+        drop_rate=BACKGROUND["drop_rate"],
+        probe_loss=BACKGROUND["probe_loss"],
+        edge_read_failure=BACKGROUND["edge_read_failure"],
+        timeout_rate=BACKGROUND["timeout_rate"],
+    )
     if kvs_propagation is not None:
         scenario = dataclasses.replace(scenario, kvs_propagation=kvs_propagation)
     world = World(scenario)

@@ -23,7 +23,7 @@ _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 
 
-class Killed(BaseException):  # noqa: N818 - what happened to the process, not an error of it
+class Killed(BaseException):
     """The process was stopped from outside (a function's timeout)."""
 
 

@@ -1,8 +1,9 @@
-"""False evacuations under random probe loss over many simulated hours, event-driven: fast enough for
-10,000 hours in seconds, with the project's own counting (``View.after``) and decision
+"""False evacuations under random probe loss over many simulated hours, event-driven: fast enough
+for 10,000 hours in seconds, with the project's own counting (``View.after``) and decision
 (``decide``).
 
-Every origin healthy; each probe lost (a timeout) at random with probability ``loss``, independently.
+Every origin healthy; each probe lost (a timeout) at random with probability ``loss``,
+independently.
 A vantage Region counts one probe per tick (``evacuation.decide``), so its counted probes of an
 origin are a sequence of ticks, each failed with probability ``loss``: drawn here as runs of
 failures (the gap to the next failure, then the run's length, both geometric), never probe by

@@ -47,10 +47,11 @@ from typing import Any
 from core import evacuation as evacuation_constants
 from core.engine import Engine
 from core.evacuation import EVACUATION_QUORUM, evacuator_document
-from edge_function.origin_request import out_of_rotation
+from edge_function import origin_request
 from evacuation import evacuator as evacuator_module
 from evacuation.evacuator import Clients, Evacuator, Settings
-from evacuation.state import ROTATION_KEY, drained_item
+from evacuation.state import ROTATION_KEY, StateTable, drained_item
+from evacuation.state import KeyValueStore as StoreClient
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from settings.parser import Settings as StackSettings
 from settings.parser import parse_settings
@@ -85,6 +86,12 @@ REPLICATION_TAIL = (0.01, 5.0)
 # How often a Lambda@Edge container is replaced, on average (cold starts).
 CONTAINER_LIFETIME_SECONDS = 900.0
 CONTAINERS_PER_REGION = 2
+
+
+# The edge's own reading of the state's items (its module is untyped: it ships as it is).
+edge_out_of_rotation: Callable[[Sequence[Mapping[str, Any]]], frozenset[str]] = (
+    origin_request.out_of_rotation
+)
 
 
 class Fault(StrEnum):
@@ -216,7 +223,7 @@ def read_rotation(items: Sequence[Mapping[str, Any]]) -> Rotation:
             region = item["region"]["S"]
             (operator_out if item["state"]["S"] == "out" else operator_in).add(region)
     try:
-        out: frozenset[str] | None = out_of_rotation(items)
+        out: frozenset[str] | None = edge_out_of_rotation(items)
     except Exception:  # noqa: BLE001 - an edge that cannot read the items fails open
         out = None
     return Rotation(
@@ -473,7 +480,7 @@ class World:
                 ACCOUNT,
                 settings.connect_timeout,
                 settings.read_timeout,
-                answer=lambda origin=origin: self.probe_answer(vantage, origin),
+                answer=functools.partial(self.probe_answer, vantage, origin),
             )
             for origin in self.origins
         }
@@ -556,10 +563,9 @@ class World:
         while at < ends:
             if rng.random() >= self.scenario.edge_read_failure:
                 index = bisect.bisect_right(times, at) - 1
-                try:
-                    out = out_of_rotation(history[index][1] if index >= 0 else [])
-                except Exception:  # noqa: BLE001 - an unreadable state keeps what it had
-                    pass
+                # An unreadable state keeps what it had.
+                with contextlib.suppress(Exception):
+                    out = edge_out_of_rotation(history[index][1] if index >= 0 else [])
             reads.append((at, region, number, self.routes(out)))
             at += DEFAULT_STATE_REFRESH_SECONDS
         return reads
@@ -685,14 +691,11 @@ def evacuator_settings(settings: StackSettings) -> Settings:
 def run_evacuator(evacuator: Evacuator, timeout: float) -> None:
     """What the Lambda handler does with a scheduled event: the rounds of one invocation, told
     how long the function may run."""
-    run = evacuator.run
+    run: Callable[..., object] = evacuator.run
     if "remaining_seconds" in inspect.signature(run).parameters:
-        run(remaining_seconds=timeout)  # type: ignore[call-arg]
+        run(remaining_seconds=timeout)
     else:
         run()
-
-
-_ACTIVE: list[World] = []
 
 
 def run_operator(world: World, action: OperatorAction) -> tuple[bool, str]:
@@ -744,42 +747,36 @@ def patched_project(world: World) -> Iterator[None]:
             "state_key": world.settings.state_key,
         }
         store = rotation.Store(**_fields(rotation.Store, store_fields))
-        kvs = rotation.KeyValueStore(world.kvs, world.kvs.arn) if world.kvs is not None else None
+        kvs = StoreClient(world.kvs, world.kvs.arn) if world.kvs is not None else None
         target_fields = {
             "settings": world.settings,
             "store": store,
-            "table": rotation.StateTable(
-                world.table.client("operator", world.table.home), world.table.name
-            ),
+            "table": StateTable(world.table.client("operator", world.table.home), world.table.name),
             "kvs": kvs,
             "endpoints": {},
             "session": None,
         }
         return rotation.Target(**_fields(rotation.Target, target_fields))
 
-    saved = {
-        "executor": evacuator_module.ThreadPoolExecutor,
-        "connect": rotation.connect,
-        "identity": rotation.identity,
-        "print": getattr(rotation, "print", None),
-    }
+    # The seams, by name: the probes' pool, and the commands' clients, identity and output.
+    patches: list[tuple[Any, str, Any]] = [
+        (evacuator_module, "ThreadPoolExecutor", SimulatedExecutor),
+        (rotation, "connect", connect),
+        (rotation, "identity", lambda target: f"arn:aws:iam::{ACCOUNT}:user/operator"),
+        (rotation, "print", lambda *args, **kwargs: None),
+    ]
+    saved = [(module, name, module.__dict__.get(name)) for module, name, _ in patches]
     SimulatedExecutor.kernel = world.kernel
-    evacuator_module.ThreadPoolExecutor = SimulatedExecutor  # type: ignore[misc,assignment]
-    rotation.connect = connect  # type: ignore[assignment]
-    rotation.identity = lambda target: f"arn:aws:iam::{ACCOUNT}:user/operator"  # type: ignore[assignment]
-    rotation.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
-    _ACTIVE.append(world)
+    for module, name, value in patches:
+        setattr(module, name, value)
     try:
         yield
     finally:
-        _ACTIVE.remove(world)
-        evacuator_module.ThreadPoolExecutor = saved["executor"]  # type: ignore[misc]
-        rotation.connect = saved["connect"]  # type: ignore[assignment]
-        rotation.identity = saved["identity"]  # type: ignore[assignment]
-        if saved["print"] is None:
-            del rotation.print  # type: ignore[attr-defined]
-        else:
-            rotation.print = saved["print"]  # type: ignore[attr-defined]
+        for module, name, value in saved:
+            if value is None:
+                delattr(module, name)
+            else:
+                setattr(module, name, value)
         SimulatedExecutor.kernel = None
 
 

@@ -322,7 +322,8 @@ def evacuate(options: argparse.Namespace) -> int:
         record = state.decisions.get(region)
         if record is not None and record.out:
             print(
-                f"{region} is already evacuated, since {record.since} by {record.by}: {record.reason}"
+                f"{region} is already evacuated, since {record.since} by {record.by}: "
+                f"{record.reason}"
             )
             publication = publish(target)
             if publication is not None and publication.stored is not None:

@@ -5,12 +5,11 @@ every request against the real service model; moto has no KeyValueStore)."""
 import boto3
 import pytest
 from botocore.stub import Stubber
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from edge_function import origin_request
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from evacuation.decide import IN, OUT, Evacuation, OperatorDecision, Streak, View
 from evacuation.state import (
     Committed,

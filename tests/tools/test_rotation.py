@@ -184,7 +184,7 @@ def test_a_change_the_checks_make_meanwhile_undoes_nothing(box, capsys, monkeypa
 
     with monkeypatch.context() as patched:
         patched.setattr(StateTable, "write_operator", the_checks_first)
-        status, out, err = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "r")
+        status, _out, err = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "r")
     assert (status, err) == (0, "")
     assert box.state.read().out == {"eu-central-1", "us-east-1"}
     if box.state.kvs is not None:
