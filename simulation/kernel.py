@@ -54,8 +54,14 @@ class Process:
             self.kernel.errors.append((self.name, error))
         finally:
             self.done = True
+            self.target = _finished  # what it held (an evacuator and its clients) can go
+            self.kernel.processes.discard(self)
             # The baton goes on from here: this thread ends once it has handed it over.
             self.kernel._dispatch(self)
+
+
+def _finished() -> None:
+    return None
 
 
 class Kernel:
@@ -68,7 +74,8 @@ class Kernel:
         self._current: Process | None = None
         # Where the current ``run_until`` stops.
         self._end = start
-        self.processes: list[Process] = []
+        # The processes started and not yet done.
+        self.processes: set[Process] = set()
         # Errors of processes that ended with one (a bug of the simulation or of the code).
         self.errors: list[tuple[str, BaseException]] = []
 
@@ -129,7 +136,7 @@ class Kernel:
     ) -> Process:
         """``target`` started at ``at``; with ``timeout``, killed that many seconds later."""
         process = Process(self, name, target)
-        self.processes.append(process)
+        self.processes.add(process)
         self._push(at, process)
         if timeout is not None:
             self.at(at + timeout, lambda: self.kill(process))
@@ -192,15 +199,13 @@ class Kernel:
 
     def stop(self) -> None:
         """Kill every process still alive, so that no thread outlives the simulation."""
-        for process in self.processes:
-            if process.started and not process.done:
-                process.killed = True
-                self._push(self.now, process)
+        alive = [process for process in self.processes if process.started and not process.done]
+        for process in alive:
+            process.killed = True
+            self._push(self.now, process)
         self.run_until(self.now)
-        for process in self.processes:
-            if process.started:
-                process.thread.join(timeout=5)
-        self.processes = [process for process in self.processes if not process.done]
+        for process in alive:
+            process.thread.join(timeout=5)
 
 
 class SimulatedExecutor:
