@@ -256,8 +256,6 @@ class Evacuator:
                 report.duplicate = True
                 return report
             report.decision, report.state = self._act(tick)
-            if self.kvs is not None:
-                report.published = self._publish() is not None
         except Exception as error:
             if not unreachable(error):
                 raise
@@ -266,6 +264,14 @@ class Evacuator:
                 f"{self.settings.vantage}: the state table's home Region did not answer ({error}); "
                 "nothing decided this round"
             )
+            return report
+        if self.kvs is not None:
+            # A store that fails (a 5xx of its own) is not the table failing: the decision
+            # stands, and the next round, of any vantage Region, publishes it.
+            try:
+                report.published = self._publish() is not None
+            except Exception as error:  # noqa: BLE001 - told, and tried again next round
+                self.log(f"{self.settings.vantage}: the key value store was not updated: {error}")
         return report
 
     def _tell(self, results: Mapping[str, ProbeResult]) -> None:

@@ -407,3 +407,26 @@ def test_the_sync_waits_for_its_policy_and_then_gives_up(world):
         lambda_function.sync_until_allowed(Flaky(1_000), clock, clock.sleep)
     # Tried for the patience and no longer: one try every 3 s for 30 s.
     assert 10 <= Flaky.calls <= 12
+
+
+def test_a_key_value_store_that_fails_is_not_the_table_failing(world):
+    class Failing(FakeKvs):
+        def describe_key_value_store(self, KvsARN):  # noqa: N803
+            raise ClientError(
+                {
+                    "Error": {"Code": "InternalServerException"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                "DescribeKeyValueStore",
+            )
+
+    world["s3"]["eu-central-1"].error = STALLED
+    east = world["evacuator"]("us-east-1", kvs_arn=ARN)
+    west = world["evacuator"]("eu-west-1", kvs_arn=ARN)
+    east.clients.kvs = west.clients.kvs = Failing()
+    east.kvs.client = west.kvs.client = east.clients.kvs
+    ticks([east, west], world["clock"], 4)
+    # Decided in the table; the store is left for the next round, and said so.
+    assert list(world["table"].read().evacuated) == ["eu-central-1"]
+    assert any("the key value store was not updated" in line for line in world["lines"])
+    assert not any("home Region did not answer" in line for line in world["lines"])
