@@ -121,16 +121,20 @@ def blast_radius(world: World) -> list[str]:
 
 
 def _held_told(world: World, limit: int) -> list[str]:
-    """While more origins than the limit fail from every vantage Region for three minutes, the
-    held metric must have said so."""
+    """While more origins than the limit fail from every vantage Region for three minutes (origins
+an operator decided on aside: theirs is not the checks' to hold), the held metric must have said
+so."""
     scenario = world.scenario
     step = 30.0
     at, streak_start = 0.0, None
     while at < scenario.duration:
+        rotation = _state_at(_changes(world), at)
+        decided = (rotation.operator_in | rotation.operator_out) if rotation else frozenset()
         failing = [
             origin
             for origin in world.origins
             if origin not in world.settings.routing.drained
+            and origin not in decided
             and all(world.genuinely_failing(origin, vantage, at) for vantage in world.vantages)
             and world.fault_of(origin, None, at) is not None
             and world.fault_of(origin, None, at).kind is not Fault.FLAPPING  # type: ignore[union-attr]
@@ -368,6 +372,15 @@ def told(world: World) -> list[str]:
             or fault.end > world.scenario.duration
         ):
             continue
+        masked = any(
+            other.origin == fault.origin
+            and other.kind in GENUINE
+            and other.start < fault.start + TOLD_WITHIN_SECONDS
+            and other.end > fault.start
+            for other in world.faults
+        )
+        if masked:
+            continue  # the probes see the origin failing, not the object missing
         told_at = None
         points = sorted(
             (at - EPOCH, value)
