@@ -20,14 +20,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from core.engine import Engine
-from core.evacuation import (
-    EVACUATION_PROBE_SECONDS,
-    EVACUATION_QUORUM,
-    EVACUATION_READ_TIMEOUT_SECONDS,
-)
+from core.evacuation import EVACUATION_PROBE_SECONDS, EVACUATION_QUORUM
 from core.monitoring import health_object_alarm_name
 from evacuation.evacuator import HEALTH_KEY
-from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
@@ -247,37 +242,24 @@ class EvacuationDrill:
         self.sandbox.emulators.regions[self.region].fault = None
 
     def report(self) -> list[str]:
-        """The figures measured, and what they mean at AWS's scale."""
+        """The figures measured, and where AWS's are."""
         f, settings = self.figures, self.sandbox.settings
-        lines = [
+        where = (
+            "DynamoDB's replication and a container's refresh"
+            if settings.engine is Engine.LAMBDA_EDGE
+            else "the key value store's propagation"
+        )
+        return [
             f"evacuation of {f.region}, measured here (probes every {PROBE_SECONDS:g} s, "
             f"{PROBE_READ_TIMEOUT_SECONDS:g} s read timeout, the edge's refresh "
-            f"{self.state.refresh_seconds:g} s: AWS's intervals / {SCALE}): out of rotation "
+            f"{self.state.refresh_seconds:g} s; AWS's intervals / {SCALE}): out of rotation "
             f"{_seconds(f.out_s)} after the stall began, the edge routed around it after "
             f"{_seconds(f.edge_out_s)}; back in rotation {_seconds(f.back_s)} after it ended, "
-            f"the edge sent to it again after {_seconds(f.edge_back_s)}"
+            f"the edge sent to it again after {_seconds(f.edge_back_s)}",
+            f"at AWS's timing ({EVACUATION_PROBE_SECONDS} s probes, "
+            f"{settings.evacuation_failures} failures and {settings.evacuation_recoveries} "
+            f"recoveries from {EVACUATION_QUORUM} of {len(settings.evacuation_vantages)} vantage "
+            f"Regions, EventBridge Scheduler's precision, duplicated and late runs, {where}): "
+            "./dev simulate's figures, in docs/evacuation.md; one machine here runs every "
+            "vantage Region at once, scaled down, and its load slows the rounds",
         ]
-
-        def aws(value: float | None) -> str:
-            return "never" if value is None else f"about {value * SCALE:.0f} s"
-
-        if settings.engine is Engine.LAMBDA_EDGE:
-            store = (
-                'plus DynamoDB\'s replication ("typically within a second"); a container reads '
-                f"the state within {DEFAULT_STATE_REFRESH_SECONDS:g} s of a change (its refresh)"
-            )
-        else:
-            store = (
-                "plus the key value store's propagation to the edges, which AWS does not "
-                "document (instant here)"
-            )
-        lines.append(
-            f"at AWS's scale (probes every {EVACUATION_PROBE_SECONDS} s, "
-            f"{EVACUATION_READ_TIMEOUT_SECONDS} s read timeout, {settings.evacuation_failures} "
-            f"failures and {settings.evacuation_recoveries} recoveries from "
-            f"{EVACUATION_QUORUM} of {len(settings.evacuation_vantages)} vantage Regions): "
-            f"out {aws(f.out_s)} after a Region stalls and no viewer request "
-            f"reaches it {aws(f.edge_out_s)} after, {store}; back {aws(f.back_s)} after it "
-            f"recovers, served again {aws(f.edge_back_s)} after"
-        )
-        return lines

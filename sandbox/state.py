@@ -22,10 +22,10 @@ in-process, against the S3 emulators.
   CloudWatch would and says so.
 
 Scaled down by ``SCALE`` (40), so that an evacuation's whole timeline is 40 times shorter here: the
-probe interval (10 s: 0.25 s), the probe's read timeout (5 s: 0.125 s), the freshness of a view
-(90 s: 2.25 s), an alarm's window (5 minutes: 7.5 s) and the Lambda@Edge function's refresh of the
-state (15 s: 0.375 s). Not scaled: the failures and recoveries counted, the probe's connection
-timeout, and the function's bound on a read of the store (0.3 s).
+probe interval (10 s: 0.25 s), the freshness of a view (90 s: 2.25 s), an alarm's window (5
+minutes: 7.5 s) and the Lambda@Edge function's refresh of the state (15 s: 0.375 s). Not scaled:
+the failures and recoveries counted, the probe's connection timeout, its read timeout (0.5 s, see
+``PROBE_READ_TIMEOUT_SECONDS``), and the function's bound on a read of the store (0.3 s).
 """
 
 from __future__ import annotations
@@ -78,7 +78,12 @@ SCALE = 40
 PROBE_SECONDS = EVACUATION_PROBE_SECONDS / SCALE
 # An alarm's window, scaled down like everything else.
 ALARM_WINDOW_SECONDS = DEFAULT_ALARM_EVALUATION_MINUTES * 60 / SCALE
-PROBE_READ_TIMEOUT_SECONDS = EVACUATION_READ_TIMEOUT_SECONDS / SCALE
+# The probe's read timeout: 5 s on AWS, some fifty times an S3 GET's answer. Scaled down it would be
+# 0.125 s, which a loaded machine's emulators (moto in this process, with the drill's viewers and
+# four evacuators) miss now and then: a healthy Region's probe would fail, and thirteen good probes
+# in a row would never come. So a longer bound, no kinder in what is judged: a stalled Region still
+# fails every probe, and a Region that refuses or answers 503 fails at once either way.
+PROBE_READ_TIMEOUT_SECONDS = 0.5
 STATE_REFRESH_SECONDS = DEFAULT_STATE_REFRESH_SECONDS / SCALE
 # The function's bound on each network step of a state read. On AWS 0.3 s, some thirty times a
 # DynamoDB read in the Region; here the store is moto in this process, which a loaded machine
@@ -456,8 +461,12 @@ class RoutingStateEmulator:
             read_timeout=EVACUATION_READ_TIMEOUT_SECONDS,
         )
         # Not scaled: the connection timeout (a refused connection fails at once either way).
-        scaled = ("probeSeconds", "invocationSeconds", "freshSeconds", "readTimeout")
-        return {**document, **{name: document[name] / SCALE for name in scaled}}
+        scaled = ("probeSeconds", "invocationSeconds", "freshSeconds")
+        return {
+            **document,
+            **{name: document[name] / SCALE for name in scaled},
+            "readTimeout": PROBE_READ_TIMEOUT_SECONDS,
+        }
 
     def evacuator_settings(self, vantage: str) -> EvacuatorSettings:
         """The evacuator of ``vantage`` as Pulumi configures it, read from its document."""

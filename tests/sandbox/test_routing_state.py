@@ -160,7 +160,7 @@ def test_the_evacuator_takes_a_stalled_region_out_after_its_failures_and_brings_
         if settings.engine is Engine.CLOUDFRONT_FUNCTIONS:
             assert any("the key value store holds version" in event for event in figures.events)
         report = "\n".join(drill.report())
-        assert "at AWS's scale" in report and "/ 40" in report
+        assert "AWS's intervals / 40" in report and "./dev simulate's figures" in report
 
 
 def test_no_evacuation_phase_without_an_evacuator():
