@@ -168,12 +168,12 @@ def test_every_dashboard_is_one_cloudwatch_accepts_and_shows_every_alarm(deploym
 def test_twenty_origins_split_alarms_over_widgets_of_at_most_a_hundred():
     deployment = deployed("everything-twenty")
     alarms = deployment.all(ALARM)
-    # 1 + 13 x 2 + 20 x 19 + 1 (every origin out of rotation) + 3 (each vantage's silence) = 411
-    # alarms, over five widgets.
-    assert len(alarms) == 1 + 13 * 2 + 20 * 19 + 1 + 3
+    # 1 + 13 x 2 + 20 x 19 + 1 (every origin out of rotation) + 3 (each vantage's silence) + 20
+    # (each origin's health object) + 1 (the checks held) = 432 alarms, over five widgets.
+    assert len(alarms) == 1 + 13 * 2 + 20 * 19 + 1 + 3 + 20 + 1
     body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
     sizes = [len(w["properties"]["alarms"]) for w in body["widgets"] if w["type"] == "alarm"]
-    assert sizes == [100, 100, 100, 100, 11]
+    assert sizes == [100, 100, 100, 100, 32]
     latency = [w for w in body["widgets"] if "ReplicationLatency" in w["properties"]["title"]]
     assert sum(len(w["properties"]["metrics"]) for w in latency) == 380
 
