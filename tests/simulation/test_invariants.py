@@ -108,11 +108,12 @@ def test_random_probe_loss_evacuates_nothing_in_10000_hours():
 def test_past_the_blast_radius_the_checks_hold_and_say_so():
     faults = tuple(FaultWindow(origin, Fault.DOWN, 60, 600) for origin in PROD[:2])
     world = run(Scenario(stack="prod", duration=800, faults=faults, seed=4))
-    limit = stack_settings("prod").evacuation_max_out
-    assert limit == 1
-    assert max(len(rotation.checks) for _, rotation in world.trace.rotations["us-east-1"]) == 1
+    # At most half the origins (three: one), and the other held, and said so.
+    held_out = max(len(rotation.checks) for _, rotation in world.trace.rotations["us-east-1"])
+    assert held_out == len(PROD) // 2 == 1
     assert blast_radius(world) == []
     assert max(metric(world, HELD_METRIC)) >= 1
+    assert stack_settings("prod").evacuation_max_out == 1
 
 
 def test_decisions_wait_for_the_home_region_and_the_store_never_holds_what_it_did_not_commit():
