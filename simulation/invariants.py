@@ -122,8 +122,8 @@ def blast_radius(world: World) -> list[str]:
 
 def _held_told(world: World, limit: int) -> list[str]:
     """While more origins than the limit fail from every vantage Region for three minutes (origins
-an operator decided on aside: theirs is not the checks' to hold), the held metric must have said
-so."""
+    an operator decided on aside: theirs is not the checks' to hold), the held metric must have said
+    so."""
     scenario = world.scenario
     step = 30.0
     at, streak_start = 0.0, None
