@@ -11,7 +11,7 @@ in-process, against the S3 emulators.
 - **CloudFront Functions**: a key value store (``sandbox.kvs``) associated with the function, which
   reads it at each invocation, and its data-plane API on loopback for botocore's own client.
   Without an evacuator Pulumi's key (the drained list, ``DRAINED_KEY``) is written at start; with
-  one, the first sync publishes the union of both owners' lists (``ROTATION_KEY``). Its changes
+  one, the first sync publishes the union of every owner's part (``ROTATION_KEY``). Its changes
   reach the function at once: AWS documents no propagation time for key value stores.
 - **The evacuator**: one ``Evacuator`` per vantage Region (two for one of them when its runs are
   duplicated, as Lambda may deliver an event twice), each in a thread of its own, probing the S3
