@@ -470,10 +470,12 @@ class Publication:
 
 def commit(table: StateTable) -> tuple[RoutingState, Committed]:
     """Read the state and commit its union if it differs from the committed one (re-reading when
-    another writer committed meanwhile)."""
+    another writer committed meanwhile). The committed version is read *before* the state: a
+    commit made on it (conditionally) then carries a state read after the commit it follows, so a
+    later version never holds an older state than an earlier one."""
     for _ in range(ATTEMPTS):
-        state = table.read()
         committed = table.committed()
+        state = table.read()
         out = tuple(sorted(state.out))
         if committed.out == out and committed.version:
             return state, committed

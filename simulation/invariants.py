@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from core import evacuation as evacuation_constants
 from core.evacuation import EVACUATION_QUORUM
 from core.monitoring import DEFAULT_ALARM_EVALUATION_MINUTES, HEALTH_OBJECT_ALARM_PROBES
 from simulation.world import EPOCH, GENUINE, Fault, Rotation, World
@@ -350,9 +351,14 @@ def restore_after_health(world: World) -> list[str]:
 
 
 def _failing_within(world: World, origin: str, vantage: str, start: float, end: float) -> bool:
+    """Whether ``origin`` failed from ``vantage`` in [start, end] for at least a probe interval:
+    a failure shorter than that may fall between two probes, and no evacuator can see it."""
+    seen = evacuation_constants.EVACUATION_PROBE_SECONDS
+    stretch = 0.0
     at = start
     while at <= end:
-        if world.genuinely_failing(origin, vantage, at):
+        stretch = stretch + 1.0 if world.genuinely_failing(origin, vantage, at) else 0.0
+        if stretch >= seen:
             return True
         at += 1.0
     return False

@@ -255,27 +255,31 @@ def check_publishable(target: Target) -> None:
         target.kvs.client.describe_key_value_store(KvsARN=target.kvs.arn)
 
 
-def publish(target: Target) -> Publication | None:
+def publish(target: Target) -> Publication | str | None:
     """With CloudFront Functions: the key value store brought up to the table (read again, its
-    union committed, and written to the store unless it holds that version already)."""
+    union committed, and written to the store unless it holds that version already). Once the
+    decision is in the table, a store that fails undoes nothing: what went wrong, as a sentence
+    (the evacuator's next round, which publishes whatever the store lacks, brings it up)."""
     if target.kvs is None:
         return None
     try:
         return publish_state(target.table, target.kvs, always=True)
-    except StaleStateError:
-        raise ToolError(
-            "the routing state kept changing while this command published it (the health checks "
-            "or someone else): look with ./dev status, and run it again"
-        ) from None
+    except (StaleStateError, ClientError, BotoCoreError) as error:
+        return (
+            f"the key value store was not brought up to the table ({error}): the evacuator's "
+            "next round publishes it; ./dev status shows what the store holds"
+        )
 
 
-def _propagation(target: Target, publication: Publication | None) -> str:
+def _propagation(target: Target, publication: Publication | str | None) -> str:
     if target.store.engine is Engine.LAMBDA_EDGE:
         return (
             "the Lambda@Edge function reads it within its refresh "
             f"({DEFAULT_STATE_REFRESH_SECONDS:g} s) once DynamoDB has replicated it to every "
             "Region (typically within a second)"
         )
+    if isinstance(publication, str):
+        return publication
     if publication is None:
         return "the key value store holds it already"
     committed = publication.committed
@@ -326,7 +330,7 @@ def evacuate(options: argparse.Namespace) -> int:
                 f"{record.reason}"
             )
             publication = publish(target)
-            if publication is not None and publication.stored is not None:
+            if isinstance(publication, str) or (publication and publication.stored is not None):
                 print(_propagation(target, publication))
             return 0
         operators = {**state.decisions, region: OperatorDecision(OUT, _now(), who, reason)}

@@ -299,3 +299,35 @@ def test_a_values_version_reads_as_minus_one_when_it_has_none():
     assert value_version("not json") == -1
     assert value_version('{"out":[],"v":true}') == -1
     assert value_version(out_value(["us-east-1"], 7)) == 7
+
+
+def test_a_commit_never_carries_an_older_state_than_the_commit_it_follows(table, monkeypatch):
+    # Another writer (the checks) changes the state and commits it while this one is between its
+    # first and second read: whatever order the reads are in, what is committed last is the
+    # state as it is now.
+    from evacuation import state as state_module
+
+    table.write_evacuated({}, 0)
+    state_module.commit(table)  # version 1: nothing out
+    interleaved = []
+
+    def other_writer():
+        read = table.read()
+        table.write_evacuated({"eu-central-1": RECORD}, read.version)
+        table.commit({"eu-central-1"}, table.committed())
+
+    for name in ("read", "committed"):
+        original = getattr(StateTable, name)
+
+        def first_call_then_the_other(self, *args, _original=original, **kwargs):
+            answer = _original(self, *args, **kwargs)
+            if not interleaved:
+                interleaved.append(True)
+                other_writer()
+            return answer
+
+        monkeypatch.setattr(StateTable, name, first_call_then_the_other)
+    _, committed = state_module.commit(table)
+    assert interleaved
+    assert table.committed() == committed
+    assert committed.out == ("eu-central-1",)

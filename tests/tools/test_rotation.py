@@ -350,3 +350,29 @@ def test_with_evacuation_off_a_cloudfront_function_reads_pulumis_list_only(
         ]
         status, _, err = command(capsys, "evacuate", "eu-central-1", *where, "--reason", "r")
     assert status == 2 and "reads the drained list only" in err and err.count("\n") == 1
+
+
+def test_a_store_that_fails_after_the_table_was_written_undoes_nothing(box, capsys, monkeypatch):
+    if box.state.kvs is None:
+        return  # Lambda@Edge reads the table itself
+    from botocore.exceptions import ClientError
+
+    from evacuation.state import KeyValueStore
+
+    def failing(self, key, out, version):
+        raise ClientError(
+            {
+                "Error": {"Code": "InternalServerException", "Message": "try again"},
+                "ResponseMetadata": {"HTTPStatusCode": 500},
+            },
+            "PutKey",
+        )
+
+    with monkeypatch.context() as patched:  # undone before the fixture's teardown publishes
+        patched.setattr(KeyValueStore, "publish", failing)
+        status, out, err = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "r")
+    assert (status, err) == (0, "")
+    assert out.startswith("eu-central-1 evacuated: out of rotation since ")
+    assert "the key value store was not brought up to the table" in out
+    assert "the evacuator's next round publishes it" in out
+    assert box.state.read().operators["eu-central-1"].reason == "r"
