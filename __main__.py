@@ -245,6 +245,7 @@ access_logs = (
             # The stack's home Region: its aws:region.
             region=aws.get_region_output().region,
             days=settings.access_log_days,
+            output_format=settings.access_log_format,
             tags=settings.tags,
         ),
     )

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.private_bucket import Expiry, bucket_lifecycle, private_bucket
-from core.monitoring import DEFAULT_ACCESS_LOG_DAYS
+from core.monitoring import DEFAULT_ACCESS_LOG_DAYS, DEFAULT_ACCESS_LOG_FORMAT
 from core.naming import bucket_prefix
 from core.policies import deny_insecure_transport
 
@@ -62,6 +62,10 @@ class AccessLogsArgs:
 
     days: int = DEFAULT_ACCESS_LOG_DAYS
     """Days a log is kept before S3 expires it. Default 90."""
+
+    output_format: str = DEFAULT_ACCESS_LOG_FORMAT
+    """The logs' format (``core.monitoring.ACCESS_LOG_FORMATS``). Default ``w3c``; ``parquet`` is
+    the one that costs extra (a conversion CloudWatch bills)."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the bucket and the delivery resources. Default none."""
@@ -122,7 +126,7 @@ class AccessLogs(pulumi.ComponentResource):
             f"{name}-destination",
             aws.cloudwatch.LogDeliveryDestinationArgs(
                 region=DELIVERY_SOURCE_REGION,
-                output_format="parquet",
+                output_format=args.output_format,
                 delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
                     destination_resource_arn=bucket.arn
                 ),

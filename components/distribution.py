@@ -372,7 +372,8 @@ class GeoProximityDistribution(pulumi.ComponentResource):
         args: GeoProximityDistributionArgs, oac: aws.cloudfront.OriginAccessControl
     ) -> list[aws.cloudfront.DistributionOriginArgs]:
         # Every bucket, each signed for its own Region with the one origin access control: the
-        # function selects among them by id (at most 25 origins per distribution by default).
+        # function selects among them by id (at most ORIGINS_PER_DISTRIBUTION_QUOTA, 100, by
+        # default: CloudFront developer guide, "Quotas").
         return [
             aws.cloudfront.DistributionOriginArgs(
                 origin_id=origin_id(region),

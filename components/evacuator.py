@@ -6,20 +6,36 @@ settings in one environment variable; an EventBridge Scheduler schedule invoking
 each invocation running rounds for two minutes (``core.evacuation``: so that one always runs,
 whatever the scheduler's phase).
 One execution role serves every function and may do exactly what an evacuator does
-(``policies.evacuator_policy``): read each bucket's health object, read and write this stack's
-state table, with CloudFront Functions this stack's key value store, notify the alarm topic and
-publish its metric. With CloudFront Functions, ``pulumi up`` also invokes one vantage's
-function once to publish the drained list to the key value store at once (``synced_kvs_arn``).
+(``policies.evacuator_policy``): read each bucket's health object, query and write this stack's
+state table, with CloudFront Functions describe and write this stack's key value store, notify the
+alarm topic and publish its metric. With CloudFront Functions, ``pulumi up`` also invokes one
+vantage's function once to publish the drained list to the key value store at once
+(``synced_kvs_arn``).
 
-The code is the ``evacuation`` package with the pure-Python ``ecdsa`` package and its dependency
-``six`` (for SigV4A, ``evacuation.sigv4a``), taken from this interpreter's environment: the same
-files give the same archive, so nothing is redeployed while they stay the same.
+The code is the ``evacuation`` package with its own AWS SDK (boto3, botocore with the data of the
+services it calls, and what they import) and the pure-Python ``ecdsa`` (for SigV4A,
+``evacuation.sigv4a``), taken from this interpreter's environment (``package_files``). Lambda's
+Python runtimes carry an SDK too, but one Lambda updates on its own schedule, per Region: "To
+maintain full control over your dependencies and to avoid possible version misalignment issues, we
+recommend you add all of your function's dependencies to your deployment package, even if versions
+of them are included in the Lambda runtime. This includes the Boto3 SDK." ("Working with .zip file
+archives for Python Lambda functions", Lambda developer guide,
+https://docs.aws.amazon.com/lambda/latest/dg/python-package.html), and the runtime searches the
+folder the package is unpacked in (/var/task) before its own libraries (same page, "Dependency
+search path and runtime-included libraries"), so the package's own is imported. The same files give
+the same archive, so nothing is redeployed while they stay the same; the arguments are checked
+against the function's timeout with every wait counted (``evacuation.budget``).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
+import io
 import json
+import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +65,21 @@ from core.evacuation import (
 )
 from core.monitoring import DEFAULT_LOG_RETENTION_DAYS
 from core.naming import evacuator_function_name
-from core.policies import evacuator_policy, invoke_policy, service_trust_policy
-from evacuation.evacuator import HEALTH_KEY, METRIC_NAMESPACE, ROUND_OVERHEAD_SECONDS
+from core.policies import (
+    evacuator_policy,
+    invoke_policy,
+    lambda_execution_trust_policy,
+    service_trust_policy,
+)
+from evacuation.budget import (
+    SERVICES,
+    RequestLimits,
+    round_paths,
+    worst_first_round_seconds,
+    worst_invocation_seconds,
+    worst_sync_seconds,
+)
+from evacuation.evacuator import HEALTH_KEY, METRIC_NAMESPACE
 from evacuation.lambda_function import SETTINGS_VARIABLE
 from evacuation.state import out_value
 from routing.catalogue import REGION_CODE_PATTERN
@@ -71,7 +100,32 @@ _LONGEST_TOPIC_ARN = "arn:aws:sns:ap-southeast-99:123456789012:" + "t" * 256
 _AN_ACCOUNT = "123456789012"
 # Runtime modules of the evacuator's dependencies that are their own tests, not their code.
 _NOT_SHIPPED = ("test_",)
-_LAMBDA_SERVICE = "lambda.amazonaws.com"
+# What the function's package carries (``package_files``): the evacuator's code, the AWS SDK and
+# what it imports, and ecdsa for SigV4A. A module alone (six) or a package folder.
+_PACKAGED = (
+    "evacuation",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "six",
+    "urllib3",
+    "ecdsa",
+)
+_BOTOCORE_DATA = (
+    "_retry.json",
+    "endpoints.json",
+    "partitions.json",
+    "sdk-default-configuration.json",
+)
+# "Deployment package (.zip file archive) size: 50 MB (zipped, when uploaded through the Lambda API
+# or SDKs)" (Lambda quotas); the package, stored, is a few megabytes.
+MAX_PACKAGE_BYTES = 50 * 1024 * 1024
+_BUILD_FOLDER = Path(__file__).resolve().parents[1] / ".build"
+# A fixed time stamp and mode make the archive a function of its contents alone.
+_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+_ZIP_FILE_MODE = 0o100644 << 16
 _SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 
@@ -89,25 +143,85 @@ def environment_bytes(variables: Mapping[str, str]) -> int:
     return len(json.dumps(dict(variables), separators=(",", ":")).encode("utf-8"))
 
 
-def package_files() -> dict[str, str]:
-    """Archive path → text of every file the evacuator's function runs: the ``evacuation``
-    package, the ``ecdsa`` package (without its tests) and the ``six`` module, as installed."""
-    evacuation_spec = importlib.util.find_spec("evacuation")
-    ecdsa_spec = importlib.util.find_spec("ecdsa")
-    six_spec = importlib.util.find_spec("six")
-    if not (evacuation_spec and ecdsa_spec and six_spec and six_spec.origin):
+def _installed(package: str) -> Path:
+    """Where ``package`` (a package folder, or a module's file) is installed beside the program."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not (spec.submodule_search_locations or spec.origin):
         raise EvacuatorError(
-            "the evacuator's function needs the ecdsa and six packages installed beside the "
-            "program (requirements.txt)"
+            f"the evacuator's function is packaged with {package} from the program's environment, "
+            "and it is not installed there (pip install -r requirements.txt)"
         )
-    files: dict[str, str] = {}
-    for package, spec in (("evacuation", evacuation_spec), ("ecdsa", ecdsa_spec)):
-        (folder,) = spec.submodule_search_locations or []
-        for module in sorted(Path(folder).glob("*.py")):
-            if not module.name.startswith(_NOT_SHIPPED):
-                files[f"{package}/{module.name}"] = module.read_text(encoding="utf-8")
-    files["six.py"] = Path(six_spec.origin).read_text(encoding="utf-8")
+    if spec.submodule_search_locations:
+        (folder,) = spec.submodule_search_locations
+        return Path(folder)
+    return Path(str(spec.origin))
+
+
+def _botocore_data(data: Path) -> list[Path]:
+    """The data botocore loads for the evacuator's clients: its endpoints, partitions, default
+    configuration and retry rules, and the newest API version of each service the evacuator calls
+    (``evacuation.budget.SERVICES``), without the examples (documentation only)."""
+    files = [data / name for name in _BOTOCORE_DATA]
+    for service in SERVICES:
+        newest = max(version for version in (data / service).iterdir() if version.is_dir())
+        files += [f for f in sorted(newest.iterdir()) if not f.name.startswith("examples-")]
     return files
+
+
+@functools.cache
+def package_files() -> dict[str, bytes]:
+    """Archive path → contents of every file the evacuator's function runs, as installed beside
+    the program: the ``evacuation`` package; the AWS SDK it calls AWS with (boto3, botocore with
+    the data of the services it calls only, and what they import: s3transfer, jmespath, dateutil,
+    six, urllib3), so that it runs on the versions it was tested with, not on whatever the Lambda
+    runtime carries that day; and ecdsa for SigV4A."""
+    files: dict[str, bytes] = {}
+    for package in _PACKAGED:
+        where = _installed(package)
+        if where.is_file():
+            files[where.name] = where.read_bytes()
+            continue
+        modules = [m for m in sorted(where.rglob("*.py")) if not m.name.startswith(_NOT_SHIPPED)]
+        # botocore's certificates (used where certifi is not installed) and data.
+        extra = (
+            [where / "cacert.pem", *_botocore_data(where / "data")] if package == "botocore" else []
+        )
+        for file in [*modules, *extra]:
+            files[f"{package}/{file.relative_to(where).as_posix()}"] = file.read_bytes()
+    return files
+
+
+def archive_bytes(files: Mapping[str, bytes]) -> bytes:
+    """A zip archive of ``files``, the same bytes for the same files on any machine: sorted, a
+    fixed time stamp and mode, and stored rather than compressed, since compressors differ from
+    one build of zlib to another."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(files):
+            entry = zipfile.ZipInfo(name, date_time=_ZIP_TIMESTAMP)
+            entry.external_attr = _ZIP_FILE_MODE
+            archive.writestr(entry, files[name])
+    return buffer.getvalue()
+
+
+@functools.cache
+def package_archive() -> Path:
+    """The function's code as a zip file, written once under the project's ``.build`` folder and
+    named after its contents: Pulumi keeps only its path and hash in the stack's state (the text of
+    a few megabytes of inline assets would be copied into the state for every function)."""
+    data = archive_bytes(package_files())
+    if len(data) > MAX_PACKAGE_BYTES:
+        raise EvacuatorError(
+            f"the evacuator's package is {len(data)} bytes; Lambda takes at most "
+            f"{MAX_PACKAGE_BYTES} (Lambda quotas, deployment package)"
+        )
+    path = _BUILD_FOLDER / f"evacuator-{hashlib.sha256(data).hexdigest()[:20]}.zip"
+    if not path.is_file() or path.read_bytes() != data:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -210,14 +324,7 @@ class EvacuatorArgs:
             raise EvacuatorError(
                 "failures, recoveries, probe_seconds and invocation_seconds must be 1 or more"
             )
-        if self.longest_invocation_seconds > EVACUATOR_TIMEOUT_SECONDS:
-            raise EvacuatorError(
-                f"{self.invocation_seconds} s of rounds and a last round of "
-                f"{self.connect_timeout} + {self.read_timeout} s probes and "
-                f"{ROUND_OVERHEAD_SECONDS:g} s of table and store take "
-                f"{self.longest_invocation_seconds:g} s, more than the function's "
-                f"{EVACUATOR_TIMEOUT_SECONDS} s timeout"
-            )
+        self._check_budget()
         worst = environment_bytes(environment_variables(self.worst_case_settings()))
         if worst > MAX_ENVIRONMENT_BYTES:
             raise EvacuatorError(
@@ -232,21 +339,62 @@ class EvacuatorArgs:
             return self.table_region
         return self.vantages[0]
 
-    @property
-    def longest_invocation_seconds(self) -> float:
-        """The longest an invocation takes: its rounds, then the last round at its bounds (the
-        probes' timeouts, the table's and the store's calls)."""
-        return (
-            self.invocation_seconds
-            + self.connect_timeout
-            + self.read_timeout
-            + ROUND_OVERHEAD_SECONDS
-        )
+    def _check_budget(self) -> None:
+        """Refuse what a run cannot do within the function's timeout, every wait counted
+        (``evacuation.budget``)."""
+        timeout = EVACUATOR_TIMEOUT_SECONDS
+        if self.longest_invocation_seconds > timeout:
+            raise EvacuatorError(
+                f"{self.invocation_seconds} s of rounds and a last round of "
+                f"{self.connect_timeout} + {self.read_timeout} s probes, every request at its "
+                f"limits, take {self.longest_invocation_seconds:g} s, more than the function's "
+                f"{timeout} s timeout"
+            )
+        if self.first_round_seconds > timeout:
+            raise EvacuatorError(
+                f"with {self.connect_timeout} + {self.read_timeout} s probes a run's first round "
+                f"may take {self.first_round_seconds:g} s, every request at its limits, more than "
+                f"the function's {timeout} s timeout"
+            )
+        if self.sync_seconds is not None and self.sync_seconds > timeout:
+            raise EvacuatorError(
+                f"the sync may take {self.sync_seconds:g} s, every request at its limits, more "
+                f"than the function's {timeout} s timeout"
+            )
 
     @property
     def limit(self) -> int:
         """The most origins the checks hold out at once."""
         return self.max_out if self.max_out is not None else default_max_out(len(self.bucket_names))
+
+    @property
+    def probe(self) -> RequestLimits:
+        """A probe's limits: the connection and read timeouts, one attempt."""
+        return RequestLimits(self.connect_timeout, self.read_timeout, attempts=1)
+
+    @property
+    def round_paths(self) -> tuple[dict[str, int], ...]:
+        """The requests a round may send, by service (``evacuation.budget.round_paths``)."""
+        return round_paths(kvs=self.kvs_arn is not None, topic=self.topic_arn is not None)
+
+    @property
+    def first_round_seconds(self) -> float:
+        """The longest a round and the run's metrics take, every request at its limits: a run
+        starts no round with less of the function's time left (``Evacuator.run``)."""
+        return worst_first_round_seconds(self.probe, self.round_paths)
+
+    @property
+    def longest_invocation_seconds(self) -> float:
+        """The longest a run takes, every request at its limits: rounds started for
+        ``invocation_seconds``, the last one at its longest, then the metrics."""
+        return worst_invocation_seconds(
+            invocation_seconds=self.invocation_seconds, probe=self.probe, paths=self.round_paths
+        )
+
+    @property
+    def sync_seconds(self) -> float | None:
+        """With a key value store, the longest the sync takes (``worst_sync_seconds``)."""
+        return worst_sync_seconds() if self.kvs_arn is not None else None
 
     def settings(
         self,
@@ -322,9 +470,7 @@ class Evacuator(pulumi.ComponentResource):
         ).account_id
         role, policy = self._role(name, args, function_name, account_id, tags)
         environments = self._environments(args, stack, account_id)
-        code = pulumi.AssetArchive(
-            {path: pulumi.StringAsset(text) for path, text in sorted(package_files().items())}
-        )
+        code = pulumi.FileArchive(os.path.relpath(package_archive()))
         functions = {
             vantage: self._function(
                 name, vantage, function_name, role, policy, code, environments[vantage], args, tags
@@ -360,9 +506,8 @@ class Evacuator(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             aws.iam.RoleArgs(
-                assume_role_policy=account_id.apply(
-                    lambda account: json.dumps(service_trust_policy(_LAMBDA_SERVICE, account))
-                ),
+                # Lambda may assume it, with no aws:SourceAccount condition (core.policies).
+                assume_role_policy=json.dumps(lambda_execution_trust_policy()),
                 description="Evacuator: probes the origins' health objects, writes this stack's "
                 "routing state",
                 tags=tags,
@@ -451,7 +596,7 @@ class Evacuator(pulumi.ComponentResource):
         function_name: str,
         role: aws.iam.Role,
         policy: aws.iam.RolePolicy,
-        code: pulumi.AssetArchive,
+        code: pulumi.Archive,
         variables: pulumi.Output[dict[str, str]],
         args: EvacuatorArgs,
         tags: dict[str, str],

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from components.aliases import known_before_as
 from core.cloudfront import (
+    EDGE_FUNCTION_DESCRIPTION,
     EDGE_FUNCTION_MEMORY_MB,
     EDGE_FUNCTION_RUNTIME,
     EDGE_FUNCTION_TIMEOUT_SECONDS,
@@ -136,7 +137,8 @@ class LambdaEdgeRouter(pulumi.ComponentResource):
                 # destroy the function leaves the stack and stays in the account
                 # (docs/cleanup.md).
                 skip_destroy=True,
-                description="Routes CloudFront cache misses to the nearest regional S3 origin",
+                # What ./dev cleanup also recognises the router by (docs/cleanup.md).
+                description=EDGE_FUNCTION_DESCRIPTION,
                 tags=tags,
             ),
             opts=child,

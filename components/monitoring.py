@@ -41,6 +41,27 @@ from evacuation.evacuator import METRIC_NAMESPACE as EVACUATION_METRIC_NAMESPACE
 CLOUDFRONT_METRICS_REGION = "us-east-1"
 _MINUTE = 60
 
+# How an alarm treats a period without data, chosen by how its metric reports. AWS's guidance
+# (CloudWatch user guide, "Configuring how CloudWatch alarms treat missing data",
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html): "if
+# you are creating an application rollback alarm using a metric that continually reports data, you
+# might want to treat missing data points as breaching, because it might indicate that something is
+# wrong. But for a metric that generates data points only when an error occurs, such as
+# ThrottledRequests in Amazon DynamoDB, you would want to treat missing data as notBreaching."
+# - a metric reported only while there is activity (requests, invocations, replication): no data is
+#   no activity, so nothing failed: NOT_BREACHING;
+# - a heartbeat (a report after every run): no data is the failure it watches for: BREACHING;
+# - a level reported continuously whose silence another alarm already calls (the origins in
+#   rotation, beside each vantage Region's heartbeat): IGNORE keeps the alarm's state, so a minute
+#   without a report neither clears an alarm that is up nor raises one that would say "every origin
+#   is out" when the evacuators fell silent (their heartbeats say that);
+# - "Alarms that evaluate metrics in the AWS/DynamoDB namespace always ignore missing data even if
+#   you choose a different option" (PutMetricAlarm, TreatMissingData): no alarm here watches one,
+#   and tests/aws_rules.py refuses any that says otherwise.
+NOT_BREACHING = "notBreaching"
+BREACHING = "breaching"
+IGNORE = "ignore"
+
 
 @dataclass(frozen=True)
 class AlarmSpec:
@@ -61,6 +82,8 @@ class AlarmSpec:
     # A heartbeat: breaches when fewer reports than the threshold arrived in five minutes, and
     # when none did (missing data breaches).
     heartbeat: bool = False
+    # A period without data: NOT_BREACHING, BREACHING or IGNORE (see above).
+    missing_data: str = NOT_BREACHING
 
 
 @dataclass(frozen=True)
@@ -100,6 +123,8 @@ def alarm_specs(
             error_rate_percent,
             f"More than {error_rate_percent:g}% of viewer requests answered 5xx",
             rate=True,
+            # A rate of the requests there were: a minute without data had none to fail.
+            missing_data=NOT_BREACHING,
         )
     ]
     if engine is Engine.LAMBDA_EDGE:
@@ -116,6 +141,8 @@ def alarm_specs(
                         "Sum",
                         error_count,
                         f"Lambda@Edge router invocations in {region} {what}",
+                        # Reported for invocations: no data, no invocation in that Region.
+                        missing_data=NOT_BREACHING,
                     )
                 )
     else:
@@ -136,6 +163,8 @@ def alarm_specs(
                     "Sum",
                     error_count,
                     f"The CloudFront router function {what}",
+                    # Reported for invocations: no data, no request.
+                    missing_data=NOT_BREACHING,
                 )
             )
     if evacuation_stack is not None:
@@ -163,6 +192,12 @@ def alarm_specs(
                 "Sum",
                 error_count,
                 f"Objects failed to replicate from {pair.source} to {pair.destination}",
+                # "Is this metric still published if replication doesn't occur?": "No" for
+                # Operations Failed Replication (S3 user guide, "Using S3 Replication metrics",
+                # https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html): no
+                # data is no replication, and so no failure. Counted over the whole window, so
+                # one quiet minute does not clear it; a window without failures does.
+                missing_data=NOT_BREACHING,
             )
         )
     return specs
@@ -184,6 +219,10 @@ def origins_in_rotation_alarm(stack: str) -> AlarmSpec:
         1,
         f"Every origin of {stack} is out of rotation: the edge routes as if none were",
         below=True,
+        # Reported after every run from every vantage Region, so continuous; its silence is each
+        # vantage's heartbeat alarm's to call (evacuator_silent_alarm). Up, it stays up through a
+        # minute without a report; it never claims every origin out because no one reported.
+        missing_data=IGNORE,
     )
 
 
@@ -207,6 +246,7 @@ def evacuator_silent_alarm(stack: str, vantage: str) -> AlarmSpec:
         f"The evacuator of {stack} in {vantage} has not completed a run in {HEARTBEAT_MINUTES} "
         "minutes: its health checks are not running",
         heartbeat=True,
+        missing_data=BREACHING,
     )
 
 
@@ -270,19 +310,29 @@ def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+# The web ACL-wide series AWS WAF publishes beside each rule's: the same metric with Rule=ALL,
+# the sum over every rule ("ALL" is among the metric names AWS WAF reserves, with
+# "Default_Action": CloudFormation, AWS::WAFv2::WebACL VisibilityConfig, MetricName). Drawn among
+# the rules it would double every one and dwarf them.
+WAF_ALL_RULES = "ALL"
+
+
 def web_acl_graph(web_acl_metric_name: str) -> tuple[str, list[list[Any]], str]:
     """The web ACL's allowed and blocked requests, per rule: AWS WAF's metrics (``AWS/WAFV2``,
     ``AllowedRequests`` and ``BlockedRequests``, dimensions ``WebACL`` (its metric name) and
     ``Rule``; no ``Region`` for CloudFront; in us-east-1: AWS WAF developer guide, "Monitoring
     with Amazon CloudWatch"). A SEARCH expression draws every ``Rule`` value AWS WAF publishes for
-    the web ACL, so neither the name of the all-rules series nor the rules of an operator's own
-    web ACL need knowing. A metric name is letters, digits, '-' and '_' only: nothing to escape."""
+    the web ACL but the web ACL-wide ``Rule=ALL`` (a search term "can also contain Boolean
+    operators": CloudWatch user guide, "CloudWatch search expression syntax"), so the rules of an
+    operator's own web ACL need no knowing. A metric name is letters, digits, '-' and '_' only:
+    nothing to escape."""
     metrics = [
         [
             {
                 "expression": (
                     f'SEARCH(\'{{AWS/WAFV2,Rule,WebACL}} MetricName="{metric}" '
-                    f"WebACL=\"{web_acl_metric_name}\"', 'Sum', {_MINUTE})"
+                    f'WebACL="{web_acl_metric_name}" NOT Rule="{WAF_ALL_RULES}"\', '
+                    f"'Sum', {_MINUTE})"
                 ),
                 "id": metric.lower(),
                 "label": metric,
@@ -621,9 +671,7 @@ class Monitoring(pulumi.ComponentResource):
                     if spec.rate or spec.below
                     else _MINUTE * args.evaluation_minutes,
                     evaluation_periods=args.evaluation_minutes if spec.rate else 1,
-                    # These metrics are sparse: no data means nothing went wrong; except a
-                    # heartbeat's, where no data is the failure it watches for.
-                    treat_missing_data="breaching" if spec.heartbeat else "notBreaching",
+                    treat_missing_data=spec.missing_data,
                     alarm_actions=[topics[spec.region].arn],
                     ok_actions=[topics[spec.region].arn],
                     tags=tags,

@@ -70,15 +70,10 @@ class ReplicationMesh(pulumi.ComponentResource):
             known_before_as(_PREVIOUS_TYPE, opts),
         )
         origins = args.origins
-        account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOptions(parent=self)
-        ).account_id
         role = aws.iam.Role(
             f"{name}-role",
             aws.iam.RoleArgs(
-                assume_role_policy=account_id.apply(
-                    lambda account: json.dumps(replication_trust_policy(account))
-                ),
+                assume_role_policy=json.dumps(replication_trust_policy()),
                 description="S3 replication between this stack's buckets, and nothing else",
                 tags=dict(args.tags),
             ),

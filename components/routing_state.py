@@ -41,6 +41,14 @@ SORT_KEY = "sk"
 # CloudFormation's AWS::DynamoDB::GlobalTable StreamSpecification requires a value for "with more
 # than one entry in Replicas").
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+# The table holds what no deployment can rebuild: the evacuations in force and who made them, the
+# operators' among them. A replacement or a stray delete would bring every evacuated Region back at
+# once, so the table and each replica are protected: "You should enable deletion protection on
+# global table replicas you want protected against accidental deletion. You must enable deletion
+# protection on each replica" (DynamoDB developer guide, "Best practices for global tables",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables-bestpractices.html).
+# Removing the table (or a replica) is then a deliberate step (docs/evacuation.md).
+DELETION_PROTECTION = True
 
 
 class RoutingStateError(ValueError):
@@ -150,10 +158,15 @@ class RoutingState(pulumi.ComponentResource):
                 ],
                 stream_enabled=True,
                 stream_view_type=STREAM_VIEW_TYPE,
+                deletion_protection_enabled=DELETION_PROTECTION,
                 # "Do tags on tables propagate? No, tags do not automatically propagate" (the
-                # same FAQ): each replica is told to.
+                # same FAQ): each replica is told to; and each is protected on its own.
                 replicas=[
-                    aws.dynamodb.TableReplicaArgs(region_name=region, propagate_tags=True)
+                    aws.dynamodb.TableReplicaArgs(
+                        region_name=region,
+                        propagate_tags=True,
+                        deletion_protection_enabled=DELETION_PROTECTION,
+                    )
                     for region in replicas
                 ],
                 tags=tags,

@@ -27,6 +27,11 @@ S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS = 30
 # so S3 answers every OPTIONS with a 403 anyway. CloudFront answers any other method with a 403.
 READ_METHODS = ("GET", "HEAD")
 PRICE_CLASSES = ("PriceClass_All", "PriceClass_200", "PriceClass_100")
+# CloudFront's default quota of origins per distribution: "Origins per distribution 100" (CloudFront
+# developer guide, "Quotas"; older copies said 25), adjustable in Service Quotas. The CloudFront
+# Functions engine declares every bucket as one; today's catalogue holds 34 Regions, so ./dev plan
+# warns only if the catalogue grows past it.
+ORIGINS_PER_DISTRIBUTION_QUOTA = 100
 DEFAULT_PRICE_CLASS = "PriceClass_All"
 
 # How long CloudFront tries to reach an origin before it fails over: attempts x timeout. Its own
@@ -50,6 +55,10 @@ EDGE_FUNCTION_RUNTIME = "python3.13"
 # and a hung replica fails fast into the origin group's failover instead of holding the viewer.
 EDGE_FUNCTION_TIMEOUT_SECONDS = 5
 EDGE_FUNCTION_MEMORY_MB = 128
+# The router's description, the same since the first release: besides what AWS requires of any
+# Lambda@Edge function, it is how ./dev cleanup tells the router apart from the stack's other
+# functions in us-east-1 (the evacuator's), current and old routers alike.
+EDGE_FUNCTION_DESCRIPTION = "Routes CloudFront cache misses to the nearest regional S3 origin"
 
 # The AWS managed response headers policy "SecurityHeadersPolicy" (HSTS, X-Content-Type-Options,
 # X-Frame-Options, Referrer-Policy, X-XSS-Protection): CloudFront developer guide, "Use managed

@@ -14,6 +14,17 @@ DEFAULT_ALARM_EVALUATION_MINUTES = 5
 DEFAULT_ALARM_ERROR_COUNT = 1
 # Access logs kept this many days in the log bucket.
 DEFAULT_ACCESS_LOG_DAYS = 90
+# The formats CloudFront's standard logging (v2) writes to Amazon S3, as CloudWatch's log delivery
+# names them (PutDeliveryDestination outputFormat; "json, plain, w3c, parquet" for CloudFront's
+# logs to S3 in the AWS CDK's CloudFront log delivery types: raw is not among them). Only Parquet
+# costs anything beyond S3: "There are no additional charges for log delivery to Amazon S3 ... If
+# you enable the Parquet option to convert your access logs to Apache Parquet, this option incurs
+# CloudWatch charges" (CloudFront developer guide, "Configure standard logging (v2)", Pricing,
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging.html). The
+# default is free: w3c, the fields and layout of CloudFront's standard (legacy) log files.
+ACCESS_LOG_FORMATS = ("w3c", "json", "plain", "parquet")
+ACCESS_LOG_FORMATS_CHARGED = frozenset({"parquet"})
+DEFAULT_ACCESS_LOG_FORMAT = "w3c"
 # The health-object alarm: unreadable probes of one origin within the alarm's window that raise it,
 # about two minutes of one vantage Region's probes (one every 10 s), so that a single odd answer
 # does not page anyone and an object that stays unreadable does, whatever vantage sees it.

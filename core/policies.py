@@ -6,9 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from evacuation.state import ROTATION_PARTITION
+
 CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
 # The managed-policy-free minimum a Lambda@Edge function needs: both services assume its role.
-EDGE_FUNCTION_SERVICES = ("lambda.amazonaws.com", "edgelambda.amazonaws.com")
+# "The IAM execution role associated with the Lambda function must allow the service principals
+# lambda.amazonaws.com and edgelambda.amazonaws.com to assume the role" (CloudFront developer
+# guide, "Restrictions on Lambda@Edge", Lambda role permissions,
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html):
+# a function whose role edgelambda may not assume is no Lambda@Edge function (./dev cleanup).
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+EDGE_LAMBDA_SERVICE = "edgelambda.amazonaws.com"
+EDGE_FUNCTION_SERVICES = (LAMBDA_SERVICE, EDGE_LAMBDA_SERVICE)
 # Replicas run, and log, in every Region with a Regional edge cache.
 EDGE_LOG_GROUP_PREFIX = "/aws/lambda/us-east-1."
 
@@ -76,7 +85,32 @@ def deny_insecure_transport(actions: str, resources: str | list[str]) -> dict[st
     }
 
 
+# No aws:SourceAccount (nor aws:SourceArn) in a Lambda execution role's trust policy. The Lambda
+# developer guide asks only that "the role's trust policy must specify the Lambda service principal
+# (lambda.amazonaws.com) as a trusted service" ("Defining Lambda function permissions with an
+# execution role", https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html),
+# and no AWS page we found says Lambda (or Lambda@Edge) puts aws:SourceAccount in the request
+# context when it assumes the role; the key "is only available when the call to your resource is
+# made directly by an AWS service principal" and only where its Availability says so (IAM user
+# guide, "AWS global condition context keys"). A condition on a key the service does not send
+# refuses the AssumeRole, and CreateFunction fails. What keeps another account from using the role
+# is iam:PassRole: only principals of this account may pass it to a function.
+def lambda_execution_trust_policy() -> dict[str, Any]:
+    """Lambda may assume the role, as the Lambda developer guide shows it: nothing more."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": LAMBDA_SERVICE},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
 def edge_function_trust_policy() -> dict[str, Any]:
+    """Lambda and Lambda@Edge may assume the role (and no condition: see above)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -117,10 +151,12 @@ def edge_function_log_group_names(function_name: str) -> tuple[str, str]:
     return f"{EDGE_LOG_GROUP_PREFIX}{function_name}", f"/aws/lambda/{function_name}"
 
 
-def replication_trust_policy(account_id: str) -> dict[str, Any]:
-    """S3 may assume the replication role, on behalf of this account's buckets only: the
-    ``aws:SourceAccount`` condition guards against the confused deputy (IAM user guide, "The
-    confused deputy problem"; S3 user guide, setting up permissions for live replication)."""
+def replication_trust_policy() -> dict[str, Any]:
+    """S3 may assume the replication role: the trust policy of the S3 user guide's "Setting up
+    permissions for live replication" (Step 2), as it is. That page, like the Batch Replication
+    one, names no confused-deputy condition, and none is documented for S3 replication, so none is
+    added that could keep S3 from assuming the role and fail every replication silently; only this
+    account's principals may pass the role to a replication configuration (iam:PassRole)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -128,7 +164,6 @@ def replication_trust_policy(account_id: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": {"Service": "s3.amazonaws.com"},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             }
         ],
     }
@@ -192,8 +227,14 @@ def state_table_arn(account_id: str, table_name: str) -> str:
 
 
 def state_reader_policy(account_id: str, table_name: str) -> dict[str, Any]:
-    """What the Lambda@Edge function needs to read the routing state: one Query of this stack's
-    table, in whichever Region's replica it reads, and nothing more."""
+    """What the Lambda@Edge function needs to read the routing state: a Query of the ``rotation``
+    partition of this stack's table (``ROTATION_PARTITION``, what the edge reads), in whichever
+    Region's replica it reads, and nothing more. ``dynamodb:LeadingKeys`` is the partition key's
+    value ("Using IAM policy conditions for fine-grained access control", DynamoDB developer
+    guide, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html,
+    whose examples use ForAllValues:StringEquals); ForAllValues is also true when the key is absent
+    from the request (IAM user guide, "Single-valued vs. multivalued context keys"), so a Null
+    condition requires it."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -202,6 +243,10 @@ def state_reader_policy(account_id: str, table_name: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "dynamodb:Query",
                 "Resource": state_table_arn(account_id, table_name),
+                "Condition": {
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [ROTATION_PARTITION]},
+                    "Null": {"dynamodb:LeadingKeys": "false"},
+                },
             }
         ],
     }
@@ -217,11 +262,15 @@ def evacuator_policy(
     topic_arn: str | None,
     metric_namespace: str,
 ) -> dict[str, Any]:
-    """Exactly what the evacuator needs: read each bucket's health object (``bucket/key`` paths)
-    and nothing else of it; query, read and write this stack's state table; with CloudFront
-    Functions, describe, read and write this stack's key value store; notify this stack's alarm
-    topic; publish metrics in ``metric_namespace`` only ("Using condition keys to limit access to
-    CloudWatch namespaces", CloudWatch user guide); write its own logs (``log_groups``: ARNs)."""
+    """Exactly what the evacuator does, no more (``tests/evacuation/test_budget.py`` records every
+    request its code sends and holds this policy to them): read each bucket's health object
+    (``bucket/key`` paths) and nothing else of it; read, query and write this stack's state table
+    (its own view, the committed version, what the store holds); with CloudFront Functions,
+    describe, read and write this stack's key value store (a writer never replaces a newer
+    version); notify this stack's
+    alarm topic; publish metrics in ``metric_namespace`` only ("Using condition keys to limit
+    access to CloudWatch namespaces", CloudWatch user guide); write its own logs (``log_groups``:
+    ARNs)."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadHealthObjects",

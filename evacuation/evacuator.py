@@ -26,6 +26,7 @@ import contextlib
 import json
 import math
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from evacuation.budget import RequestLimits, round_paths, worst_first_round_seconds
 from evacuation.decide import BY_CHECKS, Decision, Evacuation, Rules, decide
 from evacuation.probe import ProbeResult, Verdict, probe
 from evacuation.state import (
@@ -60,9 +62,6 @@ METRIC_NAMESPACE = "GeoProximity"
 METRIC_NAME = "OriginsInRotation"
 HEALTH_METRIC = "HealthObjectUnreadable"
 HELD_METRIC = "ChecksHeld"
-# What a round needs beyond its probes, at most: the table's reads and writes and the store's
-# calls, each bounded by its client's timeouts.
-ROUND_OVERHEAD_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -106,9 +105,18 @@ class Settings:
         )
 
     @property
+    def probe_limits(self) -> RequestLimits:
+        """A probe's limits: the settings' timeouts, one attempt (a failed probe is an answer, not
+        something to hide)."""
+        return RequestLimits(self.connect_timeout, self.read_timeout, attempts=1)
+
+    @property
     def round_seconds(self) -> float:
-        """The longest a round takes: its probes at their timeouts, then the table and the store."""
-        return self.connect_timeout + self.read_timeout + ROUND_OVERHEAD_SECONDS
+        """The longest a round and the run's metrics take, every request at its limits
+        (``evacuation.budget``): a round is started only with this much of the function's time
+        left."""
+        paths = round_paths(kvs=self.kvs_arn is not None, topic=self.topic_arn is not None)
+        return worst_first_round_seconds(self.probe_limits, paths)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Settings:
@@ -148,14 +156,30 @@ class Clients:
     dynamodb_home: Any | None = None
 
 
-def unreachable(error: Exception) -> bool:
-    """Whether ``error`` says a Region's DynamoDB did not answer (no connection, a time-out, a 5xx),
-    as opposed to an answer such as a refused condition."""
-    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
-        return True
+# What botocore raises when an endpoint gave no answer (each names the endpoint's URL).
+_NO_ANSWER = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+
+def unreachable(error: Exception, table: Any) -> bool:
+    """Whether ``error`` says that the DynamoDB endpoint of ``table`` (a client) did not answer (no
+    connection, a time-out, a 5xx), as opposed to an answer such as a refused condition, or to
+    another service failing in the same piece of work: a key value store's 5xx or time-out says
+    nothing of the table. Told apart by service: a ClientError by its operation, which only one of
+    the services has; the others by the endpoint they name. A client that does not say what it
+    is for (no ``meta``: a stand-in) is judged by the error alone."""
+    meta = getattr(table, "meta", None)
     if isinstance(error, ClientError):
-        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
-    return isinstance(error, ConnectionClosedError)
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        operations: list[str] = (
+            meta.service_model.operation_names if meta else [error.operation_name]
+        )
+        return error.operation_name in operations and status >= 500
+    if isinstance(error, _NO_ANSWER):
+        if meta is None:
+            return True
+        endpoint = urllib.parse.urlsplit(str(error.kwargs.get("endpoint_url", ""))).netloc
+        return endpoint == urllib.parse.urlsplit(str(meta.endpoint_url)).netloc
+    return False
 
 
 @dataclass
@@ -257,7 +281,7 @@ class Evacuator:
                 return report
             report.decision, report.state = self._act(tick)
         except Exception as error:
-            if not unreachable(error):
+            if not unreachable(error, self.table.client):
                 raise
             report.home_unreachable = True
             self.log(
@@ -353,13 +377,15 @@ class Evacuator:
             }
         )
         version = self.table.write_evacuated(evacuated, state.version, decision.held)
-        for origin, reason in decision.evacuate.items():
-            self.notify(f"{origin} evacuated: out of rotation ({reason})")
-        for origin, reason in decision.restore.items():
-            self.notify(f"{origin} restored: back in rotation ({reason})")
-        for origin, reason in decision.held.items():
-            if origin not in state.held:
-                self.notify(f"{origin} not evacuated: {reason}")
+        # One notification a round, however many changes: each is a request the run waits on
+        # (evacuation.budget).
+        changes = [f"{o} evacuated: out of rotation ({r})" for o, r in decision.evacuate.items()]
+        changes += [f"{o} restored: back in rotation ({r})" for o, r in decision.restore.items()]
+        changes += [
+            f"{o} not evacuated: {r}" for o, r in decision.held.items() if o not in state.held
+        ]
+        if changes:
+            self.notify("; ".join(changes))
         return RoutingState(state.drained, evacuated, version, dict(decision.held), state.operators)
 
     def _publish(self, *, always: bool = False) -> Publication | None:

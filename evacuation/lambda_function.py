@@ -16,10 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from evacuation import sigv4a
+from evacuation import budget, sigv4a
+from evacuation.budget import RequestLimits
 from evacuation.evacuator import Clients, Evacuator, Settings, settings_from_environment
 from evacuation.state import RoutingState
 
@@ -28,34 +30,55 @@ SETTINGS_VARIABLE = "GEO_PROXIMITY_EVACUATOR"
 METRICS_REGION = "us-east-1"
 
 
+def client_config(limits: RequestLimits) -> Config:
+    """botocore's ``Config`` for ``limits``."""
+    return Config(
+        connect_timeout=limits.connect_seconds,
+        read_timeout=limits.read_seconds,
+        # Attempts in all ("total_max_attempts" counts the first; "max_attempts" would not).
+        retries={"total_max_attempts": limits.attempts, "mode": "standard"},
+    )
+
+
 def keyvaluestore_client(
     session: boto3.session.Session, endpoint_url: str | None = None, config: Config | None = None
 ) -> Any:
-    """The key value store's data-plane client, signing with SigV4A (``evacuation.sigv4a`` where
-    awscrt is absent).
+    """The key value store's data-plane client: unsigned as botocore makes it, every request signed
+    with SigV4A by ``evacuation.sigv4a`` just before it is sent, so that no compiled package is
+    needed (awscrt, which botocore signs SigV4A with, is not).
 
     The SDK's endpoint rules put the account id of the store's ARN in front of the host
     (``<account>.cloudfront-kvs.global.api.aws``: "Specify your AWS account ID for the endpoint",
     AWS General Reference, "Amazon CloudFront endpoints and quotas"), and do so in front of an
     ``endpoint_url`` too, where a host such as ``127.0.0.1`` cannot take it. With an endpoint
     given, requests go to that endpoint as given, as they do for every other service."""
-    sigv4a.register()
+    unsigned = Config(signature_version=UNSIGNED)
     client = session.client(
-        "cloudfront-keyvaluestore",
+        budget.KEY_VALUE_STORE,
         region_name=METRICS_REGION,
         endpoint_url=endpoint_url,
-        config=config,
+        config=config.merge(unsigned) if config is not None else unsigned,
     )
+
+    def credentials() -> sigv4a.Credentials | None:
+        found = session.get_credentials()
+        if found is None:
+            return None
+        frozen = found.get_frozen_credentials()
+        return sigv4a.Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    rewrite = None
     if endpoint_url is not None:
         authority = urllib.parse.urlsplit(endpoint_url).netloc
 
-        def to_the_endpoint(request: Any, **_: Any) -> None:
-            parts = urllib.parse.urlsplit(request.url)
+        def rewrite(url: str) -> str:
+            parts = urllib.parse.urlsplit(url)
             account, _, rest = parts.netloc.partition(".")
             if rest == authority and account.isdigit():
-                request.url = urllib.parse.urlunsplit(parts._replace(netloc=rest))
+                return urllib.parse.urlunsplit(parts._replace(netloc=rest))
+            return url
 
-        client.meta.events.register("before-sign.cloudfront-keyvaluestore", to_the_endpoint)
+    sigv4a.sign_requests(client, budget.KEY_VALUE_STORE, credentials, rewrite_url=rewrite)
     return client
 
 
@@ -64,58 +87,62 @@ def clients_for(
     endpoints: dict[str, str] | None = None,
     session: boto3.session.Session | None = None,
 ) -> Clients:
-    """boto3 clients (from ``session``, by default boto3's own): an S3 client per origin Region
-    with the probe's timeouts and no retries (a failed probe is an answer, not something to
-    hide), the state table in this Region, and the key value store's data plane with SigV4A.
-    ``endpoints`` overrides AWS's endpoints: by origin Region for S3, and by service name
+    """boto3 clients (from ``session``, by default boto3's own), each with the limits of
+    ``evacuation.budget``: an S3 client per origin Region with the probe's timeouts and one
+    attempt (a failed probe is an answer, not something to hide), the state table in this Region
+    and in its home Region, the key value store's data plane with SigV4A, the topic and the
+    metrics. ``endpoints`` overrides AWS's endpoints: by origin Region for S3, and by service name
     (``dynamodb``, ``cloudfront-keyvaluestore``)."""
     endpoints = endpoints or {}
     session = session or boto3.session.Session()
-    probe = Config(
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        # One attempt in all ("total_max_attempts" counts the first; "max_attempts" would not).
-        retries={"total_max_attempts": 1, "mode": "standard"},
-    )
+    probe = client_config(probe_limits(settings))
     s3 = {
         origin: session.client(
-            "s3", region_name=origin, config=probe, endpoint_url=endpoints.get(origin)
+            budget.S3, region_name=origin, config=probe, endpoint_url=endpoints.get(origin)
         )
         for origin in settings.buckets
     }
+
+    def table(region: str) -> Any:
+        return session.client(
+            budget.STATE_TABLE,
+            region_name=region,
+            endpoint_url=endpoints.get(budget.STATE_TABLE),
+            config=client_config(budget.SERVICE_LIMITS[budget.STATE_TABLE]),
+        )
+
     kvs = None
     if settings.kvs_arn:
-        kvs = keyvaluestore_client(session, endpoints.get("cloudfront-keyvaluestore"))
-    topic_region = settings.topic_arn.split(":")[3] if settings.topic_arn else METRICS_REGION
+        kvs = keyvaluestore_client(
+            session,
+            endpoints.get(budget.KEY_VALUE_STORE),
+            client_config(budget.SERVICE_LIMITS[budget.KEY_VALUE_STORE]),
+        )
+    sns = None
+    if settings.topic_arn:
+        sns = session.client(
+            budget.TOPIC,
+            region_name=settings.topic_arn.split(":")[3],
+            config=client_config(budget.SERVICE_LIMITS[budget.TOPIC]),
+        )
+    away = settings.table_region and settings.table_region != settings.vantage
     return Clients(
         s3=s3,
-        dynamodb=session.client(
-            "dynamodb", region_name=settings.vantage, endpoint_url=endpoints.get("dynamodb")
-        ),
+        dynamodb=table(settings.vantage),
         kvs=kvs,
-        sns=session.client("sns", region_name=topic_region) if settings.topic_arn else None,
-        cloudwatch=session.client("cloudwatch", region_name=METRICS_REGION),
-        dynamodb_home=(
-            session.client(
-                "dynamodb",
-                region_name=settings.table_region,
-                endpoint_url=endpoints.get("dynamodb"),
-                # Seconds, not the SDK's minutes, before a Region that does not answer is given up
-                # for this Region's replica.
-                config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 2}),
-            )
-            if settings.table_region and settings.table_region != settings.vantage
-            else None
+        sns=sns,
+        cloudwatch=session.client(
+            budget.METRICS,
+            region_name=METRICS_REGION,
+            config=client_config(budget.SERVICE_LIMITS[budget.METRICS]),
         ),
+        dynamodb_home=table(settings.table_region) if away and settings.table_region else None,
     )
 
 
-# On the first `pulumi up` the sync may run before its role's policy has reached every endpoint:
-# IAM "is eventually consistent" and changes "might not be immediately visible" (IAM user guide,
-# "Troubleshoot IAM", changes that I make are not always immediately visible). It tries again for
-# this long before the deploy fails on it.
-SYNC_PATIENCE_SECONDS = 30
-_SYNC_RETRY_SECONDS = 3
+def probe_limits(settings: Settings) -> RequestLimits:
+    """A probe's limits: the settings' timeouts, one attempt."""
+    return RequestLimits(settings.connect_timeout, settings.read_timeout, attempts=1)
 
 
 def sync_until_allowed(
@@ -123,8 +150,9 @@ def sync_until_allowed(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RoutingState:
-    """``evacuator.sync()``, tried again while access is denied, up to ``SYNC_PATIENCE_SECONDS``."""
-    deadline = clock() + SYNC_PATIENCE_SECONDS
+    """``evacuator.sync()``, tried again while access is denied, up to
+    ``budget.SYNC_PATIENCE_SECONDS``."""
+    deadline = clock() + budget.SYNC_PATIENCE_SECONDS
     while True:
         try:
             return evacuator.sync()
@@ -133,7 +161,7 @@ def sync_until_allowed(
             if "AccessDenied" not in code or clock() >= deadline:
                 raise
             evacuator.log(f"sync: {code}, likely the role's policy not yet in effect; trying again")
-            sleep(_SYNC_RETRY_SECONDS)
+            sleep(budget.SYNC_RETRY_SECONDS)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

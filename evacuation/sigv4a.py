@@ -4,11 +4,19 @@ CloudFront KeyValueStore's data plane "is a global service that uses Signature V
 for authentication" (CloudFront developer guide, "Work with key value data"). botocore signs SigV4A
 only through the AWS Common Runtime (``awscrt``, ``pip install botocore[crt]``), a compiled package
 that the Lambda Python runtime is not documented to include and that cannot be packaged for Lambda
-from an operator's machine of another platform. This signer is botocore's own SigV4
-canonicalization (``SigV4Auth``) with SigV4A's key derivation and an ECDSA P-256 signature from
-python-ecdsa (pure Python). ``register`` makes botocore use it for 'v4a' only where awscrt is
-absent; the tests check that awscrt's SigV4A signatures verify against this module's key and
-string to sign, so both sign the same thing.
+from an operator's machine of another platform. So this module signs the whole request itself,
+with the standard library and python-ecdsa (pure Python), and meets botocore only through its
+documented interfaces: the client is made unsigned (``Config(signature_version=UNSIGNED)``, "Config
+Reference", boto3), and ``sign_requests`` signs each request on botocore's ``before-send`` event,
+"emitted when the operation has been fully serialized ... and is ready to be sent across the wire"
+(botocore, "Botocore Events").
+
+The request is signed as "Create a signed AWS API request" (IAM user guide) describes SigV4: a
+canonical request (method, the path URI-encoded once more, the query sorted, the signed headers
+lower-cased, trimmed and sorted, the payload's SHA-256), then SigV4A's string to sign (its
+algorithm, the time, a scope without a Region, the canonical request's SHA-256) signed with ECDSA
+P-256. The tests hold it to awscrt's signatures: awscrt's verify against this module's key and
+string to sign, so both sign the same bytes.
 
 The key derivation is NIST SP 800-108 in counter mode with HMAC-SHA256 over the secret key, as the
 AWS SDKs derive it (aws-sdk-go-v2, internal/v4a: deriveKeyFromAccessKeyPair).
@@ -19,16 +27,45 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from botocore.auth import AUTH_TYPE_MAPS, SigV4Auth
+from botocore.exceptions import NoCredentialsError
 from ecdsa import NIST256p, SigningKey
 from ecdsa.util import sigencode_der
 
 ALGORITHM = "AWS4-ECDSA-P256-SHA256"
 # Every Region: the KeyValueStore API is global.
 REGION_SET_HEADER = "X-Amz-Region-Set"
+DATE_HEADER = "X-Amz-Date"
+TOKEN_HEADER = "X-Amz-Security-Token"
+# What the HTTP layer or a proxy may add or change on the way (botocore leaves the same unsigned)
+# and the SDK's own per-attempt headers: never signed. Every other header the request carries is.
+UNSIGNED_HEADERS = frozenset(
+    {
+        "authorization",
+        "user-agent",
+        "content-length",
+        "expect",
+        "transfer-encoding",
+        "x-amzn-trace-id",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+    }
+)
 _KEY_BITS = 256
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An access key pair, and the session token of temporary credentials."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
 
 
 @functools.lru_cache(maxsize=8)
@@ -55,49 +92,136 @@ def derive_signing_key(access_key: str, secret_key: str) -> SigningKey:
     raise ValueError("no SigV4A key within 255 counter values")  # probability about 2^-8000
 
 
-class SigV4AAuth(SigV4Auth):  # type: ignore[misc]
-    """botocore's SigV4 with SigV4A's scope, string to sign and ECDSA signature. ``region_name`` is
-    the region set ("*" for a global service)."""
-
-    def _modify_request_before_signing(self, request: Any) -> None:
-        super()._modify_request_before_signing(request)
-        if REGION_SET_HEADER in request.headers:
-            del request.headers[REGION_SET_HEADER]
-        request.headers[REGION_SET_HEADER] = self._region_name
-
-    def credential_scope(self, request: Any) -> str:
-        return f"{request.context['timestamp'][0:8]}/{self._service_name}/aws4_request"
-
-    def scope(self, request: Any) -> str:
-        return f"{self.credentials.access_key}/{self.credential_scope(request)}"
-
-    def string_to_sign(self, request: Any, canonical_request: str) -> str:
-        return "\n".join(
-            [
-                ALGORITHM,
-                request.context["timestamp"],
-                self.credential_scope(request),
-                hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
-            ]
-        )
-
-    def signature(self, string_to_sign: str, request: Any) -> str:
-        key = derive_signing_key(self.credentials.access_key, self.credentials.secret_key)
-        # RFC 6979: deterministic, so no random number can leak the key.
-        signed = key.sign_deterministic(
-            string_to_sign.encode("utf-8"), hashfunc=hashlib.sha256, sigencode=sigencode_der
-        )
-        return str(signed.hex())
-
-    def _inject_signature_to_request(self, request: Any, signature: str) -> Any:
-        request = super()._inject_signature_to_request(request, signature)
-        authorization = request.headers["Authorization"]
-        # Assigning a header adds another one (HTTPMessage): the SigV4 one goes first.
-        del request.headers["Authorization"]
-        request.headers["Authorization"] = authorization.replace("AWS4-HMAC-SHA256", ALGORITHM, 1)
-        return request
+def canonical_request(
+    method: str, url: str, headers: Mapping[str, str], body: bytes, signed: Sequence[str]
+) -> str:
+    """SigV4's canonical request. ``headers`` by lower-case name; ``signed``: the names signed,
+    lower-case and sorted. The path is URI-encoded once more than it is in ``url`` (every service
+    but S3 "must be URI-encoded twice"), and the query is taken as encoded and sorted."""
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.quote(parts.path or "/", safe="/~")
+    pairs = sorted(pair.partition("=")[::2] for pair in parts.query.split("&") if pair)
+    query = "&".join(f"{key}={value}" for key, value in pairs)
+    canonical_headers = "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in signed)
+    return "\n".join(
+        [
+            method.upper(),
+            path,
+            query,
+            canonical_headers,
+            ";".join(signed),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
 
 
-def register() -> None:
-    """Let botocore sign SigV4A with this module where awscrt does not already do it."""
-    AUTH_TYPE_MAPS.setdefault("v4a", SigV4AAuth)
+def credential_scope(amz_date: str, service: str) -> str:
+    """SigV4A's scope: the day and the service, no Region."""
+    return f"{amz_date[:8]}/{service}/aws4_request"
+
+
+def string_to_sign(amz_date: str, service: str, canonical: str) -> str:
+    return "\n".join(
+        [
+            ALGORITHM,
+            amz_date,
+            credential_scope(amz_date, service),
+            hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        ]
+    )
+
+
+def signature_headers(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    service: str,
+    credentials: Credentials,
+    now: datetime,
+) -> dict[str, str]:
+    """The headers that sign a request (``headers``: what it carries already, any case): Host,
+    X-Amz-Date, X-Amz-Region-Set, X-Amz-Security-Token with a session token, and Authorization.
+    Every header the request carries is signed but ``UNSIGNED_HEADERS``."""
+    amz_date = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    added = {
+        "host": urllib.parse.urlsplit(url).netloc,
+        DATE_HEADER: amz_date,
+        REGION_SET_HEADER: "*",
+    }
+    if credentials.token:
+        added[TOKEN_HEADER] = credentials.token
+    carried = {name.lower(): value for name, value in {**headers, **added}.items()}
+    signed = sorted(name for name in carried if name not in UNSIGNED_HEADERS)
+    canonical = canonical_request(method, url, carried, body, signed)
+    key = derive_signing_key(credentials.access_key, credentials.secret_key)
+    # RFC 6979: deterministic, so no random number can leak the key.
+    signature = key.sign_deterministic(
+        string_to_sign(amz_date, service, canonical).encode("utf-8"),
+        hashfunc=hashlib.sha256,
+        sigencode=sigencode_der,
+    ).hex()
+    added["Authorization"] = (
+        f"{ALGORITHM} Credential={credentials.access_key}/{credential_scope(amz_date, service)}, "
+        f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+    )
+    return added
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def sign(
+    request: Any, *, service: str, credentials: Credentials, now: datetime | None = None
+) -> None:
+    """Sign ``request`` (botocore's ``AWSPreparedRequest`` or ``AWSRequest``: ``method``, ``url``,
+    ``headers``, ``body``) in place, replacing any signature it carries."""
+    body = request.body if request.body is not None else b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not isinstance(body, bytes):
+        raise TypeError("only a request whose body is in memory can be signed here")
+    headers = {
+        name: _text(value)
+        for name, value in request.headers.items()
+        if name.lower() not in {"authorization", "host", "x-amz-date", "x-amz-security-token"}
+    }
+    added = signature_headers(
+        request.method,
+        request.url,
+        headers,
+        body,
+        service=service,
+        credentials=credentials,
+        now=now or datetime.now(UTC),
+    )
+    for name, value in added.items():
+        # botocore's headers add a value on assignment: the old one goes first.
+        if name in request.headers:
+            del request.headers[name]
+        request.headers[name] = value
+
+
+def sign_requests(
+    client: Any,
+    service: str,
+    credentials: Callable[[], Credentials | None],
+    *,
+    rewrite_url: Callable[[str], str] | None = None,
+) -> None:
+    """Sign every request ``client`` (an unsigned botocore client of ``service``, its signing name
+    and event name alike) sends with SigV4A, with the credentials ``credentials()`` gives at the
+    time (so refreshed ones are used), after ``rewrite_url`` (if any) has changed its URL. No
+    credentials: botocore's NoCredentialsError, as a signed client raises."""
+
+    def before_send(request: Any, **_: Any) -> None:
+        found = credentials()
+        if found is None:
+            raise NoCredentialsError()
+        if rewrite_url is not None:
+            request.url = rewrite_url(request.url)
+        sign(request, service=service, credentials=found)
+
+    client.meta.events.register(f"before-send.{service}", before_send)

@@ -13,8 +13,8 @@ reviewed like code:
      "latency": {"ap-south-1": {"eu-central-1": 121.4, "ap-northeast-1": 128.9}}}
 
 ``latency`` maps a Regional edge cache Region to an origin Region to the round trip between them in
-milliseconds. Everything here is pure but ``load_snapshot``, which reads one file: no AWS call and
-no clock, so the same snapshot always gives the same ranking.
+milliseconds. Everything here is pure (``settings.parser.load_snapshot`` reads the file, bounded):
+no file, no AWS call and no clock, so the same snapshot always gives the same ranking.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -113,32 +112,11 @@ def render_snapshot(snapshot: LatencySnapshot) -> str:
     return json.dumps(snapshot.as_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def load_snapshot(path: Path) -> LatencySnapshot:
-    """The snapshot in ``path``; a one-line LatencyError naming the file when it is not one."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LatencyError(f"no latency snapshot at {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        raise LatencyError(f"cannot read the latency snapshot {path}: {reason}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LatencyError(
-            f"{path}:{error.lineno}:{error.colno}: not valid JSON ({error.msg})"
-        ) from None
-    try:
-        return parse_snapshot(document)
-    except LatencyError as error:
-        raise LatencyError(f"{path}: {error}") from None
-
-
 def parse_snapshot(document: object) -> LatencySnapshot:
     """Check a snapshot document field by field; a one-line LatencyError for the first problem."""
     if not isinstance(document, dict):
         raise LatencyError(
-            f"holds {type(document).__name__}, not an object with {', '.join(SNAPSHOT_FIELDS)}"
+            f"holds {_json_kind(document)}, not an object with {', '.join(SNAPSHOT_FIELDS)}"
         )
     missing = [name for name in SNAPSHOT_FIELDS if name not in document]
     unknown = sorted(set(document) - set(SNAPSHOT_FIELDS))
@@ -150,14 +128,30 @@ def parse_snapshot(document: object) -> LatencySnapshot:
         raise LatencyError("'source' must name the API and Region the data came from")
     if document["statistic"] != STATISTIC or document["unit"] != UNIT:
         raise LatencyError(
-            f"holds {document['statistic']!r} in {document['unit']!r}; routing reads p50 round "
+            f"holds {json.dumps(document['statistic'])} in {json.dumps(document['unit'])}; "
+            "routing reads p50 round "
             "trips in ms (p50 is the only statistic Infrastructure Performance publishes)"
         )
     try:
         date = datetime.date.fromisoformat(measured)
     except (TypeError, ValueError):
-        raise LatencyError(f"'measured' is {measured!r}, not a date such as 2026-11-29") from None
+        raise LatencyError(
+            f"'measured' is {json.dumps(measured)}, not a date such as 2026-11-29"
+        ) from None
     return LatencySnapshot(source, date, _latency_table(document["latency"]))
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words (a message never says NoneType or dict)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def _latency_table(latency: object) -> Mapping[str, Mapping[str, float]]:

@@ -1,6 +1,6 @@
 """./dev sandbox {drill,serve} [--stack prod] ...: the request flow of a stack on this machine.
 
-``./dev run`` is ``drill --every-stack``: every stack file git tracks, so both engines are drilled.
+./dev run is drill --every-stack: every stack file git tracks, so both engines are drilled.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from settings.stack_file import settings_from_stack_file, shipped_stacks
+from settings.table import PROJECT_ROOT
 from tools.cli import ToolError, edge_region, port_number, run_command
 
 if TYPE_CHECKING:
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from settings.parser import Settings
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="./dev sandbox", description=__doc__.split(":", 1)[1].strip()
     )
@@ -43,11 +45,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="drill: every Pulumi.<stack>.yaml that git tracks, one after another",
     )
+    _add_common_options(parser)
+    return parser
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    """``./dev run``: the drill of every stack file git tracks, or of the stacks named."""
+    parser = argparse.ArgumentParser(
+        prog="./dev run",
+        description="The main job, locally: every shipped stack's whole request flow and failover "
+        "drill (every Pulumi.<stack>.yaml git tracks, both engines), or the stacks --stack names. "
+        "Exits non-zero if any request failed or came from an unexpected Region.",
+    )
+    parser.add_argument(
+        "--stack",
+        action="append",
+        help="drill Pulumi.<stack>.yaml only (repeat it to drill several stacks)",
+    )
+    _add_common_options(parser, drill_only=True)
+    return parser
+
+
+def _add_common_options(parser: argparse.ArgumentParser, *, drill_only: bool = False) -> None:
+    drill = "" if drill_only else "drill: "
     parser.add_argument(
         "--port",
         type=port_number,
         default=None,
-        help="edge port on 127.0.0.1 (serve: 8080; drill: any free port)",
+        help="edge port on 127.0.0.1 ("
+        + ("any free port" if drill_only else "serve: 8080; drill: any free port")
+        + ")",
     )
     parser.add_argument(
         "--edge-region",
@@ -56,29 +83,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="edge Region of requests without an X-Edge-Region header (default us-east-1)",
     )
     parser.add_argument(
-        "--assets", type=Path, help="a folder to put in every bucket instead of the sample objects"
+        "--assets",
+        type=Path,
+        help="a folder to put in every bucket instead of the sample objects",
     )
     parser.add_argument(
         "--failures-only",
         action="store_true",
-        help="drill: print only the requests that failed, and the summary",
+        help=f"{drill}print only the requests that failed, and the summary",
     )
     parser.add_argument(
         "--stall",
         action="store_true",
-        help="drill: add a phase with the busiest Region stalled (connections accepted, no "
+        help=f"{drill}add a phase with the busiest Region stalled (connections accepted, no "
         "answer); it waits out S3's 30 s response timeout per attempt, so it is not in ./dev run",
     )
-    options = parser.parse_args(argv)
-    if options.every_stack and options.stack:
-        parser.error("--every-stack drills every stack file; leave out --stack, or leave out this")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["run"]:
+        options = _run_parser().parse_args(arguments[1:])
+        options.mode, options.every_stack = "drill", not options.stack
+    else:
+        parser = _parser()
+        options = parser.parse_args(arguments)
+        _check_mode_options(parser, options)
     every = sorted(shipped_stacks(), key=lambda stack: (stack != "prod", stack))
     stacks = every if options.every_stack else options.stack or ["prod"]
-    if options.mode == "serve" and len(stacks) > 1:
-        parser.error("serve answers for one stack at a time: give --stack once")
-    for flag, given in (("--failures-only", options.failures_only), ("--stall", options.stall)):
-        if options.mode == "serve" and given:
-            parser.error(f"{flag} applies to drill only")
     # Every stack file is read first: a bad value is reported before anything starts.
     every_settings = [settings_from_stack_file(stack) for stack in stacks]
 
@@ -98,6 +130,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     return max(outcomes.values())
+
+
+def _check_mode_options(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    """What ``./dev sandbox`` refuses for its mode (argparse's usage error, status 2)."""
+    if options.every_stack and options.stack:
+        parser.error("--every-stack drills every stack file; leave out --stack, or leave out this")
+    if options.mode == "serve" and (options.every_stack or len(options.stack or []) > 1):
+        parser.error("serve answers for one stack at a time: give --stack once")
+    for flag, given in (("--failures-only", options.failures_only), ("--stall", options.stall)):
+        if options.mode == "serve" and given:
+            parser.error(f"{flag} applies to drill only")
 
 
 def _run(settings: Settings, options: argparse.Namespace, port: int) -> int:
@@ -155,9 +198,13 @@ def break_glass_commands(sandbox: Sandbox, outputs: Path) -> str:
     )
     where = f"--stack {settings.stack} --outputs {outputs} {endpoints}"
     region = settings.routing.active_origins[-1]
+    store = (
+        "the key value store checks SigV4A signatures: use these credentials"
+        if state.kvs is not None
+        else "the routing state is the sandbox's DynamoDB table, which takes any credentials"
+    )
     return (
-        "take an origin out of rotation and back, as during an incident (the key value store "
-        "checks SigV4A signatures: use these credentials):\n"
+        f"take an origin out of rotation and back, as during an incident ({store}):\n"
         "  export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
         f"  ./dev evacuate {region} {where} --reason 'trying the sandbox'\n"
         f"  ./dev status {where}\n"
@@ -182,7 +229,7 @@ def serve(sandbox: Sandbox) -> int:
     print(
         "publish and drift against these buckets (any credentials do):\n"
         f"  export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
-        f"  ./dev publish examples/site --all {buckets} {endpoints}\n"
+        f"  ./dev publish {_example_site()} --all {buckets} {endpoints}\n"
         f"  ./dev drift {buckets} {endpoints}"
     )
     with tempfile.TemporaryDirectory(prefix="geo-proximity-sandbox-") as folder:
@@ -202,6 +249,12 @@ def serve(sandbox: Sandbox) -> int:
         wait_for_a_stop_signal()
     print("\nstopping: edge and S3 emulators shut down", flush=True)
     return 0
+
+
+def _example_site() -> str:
+    """The project's example site, as a path from where the command was run (publish reads
+    FOLDER from there)."""
+    return os.path.relpath(PROJECT_ROOT / "examples" / "site")
 
 
 def wait_for_a_stop_signal() -> None:

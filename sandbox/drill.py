@@ -38,7 +38,7 @@ from sandbox.evacuation_drill import EvacuationDrill
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
 from sandbox.state import PROBE_SECONDS, SCALE
-from settings.parser import Settings, parse_settings
+from settings.parser import Settings
 from settings.table import ConfigError
 
 # Viewers asking at once in a phase whose origin times out: enough that the phase waits out a few
@@ -292,9 +292,7 @@ def _drainable(settings: Settings, busiest: list[str]) -> tuple[str, frozenset[s
         try:
             # Drained on top of what the stack already drains.
             out = sorted({*settings.routing.drained, region})
-            drained = parse_settings(
-                {**settings.values, "drained": json.dumps(out)}, stack=settings.stack
-            )
+            drained = settings.variant({"drained": json.dumps(out)})
         except ConfigError:
             continue
         return region, drained.routing.drained

@@ -47,12 +47,11 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from ecdsa import BadSignatureError
 from ecdsa.util import sigdecode_der
 
-from evacuation.sigv4a import ALGORITHM, REGION_SET_HEADER, SigV4AAuth, derive_signing_key
+from evacuation import sigv4a
+from evacuation.sigv4a import ALGORITHM, REGION_SET_HEADER, derive_signing_key
 from sandbox.function_runtime import KeyValueStoreUnavailable
 
 SERVICE = "cloudfront-keyvaluestore"
@@ -328,12 +327,9 @@ def check_signature(
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         )
-    replay = AWSRequest(
-        method=method, url=url, headers={name: headers[name] for name in signed}, data=body
+    string_to_sign = sigv4a.string_to_sign(
+        stamp, SERVICE, sigv4a.canonical_request(method, url, headers, body, signed)
     )
-    replay.context["timestamp"] = stamp
-    signer = SigV4AAuth(Credentials(match["akid"], secret), SERVICE, "*")
-    string_to_sign = signer.string_to_sign(replay, signer.canonical_request(replay))
     key = derive_signing_key(match["akid"], secret).get_verifying_key()
     try:
         key.verify(

@@ -11,35 +11,23 @@ report the same messages.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from core.buckets import DEFAULT_NONCURRENT_VERSION_DAYS
 from core.cloudfront import (
-    DEFAULT_CONNECTION_ATTEMPTS,
-    DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     FAILOVER_STATUS_CODES_REQUIRED,
 )
 from core.engine import Engine, OriginAccess
 from core.evacuation import (
-    DEFAULT_EVACUATION_FAILURES,
-    DEFAULT_EVACUATION_RECOVERIES,
-    DEFAULT_EVACUATION_VANTAGES,
     EVACUATION_QUORUM,
     default_max_out,
 )
-from core.monitoring import (
-    DEFAULT_ACCESS_LOG_DAYS,
-    DEFAULT_ALARM_ERROR_COUNT,
-    DEFAULT_ALARM_ERROR_RATE_PERCENT,
-    DEFAULT_ALARM_EVALUATION_MINUTES,
-    DEFAULT_LOG_RETENTION_DAYS,
-)
+from core.input_file import InputFileError, parse_json, read_input_text
 from core.routing_state import RoutingStateLayout, routing_state_layout
-from core.waf import DEFAULT_WAF_RATE_LIMIT
 from edge_function.cloudfront_function import FunctionTooLargeError, render_function_code
 from routing.artifact import DEFAULT_MARKER_HEADER
 from routing.catalogue import (
@@ -48,18 +36,20 @@ from routing.catalogue import (
     load_catalogue,
 )
 from routing.latency import (
-    DEFAULT_MARGIN_MS,
     LatencyError,
     LatencySnapshot,
     RoutingMetric,
-    load_snapshot,
+    parse_snapshot,
 )
 from routing.table import FailoverMode, RoutingError, RoutingTable, derive_routing_table
 from settings.table import (
     DEFAULT_LATENCY_FILE,
     KNOWN_KEYS,
+    MAX_TAGS_PER_RESOURCE,
     PROJECT,
     PROJECT_ROOT,
+    RESERVED_TAG_KEYS,
+    SETTING,
     SETTINGS,
     ConfigError,
     Replication,
@@ -92,6 +82,9 @@ _ROUTING_FIELD_KEYS = {
 
 @dataclass(frozen=True)
 class Settings:
+    """A stack's settings, every one parsed by ``parse_settings`` (defaults live in
+    ``settings.table``, once)."""
+
     stack: str
     routing: RoutingTable
     failover_status_codes: tuple[int, ...]
@@ -102,45 +95,61 @@ class Settings:
     replication: Replication
     replication_time_control: bool
     # How CloudFront signs its requests to the buckets follows: engine.origin_access.
-    engine: Engine = Engine.LAMBDA_EDGE
+    engine: Engine
     # The engine a switch is under way to: every bucket also grants its identity
     # (docs/engines.md, Switching engines).
-    next_engine: Engine | None = None
-    origin_connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
-    origin_connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
-    security_headers: bool = True
-    marker_header: str = DEFAULT_MARKER_HEADER
-    monitoring: bool = True
-    alarm_email: str | None = None
-    alarm_error_rate_percent: float = DEFAULT_ALARM_ERROR_RATE_PERCENT
-    alarm_evaluation_minutes: int = DEFAULT_ALARM_EVALUATION_MINUTES
-    alarm_error_count: int = DEFAULT_ALARM_ERROR_COUNT
-    access_logs: bool = False
-    access_log_days: int = DEFAULT_ACCESS_LOG_DAYS
+    next_engine: Engine | None
+    origin_connection_attempts: int
+    origin_connection_timeout: int
+    log_retention_days: int
+    noncurrent_version_days: int
+    security_headers: bool
+    marker_header: str
+    monitoring: bool
+    alarm_email: str | None
+    alarm_error_rate_percent: float
+    alarm_evaluation_minutes: int
+    alarm_error_count: int
+    access_logs: bool
+    access_log_days: int
+    # The access logs' format; which formats cost extra: core.monitoring.ACCESS_LOG_FORMATS_CHARGED.
+    access_log_format: str
     # Health checks that take a failing origin out of rotation by themselves (docs/evacuation.md).
-    evacuation: bool = False
-    evacuation_failures: int = DEFAULT_EVACUATION_FAILURES
-    evacuation_recoveries: int = DEFAULT_EVACUATION_RECOVERIES
-    evacuation_vantages: tuple[str, ...] = DEFAULT_EVACUATION_VANTAGES
+    evacuation: bool
+    evacuation_failures: int
+    evacuation_recoveries: int
+    evacuation_vantages: tuple[str, ...]
     # The most origins the health checks hold out at once (their blast radius).
-    evacuation_max_out: int = 1
+    evacuation_max_out: int
     # What ranks the origins, and with latency the snapshot it read and the margin it applied.
-    routing_metric: RoutingMetric = RoutingMetric.DISTANCE
-    latency_file: Path = PROJECT_ROOT / DEFAULT_LATENCY_FILE
-    latency: LatencySnapshot | None = None
-    latency_margin_ms: int = DEFAULT_MARGIN_MS
+    routing_metric: RoutingMetric
+    latency_file: Path
+    latency: LatencySnapshot | None
+    latency_margin_ms: int
     # None (no web ACL), 'managed' (the program's), or the ARN of the operator's global web ACL.
-    web_acl: str | None = None
-    waf_rate_limit: int = DEFAULT_WAF_RATE_LIMIT
+    web_acl: str | None
+    waf_rate_limit: int
     # The config values these settings were parsed from (key without namespace → CLI string), so
     # the tools can parse a variant (the drill drains an origin) with the same checks.
-    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    values: Mapping[str, str]
+    # The AWS provider's default tags (aws:defaultTags), which every resource carries too.
+    default_tags: Mapping[str, str]
+    # This project's keys whose values are secrets the local tools cannot decrypt, so unchecked.
+    secrets: frozenset[str]
 
     @property
     def origins(self) -> tuple[str, ...]:
         return self.routing.origins
+
+    def variant(self, changes: Mapping[str, str]) -> Settings:
+        """These settings with some keys set otherwise (key without namespace -> CLI text), checked
+        as the stack's own values were (the drill drains an origin this way)."""
+        return parse_settings(
+            {**self.values, **changes},
+            stack=self.stack,
+            default_tags=self.default_tags,
+            secrets=self.secrets,
+        )
 
     @property
     def routing_state(self) -> RoutingStateLayout | None:
@@ -163,9 +172,18 @@ class Settings:
         return layout.state_key if layout else None
 
 
-def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
-    """Validate the raw config ``values`` (key without namespace → CLI string) of ``stack``."""
-    _refuse_unknown_keys(values)
+def parse_settings(
+    values: Mapping[str, str],
+    *,
+    stack: str,
+    default_tags: Mapping[str, str] | None = None,
+    secrets: frozenset[str] = frozenset(),
+) -> Settings:
+    """Validate the raw config ``values`` (key without namespace → CLI string) of ``stack``, with
+    the AWS provider's ``default_tags``; ``secrets`` are keys set to values only the Pulumi CLI can
+    decrypt, read as unset where the local tools can do without them."""
+    _refuse_unknown_keys({*values, *secrets})
+    _refuse_needed_secrets(secrets)
     # Each key alone first, by its own parser; then what the keys mean together.
     read = {setting.key: setting.read(values) for setting in SETTINGS}
     latency_file = latency_path(read["latencyFile"])
@@ -200,8 +218,12 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         failover_status_codes=failover_status_codes,
         price_class=read["priceClass"],
         aliases=aliases,
-        certificate_arn=_certificate_arn(read["certificateArn"], aliases),
-        tags=MappingProxyType({**(read["tags"] or {}), "project": PROJECT, "stack": stack}),
+        certificate_arn=(
+            read["certificateArn"]
+            if {"aliases", "certificateArn"} & secrets
+            else _certificate_arn(read["certificateArn"], aliases)
+        ),
+        tags=_tags(read["tags"], default_tags or {}, stack, checked="tags" not in secrets),
         replication=replication,
         replication_time_control=_replication_time_control(
             read["replicationTimeControl"], replication
@@ -220,6 +242,7 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         alarm_error_count=read["alarmErrorCount"],
         access_logs=read["accessLogs"],
         access_log_days=read["accessLogDays"],
+        access_log_format=read["accessLogFormat"],
         evacuation=evacuation,
         evacuation_failures=read["evacuationFailures"],
         evacuation_recoveries=read["evacuationRecoveries"],
@@ -230,9 +253,84 @@ def parse_settings(values: Mapping[str, str], *, stack: str) -> Settings:
         latency=latency,
         latency_margin_ms=read["latencyMarginMs"],
         web_acl=read["webAcl"],
+        marker_header=DEFAULT_MARKER_HEADER,
         waf_rate_limit=read["wafRateLimit"],
         values=MappingProxyType(dict(values)),
+        default_tags=MappingProxyType(dict(default_tags or {})),
+        secrets=secrets,
     )
+
+
+def settings_from_config(
+    config: Mapping[str, str], *, stack: str, secrets: frozenset[str] = frozenset()
+) -> Settings:
+    """The settings of a stack's whole config (namespaced key -> CLI text), as the program and the
+    tools read it; ``secrets`` are the namespaced keys whose values only the CLI can decrypt."""
+    for namespaced in secrets:
+        _refuse_misplaced_key(namespaced)
+    prefix = f"{PROJECT}:"
+    return parse_settings(
+        project_values(config),
+        stack=stack,
+        # A secret aws:defaultTags is not counted: the tools cannot see it.
+        default_tags=provider_default_tags(config.get("aws:defaultTags")),
+        secrets=frozenset(key.removeprefix(prefix) for key in secrets if key.startswith(prefix)),
+    )
+
+
+def provider_default_tags(raw: str | None) -> dict[str, str]:
+    """The tags of ``aws:defaultTags`` (``{"tags": {KEY: VALUE}}``, the AWS provider's
+    configuration reference), which the provider adds to every resource it tags."""
+    if raw is None:
+        return {}
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = raw
+    tags = document.get("tags", {}) if isinstance(document, dict) else None
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ConfigError(
+            "defaultTags",
+            f"{shown(document)} is not a map holding a map of tags, e.g. "
+            '{"tags": {"team": "cdn"}}',
+            namespace="aws",
+        )
+    return tags
+
+
+def _tags(
+    tags: Mapping[str, str] | None, default_tags: Mapping[str, str], stack: str, *, checked: bool
+) -> Mapping[str, str]:
+    """The tags the program gives every resource, once the AWS provider's default tags and these
+    together stay within AWS's limit per resource. A resource's own tag wins over a default tag
+    of the same key ("resource tags take precedence": HashiCorp, "Default Tags in the Terraform
+    AWS Provider", https://www.hashicorp.com/blog/default-tags-in-the-terraform-aws-provider; the
+    Pulumi AWS provider is built from that provider), so a key in both counts once."""
+    own = {**(tags or {}), "project": PROJECT, "stack": stack}
+    carried = set(own) | set(default_tags)
+    if checked and default_tags and len(carried) > MAX_TAGS_PER_RESOURCE:
+        raise ConfigError(
+            "tags" if tags else "defaultTags",
+            f"with aws:defaultTags' {len(default_tags)} tag(s), {len(tags or {})} of "
+            f"{PROJECT}:tags and the program's {len(RESERVED_TAG_KEYS)} "
+            f"({', '.join(RESERVED_TAG_KEYS)}), every resource would carry {len(carried)} tags; "
+            f"AWS allows {MAX_TAGS_PER_RESOURCE} per resource: drop "
+            f"{len(carried) - MAX_TAGS_PER_RESOURCE}",
+            namespace=PROJECT if tags else "aws",
+        )
+    return MappingProxyType(own)
+
+
+def _refuse_needed_secrets(secrets: frozenset[str]) -> None:
+    """A secret the local tools cannot do without: name it, and the way out."""
+    needed = sorted(key for key in secrets if key in SETTING and not SETTING[key].secret_ok)
+    if needed:
+        raise ConfigError(
+            needed[0],
+            "is a secret (secure:), which only the Pulumi CLI can decrypt, and the local tools "
+            "need its value; store it in plain text (pulumi config set without --secret: it is "
+            "no secret once deployed), or check the stack with pulumi preview instead",
+        )
 
 
 def project_values(config: Mapping[str, str]) -> dict[str, str]:
@@ -262,7 +360,7 @@ def load_settings() -> Settings:
         key: value for key in every_key if isinstance(value := runtime_config.get_config(key), str)
     }
     try:
-        return parse_settings(project_values(config), stack=pulumi.get_stack())
+        return settings_from_config(config, stack=pulumi.get_stack())
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
 
@@ -274,7 +372,7 @@ def _nearest_key(key: str) -> str | None:
     return by_lower[close[0]] if close else None
 
 
-def _refuse_unknown_keys(values: Mapping[str, str]) -> None:
+def _refuse_unknown_keys(values: Iterable[str]) -> None:
     unknown = sorted(set(values) - set(KNOWN_KEYS))
     if not unknown:
         return
@@ -312,6 +410,24 @@ def latency_path(configured: str | None) -> Path:
     the program runs at deploy time, not from wherever a tool was started."""
     path = Path(configured or DEFAULT_LATENCY_FILE)
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def load_snapshot(path: Path) -> LatencySnapshot:
+    """The latency snapshot in ``path``; a one-line LatencyError naming the file when it is not
+    one (the program reads it at deploy time, so it is read bounded: ``core.input_file``)."""
+    try:
+        text = read_input_text(path, what="latency snapshot")
+        document = parse_json(text, where=str(path), what="latency snapshot")
+    except InputFileError as error:
+        raise LatencyError(str(error)) from None
+    except json.JSONDecodeError as error:
+        raise LatencyError(
+            f"{path}:{error.lineno}:{error.colno}: not valid JSON ({error.msg})"
+        ) from None
+    try:
+        return parse_snapshot(document)
+    except LatencyError as error:
+        raise LatencyError(f"{path}: {error}") from None
 
 
 def _latency_snapshot(metric: RoutingMetric, path: Path, stack: str) -> LatencySnapshot | None:

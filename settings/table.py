@@ -40,7 +40,10 @@ from core.evacuation import (
     EVACUATION_RECOVERIES_RANGE,
 )
 from core.monitoring import (
+    ACCESS_LOG_FORMATS,
+    ACCESS_LOG_FORMATS_CHARGED,
     DEFAULT_ACCESS_LOG_DAYS,
+    DEFAULT_ACCESS_LOG_FORMAT,
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
@@ -177,6 +180,9 @@ class Setting:
     # How the docs state a default that follows other keys.
     computed_default: str = ""
     required: bool = False
+    # A value no local tool needs (what is deployed depends on it, not what ./dev computes): a stack
+    # may keep it secret (pulumi config set --secret), and the tools then leave it unchecked.
+    secret_ok: bool = False
 
     def read(self, values: Mapping[str, str]) -> Any:
         """The value in ``values`` (key without namespace → CLI text), else the default, parsed."""
@@ -577,6 +583,7 @@ SETTINGS = (
         DOMAIN_NAME_LIST,
         _domain_names,
         "Custom domain names of the distribution (needs `certificateArn`)",
+        secret_ok=True,
     ),
     Setting(
         "certificateArn",
@@ -584,6 +591,7 @@ SETTINGS = (
         _certificate_arn,
         "ACM certificate in us-east-1 covering `aliases`; served `sni-only` with minimum protocol "
         "`TLSv1.2_2021`",
+        secret_ok=True,
     ),
     Setting(
         "tags",
@@ -596,6 +604,7 @@ SETTINGS = (
         "with the program's own; tags from `aws:defaultTags` count too), keys of 1-128 and values "
         f"of up to 256 letters, digits, spaces and `{_TAG_PUNCTUATION}`, no `aws:` prefix, no two "
         "keys equal but for case (IAM ignores case)",
+        secret_ok=True,
     ),
     Setting(
         "webAcl",
@@ -673,6 +682,7 @@ SETTINGS = (
         _email,
         "An address subscribed to every Region's alarm topic (each subscription is confirmed by a "
         "mail of its own)",
+        secret_ok=True,
     ),
     Setting(
         "alarmErrorRatePercent",
@@ -712,6 +722,17 @@ SETTINGS = (
         _whole_number(_DAYS),
         f"Days the log bucket keeps each access log, {_from_to(_DAYS)}",
         default=DEFAULT_ACCESS_LOG_DAYS,
+    ),
+    Setting(
+        "accessLogFormat",
+        TEXT,
+        _one_of(ACCESS_LOG_FORMATS),
+        "The access logs' format: "
+        + ", ".join(f"`{name}`" for name in ACCESS_LOG_FORMATS)
+        + "; delivery to S3 costs nothing in any of them but "
+        + ", ".join(f"`{name}`" for name in sorted(ACCESS_LOG_FORMATS_CHARGED))
+        + ", a conversion CloudWatch bills per GB",
+        default=DEFAULT_ACCESS_LOG_FORMAT,
     ),
     Setting(
         "evacuation",
@@ -756,3 +777,4 @@ SETTINGS = (
     ),
 )
 KNOWN_KEYS = tuple(setting.key for setting in SETTINGS)
+SETTING = {setting.key: setting for setting in SETTINGS}

@@ -8,6 +8,7 @@ values as strings, structured values as JSON.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import runpy
@@ -253,21 +254,60 @@ def run_under_mocks(
     home_region = config.get("aws:region", "us-east-1")
     mocks = RecordingMocks(home_region, stack)
     monitor = RecordingMonitor(mocks, home_region)
+    # A stack resource of this run's own: set_mocks keeps an earlier run's, whose outputs a failed
+    # run may have left unresolved.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config))
     resolved: dict[str, Any] = {}
+    raised: list[Exception] = []
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def run() -> pulumi.Output[None]:
-        return pulumi.Output.from_input(dict(program())).apply(resolved.update)
+        try:
+            outputs = program()
+        except Exception as error:
+            raised.append(error)
+            _abandon_pending_work()
+            raise
+        return pulumi.Output.from_input(dict(outputs)).apply(resolved.update)
 
     try:
         run()
-    except Exception as error:
-        raise ProgramError(error, monitor.declared) from error
+    except BaseException as error:
+        # The program's own error, not the cancellation of what it left waiting.
+        cause = raised[0] if raised else error
+        if not isinstance(cause, Exception):
+            raise
+        if raised:
+            _cancel_leftover_tasks()
+        raise ProgramError(cause, monitor.declared) from cause
     finally:
         pulumi.runtime.set_all_config({})
     return Deployment(stack, monitor.declared, resolved)
+
+
+def _abandon_pending_work() -> None:
+    """Cancel everything of the program still waiting when it raised: Pulumi waits for every
+    registration and output before it reports the error, and a resource whose input is a deferred
+    output the program never resolved (it raised first) would wait forever, turning the error into
+    a hang."""
+    running = asyncio.current_task()
+    for task in asyncio.all_tasks():
+        if task is not running:
+            task.cancel()
+    for output in [*pulumi.runtime.settings.SETTINGS.outputs]:
+        output.cancel()
+
+
+def _cancel_leftover_tasks() -> None:
+    """After a program error, end whatever of it still waits in the event loop (outputs of
+    resources that were never registered), rather than leave it for the next run's loop."""
+    loop = asyncio.get_event_loop()
+    while tasks := [task for task in asyncio.all_tasks(loop) if not task.done()]:
+        for task in tasks:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 def deploy(config: Mapping[str, str], *, stack: str = "test") -> Deployment:

@@ -262,6 +262,11 @@ def alarm_problems(inputs: dict) -> list[str]:
         problems.append(f"statistic {inputs['statistic']}")
     if inputs.get("treatMissingData", "missing") not in ALARM_MISSING_DATA:
         problems.append(f"missing data {inputs['treatMissingData']}")
+    # PutMetricAlarm, TreatMissingData: "Alarms that evaluate metrics in the AWS/DynamoDB namespace
+    # always ignore missing data even if you choose a different option": an alarm that says
+    # otherwise promises what CloudWatch will not do.
+    if inputs.get("namespace") == "AWS/DynamoDB" and inputs.get("treatMissingData") != "ignore":
+        problems.append(f"missing data {inputs.get('treatMissingData')} on an AWS/DynamoDB metric")
     if inputs["comparisonOperator"] not in ALARM_COMPARISONS:
         problems.append(f"comparison {inputs['comparisonOperator']}")
     if not inputs.get("dimensions"):
@@ -549,4 +554,36 @@ def batch_replication_policy_problems(
             extra = set(statement["Resource"]) - allowed[kind]
             if extra:
                 problems.append(f"{action} on {sorted(extra)}")
+    return problems
+
+
+# The services whose documentation shows their roles' trust policies without aws:SourceAccount or
+# aws:SourceArn, and documents no such key in the request when they assume the role: Lambda
+# ("Defining Lambda function permissions with an execution role"), Lambda@Edge ("Set up IAM
+# permissions and roles for Lambda@Edge"), S3 replication ("Setting up permissions for live
+# replication") and S3 Batch Operations ("Configuring an IAM role for S3 Batch Replication"). A
+# condition on a key the service does not send refuses the AssumeRole. EventBridge Scheduler
+# documents both ("Confused deputy prevention"), so its role may carry them.
+SERVICES_WITHOUT_SOURCE_KEYS = {
+    "lambda.amazonaws.com",
+    "edgelambda.amazonaws.com",
+    "s3.amazonaws.com",
+    "batchoperations.s3.amazonaws.com",
+}
+SOURCE_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
+
+
+def trust_policy_problems(document: dict) -> list[str]:
+    """A trust policy statement that lets one of SERVICES_WITHOUT_SOURCE_KEYS assume the role only
+    on a condition over aws:SourceAccount or aws:SourceArn, which that service is not documented
+    to send."""
+    problems = []
+    for statement in document.get("Statement", []):
+        services = statement.get("Principal", {}).get("Service", [])
+        services = {services} if isinstance(services, str) else set(services)
+        keys = {
+            key.lower() for operator in statement.get("Condition", {}).values() for key in operator
+        }
+        for service in sorted(services & SERVICES_WITHOUT_SOURCE_KEYS):
+            problems += [f"{service} on {key}" for key in sorted(keys & SOURCE_KEYS)]
     return problems

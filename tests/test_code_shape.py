@@ -9,16 +9,19 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A function or method longer than this is split along its seams.
 MAX_FUNCTION_LINES = 100
-# Not project code, or held to no such limit: the virtual environment and the tests.
-_SKIPPED = {".venv", "tests"}
+# Not project code, or held to no such limit: the tests, and hidden folders (the virtual
+# environments, .venv and .venv-deploy, and .git).
+_SKIPPED = {"tests"}
 
 
 def project_sources(root: Path = PROJECT_ROOT) -> list[Path]:
-    """Every .py file under ``root`` outside the tests and the virtual environment (not walked)."""
+    """Every .py file under ``root`` outside the tests and hidden folders (not walked)."""
     found: list[Path] = []
     for folder, subfolders, files in os.walk(root):
         if Path(folder) == root:
-            subfolders[:] = [name for name in subfolders if name not in _SKIPPED]
+            subfolders[:] = [
+                name for name in subfolders if name not in _SKIPPED and not name.startswith(".")
+            ]
         found.extend(Path(folder) / name for name in files if name.endswith(".py"))
     return sorted(found)
 

@@ -155,6 +155,7 @@ NOT_SETTINGS = frozenset(
         "failoverCriteria",  # the argument createRequestOriginGroup takes
         "domainName",  # the origin-request event's S3 origin field
         "responseCompletionTimeout",  # a CloudFront origin setting the program leaves unset
+        "notBreaching",  # a CloudWatch alarm's TreatMissingData value
     }
 )
 

@@ -35,7 +35,8 @@ def project_imports(root: Path = PROJECT_ROOT) -> dict[tuple[str, str], set[str]
     found: dict[tuple[str, str], set[str]] = {}
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
-        if relative.parts[0] in {".venv", "tests", ".git"}:
+        # Hidden folders are not the project's: virtual environments (.venv, .venv-deploy), .git.
+        if relative.parts[0] == "tests" or relative.parts[0].startswith("."):
             continue
         importer = relative.parts[0].removesuffix(".py")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

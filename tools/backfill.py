@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from settings.stack_file import stack_file_path
 from tools.aws_tools import Clients, add_endpoint_argument, endpoint_url, explained
 from tools.cli import ToolError, edge_region, run_command, seconds
 from tools.cost import BackfillPrices, load_backfill_prices
@@ -288,6 +289,7 @@ def summary(plan: Backfill, jobs: list[Job], prices: BackfillPrices) -> tuple[li
 
 
 def run(options: argparse.Namespace) -> int:
+    endpoint = endpoint_url(options.endpoint_url)
     outputs = (
         read_outputs(options.outputs) if options.outputs else pulumi_stack_outputs(options.stack)
     )
@@ -310,7 +312,7 @@ def run(options: argparse.Namespace) -> int:
             request = job_request(plan, source, "<token>")
             print(f"would start in {source}: {json.dumps(request, sort_keys=True)}")
         return 0
-    clients = Clients(endpoint_url(options.endpoint_url))
+    clients = Clients(endpoint)
     jobs = start_jobs(plan, clients)
     for job in jobs:
         print(f"  {job.source:<16}job {job.job_id}: started; report {report_location(plan, job)}")
@@ -360,7 +362,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"seconds between progress checks (default {DEFAULT_INTERVAL_SECONDS})",
     )
     add_endpoint_argument(parser)
-    return run(parser.parse_args(argv))
+    options = parser.parse_args(argv)
+    if options.stack is not None:
+        stack_file_path(options.stack)  # a stack name Pulumi accepts, or one line saying why not
+    return run(options)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,17 @@ function's replicas for hours after the last distribution lets go of it, and "Yo
 Lambda@Edge function only when the replicas of the function have been deleted by CloudFront"
 (CloudFront developer guide, "Delete Lambda@Edge functions and replicas"). So ``pulumi destroy``,
 an engine switch or a routing change (a new version each) leave functions, versions, log groups and
-roles behind. This finds them by the program's tags (``project``, ``stack``) and names:
+roles behind. This finds them by what AWS requires of every Lambda@Edge function first, then by the
+program's tags (``project``, ``stack``), the router's description and names:
 
-- functions in us-east-1 tagged for the stack that no distribution uses any more: no version is
-  in any cache behaviour's LambdaFunctionAssociations of any distribution of the account
-  (ListDistributions, every page), enabled or not;
+- a function is considered only if it could be a Lambda@Edge function at all: in us-east-1, its
+  role one that ``edgelambda.amazonaws.com`` may assume, without environment variables, layers, a
+  VPC or a container image (CloudFront developer guide, "Restrictions on Lambda@Edge"); tagged for
+  the stack; and described as the router is (``EDGE_FUNCTION_DESCRIPTION``). The stack's
+  evacuators, its other functions and every other project's are never candidates;
+- functions so selected that no distribution uses any more: no version is in any cache
+  behaviour's LambdaFunctionAssociations of any distribution of the account (ListDistributions,
+  every page), enabled or not;
 - of a function still in use, its numbered versions older than the oldest version in use ("If a
   specific version of a Lambda function isn't associated with any CloudFront distributions, you can
   also delete that version", same page); never a newer one, which may be a deployment in progress;
@@ -20,8 +26,10 @@ roles behind. This finds them by the program's tags (``project``, ``stack``) and
   and ``/aws/lambda/<name>`` in us-east-1, deleted only once the function is, so that no replica
   logs into a group Lambda would recreate without a retention; and groups so named, tagged for the
   stack, whose function is already gone;
-- the role of a deleted function, when it is tagged for the stack, trusted by Lambda alone, and no
-  other function in us-east-1 uses it.
+- the role of a deleted function, when it is tagged for the stack, trusted by Lambda and Lambda@Edge
+  alone (edgelambda among them), and no other function or published version uses it in any Region
+  enabled for the account (IAM roles are global; ListFunctions with every version, in every Region
+  EC2's DescribeRegions lists). When any Region cannot be listed, no role is deleted.
 
 Nothing changed within the last hour is touched (a deployment may be under way). A function whose
 replicas CloudFront still holds is refused by Lambda ("... because it is a replicated function"):
@@ -46,9 +54,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from core.cloudfront import LAMBDA_EDGE_REGION
+from core.cloudfront import EDGE_FUNCTION_DESCRIPTION, LAMBDA_EDGE_REGION
 from core.policies import (
     EDGE_FUNCTION_SERVICES,
+    EDGE_LAMBDA_SERVICE,
     EDGE_LOG_GROUP_PREFIX,
     edge_function_log_group_names,
 )
@@ -105,6 +114,8 @@ class Function:
     arn: str
     role: str
     last_modified: datetime
+    # What ListFunctions says of it, for what Lambda@Edge refuses (``not_lambda_edge``).
+    config: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def paged(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
@@ -144,13 +155,13 @@ def referenced_versions(clients: Clients) -> dict[str, dict[str, list[str]]]:
     return found
 
 
-def stack_functions(clients: Clients, stack: str) -> tuple[list[Function], dict[str, str]]:
-    """This stack's functions in us-east-1 (by their tags), and every function's role by name."""
+def stack_functions(clients: Clients, stack: str) -> tuple[list[Function], set[str]]:
+    """This stack's functions in us-east-1 (by their tags), and the name of every function there."""
     lambda_ = clients("lambda", LAMBDA_EDGE_REGION)
-    ours, roles = [], {}
+    ours, names = [], set()
     with explained("listing Lambda functions in us-east-1"):
         for config in paged(lambda_, "list_functions", "Functions"):
-            roles[config["FunctionName"]] = config["Role"]
+            names.add(config["FunctionName"])
             tags = lambda_.list_tags(Resource=config["FunctionArn"]).get("Tags", {})
             if tags.get("project") == PROJECT and tags.get("stack") == stack:
                 ours.append(
@@ -159,9 +170,80 @@ def stack_functions(clients: Clients, stack: str) -> tuple[list[Function], dict[
                         config["FunctionArn"],
                         config["Role"],
                         _when(config["LastModified"]),
+                        config,
                     )
                 )
-    return ours, roles
+    return ours, names
+
+
+class Roles:
+    """IAM roles by ARN, each read once (GetRole); None for a role that cannot be read."""
+
+    def __init__(self, clients: Clients) -> None:
+        self.iam = clients("iam", LAMBDA_EDGE_REGION)
+        self.read: dict[str, dict[str, Any] | None] = {}
+
+    def get(self, arn: str) -> dict[str, Any] | None:
+        if arn not in self.read:
+            try:
+                with explained(f"reading role {_role_name(arn)}"):
+                    self.read[arn] = self.iam.get_role(RoleName=_role_name(arn))["Role"]
+            except ToolError:
+                self.read[arn] = None
+        return self.read[arn]
+
+
+def _role_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def trusted_services(role: dict[str, Any]) -> set[str]:
+    """The services the role's trust policy lets assume it; "*" stands for any other principal (an
+    account, a role, a federated identity, anyone)."""
+    trust = role["AssumeRolePolicyDocument"]
+    document = json.loads(trust) if isinstance(trust, str) else trust
+    statements = document.get("Statement", [])
+    return {
+        service
+        for statement in (statements if isinstance(statements, list) else [statements])
+        if statement.get("Effect") == "Allow"
+        for service in _services(statement.get("Principal", {}))
+    }
+
+
+def not_lambda_edge(function: Function, role: dict[str, Any] | None) -> str | None:
+    """Why ``function`` is not this project's Lambda@Edge router, or None when it may be one.
+
+    What AWS requires of every Lambda@Edge function comes first (CloudFront developer guide,
+    "Restrictions on Lambda@Edge",
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html):
+    its role must let edgelambda.amazonaws.com assume it, and Lambda@Edge does not support
+    "Lambda environment variables (except for reserved environment variables ...)", layers,
+    "Configuration of your Lambda function to access resources inside your VPC" nor functions
+    defined as container images. The router's description then narrows it to this project's."""
+    config = function.config
+    if role is None:
+        return f"its role {_role_name(function.role)} cannot be read"
+    if EDGE_LAMBDA_SERVICE not in trusted_services(role):
+        return (
+            f"not a Lambda@Edge function: its role {_role_name(function.role)} is not one "
+            f"{EDGE_LAMBDA_SERVICE} may assume"
+        )
+    refused = [
+        what
+        for what, present in (
+            ("environment variables", (config.get("Environment") or {}).get("Variables")),
+            ("layers", config.get("Layers")),
+            ("a VPC", (config.get("VpcConfig") or {}).get("SubnetIds")),
+            ("a container image", config.get("PackageType") == "Image"),
+        )
+        if present
+    ]
+    if refused:
+        return f"not a Lambda@Edge function: it has {' and '.join(refused)}"
+    if config.get("Description") != EDGE_FUNCTION_DESCRIPTION:
+        return "not this project's router: its description is not the router's"
+    return None
 
 
 def versions_of(clients: Clients, function: Function) -> dict[int, datetime]:
@@ -254,7 +336,7 @@ def existing_log_groups(clients: Clients, region: str, prefix: str) -> list[dict
 
 
 def plan_log_groups(
-    clients: Clients, stack: str, deleted: list[str], functions: dict[str, str], found: Leftovers
+    clients: Clients, stack: str, deleted: list[str], functions: set[str], found: Leftovers
 ) -> None:
     """The log groups of the functions being deleted, and groups of this stack whose function
     is already gone (by their tags): ``/aws/lambda/us-east-1.<name>`` in every Region where
@@ -300,52 +382,88 @@ def _tagged(clients: Clients, region: str, group: dict[str, Any], stack: str) ->
     return bool(tags.get("project") == PROJECT and tags.get("stack") == stack)
 
 
+def account_regions(clients: Clients) -> list[str]:
+    """The Regions enabled for the account: EC2's DescribeRegions without AllRegions "describes
+    the Regions that are enabled for your account" (EC2 API reference, DescribeRegions)."""
+    with explained("listing the Regions enabled for the account"):
+        listed = clients("ec2", LAMBDA_EDGE_REGION).describe_regions()
+    return sorted(region["RegionName"] for region in listed.get("Regions", []))
+
+
+def functions_by_role(clients: Clients) -> dict[str, list[tuple[str, str]]]:
+    """Role ARN → (Region, function or version) of every function and published version that uses
+    it, in every Region enabled for the account: IAM roles are global, and a version keeps the
+    role it was published with (ListFunctions with FunctionVersion ALL lists every version).
+    Raises ToolError when any Region cannot be listed."""
+    users: dict[str, list[tuple[str, str]]] = {}
+    for region in account_regions(clients):
+        with explained(f"listing Lambda functions in {region}"):
+            for config in paged(
+                clients("lambda", region), "list_functions", "Functions", FunctionVersion="ALL"
+            ):
+                version = config.get("Version", "$LATEST")
+                users.setdefault(config["Role"], []).append(
+                    (region, f"{config['FunctionName']}:{version}")
+                )
+    return users
+
+
 def plan_roles(
     clients: Clients,
     stack: str,
     deleted: list[Function],
-    roles: dict[str, str],
+    roles: Roles,
     found: Leftovers,
 ) -> None:
-    """The role of each deleted function that is tagged for the stack, trusted by Lambda alone,
-    and used by no function that stays; deleted after every function that uses it."""
+    """The role of each deleted function that is tagged for the stack, trusted by Lambda and
+    Lambda@Edge alone, and used by no other function or version in any Region; deleted after every
+    function that uses it. Nothing when any Region's functions cannot be listed."""
     deleted_names = {function.name for function in deleted}
-    staying = {role for name, role in roles.items() if name not in deleted_names}
-    users: dict[str, list[str]] = {}
+    candidates: dict[str, list[str]] = {}
     for function in deleted:
-        if function.role not in staying:
-            users.setdefault(function.role, []).append(function.name)
-    iam = clients("iam", LAMBDA_EDGE_REGION)
-    for role_arn, functions in users.items():
-        role_name = role_arn.rsplit("/", 1)[-1]
-        try:
-            with explained(f"reading role {role_name}"):
-                role = iam.get_role(RoleName=role_name)["Role"]
-        except ToolError:
-            found.kept.append(f"role {role_name}: cannot be read; left alone")
-            continue
-        tags = {tag["Key"]: tag["Value"] for tag in role.get("Tags", [])}
-        trust = role["AssumeRolePolicyDocument"]
-        document = json.loads(trust) if isinstance(trust, str) else trust
-        principals = {
-            service
-            for statement in document.get("Statement", [])
-            for service in _services(statement.get("Principal", {}))
-        }
-        if tags.get("project") != PROJECT or tags.get("stack") != stack:
-            found.kept.append(f"role {role_name}: not tagged for stack {stack}")
-        elif not principals or not principals <= set(EDGE_FUNCTION_SERVICES):
-            found.kept.append(f"role {role_name}: trusted by more than Lambda")
+        candidates.setdefault(function.role, []).append(function.name)
+    eligible = {}
+    for role_arn, functions in candidates.items():
+        role, name = roles.get(role_arn), _role_name(role_arn)
+        tags = {tag["Key"]: tag["Value"] for tag in (role or {}).get("Tags", [])}
+        services = trusted_services(role) if role else set()
+        if role is None:
+            found.kept.append(f"role {name}: cannot be read; left alone")
+        elif tags.get("project") != PROJECT or tags.get("stack") != stack:
+            found.kept.append(f"role {name}: not tagged for stack {stack}")
+        elif EDGE_LAMBDA_SERVICE not in services or not services <= set(EDGE_FUNCTION_SERVICES):
+            found.kept.append(f"role {name}: trusted by more than Lambda and Lambda@Edge")
         else:
-            found.deletions.append(
-                Deletion(
-                    "role",
-                    role_name,
-                    "global",
-                    f"used only by {', '.join(functions)}",
-                    tuple(functions),
-                )
+            eligible[role_arn] = functions
+    if not eligible:
+        return
+    try:
+        users = functions_by_role(clients)
+    except ToolError as error:
+        found.kept += [
+            f"role {_role_name(arn)}: {error}; a role is deleted only once no function in any "
+            "Region uses it"
+            for arn in eligible
+        ]
+        return
+    for role_arn, functions in eligible.items():
+        others = [
+            f"{function} ({region})"
+            for region, function in users.get(role_arn, [])
+            if not (region == LAMBDA_EDGE_REGION and function.partition(":")[0] in deleted_names)
+        ]
+        if others:
+            found.kept.append(f"role {_role_name(role_arn)}: used by {', '.join(others)}")
+            continue
+        found.deletions.append(
+            Deletion(
+                "role",
+                _role_name(role_arn),
+                "global",
+                f"used only by {', '.join(functions)}",
+                tuple(functions),
             )
+        )
 
 
 def _services(principal: Any) -> list[str]:
@@ -361,13 +479,18 @@ def _services(principal: Any) -> list[str]:
 def find_leftovers(clients: Clients, stack: str, now: datetime) -> Leftovers:
     found = Leftovers()
     references = referenced_versions(clients)
-    ours, roles = stack_functions(clients, stack)
+    ours, names = stack_functions(clients, stack)
+    roles = Roles(clients)
     deleted = []
     for function in ours:
+        reason = not_lambda_edge(function, roles.get(function.role))
+        if reason is not None:
+            found.kept.append(f"function {function.name}: {reason}")
+            continue
         versions = versions_of(clients, function)
         if plan_function(function, versions, references.get(function.arn, {}), now, found):
             deleted.append(function)
-    plan_log_groups(clients, stack, [f.name for f in deleted], roles, found)
+    plan_log_groups(clients, stack, [f.name for f in deleted], names, found)
     plan_roles(clients, stack, deleted, roles, found)
     return found
 

@@ -59,13 +59,13 @@ from routing.latency import (
     LatencySnapshot,
     RoutingMetric,
     edge_origin_pairs,
-    load_snapshot,
     render_snapshot,
     snapshot_of,
 )
-from settings.parser import Settings, latency_path, parse_settings, project_values
-from settings.stack_file import read_stack_config, stack_file_path
-from tools.aws_tools import error_code
+from settings.parser import Settings, latency_path, load_snapshot, settings_from_config
+from settings.stack_file import read_stack_file, stack_file_path
+from settings.table import PROJECT
+from tools.aws_tools import endpoint_url, error_code
 from tools.cli import NO_CREDENTIALS, ToolError, days_of_history, edge_region, run_command
 
 API = "EC2 GetAwsNetworkPerformanceData (AWS Network Manager Infrastructure Performance)"
@@ -87,8 +87,16 @@ MAX_ATTEMPTS = 5
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 8.0
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
-DENIED_CODES = frozenset({"UnauthorizedOperation", "AuthFailure", "AccessDenied"})
-# The Region asked is one the account has not enabled ("Error codes for the Amazon EC2 API").
+# What EC2 answers when the credentials may not call the action: an IAM matter.
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied"})
+# "AuthFailure: The provided credentials could not be validated" ("Error codes for the Amazon EC2
+# API"): credentials that are not valid (expired, revoked, mistyped) and, by every report we found
+# though no AWS page says so, a Region the account has not enabled (a request there cannot be
+# authenticated: e.g. turbot/steampipe-plugin-aws#75, fog/fog-aws#585). Not a missing permission.
+AUTH_FAILURE_CODE = "AuthFailure"
+# "OptInRequired: You are not authorized to use the requested service. Ensure that you have
+# subscribed to the service you are trying to use" (same page): a subscription to the service, not
+# documented for a Region that is not enabled; said as AWS says it.
 OPT_IN_CODE = "OptInRequired"
 IAM_ACTION = "ec2:GetAwsNetworkPerformanceData"
 
@@ -287,7 +295,8 @@ class Fetcher:
                 status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
                 retryable = code in THROTTLING_CODES or status >= 500
                 if not retryable or attempt == MAX_ATTEMPTS:
-                    raise _explained_error(error, code, retryable) from None
+                    region = str(getattr(self.client.meta, "region_name", "the Region asked"))
+                    raise _explained_error(error, code, retryable, region) from None
             except (SdkConnectionError, HTTPClientError) as error:
                 # A connection refused, timed out or dropped: tried again like a throttled one.
                 if attempt == MAX_ATTEMPTS:
@@ -297,17 +306,24 @@ class Fetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _explained_error(error: ClientError, code: str, retryable: bool) -> Exception:
+def _explained_error(error: ClientError, code: str, retryable: bool, region: str) -> Exception:
     message = error.response.get("Error", {}).get("Message", "")
     if retryable:
         return ToolError(
             f"{API} still answered {code or 'a server error'} after {MAX_ATTEMPTS} tries with "
             "back-off; try again later"
         )
+    if code == AUTH_FAILURE_CODE:
+        return ToolError(
+            f"AWS could not validate the credentials in {region} ({code}): the Region is not "
+            "enabled for this account, or the credentials are expired or not valid; ask an "
+            "enabled Region with --region (any Region answers for every pair), or renew them"
+        )
     if code == OPT_IN_CODE:
         return ToolError(
-            f"AWS refused {IAM_ACTION} ({code}): the Region asked is not enabled for this account; "
-            "ask another with --region (any Region answers for every pair)"
+            f"AWS refused {IAM_ACTION} in {region} ({code}): the account is not subscribed to "
+            "the service there (EC2 API error codes); ask another Region with --region (any "
+            "Region answers for every pair)"
         )
     if code in DENIED_CODES:
         return ToolError(
@@ -357,8 +373,12 @@ def ec2_client(region: str, endpoint_url: str | None) -> Any:
 def stack_settings(stack: str) -> Settings:
     """The stack's settings as read to fetch for it: every key checked, but the snapshot not read
     (it may not exist yet: fetching is how it comes to)."""
-    values = project_values(read_stack_config(stack_file_path(stack)))
-    return parse_settings({**values, "routingMetric": RoutingMetric.DISTANCE.value}, stack=stack)
+    config = read_stack_file(stack_file_path(stack))
+    return settings_from_config(
+        {**config.values, f"{PROJECT}:routingMetric": RoutingMetric.DISTANCE.value},
+        stack=stack,
+        secrets=config.secrets - {f"{PROJECT}:routingMetric"},
+    )
 
 
 def _now() -> datetime.datetime:
@@ -371,19 +391,24 @@ def _sleep(seconds: float) -> None:
 
 def _targets(options: argparse.Namespace) -> tuple[list[str], Path]:
     """The origins to ask for and the file to write."""
-    if not options.stack and not options.all:
+    if options.stack is None and not options.all:
         raise ToolError("give --stack NAME (its origins) or --all (every Region of the catalogue)")
-    settings = stack_settings(options.stack) if options.stack else None
+    settings = stack_settings(options.stack) if options.stack is not None else None
     origins = list(load_catalogue()) if options.all else list(settings.origins if settings else [])
     default = settings.latency_file if settings else latency_path(None)
-    return origins, options.output or default
+    output: Path = options.output or default
+    # Checked before the minutes of fetching, not when the snapshot is written.
+    if output.is_dir() or not output.parent.is_dir():
+        why = "it is a folder" if output.is_dir() else f"no folder {output.parent}"
+        raise ToolError(f"cannot write the snapshot to {output}: {why}")
+    return origins, output
 
 
 def fetch(options: argparse.Namespace) -> int:
     origins, output = _targets(options)
     queries = query_pairs(origins)
     window = Window.ending(_now(), options.days)
-    client = ec2_client(options.region, options.endpoint_url)
+    client = ec2_client(options.region, endpoint_url(options.endpoint_url))
     progress = Progress(sys.stderr, len(queries))
     fetched = Fetcher(client, window, sleep=_sleep, progress=progress).run(queries)
     if not fetched.latency:
@@ -438,14 +463,15 @@ def describe_snapshot(path: Path, snapshot: LatencySnapshot) -> str:
 def show(options: argparse.Namespace) -> int:
     if options.file:
         path = options.file
-    elif options.stack:
+    elif options.stack is not None:
         path = stack_settings(options.stack).latency_file
     else:
         path = latency_path(None)
     try:
         snapshot = load_snapshot(path)
     except LatencyError as error:
-        raise ToolError(f"{error}; run `./dev latency fetch` to write one") from None
+        hint = "" if path.exists() else "; run `./dev latency fetch` to write one"
+        raise ToolError(f"{error}{hint}") from None
     print(describe_snapshot(path, snapshot))
     return 0
 
@@ -467,7 +493,9 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         metavar="FILE",
-        help="where to write (default: the stack's latencyFile, else latency.json)",
+        help="where to write, from where you stand (default: the stack's latencyFile, which is "
+        "relative to the project directory, where the program reads it at deploy time; else the "
+        "project's latency.json)",
     )
     fetching.add_argument(
         "--days",

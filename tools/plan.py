@@ -1,34 +1,38 @@
 """Show where a stack sends every edge Region's requests, and what that costs, without deploying.
 
-    ./dev plan [--stack prod] [--json | --html FILE] [--requests-per-month N] [--cache-hit-ratio R]
+    ./dev plan [--stack prod] [--json | --html FILE] [--compare] [--requests-per-month N] ...
 
 Reads Pulumi.<stack>.yaml the way the Pulumi CLI hands it to the program, validates it with the
 program's own settings code (same messages), and prints the routing table the routing function would
 carry, with great-circle distances and pinned routes (with ``routingMetric: latency``, the measured
 round trips too, and where the fastest origin is not the nearest); which engine runs it and the
-size of what it would deploy against that engine's limit; and the monthly cost of the routing logic
-with each engine for a traffic you give, with the cache hit ratio where they cost the same; and what
-the stack's monitoring and its web ACL cost a month. ``--json`` prints the same as data; ``--html
-FILE`` writes a page with a world map of it.
+size of what it would deploy against that engine's limit; the monthly cost of the routing logic
+with each engine, with the cache hit ratio where they cost the same; and the stack's whole bill at
+the traffic given (``tools.bill``): every line, the total each way, what moves it most and the
+flat-rate plans; ``--compare`` adds both engines and AWS's own routing side by side with the facts
+that decide (``tools.choosing``). ``--json`` prints the same as data; ``--html FILE`` writes a page
+with a world map of it.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.cloudfront import ORIGINS_PER_DISTRIBUTION_QUOTA
 from core.engine import Engine
 from core.naming import bucket_prefix
 from edge_function.cloudfront_function import MAX_CODE_BYTES, render_function_code
 from edge_function.package import routing_package_files, zip_package
 from routing.catalogue import (
     great_circle_km,
-    lambda_edge_execution_regions,
     load_catalogue,
     rank_origins,
 )
@@ -36,26 +40,49 @@ from routing.latency import RoutingMetric
 from settings.parser import Settings
 from settings.stack_file import settings_from_stack_file
 from settings.table import PROJECT, Replication
-from tools.cli import ToolError, hit_ratio, milliseconds, requests_per_month, run_command
+from tools.bill import (
+    DEFAULT_LOG_BYTES_PER_REQUEST,
+    DEFAULT_OBJECT_KB,
+    DEFAULT_PUBLISHED_GB,
+    DEFAULT_STORED_GB,
+    Stack,
+    Traffic,
+)
+from tools.cli import (
+    ToolError,
+    hit_ratio,
+    input_file,
+    milliseconds,
+    quantity,
+    requests_per_month,
+    run_command,
+    whole,
+)
 from tools.cost import (
     DEFAULT_CACHE_HIT_RATIO,
     DEFAULT_LAMBDA_EDGE_BILLED_MS,
     DEFAULT_REQUESTS_PER_MONTH,
     MANAGED_WEB_ACL_RULES,
-    METRICS_PER_REPLICATION_RULE,
     CostEstimate,
     MonitoringCost,
     MonitoringPrices,
-    PriceError,
     Prices,
     WafCost,
     WafPrices,
     estimate,
-    load_monitoring_prices,
-    load_prices,
-    load_waf_prices,
     monitoring_estimate,
+    percent,
+    routing_verdict,
     waf_estimate,
+)
+from tools.plan_bill import (
+    BillReport,
+    bill_report,
+    default_traffic,
+    render_bill,
+    render_compare,
+    render_plans,
+    render_totals,
 )
 from tools.plan_latency import (
     Measured,
@@ -65,15 +92,15 @@ from tools.plan_latency import (
     measured,
     metric_line,
 )
+from tools.prices import PriceError, load_price_book
 
+# The largest object S3 stores (5 TB, in KB) and the most GB a month the plan takes (10^12).
+MAX_OBJECT_KB = Decimal(5 * 1024**3)
+MAX_GB = Decimal(10**12)
 # S3 completes bucket names at deploy time; a placeholder of the real length sizes the package.
 _PLACEHOLDER_SUFFIX = "0" * 26
 # "Maximum compressed size of a Lambda function" for origin-request triggers (CloudFront quotas).
 LAMBDA_EDGE_ORIGIN_PACKAGE_LIMIT = 50 * 1024 * 1024
-# CloudFront's default quota of origins per distribution ("Quotas": 100; older copies said 25); the
-# CloudFront Functions engine declares every bucket as one (adjustable in Service Quotas). Today's
-# catalogue holds 34 Regions, so this guards against a catalogue that grows past it.
-DEFAULT_ORIGINS_QUOTA = 100
 
 
 @dataclass(frozen=True)
@@ -94,6 +121,9 @@ class PlanRow:
     failover_is_primary: bool
     # A drained origin nearer than the primary: where this Region's requests went before the drain.
     drained_nearer: str | None = None
+    # The origin a route pins this Region to when it is drained: the pin holds no more (the Region
+    # goes to the next origin in rotation), so the row is not pinned.
+    drained_pin: str | None = None
     # With routingMetric latency: the snapshot's round trips (else all None).
     measured: Measured = Measured()
 
@@ -101,8 +131,10 @@ class PlanRow:
     def notes(self) -> list[str]:
         """What the table's note column says of this row."""
         notes = []
-        if self.drained_nearer:
+        if self.drained_nearer and self.drained_nearer != self.drained_pin:
             notes.append(f"{self.drained_nearer} drained")
+        if self.drained_pin:
+            notes.append(f"pinned to {self.drained_pin}, drained: next in rotation")
         if self.pinned:
             notes.append(f"pinned (nearest is {self.nearest})")
         if self.measured.latency_changed and self.measured.gain_ms is not None:
@@ -126,7 +158,8 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
     for edge, route in table.routes.items():
         nearest_of_all = rank_origins(edge, table.origins)[0]
         nearest = rank_origins(edge, table.active_origins)[0]
-        pinned = edge in table.pinned
+        pin = table.rankings[edge][0] if edge in table.pinned else None
+        pinned = pin is not None and pin not in table.drained
         rows.append(
             PlanRow(
                 edge=edge,
@@ -139,6 +172,7 @@ def plan_rows(settings: Settings) -> list[PlanRow]:
                 execution=catalogue[edge].lambda_edge_execution,
                 failover_is_primary=route.failover == route.primary,
                 drained_nearer=nearest_of_all if nearest_of_all in table.drained else None,
+                drained_pin=pin if pin in table.drained else None,
                 measured=measured(settings, edge, (route.primary, route.failover), nearest, pinned),
             )
         )
@@ -159,12 +193,12 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
         )
     if (
         settings.engine is Engine.CLOUDFRONT_FUNCTIONS
-        and len(settings.origins) > DEFAULT_ORIGINS_QUOTA
+        and len(settings.origins) > ORIGINS_PER_DISTRIBUTION_QUOTA
     ):
         found.append(
             f"{len(settings.origins)} origins: the {settings.engine.value} engine declares every "
             f"bucket as an origin of the distribution, and CloudFront's default quota is "
-            f"{DEFAULT_ORIGINS_QUOTA} per distribution; raise it in Service Quotas before "
+            f"{ORIGINS_PER_DISTRIBUTION_QUOTA} per distribution; raise it in Service Quotas before "
             "`pulumi up`, or use fewer origins."
         )
     opt_in = [code for code in settings.origins if load_catalogue()[code].opt_in]
@@ -189,6 +223,11 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
             "engine's identity. After `pulumi up`, finish with "
             f"`pulumi config set {PROJECT}:engine {settings.next_engine.value}` and "
             f"`pulumi config rm {PROJECT}:nextEngine`, then `pulumi up` again."
+        )
+    for key in sorted(settings.secrets):
+        found.append(
+            f"{PROJECT}:{key} is a secret (secure:), which only the Pulumi CLI can decrypt: this "
+            "plan leaves it unchecked; `pulumi preview` checks it."
         )
     return found + latency_warnings(settings)
 
@@ -229,7 +268,7 @@ def render_cost(cost: CostEstimate, prices: Prices, engine: Engine) -> str:
         (
             Engine.LAMBDA_EDGE.value,
             "cache misses",
-            f"{cost.lambda_edge_invocations:,}",
+            _count(cost.lambda_edge_invocations),
             f"{cost.lambda_edge_dollars:,.2f}",
         ),
         (
@@ -251,31 +290,32 @@ def render_cost(cost: CostEstimate, prices: Prices, engine: Engine) -> str:
             f"{invocations:>{widths[2] + 2}}{dollars:>{widths[3] + 2}}"
         )
 
-    lines = [
-        f"routing cost per month at {cost.requests_per_month:,} requests with "
-        f"{cost.cache_hit_ratio:.0%} served from the edge cache (USD, prices of {prices.as_of}):",
-        line(header),
-        *(
-            line(row) + ("  <- this stack" if candidate == engine.value else "")
-            for candidate, row in zip(engines, rows, strict=True)
-        ),
-        f"  (Lambda@Edge: {cost.lambda_edge_billed_ms:.0f} ms billed per invocation at 128 MB; "
-        "free tiers and failover retries left out)",
-    ]
-    if cost.break_even_hit_ratio is None:
-        lines.append("  break-even: none; CloudFront Functions cost less at any cache hit ratio")
-    else:
-        lines.append(
-            f"  break-even: {cost.break_even_hit_ratio:.1%} cache hits; above that Lambda@Edge "
-            "costs less, below it CloudFront Functions do"
-        )
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            f"routing cost per month at {cost.requests_per_month:,} requests with "
+            f"{percent(cost.cache_hit_ratio)} served from the edge cache (USD, prices of "
+            f"{prices.as_of}):",
+            line(header),
+            *(
+                line(row) + ("  <- this stack" if candidate == engine.value else "")
+                for candidate, row in zip(engines, rows, strict=True)
+            ),
+            f"  (Lambda@Edge: {cost.lambda_edge_billed_ms} ms billed per invocation at 128 MB; "
+            "free tiers and failover retries left out)",
+            *(f"  {sentence}" for sentence in routing_verdict(cost).sentences),
+        ]
+    )
+
+
+def _count(value: Decimal) -> str:
+    """A count of invocations: whole as it nearly always is, or to two places."""
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
 
 
 def stack_monitoring(settings: Settings, prices: MonitoringPrices | None = None) -> MonitoringCost:
     """What this stack's monitoring declares and costs (none with ``monitoring: false``)."""
     return monitoring_estimate(
-        prices or load_monitoring_prices(),
+        prices or MonitoringPrices.of(load_price_book()),
         enabled=settings.monitoring,
         engine=settings.engine,
         origins=len(settings.origins),
@@ -285,127 +325,15 @@ def stack_monitoring(settings: Settings, prices: MonitoringPrices | None = None)
     )
 
 
-def render_monitoring(monitoring: MonitoringCost) -> str:
-    prices = monitoring.prices
-    if not monitoring.enabled:
-        return (
-            "monitoring cost per month: none (monitoring is off: no alarms, dashboard or "
-            "replication metrics)"
-        )
-    if monitoring.engine is Engine.LAMBDA_EDGE:
-        router = (
-            f"{monitoring.router_alarms} Lambda@Edge in "
-            f"{len(lambda_edge_execution_regions())} execution Regions"
-        )
-    else:
-        router = f"{monitoring.router_alarms} CloudFront function"
-    alarm_kinds = f"{monitoring.viewer_alarms} viewer 5xx, {router}"
-    if monitoring.replication_alarms:
-        alarm_kinds += f", {monitoring.replication_alarms} failed replication"
-    if monitoring.evacuation_alarms:
-        alarm_kinds += (
-            f", 1 every origin out of rotation, {monitoring.evacuation_vantages} evacuator "
-            f"silent, {monitoring.evacuation_origins} health object unreadable, 1 checks held"
-        )
-    rows = [
-        (
-            "alarms",
-            monitoring.alarms,
-            prices.alarm_per_month,
-            monitoring.alarm_dollars,
-            alarm_kinds,
-        ),
-        (
-            "dashboard",
-            monitoring.dashboards,
-            prices.dashboard_per_month,
-            monitoring.dashboard_dollars,
-            "",
-        ),
-        (
-            "metrics",
-            monitoring.metrics,
-            prices.metric_per_month,
-            monitoring.metric_dollars,
-            (
-                f"{monitoring.replication_rules} replication rules x {METRICS_PER_REPLICATION_RULE}"
-                if monitoring.replication_rules
-                else "replication is off"
-            )
-            + (
-                f", {monitoring.evacuation_alarms} evacuator series"
-                if monitoring.evacuation_alarms
-                else ""
-            ),
-        ),
-    ]
-    cells = [
-        (what, f"{number:,} x ${price:,.2f} =", f"${dollars:,.2f}", detail)
-        for what, number, price, dollars, detail in rows
-    ]
-    total = ("total", "", f"${monitoring.dollars:,.2f}", "")
-    widths = [max(len(cell[column]) for cell in [*cells, total]) for column in range(3)]
-    lines = [
-        f"monitoring cost per month (USD, CloudWatch prices of {prices.as_of}, before the free "
-        "tier; the same at any traffic):",
-        *(
-            f"  {what:<{widths[0]}}  {count:>{widths[1]}}  {dollars:>{widths[2]}}"
-            + (f"  ({detail})" if detail else "")
-            for what, count, dollars, detail in [*cells, total]
-        ),
-    ]
-    if monitoring.replication_rules:
-        lines.append(
-            "  (it grows with the square of the origins: a mesh of n origins has n x (n - 1) "
-            f"replication rules, each with an alarm and {METRICS_PER_REPLICATION_RULE} metrics; "
-            f"`pulumi config set {PROJECT}:monitoring false` turns all of it off)"
-        )
-    return "\n".join(lines)
-
-
 def stack_waf(
     settings: Settings, requests_per_month: int, prices: WafPrices | None = None
 ) -> WafCost:
     """What this stack's web ACL costs a month at ``requests_per_month`` viewer requests."""
     return waf_estimate(
-        prices or load_waf_prices(),
+        prices or WafPrices.of(load_price_book()),
         web_acl=settings.web_acl,
         rules=MANAGED_WEB_ACL_RULES,
         requests_per_month=requests_per_month,
-    )
-
-
-def render_waf(waf: WafCost) -> str:
-    prices = waf.prices
-    if waf.mode is None:
-        return (
-            "web ACL cost per month: none (no webAcl; "
-            f"`pulumi config set {PROJECT}:webAcl managed` adds one)"
-        )
-    requests = (
-        f"  requests   {waf.requests_per_month:,} x ${prices.per_million_requests:,.2f} per "
-        f"million = ${waf.request_dollars:,.2f} (every viewer request, cache hits included)"
-    )
-    heading = f"web ACL cost per month (USD, AWS WAF prices of {prices.as_of}"
-    if waf.mode == "own":
-        return "\n".join(
-            [
-                f"{heading}): your own web ACL; its web ACL and rule charges are its own, the "
-                "requests this distribution sends it:",
-                requests,
-            ]
-        )
-    acl_dollars = waf.web_acls * prices.web_acl_per_month
-    return "\n".join(
-        [
-            f"{heading}; webAcl: managed):",
-            f"  web ACL    1 x ${prices.web_acl_per_month:,.2f} = ${acl_dollars:,.2f}",
-            f"  rules      {waf.rules} x ${prices.rule_per_month:,.2f} = "
-            f"${waf.rules * prices.rule_per_month:,.2f} (a rate limit per client IP and "
-            f"{waf.rules - 1} AWS managed rule groups)",
-            requests,
-            f"  total      ${waf.dollars:,.2f}",
-        ]
     )
 
 
@@ -476,19 +404,48 @@ def _ms(value: float | None) -> str:
     return f"{value:>7.1f}" if value is not None else f"{'-':>7}"
 
 
-def plan_document(
+@dataclass(frozen=True)
+class Costs:
+    """What the plan says a stack costs: the routing logic each engine, the monitoring and the web
+    ACL (as the map's summary reads them), and the whole bill each way."""
+
+    routing: CostEstimate
+    prices: Prices
+    monitoring: MonitoringCost
+    waf: WafCost
+    report: BillReport
+
+
+def stack_costs(
     settings: Settings,
-    rows: list[PlanRow],
-    cost: tuple[CostEstimate, Prices] | None = None,
-    monitoring: MonitoringCost | None = None,
-    waf: WafCost | None = None,
+    traffic: Traffic | None = None,
+    override: Path | None = None,
+    today: datetime.date | None = None,
+) -> Costs:
+    """Every cost of ``settings``'s stack at ``traffic`` (by default the default traffic)."""
+    traffic = traffic or default_traffic()
+    try:
+        book = load_price_book(override)
+        report = bill_report(Stack.of(settings), traffic, book, today or datetime.date.today())
+    except PriceError as error:
+        raise ToolError(str(error)) from None
+    prices = Prices.of(book)
+    return Costs(
+        routing=estimate(prices, traffic.requests, traffic.hit_ratio, traffic.lambda_edge_ms),
+        prices=prices,
+        monitoring=stack_monitoring(settings, MonitoringPrices.of(book)),
+        waf=stack_waf(settings, traffic.requests, WafPrices.of(book)),
+        report=report,
+    )
+
+
+def plan_document(
+    settings: Settings, rows: list[PlanRow], costs: Costs | None = None
 ) -> dict[str, Any]:
     """The plan as data: what ``--json`` prints and the HTML page shows."""
     table = settings.routing
     size = function_size(settings)
-    cost = cost or _default_cost()
-    monitoring = monitoring or stack_monitoring(settings)
-    waf = waf or stack_waf(settings, cost[0].requests_per_month)
+    costs = costs or stack_costs(settings)
     return {
         "stack": settings.stack,
         "engine": settings.engine.value,
@@ -537,19 +494,15 @@ def plan_document(
             "bytes": size.size_bytes,
             "limitBytes": size.limit_bytes,
         },
-        "cost": cost[0].as_document(cost[1]),
-        "monitoring": monitoring.as_document(),
-        "webAcl": waf.as_document(),
+        "cost": costs.routing.as_document(costs.prices),
+        "monitoring": costs.monitoring.as_document(),
+        "webAcl": costs.waf.as_document(),
+        "bill": costs.report.document(),
         "warnings": warnings(settings, rows),
     }
 
 
-def _default_cost() -> tuple[CostEstimate, Prices]:
-    prices = load_prices()
-    return estimate(prices, DEFAULT_REQUESTS_PER_MONTH, DEFAULT_CACHE_HIT_RATIO), prices
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="./dev plan", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml (default: prod)"
@@ -559,7 +512,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     output.add_argument(
         "--html", type=Path, metavar="FILE", help="write a self-contained page with a world map"
     )
-    traffic = parser.add_argument_group("cost model")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also print the three ways side by side (both engines and CloudFront in front of an "
+        "S3 Multi-Region Access Point), with the facts that decide and the flat-rate plans",
+    )
+    _traffic_arguments(parser.add_argument_group("traffic (the bill's quantities)"))
+    parser.add_argument(
+        "--prices",
+        type=input_file,
+        metavar="FILE",
+        help="a JSON object replacing the dollar amounts of some keys of tools/*_prices.json",
+    )
+    return parser
+
+
+def _traffic_arguments(traffic: Any) -> None:
     traffic.add_argument(
         "--requests-per-month",
         type=requests_per_month,
@@ -576,6 +545,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(default {DEFAULT_CACHE_HIT_RATIO})",
     )
     traffic.add_argument(
+        "--average-object-kb",
+        type=quantity(Decimal(0), MAX_OBJECT_KB, "KB", above_low=True),
+        default=DEFAULT_OBJECT_KB,
+        metavar="KB",
+        help=f"average size of an object served, in KB (1,024 bytes; default {DEFAULT_OBJECT_KB}, "
+        "at most S3's 5 TB)",
+    )
+    traffic.add_argument(
+        "--gb-per-month",
+        type=quantity(Decimal(0), MAX_GB, "GB"),
+        metavar="GB",
+        help="GB served to viewers a month (default: every request's average object)",
+    )
+    traffic.add_argument(
+        "--stored-gb",
+        type=quantity(Decimal(0), MAX_GB, "GB"),
+        default=DEFAULT_STORED_GB,
+        metavar="GB",
+        help=f"content held in each bucket (default {DEFAULT_STORED_GB})",
+    )
+    traffic.add_argument(
+        "--published-gb-per-month",
+        type=quantity(Decimal(0), MAX_GB, "GB"),
+        default=DEFAULT_PUBLISHED_GB,
+        metavar="GB",
+        help=f"content written or changed a month, which replication copies to every other "
+        f"bucket (default {DEFAULT_PUBLISHED_GB})",
+    )
+    traffic.add_argument(
         "--lambda-edge-ms",
         type=milliseconds,
         default=DEFAULT_LAMBDA_EDGE_BILLED_MS,
@@ -584,34 +582,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ms (default 1: the handler answers in microseconds, see BENCHMARKS.md)",
     )
     traffic.add_argument(
-        "--prices",
-        type=Path,
-        metavar="FILE",
-        help="JSON overriding keys of tools/edge_prices.json, tools/monitoring_prices.json and "
-        "tools/waf_prices.json",
+        "--lambda-edge-instances",
+        type=whole(1, 10_000_000, "instances"),
+        metavar="N",
+        help="Lambda@Edge instances reading the routing state, each at most every 15 s (default: "
+        "one per execution Region, or enough for the average miss rate at 10 requests a second "
+        "each, whichever is more)",
     )
-    options = parser.parse_args(argv)
+    traffic.add_argument(
+        "--log-bytes-per-request",
+        type=whole(1, 100_000, "bytes"),
+        default=DEFAULT_LOG_BYTES_PER_REQUEST,
+        metavar="B",
+        help="size of an access log line, with accessLogs (default "
+        f"{DEFAULT_LOG_BYTES_PER_REQUEST})",
+    )
+
+
+def traffic_of(options: argparse.Namespace) -> Traffic:
+    return default_traffic(
+        options.requests_per_month,
+        options.cache_hit_ratio,
+        object_kb=options.average_object_kb,
+        gb_served=options.gb_per_month,
+        stored_gb=options.stored_gb,
+        published_gb=options.published_gb_per_month,
+        lambda_edge_ms=options.lambda_edge_ms,
+        log_bytes_per_request=options.log_bytes_per_request,
+        lambda_edge_instances=options.lambda_edge_instances,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
     settings = settings_from_stack_file(options.stack)
-    try:
-        prices = load_prices(options.prices)
-        monitoring = stack_monitoring(settings, load_monitoring_prices(options.prices))
-        waf = stack_waf(settings, options.requests_per_month, load_waf_prices(options.prices))
-    except PriceError as error:
-        raise ToolError(str(error)) from None
-    cost = estimate(
-        prices, options.requests_per_month, options.cache_hit_ratio, options.lambda_edge_ms
-    )
+    costs = stack_costs(settings, traffic_of(options), options.prices)
     rows = plan_rows(settings)
     if options.json:
-        print(json.dumps(plan_document(settings, rows, (cost, prices), monitoring, waf), indent=2))
+        print(json.dumps(plan_document(settings, rows, costs), indent=2))
         return 0
     if options.html:
         from tools.plan_map import render_page
 
         try:
             options.html.write_text(
-                render_page(plan_document(settings, rows, (cost, prices), monitoring, waf)),
-                encoding="utf-8",
+                render_page(plan_document(settings, rows, costs)), encoding="utf-8"
             )
         except OSError as error:
             raise ToolError(f"cannot write {options.html}: {error.strerror}") from None
@@ -624,9 +639,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in warnings(settings, rows):
         print(f"\nwarning: {warning}")
     print(f"\n{function_size(settings).describe()}")
-    print(f"\n{render_cost(cost, prices, settings.engine)}")
-    print(f"\n{render_monitoring(monitoring)}")
-    print(f"\n{render_waf(waf)}")
+    print(f"\n{render_cost(costs.routing, costs.prices, settings.engine)}")
+    report = costs.report
+    own = report.bills[report.own]
+    print(f"\n{render_bill(own, report.book, report.today)}")
+    print(f"\n{render_totals(report.bills, report.own, report.book)}")
+    print(f"\n{render_plans(own, report.plans)}")
+    if options.compare:
+        print(f"\n{render_compare(report.bills, report.plans)}")
     print("\nNothing was deployed; run `pulumi up` to deploy.")
     return 0
 

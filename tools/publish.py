@@ -35,7 +35,14 @@ from boto3.s3.transfer import create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
 
 from routing.catalogue import load_catalogue, rank_origins
-from tools.cli import ToolError, run_command
+from tools.cli import (
+    MAX_KEY_BYTES,
+    ToolError,
+    cache_control,
+    edge_region,
+    key_prefix,
+    run_command,
+)
 from tools.folder import LocalFile, scan_folder
 from tools.stack_buckets import (
     add_bucket_arguments,
@@ -61,9 +68,15 @@ def choose_targets(
         return list(buckets)
     here = options.from_region or boto3.session.Session().region_name
     if here not in load_catalogue():
+        yours = (
+            f"{here!r} is not an AWS Region code"
+            if here is not None
+            else "no AWS Region is configured (AWS_REGION, your profile)"
+        )
+        flag = "--from-region" if options.from_region else "your AWS Region"
         raise ToolError(
-            "with replication, publish writes to the bucket nearest you: give --from-region REGION "
-            f"(your AWS Region is {here!r}), --to REGION, or --all"
+            "with replication, publish writes to the bucket nearest you, and "
+            f"{flag}: {yours}; give --from-region REGION, --to REGION, or --all"
         )
     return [rank_origins(here, list(buckets))[0]]
 
@@ -152,6 +165,12 @@ def publish(options: argparse.Namespace) -> int:
             for region in targets
         ]
         files = scan_folder(folder, options.prefix)
+        too_long = next((f for f in files if len(f.key.encode("utf-8")) > MAX_KEY_BYTES), None)
+        if too_long is not None:
+            raise ToolError(
+                f"the key of {too_long.path} is {len(too_long.key.encode('utf-8')):,} bytes long; "
+                f"S3 keys are at most {MAX_KEY_BYTES}: use a shorter --prefix or path"
+            )
         existing = [listing.result() for listing in listings]
     plans = [
         (
@@ -220,19 +239,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "folder", help="local folder whose files become objects (paths become keys)"
     )
     add_bucket_arguments(parser)
-    parser.add_argument("--to", metavar="REGION", help="write to this Region's bucket only")
+    parser.add_argument(
+        "--to", metavar="REGION", type=edge_region, help="write to this Region's bucket only"
+    )
     parser.add_argument(
         "--from-region",
         metavar="REGION",
+        type=edge_region,
         help="your Region: with replication, write to the nearest bucket",
     )
     parser.add_argument(
         "--all", action="store_true", help="write to every bucket, even when they replicate"
     )
     parser.add_argument(
-        "--cache-control", metavar="VALUE", help="Cache-Control of every uploaded object"
+        "--cache-control",
+        metavar="VALUE",
+        type=cache_control,
+        help="Cache-Control of every uploaded object",
     )
-    parser.add_argument("--prefix", default="", help="key prefix for every object (e.g. 'v2/')")
+    parser.add_argument(
+        "--prefix", default="", type=key_prefix, help="key prefix for every object (e.g. 'v2/')"
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would be uploaded, write nothing"
     )

@@ -42,7 +42,7 @@ from botocore.exceptions import (
 
 from core.engine import Engine
 from core.evacuation import EVACUATION_PROBE_SECONDS
-from evacuation.decide import IN, OUT, OperatorDecision, View, out_of_rotation
+from evacuation.decide import IN, OUT, Evacuation, OperatorDecision, View, out_of_rotation
 from evacuation.lambda_function import keyvaluestore_client
 from evacuation.state import (
     DRAINED_KEY,
@@ -60,7 +60,17 @@ from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from settings.parser import Settings
 from settings.stack_file import settings_from_stack_file
 from settings.table import PROJECT
-from tools.cli import NO_CREDENTIALS, ToolError, edge_region, run_command
+from tools.cli import (
+    MAX_REASON_CHARACTERS,
+    NO_CREDENTIALS,
+    ToolError,
+    checked_reason,
+    edge_region,
+    kvs_arn,
+    printable,
+    run_command,
+    table_name,
+)
 from tools.stack_buckets import read_outputs
 
 # The services whose endpoints --endpoint-url may replace.
@@ -143,10 +153,14 @@ def _store_from_outputs(source: str, settings: Settings) -> Store:
             f"{where} have no 'routingState' with a table: a stack with one origin has none, "
             "and a stack deployed before the routing state existed needs a pulumi up"
         )
-    if state.get("engine") != settings.engine.value:
+    engine = state.get("engine")
+    if engine != settings.engine.value:
+        theirs = (
+            f"are of a {printable(engine)} stack" if isinstance(engine, str) else "name no engine"
+        )
         raise ToolError(
-            f"{where} are of a {state.get('engine')} stack, and Pulumi.{settings.stack}.yaml says "
-            f"{settings.engine.value}: run pulumi up first, or give this stack's outputs"
+            f"{where} {theirs}, and Pulumi.{settings.stack}.yaml says {settings.engine.value}: "
+            "run pulumi up first, or give this stack's outputs"
         )
     region = state.get("tableRegion")
     if not isinstance(region, str):
@@ -237,8 +251,9 @@ def identity(target: Target) -> str:
 def drained_only(state_key: str | None) -> str:
     """Why a break-glass change cannot reach a CloudFront function without an evacuator."""
     return (
-        f"this stack's CloudFront function reads the drained list only "
-        f"({state_key!r}: {PROJECT}:evacuation is false): take a Region out "
+        "this stack's CloudFront function reads the drained list only "
+        f"({printable(state_key or 'no state key')}: {PROJECT}:evacuation is false): take a "
+        "Region out "
         f"with pulumi config set --path '{PROJECT}:drained[0]' REGION and pulumi up"
     )
 
@@ -314,10 +329,9 @@ def _decide(
 
 
 def evacuate(options: argparse.Namespace) -> int:
+    why = checked_reason(options.reason)
     target = connect(options)
-    region, reason = options.region, options.reason.strip()
-    if not reason:
-        raise ToolError("--reason: say why, for whoever reads ./dev status next")
+    region = options.region
     _check_origin(target.settings, region)
     with explained(target.store):
         check_publishable(target)
@@ -325,15 +339,12 @@ def evacuate(options: argparse.Namespace) -> int:
         state = target.table.read()
         record = state.decisions.get(region)
         if record is not None and record.out:
-            print(
-                f"{region} is already evacuated, since {record.since} by {record.by}: "
-                f"{record.reason}"
-            )
+            print(f"{region} is already evacuated, {_record_text(record)}")
             publication = publish(target)
             if isinstance(publication, str) or (publication and publication.stored is not None):
                 print(_propagation(target, publication))
             return 0
-        operators = {**state.decisions, region: OperatorDecision(OUT, _now(), who, reason)}
+        operators = {**state.decisions, region: OperatorDecision(OUT, _now(), who, why)}
         out = out_of_rotation(drained=state.drained, checks=state.checks, operators=operators)
         remaining = [origin for origin in target.settings.origins if origin not in out]
         if not remaining:
@@ -347,7 +358,7 @@ def evacuate(options: argparse.Namespace) -> int:
         publication = publish(target)
     taken_over = " (the checks had evacuated it: now only a person brings it back)"
     print(
-        f"{region} evacuated: out of rotation since {decision.since}, by {who}: {reason}"
+        f"{region} evacuated: out of rotation since {decision.since}, by {printable(who)}: {why}"
         + (taken_over if region in state.checks else "")
     )
     print(f"in rotation: {', '.join(remaining)}")
@@ -356,10 +367,10 @@ def evacuate(options: argparse.Namespace) -> int:
 
 
 def restore(options: argparse.Namespace) -> int:
+    why = checked_reason(options.reason) if options.reason is not None else ""
     target = connect(options)
     region = options.region
     _check_origin(target.settings, region)
-    why = options.reason.strip() if options.reason and options.reason.strip() else ""
     with explained(target.store):
         check_publishable(target)
         who = identity(target)
@@ -368,7 +379,10 @@ def restore(options: argparse.Namespace) -> int:
             return _hand_back(target, state, region)
         record = state.decisions.get(region)
         if record is not None and not record.out:
-            print(f"{region} is held in rotation already, since {record.since} by {record.by}")
+            print(
+                f"{region} is held in rotation already, since {printable(record.since)} by "
+                f"{printable(record.by)}"
+            )
             return 0
         if region not in state.out:
             print(f"{region} is in rotation: nothing to restore")
@@ -382,9 +396,9 @@ def restore(options: argparse.Namespace) -> int:
         _decide(target, state, region, OperatorDecision(IN, _now(), who, why or "restored"))
         publication = publish(target)
     previous = record or state.checks.get(region)
-    print(f"{region} restored: back in rotation, by {who}" + (f": {why}" if why else ""))
+    print(f"{region} restored: back in rotation, by {printable(who)}" + (f": {why}" if why else ""))
     if previous is not None:
-        print(f"it had been evacuated since {previous.since} by {previous.by}: {previous.reason}")
+        print(f"it had been evacuated {_record_text(previous)}")
     print(
         "the health checks leave it in rotation until an operator hands it back: "
         f"./dev restore {region} --stack {target.settings.stack} --hand-back"
@@ -406,7 +420,8 @@ def _hand_back(target: Target, state: RoutingState, region: str) -> int:
         "out of rotation (the health checks hold it out)" if region in after.out else "in rotation"
     )
     print(
-        f"{region} handed back to the health checks ({record.by}'s decision since {record.since} "
+        f"{region} handed back to the health checks ({printable(record.by)}'s decision since "
+        f"{printable(record.since)} "
         f"removed): {where}; they take it out if it fails their probes and bring it back once well"
     )
     print(_propagation(target, publication))
@@ -458,22 +473,31 @@ def _origin_state(origin: str, state: RoutingState, stack: str) -> str:
     decision = state.decisions.get(origin)
     if decision is not None and decision.out:
         return (
-            f"evacuated since {decision.since} by {decision.by}: {decision.reason} (an operator's "
-            "decision: only ./dev restore brings it back)"
+            f"evacuated {_record_text(decision)} (an operator's decision: only ./dev restore "
+            "brings it back)"
         )
     if decision is not None:
         return (
-            f"in rotation, held there since {decision.since} by {decision.by}: {decision.reason} "
-            f"(the health checks leave it in; ./dev restore {origin} --stack {stack} --hand-back "
-            "gives it back to them)"
+            f"in rotation, held there {_record_text(decision)} (the health checks leave it in; "
+            f"./dev restore {origin} --stack {stack} --hand-back gives it back to them)"
         )
     record = state.checks.get(origin)
     if record is not None:
-        return f"evacuated since {record.since} by the health checks: {record.reason}"
+        return (
+            f"evacuated since {printable(record.since)} by the health checks: "
+            f"{printable(record.reason)}"
+        )
     reason = state.held.get(origin)
     if reason is not None:
-        return f"in rotation; the health checks would take it out: {reason}"
+        return f"in rotation; the health checks would take it out: {printable(reason)}"
     return "in rotation"
+
+
+def _record_text(record: Evacuation | OperatorDecision) -> str:
+    """Since when, by whom and why, as the table holds them: written by a person, the checks or
+    anything else with access to the table, so printed safely (no control character reaches the
+    terminal, and no reason runs on for pages)."""
+    return f"since {printable(record.since)} by {printable(record.by)}: {printable(record.reason)}"
 
 
 def _views_text(views: dict[str, View], origins: Sequence[str]) -> str:
@@ -489,7 +513,7 @@ def _views_text(views: dict[str, View], origins: Sequence[str]) -> str:
             if (s := view.streaks.get(origin)) is not None
         )
         ago = now - view.tick * EVACUATION_PROBE_SECONDS
-        lines.append(f"  {vantage}: {seen or 'nothing counted'} ({ago:.0f} s ago)")
+        lines.append(f"  {printable(vantage)}: {seen or 'nothing counted'} ({ago:.0f} s ago)")
     return "\n".join(lines)
 
 
@@ -502,12 +526,17 @@ def _parser() -> argparse.ArgumentParser:
         help="stack outputs as `pulumi stack output --json` prints them ('-' for stdin): the "
         "routingState output names the store",
     )
-    common.add_argument("--table", help="without --outputs: the routing state's DynamoDB table")
+    common.add_argument(
+        "--table", type=table_name, help="without --outputs: the routing state's DynamoDB table"
+    )
     common.add_argument(
         "--table-region", type=edge_region, metavar="REGION", help="with --table: its home Region"
     )
     common.add_argument(
-        "--kvs-arn", metavar="ARN", help="with --table, CloudFront Functions: the key value store"
+        "--kvs-arn",
+        metavar="ARN",
+        type=kvs_arn,
+        help="with --table, CloudFront Functions: the key value store",
     )
     common.add_argument(
         "--endpoint-url",
@@ -528,7 +557,11 @@ def _parser() -> argparse.ArgumentParser:
         "last origin in rotation.",
     )
     evacuating.add_argument("region", type=edge_region, help="the origin Region to take out")
-    evacuating.add_argument("--reason", required=True, help="why, for ./dev status")
+    evacuating.add_argument(
+        "--reason",
+        required=True,
+        help=f"why, for ./dev status: plain text, at most {MAX_REASON_CHARACTERS} characters",
+    )
     restoring = commands.add_parser(
         "restore",
         parents=[common],
@@ -539,7 +572,10 @@ def _parser() -> argparse.ArgumentParser:
         "(--hand-back), which also ends an operator's evacuation.",
     )
     restoring.add_argument("region", type=edge_region, help="the origin Region to bring back")
-    restoring.add_argument("--reason", help="why, for ./dev status")
+    restoring.add_argument(
+        "--reason",
+        help=f"why, for ./dev status: plain text, at most {MAX_REASON_CHARACTERS} characters",
+    )
     restoring.add_argument(
         "--hand-back",
         action="store_true",

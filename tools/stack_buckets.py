@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -29,8 +28,21 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
+from core.input_file import (
+    InputFileError,
+    decoded,
+    parse_json,
+    read_input_bytes,
+    read_stream_bytes,
+)
 from routing.catalogue import load_catalogue
-from tools.cli import NO_CREDENTIALS, ToolError, requests_in_flight
+from tools.cli import (
+    NO_CREDENTIALS,
+    ToolError,
+    bucket_name_problem,
+    printable,
+    requests_in_flight,
+)
 from tools.folder import PART_BYTES
 
 
@@ -132,7 +144,11 @@ def _buckets(options: argparse.Namespace) -> StackBuckets:
                 raise ToolError(
                     f"--bucket {flag!r} is not REGION=NAME, e.g. --bucket eu-west-1=my-assets"
                 )
-            buckets[_known_region(region, f"--bucket {flag}")] = name
+            _known_region(region, f"--bucket {flag}")
+            problem = bucket_name_problem(name)
+            if problem is not None:
+                raise ToolError(f"--bucket {printable(flag)}: {problem}")
+            buckets[region] = name
         return StackBuckets(buckets, replicated=options.replication == "mesh")
     if options.replication is not None:
         raise ToolError(
@@ -174,11 +190,17 @@ def endpoints(options: argparse.Namespace, buckets: dict[str, str]) -> Endpoints
 
 def read_outputs(source: str) -> dict[str, Any]:
     """The stack outputs in ``source`` (a file, or '-' for standard input), as
-    ``pulumi stack output --json`` prints them."""
+    ``pulumi stack output --json`` prints them; read bounded (``core.input_file``)."""
+    what = "stack outputs file"
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ToolError(f"cannot read stack outputs from {source}: {error.strerror}") from None
+        if source == "-":
+            data = read_stream_bytes(sys.stdin, what=what)
+        else:
+            data = read_input_bytes(Path(source), what=what, pipes=True)
+        where = "standard input" if source == "-" else source
+        text = decoded(data, where=where)
+    except InputFileError as error:
+        raise ToolError(f"--outputs: {error}") from None
     return _parsed_outputs(text, f"stack outputs in {source}")
 
 
@@ -201,8 +223,12 @@ def pulumi_stack_outputs(stack: str) -> dict[str, Any]:
 
 
 def _parsed_outputs(text: str, where: str) -> dict[str, Any]:
+    if not text.strip():
+        raise ToolError(f"{where} are empty; produce them with `pulumi stack output --json`")
     try:
-        outputs = json.loads(text)
+        outputs = parse_json(text, where=where, what="stack outputs file")
+    except InputFileError as error:
+        raise ToolError(str(error)) from None
     except ValueError:
         raise ToolError(
             f"{where} are not JSON; produce them with `pulumi stack output --json`"
@@ -221,8 +247,11 @@ def _from_outputs(source: str) -> StackBuckets:
         or not all(isinstance(v, str) for v in buckets.values())
     ):
         raise ToolError(f"stack outputs in {source} have no 'buckets' map of Region to bucket name")
-    for region in buckets:
+    for region, name in buckets.items():
         _known_region(region, f"stack outputs in {source}")
+        problem = bucket_name_problem(name)
+        if problem is not None:
+            raise ToolError(f"stack outputs in {source}: {problem}")
     return StackBuckets(dict(buckets), replicated=bool(outputs.get("replication")))
 
 

@@ -11,6 +11,8 @@ from testing.mock_program import (
     EVENT_INVOKE_CONFIG,
     FUNCTION,
     REPLICATION_CONFIG,
+    deploy,
+    project_config,
 )
 from tests import aws_rules
 from tests.components.conftest import deployed
@@ -68,11 +70,16 @@ def test_lambda_edge_stacks_alarm_on_5xx_on_the_router_in_every_execution_region
     failed = alarms_by(deployment, "OperationsFailedReplication")
     assert len(failed) == len(rules) == 6
     for alarm in failed:
+        # Not published while nothing replicates (S3 user guide, "Using S3 Replication metrics"):
+        # no data is no failure. The rest report per request or invocation: the same.
+        assert alarm.inputs["treatMissingData"] == "notBreaching"
         dimensions = alarm.inputs["dimensions"]
         assert dimensions["SourceBucket"] == buckets[alarm.region]
         destination_arn = f"arn:aws:s3:::{dimensions['DestinationBucket']}"
         assert rules[(alarm.region, destination_arn)] == dimensions["RuleId"]
     assert not alarms_by(deployment, "FunctionExecutionErrors")
+    for alarm in [rate, *alarms_by(deployment, "Errors"), *alarms_by(deployment, "Throttles")]:
+        assert alarm.inputs["treatMissingData"] == "notBreaching"
 
 
 def test_thresholds_and_windows_come_from_the_settings():
@@ -257,6 +264,19 @@ def test_access_logs_go_to_a_private_expiring_bucket_in_the_home_region(scenario
     assert delivery.inputs["deliverySourceName"] == source.outputs["name"]
     assert delivery.inputs["deliveryDestinationArn"] == destination.outputs["arn"]
     assert policy.urn in delivery.dependencies
+    # The free format unless the stack asks for another.
+    assert destination.inputs["outputFormat"] == "w3c"
+
+
+@pytest.mark.parametrize("output_format", ["parquet", "json"])
+def test_access_logs_come_in_the_format_the_stack_sets(output_format):
+    deployment = deploy(
+        project_config(
+            origins=["us-east-1", "eu-west-1"], accessLogs="true", accessLogFormat=output_format
+        )
+    )
+    destination = deployment.one("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+    assert destination.inputs["outputFormat"] == output_format
 
 
 def test_access_logs_are_off_by_default():
@@ -292,8 +312,12 @@ def test_every_origin_out_of_rotation_raises_an_alarm_where_there_is_an_evacuato
         1,
     )
     assert (inputs["period"], inputs["evaluationPeriods"]) == (60, 1)
-    # No report (no evacuator running) is no alarm.
-    assert inputs["treatMissingData"] == "notBreaching"
+    # Reported continuously, by every run: a minute without a report keeps the alarm as it is. It
+    # neither clears an alarm that is up nor raises one when the evacuators fall silent, which
+    # their heartbeat alarms (breaching on no data) call instead.
+    assert inputs["treatMissingData"] == "ignore"
+    heartbeats = [a for a in alarms if a.name.startswith("monitoring-evacuator-silent-")]
+    assert heartbeats and all(a.inputs["treatMissingData"] == "breaching" for a in heartbeats)
     (topic,) = [t for t in deployment.all(TOPIC) if t.region == "us-east-1"]
     assert inputs["alarmActions"] == [topic.outputs["arn"]]
     body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
@@ -410,3 +434,27 @@ def test_alarms_on_the_distribution_and_the_function_wait_for_them(deployment):
     router_alarms = [a for a in deployment.all(ALARM) if a.name.startswith("monitoring-router-")]
     assert router_alarms and all(function.urn in a.dependencies for a in router_alarms)
     assert distribution.urn in deployment.one(DASHBOARD).dependencies
+
+
+@pytest.mark.parametrize(
+    ("treatment", "problems"),
+    [
+        ("ignore", []),
+        ("breaching", ["missing data breaching on an AWS/DynamoDB metric"]),
+        (None, ["missing data None on an AWS/DynamoDB metric"]),
+    ],
+)
+def test_an_alarm_on_a_dynamodb_metric_must_say_it_ignores_missing_data(treatment, problems):
+    # CloudWatch ignores missing data on AWS/DynamoDB metrics whatever the alarm says, so a
+    # liveness alarm on, say, the state table's ReplicationLatency would hold its last state.
+    inputs = {
+        "namespace": "AWS/DynamoDB",
+        "metricName": "ReplicationLatency",
+        "dimensions": {"TableName": "t", "ReceivingRegion": "eu-west-1"},
+        "statistic": "Maximum",
+        "period": 60,
+        "evaluationPeriods": 1,
+        "comparisonOperator": "GreaterThanThreshold",
+        **({"treatMissingData": treatment} if treatment else {}),
+    }
+    assert aws_rules.alarm_problems(inputs) == problems

@@ -3,6 +3,7 @@ declares."""
 
 import json
 
+from edge_function import origin_request
 from routing.table import FailoverMode, choose
 from testing.mock_program import (
     ACCOUNT_ID,
@@ -120,7 +121,12 @@ def test_edge_role_is_trusted_by_lambda_and_edgelambda_and_may_only_log(lambda_e
         (read,) = json.loads(policies["router-state"].inputs["policy"])["Statement"]
         assert (read["Effect"], read["Action"]) == ("Allow", "dynamodb:Query")
         assert read["Resource"] == f"arn:aws:dynamodb:*:{ACCOUNT_ID}:table/{table}"
-        assert "Condition" not in read
+        # The rotation partition only, the one the edge's handler queries, and a query that names
+        # no partition is not allowed either.
+        assert read["Condition"] == {
+            "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [origin_request.STATE_PARTITION]},
+            "Null": {"dynamodb:LeadingKeys": "false"},
+        }
 
 
 def test_origin_group_has_two_distinct_members_and_allowed_status_codes(lambda_edge_deployment):
@@ -534,3 +540,10 @@ def test_comments_and_tags_within_aws_limits(deployment):
     for resource in deployment.resources:
         if "tags" in resource.inputs:
             assert aws_rules.tag_problems(resource.inputs["tags"]) == [], resource.name
+
+
+def test_no_role_trusts_a_service_on_a_condition_the_service_is_not_documented_to_send(deployment):
+    # A one-origin CloudFront Functions stack has no role at all.
+    for role in deployment.all(ROLE):
+        document = json.loads(role.inputs["assumeRolePolicy"])
+        assert aws_rules.trust_policy_problems(document) == [], role.name

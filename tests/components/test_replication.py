@@ -5,7 +5,6 @@ import json
 
 from components.replication import replication_destinations
 from testing.mock_program import (
-    ACCOUNT_ID,
     REPLICATION_CONFIG,
     ROLE,
     ROLE_POLICY,
@@ -113,8 +112,9 @@ def test_replication_role_is_trusted_by_s3_and_reaches_only_these_buckets(deploy
     role = deployment.one(ROLE, "replication-role")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
-    # Only on behalf of this account's buckets (confused-deputy guard).
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    # As the S3 user guide shows it: no condition S3 is not documented to send (only this
+    # account's principals may pass the role: iam:PassRole).
+    assert "Condition" not in statement
     configs = deployment.all(REPLICATION_CONFIG)
     assert {config.inputs["role"] for config in configs} == {role.outputs["arn"]}
     policy = json.loads(deployment.one(ROLE_POLICY, "replication-policy").inputs["policy"])

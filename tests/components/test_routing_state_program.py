@@ -139,6 +139,12 @@ def test_state_tables_obey_dynamodbs_rules(deployment):
         assert (inputs["hashKey"], inputs["rangeKey"]) == ("pk", "sk")
         assert inputs["attributes"] == [{"name": "pk", "type": "S"}, {"name": "sk", "type": "S"}]
         assert all(replica["propagateTags"] for replica in inputs.get("replicas", []))
+        # The evacuations in force live here: the table and every replica, each on its own, are
+        # protected from deletion (DynamoDB: "You must enable deletion protection on each replica").
+        assert inputs["deletionProtectionEnabled"] is True
+        assert all(
+            replica["deletionProtectionEnabled"] is True for replica in inputs.get("replicas", [])
+        )
 
 
 def test_pulumi_declares_only_its_own_part_of_the_state(deployment):

@@ -2,6 +2,7 @@
 rate limit, or the operator's by ARN; attached to the distribution, drawn on the dashboard."""
 
 import json
+import re
 
 import pytest
 
@@ -14,6 +15,19 @@ DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 MANAGED = {"web-acl-managed": 500, "functions-web-acl-managed": DEFAULT_WAF_RATE_LIMIT}
 OWN = ["web-acl-arn", "functions-web-acl-arn"]
+
+
+_TERM = re.compile(r'(NOT )?(\w+)="([^"]*)"')
+
+
+def search_matches(expression, series):
+    """Whether a CloudWatch SEARCH expression made of exact-match terms (``Name="value"``, each
+    may be preceded by NOT, all of them ANDed) selects a series (its dimensions and metric name):
+    the subset of "CloudWatch search expression syntax" the dashboard uses."""
+    term = expression.split("}", 1)[1].rsplit("'", 3)[0]
+    terms = _TERM.findall(term)
+    assert terms and _TERM.sub("", term).strip() == "", term
+    return all((series.get(name) == value) != bool(negated) for negated, name, value in terms)
 
 
 def web_acl_graph(deployment):
@@ -65,9 +79,23 @@ def test_the_distribution_uses_the_web_acls_arn_and_the_dashboard_its_metrics(sc
     metric_name = deployment.one(WEB_ACL).inputs["visibilityConfig"]["metricName"]
     expressions = [entry[0]["expression"] for entry in properties["metrics"]]
     assert expressions == [
-        f'SEARCH(\'{{AWS/WAFV2,Rule,WebACL}} MetricName="{metric}" WebACL="{metric_name}"\', '
+        f'SEARCH(\'{{AWS/WAFV2,Rule,WebACL}} MetricName="{metric}" WebACL="{metric_name}" '
+        'NOT Rule="ALL"\', '
         "'Sum', 60)"
         for metric in ("AllowedRequests", "BlockedRequests")
+    ]
+    # What the search draws of what AWS WAF publishes for the web ACL: every rule's series and the
+    # default action's, not the web ACL-wide Rule=ALL, nor another web ACL's or metric's.
+    published = [
+        {"MetricName": metric, "WebACL": acl, "Rule": rule}
+        for metric in ("AllowedRequests", "BlockedRequests", "CountedRequests")
+        for acl in (metric_name, "another-acl")
+        for rule in ("ALL", "Default_Action", "rate-limit-per-ip", "AWSManagedRulesCommonRuleSet")
+    ]
+    drawn = [series for series in published if search_matches(expressions[1], series)]
+    assert drawn == [
+        {"MetricName": "BlockedRequests", "WebACL": metric_name, "Rule": rule}
+        for rule in ("Default_Action", "rate-limit-per-ip", "AWSManagedRulesCommonRuleSet")
     ]
     # No Region dimension: AWS WAF publishes none for CloudFront.
     assert all("Region" not in expression for expression in expressions)

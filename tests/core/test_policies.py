@@ -2,10 +2,17 @@ from core.policies import (
     bucket_policy,
     edge_function_logging_policy,
     edge_function_trust_policy,
+    lambda_execution_trust_policy,
     next_engine_grant,
     oac_read_grant,
     oai_read_grant,
+    replication_trust_policy,
+    service_trust_policy,
+    state_reader_policy,
 )
+from edge_function import origin_request
+from evacuation.state import ROTATION_PARTITION
+from tests import aws_rules
 
 BUCKET_ARN = "arn:aws:s3:::geo-assets-eu-west-1"
 
@@ -84,3 +91,58 @@ def test_edge_function_role_documents():
     direct = "arn:aws:logs:*:123456789012:log-group:/aws/lambda/router-1a2b"
     # Each group as its ARN and in its ":*" form, and nothing else.
     assert statement["Resource"] == [group, f"{group}:*", direct, f"{direct}:*"]
+
+
+def test_a_lambda_execution_role_is_trusted_by_lambda_on_no_condition():
+    (statement,) = lambda_execution_trust_policy()["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    assert aws_rules.trust_policy_problems(lambda_execution_trust_policy()) == []
+    assert aws_rules.trust_policy_problems(edge_function_trust_policy()) == []
+    assert aws_rules.trust_policy_problems(replication_trust_policy()) == []
+
+
+def test_the_trust_check_finds_a_condition_lambda_does_not_send():
+    # What the evacuator's role said before, and the replication role's.
+    conditioned = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["s3.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+                "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::b"}},
+            },
+        ]
+    }
+    assert aws_rules.trust_policy_problems(conditioned) == [
+        "lambda.amazonaws.com on aws:sourceaccount",
+        "s3.amazonaws.com on aws:sourcearn",
+    ]
+    # EventBridge Scheduler documents both keys: its role keeps them.
+    scheduler = service_trust_policy("scheduler.amazonaws.com", "123456789012")
+    assert scheduler["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"}
+    }
+    assert aws_rules.trust_policy_problems(scheduler) == []
+
+
+def test_the_edge_may_query_the_rotation_partition_and_nothing_else():
+    (statement,) = state_reader_policy("123456789012", "geo-prod-routing-state")["Statement"]
+    assert statement["Action"] == "dynamodb:Query"
+    condition = statement["Condition"]
+    # What the edge's handler asks for (a partition key condition on "rotation"), and what the
+    # evacuator's writers keep there.
+    assert condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [
+        origin_request.STATE_PARTITION
+    ]
+    assert origin_request.STATE_PARTITION == ROTATION_PARTITION
+    assert condition["Null"] == {"dynamodb:LeadingKeys": "false"}

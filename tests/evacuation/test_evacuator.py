@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
+from core.evacuation import EVACUATOR_TIMEOUT_SECONDS
 from evacuation.decide import BY_CHECKS, IN, OperatorDecision
 from evacuation.evacuator import (
     HEALTH_KEY,
@@ -284,6 +285,7 @@ def test_a_store_that_holds_a_newer_version_is_never_written_back(world):
 def test_while_the_home_region_does_not_answer_nothing_is_decided_and_it_says_so(world):
     class Unreachable:
         exceptions = dynamodb().exceptions
+        meta = dynamodb("us-east-1").meta
 
         def __getattr__(self, operation):
             def call(**_):
@@ -311,7 +313,7 @@ def test_a_scheduled_run_counts_every_tick_for_two_minutes_and_reports_its_metri
     evacuator = world["evacuator"]("us-east-1")
     world["clock"].now += 3.5  # invoked mid-tick
     start = world["clock"].now
-    report = evacuator.run(remaining_seconds=150)
+    report = evacuator.run(remaining_seconds=EVACUATOR_TIMEOUT_SECONDS)
     # Ticks from the next one on, every 10 s for 120 s: 12 of them, the last at start + 116.5.
     assert [r.tick for r in report] == list(range(TICK + 1, TICK + 13))
     assert world["clock"].now - start == pytest.approx(116.5)
@@ -323,8 +325,11 @@ def test_a_scheduled_run_counts_every_tick_for_two_minutes_and_reports_its_metri
 
 def test_a_run_starts_no_round_it_could_not_finish_before_lambdas_timeout(world):
     evacuator = world["evacuator"]("us-east-1")
-    # 40 s left, and a round takes at most 1 + 5 + 10 s: rounds may start up to 24 s in.
-    report = evacuator.run(remaining_seconds=40)
+    # A round and the metrics take at most 1 + 5 s of probes, 15 table requests, a notification
+    # and the metrics, 2 s each (evacuation.budget); with 24 s more left, rounds may start up to
+    # 24 s in.
+    assert evacuator.settings.round_seconds == 6 + 17 * 2
+    report = evacuator.run(remaining_seconds=evacuator.settings.round_seconds + 24)
     assert len(report) == 3
 
 

@@ -14,13 +14,13 @@ from routing.latency import (
     LatencySnapshot,
     RoutingMetric,
     latency_ranking,
-    load_snapshot,
     parse_snapshot,
     rank_origins_by_metric,
     render_snapshot,
     snapshot_of,
 )
 from routing.table import Route, derive_routing_table
+from settings.parser import load_snapshot
 from tests.support import SEED_ORIGINS
 
 CODES = list(load_catalogue())
@@ -294,9 +294,9 @@ def test_a_snapshot_is_read_and_rendered_the_same_way_every_time(tmp_path):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"unit": "s"}, "holds 'p50' in 's'; routing reads p50 round trips in ms"),
-        ({"statistic": "p90"}, "holds 'p90' in 'ms'"),
-        ({"measured": "28/11/2026"}, "'measured' is '28/11/2026', not a date such as"),
+        ({"unit": "s"}, 'holds "p50" in "s"; routing reads p50 round trips in ms'),
+        ({"statistic": "p90"}, 'holds "p90" in "ms"'),
+        ({"measured": "28/11/2026"}, "'measured' is \"28/11/2026\", not a date such as"),
         ({"measured": 20261128}, "'measured' is 20261128, not a date"),
         ({"source": ""}, "'source' must name the API and Region"),
         ({"extra": 1}, "has unknown extra; a snapshot has exactly source, measured"),
@@ -326,7 +326,7 @@ def test_a_missing_field_and_a_document_that_is_no_object_are_named():
     del incomplete["unit"]
     with pytest.raises(LatencyError, match="lacks unit; a snapshot has exactly"):
         parse_snapshot(incomplete)
-    with pytest.raises(LatencyError, match="holds list, not an object"):
+    with pytest.raises(LatencyError, match="holds an array, not an object"):
         parse_snapshot([])
 
 
@@ -339,7 +339,7 @@ def test_a_missing_or_broken_file_is_named_with_where(tmp_path):
         load_snapshot(broken)
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps(document(unit="s")), encoding="utf-8")
-    with pytest.raises(LatencyError, match=r"wrong.json: holds 'p50' in 's'"):
+    with pytest.raises(LatencyError, match=r'wrong.json: holds "p50" in "s"'):
         load_snapshot(wrong)
-    with pytest.raises(LatencyError, match="cannot read the latency snapshot"):
-        load_snapshot(tmp_path)  # a directory
+    with pytest.raises(LatencyError, match="is a folder, not a latency snapshot"):
+        load_snapshot(tmp_path)

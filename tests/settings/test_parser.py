@@ -7,6 +7,7 @@ import pytest
 
 from core.cloudfront import DEFAULT_CONNECTION_ATTEMPTS, DEFAULT_CONNECTION_TIMEOUT_SECONDS
 from core.engine import Engine, OriginAccess
+from core.monitoring import ACCESS_LOG_FORMATS_CHARGED
 from routing.table import FailoverMode
 from settings.generator import configuration_page_table, configuration_table, project_file_config
 from settings.generator import main as generator_main
@@ -426,6 +427,10 @@ def test_monitoring_and_access_log_settings_have_documented_defaults():
         settings.alarm_error_count,
     ) == (5.0, 5, 1)
     assert settings.access_logs is False and settings.access_log_days == 90
+    # The free format: only Parquet is a conversion CloudWatch bills.
+    assert settings.access_log_format == "w3c"
+    assert set(ACCESS_LOG_FORMATS_CHARGED) == {"parquet"}
+    assert settings.access_log_format not in ACCESS_LOG_FORMATS_CHARGED
     tuned = parse(
         origins=["us-east-1", "eu-west-1"],
         monitoring="false",
@@ -433,13 +438,18 @@ def test_monitoring_and_access_log_settings_have_documented_defaults():
         alarmErrorRatePercent="0.5",
         accessLogs="true",
         accessLogDays="400",
+        accessLogFormat="parquet",
     )
     assert (tuned.monitoring, tuned.alarm_email, tuned.alarm_error_rate_percent) == (
         False,
         "ops@example.com",
         0.5,
     )
-    assert (tuned.access_logs, tuned.access_log_days) == (True, 400)
+    assert (tuned.access_logs, tuned.access_log_days, tuned.access_log_format) == (
+        True,
+        400,
+        "parquet",
+    )
 
 
 @pytest.mark.parametrize(
@@ -453,6 +463,11 @@ def test_monitoring_and_access_log_settings_have_documented_defaults():
         ({"monitoring": "on"}, "monitoring: 'on' is not true or false"),
         ({"accessLogs": "yes"}, "accessLogs: 'yes' is not true or false"),
         ({"accessLogDays": "0"}, "accessLogDays: '0' is not a whole number from 1 to 36500"),
+        (
+            {"accessLogFormat": "Parquet"},
+            "accessLogFormat: 'Parquet' is not one of: w3c, json, plain, parquet",
+        ),
+        ({"accessLogFormat": "raw"}, "accessLogFormat: 'raw' is not one of: w3c, json, plain"),
     ],
 )
 def test_monitoring_and_access_log_settings_are_checked(values, message):
@@ -714,7 +729,7 @@ def test_a_relative_latency_file_is_taken_from_the_project_directory():
     [
         (None, "no latency snapshot at {path}"),
         ("[1, 2", "{path}:1:6: not valid JSON (Expecting ',' delimiter)"),
-        ({**SNAPSHOT, "unit": "s"}, "{path}: holds 'p50' in 's'; routing reads p50 round trips"),
+        ({**SNAPSHOT, "unit": "s"}, '{path}: holds "p50" in "s"; routing reads p50 round trips'),
         (
             {**SNAPSHOT, "latency": {"ap-south-1": {"eu-central-1": -3}}},
             "{path}: latency: ap-south-1 to eu-central-1 is -3, not a round trip in ms",

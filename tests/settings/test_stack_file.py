@@ -174,3 +174,111 @@ def test_a_stack_file_home_region_outside_the_catalogue_is_refused(tmp_path, mon
         "aws:region: 'mars' is not a known AWS Region code; known codes: "
         + ", ".join(sorted(load_catalogue()))
     )
+
+
+def test_a_key_without_a_namespace_is_the_projects_as_the_cli_reads_it(tmp_path, monkeypatch):
+    # Before: ignored, so this stack routed as if failover were ranked and had no price class.
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    write(
+        tmp_path,
+        "config:\n  origins: [us-east-1, eu-west-1]\n  failover: off\n"
+        "  geo-proximity:config:priceClass: PriceClass_100\n",
+        name="Pulumi.bare.yaml",
+    )
+    settings = stack_file.settings_from_stack_file("bare")
+    assert settings.origins == ("us-east-1", "eu-west-1")
+    assert settings.routing.failover_mode.value == "off"
+    assert settings.price_class == "PriceClass_100"
+
+
+def test_a_key_without_a_namespace_the_project_lacks_is_refused_as_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    write(tmp_path, "config:\n  origins: [us-east-1]\n  failovr: off\n", name="Pulumi.bare.yaml")
+    with pytest.raises(ConfigError) as raised:
+        stack_file.settings_from_stack_file("bare")
+    assert str(raised.value) == (
+        "geo-proximity:failovr: is not a setting of this project; did you mean "
+        "geo-proximity:failover?"
+    )
+
+
+def test_a_secret_no_local_tool_needs_leaves_the_tools_working(tmp_path, monkeypatch):
+    # Before: "geo-proximity:alarmEmail is a secret, which only the Pulumi CLI can decrypt", from
+    # every tool, for any secret anywhere in the file (aws:secretKey included).
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    write(
+        tmp_path,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-west-1]\n"
+        "  geo-proximity:aliases: [cdn.example.com]\n"
+        "  geo-proximity:certificateArn:\n    secure: v1:AAAA\n"
+        "  geo-proximity:alarmEmail:\n    secure: v1:BBBB\n"
+        "  aws:secretKey:\n    secure: v1:CCCC\n",
+        name="Pulumi.s.yaml",
+    )
+    settings = stack_file.settings_from_stack_file("s")
+    assert settings.secrets == frozenset({"certificateArn", "alarmEmail"})
+    assert (settings.alarm_email, settings.aliases) == (None, ("cdn.example.com",))
+
+
+def test_a_secret_the_tools_need_is_named_with_the_way_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    write(
+        tmp_path,
+        "config:\n  geo-proximity:origins: [us-east-1, eu-west-1]\n"
+        "  geo-proximity:drained:\n    secure: v1:AAAA\n",
+        name="Pulumi.s.yaml",
+    )
+    with pytest.raises(ConfigError) as raised:
+        stack_file.settings_from_stack_file("s")
+    assert str(raised.value) == (
+        "geo-proximity:drained: is a secret (secure:), which only the Pulumi CLI can decrypt, and "
+        "the local tools need its value; store it in plain text (pulumi config set without "
+        "--secret: it is no secret once deployed), or check the stack with pulumi preview instead"
+    )
+
+
+@pytest.mark.parametrize(
+    ("own", "default", "refused"),
+    [
+        (48, 0, None),
+        (0, 48, None),  # 48 + project + stack = 50
+        (0, 49, "aws:defaultTags: with aws:defaultTags' 49 tag(s), 0 of geo-proximity:tags"),
+        (40, 9, "geo-proximity:tags: with aws:defaultTags' 9 tag(s), 40 of geo-proximity:tags"),
+    ],
+)
+def test_default_tags_count_toward_the_limit_per_resource(
+    tmp_path, monkeypatch, own, default, refused
+):
+    # Before: 40 tags and 9 default tags passed, and 51 tags a resource went to AWS.
+    monkeypatch.setattr(stack_file, "PROJECT_ROOT", tmp_path)
+    tags = "".join(f"    own{n}: v\n" for n in range(own))
+    defaults = "".join(f"      default{n}: v\n" for n in range(default))
+    write(
+        tmp_path,
+        "config:\n  geo-proximity:origins: [us-east-1]\n"
+        + (f"  geo-proximity:tags:\n{tags}" if own else "")
+        + (f"  aws:defaultTags:\n    tags:\n{defaults}" if default else ""),
+        name="Pulumi.tags.yaml",
+    )
+    if refused is None:
+        settings = stack_file.settings_from_stack_file("tags")
+        assert len(settings.tags) + len(settings.default_tags) == own + 2 + default
+        return
+    with pytest.raises(ConfigError) as raised:
+        stack_file.settings_from_stack_file("tags")
+    assert str(raised.value).startswith(refused)
+    assert str(raised.value).endswith("AWS allows 50 per resource: drop 1")
+
+
+def test_default_tags_of_another_shape_are_refused():
+    from settings.parser import settings_from_config
+
+    with pytest.raises(ConfigError) as raised:
+        settings_from_config(
+            {"geo-proximity:origins": '["us-east-1"]', "aws:defaultTags": '{"tags": ["a"]}'},
+            stack="t",
+        )
+    assert str(raised.value) == (
+        'aws:defaultTags: {"tags": ["a"]} is not a map holding a map of tags, e.g. '
+        '{"tags": {"team": "cdn"}}'
+    )

@@ -304,7 +304,7 @@ def test_a_bad_endpoint_is_one_line(tmp_path, capsys):
 
 def test_unreadable_outputs_and_a_missing_pulumi_cli_are_one_line(tmp_path, capsys, monkeypatch):
     assert run_command(backfill.main, [TARGET, "--outputs", str(tmp_path / "none.json")]) == 2
-    assert "cannot read stack outputs from" in capsys.readouterr().err
+    assert "--outputs: no stack outputs file at" in capsys.readouterr().err
     monkeypatch.setenv("PATH", str(tmp_path))
     assert run_command(backfill.main, [TARGET, "--stack", "prod"]) == 2
     assert capsys.readouterr().err.startswith("error: --stack needs the Pulumi CLI (pulumi)")

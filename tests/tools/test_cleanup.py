@@ -1,8 +1,11 @@
-"""./dev cleanup: what Lambda@Edge leaves behind, found by the program's tags and names and deleted
-with --yes. Lambda, CloudWatch Logs and IAM are moto's; CloudFront's distributions, which moto keeps
-without their Lambda associations, come from botocore's Stubber, checked against the real
-CloudFront model, as do Lambda's refusal of a replicated function and the pagination of every
-listing."""
+"""./dev cleanup: what Lambda@Edge leaves behind, found by what AWS requires of a Lambda@Edge
+function, the program's tags, the router's description and names, and deleted with --yes; nothing
+in use (the evacuators in every vantage Region and their shared role, the router in use, other
+stacks' and other projects' functions) is ever planned for deletion. Lambda, CloudWatch Logs, IAM
+and EC2's Region list are moto's; CloudFront's distributions, which moto keeps without their Lambda
+associations, come from botocore's Stubber, checked against the real CloudFront model, as do
+Lambda's refusal of a replicated function, a Region that cannot be listed and the pagination of
+every listing."""
 
 import io
 import json
@@ -14,7 +17,10 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from core.cloudfront import EDGE_FUNCTION_DESCRIPTION
 from routing.catalogue import lambda_edge_execution_regions
+from settings.stack_file import read_stack_config, stack_file_path
+from testing.mock_program import FUNCTION, ROLE, deploy
 from tools import cleanup
 from tools.cli import run_command
 
@@ -36,6 +42,19 @@ EDGE_TRUST = {
         }
     ],
 }
+# An evacuator's role, as the program declares it: Lambda alone may assume it.
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+# The Regions the tests' account has enabled, unless a test says otherwise.
+REGIONS = ("ap-northeast-1", "eu-central-1", "eu-west-1", "us-east-1")
 
 
 @pytest.fixture
@@ -51,11 +70,28 @@ def aws(monkeypatch, tmp_path):
 
 
 class Clients:
-    """moto's clients, but for the (service[, Region]) given a Stubber'd client of their own."""
+    """moto's clients, but for the (service[, Region]) given a Stubber'd client of their own; EC2's
+    DescribeRegions answers ``regions`` (moto's own list, every Region it knows, with None)."""
 
-    def __init__(self, **stubbed):
+    def __init__(self, regions=REGIONS, **stubbed):
         self.stubbed = stubbed
         self.made = {}
+        if regions is not None and "ec2" not in stubbed:
+            ec2, stubber = stubbed_client("ec2")
+            listing = {
+                "Regions": [
+                    {
+                        "RegionName": region,
+                        "Endpoint": f"ec2.{region}.amazonaws.com",
+                        "OptInStatus": "opt-in-not-required",
+                    }
+                    for region in regions
+                ]
+            }
+            # Listed once per plan that gets as far as a role.
+            for _ in range(4):
+                stubber.add_response("describe_regions", listing, {})
+            self.stubbed["ec2"] = ec2
 
     def __call__(self, service, region):
         for key in (f"{service}:{region}", service):
@@ -66,11 +102,14 @@ class Clients:
         return self.made[(service, region)]
 
 
-def stubbed(service, region=EDGE):
+def stubbed_client(service, region=EDGE):
     client = boto3.client(service, region_name=region)
     stubber = Stubber(client)
     stubber.activate()
     return client, stubber
+
+
+stubbed = stubbed_client
 
 
 def summary(distribution_id, *function_versions):
@@ -141,15 +180,36 @@ def tags(stack, project="geo-proximity"):
     return {"project": project, "stack": stack}
 
 
-def edge_function(name, stack, versions=1, role=None):
-    """A Lambda@Edge function as the program leaves it: its role, published versions, tags."""
+def role(name, stack, trust=EDGE_TRUST, project="geo-proximity"):
+    """A role tagged for ``stack``, with ``trust``; its ARN (the existing one's, made before)."""
+    iam = boto3.client("iam", region_name=EDGE)
+    try:
+        return iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Tags=[{"Key": k, "Value": v} for k, v in tags(stack, project).items()],
+        )["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
+def edge_function(
+    name,
+    stack,
+    versions=1,
+    role=None,
+    description=EDGE_FUNCTION_DESCRIPTION,
+    project="geo-proximity",
+):
+    """A Lambda@Edge function as the program leaves it: its role, published versions, tags and the
+    router's description."""
     iam = boto3.client("iam", region_name=EDGE)
     role = role or f"{name}-role"
     try:
         arn = iam.create_role(
             RoleName=role,
             AssumeRolePolicyDocument=json.dumps(EDGE_TRUST),
-            Tags=[{"Key": k, "Value": v} for k, v in tags(stack).items()],
+            Tags=[{"Key": k, "Value": v} for k, v in tags(stack, project).items()],
         )["Role"]["Arn"]
         logs = {
             "Version": "2012-10-17",
@@ -171,15 +231,36 @@ def edge_function(name, stack, versions=1, role=None):
         Role=arn,
         Handler="lambda_function.handler",
         Code={"ZipFile": package()},
+        Description=description,
         Publish=True,
-        Tags=tags(stack),
+        Tags=tags(stack, project),
     )
     assert created["FunctionName"] == name
     for number in range(2, versions + 1):
         # Lambda publishes a version only of a changed function.
-        lambda_.update_function_configuration(FunctionName=name, Description=f"routing {number}")
+        lambda_.update_function_configuration(FunctionName=name, Timeout=number)
         lambda_.publish_version(FunctionName=name)
     return f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}"
+
+
+def evacuator(name, stack, region, role_arn):
+    """An evacuator as the program declares one in a vantage Region: tagged for the stack, with its
+    settings in an environment variable, its role shared by every vantage Region's, its log group
+    tagged for the stack."""
+    boto3.client("lambda", region_name=region).create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role_arn,
+        Handler="lambda_function.handler",
+        Code={"ZipFile": package()},
+        Description="Probes every origin's health object; takes a failing origin out of rotation",
+        Environment={"Variables": {"GEO_PROXIMITY_EVACUATOR": "{}"}},
+        Publish=True,
+        Tags=tags(stack),
+    )
+    boto3.client("logs", region_name=region).create_log_group(
+        logGroupName=f"/aws/lambda/{name}", tags=tags(stack)
+    )
 
 
 def log_groups(name, stack, regions, direct=True, group_tags=True):
@@ -199,10 +280,10 @@ def group_names(region, prefix="/aws/lambda/"):
     return sorted(group["logGroupName"] for group in listed["logGroups"])
 
 
-def function_names():
+def function_names(region=EDGE):
     return sorted(
         f["FunctionName"]
-        for f in boto3.client("lambda", region_name=EDGE).list_functions()["Functions"]
+        for f in boto3.client("lambda", region_name=region).list_functions()["Functions"]
     )
 
 
@@ -361,7 +442,7 @@ def test_a_role_another_principal_may_assume_stays(aws):
             {
                 **EDGE_TRUST["Statement"][0],
                 "Principal": {
-                    "Service": "lambda.amazonaws.com",
+                    "Service": ["lambda.amazonaws.com", "edgelambda.amazonaws.com"],
                     "AWS": f"arn:aws:iam::{ACCOUNT}:root",
                 },
             }
@@ -373,19 +454,21 @@ def test_a_role_another_principal_may_assume_stays(aws):
     cloudfront, _ = distributions([])
     found = cleanup.find_leftovers(Clients(cloudfront=cloudfront), "prod", LATER)
     assert [d.kind for d in found.deletions if d.kind == "role"] == []
-    assert "role router-function-a-role: trusted by more than Lambda" in found.kept
+    assert "role router-function-a-role: trusted by more than Lambda and Lambda@Edge" in found.kept
 
 
 def refusing_lambda(name, times):
-    """A Stubber'd Lambda client listing one function of stack prod, then refusing to delete it
-    ``times`` times as CloudFront's replicas make Lambda refuse, then deleting it."""
+    """A Stubber'd us-east-1 Lambda client listing one router of stack prod (its role in moto's
+    IAM), then refusing to delete it ``times`` times as CloudFront's replicas make Lambda refuse,
+    then deleting it."""
     client, stubber = stubbed("lambda")
     arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}"
     config = {
         "FunctionName": name,
         "FunctionArn": arn,
-        "Role": f"arn:aws:iam::{ACCOUNT}:role/{name}-role",
+        "Role": role(f"{name}-role", "prod"),
         "LastModified": "2026-01-01T00:00:00.000+0000",
+        "Description": EDGE_FUNCTION_DESCRIPTION,
     }
     stubber.add_response("list_functions", {"Functions": [config]}, {})
     stubber.add_response("list_tags", {"Tags": tags("prod")}, {"Resource": arn})
@@ -393,6 +476,12 @@ def refusing_lambda(name, times):
         "list_versions_by_function",
         {"Versions": [{**config, "Version": "$LATEST"}, {**config, "Version": "1"}]},
         {"FunctionName": name},
+    )
+    # Who uses its role, every version, in us-east-1 (moto answers for the other Regions).
+    stubber.add_response(
+        "list_functions",
+        {"Functions": [{**config, "Version": "$LATEST"}, {**config, "Version": "1"}]},
+        {"FunctionVersion": "ALL"},
     )
     for _ in range(times):
         stubber.add_client_error(
@@ -409,14 +498,9 @@ def test_a_replicated_function_is_reported_never_a_crash_and_its_logs_and_role_s
     aws, monkeypatch, capsys
 ):
     log_groups("router-function-held", "prod", ["us-east-1", "eu-west-1"])
-    boto3.client("iam", region_name=EDGE).create_role(
-        RoleName="router-function-held-role",
-        AssumeRolePolicyDocument=json.dumps(EDGE_TRUST),
-        Tags=[{"Key": k, "Value": v} for k, v in tags("prod").items()],
-    )
     lambda_, stubber = refusing_lambda("router-function-held", times=1)
     cloudfront, _ = distributions([])
-    clients = Clients(**{"lambda": lambda_, "cloudfront": cloudfront})
+    clients = Clients(**{"lambda:us-east-1": lambda_, "cloudfront": cloudfront})
     monkeypatch.setattr(cleanup, "Clients", lambda endpoint: clients)
     monkeypatch.setattr(cleanup, "now", lambda: LATER)
 
@@ -438,7 +522,7 @@ def test_wait_retries_with_back_off_then_deletes_what_waited(aws, capsys):
     lambda_, stubber = refusing_lambda("router-function-held", times=2)
     stubber.add_response("delete_function", {}, {"FunctionName": "router-function-held"})
     cloudfront, _ = distributions([])
-    clients = Clients(**{"lambda": lambda_, "cloudfront": cloudfront})
+    clients = Clients(**{"lambda:us-east-1": lambda_, "cloudfront": cloudfront})
     found = cleanup.find_leftovers(clients, "prod", LATER)
     pauses = []
     outcome = cleanup.delete_with_retries(clients, found.deletions, 60, sleep=pauses.append)
@@ -447,6 +531,7 @@ def test_wait_retries_with_back_off_then_deletes_what_waited(aws, capsys):
     assert [d.name for d in outcome.deleted] == [
         "router-function-held",
         "/aws/lambda/us-east-1.router-function-held",
+        "router-function-held-role",
     ]
     assert group_names("eu-west-1") == []
     assert capsys.readouterr().out.count("replicas not yet removed by CloudFront") == 2
@@ -455,7 +540,7 @@ def test_wait_retries_with_back_off_then_deletes_what_waited(aws, capsys):
 def test_wait_gives_up_at_its_limit(aws):
     lambda_, stubber = refusing_lambda("router-function-held", times=4)
     cloudfront, _ = distributions([])
-    clients = Clients(**{"lambda": lambda_, "cloudfront": cloudfront})
+    clients = Clients(**{"lambda:us-east-1": lambda_, "cloudfront": cloudfront})
     found = cleanup.find_leftovers(clients, "prod", LATER)
     pauses = []
     # 60 + 120 + 240 = 420 s fit in 8 minutes; the next pause (480 s) would not.
@@ -482,8 +567,9 @@ def test_every_function_and_version_page_is_read(aws):
     config = {
         "FunctionName": name,
         "FunctionArn": arn,
-        "Role": f"arn:aws:iam::{ACCOUNT}:role/x",
+        "Role": role("x", "prod"),
         "LastModified": "2026-01-01T00:00:00.000+0000",
+        "Description": EDGE_FUNCTION_DESCRIPTION,
     }
     other = {**config, "FunctionName": "someone-else", "FunctionArn": arn + "-else"}
     stubber.add_response("list_functions", {"Functions": [other], "NextMarker": "m1"}, {})
@@ -651,3 +737,300 @@ def test_log_groups_are_looked_for_in_every_execution_region():
     assert regions[0] == "us-east-1"
     assert sorted(regions) == sorted(lambda_edge_execution_regions())
     assert len(regions) == 13
+
+
+VANTAGES = ("us-east-1", "eu-west-1", "ap-northeast-1")
+
+
+def prod_world():
+    """Stack prod as it runs, beside what cleanup must leave alone: the evacuator in every vantage
+    Region sharing one role; the router in use (version 3 associated, 1 and 2 older, its logs); an
+    old router no distribution uses; stack dev's router; another project's Lambda@Edge function;
+    and a Lambda@Edge function of the operator's own that carries stack prod's tags. Returns the
+    in-use router's ARN."""
+    shared = role("prod-evacuator-role", "prod", trust=LAMBDA_TRUST)
+    for region in VANTAGES:
+        evacuator(f"prod-evacuator-{region}", "prod", region, shared)
+    live = edge_function("router-function-live", "prod", versions=3)
+    log_groups("router-function-live", "prod", ["us-east-1", "eu-west-1"])
+    edge_function("router-function-old", "prod", versions=2)
+    log_groups("router-function-old", "prod", ["us-east-1", "eu-west-1", "ap-northeast-1"])
+    edge_function("router-function-dev", "dev")
+    log_groups("router-function-dev", "dev", ["eu-west-1"])
+    edge_function("their-edge-function", "prod", project="someone-else", description="theirs")
+    edge_function("operator-auth", "prod", description="Checks the viewer's token")
+    return live
+
+
+def test_with_the_evacuators_beside_current_and_old_routers_nothing_in_use_is_planned(aws):
+    live = prod_world()
+    cloudfront, stubber = distributions([summary("E1LIVE", f"{live}:3"), summary("E1OTHER")])
+    # Every Region moto knows is listed for who uses a role, opt-in ones included.
+    clients = Clients(regions=None, cloudfront=cloudfront)
+
+    found = cleanup.find_leftovers(clients, "prod", LATER)
+    stubber.assert_no_pending_responses()
+    old = "router-function-old"
+    logs = f"the logs of {old}, deleted once it is"
+    assert sorted(d.describe() for d in found.deletions) == sorted(
+        [
+            f"function {old} (us-east-1): no distribution uses any of its 2 version(s)",
+            *(
+                f"log group /aws/lambda/us-east-1.{old} ({region}): {logs}"
+                for region in ("us-east-1", "eu-west-1", "ap-northeast-1")
+            ),
+            f"log group /aws/lambda/{old} (us-east-1): {logs}",
+            f"role {old}-role: used only by {old}",
+            *(
+                f"version router-function-live:{n}: older than version 3, the oldest a "
+                "distribution uses"
+                for n in (1, 2)
+            ),
+        ]
+    )
+    in_use = {
+        *(f"prod-evacuator-{region}" for region in VANTAGES),
+        *(f"/aws/lambda/prod-evacuator-{region}" for region in VANTAGES),
+        "prod-evacuator-role",
+        "router-function-live",
+        "router-function-live:3",
+        "router-function-live-role",
+        "/aws/lambda/us-east-1.router-function-live",
+        "/aws/lambda/router-function-live",
+        "router-function-dev",
+        "router-function-dev-role",
+        "their-edge-function",
+        "operator-auth",
+    }
+    assert not in_use & {d.name for d in found.deletions}
+    assert (
+        "function prod-evacuator-us-east-1: not a Lambda@Edge function: its role "
+        "prod-evacuator-role is not one edgelambda.amazonaws.com may assume"
+    ) in found.kept
+    assert (
+        "function operator-auth: not this project's router: its description is not the router's"
+        in found.kept
+    )
+
+    outcome = cleanup.delete_with_retries(clients, found.deletions, None)
+    assert outcome.pending == []
+    for region in VANTAGES:
+        assert f"prod-evacuator-{region}" in function_names(region)
+        assert f"/aws/lambda/prod-evacuator-{region}" in group_names(region)
+    assert function_names() == sorted(
+        [
+            "operator-auth",
+            "prod-evacuator-us-east-1",
+            "router-function-dev",
+            "router-function-live",
+            "their-edge-function",
+        ]
+    )
+    assert versions("router-function-live") == ["3"]
+    assert role_names() == sorted(
+        [
+            "operator-auth-role",
+            "prod-evacuator-role",
+            "router-function-dev-role",
+            "router-function-live-role",
+            "their-edge-function-role",
+        ]
+    )
+    assert group_names("ap-northeast-1") == ["/aws/lambda/prod-evacuator-ap-northeast-1"]
+
+
+def test_an_evacuator_in_us_east_1_is_never_taken_for_an_old_router(aws):
+    # The evacuator is tagged for the stack, in us-east-1, and no distribution associates it: what
+    # used to make it a leftover. Neither it, nor its log group, nor the role every vantage
+    # Region's evacuator shares is planned, with or without the other Regions' evacuators.
+    shared = role("prod-evacuator-role", "prod", trust=LAMBDA_TRUST)
+    evacuator("prod-evacuator-us-east-1", "prod", "us-east-1", shared)
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront), "prod", LATER)
+    assert found.deletions == []
+    assert found.kept == [
+        "function prod-evacuator-us-east-1: not a Lambda@Edge function: its role "
+        "prod-evacuator-role is not one edgelambda.amazonaws.com may assume"
+    ]
+
+
+def test_a_role_a_function_in_another_region_uses_stays(aws):
+    # IAM roles are global: the old router's role, reused by a function in eu-west-1.
+    old_role = role("router-function-old-role", "prod")
+    edge_function("router-function-old", "prod", role="router-function-old-role")
+    boto3.client("lambda", region_name="eu-west-1").create_function(
+        FunctionName="reuses-the-role",
+        Runtime="python3.13",
+        Role=old_role,
+        Handler="lambda_function.handler",
+        Code={"ZipFile": package()},
+    )
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront), "prod", LATER)
+    assert [d.kind for d in found.deletions] == ["function"]
+    assert found.kept == [
+        "role router-function-old-role: used by reuses-the-role:$LATEST (eu-west-1)"
+    ]
+
+
+def test_a_role_only_a_published_version_still_uses_stays(aws):
+    # A version keeps the role it was published with, whatever $LATEST uses now.
+    old_role = role("router-function-old-role", "prod")
+    edge_function("router-function-old", "prod", role="router-function-old-role")
+    lambda_ = boto3.client("lambda", region_name="eu-central-1")
+    lambda_.create_function(
+        FunctionName="moved-on",
+        Runtime="python3.13",
+        Role=old_role,
+        Handler="lambda_function.handler",
+        Code={"ZipFile": package()},
+        Publish=True,
+    )
+    lambda_.update_function_configuration(
+        FunctionName="moved-on", Role=role("another-role", "prod", trust=LAMBDA_TRUST)
+    )
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront), "prod", LATER)
+    assert [d.kind for d in found.deletions] == ["function"]
+    assert "role router-function-old-role: used by moved-on:1 (eu-central-1)" in found.kept
+
+
+def test_no_role_is_deleted_while_a_region_cannot_be_listed(aws):
+    edge_function("router-function-old", "prod")
+    refused, stubber = stubbed_client("lambda", "eu-west-1")
+    stubber.add_client_error(
+        "list_functions",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform: lambda:ListFunctions",
+        http_status_code=403,
+        expected_params={"FunctionVersion": "ALL"},
+    )
+    cloudfront, _ = distributions([])
+    clients = Clients(**{"cloudfront": cloudfront, "lambda:eu-west-1": refused})
+    found = cleanup.find_leftovers(clients, "prod", LATER)
+    stubber.assert_no_pending_responses()
+    assert [(d.kind, d.name) for d in found.deletions] == [("function", "router-function-old")]
+    (kept,) = [line for line in found.kept if line.startswith("role ")]
+    assert kept.startswith(
+        "role router-function-old-role: listing Lambda functions in eu-west-1: "
+        "AccessDeniedException: not authorized"
+    )
+    assert kept.endswith("a role is deleted only once no function in any Region uses it")
+
+
+def test_no_role_is_deleted_when_the_regions_cannot_be_listed(aws):
+    edge_function("router-function-old", "prod")
+    ec2, stubber = stubbed_client("ec2")
+    stubber.add_client_error(
+        "describe_regions", service_error_code="UnauthorizedOperation", http_status_code=403
+    )
+    cloudfront, _ = distributions([])
+    found = cleanup.find_leftovers(Clients(cloudfront=cloudfront, ec2=ec2), "prod", LATER)
+    assert [d.kind for d in found.deletions] == ["function"]
+    assert any(
+        line.startswith(
+            "role router-function-old-role: listing the Regions enabled for the account"
+        )
+        for line in found.kept
+    )
+
+
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/r"
+
+
+def _function(**config):
+    return cleanup.Function(
+        "f",
+        "arn",
+        ROLE_ARN,
+        LATER,
+        {"Description": EDGE_FUNCTION_DESCRIPTION, **config},
+    )
+
+
+def _role(*services, other=None):
+    principal = {"Service": list(services), **({"AWS": other} if other else {})}
+    return {
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("config", "trust", "reason"),
+    [
+        ({}, _role("lambda.amazonaws.com", "edgelambda.amazonaws.com"), None),
+        (
+            {},
+            _role("lambda.amazonaws.com"),
+            "not a Lambda@Edge function: its role r is not one edgelambda.amazonaws.com may assume",
+        ),
+        (
+            {"Environment": {"Variables": {"SETTINGS": "{}"}}},
+            _role("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
+            "not a Lambda@Edge function: it has environment variables",
+        ),
+        ({"Environment": {"Variables": {}}}, _role("edgelambda.amazonaws.com"), None),
+        (
+            {"Layers": [{"Arn": "arn:aws:lambda:us-east-1:1:layer:x:1"}], "PackageType": "Image"},
+            _role("edgelambda.amazonaws.com"),
+            "not a Lambda@Edge function: it has layers and a container image",
+        ),
+        (
+            {"VpcConfig": {"SubnetIds": ["subnet-1"], "SecurityGroupIds": []}},
+            _role("edgelambda.amazonaws.com"),
+            "not a Lambda@Edge function: it has a VPC",
+        ),
+        ({"VpcConfig": {"SubnetIds": []}}, _role("edgelambda.amazonaws.com"), None),
+        (
+            {"Description": "Routes CloudFront cache misses"},
+            _role("edgelambda.amazonaws.com"),
+            "not this project's router: its description is not the router's",
+        ),
+        ({}, None, "its role r cannot be read"),
+    ],
+)
+def test_only_what_could_be_the_lambda_edge_router_is_a_candidate(config, trust, reason):
+    assert cleanup.not_lambda_edge(_function(**config), trust) == reason
+
+
+def test_a_trust_policy_that_denies_edgelambda_does_not_make_a_lambda_edge_role():
+    trust = _role("lambda.amazonaws.com")
+    trust["AssumeRolePolicyDocument"]["Statement"].append(
+        {
+            "Effect": "Deny",
+            "Principal": {"Service": "edgelambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+    assert cleanup.trusted_services(trust) == {"lambda.amazonaws.com"}
+    assert cleanup.trusted_services(_role("edgelambda.amazonaws.com", other="*")) == {
+        "edgelambda.amazonaws.com",
+        "*",
+    }
+
+
+def test_of_what_the_program_declares_only_the_router_is_a_candidate():
+    # The prod stack file, under mocks: its router, and its evacuator in every vantage Region.
+    deployment = deploy(read_stack_config(stack_file_path("prod")), stack="prod")
+    roles = {role.outputs["arn"]: role for role in deployment.all(ROLE)}
+    verdicts = {}
+    for function in deployment.all(FUNCTION):
+        inputs = function.inputs
+        config = {
+            "Description": inputs.get("description"),
+            "Environment": {"Variables": (inputs.get("environment") or {}).get("variables")},
+            "Layers": inputs.get("layers"),
+            "PackageType": inputs.get("packageType", "Zip"),
+        }
+        trust = {"AssumeRolePolicyDocument": roles[inputs["role"]].inputs["assumeRolePolicy"]}
+        candidate = cleanup.Function(function.name, "arn", inputs["role"], LATER, config)
+        owner = deployment.by_urn(function.parent).type.rpartition(":")[2]
+        verdicts[(owner, function.region)] = cleanup.not_lambda_edge(candidate, trust)
+    assert verdicts.pop(("LambdaEdgeRouter", "us-east-1")) is None
+    assert sorted(verdicts) == [
+        ("Evacuator", region) for region in ("ap-northeast-1", "eu-west-1", "us-east-1")
+    ]
+    assert all(reason.startswith("not a Lambda@Edge function") for reason in verdicts.values())

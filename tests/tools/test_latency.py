@@ -13,9 +13,8 @@ from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
 from routing.catalogue import lambda_edge_execution_regions, load_catalogue
-from routing.latency import load_snapshot
 from settings import stack_file
-from settings.parser import parse_settings
+from settings.parser import load_snapshot, parse_settings
 from settings.table import PROJECT_ROOT
 from tests.support import SEED_ORIGINS, free_port
 from tools import cli, latency
@@ -295,7 +294,9 @@ def test_a_query_aws_refuses_is_found_by_halving_and_the_rest_is_kept(ec2):
     assert len(fetched.latency) == 3
 
 
-@pytest.mark.parametrize(("code", "status"), [("UnauthorizedOperation", 403), ("AuthFailure", 401)])
+@pytest.mark.parametrize(
+    ("code", "status"), [("UnauthorizedOperation", 403), ("AccessDenied", 403)]
+)
 def test_credentials_that_may_not_read_the_data_are_one_line(ec2, code, status):
     client, stubber, _ = ec2
     queries = latency.query_pairs(["eu-central-1"])[:1]
@@ -311,7 +312,29 @@ def test_credentials_that_may_not_read_the_data_are_one_line(ec2, code, status):
         fetcher(client).run(queries)
 
 
-def test_a_region_the_account_has_not_enabled_is_its_own_line(ec2):
+def test_credentials_ec2_cannot_validate_are_not_blamed_on_iam(ec2):
+    # What EC2 answers in a Region the account has not enabled, as reported (no AWS page says),
+    # and for credentials that are not valid: AuthFailure, HTTP 401. Not a missing permission.
+    client, stubber, _ = ec2
+    queries = latency.query_pairs(["eu-central-1"])[:1]
+    stubber.add_client_error(
+        OPERATION,
+        service_error_code="AuthFailure",
+        service_message="AWS was not able to validate the provided access credentials",
+        http_status_code=401,
+        expected_params=expected(queries),
+    )
+    with pytest.raises(cli.ToolError) as raised:
+        fetcher(client).run(queries)
+    assert str(raised.value) == (
+        f"AWS could not validate the credentials in {client.meta.region_name} (AuthFailure): the "
+        "Region is not enabled for this account, or the credentials are expired or not valid; ask "
+        "an enabled Region with --region (any Region answers for every pair), or renew them"
+    )
+    assert "IAM" not in str(raised.value) and "need it" not in str(raised.value)
+
+
+def test_a_service_the_account_is_not_subscribed_to_is_its_own_line(ec2):
     client, stubber, _ = ec2
     queries = latency.query_pairs(["eu-central-1"])[:1]
     stubber.add_client_error(
@@ -323,8 +346,9 @@ def test_a_region_the_account_has_not_enabled_is_its_own_line(ec2):
     with pytest.raises(cli.ToolError) as raised:
         fetcher(client).run(queries)
     assert str(raised.value) == (
-        "AWS refused ec2:GetAwsNetworkPerformanceData (OptInRequired): the Region asked is not "
-        "enabled for this account; ask another with --region (any Region answers for every pair)"
+        f"AWS refused ec2:GetAwsNetworkPerformanceData in {client.meta.region_name} "
+        "(OptInRequired): the account is not subscribed to the service there (EC2 API error "
+        "codes); ask another Region with --region (any Region answers for every pair)"
     )
 
 

@@ -11,10 +11,10 @@ import pytest
 from core.engine import Engine
 from routing.catalogue import load_catalogue
 from settings import stack_file
-from settings.parser import parse_settings
-from settings.stack_file import project_values
+from settings.parser import parse_settings, project_values
 from settings.table import PROJECT_ROOT
 from tools import cost, plan
+from tools.prices import as_dollars
 
 
 def rows_of(out):
@@ -166,7 +166,9 @@ def test_the_cost_table_marks_the_stacks_engine(capsys):
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
     assert lines["lambda-edge"].endswith("<- this stack")
     assert "this stack" not in lines["cloudfront-functions"]
-    assert "break-even: 83.5% cache hits; above that Lambda@Edge costs less" in out
+    assert "break-even: 83.5% cache hits; above that lambda-edge costs less" in out
+    # At 50% hits the figures put cloudfront-functions first, and the words say so.
+    assert "here cloudfront-functions costs $" in out
 
 
 @pytest.mark.parametrize(
@@ -196,6 +198,38 @@ def test_the_cost_table_marks_the_stacks_engine(capsys):
                 ("inf", "whole "),
                 ("many", "whole "),
             ]
+        ),
+        *(
+            (
+                ["--cache-hit-ratio", value],
+                f"argument --cache-hit-ratio: {value!r} is not a ratio from 0 to 1 (or 0% to 100%)",
+            )
+            for value in ("nan", "inf%", "-0.1", "101%")
+        ),
+        (
+            ["--average-object-kb", "0"],
+            "argument --average-object-kb: '0' is not a number of KB more than 0 to 5,368,709,120",
+        ),
+        *(
+            (
+                [flag, value],
+                f"argument {flag}: {value!r} is not a number of GB from 0 to 1,000,000,000,000",
+            )
+            for flag, value in [
+                ("--gb-per-month", "nan"),
+                ("--stored-gb", "-1"),
+                ("--published-gb-per-month", "1e13"),
+            ]
+        ),
+        (
+            ["--lambda-edge-instances", "0"],
+            "argument --lambda-edge-instances: '0' is not a whole number of instances from 1 to "
+            "10,000,000",
+        ),
+        (
+            ["--log-bytes-per-request", "1.5"],
+            "argument --log-bytes-per-request: '1.5' is not a whole number of bytes from 1 to "
+            "100,000",
         ),
         *(
             (
@@ -245,9 +279,24 @@ def test_costs_at_the_largest_traffic_print_without_float_noise(capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("not json", "not JSON"),
-        ('{"lambdaEdgePerMillionRequests": "cheap"}', "'cheap' is not a number of dollars"),
-        ('{"discount": 0.5}', "expected an object with some of asOf"),
+        ("not json", ": not JSON ("),
+        (
+            '{"lambdaEdgePerMillionRequests": "cheap"}',
+            ': lambdaEdgePerMillionRequests: "cheap" is not a price (a number of dollars from 0 '
+            "to 1,000,000)",
+        ),
+        ('{"discount": 0.5}', ": discount is not a price key; the keys are those of"),
+        # JSON's NaN and Infinity, which Python's parser accepts, a negative price and one too
+        # large to be a price: each named with its key and as written.
+        ('{"lambdaEdgePerMillionRequests": NaN}', ": lambdaEdgePerMillionRequests: NaN is not"),
+        ('{"alarmPerMonth": Infinity}', ": alarmPerMonth: Infinity is not a price"),
+        ('{"alarmPerMonth": -Infinity}', ": alarmPerMonth: -Infinity is not a price"),
+        ('{"wafPerMillionRequests": -0.6}', ": wafPerMillionRequests: -0.6 is not a price"),
+        ('{"wafPerMillionRequests": 1e400}', ": wafPerMillionRequests: 1E+400 is not a price"),
+        ('{"wafPerMillionRequests": true}', ": wafPerMillionRequests: true is not a price"),
+        ("[1, 2]", ": expected an object of price keys and dollar amounts"),
+        ("[" * 100_000 + "]" * 100_000, ": nested too deeply to be a price file"),
+        (" " * (256 * 1024) + "{}", ": larger than 256 KB, which no price file is"),
     ],
 )
 def test_a_bad_prices_file_is_one_line(capsys, tmp_path, content, message):
@@ -257,9 +306,31 @@ def test_a_bad_prices_file_is_one_line(capsys, tmp_path, content, message):
 
     assert run_command(plan.main, ["--prices", str(prices)]) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
-    assert run_command(plan.main, ["--prices", str(tmp_path / "none.json")]) == 2
-    assert "No such file or directory" in capsys.readouterr().err
+    assert err.startswith(f"error: --prices {prices}{message}") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as refused:
+        run_command(plan.main, ["--prices", str(tmp_path / "none.json")])
+    assert refused.value.code == 2
+    assert "argument --prices: no file at" in capsys.readouterr().err
+    prices.write_bytes(b'{"alarmPerMonth": 0.1\xff}')
+    assert run_command(plan.main, ["--prices", str(prices)]) == 2
+    assert capsys.readouterr().err == f"error: --prices {prices}: not UTF-8 text\n"
+
+
+def test_a_bad_shipped_price_is_refused_naming_the_file_and_key(tmp_path):
+    from tools.prices import PriceError, load_price_book
+
+    shipped = tmp_path / "edge_prices.json"
+    shipped.write_text(
+        '{"about": "x", "prices": {"cloudFrontFunctionsPerMillionInvocations": {"usd": NaN, '
+        '"unit": "invocations", "source": "s", "url": "u", "read": "2026-01-01"}}}',
+        encoding="utf-8",
+    )
+    with pytest.raises(PriceError) as refused:
+        load_price_book(files=[shipped])
+    assert str(refused.value) == (
+        f"{shipped}: cloudFrontFunctionsPerMillionInvocations: NaN is not a price (a number of "
+        "dollars from 0 to 1,000,000)"
+    )
 
 
 def test_plan_reports_a_missing_stack_and_bad_config(capsys, tmp_path, monkeypatch):
@@ -367,34 +438,43 @@ def test_plan_marks_drained_regions_and_where_their_edges_go(capsys, tmp_path, m
     assert '<g class="region origin execution" data-region="us-east-1">' in page
 
 
+def bill_lines(out):
+    """The bill's lines as printed: what → (quantity, unit price, dollars, source)."""
+    start = out.index("the bill of stack")
+    found = {}
+    for line in out[start:].splitlines()[3:]:
+        if line.startswith("sources:"):
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        if len(cells) >= 4 and cells[0] != "what":
+            found[cells[0]] = tuple(cells[1:])
+    return found
+
+
 def test_plan_prints_what_monitoring_costs(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
-    start = out.index("monitoring cost per month")
     # As docs/monitoring.md counts it: 1 + 13 x 2 + 6 alarms, and with the evacuator (on by
     # default) 8 more (every origin out; each vantage's silence; each origin's health object; the
     # checks held), a dashboard, 6 rules' metrics and the evacuator's 8 series.
-    assert out[start:].splitlines()[:5] == [
-        "monitoring cost per month (USD, CloudWatch prices of 2026-11-27, before the free tier; "
-        "the same at any traffic):",
-        "  alarms     41 x $0.10 =   $4.10  (1 viewer 5xx, 26 Lambda@Edge in 13 execution Regions, "
-        "6 failed replication, 1 every origin out of rotation, 3 evacuator silent, 3 health "
-        "object unreadable, 1 checks held)",
-        "  dashboard   1 x $3.00 =   $3.00",
-        "  metrics    32 x $0.30 =   $9.60  (6 replication rules x 4, 8 evacuator series)",
-        "  total                    $16.70",
-    ]
+    lines = bill_lines(out)
+    assert lines["alarms"][:3] == ("41", "$0.10 per standard-resolution alarm metric-month", "4.10")
+    assert lines["dashboard"][:3] == ("1", "$3.00 per dashboard-month", "3.00")
+    assert lines["metrics"][:3] == ("32", "$0.30 per metric-month", "9.60")
+    assert (
+        "(1 viewer 5xx, 26 Lambda@Edge in 13 execution Regions, 6 failed replication, 1 every "
+        "origin out of rotation, 3 evacuator silent, 3 health object unreadable, 1 checks held)"
+        in out
+    )
     assert plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    start = out.index("monitoring cost per month")
-    assert out[start:].splitlines()[1:5] == [
-        "  alarms     13 x $0.10 =  $1.30  (1 viewer 5xx, 3 CloudFront function, 2 failed "
-        "replication, 1 every origin out of rotation, 3 evacuator silent, 2 health object "
-        "unreadable, 1 checks held)",
-        "  dashboard   1 x $3.00 =  $3.00",
-        "  metrics    15 x $0.30 =  $4.50  (2 replication rules x 4, 7 evacuator series)",
-        "  total                    $8.80",
+    lines = bill_lines(out)
+    assert [lines[what][2] for what in ("alarms", "dashboard", "metrics")] == [
+        "1.30",
+        "3.00",
+        "4.50",
     ]
+    assert "(1 viewer 5xx, 3 CloudFront function, 2 failed replication, 1 every origin" in out
 
 
 def test_plan_json_has_the_monitoring_cost_and_its_prices(capsys):
@@ -422,6 +502,7 @@ def test_plan_json_has_the_monitoring_cost_and_its_prices(capsys):
         },
     }
     assert prices["asOf"] == "2026-11-27" and "CloudWatch pricing" in prices["source"]
+    assert "second-hand" in prices["source"]
     assert (prices["alarmPerMonth"], prices["dashboardPerMonth"], prices["metricPerMonth"]) == (
         0.1,
         3.0,
@@ -437,10 +518,8 @@ def test_an_unmonitored_stack_shows_no_monitoring_cost(capsys, tmp_path, monkeyp
         "  geo-proximity:monitoring: false\n",
     )
     assert plan.main(["--stack", "t"]) == 0
-    assert (
-        "\nmonitoring cost per month: none (monitoring is off: no alarms, dashboard or "
-        "replication metrics)\n" in capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "  monitoring\n" not in out and "alarms" not in bill_lines(out)
     assert plan.main(["--stack", "t", "--json"]) == 0
     monitoring = json.loads(capsys.readouterr().out)["monitoring"]
     assert monitoring["enabled"] is False
@@ -476,7 +555,7 @@ def test_monitoring_grows_with_the_square_of_the_origins(
         1,
         metrics,
     )
-    assert round(estimate.dollars, 2) == dollars
+    assert as_dollars(estimate.dollars) == dollars
     # With an evacuator in two vantage Regions: every origin out of rotation, each vantage's
     # silence, each origin's health object, the checks held.
     evacuated = cost.monitoring_estimate(
@@ -534,8 +613,11 @@ def test_prices_override_reaches_the_monitoring_prices(capsys, tmp_path):
     assert plan.main(["--prices", str(prices), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 8.2  # 41 alarms at $0.20
-    assert document["monitoring"]["prices"]["source"].endswith(f"Overridden by {prices}.")
-    assert "Overridden" not in document["cost"]["prices"]["source"]
+    assert (
+        f"; replaced by {prices}. dashboardPerMonth:" in document["monitoring"]["prices"]["source"]
+    )
+    assert "replaced" not in document["cost"]["prices"]["source"]
+    assert document["bill"]["prices"]["alarmPerMonth"]["overriddenBy"] == str(prices)
 
 
 def test_opt_in_origins_are_named_in_a_warning(capsys, tmp_path, monkeypatch):

@@ -2,10 +2,12 @@
 operator's own web ACL, and none."""
 
 import json
+from decimal import Decimal
 
 from settings import stack_file
 from testing.mock_program import WEB_ACL
 from tests.components.conftest import OWN_WEB_ACL_ARN, deployed
+from tests.tools.test_plan import bill_lines
 from tools import cost, plan
 from tools.cli import run_command
 
@@ -26,9 +28,9 @@ def test_the_cost_model_counts_the_rules_the_program_declares():
 def test_managed_costs_the_web_acl_its_rules_and_every_request():
     prices = cost.load_waf_prices()
     assert (prices.web_acl_per_month, prices.rule_per_month, prices.per_million_requests) == (
-        5.0,
-        1.0,
-        0.6,
+        Decimal("5.0"),
+        Decimal("1.0"),
+        Decimal("0.6"),
     )
     managed = cost.waf_estimate(prices, web_acl="managed", rules=4, requests_per_month=100_000_000)
     assert (managed.fixed_dollars, managed.request_dollars, managed.dollars) == (9.0, 60.0, 69.0)
@@ -43,12 +45,14 @@ def test_managed_costs_the_web_acl_its_rules_and_every_request():
 def test_plan_prints_what_the_managed_web_acl_costs(capsys, tmp_path, monkeypatch):
     write_stack(tmp_path, monkeypatch, "managed")
     assert run_command(plan.main, ["--stack", "t", "--requests-per-month", "2000000000"]) == 0
-    out = capsys.readouterr().out
-    assert "web ACL cost per month (USD, AWS WAF prices of 2026-11-30; webAcl: managed):" in out
-    assert "  web ACL    1 x $5.00 = $5.00" in out
-    assert "  rules      4 x $1.00 = $4.00 (a rate limit per client IP and 3 AWS managed" in out
-    assert "  requests   2,000,000,000 x $0.60 per million = $1,200.00" in out
-    assert "  total      $1,209.00" in out
+    lines = bill_lines(capsys.readouterr().out)
+    assert lines["web ACL"][:3] == ("1", "$5.00 per web ACL-month", "5.00")
+    assert lines["rules"][:3] == ("4", "$1.00 per rule-month", "4.00")
+    assert lines["requests inspected (every viewer request)"][:3] == (
+        "2,000,000,000",
+        "$0.60 per 1,000,000 requests inspected",
+        "1,200.00",
+    )
 
 
 def test_plan_json_has_the_web_acl_cost_and_prices_are_overridable(capsys, tmp_path, monkeypatch):
@@ -65,4 +69,5 @@ def test_plan_json_has_the_web_acl_cost_and_prices_are_overridable(capsys, tmp_p
 def test_a_stack_without_a_web_acl_costs_nothing_for_it(capsys, tmp_path, monkeypatch):
     write_stack(tmp_path, monkeypatch)
     assert run_command(plan.main, ["--stack", "t"]) == 0
-    assert "web ACL cost per month: none (no webAcl;" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "  web ACL\n" not in out and "rules" not in bill_lines(out)

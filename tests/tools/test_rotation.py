@@ -247,7 +247,7 @@ def test_restoring_a_drained_region_points_at_pulumi(box, capsys):
             ["status", "--endpoint-url", "dynamodb=127.0.0.1:1"],
             "error: --endpoint-url 'dynamodb=127.0.0.1:1': the URL must start http://",
         ),
-        (["status", "--table", "t"], "error: give --outputs, or --table and --table-region"),
+        (["status", "--table", "routing"], "error: give --outputs, or --table and --table-region"),
     ],
 )
 def test_bad_input_is_one_line(box, capsys, argv, message):

@@ -1,0 +1,125 @@
+"""The facts that decide between the ways: one table, which docs/engines.md's choosing section is
+generated from, and facts about the pinned provider and the program that a test can check."""
+
+import importlib.metadata
+import inspect
+
+import pytest
+
+from settings.parser import parse_settings, project_values
+from testing.mock_program import deploy
+from tests.components.conftest import config_of
+from tools import choosing
+from tools.bill import Stack, Way, access_log_price
+from tools.evacuator_usage import evacuator_usage, invocations_per_month, item_bytes
+from tools.prices import load_price_book
+
+
+def test_the_docs_choosing_section_is_generated_from_the_table():
+    page = choosing.ENGINES_PAGE.read_text(encoding="utf-8")
+    assert choosing.page_section(page) == choosing.choosing_section(), (
+        "docs/engines.md's choosing section is stale: python -m tools.choosing --write"
+    )
+
+
+def test_the_section_check_finds_a_changed_fact_and_missing_markers():
+    page = choosing.ENGINES_PAGE.read_text(encoding="utf-8")
+    changed = page.replace("'can take up to 2 minutes'", "'can take up to 1 minute'")
+    assert changed != page
+    assert choosing.page_section(changed) != choosing.choosing_section()
+    with pytest.raises(ValueError, match="expected one"):
+        choosing.page_section(page.replace(choosing.SECTION_END, ""))
+
+
+def test_every_fact_names_its_source_and_every_way_has_one():
+    for aspect in choosing.aspects():
+        assert set(aspect.facts) == set(Way)
+        for fact in aspect.facts.values():
+            assert fact.text and fact.source
+            if not fact.documented:
+                assert "not document" in fact.text or "not documented" in fact.text
+
+
+def test_the_table_says_what_aws_does_not_document_about_the_access_point():
+    facts = {aspect.question: aspect.facts for aspect in choosing.aspects()}
+    failover = facts["When a bucket errors or stalls, per request"][Way.MRAP]
+    assert not failover.documented and failover.text.startswith("not documented")
+    assert (
+        "'can take up to 2 minutes'"
+        in facts["How a sick Region is taken out, and how fast"][Way.MRAP].text
+    )
+
+
+def test_the_pinned_provider_documents_sigv4_only_as_the_table_says():
+    # The table (and docs/engines.md) say the pinned pulumi-aws documents `sigv4` as origin access
+    # control's only signing protocol. When pulumi-aws is upgraded, this fails until they agree.
+    from pulumi_aws.cloudfront import origin_access_control
+
+    assert importlib.metadata.version("pulumi_aws").startswith("7.51.")
+    source = inspect.getsource(origin_access_control)
+    assert "The only valid value is `sigv4`." in source
+    assert "sigv4a" not in source
+    operated = next(a for a in choosing.aspects() if a.question == "What needs operating")
+    assert "pulumi-aws 7.51 documents `sigv4`" in operated.facts[Way.MRAP].text
+
+
+def test_the_evacuation_time_follows_the_evacuators_values():
+    fastest, slowest = choosing.evacuation_seconds()
+    # 4 failures 10 s apart, the last waiting out a 1 s connection and a 5 s read: 36 s; a tick
+    # more for the stall's start (every vantage Region probes on the same ticks).
+    assert (fastest, slowest) == (36, 46)
+
+
+def test_the_access_log_format_priced_is_the_one_the_program_delivers():
+    config, stack = config_of("functions-operated")
+    settings = parse_settings(project_values(config), stack=stack)
+    destination = deploy(config, stack=stack).one(
+        "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
+    )
+    assert destination.inputs["outputFormat"] == settings.access_log_format
+    assert Stack.of(settings).access_log_format == settings.access_log_format
+    book = load_price_book()
+    assert access_log_price("parquet", book).key == "accessLogParquetPerGb"
+    # Delivery to S3 in another format is free ("There are no additional charges for log
+    # delivery to Amazon S3").
+    for free in ("w3c", "json", "plain"):
+        assert access_log_price(free, book) is None
+
+
+def test_the_evacuators_calls_are_counted_from_its_code():
+    three = ("us-east-1", "eu-central-1", "ap-northeast-1")
+    vantages = ("us-east-1", "eu-west-1", "ap-northeast-1")
+    usage = evacuator_usage(
+        origins=three, vantages=vantages, key_value_store=False, failures=3, recoveries=6
+    )
+    # A run has a round at every tick for two minutes (12) and starts a minute after the one
+    # before, so half its ticks that one counted already. Each round probes every origin and
+    # reads this vantage's view; each of the other six writes it, and reads the state and every
+    # view; each run sends its metrics.
+    assert (usage.probes, usage.writes, usage.metric_calls, usage.other_calls) == (36, 6, 1, 0)
+    assert (usage.item_reads, usage.queries) == (12, 12)
+    more = evacuator_usage(
+        origins=(*three, "eu-west-1"),
+        vantages=vantages,
+        key_value_store=True,
+        failures=3,
+        recoveries=6,
+    )
+    assert more.probes == 48
+    # With a key value store, each counted round also reads the committed version, the state and
+    # what the store was last seen to hold (nothing changes in the steady state, so nothing is
+    # committed or written to the store).
+    assert more.queries == usage.queries + 6 and more.item_reads == usage.item_reads + 12
+    assert more.other_calls == 0
+    assert invocations_per_month("rate(1 minute)") == 43_200
+    assert invocations_per_month("rate(2 minutes)") == 21_600
+    with pytest.raises(ValueError):
+        invocations_per_month("cron(0 * * * ? *)")
+
+
+def test_item_sizes_follow_dynamodbs_rules():
+    # "DynamoDB item sizes and formats": names and strings by their UTF-8 bytes, a number one byte
+    # per two significant digits plus one, a map 3 bytes and 1 per element.
+    assert item_bytes({"pk": {"S": "vantage"}}) == 2 + 7
+    assert item_bytes({"n": {"N": "12345"}}) == 1 + 3 + 1
+    assert item_bytes({"m": {"M": {"a": {"N": "1"}}}}) == 1 + 3 + (1 + 2 + 1)
