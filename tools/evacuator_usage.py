@@ -8,8 +8,8 @@ nothing is published or notified). The second starts a schedule period after the
 first still runs (each runs rounds for longer than the period, ``core.evacuation``), as the schedule
 makes them overlap: the ticks the first counted already are the second's duplicates (probed, and
 its view read, but not counted again), the rest its own. The schedule, the timeout and the memory
-the bill multiplies them by are ``core.evacuation``'s; the vantage Regions are the stack's settings. A change to any of
-them reaches the bill without an edit here.
+the bill multiplies them by are ``core.evacuation``'s; the vantage Regions are the stack's
+settings. A change to any of them reaches the bill without an edit here.
 
 Sizes follow "DynamoDB item sizes and formats" (DynamoDB developer guide): strings and attribute
 names by their UTF-8 bytes, a number "(1 byte per two significant digits) + (1 byte)", a list or
