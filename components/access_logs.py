@@ -61,7 +61,7 @@ class AccessLogsArgs:
     """Required. Where the log bucket lives: the stack's home Region."""
 
     days: int = DEFAULT_ACCESS_LOG_DAYS
-    """Days a log is kept before S3 expires it. Default 90."""
+    """Days a log is kept before S3 expires it. Default ``DEFAULT_ACCESS_LOG_DAYS``."""
 
     output_format: str = DEFAULT_ACCESS_LOG_FORMAT
     """The logs' format (``core.monitoring.ACCESS_LOG_FORMATS``). Default ``w3c``; ``parquet`` is

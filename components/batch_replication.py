@@ -41,7 +41,7 @@ class BatchReplicationArgs:
     and each Region one batch bucket."""
 
     report_days: int = BATCH_REPORT_DAYS
-    """Days a generated manifest or completion report is kept. Default 30."""
+    """Days a generated manifest or completion report is kept. Default ``BATCH_REPORT_DAYS``."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the role and the batch buckets. Default none."""

@@ -46,7 +46,7 @@ class CloudFrontFunctionRouterArgs:
     Default ``403, 404, 500, 502, 503, 504``."""
 
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    """Days CloudWatch keeps the function's logs. Default 30."""
+    """Days CloudWatch keeps the function's logs. Default ``DEFAULT_LOG_RETENTION_DAYS``."""
 
     kvs_arn: pulumi.Input[str] | None = None
     """The key value store the function reads the origins out of rotation from

@@ -85,15 +85,16 @@ class GeoProximityDistributionArgs:
 
     failover_status_codes: Sequence[int] = DEFAULT_FAILOVER_STATUS_CODES
     """Origin status codes that fail over (Lambda@Edge's static group; CloudFront Functions pass
-    theirs per request). Default ``403, 404, 500, 502, 503, 504``."""
+    theirs per request). Default ``DEFAULT_FAILOVER_STATUS_CODES``."""
 
     connection_attempts: int = DEFAULT_CONNECTION_ATTEMPTS
     """How many times CloudFront tries to connect to a bucket before it fails over (1-3).
-    Default 3."""
+    Default ``DEFAULT_CONNECTION_ATTEMPTS``."""
 
     connection_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
-    """Seconds CloudFront waits for each connection to a bucket (1-10). Default 1, so an unreachable
-    Region delays failover by at most attempts x timeout = 3 s (CloudFront's own default: 30 s)."""
+    """Seconds CloudFront waits for each connection to a bucket (1-10).
+    Default ``DEFAULT_CONNECTION_TIMEOUT_SECONDS``, so an unreachable Region delays failover by at
+    most attempts x timeout, a few seconds (CloudFront's own default: 30 s a connection)."""
 
     security_headers: bool = True
     """Attach CloudFront's managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer

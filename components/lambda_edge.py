@@ -58,7 +58,8 @@ class LambdaEdgeRouterArgs:
     """The custom header the origin group's failover member carries. Default ``X-Geo-Failover``."""
 
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    """Days CloudWatch keeps the function's logs, in every Region where it runs. Default 30."""
+    """Days CloudWatch keeps the function's logs, in every Region where it runs.
+    Default ``DEFAULT_LOG_RETENTION_DAYS``."""
 
     state_table_name: pulumi.Input[str] | None = None
     """The routing state table (``RoutingState.table_name``) the function reads which origins are

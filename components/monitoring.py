@@ -509,15 +509,16 @@ class MonitoringArgs:
     Default None: topics without subscribers."""
 
     error_rate_percent: float = DEFAULT_ALARM_ERROR_RATE_PERCENT
-    """The 5xx error rate (%) that, sustained, raises the alarm. Default 5."""
+    """The 5xx error rate (%) that, sustained, raises the alarm.
+    Default ``DEFAULT_ALARM_ERROR_RATE_PERCENT``."""
 
     evaluation_minutes: int = DEFAULT_ALARM_EVALUATION_MINUTES
     """Minutes a rate must stay above its threshold, and the window counts are summed over.
-    Default 5."""
+    Default ``DEFAULT_ALARM_EVALUATION_MINUTES``."""
 
     error_count: int = DEFAULT_ALARM_ERROR_COUNT
     """Function errors, throttles or failed replications within the window that raise an alarm.
-    Default 1."""
+    Default ``DEFAULT_ALARM_ERROR_COUNT``."""
 
     evacuation_stack: str | None = None
     """With an evacuator: the stack name it reports ``GeoProximity``/``OriginsInRotation`` under

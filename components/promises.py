@@ -25,6 +25,8 @@ class Promises:
 
     def promise(self) -> tuple[pulumi.Output[Any], Callable[[pulumi.Output[Any]], None]]:
         """An output, and the function that keeps it with the output it stands for."""
+        output: pulumi.Output[Any]
+        resolve: Callable[[pulumi.Output[Any]], None]
         output, resolve = pulumi.deferred_output()
         key = id(resolve)
         self._open[key] = resolve

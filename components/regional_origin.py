@@ -36,7 +36,8 @@ class RegionalOriginArgs:
     one). Required."""
 
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
-    """Days an overwritten or deleted object version is kept before S3 expires it. Default 30."""
+    """Days an overwritten or deleted object version is kept before S3 expires it.
+    Default ``DEFAULT_NONCURRENT_VERSION_DAYS``."""
 
     health_object: bool = False
     """Hold the evacuator's health object, ``evacuation.evacuator.HEALTH_KEY`` (``ok``, text/plain),

@@ -42,7 +42,7 @@ def managed_rule_names() -> list[str]:
 class WebAclArgs:
     rate_limit: int = DEFAULT_WAF_RATE_LIMIT
     """Requests one client IP may make in 5 minutes before it is blocked, 10 to 2,000,000,000.
-    Default 2,000."""
+    Default ``DEFAULT_WAF_RATE_LIMIT``."""
 
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the web ACL. Default none."""

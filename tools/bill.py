@@ -6,11 +6,11 @@ routing (``Way.MRAP``; not an engine of this program). Every line is a quantity 
 ``tools/*_prices.json``, so each figure can be recomputed by hand from the files; a line appears
 only when the stack as configured uses what it prices.
 
-What is left out, and why: free tiers (the bill is before them; each price file says what its
-free tier is); CloudFront's origin fetches from S3 (free: "Free for origin fetches from any AWS
-origin", CloudFront pricing); failover retries (a second origin fetch, and with Lambda@Edge a
-second invocation, only while a Region fails); the state table's storage (a few items, under a
-kilobyte each); key value store writes and notifications (only when the state changes); SNS.
+Where AWS leaves a point open the bill takes the dearer reading and says so: a charge AWS does not
+document as applying is counted and marked (``Line.undocumented``), and the total without it is
+printed beside; a price that differs by Region is taken at the dearest Region a record was found
+for, unless the line says which Region it is. What the bill does not count, and why, is a list it
+prints (``not_counted``).
 """
 
 from __future__ import annotations
@@ -24,31 +24,47 @@ from typing import Any
 
 from core.cloudfront import EDGE_FUNCTION_MEMORY_MB
 from core.engine import Engine
-from core.evacuation import EVACUATOR_MEMORY_MB, EVACUATOR_SCHEDULE, EVACUATOR_TIMEOUT_SECONDS
+from core.evacuation import (
+    EVACUATOR_MEMORY_MB,
+    EVACUATOR_SCHEDULE,
+    EVACUATOR_TIMEOUT_SECONDS,
+    STATE_TABLE_HOME_REGION,
+)
 from core.monitoring import ACCESS_LOG_FORMATS_CHARGED
 from core.routing_state import routing_state_layout
 from core.waf import WEB_ACL_MANAGED
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
-from routing.catalogue import lambda_edge_execution_regions, load_catalogue
+from routing.catalogue import load_catalogue
 from settings.parser import Settings
 from settings.table import PROJECT, Replication
+from tools.cloudwatch_logs import LAMBDA_PLATFORM_LOG_BYTES
 from tools.cost import (
     MANAGED_WEB_ACL_RULES,
     METRICS_PER_REPLICATION_RULE,
     MonitoringPrices,
     monitoring_estimate,
 )
-from tools.evacuator_usage import MONTH_SECONDS, evacuator_usage, invocations_per_month
+from tools.evacuator_usage import (
+    MONTH_SECONDS,
+    EvacuatorUsage,
+    evacuator_usage,
+    invocations_per_month,
+)
 from tools.prices import Price, PriceBook, as_dollars
 
 GB = 1024**3
 KB = 1024
-# "each instance of your Lambda@Edge function can serve up to 10 requests per second" (CloudFront
-# developer guide, Quotas, Lambda@Edge).
-LAMBDA_EDGE_REQUESTS_PER_INSTANCE_SECOND = 10
 # The Lambda@Edge function's Query of the two rotation items: eventually consistent, under 4 KB,
 # so half a read unit ("How AWS Pricing Works", DynamoDB).
 EDGE_STATE_READ_UNITS = Decimal("0.5")
+# Lambda bills the INIT phase of a cold start: "Effective August 1, 2025, AWS will standardize
+# billing for the initialization (INIT) phase ... This change specifically affects on-demand
+# invocations of Lambda functions packaged as ZIP files that use managed runtimes", and "During the
+# INIT phase, Lambda performs a series of preparatory steps within a maximum duration of 10
+# seconds" (AWS Compute Blog, "AWS Lambda standardizes billing for INIT Phase",
+# https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/). The
+# evacuator is such a function (python3.13, a .zip package).
+LAMBDA_INIT_MAX_SECONDS = 10
 # The traffic a bill assumes unless told (./dev plan's flags): a static site's objects, most of
 # them small, at the request volume ./dev plan has always defaulted to; 100 GB of content in each
 # bucket, a tenth of it published anew each month; and an access log line of CloudFront's
@@ -113,13 +129,24 @@ class Traffic:
     def stored_objects(self) -> Decimal:
         return self.stored_gb * GB / (self.object_kb * KB)
 
-    def edge_instances(self) -> int:
-        """Lambda@Edge instances reading the state: as given, or one in each execution Region and
-        enough for the average miss rate at 10 requests a second each."""
-        if self.lambda_edge_instances is not None:
-            return self.lambda_edge_instances
-        per_second = self.misses / MONTH_SECONDS / LAMBDA_EDGE_REQUESTS_PER_INSTANCE_SECOND
-        return max(len(lambda_edge_execution_regions()), math.ceil(per_second))
+    def edge_state_reads(self) -> tuple[Decimal, str]:
+        """How many times Lambda@Edge reads the routing state in a month, and why. Each container
+        reads at most once per refresh period and only while it serves a miss, so one read per
+        miss is the most there can be; how many containers serve the misses AWS does not document,
+        so that ceiling is the bill's figure unless ``--lambda-edge-instances`` gives one."""
+        if self.lambda_edge_instances is None:
+            return self.misses, (
+                "one per cache miss, the most there can be: fewer when a container serves several "
+                f"misses within {DEFAULT_STATE_REFRESH_SECONDS:g} s, by how much AWS does not "
+                "document"
+            )
+        refreshes = Decimal(self.lambda_edge_instances * MONTH_SECONDS) / Decimal(
+            str(DEFAULT_STATE_REFRESH_SECONDS)
+        )
+        return min(self.misses, refreshes), (
+            f"your figure: {self.lambda_edge_instances:,} instance(s), each reading at most once "
+            f"per {DEFAULT_STATE_REFRESH_SECONDS:g} s, and never more than one read per miss"
+        )
 
     def document(self) -> dict[str, Any]:
         return {
@@ -130,7 +157,7 @@ class Traffic:
             "storedGbPerBucket": float(self.stored_gb),
             "publishedGbPerMonth": float(self.published_gb),
             "lambdaEdgeMs": float(self.lambda_edge_ms),
-            "lambdaEdgeInstances": self.edge_instances(),
+            "lambdaEdgeInstances": self.lambda_edge_instances,
             "logBytesPerRequest": self.log_bytes_per_request,
         }
 
@@ -153,6 +180,8 @@ class Stack:
     access_logs: bool
     access_log_days: int
     access_log_format: str
+    log_retention_days: int
+    noncurrent_version_days: int
 
     @classmethod
     def of(cls, settings: Settings) -> Stack:
@@ -171,6 +200,8 @@ class Stack:
             access_logs=settings.access_logs,
             access_log_days=settings.access_log_days,
             access_log_format=settings.access_log_format,
+            log_retention_days=settings.log_retention_days,
+            noncurrent_version_days=settings.noncurrent_version_days,
         )
 
     @property
@@ -212,7 +243,9 @@ class Covered(StrEnum):
 
 @dataclass(frozen=True)
 class Line:
-    """One line of the bill: ``quantity`` units at ``price``."""
+    """One line of the bill: ``quantity`` units at ``price``. ``undocumented``: the line is a
+    charge AWS does not document as applying here, counted (the dearer reading); the text says
+    what is not documented."""
 
     group: Group
     what: str
@@ -220,6 +253,7 @@ class Line:
     price: Price
     note: str = ""
     covered: Covered | None = None
+    undocumented: str = ""
 
     @property
     def dollars(self) -> Decimal:
@@ -236,6 +270,7 @@ class Line:
             "dollarsPerMonth": as_dollars(self.dollars),
             "note": self.note,
             "coveredByFlatRatePlans": self.covered.value if self.covered else None,
+            "undocumented": self.undocumented or None,
         }
 
 
@@ -259,6 +294,16 @@ class Bill:
     def total(self) -> Decimal:
         return sum((line.dollars for line in self.lines), Decimal(0))
 
+    @property
+    def undocumented(self) -> tuple[Line, ...]:
+        """The lines charged although AWS does not document that the charge applies."""
+        return tuple(line for line in self.lines if line.undocumented)
+
+    @property
+    def total_without_undocumented(self) -> Decimal:
+        """The total if none of the undocumented charges applies."""
+        return self.total - sum((line.dollars for line in self.undocumented), Decimal(0))
+
     def group_total(self, group: Group) -> Decimal:
         return sum((line.dollars for line in self.lines if line.group is group), Decimal(0))
 
@@ -267,6 +312,7 @@ class Bill:
             "way": self.way.value,
             "lines": [line.document() for line in self.lines],
             "totalDollarsPerMonth": as_dollars(self.total),
+            "totalWithoutUndocumentedDollarsPerMonth": as_dollars(self.total_without_undocumented),
             "byGroup": {
                 group.value: as_dollars(self.group_total(group))
                 for group in Group
@@ -274,6 +320,7 @@ class Bill:
             },
             "cannotServeThisStack": list(self.obstacles),
             "oneOff": [line.document() for line in self.one_off],
+            "notCounted": list(not_counted(self.way, self.stack)),
         }
 
 
@@ -311,6 +358,7 @@ def _delivery(traffic: Traffic, book: PriceBook) -> list[Line]:
             "HTTPS requests",
             Decimal(traffic.requests),
             book["cloudFrontHttpsPer10kRequests"],
+            "at the rate for viewers in the United States; other geographies cost more",
             covered=Covered.DELIVERY,
         )
     )
@@ -333,6 +381,16 @@ def _origins(stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:
             origins * traffic.stored_gb,
             book["s3StandardStoragePerGbMonth"],
             covered=Covered.S3_STORAGE,
+        ),
+        # Every bucket is versioned (replication needs it) and expires a noncurrent version after
+        # noncurrentVersionDays, so what a month's publishing replaces stays that long in each.
+        Line(
+            Group.ORIGINS,
+            f"noncurrent versions, {origins} bucket(s), kept {stack.noncurrent_version_days} days",
+            origins * traffic.published_gb * stack.noncurrent_version_days / 30,
+            book["s3StandardStoragePerGbMonth"],
+            f"as if all {traffic.published_gb:,f} GB published replaced objects, the most it can "
+            "be (noncurrentVersionDays)",
         ),
     ]
 
@@ -378,25 +436,63 @@ def _replication(stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:
     return lines
 
 
-def _routing(way: Way, traffic: Traffic, book: PriceBook) -> list[Line]:
+def function_logs(
+    group: Group, who: str, invocations: Decimal, bytes_each: int, days: int, book: PriceBook
+) -> list[Line]:
+    """A Lambda function's CloudWatch Logs: what ``invocations`` write, ``bytes_each``, ingested,
+    and kept ``days`` (logRetentionDays)."""
+    ingested = invocations * bytes_each / GB
+    return [
+        Line(
+            group,
+            f"{who} logs ingested",
+            ingested,
+            book["cloudWatchLogsIngestionPerGb"],
+            f"{bytes_each:,} bytes per invocation: Lambda's START, END and REPORT lines",
+        ),
+        Line(
+            group,
+            f"{who} logs stored",
+            ingested * days / 30,
+            book["cloudWatchLogsStoragePerGbMonth"],
+            f"kept {days} days (logRetentionDays)",
+        ),
+    ]
+
+
+def _lambda_edge(stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:
+    billed_ms = Decimal(math.ceil(traffic.lambda_edge_ms))
+    gb_seconds = Decimal(EDGE_FUNCTION_MEMORY_MB) / 1024 * billed_ms / 1000
+    return [
+        Line(
+            Group.ROUTING,
+            "Lambda@Edge requests (cache misses)",
+            traffic.misses,
+            book["lambdaEdgePerMillionRequests"],
+        ),
+        Line(
+            Group.ROUTING,
+            "Lambda@Edge duration",
+            traffic.misses * gb_seconds,
+            book["lambdaEdgePerGbSecond"],
+            f"{billed_ms} ms billed at {EDGE_FUNCTION_MEMORY_MB} MB per invocation: an assumption "
+            "(--lambda-edge-ms), as the handler runs in microseconds locally; Lambda's billed "
+            "duration is not measured",
+        ),
+        *function_logs(
+            Group.ROUTING,
+            "Lambda@Edge",
+            traffic.misses,
+            LAMBDA_PLATFORM_LOG_BYTES,
+            stack.log_retention_days,
+            book,
+        ),
+    ]
+
+
+def _routing(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:
     if way is Way.LAMBDA_EDGE:
-        billed_ms = Decimal(math.ceil(traffic.lambda_edge_ms))
-        gb_seconds = Decimal(EDGE_FUNCTION_MEMORY_MB) / 1024 * billed_ms / 1000
-        return [
-            Line(
-                Group.ROUTING,
-                "Lambda@Edge requests (cache misses)",
-                traffic.misses,
-                book["lambdaEdgePerMillionRequests"],
-            ),
-            Line(
-                Group.ROUTING,
-                "Lambda@Edge duration",
-                traffic.misses * gb_seconds,
-                book["lambdaEdgePerGbSecond"],
-                f"{billed_ms} ms billed at {EDGE_FUNCTION_MEMORY_MB} MB per invocation",
-            ),
-        ]
+        return _lambda_edge(stack, traffic, book)
     if way is Way.CLOUDFRONT_FUNCTIONS:
         return [
             Line(
@@ -413,9 +509,31 @@ def _routing(way: Way, traffic: Traffic, book: PriceBook) -> list[Line]:
             "Multi-Region Access Point data routing",
             traffic.origin_gb,
             book["s3MultiRegionAccessPointRoutingPerGb"],
-            "the GB fetched on cache misses; no internet acceleration from CloudFront",
-        )
+            "the GB fetched on cache misses",
+        ),
+        Line(
+            Group.ROUTING,
+            "Multi-Region Access Point internet acceleration",
+            traffic.origin_gb,
+            book["s3MultiRegionAccessPointAccelerationPerGb"],
+            "the GB fetched on cache misses, at the page's highest rate",
+            undocumented=MRAP_ACCELERATION_UNDOCUMENTED,
+        ),
     ]
+
+
+# Why the access point's acceleration line is counted although AWS may not charge it.
+MRAP_ACCELERATION_UNDOCUMENTED = (
+    "internet acceleration is charged 'If your application runs outside of AWS and accesses S3 "
+    "over the internet' (S3 pricing); no page found says whether CloudFront's origin fetches "
+    "through an access point are"
+)
+
+
+def regional_price(book: PriceBook, key: str, region: str) -> Price:
+    """``key``'s price in ``region``: US East's as recorded, any other Region's at the dearest
+    Region's (``key`` + ``DearestRegion``), as no per-Region table was read."""
+    return book[key] if region == "us-east-1" else book[f"{key}DearestRegion"]
 
 
 def _state(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:
@@ -430,24 +548,27 @@ def _state(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> list[Li
                 book["keyValueStorePerMillionReads"],
             )
         ]
-    instances = traffic.edge_instances()
-    refreshes = Decimal(instances * MONTH_SECONDS) / Decimal(str(DEFAULT_STATE_REFRESH_SECONDS))
-    reads = min(traffic.misses, refreshes)
+    reads, why = traffic.edge_state_reads()
     return [
         Line(
             Group.STATE,
             "DynamoDB reads by Lambda@Edge",
             reads * EDGE_STATE_READ_UNITS,
-            book["dynamoDbPerMillionReadUnits"],
-            f"at most one read per {DEFAULT_STATE_REFRESH_SECONDS:g} s by each of {instances:,} "
-            "instance(s), and never more than one per miss; half a unit each",
+            book["dynamoDbPerMillionReadUnitsDearestRegion"],
+            f"{why}; half a unit each, at the dearest Region's price (each container reads the "
+            "replica of the Region it runs in)",
         )
     ]
 
 
+def evacuator_run_seconds() -> int:
+    """What one evacuator run can bill at most: its timeout, plus a cold start's INIT phase, which
+    Lambda bills since 2025-08-01 and bounds at 10 s (``LAMBDA_INIT_MAX_SECONDS``)."""
+    return EVACUATOR_TIMEOUT_SECONDS + LAMBDA_INIT_MAX_SECONDS
+
+
 def _evacuator(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
     vantages = len(stack.vantages)
-    table = table_regions(way, stack)
     usage = evacuator_usage(
         origins=tuple(stack.origins),
         vantages=tuple(stack.vantages),
@@ -457,7 +578,7 @@ def _evacuator(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
         recoveries=stack.recoveries,
     )
     runs = Decimal(vantages * invocations_per_month())
-    gb_seconds = Decimal(EVACUATOR_MEMORY_MB) / 1024 * EVACUATOR_TIMEOUT_SECONDS
+    seconds = evacuator_run_seconds()
     schedule = f"{vantages} vantage Region(s), {EVACUATOR_SCHEDULE}"
     return [
         Line(
@@ -466,10 +587,11 @@ def _evacuator(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
         Line(
             Group.EVACUATOR,
             "function duration",
-            runs * gb_seconds,
+            runs * Decimal(EVACUATOR_MEMORY_MB) / 1024 * seconds,
             book["lambdaPerGbSecond"],
-            f"each run billed at its {EVACUATOR_TIMEOUT_SECONDS} s timeout, the most it can last, "
-            f"at {EVACUATOR_MEMORY_MB} MB",
+            f"each run billed at {seconds} s, at {EVACUATOR_MEMORY_MB} MB: its "
+            f"{EVACUATOR_TIMEOUT_SECONDS} s timeout and the {LAMBDA_INIT_MAX_SECONDS} s a cold "
+            "start's INIT phase can add (billed since 2025-08-01), the most a run can bill",
         ),
         Line(Group.EVACUATOR, "schedule invocations", runs, book["schedulerPerMillionInvocations"]),
         Line(
@@ -479,28 +601,72 @@ def _evacuator(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
             book["s3GetPerThousand"],
             f"{usage.probes} per run, at the us-east-1 price whatever the bucket's Region",
         ),
-        Line(
-            Group.EVACUATOR,
-            "state table writes, in every Region of the table",
-            runs * usage.write_units * table,
-            book["dynamoDbPerMillionWriteUnits"],
-            f"{usage.writes} write(s) per run, {usage.write_units} unit(s), replicated to "
-            f"{table} Region(s)",
-        ),
-        Line(
-            Group.EVACUATOR,
-            "state table reads (strongly consistent)",
-            runs * usage.read_units,
-            book["dynamoDbPerMillionReadUnits"],
-            f"{usage.queries} queries and {usage.item_reads} item reads per run",
-        ),
+        *_evacuator_table(way, stack, usage, runs, book),
         Line(
             Group.EVACUATOR,
             "metric data (PutMetricData)",
             runs * usage.metric_calls,
             book["putMetricDataPerThousand"],
         ),
+        *function_logs(
+            Group.EVACUATOR,
+            "function",
+            runs,
+            LAMBDA_PLATFORM_LOG_BYTES + usage.log_bytes,
+            stack.log_retention_days,
+            book,
+        ),
     ]
+
+
+def _evacuator_table(
+    way: Way, stack: Stack, usage: EvacuatorUsage, runs: Decimal, book: PriceBook
+) -> list[Line]:
+    """The evacuator's writes to the state table, billed in every Region holding a replica ("one
+    rWRU per replica table is charged for each write up to 1KB", DynamoDB developer guide,
+    "Understanding Amazon DynamoDB billing for global tables"), their replication between Regions
+    ("Cross-Region data transfer fees apply", same page), and its reads of the home replica."""
+    home = STATE_TABLE_HOME_REGION
+    others = table_regions(way, stack) - 1
+    units = runs * usage.write_units
+    lines = [
+        Line(
+            Group.EVACUATOR,
+            f"state table writes, home replica ({home})",
+            units,
+            regional_price(book, "dynamoDbPerMillionWriteUnits", home),
+            f"{usage.writes} write(s) per run, {usage.write_units} unit(s)",
+        )
+    ]
+    if others:
+        lines += [
+            Line(
+                Group.EVACUATOR,
+                "state table writes, replicated to the other Regions",
+                units * others,
+                book["dynamoDbPerMillionWriteUnitsDearestRegion"],
+                f"one replicated unit per write unit in each of {others} other replica(s), at the "
+                "dearest Region's price",
+            ),
+            Line(
+                Group.EVACUATOR,
+                "state table replication between Regions",
+                units * others * KB / GB,
+                book["dynamoDbReplicationTransferPerGb"],
+                "1 KB per write unit to each other replica (an item is at most that)",
+            ),
+        ]
+    lines.append(
+        Line(
+            Group.EVACUATOR,
+            "state table reads (strongly consistent)",
+            runs * usage.read_units,
+            regional_price(book, "dynamoDbPerMillionReadUnits", home),
+            f"{usage.queries} queries and {usage.item_reads} item reads per run, of the home "
+            f"replica ({home})",
+        )
+    )
+    return lines
 
 
 def _monitoring(way: Way, stack: Stack, book: PriceBook) -> list[Line]:
@@ -550,7 +716,8 @@ def _web_acl(stack: Stack, traffic: Traffic, book: PriceBook) -> list[Line]:
                 "rules",
                 Decimal(MANAGED_WEB_ACL_RULES),
                 book["rulePerMonth"],
-                "a rate limit per client IP and the AWS managed rule groups",
+                "a rate limit per client IP and the AWS managed rule groups, each group counted as "
+                "one rule, as AWS's WAF cost guide says (one third party says several)",
                 covered=Covered.WAF,
             ),
         ]
@@ -628,6 +795,79 @@ def obstacles(way: Way, origins: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
+def not_counted(way: Way, stack: Stack) -> tuple[str, ...]:
+    """What the bill of ``stack`` routed ``way`` leaves out, each with why."""
+    left = [
+        "free tiers: the bill is before them (each price file says what its free tier is)",
+        "CloudFront's origin fetches from S3: free ('Free for origin fetches from any AWS "
+        "origin', CloudFront pricing)",
+        "failover retries: while a Region fails, a second origin fetch per miss"
+        + (
+            " and a second Lambda@Edge invocation, with its log lines"
+            if way is Way.LAMBDA_EDGE
+            else ""
+        )
+        + ": only during an incident, for as long as it lasts",
+        "viewers outside North America and Europe, and S3 requests and transfer in Regions other "
+        "than US East: the lines are at those rates (each says so) and some cost more",
+    ]
+    if stack.access_logs:
+        left.append(
+            "the PUT requests that deliver access log files to their bucket: how CloudFront "
+            "batches them is not documented"
+        )
+    if stack.monitoring or stack.evacuates:
+        left.append("SNS notifications: only when an alarm or the evacuator changes state")
+    if stack.routing_state and way is not Way.MRAP:
+        left += _state_not_counted(way, stack)
+    if way is Way.LAMBDA_EDGE:
+        left += [
+            "the longer Lambda@Edge invocations that read the routing state (at most one per "
+            f"container every {DEFAULT_STATE_REFRESH_SECONDS:g} s, each network step of the read "
+            "cut at its time-out): AWS documents neither how many containers run nor how long an "
+            "in-Region read takes; --lambda-edge-ms raises every invocation's billed time",
+            "Lambda@Edge cold starts' INIT phase: whether Lambda@Edge, billed under CloudFront's "
+            "pricing, bills it as Lambda does since 2025-08-01 is not documented",
+            "the Lambda@Edge function's own log lines: one per container, on an error only",
+        ]
+    if way is Way.CLOUDFRONT_FUNCTIONS:
+        left.append("the CloudFront function's log lines: written on an error only")
+    if way is Way.MRAP:
+        left.append(
+            "the access point's failover controls: 'S3 API costs to view the current routing "
+            "control status ... and submit any routing control changes' (S3 pricing), only when "
+            "used"
+        )
+    return tuple(left)
+
+
+def _state_not_counted(way: Way, stack: Stack) -> list[str]:
+    left = [
+        "the state table's storage: a few items under a kilobyte each, in every replica",
+        "DynamoDB Streams, through which global tables replicate: 'rWCUs and rWRUs include the "
+        "cost of the streaming infrastructure needed to manage the replication' (AWS Prescriptive "
+        "Guidance, 'Using Amazon DynamoDB global tables', FAQ)",
+        "a Region added to the state table: billed once 'as if it were a table restore' plus "
+        "cross-Region transfer (same FAQ), a few items",
+    ]
+    if way is Way.CLOUDFRONT_FUNCTIONS:
+        left.append(
+            "key value store writes (the evacuator's and `./dev evacuate`'s): only when the state "
+            "changes, and no price for the store's API was found"
+        )
+    if stack.evacuates:
+        left += [
+            "the evacuator's work when the state changes (more writes, a notification): only on a "
+            "change",
+            "a scheduled run delivered twice: Lambda's asynchronous queue 'is eventually "
+            "consistent', so a function may 'receive the same event from Lambda multiple times' "
+            "(Lambda developer guide, 'How Lambda handles errors and retries with asynchronous "
+            "invocation'); AWS gives no rate",
+            "the probes' answers crossing Regions: a 2-byte health object each",
+        ]
+    return left
+
+
 def table_regions(way: Way, stack: Stack) -> int:
     """How many Regions hold the state table (each write is billed in each)."""
     layout = routing_state_layout(
@@ -647,7 +887,7 @@ def bill(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> Bill:
         *_delivery(traffic, book),
         *_origins(stack, traffic, book),
         *_replication(stack, traffic, book),
-        *_routing(way, traffic, book),
+        *_routing(way, stack, traffic, book),
         *_state(way, stack, traffic, book),
         *(_evacuator(way, stack, book) if stack.evacuates and way is not Way.MRAP else []),
         *_monitoring(way, stack, book),
@@ -666,9 +906,11 @@ def bill(way: Way, stack: Stack, traffic: Traffic, book: PriceBook) -> Bill:
 
 def _one_off(stack: Stack, traffic: Traffic, book: PriceBook) -> tuple[Line, ...]:
     """Adding a Region to the stack, filled by S3 Batch Replication (``./dev backfill``): once.
-    Each stored object is processed once and copied into the new bucket only: "If the metadata is
-    in sync, Batch Replication will do nothing and you incur no charge" for the buckets that hold
-    it already (S3 pricing, S3 Batch Replication)."""
+    Each stored object is processed once, by the job of the bucket it was written to, and copied
+    into the new bucket only: the other buckets hold it already, and "If the metadata is in sync,
+    Batch Replication will do nothing and you incur no charge" (S3 pricing, S3 Batch Replication,
+    as quoted from a public text copy of the page: second-hand, like the prices). Each job's
+    manifest is generated from its source bucket, which holds every stored object."""
     sources = len(stack.origins)
     return (
         Line(
@@ -676,6 +918,13 @@ def _one_off(stack: Stack, traffic: Traffic, book: PriceBook) -> tuple[Line, ...
             "Batch Replication jobs (one per bucket)",
             Decimal(sources),
             book["s3BatchJob"],
+        ),
+        Line(
+            Group.REPLICATION,
+            "Batch Replication manifests",
+            sources * traffic.stored_objects,
+            book["s3BatchManifestPerMillionObjects"],
+            f"each job's source bucket holds all {traffic.stored_objects:,.0f} objects",
         ),
         Line(
             Group.REPLICATION,

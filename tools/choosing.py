@@ -120,11 +120,15 @@ def _regions() -> Aspect:
 
 def _failover() -> Aspect:
     codes = ", ".join(str(code) for code in DEFAULT_FAILOVER_STATUS_CODES)
+    stalled = DEFAULT_CONNECTION_ATTEMPTS * S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
     triggers = (
         f"on {codes}, a refused connection ({DEFAULT_CONNECTION_ATTEMPTS} attempts x "
         f"{DEFAULT_CONNECTION_TIMEOUT_SECONDS} s) or no answer within "
-        f"{S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s per attempt, CloudFront asks the edge's "
-        "next-nearest bucket for the same request"
+        f"{S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s per attempt (S3 origins' default response "
+        "timeout, which this program cannot change), CloudFront asks the edge's next-nearest "
+        "bucket for the same request: a bucket that stalls holds each request up to "
+        f"{DEFAULT_CONNECTION_ATTEMPTS} x {S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s = {stalled} s "
+        "first"
     )
     return Aspect(
         "When a bucket errors or stalls, per request",
@@ -166,20 +170,24 @@ def _taken_out() -> Aspect:
     checks = (
         f"the evacuator: every origin probed every {EVACUATION_PROBE_SECONDS} s from "
         f"{len(DEFAULT_EVACUATION_VANTAGES)} Regions, out when {EVACUATION_QUORUM} agree after "
-        f"{DEFAULT_EVACUATION_FAILURES} failures in a row: {fastest}-{slowest} s after it stalls"
+        f"{DEFAULT_EVACUATION_FAILURES} failures in a row: {fastest}-{slowest} s after it stalls, "
+        "also when a scheduled run starts late (EventBridge Scheduler fires with '60 second "
+        "precision', and Lambda may hold an invocation in its queue): each run probes for two "
+        "minutes, so the runs overlap"
     )
     return Aspect(
         "How a sick Region is taken out, and how fast",
         {
             Way.LAMBDA_EDGE: Fact(
                 f"{checks}, then within {DEFAULT_STATE_REFRESH_SECONDS:g} s at every edge "
-                "(each container's read of the state); by hand in under a second (`./dev "
-                "evacuate`)",
+                "(each container's read of the state); by hand (`./dev evacuate`) the state is "
+                "written in under a second, then reaches the edges the same way",
                 _EVACUATION_DOC,
             ),
             Way.CLOUDFRONT_FUNCTIONS: Fact(
                 f"{checks}, then the key value store's propagation to the edges, which AWS does "
-                "not document; by hand in under a second (`./dev evacuate`)",
+                "not document; by hand (`./dev evacuate`) the state is written in under a "
+                "second, then propagates the same way",
                 _KVS_PAGE,
                 documented=False,
             ),
@@ -236,23 +244,29 @@ def _plans() -> Aspect:
     def cited(*features: str) -> str:
         return "; ".join(r.citation for r in plans.refusals if r.feature in features)
 
+    # Every source on the plans is second-hand, and on Lambda@Edge they disagree: no fact here is
+    # documented on an AWS page read, and the dearer reading (refused) is the one taken.
     return Aspect(
         "Which flat-rate plan it fits (with a web ACL)",
         {
             Way.LAMBDA_EDGE: Fact(
-                f"{fitting(Way.LAMBDA_EDGE)}: plans refuse Lambda@Edge and origin access "
-                "identities",
+                f"{fitting(Way.LAMBDA_EDGE)}, as far as second-hand sources say, and not "
+                "documented on an AWS page read: plans refuse origin access identities (two "
+                "sources relay AWS's list) and Lambda@Edge (one source; a later post says "
+                "Lambda@Edge was added in March 2026: taken as refused until AWS's page is read)",
                 cited("Lambda@Edge", "origin access identity"),
+                documented=False,
             ),
             Way.CLOUDFRONT_FUNCTIONS: Fact(
-                f"{fitting(Way.CLOUDFRONT_FUNCTIONS)}: the key value store needs Pro or above; "
-                "whether per-request origin groups are allowed is not documented",
+                f"{fitting(Way.CLOUDFRONT_FUNCTIONS)}, if the key value store needs Pro or above "
+                "as one public note says (not confirmed on an AWS page); whether per-request "
+                "origin groups are allowed is not documented",
                 cited("key value store"),
                 documented=False,
             ),
             Way.MRAP: Fact(
-                f"{fitting(Way.MRAP)}, as far as documented: whether an access point origin is "
-                "allowed on a plan is not documented",
+                f"{fitting(Way.MRAP)}, as far as second-hand sources say: whether an access point "
+                "origin is allowed on a plan is not documented",
                 plans.citation,
                 documented=False,
             ),
@@ -288,8 +302,9 @@ def facts_table() -> str:
 
 
 def cost_table() -> str:
-    """The shipped prod stack's bill each way at the default traffic, by group."""
-    from tools.plan_bill import default_traffic, shipped_bills
+    """The shipped prod stack's bill each way at the default traffic, by group, and the ways in
+    order of cost, in words made from the same figures."""
+    from tools.plan_bill import UNDOCUMENTED_MARK, default_traffic, ordering, shipped_bills
 
     traffic = default_traffic()
     bills = shipped_bills("prod", traffic)
@@ -312,6 +327,18 @@ def cost_table() -> str:
         ),
         "| **total** | " + " | ".join(f"**{bills[way].total:,.2f}**" for way in ways) + " |",
     ]
+    undocumented = [line for bill in bills.values() for line in bill.undocumented]
+    if undocumented:
+        lines.append(
+            f"| total without {UNDOCUMENTED_MARK} | "
+            + " | ".join(f"{bills[way].total_without_undocumented:,.2f}" for way in ways)
+            + " |"
+        )
+        lines += [""] + [
+            f"{UNDOCUMENTED_MARK} {line.what}, counted at the highest rate: {line.undocumented}."
+            for line in undocumented
+        ]
+    lines += ["", "In order, " + "; ".join(ordering(bills)) + "."]
     return "\n".join(lines) + "\n"
 
 

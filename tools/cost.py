@@ -31,7 +31,9 @@ from core.waf import WAF_MANAGED_RULE_GROUPS, WEB_ACL_MANAGED
 from routing.catalogue import lambda_edge_execution_regions
 from tools.prices import PriceBook, as_dollars, load_price_book
 
-# The handler answers in microseconds (./dev bench), so each invocation bills the 1 ms minimum.
+# An assumption: the handler answers in microseconds in a local interpreter (./dev bench), so each
+# invocation would bill the 1 ms minimum; Lambda's billed duration on AWS is not measured, and an
+# invocation that reads the routing state waits for DynamoDB (--lambda-edge-ms changes it).
 DEFAULT_LAMBDA_EDGE_BILLED_MS = Decimal(1)
 DEFAULT_REQUESTS_PER_MONTH = 100_000_000
 DEFAULT_CACHE_HIT_RATIO = Decimal("0.9")

@@ -41,6 +41,7 @@ from core.evacuation import (
     evacuator_document,
 )
 from evacuation.evacuator import Clients, Evacuator, Settings
+from tools.cloudwatch_logs import log_event_bytes
 
 # A month as the bill counts it: 30 days.
 MONTH_SECONDS = 30 * 24 * 3600
@@ -97,6 +98,7 @@ class _Counter:
         self.calls: dict[str, int] = {}
         self.read_units = Decimal(0)
         self.write_units = 0
+        self.log_lines: list[str] = []
 
     def count(self, call: str) -> None:
         self.calls[call] = self.calls.get(call, 0) + 1
@@ -212,6 +214,9 @@ class EvacuatorUsage:
     write_units: int
     metric_calls: int
     other_calls: int
+    # The bytes of the lines the evacuator's own code logs (one log event each, as CloudWatch Logs
+    # weighs them), beyond Lambda's own START, END and REPORT lines.
+    log_bytes: int
 
 
 @functools.cache
@@ -273,15 +278,15 @@ def evacuator_usage(
                 cloudwatch=_Recorder(counter),
             )
             Evacuator(
-                Settings.from_document(document), clients, clock=now, sleep=sleep, log=_quiet
+                Settings.from_document(document),
+                clients,
+                clock=now,
+                sleep=sleep,
+                log=counter[0].log_lines.append,
             ).run()
             if invocation:
                 second.append(counter[0])
     return _average(second)
-
-
-def _quiet(_: str) -> None:
-    """The evacuator's log lines: not wanted here."""
 
 
 def _average(counters: Sequence[_Counter]) -> EvacuatorUsage:
@@ -304,5 +309,8 @@ def _average(counters: Sequence[_Counter]) -> EvacuatorUsage:
             for counter in counters
             for name, calls in counter.calls.items()
             if name not in known
+        ),
+        log_bytes=math.ceil(
+            sum(log_event_bytes(counter.log_lines) for counter in counters) / count
         ),
     )

@@ -2,12 +2,14 @@
 
 A plan is one price a month per distribution that includes CloudFront's delivery (data transfer
 and requests), AWS WAF, CloudFront Functions and an S3 storage credit, with an allowance of
-requests and data transfer and no overage charge (``tools/flat_rate_plans.json``, with its
-sources: mostly second-hand). Everything else the stack uses is billed as before; so the cost on a
+requests and data transfer (``tools/flat_rate_plans.json``, with its sources: all second-hand, and
+on some points in conflict). Everything else the stack uses is billed as before; so the cost on a
 plan is the plan's price plus the bill's lines a plan does not cover. A plan refuses some features
-(Lambda@Edge and origin access identities among them): a stack that uses one is not eligible.
-Where inclusion is not documented (key value store reads, Parquet conversion), the line stays
-outside the plan's price: the higher of the two readings.
+(origin access identities, and by one source Lambda@Edge): a stack that uses one is not eligible.
+Where the sources disagree or are silent, the dearer reading is taken: a disputed refusal still
+refuses, an allowance is read in decimal GB (the smaller), and a line whose inclusion is not
+documented (key value store reads, Parquet conversion, function logs) stays outside the plan's
+price.
 """
 
 from __future__ import annotations
@@ -17,24 +19,41 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tools.bill import Bill, Covered, Way
+from tools.bill import GB, Bill, Covered, Way
 from tools.prices import PriceError, as_dollars, dollars, read_json, shown
 
 PLANS_FILE = Path(__file__).with_name("flat_rate_plans.json")
+# The plans' GB, read as decimal (10^9 bytes, the smaller reading: flat_rate_plans.json, "units"),
+# in the bill's GB of 2^30 bytes.
+PAGE_GB = Decimal(10**9) / GB
+
+
+def bill_gb(page_gb: Decimal) -> Decimal:
+    """A plan's figure in the page's (decimal) GB, in the bill's GB of 2^30 bytes."""
+    return page_gb * PAGE_GB
 
 
 @dataclass(frozen=True)
 class Level:
     usd: Decimal
     requests: int
-    transfer_gb: Decimal
+    # As the page gives it (decimal GB); ``transfer_gb`` is the bill's.
+    page_transfer_gb: Decimal
+
+    @property
+    def transfer_gb(self) -> Decimal:
+        return bill_gb(self.page_transfer_gb)
 
 
 @dataclass(frozen=True)
 class Plan:
     name: str
     levels: tuple[Level, ...]
-    s3_credit_gb: Decimal
+    page_s3_credit_gb: Decimal
+
+    @property
+    def s3_credit_gb(self) -> Decimal:
+        return bill_gb(self.page_s3_credit_gb)
 
     def level_for(self, requests: int, transfer_gb: Decimal) -> Level | None:
         """The cheapest level whose allowance covers the traffic; None when none does."""
@@ -47,12 +66,15 @@ class Plan:
 @dataclass(frozen=True)
 class Refusal:
     """A feature the named plans refuse. ``blocks`` False: a plan needs a change the plan itself
-    pays for (a web ACL), so the stack is eligible once it is made."""
+    pays for (``needs``: a web ACL), so the stack is eligible once it is made. ``disputed``: what
+    another source says against the refusal (which still refuses: the dearer reading)."""
 
     feature: str
     plans: frozenset[str]
     citation: str
     blocks: bool = True
+    needs: str = ""
+    disputed: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +120,7 @@ def load_plans(path: Path = PLANS_FILE) -> Plans:
                         for level in entry.get("levels", [])
                     ),
                 ),
-                s3_credit_gb=Decimal(_whole(entry["s3StorageCreditGb"], f"{file}: credit")),
+                page_s3_credit_gb=Decimal(_whole(entry["s3StorageCreditGb"], f"{file}: credit")),
             )
             for entry in document["plans"]
         )
@@ -109,6 +131,8 @@ def load_plans(path: Path = PLANS_FILE) -> Plans:
                 f"{entry['source']} ({entry['url']}, read {entry['read']}; second-hand: "
                 f"{entry['secondHand']})",
                 bool(entry.get("blocks", True)),
+                str(entry.get("needs", "")),
+                str(entry.get("disputed", "")),
             )
             for entry in document["refusals"]
         )
@@ -158,7 +182,9 @@ class PlanFit:
     @property
     def needs(self) -> tuple[str, ...]:
         """What the stack must change first, which the plan pays for (a web ACL)."""
-        return tuple(refusal.feature for refusal in self.refused if not refusal.blocks)
+        return tuple(
+            refusal.needs or refusal.feature for refusal in self.refused if not refusal.blocks
+        )
 
     @property
     def dollars(self) -> Decimal | None:
@@ -173,11 +199,16 @@ class PlanFit:
             "plan": self.plan.name,
             "eligible": self.eligible,
             "refusedFeatures": [r.feature for r in self.refused if r.blocks],
+            "disputedRefusals": {r.feature: r.disputed for r in self.refused if r.disputed},
             "needs": list(self.needs),
             "planDollarsPerMonth": None if self.level is None else as_dollars(self.level.usd),
             "allowance": None
             if self.level is None
-            else {"requests": self.level.requests, "transferGb": int(self.level.transfer_gb)},
+            else {
+                "requests": self.level.requests,
+                "transferGbAsThePageGivesIt": int(self.level.page_transfer_gb),
+                "transferGb": float(self.level.transfer_gb),
+            },
             "outsideThePlanDollarsPerMonth": as_dollars(self.outside_dollars),
             "onThePlanDollarsPerMonth": None if self.dollars is None else as_dollars(self.dollars),
             "payAsYouGoDollarsPerMonth": as_dollars(self.pay_as_you_go),

@@ -301,7 +301,9 @@ def render_cost(cost: CostEstimate, prices: Prices, engine: Engine) -> str:
                 for candidate, row in zip(engines, rows, strict=True)
             ),
             f"  (Lambda@Edge: {cost.lambda_edge_billed_ms} ms billed per invocation at 128 MB; "
-            "free tiers and failover retries left out)",
+            "free tiers and failover retries left out; the function invocations only: the "
+            "engines' logs, routing state and evacuator differ too, and the whole bill weighs "
+            "them)",
             *(f"  {sentence}" for sentence in routing_verdict(cost).sentences),
         ]
     )
@@ -579,15 +581,15 @@ def _traffic_arguments(traffic: Any) -> None:
         default=DEFAULT_LAMBDA_EDGE_BILLED_MS,
         metavar="MS",
         help="Lambda@Edge duration per invocation, more than 0 and at most 30000, billed per whole "
-        "ms (default 1: the handler answers in microseconds, see BENCHMARKS.md)",
+        "ms (default 1, an assumption: the handler answers in microseconds in a local "
+        "interpreter, see BENCHMARKS.md; Lambda's billed duration is not measured)",
     )
     traffic.add_argument(
         "--lambda-edge-instances",
         type=whole(1, 10_000_000, "instances"),
         metavar="N",
         help="Lambda@Edge instances reading the routing state, each at most every 15 s (default: "
-        "one per execution Region, or enough for the average miss rate at 10 requests a second "
-        "each, whichever is more)",
+        "none given, so one read per cache miss, the most there can be)",
     )
     traffic.add_argument(
         "--log-bytes-per-request",

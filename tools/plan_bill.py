@@ -5,6 +5,7 @@ side by side with the facts that decide between them."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from tools.bill import (
     bills,
     drivers,
     largest_lines,
+    not_counted,
 )
 from tools.choosing import aspects
 from tools.cost import (
@@ -112,6 +114,27 @@ def age_line(book: PriceBook, keys: list[str], today: datetime.date) -> str:
     )
 
 
+UNDOCUMENTED_MARK = "†"
+
+
+def _undocumented_lines(bill: Bill) -> list[str]:
+    if not bill.undocumented:
+        return []
+    return [
+        f"{UNDOCUMENTED_MARK} counted although AWS does not document that it applies: "
+        + "; ".join(f"{line.what}: {line.undocumented}" for line in bill.undocumented)
+        + f". Without it the total is {bill.total_without_undocumented:,.2f}."
+    ]
+
+
+def not_counted_lines(bill: Bill) -> list[str]:
+    """What the bill leaves out, and why, as printed under it."""
+    return [
+        "not counted, and why:",
+        *(f"  - {entry}" for entry in not_counted(bill.way, bill.stack)),
+    ]
+
+
 def render_bill(bill: Bill, book: PriceBook, today: datetime.date) -> str:
     """The bill of the stack's own way, line by line."""
     sources = _Sources()
@@ -129,7 +152,7 @@ def render_bill(bill: Bill, book: PriceBook, today: datetime.date) -> str:
                     _quantity(line.quantity),
                     line.price.describe(),
                     f"{line.dollars:,.2f}",
-                    sources.cite(line.price),
+                    sources.cite(line.price) + (UNDOCUMENTED_MARK if line.undocumented else ""),
                 )
             )
             if line.note:
@@ -152,9 +175,42 @@ def render_bill(bill: Bill, book: PriceBook, today: datetime.date) -> str:
             f"  at {traffic_line(bill.traffic)}",
             f"  {age_line(book, [line.price.key for line in bill.lines], today)}",
             *printed,
+            *_undocumented_lines(bill),
             "sources:",
             *sources.lines(),
+            *not_counted_lines(bill),
         ]
+    )
+
+
+def _ranked(all_bills: dict[Way, Bill], total: Callable[[Bill], Decimal]) -> str:
+    ranked = sorted(all_bills.items(), key=lambda item: total(item[1]))
+    return ", ".join(
+        f"{way.label} ${total(bill):,.2f}"
+        + (" (cannot serve this stack)" if bill.obstacles else "")
+        for way, bill in ranked
+    )
+
+
+def ordering(all_bills: dict[Way, Bill]) -> list[str]:
+    """The ways from the cheapest, in words made from their totals; and again without the charges
+    AWS does not document as applying, when any way has one (the order may change)."""
+    sentences = [f"cheapest first: {_ranked(all_bills, lambda bill: bill.total)}"]
+    undocumented = [line.what for bill in all_bills.values() for line in bill.undocumented]
+    if undocumented:
+        sentences.append(
+            f"without {', '.join(undocumented)} (not documented to apply): "
+            + _ranked(all_bills, lambda bill: bill.total_without_undocumented)
+        )
+    return sentences
+
+
+def _total_text(bill: Bill) -> str:
+    if not bill.undocumented:
+        return f"{bill.total:>14,.2f}"
+    return (
+        f"{bill.total:>14,.2f}{UNDOCUMENTED_MARK} ({bill.total_without_undocumented:,.2f} without "
+        f"{', '.join(line.what for line in bill.undocumented)})"
     )
 
 
@@ -162,7 +218,7 @@ def render_totals(all_bills: dict[Way, Bill], own: Way, book: PriceBook) -> str:
     """The total each way, what moves the stack's own the most, and the one-off of a Region."""
     own_bill = all_bills[own]
     totals = [
-        f"  {way.label:<42} {bill.total:>14,.2f}"
+        f"  {way.label:<42} {_total_text(bill)}"
         + ("  <- this stack" if way is own else "")
         + (f"  (cannot serve this stack: {'; '.join(bill.obstacles)})" if bill.obstacles else "")
         for way, bill in all_bills.items()
@@ -176,13 +232,15 @@ def render_totals(all_bills: dict[Way, Bill], own: Way, book: PriceBook) -> str:
     one_off = sum((line.dollars for line in own_bill.one_off), Decimal(0))
     return "\n".join(
         [
-            "the total each way (USD a month, same stack and traffic; `--compare` for the detail):",
+            "the total each way (USD a month, same stack and traffic; `--compare` for the detail; "
+            f"{UNDOCUMENTED_MARK} counts a charge AWS does not document as applying):",
             *totals,
+            *ordering(all_bills),
             "what changes the total most (each input 10% higher): "
             + ", ".join(f"{driver.what} +${driver.dollars:,.2f}" for driver in moved),
             "its largest lines: " + ", ".join(share),
             f"once, to add a Region filled by S3 Batch Replication (`./dev backfill`): "
-            f"${one_off:,.2f} (jobs, objects, replica PUTs and transfer of "
+            f"${one_off:,.2f} (jobs, their manifests, objects, replica PUTs and transfer of "
             f"{own_bill.traffic.stored_gb:,f} GB)",
         ]
     )
@@ -192,15 +250,22 @@ def _fit_text(fit: PlanFit) -> str:
     base = fit.plan.levels[0]
     name = (
         f"{fit.plan.name} (${base.usd:,.0f} for {base.requests:,} requests and "
-        f"{base.transfer_gb:,.0f} GB, {fit.plan.s3_credit_gb:,.0f} GB of S3 storage)"
+        f"{base.page_transfer_gb:,.0f} GB, {fit.plan.page_s3_credit_gb:,.0f} GB of S3 storage)"
     )
     if not fit.eligible:
-        refused = ", ".join(refusal.feature for refusal in fit.refused if refusal.blocks)
+        refused = ", ".join(
+            refusal.feature + (" (sources disagree; taken as refused)" if refusal.disputed else "")
+            for refusal in fit.refused
+            if refusal.blocks
+        )
         return f"{name}: not eligible ({refused})"
     if fit.needs:
         name += ", once webAcl is set (every plan needs a web ACL and includes it)"
     if fit.level is None:
-        return f"{name}: the traffic is over every allowance (no overage charge; AWS may throttle)"
+        return (
+            f"{name}: the traffic is over every allowance (no figure: one source says no overage "
+            "charge, AWS may throttle; another, overage at pay-as-you-go rates)"
+        )
     assert fit.dollars is not None
     level = (
         ""
@@ -215,12 +280,22 @@ def _fit_text(fit: PlanFit) -> str:
 
 def render_plans(bill: Bill, plans: Plans) -> str:
     found = fits(bill, plans)
+    configured = bill.way is Way.of(bill.stack.engine)
+    disputes = {r.feature: r.disputed for fit in found for r in fit.refused if r.disputed}
     return "\n".join(
         [
-            f"flat-rate plans for this stack as configured ({bill.way.label}; USD a month):",
+            (
+                f"flat-rate plans for this stack as configured ({bill.way.label}; USD a month; "
+                "from second-hand sources):"
+                if configured
+                else f"flat-rate plans if this stack were routed {bill.way.label} (USD a month; "
+                "from second-hand sources):"
+            ),
             *(f"  {_fit_text(fit)}" for fit in found),
-            "  (a plan includes delivery, AWS WAF, CloudFront Functions and an S3 credit; the "
-            f"rest is billed as above. Source: {plans.citation})",
+            *(f"  {feature}: {text}" for feature, text in disputes.items()),
+            "  (allowances and credits as the sources give them, in decimal GB, the smaller "
+            "reading; a plan includes delivery, AWS WAF, CloudFront Functions and an S3 credit; "
+            f"the rest is billed as above. Source: {plans.citation})",
         ]
     )
 
@@ -242,11 +317,34 @@ def render_compare(all_bills: dict[Way, Bill], plans: Plans) -> str:
         ),
         f"  {'total':<24}" + "".join(f"{all_bills[way].total:>{width + 2},.2f}" for way in ways),
     ]
+    if any(bill.undocumented for bill in all_bills.values()):
+        lines.append(
+            f"  {'total without ' + UNDOCUMENTED_MARK:<24}"
+            + "".join(
+                f"{all_bills[way].total_without_undocumented:>{width + 2},.2f}" for way in ways
+            )
+        )
+        lines += [
+            f"  {UNDOCUMENTED_MARK} {line.what}: {line.undocumented}"
+            for bill in all_bills.values()
+            for line in bill.undocumented
+        ]
+    lines += [f"  {sentence}" for sentence in ordering(all_bills)]
     for way in ways:
         if all_bills[way].obstacles:
             lines.append(
                 f"  {way.label} cannot serve this stack: {'; '.join(all_bills[way].obstacles)}"
             )
+    lines.append("not counted in the other columns (beside what the bill above lists):")
+    own = {
+        entry
+        for bill in all_bills.values()
+        if bill.way is Way.of(bill.stack.engine)
+        for entry in not_counted(bill.way, bill.stack)
+    }
+    for way in ways:
+        extra = [entry for entry in not_counted(way, all_bills[way].stack) if entry not in own]
+        lines += [f"  {way.label}: {entry}" for entry in extra]
     lines.append("what decides beside the money:")
     for aspect in aspects():
         lines.append(f"  {aspect.question}:")
