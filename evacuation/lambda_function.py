@@ -9,6 +9,7 @@ come from the ``GEO_PROXIMITY_EVACUATOR`` environment variable (JSON, written by
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import urllib.parse
@@ -164,9 +165,22 @@ def sync_until_allowed(
             sleep(budget.SYNC_RETRY_SECONDS)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@functools.cache
+def container_clients() -> tuple[Settings, Clients]:
+    """The settings and the clients, made once per execution environment and kept by every
+    invocation it runs: "Initialize SDK clients and database connections outside of the function
+    handler ... Subsequent invocations processed by the same instance of your function can reuse
+    these resources" (Lambda developer guide, "Best practices for working with AWS Lambda
+    functions", https://docs.aws.amazon.com/lambda/latest/dg/best-practices.html). An environment
+    runs one invocation at a time, and its settings change only with a new one (a new
+    configuration is a new environment)."""
     settings = settings_from_environment(os.environ[SETTINGS_VARIABLE])
-    evacuator = Evacuator(settings, clients_for(settings))
+    return settings, clients_for(settings)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings, clients = container_clients()
+    evacuator = Evacuator(settings, clients)
     if event.get("action") == "sync":
         state = sync_until_allowed(evacuator)
         return {"out": sorted(state.out)}

@@ -435,3 +435,47 @@ def test_a_key_value_store_that_fails_is_not_the_table_failing(world):
     assert list(world["table"].read().evacuated) == ["eu-central-1"]
     assert any("the key value store was not updated" in line for line in world["lines"])
     assert not any("home Region did not answer" in line for line in world["lines"])
+
+
+def test_the_handler_makes_its_clients_once_per_execution_environment(monkeypatch):
+    from evacuation import lambda_function
+
+    made = []
+
+    class Runs:
+        def __init__(self, settings, clients) -> None:
+            self.clients = clients
+
+        def run(self, remaining_seconds=None):
+            return []
+
+    def clients_for(settings):
+        made.append(settings.vantage)
+        return object()
+
+    document = {
+        "stack": "test",
+        "vantage": "eu-west-1",
+        "vantages": ["us-east-1", "eu-west-1"],
+        "buckets": BUCKETS,
+        "failures": 4,
+        "recoveries": 13,
+        "quorum": 2,
+        "maxOut": 1,
+        "probeSeconds": 10,
+        "invocationSeconds": 120,
+        "freshSeconds": 90,
+        "connectTimeout": 1,
+        "readTimeout": 5,
+        "table": "t",
+    }
+    monkeypatch.setenv(lambda_function.SETTINGS_VARIABLE, json.dumps(document))
+    monkeypatch.setattr(lambda_function, "clients_for", clients_for)
+    monkeypatch.setattr(lambda_function, "Evacuator", Runs)
+    lambda_function.container_clients.cache_clear()
+    try:
+        for _ in range(3):
+            assert lambda_function.handler({}, None) == {"rounds": 0}
+    finally:
+        lambda_function.container_clients.cache_clear()
+    assert made == ["eu-west-1"]
