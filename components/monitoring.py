@@ -168,15 +168,7 @@ def alarm_specs(
                 )
             )
     if evacuation_stack is not None:
-        specs.append(origins_in_rotation_alarm(evacuation_stack))
-        specs += [
-            evacuator_silent_alarm(evacuation_stack, vantage) for vantage in evacuation_vantages
-        ]
-        specs += [
-            health_object_alarm(evacuation_stack, origin, bucket)
-            for origin, bucket in (evacuation_buckets or {}).items()
-        ]
-        specs.append(checks_held_alarm(evacuation_stack))
+        specs += evacuation_alarms(evacuation_stack, evacuation_vantages, evacuation_buckets or {})
     for pair in replication:
         specs.append(
             AlarmSpec(
@@ -201,6 +193,19 @@ def alarm_specs(
             )
         )
     return specs
+
+
+def evacuation_alarms(
+    stack: str, vantages: Sequence[str], buckets: Mapping[str, pulumi.Input[str]]
+) -> list[AlarmSpec]:
+    """The evacuator's alarms: every origin out, each vantage Region silent, each origin's health
+    object unreadable, the checks held."""
+    return [
+        origins_in_rotation_alarm(stack),
+        *(evacuator_silent_alarm(stack, vantage) for vantage in vantages),
+        *(health_object_alarm(stack, origin, bucket) for origin, bucket in buckets.items()),
+        checks_held_alarm(stack),
+    ]
 
 
 def origins_in_rotation_alarm(stack: str) -> AlarmSpec:

@@ -207,7 +207,7 @@ def test_the_evacuator_may_do_exactly_what_it_does_with_this_stacks_resources(ke
             ),
         ),
         "ReadWriteRoutingState": (
-            ["dynamodb:PutItem", "dynamodb:Query"],
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
             f"arn:aws:dynamodb:*:{ACCOUNT_ID}:table/{exported['table']}",
         ),
         "PublishMetrics": ("cloudwatch:PutMetricData", "*"),
@@ -225,6 +225,7 @@ def test_the_evacuator_may_do_exactly_what_it_does_with_this_stacks_resources(ke
         expected["PublishRoutingState"] = (
             [
                 "cloudfront-keyvaluestore:DescribeKeyValueStore",
+                "cloudfront-keyvaluestore:GetKey",
                 "cloudfront-keyvaluestore:PutKey",
             ],
             exported["kvsArn"],
