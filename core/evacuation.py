@@ -36,7 +36,9 @@ EVACUATION_READ_TIMEOUT_SECONDS = 5
 # https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html), and it invokes
 # "with 60 second precision": between 1:00:00 and 1:00:59 for 1:00 (same page). Two invocations
 # of a schedule may so start nearly two minutes apart. Each runs rounds for two minutes, so one is
-# always running (two, most of the time: a tick is counted once), whatever the scheduler's phase.
+# running whatever the scheduler's phase (two, most of the time: a tick is counted once). A run
+# Lambda delivers late (up to the event age) or loses leaves a gap, which the freshness window
+# below covers.
 EVACUATION_INVOCATION_SECONDS = 120
 # A vantage Region's view counts this long after its last probe, and a run of probes survives a gap
 # this long: Lambda's event queue may hold an invocation up to its maximum age (60 s, set below)

@@ -2,11 +2,15 @@
 
 The probe reads the first bytes of the bucket's health object the way CloudFront reaches the
 bucket (a signed GET to its Regional endpoint, the connection timeout CloudFront uses), naming the
-account that must own the bucket, and judges the answer by what CloudFront fails over on: "The
-primary origin returns an HTTP status code that you've configured for failover", "CloudFront fails
-to connect to the primary origin", "The response from the primary origin takes too long (times
-out)" (CloudFront developer guide, "Optimize high availability with CloudFront origin failover",
+account that must own the bucket. CloudFront fails over when "The primary origin returns an HTTP
+status code that you've configured for failover", "CloudFront fails to connect to the primary
+origin" or "The response from the primary origin takes too long (times out)" (CloudFront developer
+guide, "Optimize high availability with CloudFront origin failover",
 https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html).
+The probe counts only the part of that which says the Region itself is failing: a refused or
+timed-out connection, a stall, a 5xx. A 403 or 404 is a failover code by default (an object a
+Region has not received yet) but never the sign of a sick Region; and the probe's read timeout
+(5 s) is shorter than S3 origins' 30 s, so a stall is judged within a round.
 
 - **healthy**: the object was read.
 - **answers**: the origin answered HTTP, but not with the object (a 3xx or a 4xx). It serves; the
