@@ -180,9 +180,11 @@ def _taken_out() -> Aspect:
         "How a sick Region is taken out, and how fast",
         {
             Way.LAMBDA_EDGE: Fact(
-                f"{checks}, then within {DEFAULT_STATE_REFRESH_SECONDS:g} s at every edge "
-                "(each container's read of the state); by hand (`./dev evacuate`) the state is "
-                "written in under a second, then reaches the edges the same way",
+                f"{checks}, then at each container's next read of the state, due every "
+                f"{DEFAULT_STATE_REFRESH_SECONDS:g} s (a container whose read fails routes there "
+                "until one succeeds: `./dev simulate` gives the whole under AWS's documented "
+                "timing, p50/p99/max, in docs/evacuation.md); by hand (`./dev evacuate`) the "
+                "state is written in under a second, then reaches the edges the same way",
                 _EVACUATION_DOC,
             ),
             Way.CLOUDFRONT_FUNCTIONS: Fact(
