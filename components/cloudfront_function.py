@@ -4,9 +4,9 @@ The code is generated from the routing table (``edge_function.cloudfront_functio
 time, deterministically, so an unchanged routing table publishes nothing new. CloudFront Functions
 are global; their logs go to CloudWatch Logs in us-east-1, to ``/aws/cloudfront/function/<name>``
 (CloudFront developer guide, "Edge function logs"), which is declared first with a retention so that
-it expires. The function writes only when something surprises it (see ``router.js``). Which
-origins are out of rotation it reads at run time from the key value store it is associated with
-(``kvs_arn``, ``state_key``): a drain or an evacuation publishes no code.
+it expires. The function writes only when something surprises it (see ``router.js``). The origins
+the stack drains are in its code; which others are out of rotation it reads at run time from the
+key value store it is associated with (``kvs_arn``, ``state_key``): an evacuation publishes no code.
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ class CloudFrontFunctionRouter(pulumi.ComponentResource):
                 # Associations use the LIVE stage: every code change is published at once.
                 publish=True,
                 # "A function can have only one key value store" (CloudFront developer guide,
-                # "Associate a key value store with a function"); a drain or an evacuation writes
-                # to it and publishes no code.
+                # "Associate a key value store with a function"); an evacuation writes to it and
+                # publishes no code.
                 key_value_store_associations=[args.kvs_arn] if args.kvs_arn is not None else None,
                 comment=resource_comment(
                     pulumi.get_project(), pulumi.get_stack(), "routes to the nearest S3 origin"

@@ -32,6 +32,7 @@ from core.cloudfront import (
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_PRICE_CLASS,
+    DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     READ_METHODS,
     SECURITY_HEADERS_POLICY_ID,
 )
@@ -95,6 +96,11 @@ class GeoProximityDistributionArgs:
     """Seconds CloudFront waits for each connection to a bucket (1-10).
     Default ``DEFAULT_CONNECTION_TIMEOUT_SECONDS``, so an unreachable Region delays failover by at
     most attempts x timeout, a few seconds (CloudFront's own default: 30 s a connection)."""
+
+    response_completion_timeout: int = DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS
+    """Seconds within which a bucket's complete answer must arrive, every attempt included, or
+    CloudFront ends it (``core.cloudfront``); 0 enforces none. Default 30, S3's response timeout:
+    a stalled Region costs a cache miss 30 s before failover, not attempts x 30 s."""
 
     security_headers: bool = True
     """Attach CloudFront's managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer
@@ -361,6 +367,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 custom_headers=headers or None,
                 connection_attempts=args.connection_attempts,
                 connection_timeout=args.connection_timeout,
+                response_completion_timeout=args.response_completion_timeout,
                 s3_origin_config=aws.cloudfront.DistributionOriginS3OriginConfigArgs(
                     origin_access_identity=oai.cloudfront_access_identity_path
                 ),
@@ -381,6 +388,7 @@ class GeoProximityDistribution(pulumi.ComponentResource):
                 domain_name=domain_name,
                 connection_attempts=args.connection_attempts,
                 connection_timeout=args.connection_timeout,
+                response_completion_timeout=args.response_completion_timeout,
                 origin_access_control_id=oac.id,
             )
             for region, domain_name in args.origin_domain_names.items()

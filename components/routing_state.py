@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from core.naming import resource_comment, state_table_name
+from core.routing_state import table_change_minutes
 from evacuation.state import DRAINED_KEY, drained_item, out_value
 from routing.catalogue import REGION_CODE_PATTERN
 
@@ -142,6 +143,7 @@ class RoutingState(pulumi.ComponentResource):
     def _table(self, name: str, args: RoutingStateArgs, tags: dict[str, str]) -> None:
         home, *replicas = self.table_regions
         child = pulumi.ResourceOptions(parent=self)
+        minutes = f"{table_change_minutes(self.table_regions)}m"
         table = aws.dynamodb.Table(
             f"{name}-table",
             aws.dynamodb.TableArgs(
@@ -171,7 +173,16 @@ class RoutingState(pulumi.ComponentResource):
                 ],
                 tags=tags,
             ),
-            opts=child,
+            # Its replicas are made (and removed) one after another: up to two hours for the 13
+            # Regions of Lambda@Edge (core.routing_state).
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        create=minutes, update=minutes, delete=minutes
+                    )
+                ),
+            ),
         )
         # Pulumi's item only: rotation/drained. The evacuator's items (rotation/evacuated,
         # vantage/<Region>, published/kvs) are never declared, so Pulumi neither diffs nor

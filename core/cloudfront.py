@@ -16,8 +16,31 @@ DEFAULT_FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
 # connection. If the specified number of origin connection attempts is more than 1, CloudFront
 # tries again to get a complete response" (GET and HEAD; CloudFront developer guide, "Request and
 # response behavior for Amazon S3 origins"). The API has taken S3OriginConfig.OriginReadTimeout
-# since July 2025, but pulumi-aws 7's S3 origin config has no such input, so it stays 30 s here.
+# since July 2025 ("the default (if you don't specify otherwise) is 30 seconds", CloudFront API
+# reference, S3OriginConfig, https://docs.aws.amazon.com/cloudfront/latest/APIReference/
+# API_S3OriginConfig.html), but pulumi-aws 7's S3 origin config has no such input (an origin with
+# origin access control declares none at all), so it stays 30 s here.
 S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS = 30
+# The whole wait for an origin's complete response, every attempt included: "The time (in seconds)
+# that a request from CloudFront to the origin can stay open and wait for a response. If the
+# complete response isn't received from the origin by this time, CloudFront ends the connection.
+# The value for ResponseCompletionTimeout must be equal to or greater than the value for
+# OriginReadTimeout. If you don't set a value for ResponseCompletionTimeout, CloudFront doesn't
+# enforce a maximum value" (CloudFront API reference, Origin,
+# https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_Origin.html; developer guide,
+# "Origin settings", Response completion timeout,
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html;
+# "across all packets and retries", and for S3 origins, in the announcement of July 30, 2025,
+# "Amazon CloudFront introduces new origin response timeout controls"). At S3's response timeout,
+# the least it may be here, a Region that accepts connections and answers nothing costs a cache
+# miss one response timeout before failover instead of one per attempt. What it also ends is a
+# complete response that takes longer to arrive (a large object): `originResponseCompletionTimeout`
+# raises it, or 0 enforces none (pulumi-aws: "If omitted or explicitly set to 0, no maximum value is
+# enforced"; 0 rather than omitted, so that a value once set is cleared). AWS documents no upper
+# bound; 3,600 s is the most accepted here (the AWS CDK's own check).
+DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
+RESPONSE_COMPLETION_TIMEOUT_RANGE = (S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS, 3600)
+NO_RESPONSE_COMPLETION_TIMEOUT = 0
 # The methods the distribution allows and caches: GET and HEAD. An origin group fails over only for
 # GET, HEAD and OPTIONS, and "CloudFront will not failover if OPTIONS are not set as a Cached HTTP
 # methods in your cache behavior" (CloudFront developer guide, "Optimize high availability with

@@ -9,12 +9,16 @@ helper methods"): the key the rankings are built on. CloudFront Functions have n
 network, so the rankings are written into the code, deterministically: the same table gives the
 same bytes, and CloudFront publishes nothing new.
 
-Which origins are out of rotation is not in the code: the function reads it once per request from
-the key value store associated with it (``cf.kvs()``, "Helper methods for key value stores"), under
-``state_key``, as ``{"out": [Region, ...]}``. A drain or an evacuation writes that value and
-publishes no code. The function chooses as ``routing.table.choose`` does: the first origin in
-rotation, and a failover group with the next in rotation (``ranked``) or the fixed failover origin
-unless it is out (``fixed``); a group of one bucket twice is no failover, so there is none then.
+The origins the stack drains are in the code too, so no request goes to one whatever the store says
+or fails to say (a drain publishes new code; the store, written first, carries it to the edges
+before the code arrives). Which other origins are out of rotation the function reads once per
+request from the key value store associated with it (``cf.kvs()``, "Helper methods for key value
+stores"), under ``state_key``, as ``{"out": [Region, ...]}`` (other fields of the value are
+ignored): an evacuation writes that value and publishes no code. A missing key, an unreadable
+store or a value of another shape puts nothing out but the drains. The function chooses as
+``routing.table.choose`` does: the first origin in rotation, and a failover group with the next in
+rotation (``ranked``) or the fixed failover origin unless it is out (``fixed``); a group of one
+bucket twice is no failover, so there is none then.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ def render_function_code(
         "/* fixed failover */-1": str(index[fixed]) if fixed is not None else "-1",
         "/* failover status codes */[]": json.dumps(sorted(set(failover_status_codes))),
         "/* state key */null": json.dumps(state_key),
+        "/* drained */[]": json.dumps(sorted(index[region] for region in table.drained)),
     }
     code = TEMPLATE.read_text(encoding="utf-8")
     for placeholder, value in values.items():

@@ -23,6 +23,8 @@ from routing.table import RoutingTable
 RUNTIME_MODULES = (
     Path(__file__).with_name("lambda_function.py"),
     Path(__file__).with_name("origin_request.py"),
+    # The state read's transport, loaded by the read's own thread from beside origin_request.py.
+    Path(__file__).with_name("state_read.py"),
 )
 # Lambda's handler setting: <module>.<function>.
 HANDLER_NAME = "lambda_function.handler"

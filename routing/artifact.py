@@ -1,6 +1,9 @@
 """The routing artifact: the JSON document baked into the edge function's package.
 
-Lambda@Edge has no environment variables, so the routing table travels inside the code archive.
+Lambda@Edge has no environment variables, so the routing table travels inside the code archive,
+and so do the origins the stack drains: the function never routes to one of them, whatever the
+routing state says or fails to say (a drain therefore publishes a new function version; the routing
+state, written first, carries it to the running containers before the new version arrives).
 Rendering is deterministic (sorted keys, fixed layout): the same table and bucket names give the
 same bytes, so an unchanged stack publishes no new function version. Every document is validated
 before it is returned, with the same checks the function would need to trust it.
@@ -17,14 +20,16 @@ from typing import Any
 from routing.catalogue import REGION_CODE_PATTERN
 from routing.table import FailoverMode, RoutingTable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ARTIFACT_FILE_NAME = "routing.json"
 DEFAULT_MARKER_HEADER = "X-Geo-Failover"
 # A container reads the routing state again after this long: an evacuation reaches every
 # container within it (after DynamoDB's replication, "typically within a second").
 DEFAULT_STATE_REFRESH_SECONDS = 15.0
-# Each network step of a state read (connect, TLS, send, receive) gives up after this long, so a
-# slow store holds at most one cache miss per container and refresh period, and not for long.
+# The longest a request waits for a read of the routing state, everything included (name
+# resolution, connecting, TLS, sending, the answer): the read runs beside the request, which goes
+# on with what the container last read once this has passed. So a slow store, or a stalled
+# resolver, holds at most one cache miss per container and refresh period, and only this long.
 DEFAULT_STATE_TIMEOUT_SECONDS = 0.3
 # DynamoDB table names: 3-255 of letters, digits, '_', '-' and '.'.
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}\Z")
@@ -108,7 +113,7 @@ class StateSource:
     regions: tuple[str, ...]
     # How long a container keeps what it read before reading again.
     refresh_seconds: float = DEFAULT_STATE_REFRESH_SECONDS
-    # The bound on each network step of a read (connect, send, receive).
+    # The longest a request waits for a read, name resolution included.
     timeout_seconds: float = DEFAULT_STATE_TIMEOUT_SECONDS
     # Another endpoint for every Region (the sandbox's emulator); None: AWS's own.
     endpoint: str | None = None
@@ -153,13 +158,16 @@ def render_artifact(
             table.failover_origin if table.failover_mode is FailoverMode.FIXED else None
         ),
         "markerHeader": marker_header,
-        # Every origin, drained ones included: the state decides at run time.
+        # Every origin, drained ones included: they keep their buckets, and the state may name
+        # them too.
         "origins": {
             code: {"domainName": regional_domain_name(bucket_names[code], code)}
             for code in table.origins
         },
         "defaultRanking": list(table.default_ranking),
         "rankings": {code: list(ranking) for code, ranking in table.rankings.items()},
+        # Never routed to, whatever the routing state says or fails to say (fail safe).
+        "drained": sorted(table.drained),
         "state": state.document() if state is not None else None,
     }
     validate_artifact(document)
@@ -180,6 +188,7 @@ def validate_artifact(document: Any) -> None:
         "origins",
         "defaultRanking",
         "rankings",
+        "drained",
         "state",
     }
     if set(document) != expected_keys:
@@ -225,7 +234,19 @@ def validate_artifact(document: Any) -> None:
             raise ArtifactError(
                 f"ranking {edge!r}: {ranking!r} does not list every origin exactly once"
             )
+    _validate_drained(document["drained"], origins)
     _validate_state(document["state"])
+
+
+def _validate_drained(drained: Any, origins: dict[str, Any]) -> None:
+    if (
+        not isinstance(drained, list)
+        or not all(isinstance(code, str) and code in origins for code in drained)
+        or drained != sorted(set(drained))
+    ):
+        raise ArtifactError(f"drained {drained!r} is not a sorted list of distinct origins")
+    if set(drained) >= set(origins):
+        raise ArtifactError(f"drained {drained!r} drains every origin; one must stay in rotation")
 
 
 def _validate_state(state: Any) -> None:

@@ -44,19 +44,31 @@ def choose(
     out: Collection[str],
     mode: FailoverMode,
     fixed_failover: str | None,
+    drained: Collection[str] = (),
 ) -> Route:
-    """Where a request goes, given an edge's ranking of every origin and the origins out of
-    rotation: the first in rotation, and its failover (``ranked``: the next in rotation;
-    ``fixed``: ``fixed_failover`` unless it is out). When every origin is out, none is: failing
-    open serves from the nearest bucket rather than from none. Both engines' edge code and the
-    sandbox choose exactly so (the tests hold them to this function)."""
-    in_rotation = [code for code in ranking if code not in out]
+    """Where a request goes, given an edge's ranking of every origin, the origins the run-time
+    state puts out of rotation (``out``) and those the deployed code drains (``drained``): the
+    first in rotation, and its failover (``ranked``: the next in rotation; ``fixed``:
+    ``fixed_failover`` unless it is out). When ``out`` and ``drained`` together leave nothing,
+    ``out`` is ignored: failing open serves from the nearest bucket not drained rather than from
+    none, and a drain is never undone by it (it fails safe). Only when every origin is drained,
+    which the settings refuse, is none out. Both engines' edge code and the sandbox choose
+    exactly so (the tests hold them to this function)."""
+    in_rotation = [code for code in ranking if code not in out and code not in drained]
+    if not in_rotation:
+        out = drained
+        in_rotation = [code for code in ranking if code not in drained]
     if not in_rotation:
         in_rotation, out = list(ranking), ()
     primary = in_rotation[0]
     if mode is FailoverMode.RANKED:
         return Route(primary, next((code for code in in_rotation if code != primary), None))
-    if mode is FailoverMode.FIXED and fixed_failover is not None and fixed_failover not in out:
+    if (
+        mode is FailoverMode.FIXED
+        and fixed_failover is not None
+        and fixed_failover not in out
+        and fixed_failover not in drained
+    ):
         return Route(primary, fixed_failover)
     return Route(primary, None)
 
@@ -85,11 +97,12 @@ class RoutingTable:
         return tuple(code for code in self.origins if code not in self.drained)
 
     def route_for(self, region_code: str, out: Collection[str] | None = None) -> Route:
-        """Where a request from ``region_code`` goes with ``out`` out of rotation (by default the
-        drained origins)."""
+        """Where a request from ``region_code`` goes when the routing state puts ``out`` out of
+        rotation (by default the drained origins), the drained origins being out whatever the
+        state says (they are deploy-time data, in the edge code)."""
         ranking = self.rankings.get(region_code, self.default_ranking)
-        drained = self.drained if out is None else out
-        return choose(ranking, drained, self.failover_mode, self.failover_origin)
+        state = self.drained if out is None else out
+        return choose(ranking, state, self.failover_mode, self.failover_origin, self.drained)
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -98,7 +111,13 @@ class RoutingTable:
 
     @property
     def default_route(self) -> Route:
-        return choose(self.default_ranking, self.drained, self.failover_mode, self.failover_origin)
+        return choose(
+            self.default_ranking,
+            self.drained,
+            self.failover_mode,
+            self.failover_origin,
+            self.drained,
+        )
 
     def summary(self) -> dict[str, object]:
         """Plain data for people: the mode, the default route and every edge Region's route."""
@@ -132,8 +151,10 @@ def derive_routing_table(
     default the origin nearest ``default_origin``; it is ignored when failover is off, so switching
     failover off never needs a second config change. ``drained`` origins keep their bucket but take
     no traffic: no route names them, as primary or failover, while another origin is in rotation.
-    The rankings, the default and the failover origin do not depend on ``drained``: draining is
-    routing state, applied at run time, so a drain never changes the edge code or the distribution.
+    The rankings, the default and the failover origin do not depend on ``drained``, so a drain
+    never changes the distribution; the drained list itself goes into the edge code (and into the
+    routing state, which reaches running code first), so no edge routes to a drained origin
+    whatever the routing state says or fails to say.
     ``metric`` latency ranks every edge's origins, failover included, by the ``latency`` snapshot
     with ``margin_ms`` (``routing.latency.rank_origins_by_metric``); pins still win.
     """

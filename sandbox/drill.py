@@ -3,8 +3,10 @@ faults.
 
 Phases: all origins healthy; one origin Region down (its S3 endpoint stopped); the same Region
 unreachable (connections time out); another answering 503; an object deleted in a third; the
-busiest Region drained (``geo-proximity:drained``, written to the routing state as ``pulumi up``
-writes it: no request may reach it); the busiest Region stalled until the evacuator takes it out of
+busiest Region drained (``geo-proximity:drained``) as ``pulumi up`` drains it: written to the
+routing state first, which the running code reads, then the new code, which carries the drain,
+in cold containers that cannot read the state (no request may reach it either time); the
+busiest Region stalled until the evacuator takes it out of
 rotation (no request may reach it once the state has reached the edge), then recovered until the
 evacuator brings it back (requests reach it again); and healthy again after every fault is
 restored. Each request must be answered 200 from the Region the routing table expects, with the
@@ -196,6 +198,14 @@ def _faulty(box: Sandbox, region: str, fault: Fault) -> Iterator[None]:
 
 
 @contextmanager
+def _drained_in_code(box: Sandbox, out: frozenset[str]) -> Iterator[None]:
+    """The drain deployed (state and code), the edge's containers new and the state out of their
+    reach: only the code can keep the drained Region out (drains fail safe)."""
+    with box.drained(out), box.cold_started(), box.store_not_reached():
+        yield
+
+
+@contextmanager
 def _deleted(box: Sandbox, region: str, key: str) -> Iterator[None]:
     box.emulators.client(region).delete_object(Bucket=box.buckets[region], Key=key)
     try:
@@ -216,16 +226,25 @@ def phases(
     drain_phase: list[Phase] = []
     if drainable is not None:
         drained, out = drainable
-        drain_phase.append(
+        drain_phase += [
             Phase(
-                f"{drained} drained (geo-proximity:drained, written to the routing state; the "
-                "code is unchanged): no request may reach it",
+                f"{drained} drained (geo-proximity:drained): the routing state first, which the "
+                "running code reads: no request may reach it",
                 lambda key: None,
-                lambda box: box.drained(out),
+                lambda box: box.drained_in_state(out),
                 silent=drained,
                 out=out,
-            )
-        )
+            ),
+            Phase(
+                f"{drained} drained (geo-proximity:drained): then the new code, which carries "
+                "the drain, in cold containers that cannot read the routing state: no request "
+                "may reach it",
+                lambda key: None,
+                lambda box: _drained_in_code(box, out),
+                silent=drained,
+                out=out,
+            ),
+        ]
     return [
         Phase("all origins healthy", lambda key: None, _healthy),
         *_region_down_phases(sandbox, down, stall=stall),
@@ -257,10 +276,19 @@ def _evacuation_phases(sandbox: Sandbox, region: str, cleanup: ExitStack | None)
     out = frozenset({*settings.routing.drained, region})
     return [
         Phase(
+            "the health object deleted in every bucket (one delete through a mesh that "
+            "replicates delete markers: 403 to every probe): no Region may be taken out, and "
+            f"each origin's alarm is raised ({drill.duplicated}'s runs duplicated)",
+            lambda key: None,
+            lambda box: drill.health_deleted(),
+            problem=lambda: drill.health_problem,
+        ),
+        Phase(
             f"{region} stalled: the evacuator takes it out of rotation "
             f"({settings.evacuation_failures} failed probes in a row from {EVACUATION_QUORUM} "
             f"vantage Regions; probes every {PROBE_SECONDS:g} s, {EVACUATION_PROBE_SECONDS} s "
-            f"scaled down {SCALE} times): no request may reach it once the edge has the state",
+            f"scaled down {SCALE} times; {drill.duplicated}'s runs duplicated, each tick counted "
+            "once): no request may reach it once the edge has the state",
             lambda key: None,
             lambda box: drill.stalled(),
             silent=region,
@@ -306,13 +334,24 @@ def _region_down_phases(sandbox: Sandbox, down: str, *, stall: bool) -> list[Pha
             f"{_CLOUDFRONT_DEFAULT_CONNECT_WAIT_S} s"
         ),
     )
+    completion = sandbox.response_completion_timeout
     stalled = Phase(
-        f"{down} stalled (connections accepted, no answer: {attempts} attempt(s) x "
-        f"{response_timeout:g} s response timeout before failover)",
+        f"{down} stalled (connections accepted, no answer: "
+        + (
+            f"the {completion:g} s response completion timeout before failover, whatever the "
+            f"{attempts} attempt(s) of {response_timeout:g} s would take)"
+            if completion is not None
+            else f"{attempts} attempt(s) x {response_timeout:g} s response timeout before failover)"
+        ),
         lambda key: down,
         lambda box: _faulty(box, down, Fault.STALLED),
         times_out=(
-            f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
+            f"S3 origins: the response completion timeout "
+            f"(originResponseCompletionTimeout, {completion:g} s here) bounds every attempt "
+            f"together; without it {attempts} attempt(s) x the {response_timeout:g} s response "
+            "timeout, which pulumi-aws 7 cannot shorten"
+            if completion is not None
+            else f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
             "timeout, which pulumi-aws 7 cannot shorten"
         ),
     )
@@ -553,7 +592,7 @@ def describe_state(sandbox: Sandbox) -> str:
         )
     evacuator = (
         f"; evacuator in {', '.join(settings.evacuation_vantages)}, probes every "
-        f"{PROBE_SECONDS:g} s (20 s scaled down {SCALE} times)"
+        f"{PROBE_SECONDS:g} s ({EVACUATION_PROBE_SECONDS} s scaled down {SCALE} times)"
         if settings.evacuation
         else "; no evacuator (geo-proximity:evacuation false)"
     )

@@ -174,6 +174,7 @@ class EdgeEmulator:
         function_name: str = "sandbox-edge-router",
         read_timeout: float = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
         connect_timeout: float | None = None,
+        response_completion_timeout: float | None = None,
     ) -> None:
         # The engine's function: the packaged Lambda@Edge handler, or the CloudFront function.
         if (handler is None) == (settings.engine is Engine.LAMBDA_EDGE) or (
@@ -194,6 +195,8 @@ class EdgeEmulator:
             else connect_timeout
         )
         self.read_timeout = read_timeout
+        # The whole wait for a complete answer, every attempt together; None: none enforced.
+        self.response_completion_timeout = response_completion_timeout
         self.stats = EdgeStats()
         self.distribution_domain = "d111111abcdef8.cloudfront.net"
         self._cache: dict[tuple[str, str], _Cached] = {}
@@ -542,7 +545,11 @@ class EdgeEmulator:
         As CloudFront does with an S3 origin: each of ``connection_attempts`` attempts connects
         within the connection timeout and then waits up to the response timeout (30 s) for the
         answer to start or go on; a GET or HEAD that gets no complete response is tried again
-        ("Request and response behavior for Amazon S3 origins")."""
+        ("Request and response behavior for Amazon S3 origins"). The response completion timeout,
+        when the stack sets one, bounds every attempt together: "If the complete response isn't
+        received from the origin by this time, CloudFront ends the connection" (CloudFront API
+        reference, Origin). AWS does not say when its clock starts; here, when the first request
+        is sent (a later start is never kinder: it waits no less)."""
         self.stats.count("origin_requests")
         port = self.emulators.regions[region].port
         path = f"/{bucket}{uri}"
@@ -553,43 +560,60 @@ class EdgeEmulator:
         )
         S3SigV4Auth(_SIGNING, "s3", signing_region).add_auth(signed)
         failure = _edge_error(502, "No connection attempt was made")
+        until: float | None = None
         for _ in range(self.connection_attempts):
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=self.connect_timeout)
-            try:
-                connection.connect()
-            except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
-                failure = _origin_failure(
-                    504, OriginFailure.CONNECT_TIMED_OUT, "connection timed out"
-                )
-                connection.close()
-                continue
-            except OSError:
-                failure = _origin_failure(502, OriginFailure.REFUSED, "connection failed")
-                connection.close()
-                continue
-            assert connection.sock is not None  # connect() either set it or raised
-            connection.sock.settimeout(self.read_timeout)
-            try:
-                connection.request(method, path, headers=dict(signed.headers))
-                answer = connection.getresponse()
-                body = answer.read()
-            except TimeoutError:
-                failure = _origin_failure(
-                    504, OriginFailure.RESPONSE_TIMED_OUT, "response timed out"
-                )
-                continue
-            except OSError:
-                failure = _origin_failure(502, OriginFailure.CONNECTION_LOST, "connection lost")
-                continue
-            finally:
-                connection.close()
-            headers = [
-                (name, value)
-                for name, value in answer.getheaders()
-                if name.lower() not in _HOP_BY_HOP
-            ]
-            return OriginResponse(answer.status, headers, body, region)
+            answer, until = self._attempt(method, port, path, dict(signed.headers), until)
+            if answer.failure is None:
+                answer.region = region
+                return answer
+            failure = answer
+            if until is not None and time.monotonic() >= until:
+                break  # the completion timeout ended the wait: no attempt after it
         return failure
+
+    def _attempt(
+        self, method: str, port: int, path: str, headers: dict[str, str], until: float | None
+    ) -> tuple[OriginResponse, float | None]:
+        """One attempt at the origin: its answer or failure, and when the completion timeout
+        ends the wait (set by the first attempt that sends its request)."""
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=self.connect_timeout)
+        try:
+            connection.connect()
+        except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
+            connection.close()
+            return _origin_failure(
+                504, OriginFailure.CONNECT_TIMED_OUT, "connection timed out"
+            ), until
+        except OSError:
+            connection.close()
+            return _origin_failure(502, OriginFailure.REFUSED, "connection failed"), until
+        if until is None and self.response_completion_timeout is not None:
+            until = time.monotonic() + self.response_completion_timeout
+        wait = (
+            self.read_timeout if until is None else min(self.read_timeout, until - time.monotonic())
+        )
+        timed_out = _origin_failure(504, OriginFailure.RESPONSE_TIMED_OUT, "response timed out")
+        assert connection.sock is not None  # connect() either set it or raised
+        try:
+            if wait <= 0:
+                return timed_out, until
+            connection.sock.settimeout(wait)
+            connection.request(method, path, headers=headers)
+            answer = connection.getresponse()
+            body = answer.read()
+        except TimeoutError:
+            return timed_out, until
+        except OSError:
+            return _origin_failure(502, OriginFailure.CONNECTION_LOST, "connection lost"), until
+        finally:
+            connection.close()
+        if until is not None and time.monotonic() > until:
+            # Complete only after the completion timeout: CloudFront had ended it by then.
+            return timed_out, until
+        kept = [
+            (name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP
+        ]
+        return OriginResponse(answer.status, kept, body, None), until
 
     @staticmethod
     def _ttl(headers: list[tuple[str, str]]) -> int:

@@ -11,6 +11,7 @@ runs in V8 and reads the emulated key value store (``sandbox.state``).
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import threading
 import time
@@ -29,7 +30,7 @@ from sandbox.edge import EdgeEmulator, EdgeServer
 from sandbox.function_runtime import CloudFrontFunction
 from sandbox.regional_s3 import POLL_SECONDS, S3Emulators
 from sandbox.state import STATE_REFRESH_SECONDS, RoutingStateEmulator, credentials_in_environment
-from settings.parser import Settings
+from settings.parser import Settings, parse_settings
 from settings.table import PROJECT
 from tools.cli import ToolError
 from tools.folder import scan_folder
@@ -99,6 +100,14 @@ class Sandbox:
             if connect_timeout is None
             else connect_timeout
         )
+        # The stack's response completion timeout on the same scale as the response timeout (S3's
+        # 30 s is read_timeout here); None when the stack sets none (0).
+        self.response_completion_timeout = (
+            settings.origin_response_completion_timeout
+            * read_timeout
+            / S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
+            or None
+        )
         # Regions whose bucket starts empty, as a Region just added to a stack does.
         self.empty_regions = frozenset(empty_regions)
         self.buckets = sandbox_bucket_names(settings)
@@ -140,6 +149,7 @@ class Sandbox:
                 viewer_request=viewer_request,
                 read_timeout=self.read_timeout,
                 connect_timeout=self.connect_timeout,
+                response_completion_timeout=self.response_completion_timeout,
             )
             self._server.edge = self._edge
             thread = threading.Thread(
@@ -175,8 +185,9 @@ class Sandbox:
     def rerouted(self, settings: Settings) -> Iterator[None]:
         """Serve with ``settings``'s routing (the same origins, other routes or drains) inside the
         block, as after a ``pulumi up`` that changed only routing: the function's code as built
-        for ``settings`` (new containers) and Pulumi's part of the routing state; the edge caches
-        start empty. Back as before on leaving the block."""
+        for ``settings`` (new containers) and Pulumi's part of the routing state. The edge caches
+        keep what they hold, as CloudFront's do through a distribution update: only an
+        invalidation empties them (``edge.invalidate()``). Back as before on leaving the block."""
         if settings.origins != self.settings.origins or settings.engine is not self.settings.engine:
             raise ValueError("a reroute keeps the origins and the engine")
         edge, before = self.edge, self.settings
@@ -186,14 +197,12 @@ class Sandbox:
             edge.settings, edge.handler, edge.viewer_request = settings, handler, viewer_request
             self.settings = settings
             self._write_drained(settings.routing.drained)
-            edge.invalidate()
             try:
                 yield
             finally:
                 edge.settings, edge.handler, edge.viewer_request = previous
                 self.settings = before
                 self._write_drained(before.routing.drained)
-                edge.invalidate()
 
     @contextmanager
     def cold_started(self) -> Iterator[None]:
@@ -211,15 +220,46 @@ class Sandbox:
 
     @contextmanager
     def drained(self, regions: Collection[str]) -> Iterator[None]:
-        """Pulumi's part of the routing state drains ``regions`` inside the block, as ``pulumi up``
-        writes it after ``pulumi config set geo-proximity:drained``: the same code, no new
-        function version or publish; the edge sees it once it has propagated. The stack's own
-        drained list again on leaving the block."""
+        """The stack drains ``regions`` inside the block, as ``pulumi up`` does after ``pulumi
+        config set geo-proximity:drained``: Pulumi's part of the routing state first, then the
+        function's new code, which carries the drained list (new containers; the edge caches keep
+        what they hold). The stack's own drains again on leaving the block."""
+        values = {**self.settings.values, "drained": json.dumps(sorted(regions))}
+        with self.rerouted(parse_settings(values, stack=self.settings.stack)):
+            yield
+
+    @contextmanager
+    def drained_in_state(self, regions: Collection[str]) -> Iterator[None]:
+        """Only Pulumi's part of the routing state drains ``regions`` inside the block: the moment
+        of a ``pulumi up`` after the state is written and before the function's new code reaches
+        the edge, when the running code learns of the drain from the state (once it has
+        propagated). The stack's own drained list again on leaving the block."""
         self._write_drained(regions)
         try:
             yield
         finally:
             self._write_drained(self.settings.routing.drained)
+
+    @contextmanager
+    def store_not_reached(self) -> Iterator[None]:
+        """The routing state out of the edge's reach inside the block: with Lambda@Edge the table
+        does not answer (a container's next read, a cold one's first, fails); with CloudFront
+        Functions the function's key value store holds no key yet (an edge the store has not
+        reached). The edge then knows only what its code carries."""
+        if self.state is None:
+            yield
+            return
+        if self.settings.engine is Engine.LAMBDA_EDGE:
+            with self.state.unreadable():
+                yield
+            return
+        function = self.edge.viewer_request
+        assert function is not None  # the CloudFront Functions engine's path
+        stored, function.kvs = function.kvs, {}
+        try:
+            yield
+        finally:
+            function.kvs = stored
 
     def _write_drained(self, regions: Collection[str]) -> None:
         if self.state is not None:
@@ -281,12 +321,16 @@ class Sandbox:
             Metadata={"region": region},
         )
 
+    def put_health_object(self, region: str) -> None:
+        """The health object in the Region's bucket, as Pulumi writes it."""
+        self.emulators.client(region).put_object(
+            Bucket=self.buckets[region], Key=HEALTH_KEY, Body=HEALTH_BODY, ContentType="text/plain"
+        )
+
     def _fill_buckets(self) -> None:
-        for region, bucket in self.buckets.items():
+        for region in self.buckets:
             # Pulumi writes the health object into every bucket, a new Region's empty one too.
-            self.emulators.client(region).put_object(
-                Bucket=bucket, Key=HEALTH_KEY, Body=HEALTH_BODY, ContentType="text/plain"
-            )
+            self.put_health_object(region)
             if region in self.empty_regions:
                 continue
             for key in self.keys:

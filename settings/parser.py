@@ -27,6 +27,7 @@ from core.cloudfront import (
 from core.engine import Engine, OriginAccess
 from core.evacuation import (
     EVACUATION_QUORUM,
+    default_max_out,
 )
 from core.input_file import InputFileError, parse_json, read_input_text
 from core.routing_state import RoutingStateLayout, routing_state_layout
@@ -103,6 +104,8 @@ class Settings:
     next_engine: Engine | None
     origin_connection_attempts: int
     origin_connection_timeout: int
+    # The whole wait for a bucket's complete answer, every attempt included; 0: none enforced.
+    origin_response_completion_timeout: int
     log_retention_days: int
     noncurrent_version_days: int
     security_headers: bool
@@ -121,6 +124,8 @@ class Settings:
     evacuation_failures: int
     evacuation_recoveries: int
     evacuation_vantages: tuple[str, ...]
+    # The most origins the health checks hold out at once (their blast radius).
+    evacuation_max_out: int
     # What ranks the origins, and with latency the snapshot it read and the margin it applied.
     routing_metric: RoutingMetric
     latency_file: Path
@@ -162,6 +167,7 @@ class Settings:
             origins=self.origins,
             evacuation=self.evacuation,
             vantages=self.evacuation_vantages,
+            next_engine=self.next_engine,
         )
 
     @property
@@ -230,6 +236,7 @@ def parse_settings(
         ),
         origin_connection_attempts=read["originConnectionAttempts"],
         origin_connection_timeout=read["originConnectionTimeout"],
+        origin_response_completion_timeout=read["originResponseCompletionTimeout"],
         log_retention_days=read["logRetentionDays"],
         noncurrent_version_days=read["noncurrentVersionDays"],
         security_headers=read["securityHeaders"],
@@ -247,6 +254,7 @@ def parse_settings(
         evacuation_failures=read["evacuationFailures"],
         evacuation_recoveries=read["evacuationRecoveries"],
         evacuation_vantages=vantages,
+        evacuation_max_out=_evacuation_max_out(read["evacuationMaxOut"], routing.origins),
         routing_metric=read["routingMetric"],
         latency_file=latency_file,
         latency=latency,
@@ -607,6 +615,20 @@ def _evacuation(chosen: bool | None, origins: tuple[str, ...]) -> bool:
             "evacuation",
             f"true needs at least two origins, and only {origins[0]} has a bucket: the last "
             "origin in rotation is never taken out; set it to false or add an origin",
+        )
+    return chosen
+
+
+def _evacuation_max_out(chosen: int | None, origins: tuple[str, ...]) -> int:
+    """The checks' blast radius: by default half the origins, rounded down, at least one; never
+    every origin (the rotation is never left empty)."""
+    if chosen is None:
+        return default_max_out(len(origins))
+    if len(origins) > 1 and chosen >= len(origins):
+        raise ConfigError(
+            "evacuationMaxOut",
+            f"{chosen} would let the health checks take every one of the {len(origins)} origins "
+            f"out of rotation; use 1 to {len(origins) - 1}",
         )
     return chosen
 

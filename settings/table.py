@@ -26,8 +26,11 @@ from core.cloudfront import (
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_PRICE_CLASS,
+    DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     FAILOVER_STATUS_CODES_ALLOWED,
+    NO_RESPONSE_COMPLETION_TIMEOUT,
     PRICE_CLASSES,
+    RESPONSE_COMPLETION_TIMEOUT_RANGE,
 )
 from core.engine import Engine, OriginAccess
 from core.evacuation import (
@@ -35,6 +38,7 @@ from core.evacuation import (
     DEFAULT_EVACUATION_RECOVERIES,
     DEFAULT_EVACUATION_VANTAGES,
     EVACUATION_FAILURES_RANGE,
+    EVACUATION_MAX_OUT_RANGE,
     EVACUATION_PROBE_SECONDS,
     EVACUATION_RECOVERIES_RANGE,
 )
@@ -441,6 +445,22 @@ def _tags(key: str, raw: str) -> dict[str, str]:
     return tags
 
 
+def _completion_timeout(key: str, raw: str) -> int:
+    low, high = RESPONSE_COMPLETION_TIMEOUT_RANGE
+    try:
+        number = int(raw)
+    except ValueError:
+        number = None
+    if number is None or not (number == NO_RESPONSE_COMPLETION_TIMEOUT or low <= number <= high):
+        raise ConfigError(
+            key,
+            f"{shown(raw)} is not a whole number from {low} to {high}, or "
+            f"{NO_RESPONSE_COMPLETION_TIMEOUT} for none (at least {low}: S3 origins' response "
+            "timeout, which CloudFront requires it to be no less than)",
+        )
+    return number
+
+
 def _from_to(bounds: tuple[int, int]) -> str:
     return f"{bounds[0]}-{bounds[1]}"
 
@@ -464,8 +484,10 @@ SETTINGS = (
         "nextEngine",
         TEXT,
         _one_of(Engine),
-        "The engine a switch is under way to: every bucket also grants that engine's identity, so "
-        "the switch itself serves no 403; remove it once `engine` is set to it",
+        "The other engine while a switch is under way: every bucket also grants its identity and "
+        "the routing state's table keeps its replicas, so no step serves a 403 or takes a replica "
+        "from running code; set it to the new engine, then to the old one with `engine`, then "
+        "remove it (see Switching engines)",
     ),
     Setting(
         "origins",
@@ -523,9 +545,10 @@ SETTINGS = (
         REGION_LIST,
         _region_list,
         "Origins out of rotation: each keeps its bucket, policy and replication, but no request is "
-        "routed to it, as primary or failover. Routing state the edge reads at run time: "
-        "`pulumi up` writes it and publishes no code; any origin may be drained, the default "
-        "and the failover origin included; at least one stays in rotation",
+        "routed to it, as primary or failover. `pulumi up` writes it to the routing state, which "
+        "the running code reads, then publishes code that carries it, so no edge routes there "
+        "even when it cannot read the state; any origin may be drained, the default and the "
+        "failover origin included; at least one stays in rotation",
     ),
     Setting(
         "failover",
@@ -569,6 +592,17 @@ SETTINGS = (
         _whole_number(CONNECTION_TIMEOUT_RANGE),
         "Seconds CloudFront waits for each connection, " + _from_to(CONNECTION_TIMEOUT_RANGE),
         default=DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    ),
+    Setting(
+        "originResponseCompletionTimeout",
+        WHOLE_NUMBER,
+        _completion_timeout,
+        "Seconds within which a bucket's complete answer must arrive, every attempt included, or "
+        "CloudFront ends it (and fails over): what a stalled Region costs a cache miss at most; "
+        "raise it if whole objects take longer to arrive, 0 for no limit; "
+        + _from_to(RESPONSE_COMPLETION_TIMEOUT_RANGE)
+        + " or 0",
+        default=DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
     ),
     Setting(
         "originAccess",
@@ -765,6 +799,15 @@ SETTINGS = (
         f"Good probes in a row ({EVACUATION_PROBE_SECONDS} s apart), seen by two vantage Regions, "
         f"that bring an evacuated origin back, {_from_to(EVACUATION_RECOVERIES_RANGE)}",
         default=DEFAULT_EVACUATION_RECOVERIES,
+    ),
+    Setting(
+        "evacuationMaxOut",
+        WHOLE_NUMBER,
+        _whole_number(EVACUATION_MAX_OUT_RANGE),
+        "The most origins the health checks hold out of rotation at once (their blast radius), "
+        "fewer than the origins; past it they hold the others in and raise the `checks-held` "
+        "alarm",
+        computed_default="half the origins, rounded down, at least 1",
     ),
     Setting(
         "evacuationVantages",

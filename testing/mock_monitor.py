@@ -9,7 +9,7 @@ changes these internals, this file is the only one to follow it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -52,6 +52,8 @@ class Declared:
     aliases: list[Alias]
     # The inputs whose change replaces it (``replace_on_changes``), as the engine is told.
     replace_on_changes: list[str]
+    # Its custom time-outs (create, update, delete: Pulumi's duration strings, "" when unset).
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
 
 def placed_in(inputs: Mapping[str, Any], home_region: str) -> str:
@@ -89,6 +91,11 @@ class RecordingMonitor(MockMonitor):
                     *(_alias(alias) for alias in request.aliases),
                 ],
                 replace_on_changes=list(request.replaceOnChanges),
+                custom_timeouts={
+                    "create": request.customTimeouts.create,
+                    "update": request.customTimeouts.update,
+                    "delete": request.customTimeouts.delete,
+                },
             )
         )
         return response

@@ -76,6 +76,22 @@ class Deployment:
     def by_urn(self, urn: str) -> Declared:
         return next(resource for resource in self.resources if resource.urn == urn)
 
+    def waits_for(self, resource: Declared, target: Declared) -> bool:
+        """Whether Pulumi creates or updates ``resource`` only after ``target``: it depends on it,
+        directly or not (a dependency on a component is one on everything in it)."""
+        seen: set[str] = set()
+        pending = [resource.urn]
+        while pending:
+            urn = pending.pop()
+            if urn == target.urn:
+                return True
+            if urn in seen:
+                continue
+            seen.add(urn)
+            pending += self.by_urn(urn).dependencies
+            pending += [child.urn for child in self.resources if child.parent == urn]
+        return False
+
 
 def _suffix(name: str, length: int) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:length]
@@ -267,8 +283,10 @@ def run_under_mocks(
         try:
             outputs = program()
         except Exception as error:
+            # Nothing of the program's is cancelled here: Pulumi waits for what it left, as under
+            # `pulumi up`, so a program that would hang there hangs here too (components/promises.py
+            # is what keeps it from hanging).
             raised.append(error)
-            _abandon_pending_work()
             raise
         return pulumi.Output.from_input(dict(outputs)).apply(resolved.update)
 
@@ -285,19 +303,6 @@ def run_under_mocks(
     finally:
         pulumi.runtime.set_all_config({})
     return Deployment(stack, monitor.declared, resolved)
-
-
-def _abandon_pending_work() -> None:
-    """Cancel everything of the program still waiting when it raised: Pulumi waits for every
-    registration and output before it reports the error, and a resource whose input is a deferred
-    output the program never resolved (it raised first) would wait forever, turning the error into
-    a hang."""
-    running = asyncio.current_task()
-    for task in asyncio.all_tasks():
-        if task is not running:
-            task.cancel()
-    for output in [*pulumi.runtime.settings.SETTINGS.outputs]:
-        output.cancel()
 
 
 def _cancel_leftover_tasks() -> None:

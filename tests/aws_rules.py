@@ -104,6 +104,42 @@ def origin_access_behind_a_rewrite(distribution_inputs: dict) -> str:
 CONNECTION_ATTEMPTS = range(1, 4)
 CONNECTION_TIMEOUT_SECONDS = range(1, 11)
 
+# CloudFront API reference, Origin, ResponseCompletionTimeout (https://docs.aws.amazon.com/cloudfront/
+# latest/APIReference/API_Origin.html): "If the complete response isn't received from the origin by
+# this time, CloudFront ends the connection. The value for ResponseCompletionTimeout must be equal
+# to or greater than the value for OriginReadTimeout. If you don't set a value for
+# ResponseCompletionTimeout, CloudFront doesn't enforce a maximum value." S3OriginConfig,
+# OriginReadTimeout: "The minimum timeout is 1 second, the maximum is 120 seconds, and the default
+# (if you don't specify otherwise) is 30 seconds"; an origin with origin access control declares no
+# S3 origin config, so its read timeout is that default. pulumi-aws: 0 enforces no maximum.
+S3_ORIGIN_READ_TIMEOUT_DEFAULT = 30
+S3_ORIGIN_READ_TIMEOUT_SECONDS = range(1, 121)
+
+
+def response_completion_problems(origin: dict) -> list[str]:
+    """What CloudFront would refuse in an S3 origin's read and response completion timeouts."""
+    read = origin.get("s3OriginConfig", {}).get("originReadTimeout", S3_ORIGIN_READ_TIMEOUT_DEFAULT)
+    problems = []
+    if read not in S3_ORIGIN_READ_TIMEOUT_SECONDS:
+        problems.append(f"origin read timeout {read} s is not 1-120 s")
+    completion = origin.get("responseCompletionTimeout")
+    # Pulumi hands numbers over as floats; CloudFront takes whole seconds.
+    whole = isinstance(completion, int | float) and float(completion).is_integer()
+    if completion not in (None, 0) and (not whole or completion < read):
+        problems.append(f"response completion timeout {completion} s is under the read timeout")
+    return problems
+
+
+def stalled_origin_wait_seconds(origin: dict) -> int:
+    """The longest a cache miss waits on an S3 origin that accepts connections and never answers:
+    the response completion timeout where there is one, else the read timeout on every attempt
+    (the costlier reading of the developer guide, docs/configuration.md)."""
+    read = origin.get("s3OriginConfig", {}).get("originReadTimeout", S3_ORIGIN_READ_TIMEOUT_DEFAULT)
+    every_attempt = origin.get("connectionAttempts", 3) * read
+    completion = origin.get("responseCompletionTimeout") or every_attempt
+    return min(completion, every_attempt)
+
+
 # CloudWatch Logs retentionInDays (PutRetentionPolicy).
 LOG_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,

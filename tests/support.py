@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from edge_function import origin_request
 from routing.artifact import (
     DEFAULT_MARKER_HEADER,
     StateSource,
@@ -202,6 +203,15 @@ def free_port() -> int:
     return int(holder.getsockname()[1])
 
 
+def port_to_bind() -> int:
+    """A loopback port free now, released for a command under test to bind (unlike ``free_port``,
+    which keeps its port bound so that nothing can). Another process could take it in between;
+    the system hands out ports in turn, so that is rare, and the command then says so."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def start_moto_server() -> tuple[ThreadedMotoServer, str]:
     """moto's server started on a loopback port the system picks when it binds, and its endpoint.
     (Not ``free_port``: a port found free may be taken before the bind, and moto's ``start()``
@@ -242,6 +252,14 @@ def routing_tables(draw: st.DrawFn) -> RoutingTable:
     return derive_routing_table(origins, **options)
 
 
+@st.composite
+def drained_routing_tables(draw: st.DrawFn) -> RoutingTable:
+    """Random routing tables whose stack drains some origins (never all: the settings refuse)."""
+    origins, options = draw(routing_arguments())
+    drained = draw(st.lists(st.sampled_from(origins), unique=True, max_size=len(origins) - 1))
+    return derive_routing_table(origins, drained=drained, **options)
+
+
 # Region codes that are no origin of any table here, as a store written by hand might name.
 STRAY_REGIONS = ("xx-nowhere-9", "EU-WEST-1", "")
 
@@ -257,17 +275,20 @@ def out_sets(table: RoutingTable) -> st.SearchStrategy[frozenset[str]]:
     )
 
 
-class FakeState:
-    """Stands in for ``origin_request.RoutingState``: ``out`` answers ``self.current`` and records
-    the Regions it was asked for."""
+class FakeState(origin_request.RoutingStateView):
+    """Stands in for ``origin_request.RoutingState``: every request refreshes it, which records
+    the Region asked for and makes ``self.current`` the origins out of rotation."""
+
+    next_read = float("-inf")
 
     def __init__(self, out: Iterable[str] = ()) -> None:
+        super().__init__()
         self.current = frozenset(out)
         self.asked: list[str | None] = []
 
-    def out(self, region: str | None) -> frozenset[str]:
+    def refresh(self, region: str | None) -> None:
         self.asked.append(region)
-        return self.current
+        self.publish(self.current)
 
 
 class FakeClock:
@@ -413,6 +434,10 @@ class StateServer:
         with self._recorded:
             self._recorded.wait_for(lambda: len(self.requests) >= count, timeout)
             return len(self.requests)
+
+    def release_stalled(self) -> None:
+        """End every stalled request now, unanswered (its connection closes)."""
+        self._stopped.set()
 
     def __enter__(self) -> StateServer:
         self._thread.start()

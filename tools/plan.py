@@ -222,11 +222,13 @@ def warnings(settings: Settings, rows: list[PlanRow]) -> list[str]:
             f"`pulumi config rm {PROJECT}:drained` (or drop one entry) and `pulumi up`."
         )
     if settings.next_engine is not None:
+        other, serving = settings.next_engine.value, settings.engine.value
         found.append(
-            f"switching engines: every bucket also grants the {settings.next_engine.value} "
-            "engine's identity. After `pulumi up`, finish with "
-            f"`pulumi config set {PROJECT}:engine {settings.next_engine.value}` and "
-            f"`pulumi config rm {PROJECT}:nextEngine`, then `pulumi up` again."
+            f"switching engines: every bucket also grants the {other} engine's identity and the "
+            f"routing state's table keeps its replicas. To move the distribution to {other}: "
+            f"`pulumi config set {PROJECT}:engine {other}` and `pulumi config set "
+            f"{PROJECT}:nextEngine {serving}`, `pulumi up`. Once it serves with the engine you "
+            f"want: `pulumi config rm {PROJECT}:nextEngine`, `pulumi up` (docs/engines.md)."
         )
     for key in sorted(settings.secrets):
         found.append(

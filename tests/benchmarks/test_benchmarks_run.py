@@ -27,6 +27,7 @@ def test_the_edge_function_benchmark_runs(capsys):
     edge_function.main(["--repeats", "1", "--calls", "100", "--starts", "1"])
     out = capsys.readouterr().out
     assert "handler, normal request" in out and "package, 20 origins" in out
+    assert "cold container's first request: import" in out
     assert "router, ranked group" in out and "function code, 20 origins" in out
 
 

@@ -3,6 +3,8 @@ declares."""
 
 import json
 
+import pytest
+
 from edge_function import origin_request
 from routing.table import FailoverMode, choose
 from testing.mock_program import (
@@ -20,6 +22,8 @@ from testing.mock_program import (
     TABLE_ITEM,
     WEB_ACL,
     Deployment,
+    deploy,
+    project_config,
 )
 from tests import aws_rules
 from tests.support import DOCUMENTED_EXECUTION_REGIONS
@@ -468,6 +472,26 @@ def test_failover_waits_seconds_not_thirty(deployment):
         assert attempts in aws_rules.CONNECTION_ATTEMPTS
         assert timeout in aws_rules.CONNECTION_TIMEOUT_SECONDS
         assert attempts * timeout <= 4, origin["originId"]
+
+
+def test_a_stalled_region_costs_a_miss_at_most_one_response_timeout(deployment):
+    for origin in distribution_inputs(deployment)["origins"]:
+        assert aws_rules.response_completion_problems(origin) == [], origin["originId"]
+        # The whole wait is bounded by the completion timeout: 30 s, S3's response timeout, where
+        # the three attempts of 30 s each would hold a miss 90 s.
+        assert origin["responseCompletionTimeout"] == 30, origin["originId"]
+        assert aws_rules.stalled_origin_wait_seconds(origin) == 30, origin["originId"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", 0), ("600", 600)])
+def test_the_completion_timeout_follows_the_setting(value, expected):
+    config = project_config(
+        origins=["us-east-1", "eu-central-1"], originResponseCompletionTimeout=value
+    )
+    for origin in distribution_inputs(deploy(config, stack="completion"))["origins"]:
+        # 0 is sent as 0, not left out: a value once set is then cleared.
+        assert origin["responseCompletionTimeout"] == expected
+        assert aws_rules.response_completion_problems(origin) == []
 
 
 def test_edge_function_logs_expire_in_every_region_where_it_runs(lambda_edge_deployment):

@@ -17,6 +17,7 @@ from tests.support import (
     context_in,
     custom_origin_event,
     domain_of,
+    drained_routing_tables,
     expected_reroute,
     failover_request_event,
     origin_request_event,
@@ -85,17 +86,44 @@ def test_every_out_set_routes_as_the_routing_table_chooses(data, settings, edges
     assert state.asked == asked
 
 
-@given(data=st.data(), table=routing_tables(), edge=st.sampled_from(REGION_CODES))
+@given(data=st.data(), table=drained_routing_tables(), edge=st.sampled_from(REGION_CODES))
 def test_the_handlers_choose_is_the_routing_tables(data, table, edge):
     out = data.draw(out_sets(table), label="out")
     ranking = table.rankings[edge]
-    route = choose(ranking, out, table.failover_mode, table.failover_origin)
+    route = choose(ranking, out, table.failover_mode, table.failover_origin, table.drained)
     # The artifact names the fixed failover origin in fixed mode only.
     fixed = table.failover_origin if table.failover_mode is FailoverMode.FIXED else None
-    assert origin_request.choose(ranking, out, table.failover_mode.value, fixed) == (
+    assert origin_request.choose(ranking, out, table.failover_mode.value, fixed, table.drained) == (
         route.primary,
         route.failover,
     )
+
+
+@given(
+    data=st.data(),
+    table=drained_routing_tables(),
+    edges=st.lists(edge_regions, min_size=1, max_size=4),
+)
+def test_a_drained_origin_is_never_a_target_whatever_the_state_says(data, table, edges):
+    # Drains are in the artifact: no out-set the state can hold, all of them included, and no
+    # state at all (a container that has read nothing), sends a request to a drained origin.
+    state = FakeState()
+    handler = handler_for(table, "X-Geo-Failover", state)
+    for out in [frozenset(), *data.draw(st.lists(out_sets(table), max_size=3), label="out sets")]:
+        state.current = out
+        for edge in edges:
+            route = table.route_for(edge, out)
+            targets = set()
+            for event in (
+                origin_request_event(),
+                failover_request_event(origin_region=table.origins[0]),
+            ):
+                request = handler(copy.deepcopy(event), context_in(edge))
+                targets.add(request["origin"]["s3"]["region"])
+            assert targets == {route.primary, route.failover or route.primary}, (out, edge)
+            assert targets.isdisjoint(table.drained), (out, edge)
+            if not set(table.origins) <= out | table.drained:
+                assert targets.isdisjoint(out), (out, edge)
 
 
 @given(

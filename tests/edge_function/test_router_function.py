@@ -27,7 +27,7 @@ from sandbox.function_runtime import (
     viewer_request_event,
 )
 from tests import aws_rules
-from tests.support import SEED_ORIGINS, kvs_value, out_sets, routing_tables
+from tests.support import SEED_ORIGINS, drained_routing_tables, kvs_value, out_sets
 
 REGION_CODES = list(load_catalogue())
 UNKNOWN_REGIONS = ["xx-nowhere-9", "us-east-12", "", "__proto__", "constructor", "toString"]
@@ -209,6 +209,77 @@ def test_an_unreadable_store_routes_by_the_rankings_without_error(failure):
     assert result.kvs_reads == 1
 
 
+DRAINED_TABLE = derive_routing_table(SEED_ORIGINS, drained=["eu-central-1"])
+
+
+def stored_out(value):
+    """The out-set a stored value names, as the function reads it: nothing unless it is JSON
+    with an "out" list; of that list, the strings."""
+    try:
+        listed = json.loads(value)["out"]
+    except (TypeError, ValueError, KeyError):
+        return frozenset()
+    if not isinstance(listed, list):
+        return frozenset()
+    return frozenset(code for code in listed if isinstance(code, str))
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        pytest.param({}, id="no key (a store the key has not reached)"),
+        pytest.param({STATE_KEY: kvs_value([])}, id="a value written before the drain"),
+        pytest.param({STATE_KEY: kvs_value(["us-east-1"])}, id="an older evacuation only"),
+        pytest.param({STATE_KEY: kvs_value(SEED_ORIGINS)}, id="every origin out"),
+        pytest.param({STATE_KEY: "{not json"}, id="not json"),
+        pytest.param({STATE_KEY: '{"out": null}'}, id="out null"),
+    ],
+)
+def test_a_drained_origin_is_never_chosen_whatever_the_store_says(store):
+    function = function_for(DRAINED_TABLE, store=store)
+    out = stored_out(store.get(STATE_KEY))
+    for region in [*REGION_CODES, *UNKNOWN_REGIONS, None]:
+        result = function.invoke(EVENT, edge_location(region) if region is not None else None)
+        assert result.error is None and result.logs == []
+        assert result.choice == expected_choice(DRAINED_TABLE, CODES, region, out), region
+        assert "s3-eu-central-1" not in result.choice.origin_ids, region
+
+
+def test_a_drained_origin_is_never_chosen_when_the_store_cannot_be_read():
+    function = CloudFrontFunction(
+        render_function_code(DRAINED_TABLE, CODES, STATE_KEY),
+        [origin_id(region) for region in SEED_ORIGINS],
+        kvs={STATE_KEY: kvs_value([])},
+    )
+    function._context.eval(
+        "var __kvs_handle = cf.kvs; cf.kvs = function () { var h = __kvs_handle(); "
+        "h.get = function () { __kvsReads++; return Promise.reject(new Error('down')); }; "
+        "return h; };"
+    )
+    for region in ["eu-west-2", "eu-central-1", "ap-south-1"]:
+        result = function.invoke(EVENT, edge_location(region))
+        assert result.error is None
+        assert "s3-eu-central-1" not in result.choice.origin_ids, region
+        assert result.choice == expected_choice(DRAINED_TABLE, CODES, region), region
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"v": 7, "out": ["eu-central-1"]}',
+        '{"out": ["eu-central-1"], "v": 8, "since": {"eu-central-1": "2026-11-30T06:00:00Z"}}',
+        '{"out": ["eu-central-1", 5, null], "by": "evacuator"}',
+    ],
+)
+def test_fields_the_value_gains_are_ignored_and_its_out_list_still_read(value):
+    table = derive_routing_table(SEED_ORIGINS)
+    function = function_for(table, store={STATE_KEY: value})
+    for region in ["eu-west-2", "ap-south-1", "us-east-1"]:
+        result = function.invoke(EVENT, edge_location(region))
+        assert result.error is None and result.logs == []
+        assert result.choice == expected_choice(table, CODES, region, {"eu-central-1"}), region
+
+
 def test_the_state_is_read_at_each_request():
     # No caching in the function: a change to the store is seen by the next request.
     function = function_for(derive_routing_table(SEED_ORIGINS))
@@ -300,19 +371,23 @@ def test_the_runtime_has_no_timers_network_or_eval():
 
 
 @pytest.mark.parametrize("mode", list(FailoverMode))
-def test_every_catalogue_region_as_an_origin_fits_in_10_kb(mode):
-    table = derive_routing_table(REGION_CODES, failover=mode)
+@pytest.mark.parametrize("drained", [0, len(REGION_CODES) - 1])
+def test_every_catalogue_region_as_an_origin_fits_in_10_kb(mode, drained):
+    # With none drained, and with all but one: the drained list is in the code too.
+    table = derive_routing_table(REGION_CODES, failover=mode, drained=REGION_CODES[1 : 1 + drained])
     code = render_function_code(table, FAILOVER_STATUS_CODES_ALLOWED, STATE_KEY)
     assert len(code.encode("utf-8")) <= MAX_CODE_BYTES == aws_rules.CLOUDFRONT_FUNCTION_MAX_BYTES
     assert aws_rules.cloudfront_function_code_problems(code) == []
-    # And it still routes: every origin but the edge's own nearest out.
+    # And it still routes: every origin but af-south-1 out, which with the drains would leave
+    # nothing, and so is ignored for them: the one origin not drained serves.
     function = CloudFrontFunction(code, [origin_id(region) for region in REGION_CODES], kvs={})
+    serving = REGION_CODES[0] if drained else "af-south-1"
     for region in ("eu-west-2", "ap-southeast-2", "sa-east-1"):
         result = invoke(
             function, region, [other for other in REGION_CODES if other != "af-south-1"]
         )
         assert result.choice is not None
-        assert result.choice.origin_ids[0] == "s3-af-south-1"
+        assert result.choice.origin_ids[0] == origin_id(serving)
 
 
 @st.composite
@@ -322,7 +397,7 @@ def routing_settings(draw):
             st.sampled_from(FAILOVER_STATUS_CODES_ALLOWED), min_size=1, max_size=8, unique=True
         )
     )
-    return draw(routing_tables()), tuple(sorted(codes))
+    return draw(drained_routing_tables()), tuple(sorted(codes))
 
 
 edge_regions = (
@@ -352,7 +427,9 @@ def test_the_javascript_and_the_python_routing_table_always_agree(data, routing,
         assert result.kvs_reads == 1
         chosen = set(result.choice.origin_ids)
         assert len(chosen) == len(result.choice.origin_ids)
-        if not set(table.origins) <= out:
+        # Never a drained origin; never one the store puts out unless it would leave nothing.
+        assert chosen.isdisjoint(origin_id(code) for code in table.drained)
+        if not set(table.origins) <= out | table.drained:
             assert chosen.isdisjoint(origin_id(code) for code in out)
 
 

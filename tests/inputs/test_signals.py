@@ -30,7 +30,7 @@ import pytest
 
 from settings.stack_file import settings_from_stack_file
 from settings.table import PROJECT_ROOT
-from tests.support import start_moto_server
+from tests.support import port_to_bind, start_moto_server
 from tools.cli import run_command
 from tools.interrupt import Stopped, shielded, stop_signals
 
@@ -222,20 +222,11 @@ def test_a_signal_while_python_imports_the_command_is_one_line(tmp_path, number,
     assert ended.left_running == []
 
 
-def port_to_listen_on() -> int:
-    """A loopback port free now, for the sandbox to listen on: bound and released at once
-    (``tests.support.free_port`` holds its port for the whole run, so that nothing can listen
-    there, and the sandbox could not either)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # ./dev run (the drill).
 
 
 def test_the_drill_stopped_during_start_up_by_sigterm(tmp_path):
-    port = port_to_listen_on()
+    port = port_to_bind()
     ended = run_and_stop(
         ["sandbox", "drill", "--stack", "prod", "--port", str(port)],
         tmp_path,
@@ -267,7 +258,7 @@ def serve_ports(out: str) -> list[int]:
 
 
 def test_serve_stopped_during_start_up(tmp_path):
-    port = port_to_listen_on()
+    port = port_to_bind()
     ended = run_and_stop(["sandbox", "serve", "--port", str(port)], tmp_path, when=accepting(port))
     assert_stopped_cleanly(ended, 130, INTERRUPTED)
     assert ended.err_lines == [ended.err_lines[0]]

@@ -33,7 +33,7 @@ from tests.support import (
 
 def test_artifact_holds_schema_origins_rankings_mode_and_marker(seed_table):
     document = json.loads(artifact_for(seed_table, marker_header="X-Origin-Failover"))
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     assert set(document) == {
         "schema",
         "failover",
@@ -42,9 +42,10 @@ def test_artifact_holds_schema_origins_rankings_mode_and_marker(seed_table):
         "origins",
         "defaultRanking",
         "rankings",
+        "drained",
         "state",
     }
-    assert document["schema"] == 2
+    assert document["schema"] == 3
     assert document["failover"] == "ranked"
     assert document["fixedFailover"] is None
     assert document["markerHeader"] == "X-Origin-Failover"
@@ -57,8 +58,9 @@ def test_artifact_holds_schema_origins_rankings_mode_and_marker(seed_table):
     assert document["defaultRanking"] == ["us-east-1", "eu-central-1", "ap-northeast-1"]
     assert set(document["rankings"]) == set(load_catalogue())
     assert len(document["rankings"]) == 34
-    # Without a state source, the rankings alone decide.
+    # Without a state source, the rankings alone decide (around what the stack drains: nothing).
     assert document["state"] is None
+    assert document["drained"] == []
 
 
 def test_fixed_mode_names_its_failover_origin():
@@ -101,10 +103,17 @@ def test_the_artifact_carries_the_tables_rankings_exactly(table):
     validate_artifact(document)
 
 
-def test_draining_does_not_change_the_artifact():
-    # A drain is routing state: the function's package, hence its version, stays the same.
-    assert seed_artifact(drained=["eu-central-1"]) == seed_artifact()
-    assert seed_artifact(drained=["us-east-1", "ap-northeast-1"]) == seed_artifact()
+def test_a_drain_is_in_the_artifact_and_changes_nothing_else():
+    # Drains are deploy-time data: the function routes around them whatever the routing state
+    # says or fails to say, so a drain publishes a new version; the rest of the document stays.
+    drained = json.loads(seed_artifact(drained=["us-east-1", "ap-northeast-1"]))
+    assert drained["drained"] == ["ap-northeast-1", "us-east-1"]
+    assert json.loads(seed_artifact(drained=["eu-central-1"]))["drained"] == ["eu-central-1"]
+    undrained = json.loads(seed_artifact())
+    assert {key: value for key, value in drained.items() if key != "drained"} == {
+        key: value for key, value in undrained.items() if key != "drained"
+    }
+    assert seed_artifact(drained=["eu-central-1"]) != seed_artifact()
 
 
 def test_rendering_is_byte_identical_for_the_same_settings():
@@ -236,7 +245,7 @@ def tampered_base(options) -> dict:
 @pytest.mark.parametrize(
     ("options", "path", "value", "fragment"),
     [
-        ({}, ["schema"], 1, "schema 1 is not 2"),
+        ({}, ["schema"], 1, "schema 1 is not 3"),
         ({}, ["failover"], "maybe", "failover 'maybe'"),
         ({}, ["fixedFailover"], "us-east-1", "does not match mode 'ranked'"),
         (FIXED, ["fixedFailover"], None, "does not match mode 'fixed'"),

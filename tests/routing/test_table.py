@@ -226,6 +226,33 @@ def test_choose_takes_the_first_in_rotation_and_its_failover(mode, out, route):
     assert table.route_for("eu-central-1", out) == route
 
 
+@pytest.mark.parametrize(
+    ("mode", "out", "drained", "route"),
+    [
+        # Frankfurt's ranking: eu-central-1, us-east-1, ap-northeast-1; fixed origin Tokyo.
+        ("ranked", set(), {"eu-central-1"}, Route("us-east-1", "ap-northeast-1")),
+        ("ranked", {"us-east-1"}, {"eu-central-1"}, Route("ap-northeast-1", None)),
+        # The state would leave nothing: it is ignored, never the drain (fail safe).
+        (
+            "ranked",
+            {"us-east-1", "ap-northeast-1"},
+            {"eu-central-1"},
+            Route("us-east-1", "ap-northeast-1"),
+        ),
+        ("ranked", set(SEED_ORIGINS), {"eu-central-1"}, Route("us-east-1", "ap-northeast-1")),
+        ("fixed", set(), {"ap-northeast-1"}, Route("eu-central-1", None)),
+        ("fixed", set(SEED_ORIGINS), {"ap-northeast-1"}, Route("eu-central-1", None)),
+        ("fixed", {"eu-central-1"}, {"us-east-1"}, Route("ap-northeast-1", "ap-northeast-1")),
+        ("off", {"us-east-1"}, {"eu-central-1"}, Route("ap-northeast-1", None)),
+        # Every origin drained, which the settings refuse: as if none were.
+        ("ranked", set(), set(SEED_ORIGINS), Route("eu-central-1", "us-east-1")),
+    ],
+)
+def test_choose_never_undoes_a_drain_to_fail_open(mode, out, drained, route):
+    ranking = ("eu-central-1", "us-east-1", "ap-northeast-1")
+    assert choose(ranking, out, FailoverMode(mode), "ap-northeast-1", drained) == route
+
+
 def in_rotation(ranking, out):
     """The ranking less the origins out; all of it when that leaves none (fail open)."""
     left = [code for code in ranking if code not in out]

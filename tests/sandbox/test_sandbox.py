@@ -46,6 +46,8 @@ def box(prod):
         state = table.read()
         if state.evacuated:
             table.write_evacuated({}, state.version)
+        for origin in state.operators:
+            table.remove_operator(origin)
             prod.await_propagation()
 
 
@@ -89,13 +91,30 @@ def test_failover_on_503(box):
     assert (answer.status, answer.served_by, answer.failover) == (200, "eu-central-1", True)
 
 
-def test_failover_from_a_stalled_region_after_every_attempt_times_out(box):
+def test_failover_from_a_stalled_region_after_one_response_timeout(box):
     box.emulators.regions["us-east-1"].fault = Fault.STALLED
     answer = ask(box, "us-west-2", "index.html")
     assert (answer.status, answer.served_by, answer.failover) == (200, "ap-northeast-1", True)
-    # GET is tried again after each response time-out, as many times as connection attempts:
-    # 3 x 0.5 s here (the fixture's scaled-down response timeout; S3 origins: 3 x 30 s); the
-    # upper bound leaves a loaded machine room for the function and the failover fetch.
+    # The response completion timeout (the default, S3's response timeout: 0.5 s here, 30 s on
+    # AWS) ends the wait across every attempt: one response timeout, not three. The upper bound
+    # leaves a loaded machine room for the function and the failover fetch.
+    assert box.edge.response_completion_timeout == box.read_timeout == 0.5
+    assert 500 <= answer.first_byte_ms < 1500
+
+
+def test_without_a_completion_timeout_a_stalled_region_holds_a_miss_every_attempt(box):
+    # originResponseCompletionTimeout 0 sets none; GET is then tried again after each response
+    # time-out, as many times as connection attempts: 3 x 0.5 s here (S3 origins: 3 x 30 s).
+    values = {**box.settings.values, "originResponseCompletionTimeout": "0"}
+    unbounded = Sandbox(parse_settings(values, stack="prod"), read_timeout=0.5)
+    assert unbounded.response_completion_timeout is None
+    box.emulators.regions["us-east-1"].fault = Fault.STALLED
+    box.edge.response_completion_timeout = None
+    try:
+        answer = ask(box, "us-west-2", "index.html")
+    finally:
+        box.edge.response_completion_timeout = box.response_completion_timeout
+    assert (answer.status, answer.served_by, answer.failover) == (200, "ap-northeast-1", True)
     assert 1500 <= answer.first_byte_ms < 3500
 
 
@@ -241,20 +260,30 @@ def test_the_drill_loses_nothing(prod_drill):
     status, lines = prod_drill
     assert status == 0
     text = "\n".join(lines)
-    assert "summary: 234 requests, 234 answered 200 from the expected Region" in text
+    # Eleven phases, each asking every one of the 13 edge Regions for two keys.
+    asked = 11 * 13 * 2
+    assert f"summary: {asked} requests, {asked} answered 200 from the expected Region" in text
     assert "phase 2: us-east-1 down" in text and "phase 3: us-east-1 unreachable" in text
     assert "phase 4: eu-central-1 answers 503" in text
     assert "phase 5: index.html deleted in ap-northeast-1" in text
     assert (
-        "phase 6: us-east-1 drained (geo-proximity:drained, written to the routing state; the "
-        "code is unchanged): no request may reach it" in text
+        "phase 6: us-east-1 drained (geo-proximity:drained): the routing state first, which the "
+        "running code reads: no request may reach it" in text
     )
-    assert "no request reached us-east-1 while it was drained" in text
-    assert "phase 7: us-east-1 stalled: the evacuator takes it out of rotation" in text
+    assert (
+        "phase 7: us-east-1 drained (geo-proximity:drained): then the new code, which carries the "
+        "drain, in cold containers that cannot read the routing state: no request may reach it"
+        in text
+    )
+    assert text.count("no request reached us-east-1 while it was drained") == 2
+    assert "phase 8: the health object deleted in every bucket" in text
+    assert "no Region may be taken out, and each origin's alarm is raised" in text
+    assert "phase 9: us-east-1 stalled: the evacuator takes it out of rotation" in text
+    assert "us-east-1's runs duplicated, each tick counted once" in text
     assert "no request reached us-east-1 while it was evacuated" in text
-    assert "phase 8: us-east-1 recovered: the evacuator brings it back" in text
+    assert "phase 10: us-east-1 recovered: the evacuator brings it back" in text
     assert "request(s) reached us-east-1 again" in text
-    assert "phase 9: every fault restored" in text
+    assert "phase 11: every fault restored" in text
     assert "FAILED" not in text
 
 
@@ -638,24 +667,23 @@ def test_the_edge_fails_over_on_exactly_the_configured_codes(codes, fault, statu
 
 @pytest.mark.slow(
     reason="waits out S3's own 30 s response timeout, AWS's figure itself, which no scaled-down "
-    "test shows (test_failover_from_a_stalled_region_after_every_attempt_times_out scales it)"
+    "test shows (test_failover_from_a_stalled_region_after_one_response_timeout scales it)"
 )
-def test_a_stalled_region_holds_each_miss_for_s3s_30_second_response_timeout():
-    # AWS's own response timeout, not a scaled one; one attempt keeps the test to about 30 s.
-    settings = parse_settings(
-        {"origins": '["us-east-1", "eu-central-1"]', "originConnectionAttempts": "1"},
-        stack="stalled",
-    )
+def test_a_stalled_region_holds_each_miss_for_one_30_second_response_timeout():
+    # AWS's own timeouts, not scaled ones, and CloudFront's three attempts: the response
+    # completion timeout ends each miss's wait after 30 s, not 90 s.
+    settings = parse_settings({"origins": '["us-east-1", "eu-central-1"]'}, stack="stalled")
     lines: list[str] = []
     with Sandbox(settings) as sandbox:
-        assert sandbox.read_timeout == 30
+        assert sandbox.read_timeout == sandbox.response_completion_timeout == 30
+        assert settings.origin_connection_attempts == 3
         assert run_drill(sandbox, sandbox.keys, out=lines.append, stall=True) == 0, "\n".join(lines)
     title = next(i for i, line in enumerate(lines) if "stalled (connections accepted" in line)
-    assert "1 attempt(s) x 30 s response timeout before failover" in lines[title]
+    assert "the 30 s response completion timeout before failover" in lines[title]
     report = next(line for line in lines[title:] if line.startswith("failover: "))
     median = int(report.split("time to first byte median ")[1].split(" ms")[0])
     assert 30_000 <= median < 33_000
-    assert "(S3 origins: 1 attempt(s) x the 30 s response timeout" in report
+    assert "(S3 origins: the response completion timeout (originResponseCompletionTimeout" in report
 
 
 def test_the_drill_never_breaks_a_drained_region_and_names_it():
