@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-from tools.cli import run_command
+from tools.cli import CommandParser, run_command
 
 
 def _count(low: int, high: int) -> Callable[[str], int]:
@@ -48,7 +48,7 @@ def _seconds(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev simulate", description=__doc__.split(";")[0])
+    parser = CommandParser(prog="./dev simulate", description=__doc__.split(";")[0])
     parser.add_argument(
         "--incidents",
         type=_count(10, 100_000),

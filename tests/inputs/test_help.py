@@ -180,7 +180,7 @@ def test_the_serve_banner_names_the_store_the_engine_has(kvs, says_key_value_sto
 
 @pytest.mark.parametrize(
     ("arguments", "shown"),
-    [(["simulate"], "'simulate'"), ([""], "''"), (["a\x1b[31m"], "$'a\\E[31m'")],
+    [(["simulat"], "'simulat'"), ([""], "''"), (["a\x1b[31m"], "$'a\\E[31m'")],
 )
 def test_an_unknown_command_is_one_line_naming_the_commands(arguments, shown, tmp_path):
     # An empty word is not "no command": it used to print the help and exit 0.
