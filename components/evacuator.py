@@ -2,7 +2,9 @@
 back, one Lambda function per vantage Region (``evacuation.lambda_function``).
 
 Per vantage Region: a log group with a retention, declared before the function; the function, its
-settings in one environment variable; an EventBridge Scheduler schedule invoking it every minute.
+settings in one environment variable; an EventBridge Scheduler schedule invoking it every minute,
+each invocation running rounds for two minutes (``core.evacuation``: so that one always runs,
+whatever the scheduler's phase).
 One execution role serves every function and may do exactly what an evacuator does
 (``policies.evacuator_policy``): read each bucket's health object, query and write this stack's
 state table, with CloudFront Functions describe and write this stack's key value store, notify the
@@ -46,16 +48,19 @@ from core.cloudfront import DEFAULT_CONNECTION_TIMEOUT_SECONDS
 from core.evacuation import (
     DEFAULT_EVACUATION_FAILURES,
     DEFAULT_EVACUATION_RECOVERIES,
+    EVACUATION_FRESH_SECONDS,
+    EVACUATION_INVOCATION_SECONDS,
     EVACUATION_PROBE_SECONDS,
     EVACUATION_QUORUM,
     EVACUATION_READ_TIMEOUT_SECONDS,
-    EVACUATION_ROUNDS,
     EVACUATOR_HANDLER,
+    EVACUATOR_MAXIMUM_EVENT_AGE_SECONDS,
     EVACUATOR_MEMORY_MB,
     EVACUATOR_RUNTIME,
     EVACUATOR_SCHEDULE,
     EVACUATOR_TIMEOUT_SECONDS,
     STATE_TABLE_HOME_REGION,
+    default_max_out,
     evacuator_document,
 )
 from core.monitoring import DEFAULT_LOG_RETENTION_DAYS
@@ -91,6 +96,8 @@ _LONGEST_BUCKET = "b" * 63
 _LONGEST_TABLE = "t" * 255
 _LONGEST_KVS_ARN = "arn:aws:cloudfront::123456789012:key-value-store/" + "0" * 36
 _LONGEST_TOPIC_ARN = "arn:aws:sns:ap-southeast-99:123456789012:" + "t" * 256
+# Account ids are twelve digits.
+_AN_ACCOUNT = "123456789012"
 # Runtime modules of the evacuator's dependencies that are their own tests, not their code.
 _NOT_SHIPPED = ("test_",)
 # What the function's package carries (``package_files``): the evacuator's code, the AWS SDK and
@@ -248,13 +255,18 @@ class EvacuatorArgs:
 
     failures: int = DEFAULT_EVACUATION_FAILURES
     """Failed probes in a row, seen by ``quorum`` vantage Regions, that take an origin out.
-    Default 3."""
+    Default 4."""
 
     recoveries: int = DEFAULT_EVACUATION_RECOVERIES
-    """Good probes in a row, seen by ``quorum`` vantage Regions, that bring it back. Default 6."""
+    """Good probes in a row, seen by ``quorum`` vantage Regions, that bring it back. Default 13
+    (two minutes of health)."""
 
     quorum: int = EVACUATION_QUORUM
     """How many vantage Regions must agree. Default 2."""
+
+    max_out: int | None = None
+    """The most origins the checks hold out of rotation at once. Default None: half the origins,
+    rounded down, at least one (``core.evacuation.default_max_out``)."""
 
     connect_timeout: int = DEFAULT_CONNECTION_TIMEOUT_SECONDS
     """Seconds a probe waits for a connection: CloudFront's connection timeout. Default 1."""
@@ -263,10 +275,14 @@ class EvacuatorArgs:
     """Seconds a probe waits for the answer, so a stall counts as a failure. Default 5."""
 
     probe_seconds: int = EVACUATION_PROBE_SECONDS
-    """Seconds between rounds within an invocation. Default 20."""
+    """Seconds between rounds (the ticks, on the epoch's grid). Default 10."""
 
-    rounds: int = EVACUATION_ROUNDS
-    """Rounds per scheduled invocation (one a minute). Default 3."""
+    invocation_seconds: int = EVACUATION_INVOCATION_SECONDS
+    """How long each scheduled invocation (one a minute) runs rounds. Default 120: longer than
+    the widest gap between two invocations at EventBridge Scheduler's 60 s precision."""
+
+    fresh_seconds: int = EVACUATION_FRESH_SECONDS
+    """How long a vantage Region's view counts after its last probe. Default 90."""
 
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     """Days CloudWatch keeps each function's logs. Default 30."""
@@ -297,10 +313,17 @@ class EvacuatorArgs:
                 raise EvacuatorError(f"{code!r} is not a Region code")
         if len(self.bucket_names) < 2:
             raise EvacuatorError("an evacuator needs two or more origins: the last is never out")
+        if not 1 <= self.limit < len(self.bucket_names):
+            raise EvacuatorError(
+                f"max_out {self.max_out} must be from 1 to {len(self.bucket_names) - 1}: the "
+                "checks never take every origin out"
+            )
         if not set(self.drained) <= set(self.bucket_names):
             raise EvacuatorError(f"drained {list(self.drained)} are not all origins")
-        if min(self.failures, self.recoveries, self.rounds, self.probe_seconds) < 1:
-            raise EvacuatorError("failures, recoveries, rounds and probe_seconds must be 1 or more")
+        if min(self.failures, self.recoveries, self.probe_seconds, self.invocation_seconds) < 1:
+            raise EvacuatorError(
+                "failures, recoveries, probe_seconds and invocation_seconds must be 1 or more"
+            )
         self._check_budget()
         worst = environment_bytes(environment_variables(self.worst_case_settings()))
         if worst > MAX_ENVIRONMENT_BYTES:
@@ -320,11 +343,12 @@ class EvacuatorArgs:
         """Refuse what a run cannot do within the function's timeout, every wait counted
         (``evacuation.budget``)."""
         timeout = EVACUATOR_TIMEOUT_SECONDS
-        if self.schedule_seconds > timeout:
+        if self.longest_invocation_seconds > timeout:
             raise EvacuatorError(
-                f"{self.rounds} rounds {self.probe_seconds} s apart with {self.connect_timeout} + "
-                f"{self.read_timeout} s probes take {self.schedule_seconds:g} s, more than the "
-                f"function's {timeout} s timeout"
+                f"{self.invocation_seconds} s of rounds and a last round of "
+                f"{self.connect_timeout} + {self.read_timeout} s probes, every request at its "
+                f"limits, take {self.longest_invocation_seconds:g} s, more than the function's "
+                f"{timeout} s timeout"
             )
         if self.first_round_seconds > timeout:
             raise EvacuatorError(
@@ -339,6 +363,11 @@ class EvacuatorArgs:
             )
 
     @property
+    def limit(self) -> int:
+        """The most origins the checks hold out at once."""
+        return self.max_out if self.max_out is not None else default_max_out(len(self.bucket_names))
+
+    @property
     def probe(self) -> RequestLimits:
         """A probe's limits: the connection and read timeouts, one attempt."""
         return RequestLimits(self.connect_timeout, self.read_timeout, attempts=1)
@@ -349,28 +378,17 @@ class EvacuatorArgs:
         return round_paths(kvs=self.kvs_arn is not None, topic=self.topic_arn is not None)
 
     @property
-    def schedule_seconds(self) -> float:
-        """How long a run's rounds take when every service but the probed buckets answers at once:
-        the waits between rounds, then the last round's probe at its timeouts."""
-        return (self.rounds - 1) * self.probe_seconds + self.probe.worst_seconds
-
-    @property
     def first_round_seconds(self) -> float:
-        """The longest a run takes to complete one round and send its metric, every request at
-        its limits: within the timeout, every run makes progress however slow AWS is."""
+        """The longest a round and the run's metrics take, every request at its limits: a run
+        starts no round with less of the function's time left (``Evacuator.run``)."""
         return worst_first_round_seconds(self.probe, self.round_paths)
 
     @property
-    def invocation_seconds(self) -> float:
-        """The longest a run's rounds and metric take, every request at its limits. Above the
-        function's timeout, the slowest runs are ended by Lambda before their last rounds (as
-        failed runs, without their metric): what the first-round check keeps from losing every
-        round."""
+    def longest_invocation_seconds(self) -> float:
+        """The longest a run takes, every request at its limits: rounds started for
+        ``invocation_seconds``, the last one at its longest, then the metrics."""
         return worst_invocation_seconds(
-            rounds=self.rounds,
-            probe_seconds=self.probe_seconds,
-            probe=self.probe,
-            paths=self.round_paths,
+            invocation_seconds=self.invocation_seconds, probe=self.probe, paths=self.round_paths
         )
 
     @property
@@ -387,6 +405,7 @@ class EvacuatorArgs:
         table: str,
         kvs_arn: str | None,
         topic_arn: str | None,
+        account: str,
     ) -> dict[str, Any]:
         """One vantage Region's settings document, from these arguments and resolved values."""
         return evacuator_document(
@@ -398,11 +417,14 @@ class EvacuatorArgs:
             table_region=self.table_region or STATE_TABLE_HOME_REGION,
             kvs_arn=kvs_arn,
             topic_arn=topic_arn,
+            account=account,
             failures=self.failures,
             recoveries=self.recoveries,
             quorum=self.quorum,
+            max_out=self.limit,
             probe_seconds=self.probe_seconds,
-            rounds=self.rounds,
+            invocation_seconds=self.invocation_seconds,
+            fresh_seconds=self.fresh_seconds,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
         )
@@ -417,6 +439,7 @@ class EvacuatorArgs:
             table=_LONGEST_TABLE,
             kvs_arn=_LONGEST_KVS_ARN if self.kvs_arn is not None else None,
             topic_arn=_LONGEST_TOPIC_ARN if self.topic_arn is not None else None,
+            account=_AN_ACCOUNT,
         )
 
 
@@ -446,7 +469,7 @@ class Evacuator(pulumi.ComponentResource):
             opts=pulumi.InvokeOptions(parent=self)
         ).account_id
         role, policy = self._role(name, args, function_name, account_id, tags)
-        environments = self._environments(args, stack)
+        environments = self._environments(args, stack, account_id)
         code = pulumi.FileArchive(os.path.relpath(package_archive()))
         functions = {
             vantage: self._function(
@@ -528,14 +551,16 @@ class Evacuator(pulumi.ComponentResource):
         return role, policy
 
     @staticmethod
-    def _environments(args: EvacuatorArgs, stack: str) -> dict[str, pulumi.Output[dict[str, str]]]:
+    def _environments(
+        args: EvacuatorArgs, stack: str, account_id: pulumi.Output[str]
+    ) -> dict[str, pulumi.Output[dict[str, str]]]:
         """Vantage Region → its function's environment variables."""
 
         def environment(vantage: str) -> pulumi.Output[dict[str, str]]:
             return values.apply(lambda resolved: variables_of(vantage, resolved))
 
         def variables_of(vantage: str, values: list[Any]) -> dict[str, str]:
-            buckets, table, kvs_arn, topic_arn = values
+            buckets, table, kvs_arn, topic_arn, account = values
             variables = environment_variables(
                 args.settings(
                     stack=stack,
@@ -544,6 +569,7 @@ class Evacuator(pulumi.ComponentResource):
                     table=table,
                     kvs_arn=kvs_arn,
                     topic_arn=topic_arn,
+                    account=account,
                 )
             )
             size = environment_bytes(variables)
@@ -555,7 +581,11 @@ class Evacuator(pulumi.ComponentResource):
             return variables
 
         values = pulumi.Output.all(
-            pulumi.Output.all(**args.bucket_names), args.table_name, args.kvs_arn, args.topic_arn
+            pulumi.Output.all(**args.bucket_names),
+            args.table_name,
+            args.kvs_arn,
+            args.topic_arn,
+            account_id,
         )
         return {vantage: environment(vantage) for vantage in args.vantages}
 
@@ -639,17 +669,19 @@ class Evacuator(pulumi.ComponentResource):
         )
         for vantage, function in functions.items():
             # The schedule's retry policy covers its delivery only; a run that fails would still be
-            # run "two more times, with a one-minute wait ... and two minutes" by Lambda ("Error
-            # handling for asynchronous invocation", Lambda developer guide), overlapping the next
-            # scheduled runs with stale streaks. A failed run is reported (its silence raises an
-            # alarm); the next minute's is the retry.
+            # run "two more times, with a one-minute wait ... and two minutes" by Lambda ("How
+            # Lambda handles errors and retries with asynchronous invocation", Lambda developer
+            # guide, https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+            # A failed run is reported (its silence raises an alarm); the next minute's is the
+            # retry. Runs still overlap (two-minute runs, and the same event "multiple times"):
+            # a vantage Region counts a tick once whatever runs it.
             aws.lambda_.FunctionEventInvokeConfig(
                 f"{name}-invoke-config-{vantage}",
                 aws.lambda_.FunctionEventInvokeConfigArgs(
                     region=vantage,
                     function_name=function.name,
                     maximum_retry_attempts=0,
-                    maximum_event_age_in_seconds=60,
+                    maximum_event_age_in_seconds=EVACUATOR_MAXIMUM_EVENT_AGE_SECONDS,
                 ),
                 opts=child,
             )
@@ -657,18 +689,25 @@ class Evacuator(pulumi.ComponentResource):
                 f"{name}-schedule-{vantage}",
                 aws.scheduler.ScheduleArgs(
                     region=vantage,
-                    description="Evacuator health checks (three rounds a minute)",
+                    description="Evacuator health checks (an invocation a minute, two minutes of "
+                    "rounds each)",
                     schedule_expression=EVACUATOR_SCHEDULE,
-                    # On the minute, not spread over a window: the hysteresis counts rounds.
+                    # No flexible window: it would add up to its length to the 60 s precision
+                    # ("invokes the target within the time window you set", EventBridge Scheduler
+                    # user guide, "Configuring flexible time windows"), and the two-minute runs
+                    # cover 60 s of it only.
                     flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
                     target=aws.scheduler.ScheduleTargetArgs(
                         arn=function.arn,
                         role_arn=role.arn,
                         input=json.dumps({"action": "check"}),
                         # A check a minute late is stale; the next one is on its way. The API's
-                        # shortest event age is 60 s.
+                        # shortest event age is 60 s ("Valid Range: Minimum value of 60",
+                        # EventBridge Scheduler API reference, RetryPolicy,
+                        # https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html).
                         retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                            maximum_event_age_in_seconds=60, maximum_retry_attempts=0
+                            maximum_event_age_in_seconds=EVACUATOR_MAXIMUM_EVENT_AGE_SECONDS,
+                            maximum_retry_attempts=0,
                         ),
                     ),
                 ),

@@ -24,12 +24,16 @@ import pulumi_aws as aws
 from components.replication import replication_rule_id
 from core.engine import Engine
 from core.monitoring import (
+    CHECKS_HELD_ALARM,
     DEFAULT_ALARM_ERROR_COUNT,
     DEFAULT_ALARM_ERROR_RATE_PERCENT,
     DEFAULT_ALARM_EVALUATION_MINUTES,
+    HEALTH_OBJECT_ALARM_PROBES,
+    health_object_alarm_name,
 )
 from core.naming import dashboard_name, sns_display_name
 from core.policies import deny_insecure_transport
+from evacuation.evacuator import HEALTH_KEY, HEALTH_METRIC, HELD_METRIC
 from evacuation.evacuator import METRIC_NAME as EVACUATION_METRIC
 from evacuation.evacuator import METRIC_NAMESPACE as EVACUATION_METRIC_NAMESPACE
 
@@ -70,7 +74,7 @@ class AlarmSpec:
     dimensions: Mapping[str, Any]
     statistic: str
     threshold: float
-    description: str
+    description: pulumi.Input[str]
     # Rates breach only when every one of the evaluation minutes does; counts are summed over them.
     rate: bool = False
     # A level that breaches below the threshold, in any one minute (the origins in rotation).
@@ -105,6 +109,7 @@ def alarm_specs(
     error_count: int,
     evacuation_stack: str | None = None,
     evacuation_vantages: Sequence[str] = (),
+    evacuation_buckets: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> list[AlarmSpec]:
     """Every alarm the stack needs, in the Region where its metric lives."""
     specs = [
@@ -163,10 +168,7 @@ def alarm_specs(
                 )
             )
     if evacuation_stack is not None:
-        specs.append(origins_in_rotation_alarm(evacuation_stack))
-        specs += [
-            evacuator_silent_alarm(evacuation_stack, vantage) for vantage in evacuation_vantages
-        ]
+        specs += evacuation_alarms(evacuation_stack, evacuation_vantages, evacuation_buckets or {})
     for pair in replication:
         specs.append(
             AlarmSpec(
@@ -191,6 +193,19 @@ def alarm_specs(
             )
         )
     return specs
+
+
+def evacuation_alarms(
+    stack: str, vantages: Sequence[str], buckets: Mapping[str, pulumi.Input[str]]
+) -> list[AlarmSpec]:
+    """The evacuator's alarms: every origin out, each vantage Region silent, each origin's health
+    object unreadable, the checks held."""
+    return [
+        origins_in_rotation_alarm(stack),
+        *(evacuator_silent_alarm(stack, vantage) for vantage in vantages),
+        *(health_object_alarm(stack, origin, bucket) for origin, bucket in buckets.items()),
+        checks_held_alarm(stack),
+    ]
 
 
 def origins_in_rotation_alarm(stack: str) -> AlarmSpec:
@@ -237,6 +252,51 @@ def evacuator_silent_alarm(stack: str, vantage: str) -> AlarmSpec:
         "minutes: its health checks are not running",
         heartbeat=True,
         missing_data=BREACHING,
+    )
+
+
+def health_object_alarm(stack: str, origin: str, bucket: pulumi.Input[str]) -> AlarmSpec:
+    """The health object of ``origin``'s bucket cannot be read: its probes answer 403 or 404 (the
+    object deleted, in this bucket or, through a mesh that replicates delete markers, in all; a
+    policy or an SCP denying the probe; another account owning the bucket) or cannot be sent.
+    The checks do not judge the origin on such answers (it serves; CloudFront does not fail over
+    on them unless told to) and do not act on them: this alarm says so, naming the bucket. The
+    evacuator counts such probes after each invocation; ``HEALTH_OBJECT_ALARM_PROBES`` of them in
+    the window (about two minutes of one vantage Region's probes) raise it."""
+    where = pulumi.Output.from_input(bucket).apply(
+        lambda name: (
+            f"The evacuator of {stack} cannot read the health object s3://{name}/{HEALTH_KEY} "
+            f"of {origin} (403 or 404, or the probe cannot be sent): it does not judge "
+            f"{origin} on it. Put the object back (pulumi up writes it) or fix the policy"
+        )
+    )
+    return AlarmSpec(
+        health_object_alarm_name(origin),
+        CLOUDFRONT_METRICS_REGION,
+        EVACUATION_METRIC_NAMESPACE,
+        HEALTH_METRIC,
+        {"Stack": stack, "Origin": origin},
+        "Sum",
+        HEALTH_OBJECT_ALARM_PROBES,
+        where,
+    )
+
+
+def checks_held_alarm(stack: str) -> AlarmSpec:
+    """The health checks would take an origin out and hold it in: past their blast radius
+    (``evacuationMaxOut``), the last origin in rotation, or the table's home Region not answering
+    (then they decide nothing). Origin failover still serves; the evacuator's notification names
+    the origin and why."""
+    return AlarmSpec(
+        CHECKS_HELD_ALARM,
+        CLOUDFRONT_METRICS_REGION,
+        EVACUATION_METRIC_NAMESPACE,
+        HELD_METRIC,
+        {"Stack": stack},
+        "Maximum",
+        1,
+        f"The health checks of {stack} hold an origin in rotation that they would take out "
+        "(their limit, the last origin, or the state table's home Region not answering)",
     )
 
 
@@ -473,6 +533,10 @@ class MonitoringArgs:
     """With an evacuator: its vantage Regions, each with an alarm when it stops reporting (the
     same metric with a ``Vantage`` dimension). Default none."""
 
+    evacuation_buckets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """With an evacuator: origin Region → its bucket, each with an alarm when the checks cannot
+    read its health object (named in the alarm). Default none."""
+
     web_acl_metric_name: pulumi.Input[str] | None = None
     """The metric name of the web ACL in front of the distribution (its ``WebACL`` dimension), whose
     allowed and blocked requests the dashboard draws. Default None: no web ACL, no graph."""
@@ -510,6 +574,7 @@ class Monitoring(pulumi.ComponentResource):
             error_count=args.error_count,
             evacuation_stack=args.evacuation_stack,
             evacuation_vantages=args.evacuation_vantages,
+            evacuation_buckets=args.evacuation_buckets,
         )
         topics = self._topics(name, args, [spec.region for spec in specs], child)
         alarms = self._alarms(name, args, specs, topics, child)

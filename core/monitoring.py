@@ -29,3 +29,13 @@ DEFAULT_ACCESS_LOG_DAYS = 90
 ACCESS_LOG_FORMATS = ("w3c", "json", "plain", "parquet")
 ACCESS_LOG_FORMATS_CHARGED = frozenset({"parquet"})
 DEFAULT_ACCESS_LOG_FORMAT = "w3c"
+# The health-object alarm: unreadable probes of one origin within the alarm's window that raise it,
+# about two minutes of one vantage Region's probes (one every 10 s), so that a single odd answer
+# does not page anyone and an object that stays unreadable does, whatever vantage sees it.
+HEALTH_OBJECT_ALARM_PROBES = 12
+# The evacuator's alarms, by name: an origin's unreadable health object, and the checks held.
+CHECKS_HELD_ALARM = "checks-held"
+
+
+def health_object_alarm_name(origin: str) -> str:
+    return f"health-object-{origin}"

@@ -264,8 +264,10 @@ def evacuator_policy(
 ) -> dict[str, Any]:
     """Exactly what the evacuator does, no more (``tests/evacuation/test_budget.py`` records every
     request its code sends and holds this policy to them): read each bucket's health object
-    (``bucket/key`` paths) and nothing else of it; query and write this stack's state table; with
-    CloudFront Functions, describe and write this stack's key value store; notify this stack's
+    (``bucket/key`` paths) and nothing else of it; read, query and write this stack's state table
+    (its own view, the committed version, what the store holds); with CloudFront Functions,
+    describe, read and write this stack's key value store (a writer never replaces a newer
+    version); notify this stack's
     alarm topic; publish metrics in ``metric_namespace`` only ("Using condition keys to limit
     access to CloudWatch namespaces", CloudWatch user guide); write its own logs (``log_groups``:
     ARNs)."""
@@ -279,7 +281,7 @@ def evacuator_policy(
         {
             "Sid": "ReadWriteRoutingState",
             "Effect": "Allow",
-            "Action": ["dynamodb:PutItem", "dynamodb:Query"],
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
             "Resource": state_table_arn(account_id, table_name),
         },
     ]
@@ -290,6 +292,7 @@ def evacuator_policy(
                 "Effect": "Allow",
                 "Action": [
                     "cloudfront-keyvaluestore:DescribeKeyValueStore",
+                    "cloudfront-keyvaluestore:GetKey",
                     "cloudfront-keyvaluestore:PutKey",
                 ],
                 "Resource": kvs_arn,

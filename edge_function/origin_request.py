@@ -172,19 +172,36 @@ def load_artifact(path=ARTIFACT_PATH):
 
 
 def out_of_rotation(items):
-    """The origins the state table's routing items put out of rotation (DynamoDB JSON). Items of
-    other owners are not this function's to read: one stray item must not turn drains and
-    evacuations off at every edge."""
-    out: set[str] = set()
+    """The origins the state table's routing items put out of rotation (DynamoDB JSON): drained
+    (``drained``, Pulumi's), evacuated by the health checks (``evacuated``; in an earlier layout
+    operators' evacuations too), and each operator's decision about one origin
+    (``operator#<Region>``: ``out``, or ``in``, which keeps it in whatever the checks say). Items
+    of other owners, and decisions of another kind, are not this function's to read: one stray
+    item must not turn drains and evacuations off at every edge.
+
+    A container of an earlier version reads ``drained`` and ``evacuated`` only: it misses an
+    operator's decisions (fail open, for evacuations only) until it is replaced by this one."""
+    drained: set[str] = set()
+    evacuated: set[str] = set()
+    operator_out: set[str] = set()
+    operator_in: set[str] = set()
     for item in items:
         owner = item["sk"]["S"]
+        if owner.startswith("operator#"):
+            state = item["state"]["S"]
+            if state == "out":
+                operator_out.add(item["region"]["S"])
+            elif state == "in":
+                operator_in.add(item["region"]["S"])
+            continue
         regions = item.get("regions")
         if regions is None:
             continue
         if owner == "drained":
-            out.update(entry["S"] for entry in regions["L"])
+            drained.update(entry["S"] for entry in regions["L"])
         elif owner == "evacuated":
-            out.update(regions["M"])
+            evacuated.update(regions["M"])
+    out = drained | operator_out | (evacuated - operator_in)
     if not all(isinstance(code, str) for code in out):
         raise ValueError("routing state names a Region that is not a string")
     return frozenset(out)

@@ -1,44 +1,91 @@
-"""Which origins to take out of rotation and which to bring back: hysteresis over the health
-checks of several vantage Regions, as a pure function.
+"""Which origins the health checks take out of rotation and which they bring back: hysteresis over
+the probes of several vantage Regions, as pure functions.
 
-Each vantage Region probes every origin and keeps, per origin, how many probes in a row failed and
-how many in a row succeeded (a ``Streak``). An origin is evacuated when at least ``quorum`` vantage
-Regions (two by default) have each seen ``failures`` failures in a row, so that no single vantage
-point can take a Region out on its own view of the network; it is restored when ``quorum`` of them
-have each seen ``recoveries`` successes in a row. Views older than ``fresh_seconds`` do not count
-(a vantage Region that stopped reporting has no say). The last origin in rotation is never
-evacuated, origins the stack drains are not judged, and an evacuation made by an operator is never
-undone by the checks: only by an operator.
+Time is counted in *ticks*: the probe interval on the epoch's grid (tick ``k`` starts at ``k *
+probe_seconds``). A vantage Region counts at most one probe of an origin per tick, however many
+of its invocations probe in that tick (EventBridge Scheduler and Lambda may run two at once, or the
+same one twice), so "four failed probes in a row" always spans at least three probe intervals of
+real time, and a duplicate is a no-op.
+
+Per vantage Region and origin a ``Streak``: the counted failed or good probes in a row, the tick
+the run began and the tick last counted. A run survives a gap between counted probes of up to the
+freshness window (EventBridge Scheduler's "60 second precision" and Lambda's event queue leave
+gaps); a longer gap starts a new run. A view counts only while fresh: its last probe of the origin
+within the freshness window.
+
+- An origin is **evacuated** when ``quorum`` vantage Regions each see ``failures`` failed probes in
+  a row: no single vantage point takes a Region out on its own view of the network.
+- It is **restored** when ``quorum`` of them each see ``recoveries`` good probes in a row, or when
+  an operator holds it in rotation.
+- **Limits**: the checks hold at most ``max_out`` origins out at once (the blast radius), never
+  the last origin in rotation, never a drained one, never one an operator decided on. An origin
+  past a limit is *held*: not evacuated, and said so.
+- **Operators' decisions** (``OperatorDecision``) are theirs alone: the checks never change them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 # Who evacuated an origin when the health checks did; an operator's evacuation names the operator.
 BY_CHECKS = "checks"
+# An operator's decision about one origin: out of rotation, or held in it.
+OUT = "out"
+IN = "in"
 
 
 @dataclass(frozen=True)
 class Streak:
-    """One vantage Region's recent probes of one origin."""
+    """One vantage Region's counted probes of one origin."""
 
     failures: int = 0
     successes: int = 0
-    # When the vantage Region last probed it (seconds since the epoch).
-    at: float = 0.0
+    # The tick of the first probe of the current run.
+    since: int = 0
+    # The tick of the last counted probe; 0: never probed.
+    tick: int = 0
 
-    def after(self, healthy: bool, at: float, cap: int) -> Streak:
-        """The streak after one more probe; counts stop at ``cap`` (nothing above it matters)."""
+    def after(self, healthy: bool, tick: int, *, gap: int, cap: int) -> Streak:
+        """The streak after a probe counted at ``tick`` (later than ``self.tick``); counts stop at
+        ``cap`` (nothing above it matters); a probe more than ``gap`` ticks after the last starts
+        a new run."""
+        continues = self.tick > 0 and tick - self.tick <= gap
         if healthy:
-            return Streak(0, min(self.successes + 1, cap), at)
-        return Streak(min(self.failures + 1, cap), 0, at)
+            if continues and self.successes:
+                return Streak(0, min(self.successes + 1, cap), self.since, tick)
+            return Streak(0, 1, tick, tick)
+        if continues and self.failures:
+            return Streak(min(self.failures + 1, cap), 0, self.since, tick)
+        return Streak(1, 0, tick, tick)
+
+    def fresh(self, now: int, window: int) -> bool:
+        return self.tick > 0 and now - self.tick <= window
+
+
+@dataclass(frozen=True)
+class View:
+    """One vantage Region's streaks, as of the last tick it counted."""
+
+    tick: int = 0
+    streaks: Mapping[str, Streak] = field(default_factory=lambda: MappingProxyType({}))
+
+    def after(self, healthy: Mapping[str, bool | None], tick: int, *, gap: int, cap: int) -> View:
+        """The view after a round at ``tick``: each origin's probe counted, except where the probe
+        could not tell (None), which leaves that origin's streak as it was."""
+        streaks = dict(self.streaks)
+        for origin, verdict in healthy.items():
+            if verdict is not None:
+                streaks[origin] = streaks.get(origin, Streak()).after(
+                    verdict, tick, gap=gap, cap=cap
+                )
+        return View(tick, MappingProxyType(streaks))
 
 
 @dataclass(frozen=True)
 class Evacuation:
-    """Why an origin is out of rotation at run time."""
+    """Why an origin is out of rotation by the checks (or, in the earlier layout, by anyone)."""
 
     since: str
     by: str
@@ -50,8 +97,34 @@ class Evacuation:
 
 
 @dataclass(frozen=True)
+class OperatorDecision:
+    """An operator's decision about one origin: ``OUT`` of rotation, or held ``IN`` it (the checks
+    do not take it out), until an operator changes it."""
+
+    state: str
+    since: str
+    by: str
+    reason: str
+
+    @property
+    def out(self) -> bool:
+        return self.state == OUT
+
+
+@dataclass(frozen=True)
+class Rules:
+    failures: int
+    recoveries: int
+    quorum: int
+    # The most origins the checks hold out at once.
+    max_out: int
+    # How many ticks a view stays fresh, and a run survives a gap.
+    fresh_ticks: int
+
+
+@dataclass(frozen=True)
 class Decision:
-    """Changes to make: origin → reason; and evacuations the checks asked for but must not make."""
+    """Changes to make: origin → reason; and what the checks would evacuate but hold."""
 
     evacuate: Mapping[str, str] = field(default_factory=dict)
     restore: Mapping[str, str] = field(default_factory=dict)
@@ -62,53 +135,82 @@ class Decision:
         return bool(self.evacuate or self.restore)
 
 
+def out_of_rotation(
+    *,
+    drained: Collection[str],
+    checks: Collection[str],
+    operators: Mapping[str, OperatorDecision],
+) -> frozenset[str]:
+    """The origins out of rotation: drained, or out by an operator, or out by the checks unless an
+    operator holds them in. (The edge reads the same rule from the items:
+    ``edge_function.origin_request.out_of_rotation``.)"""
+    held_in = {origin for origin, decision in operators.items() if not decision.out}
+    operator_out = {origin for origin, decision in operators.items() if decision.out}
+    return frozenset(set(drained) | operator_out | (set(checks) - held_in))
+
+
 def decide(
-    views: Mapping[str, Mapping[str, Streak]],
+    views: Mapping[str, View],
     *,
     origins: Sequence[str],
     drained: Collection[str],
-    evacuated: Mapping[str, Evacuation],
-    now: float,
-    failures: int,
-    recoveries: int,
-    quorum: int,
-    fresh_seconds: float,
+    checks: Collection[str],
+    operators: Mapping[str, OperatorDecision],
+    now: int,
+    rules: Rules,
 ) -> Decision:
-    """What the checks of every vantage Region (``views``: vantage → origin → streak) call for."""
-    fresh = {
-        vantage: {
-            origin: streak for origin, streak in view.items() if now - streak.at <= fresh_seconds
-        }
-        for vantage, view in views.items()
-    }
+    """What the checks of every vantage Region call for at tick ``now``, given the origins the
+    checks hold out (``checks``) and the operators' decisions."""
 
-    def agreeing(origin: str, holds: int, counted: str) -> list[str]:
+    def seen(origin: str, counted: str, holds: int) -> list[str]:
         return sorted(
             vantage
-            for vantage, view in fresh.items()
-            if origin in view and getattr(view[origin], counted) >= holds
+            for vantage, view in views.items()
+            if (streak := view.streaks.get(origin)) is not None
+            and streak.fresh(now, rules.fresh_ticks)
+            and getattr(streak, counted) >= holds
         )
 
-    in_rotation = [
-        origin for origin in origins if origin not in drained and origin not in evacuated
+    held_in = {origin for origin, decision in operators.items() if not decision.out}
+    operator_out = {origin for origin, decision in operators.items() if decision.out}
+    restore: dict[str, str] = {}
+    for origin in sorted(checks):
+        if origin not in origins:
+            restore[origin] = "no longer an origin of the stack"
+        elif origin in held_in:
+            restore[origin] = f"an operator holds it in rotation ({operators[origin].by})"
+        elif len(up := seen(origin, "successes", rules.recoveries)) >= rules.quorum:
+            restore[origin] = f"{rules.recoveries} good probes in a row from {', '.join(up)}"
+    kept = set(checks) - set(restore)
+    candidates = [
+        origin
+        for origin in origins
+        if origin not in set(drained) | operator_out | held_in | kept
+        and len(seen(origin, "failures", rules.failures)) >= rules.quorum
     ]
+
+    def first_seen(origin: str) -> tuple[int, int]:
+        down = seen(origin, "failures", rules.failures)
+        return (
+            min(views[vantage].streaks[origin].since for vantage in down),
+            origins.index(origin),
+        )
+
     evacuate: dict[str, str] = {}
     held: dict[str, str] = {}
-    for origin in list(in_rotation):
-        seen_by = agreeing(origin, failures, "failures")
-        if len(seen_by) < quorum:
-            continue
-        reason = f"{failures} failed probes in a row from {', '.join(seen_by)}"
-        if len(in_rotation) <= 1:
-            held[origin] = f"{reason}, but it is the last origin in rotation"
-            continue
-        evacuate[origin] = reason
-        in_rotation.remove(origin)
-    restore = {}
-    for origin, evacuation in evacuated.items():
-        if not evacuation.by_checks or origin not in origins:
-            continue
-        seen_by = agreeing(origin, recoveries, "successes")
-        if len(seen_by) >= quorum:
-            restore[origin] = f"{recoveries} good probes in a row from {', '.join(seen_by)}"
+    for origin in sorted(candidates, key=first_seen):
+        reason = (
+            f"{rules.failures} failed probes in a row from "
+            f"{', '.join(seen(origin, 'failures', rules.failures))}"
+        )
+        out = set(drained) | operator_out | (kept - held_in) | set(evacuate)
+        if len(kept) + len(evacuate) >= rules.max_out:
+            held[origin] = (
+                f"{reason}; held in rotation: the checks hold {rules.max_out} origin(s) out "
+                "already, their limit (evacuationMaxOut)"
+            )
+        elif not [other for other in origins if other not in out | {origin}]:
+            held[origin] = f"{reason}; held in rotation: it is the last origin in rotation"
+        else:
+            evacuate[origin] = reason
     return Decision(evacuate, restore, held)

@@ -1,24 +1,37 @@
-"""One vantage Region's evacuator: probe every origin, share what it saw, act on what the vantage
-Regions agree on.
+"""One vantage Region's evacuator: probe every origin, count what it saw, act on what the vantage
+Regions agree on, within the limits, and keep the key value store up to the table.
 
-A round: probe every origin's health object at once, as CloudFront would reach it (a signed GET to
-the bucket's Regional endpoint, CloudFront's connection timeout, a read timeout that catches a
-stall); record the streaks in this vantage Region's item of the state table; read every vantage
-Region's streaks and the routing state; decide (``evacuation.decide``); write the evacuated list
-(only if nobody changed it meanwhile) and say so on the monitoring topic; and, with CloudFront
-Functions, publish the origins out of rotation to the key value store when they changed.
+An invocation runs a round at every tick (``probe_seconds`` on the epoch's grid) for
+``invocation_seconds``, longer than EventBridge Scheduler's widest gap between two invocations
+("60 second precision": two may start nearly two minutes apart), so a vantage Region probes at every
+tick, whatever the scheduler's phase; two invocations overlap most of the time, and a tick is
+counted once.
+
+A round: probe every origin at once (``evacuation.probe``); count the results in this vantage
+Region's view in the table's home Region, conditionally on the tick last counted there (an
+invocation that finds the tick counted already, a duplicate or an overlap, stops: it changes
+nothing); read every view and the routing state and decide (``evacuation.decide``); write the
+checks' item if the decision changes it, conditionally on its version, and say so on the
+monitoring topic; with CloudFront Functions, bring the key value store up to the table
+(``evacuation.state.publish``).
+
+Every decision is made in the home Region: a conditional write holds within one Region only. While
+the home Region does not answer, the checks change nothing (the edge keeps reading the replicas,
+and CloudFront's origin groups still fail over) and say so (the ``ChecksHeld`` metric).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.exceptions import (
     ClientError,
@@ -28,22 +41,27 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from evacuation.decide import BY_CHECKS, Decision, Evacuation, Streak, decide
+from evacuation.budget import RequestLimits, round_paths, worst_first_round_seconds
+from evacuation.decide import BY_CHECKS, Decision, Evacuation, Rules, decide
+from evacuation.probe import ProbeResult, Verdict, probe
 from evacuation.state import (
-    ROTATION_KEY,
+    ATTEMPTS,
     KeyValueStore,
+    Publication,
     RoutingState,
     StaleStateError,
     StateTable,
-    out_value,
+    move_operator_entries,
+    publish,
 )
 
 # The object every origin bucket holds for the checks (written by Pulumi into each bucket).
 HEALTH_KEY = ".well-known/geo-proximity/health"
-# A metric the all-origins-out alarm watches.
+# The metrics the alarms watch (namespace, names).
 METRIC_NAMESPACE = "GeoProximity"
 METRIC_NAME = "OriginsInRotation"
-_Result = TypeVar("_Result")
+HEALTH_METRIC = "HealthObjectUnreadable"
+HELD_METRIC = "ChecksHeld"
 
 
 @dataclass(frozen=True)
@@ -59,20 +77,46 @@ class Settings:
     recoveries: int
     quorum: int
     probe_seconds: float
-    rounds: int
     connect_timeout: float
     read_timeout: float
     table: str
-    # The table's home Region: where every vantage Region reads and writes while it answers.
+    # The most origins the checks hold out at once.
+    max_out: int = 1
+    # How long an invocation runs rounds.
+    invocation_seconds: float = 120.0
+    # How long a view counts after its last probe, and the widest gap a run survives.
+    fresh_seconds: float = 90.0
+    # The table's home Region: where every vantage Region reads and writes.
     table_region: str | None = None
     kvs_arn: str | None = None
     topic_arn: str | None = None
+    # The account that must own every bucket (``ExpectedBucketOwner``).
+    account: str | None = None
     health_key: str = HEALTH_KEY
 
     @property
-    def fresh_seconds(self) -> float:
-        # Two missed rounds and a vantage Region has no say.
-        return self.probe_seconds * 2.5 + self.connect_timeout + self.read_timeout
+    def rules(self) -> Rules:
+        return Rules(
+            failures=self.failures,
+            recoveries=self.recoveries,
+            quorum=self.quorum,
+            max_out=self.max_out,
+            fresh_ticks=math.ceil(self.fresh_seconds / self.probe_seconds),
+        )
+
+    @property
+    def probe_limits(self) -> RequestLimits:
+        """A probe's limits: the settings' timeouts, one attempt (a failed probe is an answer, not
+        something to hide)."""
+        return RequestLimits(self.connect_timeout, self.read_timeout, attempts=1)
+
+    @property
+    def round_seconds(self) -> float:
+        """The longest a round and the run's metrics take, every request at its limits
+        (``evacuation.budget``): a round is started only with this much of the function's time
+        left."""
+        paths = round_paths(kvs=self.kvs_arn is not None, topic=self.topic_arn is not None)
+        return worst_first_round_seconds(self.probe_limits, paths)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Settings:
@@ -84,14 +128,17 @@ class Settings:
             failures=int(document["failures"]),
             recoveries=int(document["recoveries"]),
             quorum=int(document["quorum"]),
+            max_out=int(document["maxOut"]),
             probe_seconds=float(document["probeSeconds"]),
-            rounds=int(document["rounds"]),
+            invocation_seconds=float(document["invocationSeconds"]),
+            fresh_seconds=float(document["freshSeconds"]),
             connect_timeout=float(document["connectTimeout"]),
             read_timeout=float(document["readTimeout"]),
             table=str(document["table"]),
             table_region=document.get("tableRegion"),
             kvs_arn=document.get("kvsArn"),
             topic_arn=document.get("topicArn"),
+            account=document.get("account"),
         )
 
 
@@ -139,11 +186,30 @@ def unreachable(error: Exception, table: Any) -> bool:
 class Round:
     """What one round saw and did."""
 
-    healthy: dict[str, bool]
-    details: dict[str, str]
+    tick: int
+    results: dict[str, ProbeResult]
     decision: Decision = field(default_factory=Decision)
     state: RoutingState = field(default_factory=RoutingState)
     published: bool = False
+    # Another invocation of this vantage Region counted this tick already: nothing done.
+    duplicate: bool = False
+    # The table's home Region did not answer: nothing decided.
+    home_unreachable: bool = False
+
+    @property
+    def healthy(self) -> dict[str, bool]:
+        """Origin → whether its probe found it serving (a probe that could not tell: True)."""
+        return {origin: result.healthy is not False for origin, result in self.results.items()}
+
+    @property
+    def details(self) -> dict[str, str]:
+        return {origin: result.detail for origin, result in self.results.items()}
+
+    @property
+    def held(self) -> int:
+        """How many origins the checks hold in rotation that they would take out (1 when nothing
+        could be decided)."""
+        return max(len(self.decision.held), 1 if self.home_unreachable else 0)
 
 
 class Evacuator:
@@ -158,119 +224,150 @@ class Evacuator:
     ) -> None:
         self.settings = settings
         self.clients = clients
-        # Every vantage Region reads, decides and writes on the table's home replica: a conditional
-        # write holds only within one Region ("might return stale data if the item was updated in
-        # a different Region", DynamoDB global tables, consistency), so one Region decides. While
-        # the home Region does not answer, each decides on its own replica, and across Regions the
-        # last writer wins: a lost decision is taken again in the next round.
-        self.local = StateTable(clients.dynamodb, settings.table)
-        self.home = (
-            StateTable(clients.dynamodb_home, settings.table)
-            if clients.dynamodb_home is not None
-            else self.local
-        )
-        self.table = self.home
+        # Every read and write on the table's home replica: a conditional write holds "against
+        # the version of the item in the Region" (DynamoDB global tables), so one Region decides.
+        self.table = StateTable(clients.dynamodb_home or clients.dynamodb, settings.table)
         self.kvs = KeyValueStore(clients.kvs, settings.kvs_arn) if settings.kvs_arn else None
         self.clock = clock
         self.sleep = sleep
         self.log = log
-        self._streaks: dict[str, Streak] | None = None
+        # Origin → the last unreadable answer told in this invocation (one log line per change).
+        self._told: dict[str, str] = {}
 
-    def run(self) -> list[Round]:
-        """``rounds`` rounds, ``probe_seconds`` apart (a scheduled invocation)."""
-        rounds = []
-        for number in range(self.settings.rounds):
-            started = self.clock()
-            rounds.append(self.round())
-            if number + 1 < self.settings.rounds:
-                self.sleep(max(0.0, started + self.settings.probe_seconds - self.clock()))
-        self._put_metric(rounds[-1].state)
+    def tick(self, at: float | None = None) -> int:
+        """The tick ``at`` (default now) falls in."""
+        return math.floor((self.clock() if at is None else at) / self.settings.probe_seconds)
+
+    def run(self, remaining_seconds: float | None = None) -> list[Round]:
+        """A scheduled invocation: a round at every tick for ``invocation_seconds``, none started
+        that could not finish within ``remaining_seconds`` (what Lambda says is left)."""
+        settings = self.settings
+        started = self.clock()
+        last_start = started + settings.invocation_seconds
+        if remaining_seconds is not None:
+            last_start = min(last_start, started + remaining_seconds - settings.round_seconds)
+        rounds: list[Round] = []
+        tick = math.ceil(started / settings.probe_seconds)
+        while tick * settings.probe_seconds <= last_start:
+            self.sleep(max(0.0, tick * settings.probe_seconds - self.clock()))
+            rounds.append(self.round(tick))
+            tick = max(tick + 1, math.ceil(self.clock() / settings.probe_seconds))
+        self.put_metrics(rounds)
         return rounds
 
-    def probe(self, origin: str) -> tuple[bool, str]:
-        """Read the origin's health object as CloudFront would reach it."""
-        client = self.clients.s3[origin]
-        try:
-            answer = client.get_object(
-                Bucket=self.settings.buckets[origin], Key=self.settings.health_key
-            )
-            answer["Body"].read()
-        except Exception as error:  # noqa: BLE001 - any failure to read is what the check is for
-            return False, f"{type(error).__name__}: {error}"[:300]
-        return True, "ok"
-
-    def round(self) -> Round:
+    def probe_all(self) -> dict[str, ProbeResult]:
         origins = list(self.settings.buckets)
-        with ThreadPoolExecutor(max_workers=len(origins)) as pool:
-            results = dict(zip(origins, pool.map(self.probe, origins), strict=True))
-        now = self.clock()
-        report = self._on_a_replica(lambda: self._record_and_act(results, now))
-        # On the replica the round settled on: a home Region that did not answer is not waited
-        # for a second time in the same round.
-        report.published = self._on_a_replica(lambda: self.publish(report.state), home_first=False)
-        return report
+        settings = self.settings
 
-    def _on_a_replica(self, work: Callable[[], _Result], *, home_first: bool = True) -> _Result:
-        """``work`` on the home replica (with ``home_first`` False: on the one in use), or, when
-        the home Region does not answer, on this one."""
-        if home_first:
-            self.table = self.home
+        def one(origin: str) -> ProbeResult:
+            return probe(
+                self.clients.s3[origin],
+                settings.buckets[origin],
+                settings.health_key,
+                settings.account,
+            )
+
+        with ThreadPoolExecutor(max_workers=len(origins)) as pool:
+            return dict(zip(origins, pool.map(one, origins), strict=True))
+
+    def round(self, tick: int | None = None) -> Round:
+        """One round, counted at ``tick`` (default: the tick it starts in)."""
+        tick = self.tick() if tick is None else tick
+        report = Round(tick, self.probe_all())
+        self._tell(report.results)
         try:
-            return work()
+            if not self._record(tick, report.results):
+                report.duplicate = True
+                return report
+            report.decision, report.state = self._act(tick)
         except Exception as error:
-            if self.table is self.local or not unreachable(error, self.table.client):
+            if not unreachable(error, self.table.client):
                 raise
+            report.home_unreachable = True
             self.log(
                 f"{self.settings.vantage}: the state table's home Region did not answer ({error}); "
-                "deciding on this Region's replica"
+                "nothing decided this round"
             )
-            self.table = self.local
-            return work()
-
-    def _record_and_act(self, results: Mapping[str, tuple[bool, str]], now: float) -> Round:
-        # The streaks are kept only once the round is done: when the home Region fails half-way
-        # and the round is done again on this Region's replica, each probe still counts once.
-        known = self._streaks
-        if known is None:
-            known = self.table.views().get(self.settings.vantage, {})
-        cap = max(self.settings.failures, self.settings.recoveries)
-        streaks = {
-            origin: known.get(origin, Streak()).after(healthy, now, cap)
-            for origin, (healthy, _) in results.items()
-        }
-        self.table.write_view(self.settings.vantage, streaks)
-        report = Round(
-            healthy={origin: healthy for origin, (healthy, _) in results.items()},
-            details={origin: detail for origin, (_, detail) in results.items()},
-        )
-        for origin, (healthy, detail) in results.items():
-            if not healthy:
-                self.log(f"{self.settings.vantage}: probe of {origin} failed: {detail}")
-        report.decision, report.state = self._act(now)
-        self._streaks = streaks
+            return report
+        if self.kvs is not None:
+            # A store that fails (a 5xx of its own) is not the table failing: the decision
+            # stands, and the next round, of any vantage Region, publishes it.
+            try:
+                report.published = self._publish() is not None
+            except Exception as error:  # noqa: BLE001 - told, and tried again next round
+                self.log(f"{self.settings.vantage}: the key value store was not updated: {error}")
         return report
 
-    def _act(self, now: float) -> tuple[Decision, RoutingState]:
-        state = self.table.read()
-        decision = decide(
-            self.table.views(),
-            origins=list(self.settings.buckets),
-            drained=state.drained,
-            evacuated=state.evacuated,
-            now=now,
-            failures=self.settings.failures,
-            recoveries=self.settings.recoveries,
-            quorum=self.settings.quorum,
-            fresh_seconds=self.settings.fresh_seconds,
+    def _tell(self, results: Mapping[str, ProbeResult]) -> None:
+        """One log line when an origin's health object becomes unreadable, or readable again."""
+        for origin, result in results.items():
+            before = self._told.get(origin)
+            if result.told and before is None:
+                bucket = self.settings.buckets[origin]
+                self.log(
+                    f"{self.settings.vantage}: the health object s3://{bucket}/"
+                    f"{self.settings.health_key} of {origin} cannot be read ({result.verdict}: "
+                    f"{result.detail}); {origin} is not judged on it, and the alarm says so"
+                )
+                self._told[origin] = result.detail
+            elif result.verdict is Verdict.HEALTHY and before is not None:
+                self.log(f"{self.settings.vantage}: the health object of {origin} reads again")
+                del self._told[origin]
+
+    def _record(self, tick: int, results: Mapping[str, ProbeResult]) -> bool:
+        """Count the round in this vantage Region's view; False when it is counted already."""
+        settings = self.settings
+        healthy = {origin: result.healthy for origin, result in results.items()}
+        cap = max(settings.failures, settings.recoveries)
+        for _ in range(ATTEMPTS):
+            view = self.table.view(settings.vantage)
+            if view.tick >= tick:
+                return False
+            updated = view.after(healthy, tick, gap=settings.rules.fresh_ticks, cap=cap)
+            try:
+                self.table.write_view(settings.vantage, updated, view.tick)
+            except StaleStateError:
+                continue
+            for origin, result in results.items():
+                if result.healthy is False:
+                    self.log(f"{settings.vantage}: probe of {origin} failed: {result.detail}")
+            return True
+        return False
+
+    def _act(self, tick: int) -> tuple[Decision, RoutingState]:
+        """Decide on every view and write the checks' item if that changes it."""
+        state = RoutingState()
+        for _ in range(ATTEMPTS):
+            state = self.table.read()
+            if state.legacy:
+                with contextlib.suppress(StaleStateError):
+                    move_operator_entries(self.table, state)
+                continue
+            decision = decide(
+                self.table.views(),
+                origins=list(self.settings.buckets),
+                drained=state.drained,
+                checks=state.checks,
+                operators=state.operators,
+                now=tick,
+                rules=self.settings.rules,
+            )
+            if not decision.changes and set(decision.held) == set(state.held):
+                return decision, state
+            try:
+                return decision, self._write(state, decision, tick)
+            except StaleStateError as error:
+                # Another vantage Region decided meanwhile: decide again on what it wrote.
+                self.log(f"{self.settings.vantage}: deciding again: {error}")
+        return Decision(held=dict(state.held)), state
+
+    def _write(self, state: RoutingState, decision: Decision, tick: int) -> RoutingState:
+        since = datetime.fromtimestamp(tick * self.settings.probe_seconds, UTC).isoformat(
+            timespec="seconds"
         )
-        for origin, reason in decision.held.items():
-            self.log(f"{self.settings.vantage}: {origin} not evacuated: {reason}")
-        if not decision.changes:
-            return decision, state
-        since = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
         evacuated = {
             origin: record
-            for origin, record in state.evacuated.items()
+            for origin, record in state.checks.items()
             if origin not in decision.restore
         }
         evacuated.update(
@@ -279,44 +376,37 @@ class Evacuator:
                 for origin, reason in decision.evacuate.items()
             }
         )
-        try:
-            version = self.table.write_evacuated(evacuated, state.version)
-        except StaleStateError as error:
-            # Another vantage Region acted first; the next round sees what it did.
-            self.log(f"{self.settings.vantage}: no change made: {error}")
-            return Decision(held=decision.held), state
+        version = self.table.write_evacuated(evacuated, state.version, decision.held)
         # One notification a round, however many changes: each is a request the run waits on
         # (evacuation.budget).
         changes = [f"{o} evacuated: out of rotation ({r})" for o, r in decision.evacuate.items()]
         changes += [f"{o} restored: back in rotation ({r})" for o, r in decision.restore.items()]
-        self.notify("; ".join(changes))
-        return decision, RoutingState(state.drained, evacuated, version)
+        changes += [
+            f"{o} not evacuated: {r}" for o, r in decision.held.items() if o not in state.held
+        ]
+        if changes:
+            self.notify("; ".join(changes))
+        return RoutingState(state.drained, evacuated, version, dict(decision.held), state.operators)
 
-    def publish(self, state: RoutingState, *, always: bool = False) -> bool:
-        """With CloudFront Functions: write the origins out of rotation to the key value store if
-        they changed since the last write (or ``always``). True when it wrote."""
+    def _publish(self, *, always: bool = False) -> Publication | None:
+        """With CloudFront Functions: the key value store brought up to the table."""
         if self.kvs is None:
-            return False
-        value = out_value(state.out)
-        if not always and self.table.published() == value:
-            return False
-        self.kvs.put(ROTATION_KEY, value)
-        self.table.write_published(value)
-        self.log(f"{self.settings.vantage}: published {value} to the key value store")
-        return True
+            return None
+        publication = publish(self.table, self.kvs, always=always)
+        if publication.stored == publication.committed.version:
+            self.log(
+                f"{self.settings.vantage}: the key value store holds version "
+                f"{publication.committed.version}: {list(publication.committed.out)} out"
+            )
+        return publication if publication.stored is not None else None
 
     def sync(self) -> RoutingState:
         """Publish the current state without probing (after ``pulumi up`` changed the drained list
-        or created the store, and after a break-glass command). It writes whatever the table says
-        was published last: a store created anew (an engine switched back, a store replaced) holds
-        no key yet while the table, which outlives it, remembers the value."""
-
-        def publish() -> RoutingState:
-            state = self.table.read()
-            self.publish(state, always=True)
-            return state
-
-        return self._on_a_replica(publish)
+        or created the store, and after a break-glass command). The store itself is asked what it
+        holds: one created anew (an engine switched back, a store replaced) holds nothing yet,
+        while the table, which outlives it, remembers what the old one held."""
+        self._publish(always=True)
+        return self.table.read()
 
     def notify(self, message: str) -> None:
         line = f"geo-proximity {self.settings.stack}: {message} (seen from {self.settings.vantage})"
@@ -332,29 +422,46 @@ class Evacuator:
         except Exception as error:  # noqa: BLE001 - a lost notification must not undo the change
             self.log(f"{self.settings.vantage}: notification failed: {error}")
 
-    def _put_metric(self, state: RoutingState) -> None:
-        if self.clients.cloudwatch is None:
+    def put_metrics(self, rounds: list[Round]) -> None:
+        """After an invocation: the origins in rotation (the every-origin-out alarm and this
+        vantage Region's heartbeat), each origin's unreadable probes (its health-object alarm)
+        and the most origins held (the checks-held alarm)."""
+        if self.clients.cloudwatch is None or not rounds:
             return
-        in_rotation = len([origin for origin in self.settings.buckets if origin not in state.out])
-        stack = {"Name": "Stack", "Value": self.settings.stack}
-        vantage = {"Name": "Vantage", "Value": self.settings.vantage}
+        settings = self.settings
+        decided = [
+            report for report in rounds if not report.duplicate and not report.home_unreachable
+        ]
+        stack = {"Name": "Stack", "Value": settings.stack}
+        data: list[dict[str, Any]] = []
+        if decided:
+            in_rotation = len([o for o in settings.buckets if o not in decided[-1].state.out])
+            data += [
+                {"MetricName": METRIC_NAME, "Dimensions": dimensions, "Value": in_rotation}
+                for dimensions in ([stack], [stack, {"Name": "Vantage", "Value": settings.vantage}])
+            ]
+        data += [
+            {
+                "MetricName": HEALTH_METRIC,
+                "Dimensions": [stack, {"Name": "Origin", "Value": origin}],
+                "Value": sum(report.results[origin].told for report in rounds),
+            }
+            for origin in settings.buckets
+        ]
+        data.append(
+            {
+                "MetricName": HELD_METRIC,
+                "Dimensions": [stack],
+                "Value": max(report.held for report in rounds),
+            }
+        )
         try:
-            # The stack's series, which the every-origin-out alarm reads, and this vantage
-            # Region's, whose silence raises its heartbeat alarm.
             self.clients.cloudwatch.put_metric_data(
                 Namespace=METRIC_NAMESPACE,
-                MetricData=[
-                    {
-                        "MetricName": METRIC_NAME,
-                        "Dimensions": dimensions,
-                        "Value": in_rotation,
-                        "Unit": "Count",
-                    }
-                    for dimensions in ([stack], [stack, vantage])
-                ],
+                MetricData=[{**datum, "Unit": "Count"} for datum in data],
             )
         except Exception as error:  # noqa: BLE001 - the metric is for the alarm, not the routing
-            self.log(f"{self.settings.vantage}: metric not sent: {error}")
+            self.log(f"{settings.vantage}: metric not sent: {error}")
 
 
 def settings_from_environment(text: str) -> Settings:

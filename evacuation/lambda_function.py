@@ -1,13 +1,15 @@
 """The evacuator's Lambda entry point (handler ``evacuation.lambda_function.handler``).
 
-EventBridge Scheduler invokes it every minute in each vantage Region; an invocation runs
-``rounds`` rounds ``probeSeconds`` apart. ``{"action": "sync"}`` (Pulumi after it changes the
-drained list, the break-glass commands) publishes the routing state without probing. Its settings
+EventBridge Scheduler invokes it every minute in each vantage Region; an invocation runs a round
+every ``probeSeconds`` (on the epoch's grid) for ``invocationSeconds``. ``{"action": "sync"}``
+(Pulumi after it changes the drained list, the break-glass commands) publishes the routing state
+without probing. Its settings
 come from the ``GEO_PROXIMITY_EVACUATOR`` environment variable (JSON, written by Pulumi).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import urllib.parse
@@ -163,13 +165,30 @@ def sync_until_allowed(
             sleep(budget.SYNC_RETRY_SECONDS)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@functools.cache
+def container_clients() -> tuple[Settings, Clients]:
+    """The settings and the clients, made once per execution environment and kept by every
+    invocation it runs: "Initialize SDK clients and database connections outside of the function
+    handler ... Subsequent invocations processed by the same instance of your function can reuse
+    these resources" (Lambda developer guide, "Best practices for working with AWS Lambda
+    functions", https://docs.aws.amazon.com/lambda/latest/dg/best-practices.html). An environment
+    runs one invocation at a time, and its settings change only with a new one (a new
+    configuration is a new environment)."""
     settings = settings_from_environment(os.environ[SETTINGS_VARIABLE])
-    evacuator = Evacuator(settings, clients_for(settings))
+    return settings, clients_for(settings)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings, clients = container_clients()
+    evacuator = Evacuator(settings, clients)
     if event.get("action") == "sync":
         state = sync_until_allowed(evacuator)
         return {"out": sorted(state.out)}
-    rounds = evacuator.run()
+    # Lambda says how long the invocation has left: no round starts that could not finish.
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    rounds = evacuator.run(remaining_seconds=remaining() / 1000 if remaining else None)
+    if not rounds:
+        return {"rounds": 0}
     last = rounds[-1]
     return {
         "out": sorted(last.state.out),

@@ -2,9 +2,17 @@
 
 CloudFront KeyValueStore's data plane "is a global service that uses Signature Version 4A (SigV4A)
 for authentication" (CloudFront developer guide, "Work with key value data"). botocore signs SigV4A
-only through the AWS Common Runtime (``awscrt``, ``pip install botocore[crt]``), a compiled package
-that the Lambda Python runtime is not documented to include and that cannot be packaged for Lambda
-from an operator's machine of another platform. So this module signs the whole request itself,
+only through the AWS Common Runtime (``awscrt``, ``pip install botocore[crt]``), a compiled package.
+AWS documents that the Lambda Python runtime "includes the SDK for Python (Boto3)" (Lambda developer
+guide, "Building Lambda functions with Python",
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html), and nowhere that it includes
+awscrt: public reports differ from one runtime to another
+(aws-samples/amazon-cloudfront-with-s3-multi-region-access-points#1), so the function does not rely
+on it. Nor can the program package it: the function carries what is installed beside the
+program (``components.evacuator.package_files``), and a compiled package must be built for the
+function's platform and Python (AWS's own sample fetches it with ``pip install --platform
+manylinux1_x86_64 --only-binary=:all:``), not taken from an operator's machine of another. So this
+module signs the whole request itself,
 with the standard library and python-ecdsa (pure Python), and meets botocore only through its
 documented interfaces: the client is made unsigned (``Config(signature_version=UNSIGNED)``, "Config
 Reference", boto3), and ``sign_requests`` signs each request on botocore's ``before-send`` event,

@@ -248,12 +248,14 @@ def serve(sandbox: Sandbox) -> int:
             f"--distribution-id {invalidations.distribution_id} --paths '/*'"
         )
         if sandbox.evacuating:
+            from core.evacuation import EVACUATION_PROBE_SECONDS
             from sandbox.state import PROBE_SECONDS, SCALE
 
             print(
                 f"the evacuator probes every origin from {', '.join(settings.evacuation_vantages)}"
-                f" every {PROBE_SECONDS:g} s (20 s scaled down {SCALE} times); its evacuations "
-                "and restores are logged below"
+                f" every {PROBE_SECONDS:g} s ({EVACUATION_PROBE_SECONDS} s scaled down {SCALE} "
+                "times); its evacuations, restores, unreadable health objects and alarms are "
+                "logged below"
             )
         print("Ctrl-C stops everything. One line per request follows.", flush=True)
         sandbox.log_requests(print)

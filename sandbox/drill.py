@@ -281,10 +281,19 @@ def _evacuation_phases(sandbox: Sandbox, region: str, cleanup: ExitStack | None)
     out = frozenset({*settings.routing.drained, region})
     return [
         Phase(
+            "the health object deleted in every bucket (one delete through a mesh that "
+            "replicates delete markers: 403 to every probe): no Region may be taken out, and "
+            f"each origin's alarm is raised ({drill.duplicated}'s runs duplicated)",
+            lambda key: None,
+            lambda box: drill.health_deleted(),
+            problem=lambda: drill.health_problem,
+        ),
+        Phase(
             f"{region} stalled: the evacuator takes it out of rotation "
             f"({settings.evacuation_failures} failed probes in a row from {EVACUATION_QUORUM} "
             f"vantage Regions; probes every {PROBE_SECONDS:g} s, {EVACUATION_PROBE_SECONDS} s "
-            f"scaled down {SCALE} times): no request may reach it once the edge has the state",
+            f"scaled down {SCALE} times; {drill.duplicated}'s runs duplicated, each tick counted "
+            "once): no request may reach it once the edge has the state",
             lambda key: None,
             lambda box: drill.stalled(),
             silent=region,
@@ -624,7 +633,7 @@ def describe_state(sandbox: Sandbox) -> str:
         )
     evacuator = (
         f"; evacuator in {', '.join(settings.evacuation_vantages)}, probes every "
-        f"{PROBE_SECONDS:g} s (20 s scaled down {SCALE} times)"
+        f"{PROBE_SECONDS:g} s ({EVACUATION_PROBE_SECONDS} s scaled down {SCALE} times)"
         if settings.evacuation
         else "; no evacuator (geo-proximity:evacuation false)"
     )

@@ -33,6 +33,9 @@ _PARTITION = "aws"
 # sandbox waits for it, once per server.
 POLL_SECONDS = 0.05
 
+# moto's account: the one that owns every emulated bucket.
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request")
 
 
@@ -86,8 +89,10 @@ def _s3_error(
 class RegionalS3:
     """The S3 endpoint of one Region: start, stop (connections refused) and faults on demand."""
 
-    def __init__(self, region: str, app: Any, buckets: dict[str, str]) -> None:
+    def __init__(self, region: str, app: Any, buckets: dict[str, str], account: str) -> None:
         self.region = region
+        # The account that owns every emulated bucket.
+        self.account = account
         # Every request that reached the endpoint, and those of them that read the health object
         # (the evacuator's probes): what viewers sent is the difference.
         self.requests = 0
@@ -161,6 +166,14 @@ class RegionalS3:
                 f"The authorization header is malformed; the region '{scope.group(1)}' is wrong; "
                 f"expecting '{self.region}'",
             )
+        owner = environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER")
+        if owner is not None and owner != self.account:
+            # "If the account ID that you provide does not match the actual owner of the bucket,
+            # the request fails with the HTTP status code 403 Forbidden (access denied)" (S3 API
+            # reference, GetObject).
+            return _s3_error(start_response, "403 Forbidden", "AccessDenied", "Access Denied")
+        if environ.get("PATH_INFO", "").endswith("/" + HEALTH_KEY):
+            return self._health_object(environ, start_response)
         answer: Iterable[bytes] = self._app(environ, start_response)
         return answer
 
@@ -175,6 +188,24 @@ class RegionalS3:
             if time.monotonic() > deadline:
                 break
         return True
+
+    def _health_object(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """The evacuator's probe: its role may read the health object and list nothing, so a
+        missing object answers 403, not moto's 404 ("If you don't have the s3:ListBucket
+        permission, Amazon S3 returns an HTTP status code 403 Forbidden", S3 API reference,
+        GetObject)."""
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[..., Any]:
+            answered.append((status, headers))
+            return lambda data: None
+
+        body = b"".join(self._app(environ, keep))
+        status, headers = answered[0]
+        if status.startswith("404"):
+            return _s3_error(start_response, "403 Forbidden", "AccessDenied", "Access Denied")
+        start_response(status, headers)
+        return [body]
 
     def start(self) -> None:
         self._close_black_hole()
@@ -258,7 +289,7 @@ class S3Emulators:
         app = create_backend_app("s3")
         owners = {bucket: region for region, bucket in buckets.items()}
         self.buckets = dict(buckets)
-        self.regions = {region: RegionalS3(region, app, owners) for region in buckets}
+        self.regions = {region: RegionalS3(region, app, owners, ACCOUNT_ID) for region in buckets}
         self._created: list[str] = []  # Regions whose bucket this instance created
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()

@@ -321,12 +321,16 @@ class Sandbox:
             Metadata={"region": region},
         )
 
+    def put_health_object(self, region: str) -> None:
+        """The health object in the Region's bucket, as Pulumi writes it."""
+        self.emulators.client(region).put_object(
+            Bucket=self.buckets[region], Key=HEALTH_KEY, Body=HEALTH_BODY, ContentType="text/plain"
+        )
+
     def _fill_buckets(self) -> None:
-        for region, bucket in self.buckets.items():
+        for region in self.buckets:
             # Pulumi writes the health object into every bucket, a new Region's empty one too.
-            self.emulators.client(region).put_object(
-                Bucket=bucket, Key=HEALTH_KEY, Body=HEALTH_BODY, ContentType="text/plain"
-            )
+            self.put_health_object(region)
             if region in self.empty_regions:
                 continue
             for key in self.keys:

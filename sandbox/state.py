@@ -11,18 +11,21 @@ in-process, against the S3 emulators.
 - **CloudFront Functions**: a key value store (``sandbox.kvs``) associated with the function, which
   reads it at each invocation, and its data-plane API on loopback for botocore's own client.
   Without an evacuator Pulumi's key (the drained list, ``DRAINED_KEY``) is written at start; with
-  one, the first sync publishes the union of both owners' lists (``ROTATION_KEY``). Its changes
+  one, the first sync publishes the union of every owner's part (``ROTATION_KEY``). Its changes
   reach the function at once: AWS documents no propagation time for key value stores.
-- **The evacuator**: one ``Evacuator`` per vantage Region, each in a thread of its own, probing the
-  S3 emulators with the Lambda's own clients (``evacuation.lambda_function.clients_for``: the
+- **The evacuator**: one ``Evacuator`` per vantage Region (two for one of them when its runs are
+  duplicated, as Lambda may deliver an event twice), each in a thread of its own, probing the S3
+  emulators with the Lambda's own clients (``evacuation.lambda_function.clients_for``: the
   stack's ``originConnectionTimeout`` to connect, a read timeout, no retries). The vantage Regions
-  share one machine, so they see the same network.
+  share one machine, so they see the same network. What each sends CloudWatch after an
+  invocation's worth of rounds goes to ``SandboxAlarms``, which raises the evacuator's alarms as
+  CloudWatch would and says so.
 
 Scaled down by ``SCALE`` (40), so that an evacuation's whole timeline is 40 times shorter here: the
-probe interval (20 s: 0.5 s) and the Lambda@Edge function's refresh of the state (15 s: 0.375 s);
-the probe's read timeout less (5 s: 0.3 s, ``PROBE_READ_TIMEOUT_SECONDS`` says why). Not scaled:
-the failures and recoveries counted, the probe's connection timeout, and how long a request waits
-for the function's read of the store (0.3 s on AWS; 1 s here, see below).
+probe interval (10 s: 0.25 s), the freshness of a view (90 s: 2.25 s), an alarm's window (5
+minutes: 7.5 s) and the Lambda@Edge function's refresh of the state (15 s: 0.375 s). Not scaled:
+the failures and recoveries counted, the probe's connection timeout, its read timeout (0.5 s, see
+``PROBE_READ_TIMEOUT_SECONDS``), and the function's bound on a read of the store (0.3 s).
 """
 
 from __future__ import annotations
@@ -43,14 +46,21 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from core.evacuation import (
+    EVACUATION_FRESH_SECONDS,
+    EVACUATION_INVOCATION_SECONDS,
     EVACUATION_PROBE_SECONDS,
     EVACUATION_QUORUM,
     EVACUATION_READ_TIMEOUT_SECONDS,
-    EVACUATION_ROUNDS,
     evacuator_document,
 )
+from core.monitoring import (
+    CHECKS_HELD_ALARM,
+    DEFAULT_ALARM_EVALUATION_MINUTES,
+    HEALTH_OBJECT_ALARM_PROBES,
+    health_object_alarm_name,
+)
 from core.routing_state import routing_state_output
-from evacuation.evacuator import Evacuator
+from evacuation.evacuator import HEALTH_KEY, HEALTH_METRIC, HELD_METRIC, Evacuator, Round
 from evacuation.evacuator import Settings as EvacuatorSettings
 from evacuation.lambda_function import clients_for
 from evacuation.state import DRAINED_KEY, RoutingState, StateTable, drained_item, out_value
@@ -66,14 +76,14 @@ from settings.table import PROJECT
 
 SCALE = 40
 PROBE_SECONDS = EVACUATION_PROBE_SECONDS / SCALE
-# The probe's read timeout, scaled down less: AWS's 5 s / SCALE would be 0.125 s, and here the
-# evacuators, the edge and the S3 emulators share one interpreter, where a healthy probe can wait
-# longer than that on a busy machine (a test run in parallel): a failed probe, and three in a row
-# take a healthy Region out. On AWS a healthy probe answers many times faster than its 5 s; 0.3 s
-# keeps a margin here and still ends within a round. A stalled Region never answers, so it fails
-# every probe either way; the drill's times at AWS's scale come out a few seconds longer, never
-# shorter.
-PROBE_READ_TIMEOUT_SECONDS = max(EVACUATION_READ_TIMEOUT_SECONDS / SCALE, 0.3)
+# An alarm's window, scaled down like everything else.
+ALARM_WINDOW_SECONDS = DEFAULT_ALARM_EVALUATION_MINUTES * 60 / SCALE
+# The probe's read timeout: 5 s on AWS, some fifty times an S3 GET's answer. Scaled down it would be
+# 0.125 s, which a loaded machine's emulators (moto in this process, with the drill's viewers and
+# four evacuators) miss now and then: a healthy Region's probe would fail, and thirteen good probes
+# in a row would never come. So a longer bound, no kinder in what is judged: a stalled Region still
+# fails every probe, and a Region that refuses or answers 503 fails at once either way.
+PROBE_READ_TIMEOUT_SECONDS = 0.5
 STATE_REFRESH_SECONDS = DEFAULT_STATE_REFRESH_SECONDS / SCALE
 # The longest a request waits for the function's read of the state. On AWS 0.3 s, some thirty
 # times a DynamoDB read in the Region; here the store is moto in this process, which a loaded
@@ -101,23 +111,88 @@ class _QuietMotoServer(ThreadedMotoServer):
             self._server.server_close()
 
 
+class SandboxAlarms:
+    """CloudWatch for the evacuators' metrics (``PutMetricData``), raising their alarms as the
+    program declares them (components/monitoring.py): an origin's health object unreadable in
+    ``HEALTH_OBJECT_ALARM_PROBES`` probes within the window, the checks held in any report within
+    it. Each alarm that changes state is said once."""
+
+    def __init__(self, buckets: Mapping[str, str], log: Callable[[str], None]) -> None:
+        self.buckets = dict(buckets)
+        self.log = log
+        self.points: list[tuple[float, str, dict[str, str], float]] = []
+        # Alarm name → why it is raised.
+        self.raised: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def put_metric_data(self, *, Namespace: str, MetricData: list[dict[str, Any]]) -> None:  # noqa: N803 - boto3's names
+        now = time.monotonic()
+        with self._lock:
+            for datum in MetricData:
+                dimensions = {d["Name"]: d["Value"] for d in datum.get("Dimensions", [])}
+                self.points.append((now, datum["MetricName"], dimensions, float(datum["Value"])))
+            self._evaluate(now)
+
+    def _window(self, now: float, metric: str, **dimensions: str) -> list[float]:
+        return [
+            value
+            for at, name, seen, value in self.points
+            if name == metric
+            and now - at <= ALARM_WINDOW_SECONDS
+            and all(seen.get(key) == wanted for key, wanted in dimensions.items())
+        ]
+
+    def _evaluate(self, now: float) -> None:
+        states: dict[str, str | None] = {}
+        for origin, bucket in self.buckets.items():
+            unreadable = sum(self._window(now, HEALTH_METRIC, Origin=origin))
+            states[health_object_alarm_name(origin)] = (
+                f"the health object s3://{bucket}/{HEALTH_KEY} of {origin} cannot be read "
+                f"({unreadable:.0f} probes in the window): {origin} is not judged on it"
+                if unreadable >= HEALTH_OBJECT_ALARM_PROBES
+                else None
+            )
+        held = max(self._window(now, HELD_METRIC), default=0.0)
+        states[CHECKS_HELD_ALARM] = (
+            "the health checks hold an origin in rotation that they would take out"
+            if held >= 1
+            else None
+        )
+        for name, why in states.items():
+            if why is not None and name not in self.raised:
+                self.raised[name] = why
+                self.log(f"alarm {name} raised: {why}")
+            elif why is None and name in self.raised:
+                del self.raised[name]
+                self.log(f"alarm {name} back to OK")
+
+
 class EvacuatorRunner:
-    """One evacuator per vantage Region, each in its own thread, a round every ``interval``
-    seconds. Its log lines (evacuations, restores, publications) go to ``log`` and ``events``."""
+    """Every vantage Region's evacuator, each in its own thread, a round at every tick. After an
+    invocation's worth of rounds each sends its metrics, as an invocation does at its end. Its log
+    lines (evacuations, restores, publications, unreadable health objects, alarms) go to ``log``
+    and ``events``."""
 
     def __init__(
-        self, evacuators: list[Evacuator], interval: float, log: Callable[[str], None]
+        self,
+        evacuators: list[Evacuator],
+        interval: float,
+        log: Callable[[str], None],
+        alarms: SandboxAlarms | None = None,
     ) -> None:
         self.evacuators = evacuators
         self.interval = interval
         self.log = log
+        self.alarms = alarms
         self.events: list[str] = []
-        self.rounds = {evacuator.settings.vantage: 0 for evacuator in evacuators}
+        self.rounds = {id(evacuator): 0 for evacuator in evacuators}
         self._stopped = threading.Event()
         self._progress = threading.Condition()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        if self.alarms is not None:
+            self.alarms.log = self._record
         for evacuator in self.evacuators:
             evacuator.log = self._record
             thread = threading.Thread(
@@ -144,23 +219,36 @@ class EvacuatorRunner:
 
     def _loop(self, evacuator: Evacuator) -> None:
         vantage = evacuator.settings.vantage
+        per_invocation = round(
+            evacuator.settings.invocation_seconds / evacuator.settings.probe_seconds
+        )
+        done: list[Round] = []
         while not self._stopped.is_set():
             started = time.monotonic()
             try:
-                evacuator.round()
+                done.append(evacuator.round())
             except Exception as error:  # noqa: BLE001 - a failed round must not end the checks
                 self._record(f"{vantage}: round failed: {error!r}")
+            if len(done) >= per_invocation:
+                evacuator.put_metrics(done)
+                done = []
             with self._progress:
-                self.rounds[vantage] += 1
+                self.rounds[id(evacuator)] += 1
                 self._progress.notify_all()
             self._stopped.wait(max(0.0, started + self.interval - time.monotonic()))
+
+    def after(self, count: int) -> Callable[[], bool]:
+        """Whether every evacuator has run ``count`` more rounds than now, asked later."""
+        with self._progress:
+            target = {key: done + count for key, done in self.rounds.items()}
+        return lambda: all(self.rounds[key] >= n for key, n in target.items())
 
     def wait_rounds(self, count: int, timeout: float) -> bool:
         """Wait until every evacuator has run ``count`` more rounds; False on time-out."""
         with self._progress:
-            target = {vantage: done + count for vantage, done in self.rounds.items()}
+            target = {key: done + count for key, done in self.rounds.items()}
             return self._progress.wait_for(
-                lambda: all(self.rounds[v] >= n for v, n in target.items()), timeout
+                lambda: all(self.rounds[key] >= n for key, n in target.items()), timeout
             )
 
 
@@ -354,18 +442,22 @@ class RoutingStateEmulator:
             table_region=layout.table_region,
             kvs_arn=self.kvs_arn,
             topic_arn=None,
+            account=ACCOUNT_ID,
             failures=settings.evacuation_failures,
             recoveries=settings.evacuation_recoveries,
             quorum=EVACUATION_QUORUM,
+            max_out=settings.evacuation_max_out,
             probe_seconds=EVACUATION_PROBE_SECONDS,
-            rounds=EVACUATION_ROUNDS,
+            invocation_seconds=EVACUATION_INVOCATION_SECONDS,
+            fresh_seconds=EVACUATION_FRESH_SECONDS,
             connect_timeout=settings.origin_connection_timeout,
             read_timeout=EVACUATION_READ_TIMEOUT_SECONDS,
         )
         # Not scaled: the connection timeout (a refused connection fails at once either way).
+        scaled = ("probeSeconds", "invocationSeconds", "freshSeconds")
         return {
             **document,
-            "probeSeconds": document["probeSeconds"] / SCALE,
+            **{name: document[name] / SCALE for name in scaled},
             "readTimeout": PROBE_READ_TIMEOUT_SECONDS,
         }
 
@@ -380,20 +472,34 @@ class RoutingStateEmulator:
             endpoints["cloudfront-keyvaluestore"] = self.kvs.endpoint
         return endpoints
 
-    def evacuator(self, vantage: str, log: Callable[[str], None] | None = None) -> Evacuator:
+    def evacuator(
+        self,
+        vantage: str,
+        log: Callable[[str], None] | None = None,
+        alarms: SandboxAlarms | None = None,
+    ) -> Evacuator:
         settings = self.evacuator_settings(vantage)
         clients = clients_for(settings, self.endpoints(), sandbox_session())
+        # Its metrics go to the sandbox's alarms (or nowhere), never to AWS.
+        clients.cloudwatch = alarms
         return Evacuator(settings, clients, log=log or (lambda _: None))
 
     @contextmanager
-    def evacuating(self, log: Callable[[str], None] | None = None) -> Iterator[EvacuatorRunner]:
-        """Every vantage Region's evacuator running inside the block."""
+    def evacuating(
+        self, log: Callable[[str], None] | None = None, *, duplicated: str | None = None
+    ) -> Iterator[EvacuatorRunner]:
+        """Every vantage Region's evacuator running inside the block; with ``duplicated``, that
+        vantage Region's twice over (as Lambda may deliver the same event twice)."""
         if not self.settings.evacuation:
             raise RuntimeError(f"stack {self.settings.stack} has no evacuator (evacuation false)")
+        told = log or (lambda _: None)
+        alarms = SandboxAlarms(self.buckets, told)  # says what it raises through the runner
+        vantages = [*self.settings.evacuation_vantages, *([duplicated] if duplicated else [])]
         runner = EvacuatorRunner(
-            [self.evacuator(vantage) for vantage in self.settings.evacuation_vantages],
+            [self.evacuator(vantage, alarms=alarms) for vantage in vantages],
             PROBE_SECONDS,
-            log or (lambda _: None),
+            told,
+            alarms,
         )
         runner.start()
         try:

@@ -24,6 +24,7 @@ from core.cloudfront import (
 from core.engine import Engine, OriginAccess
 from core.evacuation import (
     EVACUATION_QUORUM,
+    default_max_out,
 )
 from core.input_file import InputFileError, parse_json, read_input_text
 from core.routing_state import RoutingStateLayout, routing_state_layout
@@ -120,6 +121,8 @@ class Settings:
     evacuation_failures: int
     evacuation_recoveries: int
     evacuation_vantages: tuple[str, ...]
+    # The most origins the health checks hold out at once (their blast radius).
+    evacuation_max_out: int
     # What ranks the origins, and with latency the snapshot it read and the margin it applied.
     routing_metric: RoutingMetric
     latency_file: Path
@@ -248,6 +251,7 @@ def parse_settings(
         evacuation_failures=read["evacuationFailures"],
         evacuation_recoveries=read["evacuationRecoveries"],
         evacuation_vantages=vantages,
+        evacuation_max_out=_evacuation_max_out(read["evacuationMaxOut"], routing.origins),
         routing_metric=read["routingMetric"],
         latency_file=latency_file,
         latency=latency,
@@ -570,6 +574,20 @@ def _evacuation(chosen: bool | None, origins: tuple[str, ...]) -> bool:
             "evacuation",
             f"true needs at least two origins, and only {origins[0]} has a bucket: the last "
             "origin in rotation is never taken out; set it to false or add an origin",
+        )
+    return chosen
+
+
+def _evacuation_max_out(chosen: int | None, origins: tuple[str, ...]) -> int:
+    """The checks' blast radius: by default half the origins, rounded down, at least one; never
+    every origin (the rotation is never left empty)."""
+    if chosen is None:
+        return default_max_out(len(origins))
+    if len(origins) > 1 and chosen >= len(origins):
+        raise ConfigError(
+            "evacuationMaxOut",
+            f"{chosen} would let the health checks take every one of the {len(origins)} origins "
+            f"out of rotation; use 1 to {len(origins) - 1}",
         )
     return chosen
 

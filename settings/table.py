@@ -38,6 +38,7 @@ from core.evacuation import (
     DEFAULT_EVACUATION_RECOVERIES,
     DEFAULT_EVACUATION_VANTAGES,
     EVACUATION_FAILURES_RANGE,
+    EVACUATION_MAX_OUT_RANGE,
     EVACUATION_PROBE_SECONDS,
     EVACUATION_RECOVERIES_RANGE,
 )
@@ -791,6 +792,15 @@ SETTINGS = (
         f"Good probes in a row ({EVACUATION_PROBE_SECONDS} s apart), seen by two vantage Regions, "
         f"that bring an evacuated origin back, {_from_to(EVACUATION_RECOVERIES_RANGE)}",
         default=DEFAULT_EVACUATION_RECOVERIES,
+    ),
+    Setting(
+        "evacuationMaxOut",
+        WHOLE_NUMBER,
+        _whole_number(EVACUATION_MAX_OUT_RANGE),
+        "The most origins the health checks hold out of rotation at once (their blast radius), "
+        "fewer than the origins; past it they hold the others in and raise the `checks-held` "
+        "alarm",
+        computed_default="half the origins, rounded down, at least 1",
     ),
     Setting(
         "evacuationVantages",

@@ -283,8 +283,10 @@ def run_under_mocks(
         try:
             outputs = program()
         except Exception as error:
+            # Nothing of the program's is cancelled here: Pulumi waits for what it left, as under
+            # `pulumi up`, so a program that would hang there hangs here too (components/promises.py
+            # is what keeps it from hanging).
             raised.append(error)
-            _abandon_pending_work()
             raise
         return pulumi.Output.from_input(dict(outputs)).apply(resolved.update)
 
@@ -301,19 +303,6 @@ def run_under_mocks(
     finally:
         pulumi.runtime.set_all_config({})
     return Deployment(stack, monitor.declared, resolved)
-
-
-def _abandon_pending_work() -> None:
-    """Cancel everything of the program still waiting when it raised: Pulumi waits for every
-    registration and output before it reports the error, and a resource whose input is a deferred
-    output the program never resolved (it raised first) would wait forever, turning the error into
-    a hang."""
-    running = asyncio.current_task()
-    for task in asyncio.all_tasks():
-        if task is not running:
-            task.cancel()
-    for output in [*pulumi.runtime.settings.SETTINGS.outputs]:
-        output.cancel()
 
 
 def _cancel_leftover_tasks() -> None:

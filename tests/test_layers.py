@@ -23,7 +23,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"settings"}),
     frozenset({"components", "tools"}),
     frozenset({"sandbox"}),
-    frozenset({"testing"}),
+    frozenset({"testing", "simulation"}),
     frozenset({"benchmarks", "__main__"}),
 )
 FLOOR = {package: level for level, packages in enumerate(FLOORS) for package in packages}

@@ -662,7 +662,8 @@ def _evacuator_table(
             "state table reads (strongly consistent)",
             runs * usage.read_units,
             regional_price(book, "dynamoDbPerMillionReadUnits", home),
-            f"{usage.queries} queries per run, of the home replica ({home})",
+            f"{usage.queries} queries and {usage.item_reads} item reads per run, of the home "
+            f"replica ({home})",
         )
     )
     return lines

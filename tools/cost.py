@@ -379,9 +379,12 @@ class MonitoringCost:
     dashboards: int
     replication_rules: int
     prices: MonitoringPrices
-    # With an evacuator: one alarm on every origin out of rotation, and one per vantage Region on
-    # its silence (a heartbeat); they read one custom metric series each.
+    # With an evacuator: one alarm on every origin out of rotation, one per vantage Region on its
+    # silence (a heartbeat), one per origin on its unreadable health object and one on the checks
+    # held by their limits; they read one custom metric series each.
     evacuation_alarms: int = 0
+    evacuation_vantages: int = 0
+    evacuation_origins: int = 0
 
     @property
     def alarms(self) -> int:
@@ -433,7 +436,8 @@ class MonitoringCost:
             kinds += f", {self.replication_alarms} failed replication"
         if self.evacuation_alarms:
             kinds += (
-                f", 1 every origin out of rotation, {self.evacuation_alarms - 1} evacuator silent"
+                f", 1 every origin out of rotation, {self.evacuation_vantages} evacuator silent, "
+                f"{self.evacuation_origins} health object unreadable, 1 checks held"
             )
         return kinds
 
@@ -506,7 +510,9 @@ def monitoring_estimate(
         DASHBOARDS,
         rules,
         prices,
-        (1 + vantages) if evacuation else 0,
+        (2 + vantages + origins) if evacuation else 0,
+        vantages if evacuation else 0,
+        origins if evacuation else 0,
     )
 
 

@@ -4,9 +4,12 @@ The bill does not copy the evacuator's calls into numbers that would go stale: i
 ``evacuation.evacuator.Evacuator`` itself, every vantage Region twice, against in-memory stand-ins
 for S3, the state table, the key value store and CloudWatch that count each call and the size of
 each item read and written, and takes the second run of each (the steady state: nothing changes, so
-nothing is published or notified). The schedule, the timeout and the memory the bill multiplies
-them by are ``core.evacuation``'s; the vantage Regions are the stack's settings. A change to any of
-them reaches the bill without an edit here.
+nothing is published or notified). The second starts a schedule period after the first, while the
+first still runs (each runs rounds for longer than the period, ``core.evacuation``), as the schedule
+makes them overlap: the ticks the first counted already are the second's duplicates (probed, and
+its view read, but not counted again), the rest its own. The schedule, the timeout and the memory
+the bill multiplies them by are ``core.evacuation``'s; the vantage Regions are the stack's
+settings. A change to any of them reaches the bill without an edit here.
 
 Sizes follow "DynamoDB item sizes and formats" (DynamoDB developer guide): strings and attribute
 names by their UTF-8 bytes, a number "(1 byte per two significant digits) + (1 byte)", a list or
@@ -27,12 +30,14 @@ from typing import Any
 
 from core.cloudfront import DEFAULT_CONNECTION_TIMEOUT_SECONDS
 from core.evacuation import (
+    EVACUATION_FRESH_SECONDS,
+    EVACUATION_INVOCATION_SECONDS,
     EVACUATION_PROBE_SECONDS,
     EVACUATION_QUORUM,
     EVACUATION_READ_TIMEOUT_SECONDS,
-    EVACUATION_ROUNDS,
     EVACUATOR_SCHEDULE,
     STATE_TABLE_HOME_REGION,
+    default_max_out,
     evacuator_document,
 )
 from evacuation.evacuator import Clients, Evacuator, Settings
@@ -104,7 +109,8 @@ class _ConditionalCheckFailedError(Exception):
 
 
 class _Table:
-    """The state table: items by (pk, sk), every call counted on the shared counter."""
+    """The state table: items by (pk, sk), every call counted on the shared counter. Nothing
+    races here (one run at a time), so conditions are not evaluated."""
 
     class exceptions:  # noqa: N801 - the name boto3's clients give this attribute
         ConditionalCheckFailedException = _ConditionalCheckFailedError
@@ -113,23 +119,28 @@ class _Table:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.counter = counter
 
+    def _read(self, call: str, found: Sequence[Mapping[str, Any]], consistent: bool) -> None:
+        units = max(1, math.ceil(sum(item_bytes(item) for item in found) / READ_UNIT_BYTES))
+        counter = self.counter[0]
+        counter.count(call)
+        counter.read_units += units * Decimal(1 if consistent else "0.5")
+
     def query(self, **arguments: Any) -> dict[str, Any]:
         partition = arguments["ExpressionAttributeValues"][":pk"]["S"]
         found = [item for (pk, _), item in sorted(self.items.items()) if pk == partition]
-        units = max(1, math.ceil(sum(item_bytes(item) for item in found) / READ_UNIT_BYTES))
-        counter = self.counter[0]
-        counter.count("query")
-        counter.read_units += units * Decimal(1 if arguments.get("ConsistentRead") else "0.5")
+        self._read("query", found, bool(arguments.get("ConsistentRead")))
         return {"Items": found}
+
+    def get_item(self, **arguments: Any) -> dict[str, Any]:
+        key = (arguments["Key"]["pk"]["S"], arguments["Key"]["sk"]["S"])
+        item = self.items.get(key)
+        self._read("get_item", [item] if item else [], bool(arguments.get("ConsistentRead")))
+        return {"Item": item} if item is not None else {}
 
     def put_item(self, **arguments: Any) -> dict[str, Any]:
         item = arguments["Item"]
         key = (item["pk"]["S"], item["sk"]["S"])
         old = self.items.get(key)
-        if "ConditionExpression" in arguments and old is not None:
-            read = arguments["ExpressionAttributeValues"][":read"]["N"]
-            if old.get("version", {}).get("N") != read:
-                raise _ConditionalCheckFailedError
         larger = max(item_bytes(item), item_bytes(old) if old else 0)
         counter = self.counter[0]
         counter.count("put_item")
@@ -170,12 +181,34 @@ class _Recorder:
         return call
 
 
+class _Store(_Recorder):
+    """The key value store: what it was last written, every call counted."""
+
+    def __init__(self, counter: list[_Counter]) -> None:
+        super().__init__(counter)
+        self.value: str | None = None
+
+    def get_key(self, **_: Any) -> dict[str, Any]:
+        self.counter[0].count("get_key")
+        if self.value is None:
+            raise self.exceptions.ResourceNotFoundException
+        return {"Value": self.value}
+
+    def put_key(self, **arguments: Any) -> dict[str, Any]:
+        self.counter[0].count("put_key")
+        self.value = str(arguments["Value"])
+        return {"ETag": "etag"}
+
+
 @dataclass(frozen=True)
 class EvacuatorUsage:
     """What one vantage Region's function asks of AWS per invocation, in the steady state."""
 
     probes: int
     queries: int
+    # Single items read (GetItem): the vantage's own view, the committed version, what the store
+    # was last seen to hold.
+    item_reads: int
     read_units: Decimal
     writes: int
     write_units: int
@@ -196,12 +229,14 @@ def evacuator_usage(
     recoveries: int,
 ) -> EvacuatorUsage:
     """The evacuator's calls per invocation of one vantage Region, averaged over the vantage
-    Regions, each counted on its second invocation (the first publishes for the first time).
-    Traffic does not change them, so a plan's several bills run the evacuator once (cached)."""
+    Regions, each counted on its second invocation (the first publishes for the first time),
+    started a schedule period after the first. Traffic does not change them, so a plan's several
+    bills run the evacuator once (cached)."""
     counter = [_Counter()]
     table = _Table(counter)
     second: list[_Counter] = []
-    clock = [1_765_000_000.123_456_7]
+    start = 1_765_000_000.123_456_7
+    clock = [start]
 
     def now() -> float:
         return clock[0]
@@ -209,30 +244,36 @@ def evacuator_usage(
     def sleep(seconds: float) -> None:
         clock[0] += max(seconds, 0.000_001)
 
-    for invocation in range(2):
-        for vantage in vantages:
+    buckets = {origin: f"bucket-{origin}" for origin in origins}
+    store = _Store(counter)
+    for vantage in vantages:
+        document = evacuator_document(
+            stack="stack",
+            vantage=vantage,
+            vantages=vantages,
+            buckets=buckets,
+            table="table",
+            table_region=STATE_TABLE_HOME_REGION,
+            kvs_arn="arn:kvs" if key_value_store else None,
+            topic_arn="arn:topic",
+            account="123456789012",
+            failures=failures,
+            recoveries=recoveries,
+            quorum=EVACUATION_QUORUM,
+            max_out=default_max_out(len(origins)),
+            probe_seconds=EVACUATION_PROBE_SECONDS,
+            invocation_seconds=EVACUATION_INVOCATION_SECONDS,
+            fresh_seconds=EVACUATION_FRESH_SECONDS,
+            connect_timeout=DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+            read_timeout=EVACUATION_READ_TIMEOUT_SECONDS,
+        )
+        for invocation in range(2):
             counter[0] = _Counter()
-            document = evacuator_document(
-                stack="stack",
-                vantage=vantage,
-                vantages=vantages,
-                buckets={origin: f"bucket-{origin}" for origin in origins},
-                table="table",
-                table_region=STATE_TABLE_HOME_REGION,
-                kvs_arn="arn:kvs" if key_value_store else None,
-                topic_arn="arn:topic",
-                failures=failures,
-                recoveries=recoveries,
-                quorum=EVACUATION_QUORUM,
-                probe_seconds=EVACUATION_PROBE_SECONDS,
-                rounds=EVACUATION_ROUNDS,
-                connect_timeout=DEFAULT_CONNECTION_TIMEOUT_SECONDS,
-                read_timeout=EVACUATION_READ_TIMEOUT_SECONDS,
-            )
+            clock[0] = start + invocation * schedule_seconds()
             clients = Clients(
                 s3={origin: _Bucket(counter) for origin in origins},
                 dynamodb=table,
-                kvs=_Recorder(counter) if key_value_store else None,
+                kvs=store if key_value_store else None,
                 sns=_Recorder(counter),
                 cloudwatch=_Recorder(counter),
             )
@@ -254,10 +295,11 @@ def _average(counters: Sequence[_Counter]) -> EvacuatorUsage:
     def mean(call: str) -> int:
         return math.ceil(sum(counter.calls.get(call, 0) for counter in counters) / count)
 
-    known = {"get_object", "query", "put_item", "put_metric_data"}
+    known = {"get_object", "query", "get_item", "put_item", "put_metric_data"}
     return EvacuatorUsage(
         probes=mean("get_object"),
         queries=mean("query"),
+        item_reads=mean("get_item"),
         read_units=sum((counter.read_units for counter in counters), Decimal(0)) / count,
         writes=mean("put_item"),
         write_units=math.ceil(sum(counter.write_units for counter in counters) / count),

@@ -5,17 +5,20 @@ show the routing state, with your own AWS credentials (the break-glass commands)
     ./dev evacuate eu-central-1 --stack prod --outputs outputs.json --reason "S3 5xx there"
     ./dev status --stack prod --outputs outputs.json
     ./dev restore eu-central-1 --stack prod --outputs outputs.json --reason "S3 recovered"
+    ./dev restore eu-central-1 --stack prod --outputs outputs.json --hand-back
 
 The stack file (Pulumi.<stack>.yaml) names the origins and the engine; the stack output
 ``routingState`` names the store: the DynamoDB table (and its home Region), and with CloudFront
 Functions the key value store. Without outputs, give --table, --table-region and --kvs-arn.
 
-An evacuation is recorded in the state table's ``evacuated`` item with since when, by whom (your
-identity, from STS; the access key id against an emulator) and why, written only if nobody changed
-the item since it was read. The health checks never bring back an origin a person evacuated. With
-CloudFront Functions the origins out of rotation are published to the key value store at once. The
-commands refuse to take the last origin in rotation out. Exit status: 0 done (or nothing to do), 2 a
-problem you can fix, said in one line.
+An operator's decision is an item of its own in the state table (``operator#<Region>``), with
+since when, by whom (your identity, from STS; the access key id against an emulator) and why:
+``evacuate`` puts the origin out of rotation, ``restore`` holds it in (the health checks leave it
+in, even if they had taken it out), and either stays until an operator changes it; ``restore
+--hand-back`` removes the decision, and the health checks decide again. The health checks never
+write these items. With CloudFront Functions the origins out of rotation are published to the key
+value store at once. The commands refuse to take the last origin in rotation out. Exit status: 0
+done (or nothing to do), 2 a problem you can fix, said in one line.
 """
 
 from __future__ import annotations
@@ -38,17 +41,21 @@ from botocore.exceptions import (
 )
 
 from core.engine import Engine
-from evacuation.decide import BY_CHECKS, Evacuation
+from core.evacuation import EVACUATION_PROBE_SECONDS
+from evacuation.decide import IN, OUT, Evacuation, OperatorDecision, View, out_of_rotation
 from evacuation.lambda_function import keyvaluestore_client
 from evacuation.state import (
     DRAINED_KEY,
     ROTATION_KEY,
     KeyValueStore,
+    Publication,
     RoutingState,
     StaleStateError,
     StateTable,
-    out_value,
+    move_operator_entries,
+    value_version,
 )
+from evacuation.state import publish as publish_state
 from routing.artifact import DEFAULT_STATE_REFRESH_SECONDS
 from settings.parser import Settings
 from settings.stack_file import settings_from_stack_file
@@ -263,44 +270,62 @@ def check_publishable(target: Target) -> None:
         target.kvs.client.describe_key_value_store(KvsARN=target.kvs.arn)
 
 
-def publish(target: Target, state: RoutingState) -> str | None:
-    """With CloudFront Functions: the origins out of rotation, written to the key value store when
-    it does not already hold them; what was written, or None."""
+def publish(target: Target) -> Publication | str | None:
+    """With CloudFront Functions: the key value store brought up to the table (read again, its
+    union committed, and written to the store unless it holds that version already). Once the
+    decision is in the table, a store that fails undoes nothing: what went wrong, as a sentence
+    (the evacuator's next round, which publishes whatever the store lacks, brings it up)."""
     if target.kvs is None:
         return None
-    value = out_value(state.out)
-    if target.kvs.get(ROTATION_KEY) == value:
-        return None
-    target.kvs.put(ROTATION_KEY, value)
-    target.table.write_published(value)
-    return value
-
-
-def _write(target: Target, evacuated: dict[str, Evacuation], state: RoutingState) -> RoutingState:
-    """The evacuated list replaced, unless it changed since ``state`` was read."""
     try:
-        version = target.table.write_evacuated(evacuated, state.version)
-    except StaleStateError:
-        raise ToolError(
-            "the routing state changed while this command ran (an evacuation or a restore, by "
-            "the checks or by someone else): look with ./dev status, and run it again"
-        ) from None
-    return RoutingState(state.drained, evacuated, version)
+        return publish_state(target.table, target.kvs, always=True)
+    except (StaleStateError, ClientError, BotoCoreError) as error:
+        return (
+            f"the key value store was not brought up to the table ({error}): the evacuator's "
+            "next round publishes it; ./dev status shows what the store holds"
+        )
 
 
-def _propagation(target: Target, published: str | None) -> str:
+def _propagation(target: Target, publication: Publication | str | None) -> str:
     if target.store.engine is Engine.LAMBDA_EDGE:
         return (
             "the Lambda@Edge function reads it within its refresh "
             f"({DEFAULT_STATE_REFRESH_SECONDS:g} s) once DynamoDB has replicated it to every "
             "Region (typically within a second)"
         )
-    if published is None:
+    if isinstance(publication, str):
+        return publication
+    if publication is None:
         return "the key value store holds it already"
+    committed = publication.committed
     return (
-        f"published {published} to the key value store; CloudFront Functions read it once it "
-        "has reached the edges (AWS documents no propagation time)"
+        f"the key value store holds version {committed.version} ({list(committed.out)} out); "
+        "CloudFront Functions read it once it has reached the edges (AWS documents no "
+        "propagation time)"
     )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _decide(
+    target: Target, state: RoutingState, region: str, decision: OperatorDecision | None
+) -> None:
+    """Write (or, with None, remove) the operator's decision about ``region``; operators'
+    evacuations of the earlier layout are first moved to their own items."""
+    if state.legacy:
+        try:
+            move_operator_entries(target.table, state)
+        except StaleStateError:
+            raise ToolError(
+                "the routing state changed while this command ran (the health checks or someone "
+                "else): look with ./dev status, and run it again"
+            ) from None
+    if decision is None:
+        target.table.remove_operator(region)
+    else:
+        target.table.write_operator(region, decision)
 
 
 def evacuate(options: argparse.Namespace) -> int:
@@ -312,36 +337,37 @@ def evacuate(options: argparse.Namespace) -> int:
         check_publishable(target)
         who = identity(target)
         state = target.table.read()
-        record = state.evacuated.get(region)
-        if record is not None and not record.by_checks:
+        record = state.decisions.get(region)
+        if record is not None and record.out:
             print(f"{region} is already evacuated, {_record_text(record)}")
-            published = publish(target, state)
-            if published is not None:
-                print(_propagation(target, published))
+            publication = publish(target)
+            if isinstance(publication, str) or (publication and publication.stored is not None):
+                print(_propagation(target, publication))
             return 0
-        remaining = [o for o in target.settings.origins if o not in state.out and o != region]
+        operators = {**state.decisions, region: OperatorDecision(OUT, _now(), who, why)}
+        out = out_of_rotation(drained=state.drained, checks=state.checks, operators=operators)
+        remaining = [origin for origin in target.settings.origins if origin not in out]
         if not remaining:
-            out = ", ".join(sorted(state.out)) or "none"
+            now = ", ".join(sorted(state.out)) or "none"
             raise ToolError(
                 f"refusing to evacuate {region}: no origin would stay in rotation (out now: "
-                f"{out}); restore another first"
+                f"{now}); restore another first"
             )
-        since = datetime.now(UTC).isoformat(timespec="seconds")
-        evacuated = {**state.evacuated, region: Evacuation(since=since, by=who, reason=why)}
-        state = _write(target, evacuated, state)
-        published = publish(target, state)
+        decision = operators[region]
+        _decide(target, state, region, decision)
+        publication = publish(target)
     taken_over = " (the checks had evacuated it: now only a person brings it back)"
     print(
-        f"{region} evacuated: out of rotation since {since}, by {printable(who)}: {why}"
-        + (taken_over if record is not None else "")
+        f"{region} evacuated: out of rotation since {decision.since}, by {printable(who)}: {why}"
+        + (taken_over if region in state.checks else "")
     )
     print(f"in rotation: {', '.join(remaining)}")
-    print(_propagation(target, published))
+    print(_propagation(target, publication))
     return 0
 
 
 def restore(options: argparse.Namespace) -> int:
-    why = f": {checked_reason(options.reason)}" if options.reason is not None else ""
+    why = checked_reason(options.reason) if options.reason is not None else ""
     target = connect(options)
     region = options.region
     _check_origin(target.settings, region)
@@ -349,27 +375,56 @@ def restore(options: argparse.Namespace) -> int:
         check_publishable(target)
         who = identity(target)
         state = target.table.read()
-        record = state.evacuated.get(region)
-        if record is None:
-            if region in state.drained:
-                raise ToolError(
-                    f"{region} is drained by the stack's configuration ({PROJECT}:drained), not "
-                    f"evacuated: pulumi config rm {PROJECT}:drained (or edit the list) and pulumi "
-                    "up bring it back"
-                )
-            print(f"{region} is in rotation: nothing to restore")
-            published = publish(target, state)
-            if published is not None:
-                print(_propagation(target, published))
+        if getattr(options, "hand_back", False):
+            return _hand_back(target, state, region)
+        record = state.decisions.get(region)
+        if record is not None and not record.out:
+            print(
+                f"{region} is held in rotation already, since {printable(record.since)} by "
+                f"{printable(record.by)}"
+            )
             return 0
-        evacuated = {origin: r for origin, r in state.evacuated.items() if origin != region}
-        state = _write(target, evacuated, state)
-        published = publish(target, state)
-    print(f"{region} restored: back in rotation, by {printable(who)}{why}")
-    print(f"it had been evacuated {_record_text(record)}")
-    if record.by == BY_CHECKS:
-        print("the checks evacuate it again if it still fails their probes")
-    print(_propagation(target, published))
+        if region not in state.out:
+            print(f"{region} is in rotation: nothing to restore")
+            return 0
+        if region in state.drained:
+            raise ToolError(
+                f"{region} is drained by the stack's configuration ({PROJECT}:drained), not "
+                f"evacuated: pulumi config rm {PROJECT}:drained (or edit the list) and pulumi "
+                "up bring it back"
+            )
+        _decide(target, state, region, OperatorDecision(IN, _now(), who, why or "restored"))
+        publication = publish(target)
+    previous = record or state.checks.get(region)
+    print(f"{region} restored: back in rotation, by {printable(who)}" + (f": {why}" if why else ""))
+    if previous is not None:
+        print(f"it had been evacuated {_record_text(previous)}")
+    print(
+        "the health checks leave it in rotation until an operator hands it back: "
+        f"./dev restore {region} --stack {target.settings.stack} --hand-back"
+    )
+    print(_propagation(target, publication))
+    return 0
+
+
+def _hand_back(target: Target, state: RoutingState, region: str) -> int:
+    """Remove the operator's decision about ``region``: the health checks decide it again."""
+    record = state.decisions.get(region)
+    if record is None:
+        print(f"{region}: no operator's decision to hand back; the health checks decide it already")
+        return 0
+    _decide(target, state, region, None)
+    publication = publish(target)
+    after = target.table.read()
+    where = (
+        "out of rotation (the health checks hold it out)" if region in after.out else "in rotation"
+    )
+    print(
+        f"{region} handed back to the health checks ({printable(record.by)}'s decision since "
+        f"{printable(record.since)} "
+        f"removed): {where}; they take it out if it fails their probes and bring it back once well"
+    )
+    print(_propagation(target, publication))
     return 0
 
 
@@ -388,52 +443,77 @@ def status(options: argparse.Namespace) -> int:
         views = target.table.views()
         reads_rotation = target.kvs is not None and target.store.state_key == ROTATION_KEY
         held = target.kvs.get(ROTATION_KEY) if target.kvs is not None and reads_rotation else None
+        committed = target.table.committed() if reads_rotation else None
     store = target.store
     print(
         f"stack {target.settings.stack} ({store.engine.value}): routing state in "
-        f"{store.table} ({store.table_region}), version {state.version}"
+        f"{store.table} ({store.table_region})"
     )
     width = max(len(origin) for origin in target.settings.origins) + 2
     for origin in target.settings.origins:
-        print(f"  {origin:<{width}}{_origin_state(origin, state)}")
-    if reads_rotation:
-        expected = out_value(state.out)
-        agrees = "as the table says" if held == expected else f"the table says {expected}"
+        print(f"  {origin:<{width}}{_origin_state(origin, state, target.settings.stack)}")
+    if reads_rotation and committed is not None:
+        expected = sorted(state.out)
+        agrees = (
+            "as the table says"
+            if held is not None
+            and value_version(held) == committed.version
+            and list(committed.out) == expected
+            else f"the table says version {committed.version}, {expected} out: the next round "
+            "of the health checks, or any break-glass command, publishes it"
+        )
         print(f"key value store ({ROTATION_KEY}): {held or 'no value'} ({agrees})")
     print(_views_text(views, target.settings.origins))
     return 0
 
 
-def _origin_state(origin: str, state: RoutingState) -> str:
-    record = state.evacuated.get(origin)
-    if record is not None:
-        return f"evacuated {_record_text(record)}"
+def _origin_state(origin: str, state: RoutingState, stack: str) -> str:
     if origin in state.drained:
         return f"drained (by Pulumi: {PROJECT}:drained)"
+    decision = state.decisions.get(origin)
+    if decision is not None and decision.out:
+        return (
+            f"evacuated {_record_text(decision)} (an operator's decision: only ./dev restore "
+            "brings it back)"
+        )
+    if decision is not None:
+        return (
+            f"in rotation, held there {_record_text(decision)} (the health checks leave it in; "
+            f"./dev restore {origin} --stack {stack} --hand-back gives it back to them)"
+        )
+    record = state.checks.get(origin)
+    if record is not None:
+        return (
+            f"evacuated since {printable(record.since)} by the health checks: "
+            f"{printable(record.reason)}"
+        )
+    reason = state.held.get(origin)
+    if reason is not None:
+        return f"in rotation; the health checks would take it out: {printable(reason)}"
     return "in rotation"
 
 
-def _record_text(record: Evacuation) -> str:
+def _record_text(record: Evacuation | OperatorDecision) -> str:
     """Since when, by whom and why, as the table holds them: written by a person, the checks or
     anything else with access to the table, so printed safely (no control character reaches the
     terminal, and no reason runs on for pages)."""
     return f"since {printable(record.since)} by {printable(record.by)}: {printable(record.reason)}"
 
 
-def _views_text(views: dict[str, Any], origins: Sequence[str]) -> str:
+def _views_text(views: dict[str, View], origins: Sequence[str]) -> str:
     """Each vantage Region's latest probes of each origin, and how long ago."""
-    if not views:
+    if not any(view.tick for view in views.values()):
         return "vantage Regions: no probes recorded (no evacuator, or it has not run yet)"
     now = datetime.now(UTC).timestamp()
-    lines = ["vantage Regions (latest probes, in a row):"]
-    for vantage, streaks in sorted(views.items()):
-        latest = max((streak.at for streak in streaks.values()), default=0.0)
+    lines = [f"vantage Regions (probes counted every {EVACUATION_PROBE_SECONDS} s, in a row):"]
+    for vantage, view in sorted(views.items()):
         seen = ", ".join(
             f"{origin} " + (f"{s.failures} failed" if s.failures else f"{s.successes} ok")
             for origin in origins
-            if (s := streaks.get(origin)) is not None
+            if (s := view.streaks.get(origin)) is not None
         )
-        lines.append(f"  {printable(vantage)}: {seen} ({now - latest:.0f} s ago)")
+        ago = now - view.tick * EVACUATION_PROBE_SECONDS
+        lines.append(f"  {printable(vantage)}: {seen or 'nothing counted'} ({ago:.0f} s ago)")
     return "\n".join(lines)
 
 
@@ -485,22 +565,30 @@ def _parser() -> argparse.ArgumentParser:
     restoring = commands.add_parser(
         "restore",
         parents=[common],
-        help="bring it back",
+        help="bring it back, and hold it in rotation (--hand-back: give it back to the checks)",
         description="Bring an evacuated origin Region back into rotation (an evacuation by a "
-        "person or by the health checks; a drained one comes back with pulumi config and up).",
+        "person or by the health checks; a drained one comes back with pulumi config and up) "
+        "and hold it there: the health checks leave it in until an operator hands it back "
+        "(--hand-back), which also ends an operator's evacuation.",
     )
     restoring.add_argument("region", type=edge_region, help="the origin Region to bring back")
     restoring.add_argument(
         "--reason",
-        help=f"why, printed: plain text, at most {MAX_REASON_CHARACTERS} characters",
+        help=f"why, for ./dev status: plain text, at most {MAX_REASON_CHARACTERS} characters",
+    )
+    restoring.add_argument(
+        "--hand-back",
+        action="store_true",
+        help="remove the operator's decision about the Region (evacuated or held in rotation): "
+        "the health checks decide it again",
     )
     commands.add_parser(
         "status",
         parents=[common],
         help="what is out of rotation, since when, by whom",
-        description="Each origin: in rotation, drained (by Pulumi) or evacuated since when, by "
-        "whom and why; with CloudFront Functions what the key value store holds; and each vantage "
-        "Region's latest probes.",
+        description="Each origin: in rotation, drained (by Pulumi), evacuated or held in "
+        "rotation since when, by whom and why, or held in by the checks' limits; with CloudFront "
+        "Functions what the key value store holds; and each vantage Region's latest probes.",
     )
     return parser
 

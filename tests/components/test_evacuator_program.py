@@ -130,7 +130,11 @@ def test_each_function_reads_back_settings_that_describe_this_stack(keyed):
             settings.evacuation_failures,
             settings.evacuation_recoveries,
         )
-        assert (read.quorum, read.probe_seconds, read.rounds, read.read_timeout) == (2, 20, 3, 5)
+        assert (read.quorum, read.probe_seconds, read.read_timeout) == (2, 10, 5)
+        assert (read.invocation_seconds, read.fresh_seconds) == (120, 90)
+        assert read.max_out == settings.evacuation_max_out == max(1, len(settings.origins) // 2)
+        # Every probe names the account that must own the bucket.
+        assert read.account == "123456789012"
         # A probe connects as CloudFront does, with its connection timeout.
         assert {o["connectionTimeout"] for o in origins} == {read.connect_timeout}
         # Lambda quotas: 4 KB of environment in all, counted both ways.
@@ -138,11 +142,13 @@ def test_each_function_reads_back_settings_that_describe_this_stack(keyed):
             aws_rules.lambda_environment_bytes(variables) <= aws_rules.MAX_LAMBDA_ENVIRONMENT_BYTES
         )
         assert len(json.dumps(variables).encode()) <= aws_rules.MAX_LAMBDA_ENVIRONMENT_BYTES
-        # Lambda quotas: at most 900 s, and long enough for the rounds at their slowest.
-        rounds = (read.rounds - 1) * read.probe_seconds + read.connect_timeout + read.read_timeout
-        assert rounds <= function.inputs["timeout"] <= aws_rules.MAX_LAMBDA_TIMEOUT_SECONDS
-        # And under the minute: one vantage's invocations never overlap.
-        assert function.inputs["timeout"] < 60
+        # Lambda quotas: at most 900 s, and long enough for the rounds and the last one at its
+        # bounds.
+        longest = read.invocation_seconds + read.round_seconds
+        assert longest <= function.inputs["timeout"] <= aws_rules.MAX_LAMBDA_TIMEOUT_SECONDS
+        # Longer than the widest gap between two invocations of a rate(1 minute) schedule at 60 s
+        # precision: a vantage Region probes at every tick, whatever the scheduler's phase.
+        assert read.invocation_seconds >= 2 * 60
 
 
 def test_twenty_origins_and_the_longest_stack_name_fit_lambdas_environment_quota():
@@ -201,7 +207,7 @@ def test_the_evacuator_may_do_exactly_what_it_does_with_this_stacks_resources(ke
             ),
         ),
         "ReadWriteRoutingState": (
-            ["dynamodb:PutItem", "dynamodb:Query"],
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
             f"arn:aws:dynamodb:*:{ACCOUNT_ID}:table/{exported['table']}",
         ),
         "PublishMetrics": ("cloudwatch:PutMetricData", "*"),
@@ -219,6 +225,7 @@ def test_the_evacuator_may_do_exactly_what_it_does_with_this_stacks_resources(ke
         expected["PublishRoutingState"] = (
             [
                 "cloudfront-keyvaluestore:DescribeKeyValueStore",
+                "cloudfront-keyvaluestore:GetKey",
                 "cloudfront-keyvaluestore:PutKey",
             ],
             exported["kvsArn"],

@@ -175,12 +175,12 @@ def test_every_dashboard_is_one_cloudwatch_accepts_and_shows_every_alarm(deploym
 def test_twenty_origins_split_alarms_over_widgets_of_at_most_a_hundred():
     deployment = deployed("everything-twenty")
     alarms = deployment.all(ALARM)
-    # 1 + 13 x 2 + 20 x 19 + 1 (every origin out of rotation) + 3 (each vantage's silence) = 411
-    # alarms, over five widgets.
-    assert len(alarms) == 1 + 13 * 2 + 20 * 19 + 1 + 3
+    # 1 + 13 x 2 + 20 x 19 + 1 (every origin out of rotation) + 3 (each vantage's silence) + 20
+    # (each origin's health object) + 1 (the checks held) = 432 alarms, over five widgets.
+    assert len(alarms) == 1 + 13 * 2 + 20 * 19 + 1 + 3 + 20 + 1
     body = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])
     sizes = [len(w["properties"]["alarms"]) for w in body["widgets"] if w["type"] == "alarm"]
-    assert sizes == [100, 100, 100, 100, 11]
+    assert sizes == [100, 100, 100, 100, 32]
     latency = [w for w in body["widgets"] if "ReplicationLatency" in w["properties"]["title"]]
     assert sum(len(w["properties"]["metrics"]) for w in latency) == 380
 
@@ -338,6 +338,55 @@ def test_every_origin_out_of_rotation_raises_an_alarm_where_there_is_an_evacuato
         ["GeoProximity", "OriginsInRotation", "Stack", deployment.stack]
     ]
     assert graph["properties"]["region"] == "us-east-1"
+
+
+def test_an_unreadable_health_object_raises_an_alarm_naming_its_bucket(deployment):
+    exported = deployment.exports["routingState"]
+    alarms = alarms_by(deployment, "HealthObjectUnreadable")
+    if not (exported["evacuation"] and "dashboardName" in deployment.exports):
+        assert alarms == []
+        return
+    buckets = deployment.exports["buckets"]
+    assert sorted(a.inputs["dimensions"]["Origin"] for a in alarms) == sorted(buckets)
+    (topic,) = [t for t in deployment.all(TOPIC) if t.region == "us-east-1"]
+    for alarm in alarms:
+        inputs = alarm.inputs
+        origin = inputs["dimensions"]["Origin"]
+        assert alarm.region == "us-east-1" and inputs["namespace"] == "GeoProximity"
+        assert inputs["dimensions"] == {"Stack": deployment.stack, "Origin": origin}
+        # Twelve unreadable probes in the window: about two minutes of one vantage Region's.
+        assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+            "Sum",
+            "GreaterThanOrEqualToThreshold",
+            12,
+        )
+        assert inputs["treatMissingData"] == "notBreaching"
+        assert inputs["alarmActions"] == [topic.outputs["arn"]]
+        # The bucket and the object, by name, for whoever is paged.
+        assert (
+            f"s3://{buckets[origin]}/.well-known/geo-proximity/health"
+            in (inputs["alarmDescription"])
+        )
+        assert aws_rules.alarm_problems(inputs) == []
+
+
+def test_checks_held_by_their_limits_raise_an_alarm(deployment):
+    exported = deployment.exports["routingState"]
+    alarms = alarms_by(deployment, "ChecksHeld")
+    if not (exported["evacuation"] and "dashboardName" in deployment.exports):
+        assert alarms == []
+        return
+    (alarm,) = alarms
+    inputs = alarm.inputs
+    assert alarm.region == "us-east-1" and inputs["dimensions"] == {"Stack": deployment.stack}
+    # One held origin reported in the window (or nothing decided: the home Region away).
+    assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+        "Maximum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+    )
+    assert inputs["treatMissingData"] == "notBreaching"
+    assert aws_rules.alarm_problems(inputs) == []
 
 
 def test_an_evacuator_that_stops_reporting_raises_an_alarm_per_vantage_region(deployment):

@@ -80,7 +80,7 @@ def test_urns_follow_the_parents_type_chain_and_its_aliases():
 DEPLOYED_BEFORE = Path(__file__).with_name("deployed_before")
 # What has been added since, and all that was: the routing state and the evacuator (components and
 # children), each bucket's health object, the Lambda@Edge role's permission to read the state and
-# the alarm on every origin out of rotation.
+# the evacuator's alarms.
 ADDED = re.compile(
     # The routing state and the evacuator; Batch Replication and the web ACL.
     r"geo-proximity:index:(RoutingState|Evacuator|BatchReplication|WebAcl)(\$|::)"
@@ -88,6 +88,9 @@ ADDED = re.compile(
     r"|LambdaEdgeRouter\$aws:iam/rolePolicy:RolePolicy::router-state$"
     r"|Monitoring\$aws:cloudwatch/metricAlarm:MetricAlarm::monitoring-origins-in-rotation$"
     r"|Monitoring\$aws:cloudwatch/metricAlarm:MetricAlarm::monitoring-evacuator-silent-[a-z0-9-]+$"
+    # The alarms on an origin's unreadable health object and on the checks held by their limits.
+    r"|Monitoring\$aws:cloudwatch/metricAlarm:MetricAlarm::monitoring-health-object-[a-z0-9-]+$"
+    r"|Monitoring\$aws:cloudwatch/metricAlarm:MetricAlarm::monitoring-checks-held$"
 )
 
 

@@ -10,9 +10,11 @@ from moto import mock_aws
 from core.naming import state_table_name
 from evacuation.decide import Evacuation
 from evacuation.state import (
+    COMMITTED_PARTITION,
     DRAINED,
     DRAINED_KEY,
     EVACUATED,
+    OPERATOR_PREFIX,
     PUBLISHED_PARTITION,
     ROTATION_KEY,
     ROTATION_PARTITION,
@@ -177,10 +179,17 @@ def test_pulumi_declares_only_its_own_part_of_the_state(deployment):
     ] * bool(state(deployment)["table"])
     for item in items:
         assert item["regions"] == {"L": [{"S": region} for region in sorted(drained)]}
-    owned_by_the_evacuator = {EVACUATED, VANTAGE_PARTITION, PUBLISHED_PARTITION}
+    owned_by_the_evacuator = {
+        EVACUATED,
+        VANTAGE_PARTITION,
+        PUBLISHED_PARTITION,
+        COMMITTED_PARTITION,
+    }
     assert not [
         item for item in items if {item["pk"]["S"], item["sk"]["S"]} & owned_by_the_evacuator
     ]
+    # Nor an operator's decision: the break-glass commands own those.
+    assert not [item for item in items if item["sk"]["S"].startswith(OPERATOR_PREFIX)]
     assert {key.inputs["key"] for key in deployment.all(KVS_KEY)} <= {DRAINED_KEY}
     assert ROTATION_KEY not in {key.inputs["key"] for key in deployment.all(KVS_KEY)}
     assert deployment.all(KVS_KEYS_EXCLUSIVE) == []
@@ -239,20 +248,25 @@ def test_key_value_store_pairs_fit_cloudfronts_quotas(functions_deployment):
     # "Maximum number of key value stores per function: 1"; it is this stack's store.
     assert function.inputs["keyValueStoreAssociations"] == [exported["kvsArn"]]
     assert len(function.inputs["keyValueStoreAssociations"]) <= aws_rules.MAX_KVS_PER_FUNCTION
-    # The largest value either owner writes: every origin out of rotation.
+    # The largest value either owner writes: every origin out of rotation, at a version no stack
+    # reaches (a change a second for thirty years).
     every_origin = list(functions_deployment.exports["buckets"])
-    assert aws_rules.kvs_pair_problems(exported["stateKey"], out_value(every_origin)) == []
+    largest = out_value(every_origin, 10**9)
+    assert aws_rules.kvs_pair_problems(exported["stateKey"], largest) == []
     for key in functions_deployment.all(KVS_KEY):
         assert aws_rules.kvs_pair_problems(key.inputs["key"], key.inputs["value"]) == []
 
 
 def test_twenty_origins_out_fit_a_key_value_store_value_and_so_would_every_region():
-    # The largest stack the docs describe, every one of its twenty origins out: 285 bytes.
+    # The largest stack the docs describe, every one of its twenty origins out: 285 bytes, 300
+    # with a version of ten digits.
     deployment = deployed("functions-everything-twenty")
     value = out_value(list(deployment.exports["buckets"]))
     assert len(value.encode()) == 285
+    assert len(out_value(list(deployment.exports["buckets"]), 10**9).encode()) == 300
     # Even every Region of the catalogue out would fit.
-    assert aws_rules.kvs_pair_problems(ROTATION_KEY, out_value(list(load_catalogue()))) == []
+    every_region = out_value(list(load_catalogue()), 10**9)
+    assert aws_rules.kvs_pair_problems(ROTATION_KEY, every_region) == []
 
 
 def test_the_function_is_published_only_once_the_state_it_reads_exists(functions_deployment):

@@ -147,7 +147,9 @@ def test_evacuator_alone_with_a_store_syncs_it_once_and_hands_it_on():
         KVS_ARN,
         TOPIC_ARN,
     )
-    assert (read.failures, read.recoveries, read.connect_timeout) == (3, 6, 1)
+    assert (read.failures, read.recoveries, read.connect_timeout) == (4, 13, 1)
+    # Two origins: the checks may hold one out.
+    assert (read.max_out, read.invocation_seconds, read.account) == (1, 120, "123456789012")
     sync = deployment.one(INVOCATION)
     assert sync.region == "us-east-1"
     assert sync.inputs["triggers"]["drained"] == out_value(["eu-central-1"])
@@ -181,8 +183,10 @@ def many_origins(count: int) -> dict[str, str]:
         ({"bucket_names": {"us-east-1": "bucket-a-0001"}}, "two or more origins"),
         ({"drained": ["sa-east-1"]}, "are not all origins"),
         ({"failures": 0}, "1 or more"),
-        ({"probe_seconds": 30}, "take 66 s, more than the function's 58 s"),
-        ({"connect_timeout": 10, "read_timeout": 9}, "take 59 s"),
+        ({"invocation_seconds": 180}, "take 218 s, more than the function's 210 s timeout"),
+        ({"connect_timeout": 10, "read_timeout": 60}, "take 222 s"),
+        ({"max_out": 2}, "max_out 2 must be from 1 to 1"),
+        ({"max_out": 0}, "max_out 0 must be from 1 to 1"),
         ({"bucket_names": many_origins(60)}, f"Lambda allows {MAX_ENVIRONMENT_BYTES}"),
         ({"vantages": ["us-east-1", "EU"]}, "'EU' is not a Region code"),
     ],
@@ -193,7 +197,10 @@ def test_evacuator_arguments_are_checked_before_anything_is_declared(overrides, 
 
 
 def test_the_slowest_probes_the_settings_allow_fit_the_timeout_and_every_region_the_environment():
-    assert evacuator_args(connect_timeout=10).schedule_seconds == 55
+    # Two minutes of rounds, then a last one with every request at its limits (evacuation.budget):
+    # 10 + 5 s of probes, 15 table requests of 2 s, the metrics' 2 s.
+    assert evacuator_args(connect_timeout=10).longest_invocation_seconds == 120 + 15 + 30 + 2
+    assert evacuator_args(connect_timeout=10).longest_invocation_seconds <= 210
     # Every Region of the catalogue an origin, with a store and a topic, every name at its
     # longest: still under 4 KB (the check above refuses what would not be).
     every_region = dict.fromkeys(load_catalogue(), "bucket")

@@ -509,6 +509,62 @@ def test_out_of_rotation_reads_both_owners_items(items, out):
     assert out_of_rotation(items) == out
 
 
+def operator_item(region, state):
+    return {
+        "pk": {"S": "rotation"},
+        "sk": {"S": f"operator#{region}"},
+        "region": {"S": region},
+        "state": {"S": state},
+        "since": {"S": "2026-11-30T06:00:00+00:00"},
+        "by": {"S": "arn:aws:iam::123456789012:user/alice"},
+        "reason": {"S": "maintenance"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("items", "out"),
+    [
+        # An operator's evacuation.
+        ([drained_item([]), operator_item("eu-central-1", "out")], {"eu-central-1"}),
+        # An operator holding in what the checks took out: in.
+        (
+            [evacuated_item(["eu-central-1", "us-east-1"]), operator_item("eu-central-1", "in")],
+            {"us-east-1"},
+        ),
+        # A drained Region stays out whatever an operator says.
+        ([drained_item(["eu-central-1"]), operator_item("eu-central-1", "in")], {"eu-central-1"}),
+        # A decision of a kind this version does not know: not read, the rest still is.
+        (
+            [drained_item(["us-east-1"]), operator_item("eu-central-1", "sideways")],
+            {"us-east-1"},
+        ),
+    ],
+)
+def test_out_of_rotation_reads_each_operators_decision(items, out):
+    assert out_of_rotation(items) == out
+
+
+def test_an_earlier_version_reading_the_new_items_misses_only_operators_decisions():
+    # What a container of the earlier version does (it reads drained and evacuated only): it
+    # fails open for an operator's evacuation until it is replaced, never for a drain.
+    def earlier(items):
+        out = set()
+        for item in items:
+            if item["sk"]["S"] == "drained":
+                out.update(entry["S"] for entry in item["regions"]["L"])
+            elif item["sk"]["S"] == "evacuated" and "regions" in item:
+                out.update(item["regions"]["M"])
+        return out
+
+    items = [
+        drained_item(["ap-northeast-1"]),
+        evacuated_item(["us-east-1"]),
+        operator_item("eu-central-1", "out"),
+    ]
+    assert out_of_rotation(items) == {"ap-northeast-1", "us-east-1", "eu-central-1"}
+    assert earlier(items) == {"ap-northeast-1", "us-east-1"}
+
+
 @pytest.mark.parametrize(
     "items",
     [
@@ -516,6 +572,7 @@ def test_out_of_rotation_reads_both_owners_items(items, out):
         [{**drained_item([]), "regions": {"L": [{"N": "1"}]}}],
         [{"pk": {"S": "rotation"}}],
         [{**drained_item([]), "regions": {"L": [{"S": ["eu-central-1"]}]}}],
+        [{"pk": {"S": "rotation"}, "sk": {"S": "operator#eu-central-1"}, "state": {"S": "out"}}],
     ],
 )
 def test_out_of_rotation_refuses_items_it_does_not_understand(items):

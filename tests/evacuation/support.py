@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 
 from sandbox import state as sandbox_state
@@ -26,22 +28,34 @@ def dynamodb(region="us-east-1", endpoint_url=None):
 
 
 class FakeBody:
+    """A GetObject body that counts what was read of it."""
+
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.read_sizes: list[int | None] = []
+        self.closed = False
 
-    def read(self) -> bytes:
-        return self.data
+    def read(self, amt: int | None = None) -> bytes:
+        self.read_sizes.append(amt)
+        return self.data if amt is None else self.data[:amt]
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class FakeS3:
     """An S3 client whose get_object answers, or raises what a sick Region would make it raise."""
 
-    def __init__(self) -> None:
+    def __init__(self, data: bytes = b"ok\n") -> None:
         self.error: Exception | None = None
-        self.calls: list[tuple[str, str]] = []
+        self.data = data
+        self.calls: list[dict[str, Any]] = []
+        self.bodies: list[FakeBody] = []
 
-    def get_object(self, Bucket: str, Key: str):  # noqa: N803 - boto3's parameter names
-        self.calls.append((Bucket, Key))
+    def get_object(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
         if self.error is not None:
             raise self.error
-        return {"Body": FakeBody(b"ok\n")}
+        body = FakeBody(self.data)
+        self.bodies.append(body)
+        return {"Body": body, "ResponseMetadata": {"HTTPStatusCode": 206}}

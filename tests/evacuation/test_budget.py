@@ -1,6 +1,7 @@
 """What the evacuator waits on, counted: every client with the limits of ``evacuation.budget`` (none
 with botocore's 60 s); the request lists held to what the evacuator's code really sends in every
-adverse case driven here (the home Region failing at each request, a store write racing another);
+adverse case driven here (the home Region failing at each request, every conditional write of the
+table and of the store losing races until its last attempt);
 the role's policy allowing exactly the actions those requests need; the worst cases added up as the
 run takes them; the back-off held to botocore's."""
 
@@ -26,7 +27,7 @@ from evacuation.budget import (
     RequestLimits,
 )
 from evacuation.evacuator import Clients, Evacuator, Settings
-from evacuation.state import drained_item
+from evacuation.state import ATTEMPTS, drained_item
 from tests.evacuation.support import FakeS3, create_state_table, dynamodb
 
 ORIGINS = ("us-east-1", "eu-central-1", "ap-northeast-1")
@@ -61,11 +62,14 @@ class Requests:
 
 class Recording:
     """A client whose every request is recorded; from its ``fail_from``-th request on (1-based),
-    its endpoint gives no answer, as a Region that fails part-way through."""
+    its endpoint gives no answer, as a Region that fails part-way through. With ``racing``, each
+    item's conditional writes lose to another writer (ConditionalCheckFailedException) but every
+    ``ATTEMPTS``-th, so that each write is made as often as the code ever makes it."""
 
-    def __init__(self, requests, service, client, fail_from=None) -> None:
+    def __init__(self, requests, service, client, fail_from=None, racing=False) -> None:
         self._requests, self._service, self._client = requests, service, client
         self._fail_from, self._count = fail_from, 0
+        self._racing, self._writes = racing, Counter()
 
     def __getattr__(self, name):
         attribute = getattr(self._client, name)
@@ -77,30 +81,46 @@ class Recording:
             self._count += 1
             if self._fail_from is not None and self._count >= self._fail_from:
                 raise EndpointConnectionError(endpoint_url=HOME_ENDPOINT)
+            if self._racing and name == "put_item" and "ConditionExpression" in arguments:
+                item = arguments["Item"]["pk"]["S"], arguments["Item"]["sk"]["S"]
+                self._writes[item] += 1
+                if self._writes[item] % ATTEMPTS:
+                    raise self._client.exceptions.ConditionalCheckFailedException(
+                        {"Error": {"Code": "ConditionalCheckFailedException", "Message": "raced"}},
+                        "PutItem",
+                    )
             return attribute(**arguments)
 
         return request
 
 
 class Store:
-    """The key value store's client: ``racing`` makes every first write of a publication lose
-    to another writer (ConflictException), so each publication writes twice."""
+    """The key value store's client: ``racing`` makes every write of a publication but the
+    ``ATTEMPTS``-th lose to another writer (ConflictException)."""
 
     class exceptions:  # noqa: N801 - boto3's attribute name
         class ConflictException(Exception):  # noqa: N818 - botocore's error name
             pass
 
+        class ResourceNotFoundException(Exception):  # noqa: N818 - botocore's error name
+            pass
+
     def __init__(self, racing: bool) -> None:
-        self.racing, self.etag, self.writes = racing, 0, 0
+        self.racing, self.etag, self.writes, self.value = racing, 0, 0, None
 
     def describe_key_value_store(self, KvsARN):  # noqa: N803 - boto3's parameter names
         return {"ETag": f"E{self.etag}"}
 
+    def get_key(self, KvsARN, Key):  # noqa: N803
+        if self.value is None:
+            raise self.exceptions.ResourceNotFoundException("no such key")
+        return {"Value": self.value}
+
     def put_key(self, KvsARN, Key, Value, IfMatch):  # noqa: N803
         self.writes += 1
-        if self.racing and self.writes % 2:
+        if self.racing and self.writes % ATTEMPTS:
             raise self.exceptions.ConflictException("lost a race")
-        self.etag += 1
+        self.etag, self.value = self.etag + 1, Value
 
 
 class Sink:
@@ -116,7 +136,8 @@ class Sink:
 def evacuator(requests, tables, *, kvs, topic, home_fails_from=None, racing=False):
     """The eu-west-1 vantage away from its table's home (us-east-1; ``tables``: moto's clients in
     both Regions, a new table in each), deciding alone (quorum 1, one failure evacuates), so that
-    its first round decides, notifies and publishes: the longest a round goes."""
+    its round decides, notifies and publishes: the longest a round goes. One round a run: the
+    clock stands on a tick, and the run starts rounds for no longer than that instant."""
     home, replica = tables
     table = create_state_table(home, f"routing-state-{next(TABLES)}")
     create_state_table(replica, table)
@@ -132,8 +153,9 @@ def evacuator(requests, tables, *, kvs, topic, home_fails_from=None, racing=Fals
         failures=1,
         recoveries=6,
         quorum=1,
-        probe_seconds=20,
-        rounds=1,
+        max_out=1,
+        probe_seconds=10,
+        invocation_seconds=0,
         connect_timeout=1,
         read_timeout=5,
         table=table,
@@ -141,24 +163,38 @@ def evacuator(requests, tables, *, kvs, topic, home_fails_from=None, racing=Fals
         kvs_arn=KVS_ARN if kvs else None,
         topic_arn=TOPIC_ARN if topic else None,
     )
-    clients = Clients(
-        s3={origin: Recording(requests, S3, client) for origin, client in s3.items()},
-        dynamodb=Recording(requests, STATE_TABLE, replica),
-        dynamodb_home=Recording(requests, STATE_TABLE, home, fail_from=home_fails_from),
-        kvs=Recording(requests, KEY_VALUE_STORE, Store(racing)) if kvs else None,
-        sns=Recording(requests, TOPIC, Sink()) if topic else None,
-        cloudwatch=Recording(requests, METRICS, Sink()),
-    )
-    return Evacuator(settings, clients, sleep=lambda _: None, log=lambda _: None)
+    store = Store(racing)
+    made = itertools.count()
+
+    def clients():
+        home_client = Recording(
+            requests, STATE_TABLE, home, fail_from=home_fails_from, racing=racing
+        )
+        return Clients(
+            s3={origin: Recording(requests, S3, client) for origin, client in s3.items()},
+            dynamodb=Recording(requests, STATE_TABLE, replica),
+            dynamodb_home=home_client,
+            kvs=Recording(requests, KEY_VALUE_STORE, store) if kvs else None,
+            sns=Recording(requests, TOPIC, Sink()) if topic else None,
+            cloudwatch=Recording(requests, METRICS, Sink()),
+        )
+
+    def make():
+        next(made)
+        return Evacuator(
+            settings, clients(), clock=lambda: 1_000_000.0, sleep=lambda _: None, log=lambda _: None
+        )
+
+    return make
 
 
-# The home Region failing from each of the requests a round sends it on, or never; a store whose
-# writes race another's; and without a store, a topic or both.
+# The home Region failing from each of the requests a round sends it on, or never; every
+# conditional write racing another; and without a store, a topic or both.
 CASES = [
     *(
         (kvs, True, racing, fails_from)
-        for kvs, racing in [(False, False), (True, False), (True, True)]
-        for fails_from in (None, *range(1, 8))
+        for kvs, racing in [(False, False), (False, True), (True, False), (True, True)]
+        for fails_from in (None, 1, 2, 3, 5, 8, 12, 16, 20, 24, 27)
     ),
     (False, False, False, None),
     (True, False, True, 5),
@@ -171,26 +207,33 @@ def dominated(counts, paths):
 
 @pytest.fixture(scope="module")
 def driven():
-    """Every case's run (of one round) and sync: the requests each round sent by service, beside
-    the probes; the run's own; the sync's; and every (service, operation) sent at all."""
+    """Every case's sync (on a new table: the first commit) and run (of one round): the requests
+    each round sent by service, beside the probes; the run's own; the sync's; and every (service,
+    operation) sent at all."""
     rounds, runs, syncs, operations = {}, {}, {}, set()
     with mock_aws():
         tables = dynamodb("us-east-1"), dynamodb("eu-west-1")
         for case in CASES:
             kvs, topic, racing, fails_from = case
             requests = Requests()
-            make = {"kvs": kvs, "topic": topic, "home_fails_from": fails_from, "racing": racing}
-            evacuator(requests, tables, **make).run()
-            sent = requests.since(0)
+            make = evacuator(
+                requests, tables, kvs=kvs, topic=topic, home_fails_from=fails_from, racing=racing
+            )
+            if kvs and fails_from is None:
+                make().sync()
+                syncs[case] = requests.since(0)
+            mark = len(requests.sent)
+            assert len(make().run()) == 1
+            sent = requests.since(mark)
             assert sent.pop(S3) == len(ORIGINS)  # one probe of each origin, at once
             runs[case] = Counter({METRICS: sent.pop(METRICS)})
             rounds[case] = sent
-            if kvs:
-                mark = len(requests.sent)
-                evacuator(requests, tables, **make).sync()
-                syncs[case] = requests.since(mark)
             operations |= set(requests.sent)
     return SimpleNamespace(rounds=rounds, runs=runs, syncs=syncs, operations=operations)
+
+
+def test_the_budget_counts_the_attempts_the_state_makes():
+    assert budget._ATTEMPTS == ATTEMPTS
 
 
 def test_no_round_sends_more_than_a_path_of_the_budget_and_the_longest_paths_are_reached(driven):
@@ -245,8 +288,10 @@ def test_every_client_has_the_budgets_limits_and_none_botocores_60_s(monkeypatch
             "failures": 3,
             "recoveries": 6,
             "quorum": 2,
-            "probeSeconds": 20,
-            "rounds": 3,
+            "maxOut": 1,
+            "probeSeconds": 10,
+            "invocationSeconds": 120,
+            "freshSeconds": 90,
             "connectTimeout": 1,
             "readTimeout": 5,
             "table": "t",
@@ -314,21 +359,17 @@ def test_the_worst_cases_add_up_as_a_run_takes_them():
     probe = RequestLimits(1, 5)
     paths = budget.round_paths(kvs=True, topic=True)
     each = budget.worst_round_seconds(probe, paths)
-    # The probes, then the longest path: 9 table requests, 8 store requests and a notification
-    # of 2 s each (the home Region failing at the last request of the publication).
-    assert each == 6 + (9 + 8 + 1) * 2
+    # The probes, then the longest path: 26 table requests, 9 store requests and a notification
+    # of 2 s each (every conditional write losing races until its last attempt).
+    assert each == 6 + (26 + 9 + 1) * 2
     assert budget.worst_first_round_seconds(probe, paths) == each + 2
-    # A round longer than the 20 s between rounds: the next one starts when it ends.
-    assert budget.worst_invocation_seconds(
-        rounds=3, probe_seconds=20, probe=probe, paths=paths
-    ) == (3 * each + 2)
-    # Rounds shorter than their interval: the interval, then the last round and the metric.
+    # Rounds started for two minutes, the last one at its longest, then the metrics.
+    assert budget.worst_invocation_seconds(invocation_seconds=120, probe=probe, paths=paths) == (
+        120 + each + 2
+    )
     quick = ({STATE_TABLE: 1},)
-    assert budget.worst_invocation_seconds(
-        rounds=3, probe_seconds=20, probe=probe, paths=quick
-    ) == (2 * 20 + 6 + 2 + 2)
-    assert budget.worst_invocation_seconds(
-        rounds=1, probe_seconds=20, probe=probe, paths=paths
-    ) == budget.worst_first_round_seconds(probe, paths)
+    assert budget.worst_invocation_seconds(invocation_seconds=120, probe=probe, paths=quick) == (
+        120 + 6 + 2 + 2
+    )
     # The sync: refused for its patience, one more try after the wait, at its longest.
-    assert budget.worst_sync_seconds() == 30 + 3 + (4 + 8) * 2
+    assert budget.worst_sync_seconds() == 30 + 3 + (11 + 9) * 2

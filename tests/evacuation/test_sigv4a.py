@@ -223,8 +223,11 @@ def test_the_signer_meets_botocore_through_documented_interfaces_only():
         *(
             f"botocore.exceptions.{name}"
             for name in (
+                "BotoCoreError",
                 "ClientError",
                 "ConnectionClosedError",
+                "ConnectionError",
+                "HTTPClientError",
                 "ConnectTimeoutError",
                 "EndpointConnectionError",
                 "NoCredentialsError",

@@ -17,6 +17,7 @@ from pathlib import Path
 from unittest import mock
 
 import sandbox.__main__ as sandbox_main
+import simulation.__main__ as simulation_main
 from core.input_file import MAX_INPUT_BYTES
 from settings.table import PROJECT_ROOT
 from tools import backfill, cleanup, drift, latency, plan, publish, rotation
@@ -60,6 +61,7 @@ COMMANDS = {
     "evacuate": Command(rotation.main, ("evacuate",)),
     "restore": Command(rotation.main, ("restore",)),
     "status": Command(rotation.main, ("status",)),
+    "simulate": Command(simulation_main.main),
 }
 
 

@@ -37,6 +37,7 @@ BASES: dict[str, dict[str, str | None]] = {
     "latency show": {},
     "backfill": {"region": "eu-west-1", "--outputs": "OUTPUTS", "--endpoint-url": CLOSED},
     "cleanup": {"--stack": "prod", "--endpoint-url": CLOSED},
+    "simulate": {},
     **{
         command: {
             **({"region": "us-east-1"} if command != "status" else {}),
@@ -200,6 +201,13 @@ CASES: dict[tuple[str, str], list[Bad]] = {
     },
     ("evacuate", "--reason"): REASONS,
     ("restore", "--reason"): REASONS[1:],
+    ("restore", "--hand-back"): explicit("--hand-back"),
+    **{
+        ("simulate", flag): values("-1", "x", "8.5", "", "10000001")
+        for flag in ("--incidents", "--schedules", "--hours", "--seed", "--jobs")
+    },
+    ("simulate", "--probe-loss"): values("-0.1", "1", "x", "", "nan"),
+    ("simulate", "--kvs-propagation-seconds"): values("-1", "3601", "x", "", "inf"),
 }
 
 

@@ -62,14 +62,32 @@ def test_the_key_value_store_holds_pulumis_key_or_the_evacuators_union(evacuatio
     )
     with Sandbox(settings, read_timeout=0.5) as sandbox:
         items = dict(sandbox.state.function_store())
-        assert items == {key: out_value({"us-east-1"})}
+        # Pulumi's key, or the evacuator's union at its first committed version.
+        assert items == {key: out_value({"us-east-1"}, 1 if evacuation else None)}
         assert sandbox.state.outputs()["stateKey"] == key
         if not evacuation:
             # As the program declares it: without an evacuator the function reads the store alone.
             assert sandbox.state.outputs()["table"] is None
             assert sandbox.state.table_regions == ()
             return
-        assert sandbox.state.state_table().published() == out_value({"us-east-1"})
+        table = sandbox.state.state_table()
+        assert table.published(sandbox.state.kvs_arn) == table.committed().version == 1
+
+
+def test_a_missing_health_object_answers_the_probe_403_and_another_owner_403_too():
+    # The evacuator may read the health object and list nothing: S3 answers 403, not 404.
+    settings = settings_for("lambda-edge", "health-403")
+    with Sandbox(settings, read_timeout=0.5) as sandbox:
+        client, bucket = sandbox.emulators.client("eu-central-1"), sandbox.buckets["eu-central-1"]
+        client.delete_object(Bucket=bucket, Key=HEALTH_KEY)
+        with pytest.raises(client.exceptions.ClientError) as denied:
+            client.get_object(Bucket=bucket, Key=HEALTH_KEY)
+        assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        sandbox.put_health_object("eu-central-1")
+        with pytest.raises(client.exceptions.ClientError) as other:
+            client.get_object(Bucket=bucket, Key=HEALTH_KEY, ExpectedBucketOwner="111122223333")
+        assert other.value.response["Error"]["Code"] == "AccessDenied"
+        assert client.get_object(Bucket=bucket, Key=HEALTH_KEY, ExpectedBucketOwner="123456789012")
 
 
 def test_every_bucket_holds_the_health_object_a_new_empty_one_too():
@@ -146,15 +164,15 @@ def test_the_evacuator_takes_a_stalled_region_out_after_its_failures_and_brings_
             assert drill.problem is None
             record = sandbox.state.read().evacuated["eu-central-1"]
             assert record.by == "checks"
-            assert record.reason.startswith("3 failed probes in a row from ")
+            assert record.reason.startswith("4 failed probes in a row from ")
             for edge_region in lambda_edge_execution_regions():
                 assert "eu-central-1" not in sandbox.edge.routes_now(edge_region)
         with drill.recovered():
             assert drill.back_problem is None
             assert sandbox.state.read().evacuated == {}
         figures = drill.figures
-        # Never at once: three failed probes, a round apart, take it out (the first may be one
-        # sent just before the stall); six good ones bring it back.
+        # Never at once: four failed probes, a tick apart, take it out (the first may be one
+        # sent just before the stall); thirteen good ones bring it back.
         assert figures.out_s >= PROBE_SECONDS * (settings.evacuation_failures - 2)
         assert figures.back_s >= PROBE_SECONDS * (settings.evacuation_recoveries - 2)
         assert figures.edge_out_s >= figures.out_s and figures.edge_back_s >= figures.back_s
@@ -164,9 +182,9 @@ def test_the_evacuator_takes_a_stalled_region_out_after_its_failures_and_brings_
         assert any("eu-central-1 evacuated" in event for event in figures.events)
         assert any("eu-central-1 restored" in event for event in figures.events)
         if settings.engine is Engine.CLOUDFRONT_FUNCTIONS:
-            assert any("published" in event for event in figures.events)
+            assert any("the key value store holds version" in event for event in figures.events)
         report = "\n".join(drill.report())
-        assert "at AWS's scale" in report and "/ 40" in report
+        assert "AWS's intervals / 40" in report and "./dev simulate's figures" in report
 
 
 def test_no_evacuation_phase_without_an_evacuator():

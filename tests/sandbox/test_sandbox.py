@@ -48,6 +48,8 @@ def box(prod):
         state = table.read()
         if state.evacuated:
             table.write_evacuated({}, state.version)
+        for origin in state.operators:
+            table.remove_operator(origin)
             prod.await_propagation()
 
 
@@ -318,7 +320,10 @@ def test_the_drill_loses_nothing(prod_drill):
         in text
     )
     assert text.count("no request reached us-east-1 while it was drained") == 2
-    assert "phase 8: us-east-1 stalled: the evacuator takes it out of rotation" in text
+    assert "phase 8: the health object deleted in every bucket" in text
+    assert "no Region may be taken out, and each origin's alarm is raised" in text
+    assert "phase 9: us-east-1 stalled: the evacuator takes it out of rotation" in text
+    assert "us-east-1's runs duplicated, each tick counted once" in text
     assert "no request reached us-east-1 while it was evacuated" in text
     assert "phase 9: us-east-1 recovered: the evacuator brings it back" in text
     assert "request(s) reached us-east-1 again" in text

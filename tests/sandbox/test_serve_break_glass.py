@@ -15,6 +15,7 @@ import pytest
 
 from sandbox.__main__ import wait_for_a_stop_signal
 from settings.table import PROJECT_ROOT
+from tests.support import free_port
 from tools.interrupt import Stopped, stop_signals
 
 
@@ -150,3 +151,68 @@ def test_a_stop_signal_another_thread_receives_still_stops_serve():
             other.join()
     assert handlers.received == signal.SIGINT
     assert elapsed < 2, f"serve stopped {elapsed:.1f} s after the signal, not at once"
+
+
+def test_a_health_object_deleted_with_the_cli_takes_nothing_out_and_raises_the_alarms():
+    """What a person does with `aws s3 rm s3://<bucket>/.well-known/geo-proximity/health
+    --endpoint-url ...` against every bucket serve prints (one delete, through a mesh that
+    replicates delete markers): serve's evacuators say so and raise each origin's alarm, and no
+    Region is taken out."""
+    import boto3
+
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--stack", "prod", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env={
+            **environment,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("Ctrl-C stops everything") for line in list(lines)):
+            assert time.monotonic() < deadline and process.poll() is None, lines
+            time.sleep(0.1)
+        buckets = {}
+        for line in list(lines):
+            if line.startswith("S3 "):  # S3 <region>: <endpoint>  bucket <name>
+                words = line.split()
+                buckets[words[1].rstrip(":")] = (words[2], words[4])
+        assert len(buckets) == 3
+        for region, (endpoint, bucket) in buckets.items():
+            s3 = boto3.client(
+                "s3",
+                region_name=region,
+                endpoint_url=endpoint,
+                aws_access_key_id="sandbox",
+                aws_secret_access_key="sandbox",
+            )
+            s3.delete_object(Bucket=bucket, Key=".well-known/geo-proximity/health")
+        wanted = {f"alarm health-object-{region} raised" for region in buckets}
+        while not all(any(w in line for line in list(lines)) for w in wanted):
+            assert time.monotonic() < deadline + 30, [line for line in lines if "evacuator" in line]
+            time.sleep(0.2)
+        # Each vantage Region says it of each origin: the probe's answer, 403 AccessDenied.
+        told = [line for line in list(lines) if "cannot be read (answers: AccessDenied" in line]
+        assert {(line.split()[1], line.split()[5].split("/")[2]) for line in told} == {
+            (f"{vantage}:", bucket)
+            for vantage in ("us-east-1", "eu-west-1", "ap-northeast-1")
+            for _, bucket in buckets.values()
+        }
+        assert not [line for line in list(lines) if " evacuated: out of rotation" in line]
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        with process:
+            process.kill()
+        reader.join(timeout=10)
+    assert process.returncode == 0

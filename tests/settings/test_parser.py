@@ -801,7 +801,13 @@ def test_evacuation_is_on_with_two_origins_and_its_settings_are_checked():
     assert two.evacuation is True and two.state_key is None
     functions = parse(origins=["us-east-1", "eu-west-1"], engine="cloudfront-functions")
     assert functions.state_key == "rotation"
-    assert (two.evacuation_failures, two.evacuation_recoveries) == (3, 6)
+    assert (two.evacuation_failures, two.evacuation_recoveries) == (4, 13)
+    # The blast radius: half the origins, rounded down, at least one.
+    assert two.evacuation_max_out == 1
+    assert parse(origins=SEED).evacuation_max_out == len(SEED) // 2
+    five = ["us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
+    assert parse(origins=five).evacuation_max_out == 2
+    assert parse(origins=five, evacuationMaxOut="4").evacuation_max_out == 4
     assert two.evacuation_vantages == ("us-east-1", "eu-west-1", "ap-northeast-1")
     one = parse(origins=["us-east-1"])
     assert one.evacuation is False and one.state_key is None and not one.routing_state
@@ -819,6 +825,24 @@ def test_evacuation_is_on_with_two_origins_and_its_settings_are_checked():
     )
     assert (custom.evacuation_failures, custom.evacuation_recoveries) == (5, 12)
     assert custom.evacuation_vantages == ("us-west-2", "eu-central-1")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "3",
+            "geo-proximity:evacuationMaxOut: 3 would let the health checks take every one of "
+            "the 3 origins out of rotation; use 1 to 2",
+        ),
+        ("0", "geo-proximity:evacuationMaxOut: '0' is not a whole number from 1 to 50"),
+        ("half", "geo-proximity:evacuationMaxOut: 'half' is not a whole number from 1 to 50"),
+    ],
+)
+def test_the_blast_radius_leaves_an_origin_in_rotation(value, message):
+    with pytest.raises(ConfigError) as raised:
+        parse(origins=SEED, evacuationMaxOut=value)
+    assert str(raised.value) == message
 
 
 @pytest.mark.parametrize(

@@ -702,7 +702,8 @@ def test_every_bill_total_is_the_sum_of_its_lines():
 def test_a_ways_bill_does_not_depend_on_the_engine_the_stack_runs_today():
     # --compare prices each way for the same stack: the lambda-edge column of a stack that runs
     # cloudfront-functions is the lambda-edge stack's bill (the evacuator publishes to a key value
-    # store only with CloudFront Functions, so it reads once more per round there).
+    # store only with CloudFront Functions, so it reads three items more per counted tick there:
+    # the committed version, the state and what the store was last seen to hold).
     def lines(result):
         return [(line.what, line.quantity, line.price.key) for line in result.lines]
 

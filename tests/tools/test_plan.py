@@ -466,24 +466,25 @@ def bill_lines(out):
 def test_plan_prints_what_monitoring_costs(capsys):
     assert plan.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
-    # As docs/monitoring.md counts it: 1 + 13 x 2 + 6 alarms, and with the
-    # evacuator (on by default) 1 + 3 more (every origin out; each vantage's silence), a
-    # dashboard, 6 rules' metrics and the evacuator's 4 series.
+    # As docs/monitoring.md counts it: 1 + 13 x 2 + 6 alarms, and with the evacuator (on by
+    # default) 8 more (every origin out; each vantage's silence; each origin's health object; the
+    # checks held), a dashboard, 6 rules' metrics and the evacuator's 8 series.
     lines = bill_lines(out)
-    assert lines["alarms"][:3] == ("37", "$0.10 per standard-resolution alarm metric-month", "3.70")
+    assert lines["alarms"][:3] == ("41", "$0.10 per standard-resolution alarm metric-month", "4.10")
     assert lines["dashboard"][:3] == ("1", "$3.00 per dashboard-month", "3.00")
-    assert lines["metrics"][:3] == ("28", "$0.30 per metric-month", "8.40")
+    assert lines["metrics"][:3] == ("32", "$0.30 per metric-month", "9.60")
     assert (
         "(1 viewer 5xx, 26 Lambda@Edge in 13 execution Regions, 6 failed replication, 1 every "
-        "origin out of rotation, 3 evacuator silent)" in out
+        "origin out of rotation, 3 evacuator silent, 3 health object unreadable, 1 checks held)"
+        in out
     )
     assert plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
     lines = bill_lines(out)
     assert [lines[what][2] for what in ("alarms", "dashboard", "metrics")] == [
-        "1.00",
+        "1.30",
         "3.00",
-        "3.60",
+        "4.50",
     ]
     assert "(1 viewer 5xx, 3 CloudFront function, 2 failed replication, 1 every origin" in out
 
@@ -498,18 +499,18 @@ def test_plan_json_has_the_monitoring_cost_and_its_prices(capsys):
             "viewer5xx": 1,
             "router": 26,
             "failedReplication": 6,
-            "evacuator": 4,
-            "total": 37,
+            "evacuator": 8,
+            "total": 41,
         },
         "dashboards": 1,
         "replicationRules": 6,
         "replicationMetrics": 24,
-        "evacuatorMetrics": 4,
+        "evacuatorMetrics": 8,
         "dollarsPerMonth": {
-            "alarms": 3.7,
+            "alarms": 4.1,
             "dashboards": 3.0,
-            "metrics": 8.4,
-            "total": 15.1,
+            "metrics": 9.6,
+            "total": 16.7,
         },
     }
     assert prices["asOf"] == "2026-11-27" and "CloudWatch pricing" in prices["source"]
@@ -567,7 +568,8 @@ def test_monitoring_grows_with_the_square_of_the_origins(
         metrics,
     )
     assert as_dollars(estimate.dollars) == dollars
-    # With an evacuator, one alarm more: every origin out of rotation.
+    # With an evacuator in two vantage Regions: every origin out of rotation, each vantage's
+    # silence, each origin's health object, the checks held.
     evacuated = cost.monitoring_estimate(
         cost.load_monitoring_prices(),
         enabled=True,
@@ -575,8 +577,10 @@ def test_monitoring_grows_with_the_square_of_the_origins(
         origins=origins,
         mesh=mesh,
         evacuation=True,
+        vantages=2,
     )
-    assert evacuated.alarms == alarms + 1 and evacuated.evacuation_alarms == 1
+    assert evacuated.evacuation_alarms == 1 + 2 + origins + 1
+    assert evacuated.alarms == alarms + evacuated.evacuation_alarms
 
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -620,7 +624,7 @@ def test_prices_override_reaches_the_monitoring_prices(capsys, tmp_path):
     prices.write_text('{"alarmPerMonth": 0.2}', encoding="utf-8")
     assert plan.main(["--prices", str(prices), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 7.4  # 37 alarms at $0.20
+    assert document["monitoring"]["dollarsPerMonth"]["alarms"] == 8.2  # 41 alarms at $0.20
     assert (
         f"; replaced by {prices}. dashboardPerMonth:" in document["monitoring"]["prices"]["source"]
     )

@@ -1,8 +1,9 @@
 """./dev evacuate, restore and status end to end against a running sandbox, both engines: the edge
 stops sending to an evacuated Region once the state has reached it and sends there again after a
-restore; status says who took it out, when and why; the last origin in rotation stays; a change
-made meanwhile by someone else is a one-line error; the health checks never undo an operator's
-evacuation; and every bad input is one line."""
+restore; status says who took it out (or holds it in), when and why; --hand-back gives it back to
+the health checks; the last origin in rotation stays; a change the checks make meanwhile undoes
+nothing; the health checks never undo an operator's evacuation; and every bad input is one
+line."""
 
 import json
 import time
@@ -78,6 +79,8 @@ def box(running, stack_files, credentials, tmp_path):
     yield running
     table = running.state.state_table()
     table.write_evacuated({}, table.read().version)
+    for origin in ORIGINS:
+        table.remove_operator(origin)
     running.state.write_drained(running.settings.routing.drained)
     if running.state.kvs is not None:
         running.state.kvs.put(running.state.kvs_arn, ROTATION_KEY, out_value(set()))
@@ -125,18 +128,33 @@ def test_evacuate_status_and_restore_end_to_end(box, capsys):
     status, out, _ = command(capsys, "status", *box.where)
     line = next(line for line in out.splitlines() if line.strip().startswith("eu-central-1"))
     assert "evacuated since " in line and "by access key sandbox: S3 5xx in eu-central-1" in line
+    assert "(an operator's decision: only ./dev restore brings it back)" in line
     if box.state.kvs is not None:
-        assert 'key value store (rotation): {"out":["eu-central-1"]} (as the table says)' in out
+        assert 'key value store (rotation): {"out":["eu-central-1"],"v":' in out
+        assert "(as the table says)" in out
 
     status, out, err = command(capsys, "restore", "eu-central-1", *box.where, "--reason", "fixed")
     assert (status, err) == (0, "")
     assert out.startswith("eu-central-1 restored: back in rotation, by access key sandbox: fixed")
+    hand_back = f"./dev restore eu-central-1 --stack {box.settings.stack} --hand-back"
+    assert f"until an operator hands it back: {hand_back}" in out
     box.await_propagation()
     box.edge.invalidate()
     for edge in own_edges(box, "eu-central-1"):
         assert ask(box, edge, "index.html").served_by == "eu-central-1"
     assert europe.viewer_requests > before
-    assert "in rotation" in command(capsys, "status", *box.where)[1].splitlines()[2]
+    line = command(capsys, "status", *box.where)[1].splitlines()[2]
+    assert line.strip().startswith("eu-central-1") and "in rotation, held there since " in line
+    assert hand_back in line
+
+    status, out, err = command(capsys, "restore", "eu-central-1", *box.where, "--hand-back")
+    assert (status, err) == (0, "")
+    assert out.startswith("eu-central-1 handed back to the health checks (access key sandbox's")
+    assert "in rotation; they take it out if it fails their probes" in out
+    assert box.state.read().decisions == {}
+    assert command(capsys, "restore", "eu-central-1", *box.where, "--hand-back")[1] == (
+        "eu-central-1: no operator's decision to hand back; the health checks decide it already\n"
+    )
 
 
 def test_the_last_origin_in_rotation_is_never_evacuated(box, capsys):
@@ -152,42 +170,47 @@ def test_the_last_origin_in_rotation_is_never_evacuated(box, capsys):
     assert box.state.read() == state
 
 
-def test_a_change_made_meanwhile_is_a_one_line_error(box, capsys, monkeypatch):
-    write = StateTable.write_evacuated
+def test_a_change_the_checks_make_meanwhile_undoes_nothing(box, capsys, monkeypatch):
+    from evacuation.decide import Evacuation
 
-    def someone_else_first(self, evacuated, read_at_version):
-        write(self, {}, read_at_version)  # another writer (the checks, a colleague) got there
-        return write(self, evacuated, read_at_version)
+    write = StateTable.write_operator
+
+    def the_checks_first(self, region, decision):
+        # The checks take another origin out while the command runs: each writes its own item.
+        state = self.read()
+        checks = Evacuation("2026-11-30T06:00:00+00:00", "checks", "4 failed probes in a row")
+        self.write_evacuated({"us-east-1": checks}, state.version)
+        return write(self, region, decision)
 
     with monkeypatch.context() as patched:
-        patched.setattr(StateTable, "write_evacuated", someone_else_first)
-        status, out, err = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "r")
-    assert (status, out) == (2, "")
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("error: the routing state changed while this command ran")
-    assert "run it again" in err
-    assert "eu-central-1" not in box.state.read().evacuated
+        patched.setattr(StateTable, "write_operator", the_checks_first)
+        status, _out, err = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "r")
+    assert (status, err) == (0, "")
+    assert box.state.read().out == {"eu-central-1", "us-east-1"}
+    if box.state.kvs is not None:
+        value = json.loads(dict(box.state.function_store())[ROTATION_KEY])
+        assert value["out"] == ["eu-central-1", "us-east-1"]
 
 
 def test_an_evacuation_by_the_checks_is_taken_over_and_an_operators_is_kept(box, capsys):
     from evacuation.decide import Evacuation
 
     table = box.state.state_table()
-    checks = Evacuation("2026-11-30T06:00:00+00:00", "checks", "3 failed probes in a row")
+    checks = Evacuation("2026-11-30T06:00:00+00:00", "checks", "4 failed probes in a row")
     table.write_evacuated({"eu-central-1": checks}, table.read().version)
     status, out, _ = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "mine")
     assert status == 0 and "(the checks had evacuated it: now only a person brings it back)" in out
-    assert box.state.read().evacuated["eu-central-1"].by == "access key sandbox"
+    assert box.state.read().operators["eu-central-1"].by == "access key sandbox"
     status, out, _ = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "again")
     assert status == 0 and out.startswith("eu-central-1 is already evacuated, since ")
-    assert box.state.read().evacuated["eu-central-1"].reason == "mine"
+    assert box.state.read().operators["eu-central-1"].reason == "mine"
 
 
 def test_the_identity_comes_from_sts_where_it_answers(box, capsys):
     # moto's server answers STS too: as an STS endpoint it stands in for AWS's.
     sts = f"--endpoint-url=sts={box.state.dynamodb_endpoint}"
     assert command(capsys, "evacuate", "eu-central-1", *box.where, sts, "--reason", "r")[0] == 0
-    who = box.state.read().evacuated["eu-central-1"].by
+    who = box.state.read().operators["eu-central-1"].by
     assert who.startswith("arn:aws:sts::123456789012:") or who.startswith("arn:aws:iam::"), who
 
 
@@ -198,7 +221,7 @@ def test_flags_instead_of_outputs(box, capsys):
         flags += ["--kvs-arn", state["kvsArn"]]
     where = [box.where[0], box.where[1], *flags, *box.where[4:]]
     assert command(capsys, "evacuate", "ap-northeast-1", *where, "--reason", "flags")[0] == 0
-    assert "ap-northeast-1" in box.state.read().evacuated
+    assert "ap-northeast-1" in box.state.read().out
 
 
 def test_restoring_a_drained_region_points_at_pulumi(box, capsys):
@@ -258,11 +281,13 @@ def test_an_unreachable_store_or_refused_credentials_are_one_line(box, capsys, m
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "not-the-sandboxs")
         status, _, err = command(capsys, "evacuate", "us-east-1", *box.where, "--reason", "r")
         assert status == 2 and "UnrecognizedClientException" in err and err.count("\n") == 1
-        # Refused at the key value store after the table was written: this run again publishes.
+        # Refused at the key value store before the table was written: nothing changed.
+        assert box.state.read().out == set()
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "sandbox")
         status, out, _ = command(capsys, "evacuate", "us-east-1", *box.where, "--reason", "r")
-        assert status == 0 and "published" in out
-        assert dict(box.state.function_store())[ROTATION_KEY] == out_value({"us-east-1"})
+        assert status == 0 and "the key value store holds version" in out
+        value = json.loads(dict(box.state.function_store())[ROTATION_KEY])
+        assert value["out"] == ["us-east-1"]
 
 
 @pytest.mark.parametrize("name", ["evacuate", "restore", "status"])
@@ -293,17 +318,19 @@ def test_the_checks_never_bring_back_what_an_operator_took_out(
         # The Region is healthy: every probe succeeds, round after round, until the vantage
         # Regions have seen enough good probes to restore one the checks had taken out (polled,
         # so a loaded machine's slower rounds make the test wait longer, not fail).
+        recovered = f"eu-central-1 {settings.evacuation_recoveries} ok"
         deadline = time.monotonic() + 60
         out = ""
-        while "eu-central-1 6 ok" not in out and time.monotonic() < deadline:
+        while recovered not in out and time.monotonic() < deadline:
             time.sleep(PROBE_SECONDS)
             out = command(capsys, "status", *where)[1]
-        assert "vantage Regions (latest probes, in a row):" in out
-        assert "eu-central-1 6 ok" in out
+        assert "vantage Regions (probes counted every 10 s, in a row):" in out
+        assert recovered in out
         time.sleep(PROBE_SECONDS * 3)  # a few more rounds in which the checks could restore it
-        assert sandbox.state.read().evacuated["eu-central-1"].reason == "by hand"
+        assert sandbox.state.read().operators["eu-central-1"].reason == "by hand"
         if sandbox.state.kvs is not None:
-            assert dict(sandbox.state.function_store())[ROTATION_KEY] == out_value({"eu-central-1"})
+            value = json.loads(dict(sandbox.state.function_store())[ROTATION_KEY])
+            assert value["out"] == ["eu-central-1"]
 
 
 def test_with_evacuation_off_a_cloudfront_function_reads_pulumis_list_only(
@@ -323,3 +350,29 @@ def test_with_evacuation_off_a_cloudfront_function_reads_pulumis_list_only(
         ]
         status, _, err = command(capsys, "evacuate", "eu-central-1", *where, "--reason", "r")
     assert status == 2 and "reads the drained list only" in err and err.count("\n") == 1
+
+
+def test_a_store_that_fails_after_the_table_was_written_undoes_nothing(box, capsys, monkeypatch):
+    if box.state.kvs is None:
+        return  # Lambda@Edge reads the table itself
+    from botocore.exceptions import ClientError
+
+    from evacuation.state import KeyValueStore
+
+    def failing(self, key, out, version):
+        raise ClientError(
+            {
+                "Error": {"Code": "InternalServerException", "Message": "try again"},
+                "ResponseMetadata": {"HTTPStatusCode": 500},
+            },
+            "PutKey",
+        )
+
+    with monkeypatch.context() as patched:  # undone before the fixture's teardown publishes
+        patched.setattr(KeyValueStore, "publish", failing)
+        status, out, err = command(capsys, "evacuate", "eu-central-1", *box.where, "--reason", "r")
+    assert (status, err) == (0, "")
+    assert out.startswith("eu-central-1 evacuated: out of rotation since ")
+    assert "the key value store was not brought up to the table" in out
+    assert "the evacuator's next round publishes it" in out
+    assert box.state.read().operators["eu-central-1"].reason == "r"
