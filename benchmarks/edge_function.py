@@ -278,6 +278,62 @@ def interpreter_starts_ms(
     )
 
 
+def print_cold_start_and_package(seed_artifact: str, starts: int) -> None:
+    """A fresh interpreter with the handler against a bare one, a cold container's first request,
+    and the package's size."""
+    with tempfile.TemporaryDirectory() as directory:
+        for name, text in package_files(seed_artifact).items():
+            Path(directory, name).write_text(text, encoding="utf-8")
+        start_median, start_best = interpreter_starts_ms(
+            {"bare": "pass", "loaded": "import lambda_function"}, directory, starts
+        )
+    bare, loaded = start_median["bare"], start_median["loaded"]
+    best_bare, best_loaded = start_best["bare"], start_best["loaded"]
+    print(
+        f"cold start: bare interpreter {bare:.1f} ms, with handler and artifact {loaded:.1f} ms, "
+        f"overhead {loaded - bare:.2f} ms (median of {starts} fresh interpreters each, "
+        f"interleaved; best {best_bare:.1f} ms and {best_loaded:.1f} ms, overhead "
+        f"{best_loaded - best_bare:.2f} ms)"
+    )
+    imported, first = first_request_ms(starts)
+    print(
+        f"cold container's first request: import {imported:.1f} ms, then the request {first:.1f} "
+        "ms, its state read answered by a store on loopback (plain HTTP; the request waits for "
+        f"the read at most {DEFAULT_STATE_TIMEOUT_SECONDS:g} s; median of {starts})"
+    )
+
+    all_regions = list(load_catalogue())[:20]
+    for label, origins in (("3 origins (prod)", SEED_ORIGINS), ("20 origins", all_regions)):
+        files = package_files(artifact(origins))
+        size = len(zip_package(files))
+        raw = sum(len(text.encode()) for text in files.values())
+        print(f"package, {label}: {size:,} bytes zipped ({raw:,} bytes unzipped)")
+
+
+def print_cloudfront_function(repeats: int, calls: int, normal: float) -> None:
+    """The CloudFront function's per-call time in V8, next to the Python handler's, and its size."""
+    all_regions = list(load_catalogue())[:20]
+    javascript = javascript_per_call_ns(repeats, calls)
+    bridge = javascript.pop("bridge")
+    print(
+        f"CloudFront function in V8 {javascript.pop('v8')}; median of {repeats} runs x "
+        f"{calls} calls inside V8; edge {EDGE_REGION}"
+    )
+    for name, ns in javascript.items():
+        print(f"  {name:<30} {ns:7.1f} ns/call  {ns / normal:5.2f}x the Python handler's request")
+    print(
+        f"  one call through the Python-V8 bridge, as the sandbox makes it: {bridge / 1e3:,.0f} us "
+        "(the sandbox's cost, not the function's)"
+    )
+    for label, origins in (("3 origins (prod)", SEED_ORIGINS), ("20 origins", all_regions)):
+        code = render_function_code(derive_routing_table(origins), DEFAULT_CODES, ROTATION_KEY)
+        size = len(code.encode())
+        print(
+            f"function code, {label}: {size:,} bytes of CloudFront's {MAX_CODE_BYTES:,} "
+            f"({size / MAX_CODE_BYTES:.0%})"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=25)
@@ -331,54 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  (best {best[name]:6.1f} ns, {best[name] / best['naive baseline']:4.2f}x baseline)"
         )
 
-    with tempfile.TemporaryDirectory() as directory:
-        for name, text in package_files(seed_artifact).items():
-            Path(directory, name).write_text(text, encoding="utf-8")
-        start_median, start_best = interpreter_starts_ms(
-            {"bare": "pass", "loaded": "import lambda_function"}, directory, options.starts
-        )
-    bare, loaded = start_median["bare"], start_median["loaded"]
-    best_bare, best_loaded = start_best["bare"], start_best["loaded"]
-    print(
-        f"cold start: bare interpreter {bare:.1f} ms, with handler and artifact {loaded:.1f} ms, "
-        f"overhead {loaded - bare:.2f} ms (median of {options.starts} fresh interpreters each, "
-        f"interleaved; best {best_bare:.1f} ms and {best_loaded:.1f} ms, overhead "
-        f"{best_loaded - best_bare:.2f} ms)"
-    )
-    imported, first = first_request_ms(options.starts)
-    print(
-        f"cold container's first request: import {imported:.1f} ms, then the request {first:.1f} "
-        "ms, its state read answered by a store on loopback (plain HTTP; the request waits for "
-        f"the read at most {DEFAULT_STATE_TIMEOUT_SECONDS:g} s; median of {options.starts})"
-    )
-
-    all_regions = list(load_catalogue())[:20]
-    for label, origins in (("3 origins (prod)", SEED_ORIGINS), ("20 origins", all_regions)):
-        files = package_files(artifact(origins))
-        size = len(zip_package(files))
-        raw = sum(len(text.encode()) for text in files.values())
-        print(f"package, {label}: {size:,} bytes zipped ({raw:,} bytes unzipped)")
-
-    javascript = javascript_per_call_ns(options.repeats, options.calls)
-    normal = timings["handler, normal request"]
-    bridge = javascript.pop("bridge")
-    print(
-        f"CloudFront function in V8 {javascript.pop('v8')}; median of {options.repeats} runs x "
-        f"{options.calls} calls inside V8; edge {EDGE_REGION}"
-    )
-    for name, ns in javascript.items():
-        print(f"  {name:<30} {ns:7.1f} ns/call  {ns / normal:5.2f}x the Python handler's request")
-    print(
-        f"  one call through the Python-V8 bridge, as the sandbox makes it: {bridge / 1e3:,.0f} us "
-        "(the sandbox's cost, not the function's)"
-    )
-    for label, origins in (("3 origins (prod)", SEED_ORIGINS), ("20 origins", all_regions)):
-        code = render_function_code(derive_routing_table(origins), DEFAULT_CODES, ROTATION_KEY)
-        size = len(code.encode())
-        print(
-            f"function code, {label}: {size:,} bytes of CloudFront's {MAX_CODE_BYTES:,} "
-            f"({size / MAX_CODE_BYTES:.0%})"
-        )
+    print_cold_start_and_package(seed_artifact, options.starts)
+    print_cloudfront_function(options.repeats, options.calls, timings["handler, normal request"])
     return 0
 
 

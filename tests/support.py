@@ -203,6 +203,15 @@ def free_port() -> int:
     return int(holder.getsockname()[1])
 
 
+def port_to_bind() -> int:
+    """A loopback port free now, released for a command under test to bind (unlike ``free_port``,
+    which keeps its port bound so that nothing can). Another process could take it in between;
+    the system hands out ports in turn, so that is rare, and the command then says so."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def start_moto_server() -> tuple[ThreadedMotoServer, str]:
     """moto's server started on a loopback port the system picks when it binds, and its endpoint.
     (Not ``free_port``: a port found free may be taken before the bind, and moto's ``start()``

@@ -30,7 +30,7 @@ import pytest
 
 from settings.stack_file import settings_from_stack_file
 from settings.table import PROJECT_ROOT
-from tests.support import free_port, start_moto_server
+from tests.support import port_to_bind, start_moto_server
 from tools.cli import run_command
 from tools.interrupt import Stopped, shielded, stop_signals
 
@@ -226,7 +226,7 @@ def test_a_signal_while_python_imports_the_command_is_one_line(tmp_path, number,
 
 
 def test_the_drill_stopped_during_start_up_by_sigterm(tmp_path):
-    port = free_port()
+    port = port_to_bind()
     ended = run_and_stop(
         ["sandbox", "drill", "--stack", "prod", "--port", str(port)],
         tmp_path,
@@ -258,7 +258,7 @@ def serve_ports(out: str) -> list[int]:
 
 
 def test_serve_stopped_during_start_up(tmp_path):
-    port = free_port()
+    port = port_to_bind()
     ended = run_and_stop(["sandbox", "serve", "--port", str(port)], tmp_path, when=accepting(port))
     assert_stopped_cleanly(ended, 130, INTERRUPTED)
     assert ended.err_lines == [ended.err_lines[0]]
