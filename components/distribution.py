@@ -99,8 +99,9 @@ class GeoProximityDistributionArgs:
 
     response_completion_timeout: int = DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS
     """Seconds within which a bucket's complete answer must arrive, every attempt included, or
-    CloudFront ends it (``core.cloudfront``); 0 enforces none. Default 30, S3's response timeout:
-    a stalled Region costs a cache miss 30 s before failover, not attempts x 30 s."""
+    CloudFront ends the connection (``core.cloudfront``: no failover after it is documented, and
+    it also ends slower downloads); 30-3600, or 0 for none. Default 0 (CloudFront's own): a
+    stalled Region holds a cache miss attempts x 30 s (S3's response timeout), then fails over."""
 
     security_headers: bool = True
     """Attach CloudFront's managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer

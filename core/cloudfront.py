@@ -31,16 +31,23 @@ S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS = 30
 # "Origin settings", Response completion timeout,
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html;
 # "across all packets and retries", and for S3 origins, in the announcement of July 30, 2025,
-# "Amazon CloudFront introduces new origin response timeout controls"). At S3's response timeout,
-# the least it may be here, a Region that accepts connections and answers nothing costs a cache
-# miss one response timeout before failover instead of one per attempt. What it also ends is a
-# complete response that takes longer to arrive (a large object): `originResponseCompletionTimeout`
-# raises it, or 0 enforces none (pulumi-aws: "If omitted or explicitly set to 0, no maximum value is
-# enforced"; 0 rather than omitted, so that a value once set is cleared). AWS documents no upper
-# bound; 3,600 s is the most accepted here (the AWS CDK's own check).
-DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS = S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
-RESPONSE_COMPLETION_TIMEOUT_RANGE = (S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS, 3600)
+# "Amazon CloudFront introduces new origin response timeout controls").
+# None by default (CloudFront's own), the conservative choice where the docs leave a point open.
+# AWS says only that CloudFront "ends the connection" at this timeout, and the failover guide
+# ("Optimize high availability with CloudFront origin failover") lists a response that "takes too
+# long (times out)" without naming which timeouts count: no page says a failover follows, so the
+# conservative reading is that the viewer gets CloudFront's error for that miss (the sandbox plays
+# it so). And it counts the whole response, so it also ends a complete response that streams
+# steadily but takes longer to arrive (a large object). Set (`originResponseCompletionTimeout`),
+# it bounds how long a Region that accepts connections and answers nothing holds each miss
+# (without it: connection attempts x S3's 30 s response timeout, then failover), at the price of
+# that miss's failover, which AWS does not document, and of every download slower than it: size it
+# above the largest object's transfer time. 0 enforces none (pulumi-aws: "If omitted or explicitly
+# set to 0, no maximum value is enforced"; 0 rather than omitted, so that a value once set is
+# cleared). AWS documents no upper bound; 3,600 s is the most accepted here (the AWS CDK's check).
 NO_RESPONSE_COMPLETION_TIMEOUT = 0
+DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS = NO_RESPONSE_COMPLETION_TIMEOUT
+RESPONSE_COMPLETION_TIMEOUT_RANGE = (S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS, 3600)
 # The methods the distribution allows and caches: GET and HEAD. An origin group fails over only for
 # GET, HEAD and OPTIONS, and "CloudFront will not failover if OPTIONS are not set as a Cached HTTP
 # methods in your cache behavior" (CloudFront developer guide, "Optimize high availability with

@@ -93,8 +93,10 @@ def _add_common_options(parser: argparse.ArgumentParser, *, drill_only: bool = F
         "--stall",
         action="store_true",
         help=f"{drill}add a phase with the busiest Region stalled (connections accepted, no "
-        "answer); each miss waits out the response completion timeout (30 s by default; without "
-        "one, S3's 30 s response timeout per attempt), so it is not in ./dev run",
+        "answer); each miss waits out S3's 30 s response timeout per connection attempt (90 s "
+        "at the defaults) before failover, or, where the stack sets "
+        "originResponseCompletionTimeout, ends at it with a 504 (no failover after it is "
+        "documented), so it is not in ./dev run",
     )
 
 

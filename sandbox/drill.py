@@ -16,7 +16,9 @@ primary. Any other answer is a failure, and the drill exits non-zero.
 One outcome is expected to fail: with ``fixed`` failover every retry goes to the origin group's one
 secondary bucket, so an edge whose primary *is* that bucket has nowhere to go while it is down. Such
 a request must fail (an error, not a 200 from somewhere unexpected); the drill counts it as lost by
-design, explains why, and does not fail for it. ``ranked`` failover has no such case.
+design, explains why, and does not fail for it. ``ranked`` failover has no such case. Likewise,
+where the stack sets ``originResponseCompletionTimeout``, the ``--stall`` phase's requests to the
+stalled Region end at it with a 504: AWS documents no failover after it, so none is counted on.
 """
 
 from __future__ import annotations
@@ -139,6 +141,9 @@ class Phase:
     # Its fault makes requests wait for a time-out before they fail over: what the wait is bound by,
     # said next to the measured wait.
     times_out: str | None = None
+    # Why a request whose primary is the phase's broken Region ends in an error instead of failing
+    # over (it is then lost by design); None: it fails over.
+    no_failover_why: str | None = None
     # An origin Region no request may reach during the phase, and why (it is drained, evacuated).
     silent: str | None = None
     silent_why: str = "drained"
@@ -335,26 +340,38 @@ def _region_down_phases(sandbox: Sandbox, down: str, *, stall: bool) -> list[Pha
         ),
     )
     completion = sandbox.response_completion_timeout
-    stalled = Phase(
-        f"{down} stalled (connections accepted, no answer: "
-        + (
-            f"the {completion:g} s response completion timeout before failover, whatever the "
-            f"{attempts} attempt(s) of {response_timeout:g} s would take)"
-            if completion is not None
-            else f"{attempts} attempt(s) x {response_timeout:g} s response timeout before failover)"
-        ),
-        lambda key: down,
-        lambda box: _faulty(box, down, Fault.STALLED),
-        times_out=(
-            f"S3 origins: the response completion timeout "
-            f"(originResponseCompletionTimeout, {completion:g} s here) bounds every attempt "
-            f"together; without it {attempts} attempt(s) x the {response_timeout:g} s response "
-            "timeout, which pulumi-aws 7 cannot shorten"
-            if completion is not None
-            else f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
-            "timeout, which pulumi-aws 7 cannot shorten"
-        ),
-    )
+    per_attempt = f"{attempts} attempt(s) x {response_timeout:g} s response timeout"
+    if completion is None:
+        stalled = Phase(
+            f"{down} stalled (connections accepted, no answer: {per_attempt} before failover)",
+            lambda key: down,
+            lambda box: _faulty(box, down, Fault.STALLED),
+            times_out=(
+                f"S3 origins: {attempts} attempt(s) x the {response_timeout:g} s response "
+                "timeout, which pulumi-aws 7 cannot shorten; originResponseCompletionTimeout "
+                "would end the wait sooner, with no documented failover"
+            ),
+        )
+    else:
+        # The completion timeout ends the connection; no AWS page says a failover follows, so the
+        # sandbox plays none (sandbox.edge.OriginFailure.COMPLETION_TIMED_OUT).
+        stalled = Phase(
+            f"{down} stalled (connections accepted, no answer: the {completion:g} s response "
+            f"completion timeout ends each miss it holds, answered 504 without failover)",
+            lambda key: down,
+            lambda box: _faulty(box, down, Fault.STALLED),
+            times_out=(
+                f"S3 origins: the response completion timeout (originResponseCompletionTimeout, "
+                f"{completion:g} s here) ends the wait, every attempt together; without it "
+                f"{per_attempt}, then failover"
+            ),
+            no_failover_why=(
+                f"originResponseCompletionTimeout ends the connection to the stalled {down} "
+                f"after {completion:g} s here, and AWS documents no failover after it, so these "
+                "requests get CloudFront's 504; without it (0, the default) they fail over after "
+                f"{per_attempt}"
+            ),
+        )
     return [stopped, unreachable, *([stalled] if stall else [])]
 
 
@@ -418,6 +435,15 @@ class PhaseOutcome:
     def lost_by_design(self) -> int:
         """Fixed failover: requests whose only bucket was the broken one."""
         return sum(request.verdict == LOST_BY_DESIGN for request in self.checked)
+
+    @property
+    def ended_ms(self) -> list[float]:
+        """Time to first byte of the requests lost by design, shortest first."""
+        return sorted(
+            request.answer.first_byte_ms
+            for request in self.checked
+            if request.verdict == LOST_BY_DESIGN
+        )
 
     @property
     def failed_over_ms(self) -> list[float]:
@@ -487,17 +513,25 @@ def _judged(
     checked = []
     for (edge, key), answer in zip(requests, answers, strict=True):
         broken = phase.broken(key)
-        expected = expected_region(routing, edge, broken, phase.out)
+        # The phase's fault ends a request to its primary without failover.
+        ended = (
+            phase.no_failover_why is not None
+            and broken is not None
+            and routing.route_for(edge, phase.out).primary == broken
+        )
+        expected = None if ended else expected_region(routing, edge, broken, phase.out)
         where = f"phase {number}, {edge} {key}: {answer.status} from {answer.served_by}"
         if expected is None:
             # Lost by design: it must fail, and must not be served from anywhere else.
             ok = answer.status >= 400 and answer.served_by in ("none", broken)
             verdict = LOST_BY_DESIGN if ok else FAILED
             if not ok:
-                failures.append(
-                    f"{where}, expected an error "
-                    f"(lost by design: {broken} is its primary and its failover)"
+                why = (
+                    f"{broken} is its primary and it is not failed over from"
+                    if ended
+                    else f"{broken} is its primary and its failover"
                 )
+                failures.append(f"{where}, expected an error (lost by design: {why})")
         else:
             ok = answer.status == 200 and answer.served_by == expected
             verdict = "" if ok else FAILED
@@ -549,6 +583,13 @@ def print_phase(
             f"failover: {len(failed_over)} request(s) served by their failover bucket; time to "
             f"first byte median {failed_over[len(failed_over) // 2]:.0f} ms, "
             f"max {failed_over[-1]:.0f} ms" + (f" ({phase.times_out})" if phase.times_out else "")
+        )
+    ended = outcome.ended_ms
+    if ended and phase.no_failover_why:
+        out(
+            f"ended without failover: {len(ended)} request(s) answered an error; time to first "
+            f"byte median {ended[len(ended) // 2]:.0f} ms, max {ended[-1]:.0f} ms"
+            + (f" ({phase.times_out})" if phase.times_out else "")
         )
     for note in outcome.notes:
         out(note)
@@ -671,7 +712,13 @@ def print_summary(
         f"a repeated request was a cache {repeated.cache.lower()} "
         f"with {repeated.invocations} function invocation(s)"
     )
-    if lost_by_design:
+    for outcome in outcomes:
+        if outcome.phase.no_failover_why and outcome.lost_by_design:
+            out(f"lost by design in phase {outcome.number}: {outcome.phase.no_failover_why}.")
+    lost_to_fixed = sum(
+        outcome.lost_by_design for outcome in outcomes if not outcome.phase.no_failover_why
+    )
+    if lost_to_fixed:
         secondary = routing.failover_origin
         out(
             f"lost by design: with 'fixed' failover every retry goes to {secondary}, the origin "

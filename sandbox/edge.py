@@ -7,7 +7,8 @@ Region, and fetches from whatever origin the handler returned: it connects to th
 ``domainName``, asks for the bucket named by the ``Host`` header and signs for ``region``, so a
 wrong rewrite fails as on AWS. Origin-group failover follows the stack's settings: the configured
 status codes, refused connections and time-outs, for GET, HEAD and OPTIONS only, with the handler
-invoked again for the secondary member.
+invoked again for the secondary member. The response completion timeout, when the stack sets one,
+ends the connection with CloudFront's 504 and no failover (AWS documents none after it).
 
 CloudFront Functions: on every request, cache hits included, it builds the viewer-request event and
 runs the stack's real function code in V8 (``sandbox.function_runtime``) before the cache is looked
@@ -27,7 +28,8 @@ when it is one of the stack's failover status codes).
 
 Simplifications, on purpose: one cache per edge Region keyed by path (CachingOptimized ignores query
 strings, headers and cookies), only complete 200 responses to GET are cached, errors and ranges are
-not.
+not. An origin's answer is forwarded only once complete, so one that the response completion
+timeout ends mid-body is a 504 here, where a viewer on AWS may get a truncated response.
 """
 
 from __future__ import annotations
@@ -94,14 +96,22 @@ class OriginFailure(Enum):
     CONNECTION_LOST = "connection lost"
     # Connected, but no complete response within the response timeout on every attempt.
     RESPONSE_TIMED_OUT = "response timed out"
+    # No complete response within the stack's response completion timeout: "CloudFront ends the
+    # connection" (CloudFront API reference, Origin, ResponseCompletionTimeout). No page says a
+    # failover follows (the failover guide does not name this timeout), so none does here: the
+    # viewer gets CloudFront's 504, the conservative reading (core.cloudfront).
+    COMPLETION_TIMED_OUT = "response completion timed out"
 
     @property
-    def failover_codes(self) -> tuple[int, ...]:
-        """The failover codes that must all be set for a group to fail over from it."""
+    def failover_codes(self) -> tuple[int, ...] | None:
+        """The failover codes that must all be set for a group to fail over from it; None when no
+        code makes it fail over."""
         if self is OriginFailure.REFUSED:
             return (503,)
         if self is OriginFailure.RESPONSE_TIMED_OUT:
             return (504,)
+        if self is OriginFailure.COMPLETION_TIMED_OUT:
+            return None
         return (503, 504)
 
 
@@ -118,7 +128,8 @@ class OriginResponse:
         """Whether an origin group with these failover codes tries its other member ("Optimize
         high availability with CloudFront origin failover")."""
         if self.failure is not None:
-            return all(code in failover_codes for code in self.failure.failover_codes)
+            needed = self.failure.failover_codes
+            return needed is not None and all(code in failover_codes for code in needed)
         return self.region is not None and self.status in failover_codes
 
 
@@ -548,8 +559,9 @@ class EdgeEmulator:
         ("Request and response behavior for Amazon S3 origins"). The response completion timeout,
         when the stack sets one, bounds every attempt together: "If the complete response isn't
         received from the origin by this time, CloudFront ends the connection" (CloudFront API
-        reference, Origin). AWS does not say when its clock starts; here, when the first request
-        is sent (a later start is never kinder: it waits no less)."""
+        reference, Origin), and the answer is CloudFront's 504 with no failover, since no page
+        documents one. AWS does not say when its clock starts; here, when the first request is
+        sent (the earliest it can start: the connection it ends is then no later than on AWS)."""
         self.stats.count("origin_requests")
         port = self.emulators.regions[region].port
         path = f"/{bucket}{uri}"
@@ -592,11 +604,20 @@ class EdgeEmulator:
         wait = (
             self.read_timeout if until is None else min(self.read_timeout, until - time.monotonic())
         )
-        timed_out = _origin_failure(504, OriginFailure.RESPONSE_TIMED_OUT, "response timed out")
+        ended = _origin_failure(
+            504, OriginFailure.COMPLETION_TIMED_OUT, "response completion timed out"
+        )
+        # Where the completion timeout comes no later than the response timeout, it is the one
+        # that ends a silent origin: at a tie too, the costlier reading (no failover).
+        timed_out = (
+            ended
+            if wait < self.read_timeout
+            else _origin_failure(504, OriginFailure.RESPONSE_TIMED_OUT, "response timed out")
+        )
         assert connection.sock is not None  # connect() either set it or raised
         try:
             if wait <= 0:
-                return timed_out, until
+                return ended, until
             connection.sock.settimeout(wait)
             connection.request(method, path, headers=headers)
             answer = connection.getresponse()
@@ -608,8 +629,9 @@ class EdgeEmulator:
         finally:
             connection.close()
         if until is not None and time.monotonic() > until:
-            # Complete only after the completion timeout: CloudFront had ended it by then.
-            return timed_out, until
+            # Complete only after the completion timeout (a slow download): CloudFront had ended
+            # the connection by then.
+            return ended, until
         kept = [
             (name, value) for name, value in answer.getheaders() if name.lower() not in _HOP_BY_HOP
         ]

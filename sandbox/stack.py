@@ -101,7 +101,7 @@ class Sandbox:
             else connect_timeout
         )
         # The stack's response completion timeout on the same scale as the response timeout (S3's
-        # 30 s is read_timeout here); None when the stack sets none (0).
+        # 30 s is read_timeout here); None when the stack sets none (0, the default).
         self.response_completion_timeout = (
             settings.origin_response_completion_timeout
             * read_timeout

@@ -598,8 +598,10 @@ SETTINGS = (
         WHOLE_NUMBER,
         _completion_timeout,
         "Seconds within which a bucket's complete answer must arrive, every attempt included, or "
-        "CloudFront ends it (and fails over): what a stalled Region costs a cache miss at most; "
-        "raise it if whole objects take longer to arrive, 0 for no limit; "
+        "CloudFront ends the connection (whether it then fails over is not documented: count on "
+        "an error for that miss); it also ends any download slower than it, so set it above your "
+        "largest object's transfer time; 0 (the default) for no limit, a stalled Region then "
+        "holding each miss attempts x 30 s before failover; "
         + _from_to(RESPONSE_COMPLETION_TIMEOUT_RANGE)
         + " or 0",
         default=DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,

@@ -132,8 +132,9 @@ def response_completion_problems(origin: dict) -> list[str]:
 
 def stalled_origin_wait_seconds(origin: dict) -> int:
     """The longest a cache miss waits on an S3 origin that accepts connections and never answers:
-    the response completion timeout where there is one, else the read timeout on every attempt
-    (the costlier reading of the developer guide, docs/configuration.md)."""
+    the response completion timeout where there is one (CloudFront then ends the connection, with
+    no documented failover), else the read timeout on every attempt, then failover (the costlier
+    reading of the developer guide, docs/configuration.md)."""
     read = origin.get("s3OriginConfig", {}).get("originReadTimeout", S3_ORIGIN_READ_TIMEOUT_DEFAULT)
     every_attempt = origin.get("connectionAttempts", 3) * read
     completion = origin.get("responseCompletionTimeout") or every_attempt

@@ -154,7 +154,7 @@ NOT_SETTINGS = frozenset(
         "originIds",
         "failoverCriteria",  # the argument createRequestOriginGroup takes
         "domainName",  # the origin-request event's S3 origin field
-        "responseCompletionTimeout",  # a CloudFront origin setting the program leaves unset
+        "responseCompletionTimeout",  # the origin field originResponseCompletionTimeout sets
         "notBreaching",  # a CloudWatch alarm's TreatMissingData value
     }
 )

@@ -24,6 +24,7 @@ from core.cloudfront import (
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_FAILOVER_STATUS_CODES,
     DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
+    NO_RESPONSE_COMPLETION_TIMEOUT,
     S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
 )
 from core.evacuation import (
@@ -121,15 +122,25 @@ def _regions() -> Aspect:
 
 def _failover() -> Aspect:
     codes = ", ".join(str(code) for code in DEFAULT_FAILOVER_STATUS_CODES)
+    per_attempt = DEFAULT_CONNECTION_ATTEMPTS * S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
+    stalled = (
+        "a bucket that stalls holds each request up to "
+        f"{DEFAULT_CONNECTION_ATTEMPTS} x {S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s = {per_attempt} s "
+        "first; the response completion timeout (originResponseCompletionTimeout, none by "
+        "default) could end that wait sooner, but AWS documents no failover after it (count on "
+        "an error for that request), and it also ends any slower download"
+        if DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS == NO_RESPONSE_COMPLETION_TIMEOUT
+        else "the response completion timeout (originResponseCompletionTimeout, "
+        f"{DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS} s by default) ends a stalled bucket's "
+        f"request after {DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS} s, every attempt together, "
+        "and AWS documents no failover after it (count on an error for that request)"
+    )
     triggers = (
         f"on {codes}, a refused connection ({DEFAULT_CONNECTION_ATTEMPTS} attempts x "
         f"{DEFAULT_CONNECTION_TIMEOUT_SECONDS} s) or no answer within "
         f"{S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS} s per attempt (S3 origins' response timeout, "
         "which pulumi-aws cannot set on an S3 origin), CloudFront asks the edge's next-nearest "
-        "bucket for the same request; the response completion timeout "
-        f"(originResponseCompletionTimeout, {DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS} s by "
-        "default) bounds every attempt together, so a bucket that stalls holds each request up "
-        f"to {DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS} s first"
+        f"bucket for the same request: {stalled}"
     )
     return Aspect(
         "When a bucket errors or stalls, per request",

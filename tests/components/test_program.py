@@ -474,16 +474,19 @@ def test_failover_waits_seconds_not_thirty(deployment):
         assert attempts * timeout <= 4, origin["originId"]
 
 
-def test_a_stalled_region_costs_a_miss_at_most_one_response_timeout(deployment):
+def test_no_completion_timeout_by_default_so_a_stall_costs_every_attempt(deployment):
     for origin in distribution_inputs(deployment)["origins"]:
         assert aws_rules.response_completion_problems(origin) == [], origin["originId"]
-        # The whole wait is bounded by the completion timeout: 30 s, S3's response timeout, where
-        # the three attempts of 30 s each would hold a miss 90 s.
-        assert origin["responseCompletionTimeout"] == 30, origin["originId"]
-        assert aws_rules.stalled_origin_wait_seconds(origin) == 30, origin["originId"]
+        # None by default (CloudFront's own): AWS documents no failover after it ends a
+        # connection, and it would cut off any download slower than it. A stalled Region then
+        # holds a miss every connection attempt's 30 s before failover. 0 is sent, not left out,
+        # so that a value set before is cleared.
+        assert origin["responseCompletionTimeout"] == 0, origin["originId"]
+        every_attempt = origin["connectionAttempts"] * aws_rules.S3_ORIGIN_READ_TIMEOUT_DEFAULT
+        assert aws_rules.stalled_origin_wait_seconds(origin) == every_attempt, origin["originId"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [("0", 0), ("600", 600)])
+@pytest.mark.parametrize(("value", "expected"), [("0", 0), ("30", 30), ("600", 600)])
 def test_the_completion_timeout_follows_the_setting(value, expected):
     config = project_config(
         origins=["us-east-1", "eu-central-1"], originResponseCompletionTimeout=value

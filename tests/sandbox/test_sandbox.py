@@ -4,8 +4,10 @@ import dataclasses
 import http.client
 import json
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -13,8 +15,8 @@ import pytest
 from core.engine import Engine, OriginAccess
 from routing.catalogue import lambda_edge_execution_regions
 from sandbox.__main__ import main as sandbox_main
-from sandbox.drill import ask, run_drill
-from sandbox.edge import METHOD_NOT_ALLOWED
+from sandbox.drill import _busiest_origins, ask, run_drill
+from sandbox.edge import METHOD_NOT_ALLOWED, OriginFailure
 from sandbox.regional_s3 import Fault
 from sandbox.stack import Sandbox
 from settings import stack_file
@@ -91,31 +93,75 @@ def test_failover_on_503(box):
     assert (answer.status, answer.served_by, answer.failover) == (200, "eu-central-1", True)
 
 
-def test_failover_from_a_stalled_region_after_one_response_timeout(box):
+def test_a_stalled_region_holds_a_miss_every_attempt_then_fails_over(box):
+    # No response completion timeout by default (CloudFront's own): GET is tried again after each
+    # response time-out, as many times as connection attempts, 3 x 0.5 s here (S3 origins: 3 x
+    # 30 s), then the group fails over. The upper bound leaves a loaded machine room for the
+    # function and the failover fetch.
+    assert box.settings.origin_response_completion_timeout == 0
+    assert box.edge.response_completion_timeout is None
+    assert box.settings.origin_connection_attempts == 3
     box.emulators.regions["us-east-1"].fault = Fault.STALLED
     answer = ask(box, "us-west-2", "index.html")
     assert (answer.status, answer.served_by, answer.failover) == (200, "ap-northeast-1", True)
-    # The response completion timeout (the default, S3's response timeout: 0.5 s here, 30 s on
-    # AWS) ends the wait across every attempt: one response timeout, not three. The upper bound
-    # leaves a loaded machine room for the function and the failover fetch.
-    assert box.edge.response_completion_timeout == box.read_timeout == 0.5
-    assert 500 <= answer.first_byte_ms < 1500
+    assert 1500 <= answer.first_byte_ms < 3500
 
 
-def test_without_a_completion_timeout_a_stalled_region_holds_a_miss_every_attempt(box):
-    # originResponseCompletionTimeout 0 sets none; GET is then tried again after each response
-    # time-out, as many times as connection attempts: 3 x 0.5 s here (S3 origins: 3 x 30 s).
-    values = {**box.settings.values, "originResponseCompletionTimeout": "0"}
-    unbounded = Sandbox(parse_settings(values, stack="prod"), read_timeout=0.5)
-    assert unbounded.response_completion_timeout is None
+def test_a_completion_timeout_ends_a_stalled_miss_with_504_and_no_failover(box):
+    # originResponseCompletionTimeout 30 (S3's response timeout: 0.5 s on this scale) ends the
+    # connection after one response timeout, every attempt together. AWS documents no failover
+    # after it, so the viewer gets CloudFront's 504, not the next-nearest bucket's answer.
+    values = {**box.settings.values, "originResponseCompletionTimeout": "30"}
+    bounded = Sandbox(parse_settings(values, stack="prod"), read_timeout=0.5)
+    assert bounded.response_completion_timeout == 0.5
     box.emulators.regions["us-east-1"].fault = Fault.STALLED
-    box.edge.response_completion_timeout = None
+    requests_before = box.emulators.regions["ap-northeast-1"].viewer_requests
+    box.edge.response_completion_timeout = bounded.response_completion_timeout
     try:
         answer = ask(box, "us-west-2", "index.html")
     finally:
         box.edge.response_completion_timeout = box.response_completion_timeout
-    assert (answer.status, answer.served_by, answer.failover) == (200, "ap-northeast-1", True)
-    assert 1500 <= answer.first_byte_ms < 3500
+    assert (answer.status, answer.served_by, answer.failover) == (504, "none", False)
+    assert box.emulators.regions["ap-northeast-1"].viewer_requests == requests_before
+    assert 500 <= answer.first_byte_ms < 1500
+
+
+@pytest.mark.parametrize(
+    ("completion", "status", "failure"),
+    [(None, 200, None), (0.3, 504, OriginFailure.COMPLETION_TIMED_OUT)],
+)
+def test_a_completion_timeout_ends_a_steady_answer_that_comes_whole_after_it(
+    box, completion, status, failure
+):
+    # It counts the whole response, "across all packets and retries": an answer that streams
+    # steadily (a chunk every 0.1 s, well within the 0.5 s response timeout) but comes whole only
+    # after it (a large download) is ended too, and answered 504 without failover. Without one
+    # (the default) the same answer is served.
+    chunks, pause = 6, 0.1
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {chunks}\r\n\r\n".encode())
+            for _ in range(chunks):
+                time.sleep(pause)
+                connection.sendall(b"x")
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    box.edge.response_completion_timeout = completion
+    try:
+        port = listener.getsockname()[1]
+        answer, _ = box.edge._attempt("GET", port, "/bucket/big.bin", {}, None)
+    finally:
+        box.edge.response_completion_timeout = box.response_completion_timeout
+        server.join(5)
+        listener.close()
+    assert (answer.status, answer.failure) == (status, failure)
+    if failure is not None:
+        assert not answer.fails_over((403, 404, 500, 502, 503, 504))
 
 
 def test_failover_on_a_missing_object(box):
@@ -666,24 +712,61 @@ def test_the_edge_fails_over_on_exactly_the_configured_codes(codes, fault, statu
 
 
 @pytest.mark.slow(
-    reason="waits out S3's own 30 s response timeout, AWS's figure itself, which no scaled-down "
-    "test shows (test_failover_from_a_stalled_region_after_one_response_timeout scales it)"
+    reason="waits out S3's own 30 s response timeout on each of three attempts, AWS's figures "
+    "themselves, which no scaled-down test shows "
+    "(test_a_stalled_region_holds_a_miss_every_attempt_then_fails_over scales them)"
 )
-def test_a_stalled_region_holds_each_miss_for_one_30_second_response_timeout():
-    # AWS's own timeouts, not scaled ones, and CloudFront's three attempts: the response
-    # completion timeout ends each miss's wait after 30 s, not 90 s.
+def test_a_stalled_region_holds_each_miss_for_three_30_second_response_timeouts():
+    # AWS's own timeouts, not scaled ones, and CloudFront's three attempts: with no response
+    # completion timeout (the default), each miss to the stalled Region waits 3 x 30 s, then fails
+    # over.
     settings = parse_settings({"origins": '["us-east-1", "eu-central-1"]'}, stack="stalled")
     lines: list[str] = []
     with Sandbox(settings) as sandbox:
-        assert sandbox.read_timeout == sandbox.response_completion_timeout == 30
+        assert sandbox.read_timeout == 30 and sandbox.response_completion_timeout is None
         assert settings.origin_connection_attempts == 3
         assert run_drill(sandbox, sandbox.keys, out=lines.append, stall=True) == 0, "\n".join(lines)
     title = next(i for i, line in enumerate(lines) if "stalled (connections accepted" in line)
-    assert "the 30 s response completion timeout before failover" in lines[title]
+    assert "3 attempt(s) x 30 s response timeout before failover" in lines[title]
     report = next(line for line in lines[title:] if line.startswith("failover: "))
     median = int(report.split("time to first byte median ")[1].split(" ms")[0])
-    assert 30_000 <= median < 33_000
-    assert "(S3 origins: the response completion timeout (originResponseCompletionTimeout" in report
+    assert 90_000 <= median < 93_000
+    assert "(S3 origins: 3 attempt(s) x the 30 s response timeout" in report
+
+
+def test_with_a_completion_timeout_the_stall_drill_counts_its_misses_lost_not_failed_over():
+    # originResponseCompletionTimeout set: each miss to the stalled Region ends at it with a 504
+    # (no failover after it is documented). The drill expects exactly that, counts them lost by
+    # design, says why, and passes; any of them served from elsewhere would fail it.
+    settings = parse_settings(
+        {"origins": '["us-east-1", "eu-central-1"]', "originResponseCompletionTimeout": "30"},
+        stack="stalled-bounded",
+    )
+    lines: list[str] = []
+    with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
+        assert sandbox.response_completion_timeout == 0.5
+        assert run_drill(sandbox, sandbox.keys, out=lines.append, stall=True) == 0, "\n".join(lines)
+        stalled = _busiest_origins(sandbox)[0]
+        routes = settings.routing.routes
+        expected_lost = len(sandbox.keys) * sum(
+            routes[edge].primary == stalled for edge in lambda_edge_execution_regions()
+        )
+    title = next(i for i, line in enumerate(lines) if "stalled (connections accepted" in line)
+    assert "the 0.5 s response completion timeout ends each miss" in lines[title]
+    end = next((i for i in range(title + 1, len(lines)) if "== phase" in lines[i]), len(lines))
+    phase_lines = lines[title + 1 : end]
+    lost = [line for line in phase_lines if line.endswith("<-- lost by design")]
+    assert expected_lost > 0 and len(lost) == expected_lost
+    assert all(" 504  none " in line for line in lost)
+    ended = next(line for line in phase_lines if line.startswith("ended without failover: "))
+    assert f"{expected_lost} request(s) answered an error" in ended
+    summary = next(line for line in lines if line.startswith("\nsummary: "))
+    assert f"{expected_lost} lost by design" in summary
+    assert any(
+        line.startswith("lost by design in phase ") and "AWS documents no failover after it" in line
+        for line in lines
+    )
+    assert not any("'fixed' failover" in line for line in lines)
 
 
 def test_the_drill_never_breaks_a_drained_region_and_names_it():

@@ -251,7 +251,7 @@ def test_the_completion_timeout_is_s3s_response_timeout_or_more_or_none(raw):
     )
 
 
-@pytest.mark.parametrize(("raw", "seconds"), [(None, 30), ("0", 0), ("30", 30), ("3600", 3600)])
+@pytest.mark.parametrize(("raw", "seconds"), [(None, 0), ("0", 0), ("30", 30), ("3600", 3600)])
 def test_the_completion_timeout_is_read(raw, seconds):
     values = {} if raw is None else {"originResponseCompletionTimeout": raw}
     settings = parse(origins=["us-east-1", "eu-west-1"], **values)

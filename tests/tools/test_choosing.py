@@ -11,6 +11,7 @@ from core.cloudfront import (
     DEFAULT_CONNECTION_ATTEMPTS,
     DEFAULT_CONNECTION_TIMEOUT_SECONDS,
     DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS,
+    NO_RESPONSE_COMPLETION_TIMEOUT,
     S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS,
 )
 from core.evacuation import (
@@ -98,15 +99,18 @@ def test_the_evacuation_time_follows_the_evacuators_values():
 
 def test_the_failover_fact_gives_the_worst_wait_of_a_stalled_bucket():
     failover = next(a for a in choosing.aspects() if a.question.startswith("When a bucket"))
-    # The response completion timeout bounds every attempt together: one timeout, not one per
-    # attempt.
-    one_timeout = DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS
+    # No response completion timeout by default: a stalled bucket holds each request one response
+    # timeout per attempt before failover.
+    assert DEFAULT_RESPONSE_COMPLETION_TIMEOUT_SECONDS == NO_RESPONSE_COMPLETION_TIMEOUT
     per_attempt = DEFAULT_CONNECTION_ATTEMPTS * S3_ORIGIN_RESPONSE_TIMEOUT_SECONDS
     for way in (Way.LAMBDA_EDGE, Way.CLOUDFRONT_FUNCTIONS):
         text = failover.facts[way].text
-        assert f"holds each request up to {one_timeout} s first" in text
-        assert f"{per_attempt} s" not in text
-        assert "originResponseCompletionTimeout" in text
+        assert f"holds each request up to {DEFAULT_CONNECTION_ATTEMPTS} x " in text
+        assert f"= {per_attempt} s first" in text
+        # The completion timeout is offered with its price, never as a failover trigger.
+        assert "originResponseCompletionTimeout, none by default" in text
+        assert "AWS documents no failover after it" in text
+        assert "fails over" not in text.split("originResponseCompletionTimeout")[1]
 
 
 def test_no_flat_rate_fact_is_called_documented():
