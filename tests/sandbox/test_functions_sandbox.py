@@ -161,6 +161,7 @@ def test_a_function_that_chooses_nothing_leaves_the_request_on_the_default_origi
     assert (answer.status, answer.served_by, answer.failover) == (200, "us-east-1", False)
 
 
+@pytest.mark.slow(reason="a whole drill with the CloudFront function in V8, every phase")
 def test_the_drill_passes_every_fault_phase(box):
     lines: list[str] = []
     assert run_drill(box, box.keys, out=lines.append) == 0, "\n".join(lines)
@@ -169,6 +170,7 @@ def test_the_drill_passes_every_fault_phase(box):
     assert any("a cache hit with 1 function invocation(s)" in line for line in lines)
 
 
+@pytest.mark.slow(reason="two whole drills, one per engine, compared")
 def test_fixed_failover_loses_by_design_what_lambda_edge_loses():
     settings = functions_settings(stack="fixed-fn", failover="fixed")
     with Sandbox(settings, read_timeout=0.5, connect_timeout=SCALED_CONNECT_TIMEOUT) as sandbox:
@@ -178,6 +180,10 @@ def test_fixed_failover_loses_by_design_what_lambda_edge_loses():
     assert not any("FAILED" in line for line in lines)
 
 
+@pytest.mark.slow(
+    reason="a whole drill of a stack of the newest Regions; the routing tables of those Regions "
+    "are checked without the sandbox"
+)
 def test_regions_launched_after_2022_are_drilled():
     settings = parse_settings(
         {
@@ -214,6 +220,10 @@ def test_stack_choice_errors_are_one_line(capsys, monkeypatch, arguments, messag
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.slow(
+    reason="a whole drill per engine, to show it fails when the edge ignores the state; the "
+    "routing-state tests check the same rule request by request"
+)
 @pytest.mark.parametrize("engine", ["lambda-edge", "cloudfront-functions"])
 def test_the_drill_fails_when_the_edge_ignores_the_routing_state(engine):
     settings = parse_settings(

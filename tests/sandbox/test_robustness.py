@@ -155,6 +155,7 @@ def open_descriptors() -> int:
     return len(list(DESCRIPTORS.iterdir()))
 
 
+@pytest.mark.slow(reason="starts an emulator and an evacuator per catalogue Region")
 @pytest.mark.skipif(not DESCRIPTORS.is_dir(), reason="counts descriptors in /proc")
 def test_every_region_as_an_origin_runs_within_a_few_hundred_descriptors():
     """Every catalogue Region an origin (CloudFront Functions: Regions launched after 2022

@@ -333,6 +333,7 @@ def test_the_drill_loses_nothing(prod_drill):
     assert "FAILED" not in text
 
 
+@pytest.mark.slow(reason="a whole drill with a broken function, to show the drill fails")
 def test_the_drill_fails_when_the_function_does_not_recognise_failover(box):
     original = box.edge.handler
 
@@ -544,6 +545,7 @@ def test_a_416_from_the_origin_fails_over_when_416_is_a_failover_code():
     )
 
 
+@pytest.mark.slow(reason="a whole drill with fixed failover")
 def test_fixed_failover_drill_reports_lost_by_design_and_passes():
     settings = parse_settings(
         {"origins": '["us-east-1", "eu-central-1", "ap-northeast-1"]', "failover": "fixed"},
@@ -571,6 +573,7 @@ def test_fixed_failover_drill_reports_lost_by_design_and_passes():
     )
 
 
+@pytest.mark.slow(reason="a whole drill, for its printed output")
 def test_failures_only_prints_no_passing_request(box):
     lines: list[str] = []
     assert run_drill(box, box.keys, out=lines.append, failures_only=True) == 0
@@ -580,6 +583,7 @@ def test_failures_only_prints_no_passing_request(box):
     assert lines[-1] == "drill passed"
 
 
+@pytest.mark.slow(reason="a whole drill of a site with awkward names")
 def test_assets_with_spaces_queries_and_accents_are_drilled(tmp_path):
     site = tmp_path / "site"
     (site / "a dir").mkdir(parents=True)
@@ -612,7 +616,7 @@ def test_an_empty_or_missing_assets_folder_is_one_line(capsys, tmp_path):
         == f"error: --assets {tmp_path / 'empty'}: the folder holds no files to serve"
     )
     assert run_command(sandbox_main, ["drill", "--assets", str(tmp_path / "nowhere")]) == 2
-    assert capsys.readouterr().err.strip() == f"error: no folder at {tmp_path / 'nowhere'}"
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'} does not exist"
 
 
 def test_oac_behind_the_origin_rewrite_fails_as_on_aws(monkeypatch):
@@ -662,6 +666,7 @@ def test_the_drill_reports_the_wait_before_failover_from_an_unreachable_region(p
     assert 3000 <= median < 4000
 
 
+@pytest.mark.slow(reason="a whole drill of each other shipped stack (./dev run's job)")
 @pytest.mark.parametrize("stack", [s for s in stack_file.shipped_stacks() if s != "prod"])
 def test_every_other_shipped_stack_drills_clean(stack):
     # prod is drilled by test_the_drill_loses_nothing; every fault, the unreachable one included.
@@ -734,6 +739,7 @@ def test_a_stalled_region_holds_each_miss_for_three_30_second_response_timeouts(
     assert "(S3 origins: 3 attempt(s) x the 30 s response timeout" in report
 
 
+@pytest.mark.slow(reason="a whole stall drill with the completion timeout on")
 def test_with_a_completion_timeout_the_stall_drill_counts_its_misses_lost_not_failed_over():
     # originResponseCompletionTimeout set: each miss to the stalled Region ends at it with a 504
     # (no failover after it is documented). The drill expects exactly that, counts them lost by
@@ -769,6 +775,10 @@ def test_with_a_completion_timeout_the_stall_drill_counts_its_misses_lost_not_fa
     assert not any("'fixed' failover" in line for line in lines)
 
 
+@pytest.mark.slow(
+    reason="a whole drill with a drained Region; the drain phases of ./dev run's drill check the "
+    "same"
+)
 def test_the_drill_never_breaks_a_drained_region_and_names_it():
     settings = parse_settings(
         {

@@ -23,6 +23,7 @@ def small():
         yield sandbox
 
 
+@pytest.mark.slow(reason="a whole drill, for its printed output")
 def test_failures_only_prints_the_phases_that_failed_and_the_summary(small, monkeypatch):
     @contextlib.contextmanager
     def ignores_the_drain(self, regions):

@@ -1,5 +1,7 @@
 import time
 
+import pytest
+
 from tools import drift, publish
 from tools.cli import run_command as run_tool
 from tools.folder import PART_BYTES
@@ -75,6 +77,7 @@ def test_a_deleted_and_a_changed_object_are_reported_per_region_then_repaired(st
     assert body == b"changed\n"
 
 
+@pytest.mark.slow(reason="lists thousands of keys through the S3 emulator")
 def test_thousands_of_keys_are_paged(stack, capsys):
     client = stack.client("us-east-1")
     for index in range(1_250):
