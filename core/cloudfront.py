@@ -70,7 +70,7 @@ DEFAULT_PRICE_CLASS = "PriceClass_All"
 # timeouts and attempts). A TCP connection from a Regional edge cache to S3 opens within one
 # round trip, a few to a few hundred milliseconds even across continents, so 1 s per attempt is
 # ample; three attempts (each a fresh SYN) ride out a lost packet, and the wait before failover
-# stays at 3 s, under the 4 s this project promises. Too short a timeout only costs an early
+# stays at 3 s by default. Too short a timeout only costs an early
 # failover to the next-nearest bucket, never an error.
 CONNECTION_ATTEMPTS_RANGE = (1, 3)
 CONNECTION_TIMEOUT_RANGE = (1, 10)

@@ -96,7 +96,7 @@ def _add_common_options(parser: argparse.ArgumentParser, *, drill_only: bool = F
         "answer); each miss waits out S3's 30 s response timeout per connection attempt (90 s "
         "at the defaults) before failover, or, where the stack sets "
         "originResponseCompletionTimeout, ends at it with a 504 (no failover after it is "
-        "documented), so it is not in ./dev run",
+        "documented); left out of ./dev run unless --stall is given",
     )
 
 

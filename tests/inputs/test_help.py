@@ -27,7 +27,7 @@ SCRIPT_USAGE = {
     "bench": "usage: ./dev bench\n",
     "setup": "usage: ./dev setup [--browser]\n",
     "run": "usage: ./dev run ",
-    "test": "usage: ",  # pytest's own: ./dev test passes its arguments to pytest
+    "test": "usage: ./dev test [--all] [pytest arguments]",
     "help": "The project's one entry point",
     "check-deploy": "usage: ./dev check-deploy\n",
 }
@@ -48,11 +48,9 @@ def test_a_tools_help_is_its_own_usage(command, capsys):
     assert not NOT_FOR_PEOPLE.search(out), NOT_FOR_PEOPLE.search(out)
 
 
-# ./dev run and ./dev test answer --help only after importing what they run: the sandbox (moto,
-# V8), and pytest with every plugin and conftest of the suite.
+# ./dev run answers --help only after importing what it runs: the sandbox (moto, V8).
 _STARTS_WHOLE = {
     "run": "./dev run --help in a fresh process imports the whole sandbox before argparse answers",
-    "test": "./dev test --help in a fresh process loads pytest, its plugins and the conftest",
 }
 
 
