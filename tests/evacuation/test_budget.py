@@ -325,17 +325,18 @@ def test_every_client_has_the_budgets_limits_and_none_botocores_60_s(monkeypatch
 def test_the_longest_backoff_is_botocores_at_its_longest(retry):
     """botocore's standard mode, its random draw at 1, a throttling error whose answer asks to
     retry after an hour: the budget's figure, and no more."""
-    options = {
-        "random": lambda: 1.0,
-        "throttling_detector": SimpleNamespace(is_throttling_error_from_context=lambda _: True),
-    }
-    # Newer botocores take the service's name (a shorter base for DynamoDB's errors that are not
-    # throttling) and honour x-amz-retry-after, up to 5 s more; the oldest our range allows does
-    # neither, and waits less. The budget is the newer figure; it must bound both.
+    options: dict[str, object] = {"random": lambda: 1.0}
+    # Newer botocores tell throttling errors apart, take the service's name (a shorter base for
+    # DynamoDB's errors that are not throttling) and honour x-amz-retry-after, up to 5 s more; the
+    # oldest our range allows (1.40.12: ExponentialBackoff(max_backoff, random)) does none of that,
+    # and waits less. The budget is the newer figure; it must bound both.
     parameters = inspect.signature(standard.ExponentialBackoff).parameters
     honours_retry_after = "service_name" in parameters
     if honours_retry_after:
         options["service_name"] = "dynamodb"
+        options["throttling_detector"] = SimpleNamespace(
+            is_throttling_error_from_context=lambda _: True
+        )
     backoff = standard.ExponentialBackoff(**options)
     context = SimpleNamespace(
         attempt_number=retry,
